@@ -1,0 +1,14 @@
+"""Organisation governance configuration: the typed model and its YAML loader."""
+
+from config.loader import DEFAULT_CONFIG, ConfigError, load_config, parse_config
+from config.model import GovernanceConfig, ModelConfig, RiskTier
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "ConfigError",
+    "GovernanceConfig",
+    "ModelConfig",
+    "RiskTier",
+    "load_config",
+    "parse_config",
+]

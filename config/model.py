@@ -1,0 +1,278 @@
+"""Typed model of an organisation's governance configuration.
+
+Everything a platform team may change lives here; the YAML file is validated against it at
+synth time, so a bad value stops synth with the field path, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from functools import cache
+from typing import Annotated, Literal
+
+import boto3
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")]
+"""Lower-case kebab case, 2-40 characters: safe in stack names, group names and tags."""
+
+AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+
+_CRON_FIELD = r"[0-9A-Za-z*?,/#L\-]+"
+_CRON = re.compile(rf"^cron\(({_CRON_FIELD}\s+){{5}}{_CRON_FIELD}\)$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+@cache
+def known_regions() -> frozenset[str]:
+    """Regions where SageMaker is offered, from botocore's bundled endpoint data (offline)."""
+    return frozenset(boto3.session.Session().get_available_regions("sagemaker"))
+
+
+class RiskTier(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class DataClassification(StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+    CONFIDENTIAL = "confidential"
+    RESTRICTED = "restricted"
+
+
+class ProblemType(StrEnum):
+    """The problem types SageMaker Model Monitor's model-quality job accepts."""
+
+    BINARY_CLASSIFICATION = "BinaryClassification"
+    MULTICLASS_CLASSIFICATION = "MulticlassClassification"
+    REGRESSION = "Regression"
+
+
+class Evidence(StrEnum):
+    """Evidence the approval gate can require before a model version may stay Approved."""
+
+    MODEL_QUALITY_METRICS = "model_quality_metrics"
+    BIAS_REPORT = "bias_report"
+    EXPLAINABILITY_REPORT = "explainability_report"
+    DRIFT_CHECK_BASELINES = "drift_check_baselines"
+    MODEL_CARD_APPROVED = "model_card_approved"
+    APPROVAL_DESCRIPTION = "approval_description"
+    SEPARATE_APPROVER = "separate_approver"
+
+
+class Environment(_Strict):
+    name: Name
+    account: AccountId | None = Field(
+        default=None, description="12-digit account id; omitted = environment-agnostic synth"
+    )
+    region: str | None = Field(default=None, description="AWS region; omitted = agnostic")
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str | None) -> str | None:
+        if value is not None and value not in known_regions():
+            allowed = ", ".join(sorted(known_regions()))
+            raise ValueError(f"unknown region {value!r}; allowed: {allowed}")
+        return value
+
+
+# Clarify pre-training and post-training bias metrics, with the range each can take.
+# DI is a ratio in [0, inf); the others are differences or divergences bounded as below.
+BIAS_METRIC_RANGES: dict[str, tuple[float, float]] = {
+    "CI": (-1.0, 1.0),
+    "DPL": (-1.0, 1.0),
+    "KL": (0.0, float("inf")),
+    "JS": (0.0, 1.0),
+    "LP": (0.0, float("inf")),
+    "TVD": (0.0, 1.0),
+    "KS": (0.0, 1.0),
+    "CDDL": (-1.0, 1.0),
+    "DPPL": (-1.0, 1.0),
+    "DI": (0.0, float("inf")),
+    "DCA": (-1.0, 1.0),
+    "DCR": (-1.0, 1.0),
+    "RD": (-1.0, 1.0),
+    "DAR": (-1.0, 1.0),
+    "DRR": (-1.0, 1.0),
+    "AD": (-1.0, 1.0),
+    "CDDPL": (-1.0, 1.0),
+    "TE": (-1.0, 1.0),
+    "FT": (-1.0, 1.0),
+}
+
+
+class Threshold(_Strict):
+    """The closed interval a bias metric must stay within."""
+
+    min: float
+    max: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Threshold:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) must not exceed max ({self.max})")
+        return self
+
+
+class ObjectLockMode(StrEnum):
+    GOVERNANCE = "GOVERNANCE"
+    COMPLIANCE = "COMPLIANCE"
+
+
+class ApprovalFailureStatus(StrEnum):
+    REJECTED = "Rejected"
+    PENDING = "PendingManualApproval"
+
+
+class ApprovalPolicy(_Strict):
+    required_evidence: list[Evidence] = Field(min_length=1)
+    on_failure: ApprovalFailureStatus = ApprovalFailureStatus.REJECTED
+
+
+class GovernancePolicy(_Strict):
+    approval: ApprovalPolicy
+    bias_thresholds: dict[str, Threshold] = Field(
+        description="Clarify bias metric name -> allowed interval", min_length=1
+    )
+    audit_retention_days: int = Field(ge=1, le=36500)
+    audit_object_lock_mode: ObjectLockMode = ObjectLockMode.COMPLIANCE
+    alert_emails: list[EmailStr] = Field(min_length=1)
+
+    @field_validator("bias_thresholds")
+    @classmethod
+    def _known_metrics_in_range(cls, value: dict[str, Threshold]) -> dict[str, Threshold]:
+        for metric, threshold in value.items():
+            if metric not in BIAS_METRIC_RANGES:
+                allowed = ", ".join(BIAS_METRIC_RANGES)
+                raise ValueError(f"unknown Clarify bias metric {metric!r}; allowed: {allowed}")
+            low, high = BIAS_METRIC_RANGES[metric]
+            if threshold.min < low or threshold.max > high:
+                raise ValueError(
+                    f"{metric} threshold [{threshold.min}, {threshold.max}] is outside the "
+                    f"metric's range [{low}, {high}]"
+                )
+        return value
+
+
+class Owner(_Strict):
+    team: str = Field(min_length=1)
+    email: EmailStr
+
+
+class Feature(_Strict):
+    name: str = Field(min_length=1)
+    type: Literal["numeric", "categorical", "text", "boolean"]
+
+
+class DatasetSchema(_Strict):
+    features: list[Feature] = Field(min_length=1)
+    label: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_features(self) -> DatasetSchema:
+        names = [f.name for f in self.features]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate feature names: {duplicates}")
+        if self.label in names:
+            raise ValueError(f"label {self.label!r} must not also be a feature")
+        return self
+
+
+class BiasFacet(_Strict):
+    """The protected attribute Clarify measures bias against."""
+
+    label: str = Field(min_length=1, description="target column")
+    label_value: int | float | str = Field(description="the favourable outcome value")
+    facet: str = Field(min_length=1, description="protected attribute column")
+    facet_value: int | float | str = Field(description="the sensitive group's value")
+
+
+class Schedule(_Strict):
+    enabled: bool = True
+    schedule: str = Field(default="cron(0 * ? * * *)", description="AWS 6-field cron expression")
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if not _CRON.match(value):
+            raise ValueError(
+                f"{value!r} is not an AWS cron expression; expected "
+                "'cron(minutes hours day-of-month month day-of-week year)', e.g. "
+                "'cron(0 * ? * * *)' for hourly"
+            )
+        return value
+
+
+class Monitoring(_Strict):
+    data_quality: Schedule = Schedule()
+    model_quality: Schedule = Schedule(schedule="cron(0 0 ? * * *)")
+    bias: Schedule = Schedule(schedule="cron(0 0 ? * * *)")
+    explainability: Schedule = Schedule(schedule="cron(0 0 ? * * *)")
+
+
+class ModelConfig(_Strict):
+    name: Name
+    description: str = Field(min_length=1)
+    owner: Owner
+    risk_tier: RiskTier
+    data_classification: DataClassification
+    problem_type: ProblemType
+    intended_uses: str = Field(min_length=1)
+    dataset_schema: DatasetSchema
+    bias: BiasFacet | None = None
+    consumer_accounts: list[AccountId] = Field(default_factory=list)
+    monitoring: Monitoring = Monitoring()
+
+    @model_validator(mode="after")
+    def _high_risk_needs_bias_facet(self) -> ModelConfig:
+        if self.risk_tier is RiskTier.HIGH and self.bias is None:
+            raise ValueError("high-risk models need a 'bias' section (label, facet, facet_value)")
+        if self.bias is not None:
+            columns = {f.name for f in self.dataset_schema.features} | {self.dataset_schema.label}
+            for field in ("label", "facet"):
+                column = getattr(self.bias, field)
+                if column not in columns:
+                    raise ValueError(
+                        f"bias.{field} {column!r} is not a column of dataset_schema; "
+                        f"columns: {sorted(columns)}"
+                    )
+        return self
+
+
+class Organisation(_Strict):
+    name: str = Field(min_length=1)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class GovernanceConfig(_Strict):
+    organisation: Organisation
+    environments: list[Environment] = Field(min_length=1)
+    governance: GovernancePolicy
+    models: list[ModelConfig] = Field(min_length=1)
+    models_per_stack: int = Field(
+        default=25, ge=1, le=100, description="how many models one registry stack holds"
+    )
+
+    @field_validator("environments", "models")
+    @classmethod
+    def _unique_names(cls, value: list[Environment] | list[ModelConfig]) -> list:  # type: ignore[type-arg]
+        names = [item.name for item in value]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"names must be unique; duplicated: {duplicates}")
+        return value
