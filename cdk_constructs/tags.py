@@ -1,0 +1,13 @@
+"""Tag keys that mark governed resources.
+
+Our governance rule pack and the report find a model's resources by these keys, so they are part
+of the public contract: every resource that belongs to one governed model carries MODEL.
+"""
+
+MODEL = "governance:model"
+OWNER = "governance:owner"
+RISK_TIER = "governance:risk-tier"
+DATA_CLASSIFICATION = "governance:data-classification"
+MONITOR_TYPE = "governance:monitor-type"
+MANAGED_BY = "governance:managed-by"
+MANAGED_BY_VALUE = "sagemaker-model-governance"
