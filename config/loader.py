@@ -31,7 +31,8 @@ def _describe(errors: list[Any], source: Path) -> str:
         shown = "(missing)" if error["type"] == "missing" else repr(value)
         if len(shown) > 120:
             shown = shown[:117] + "..."
-        lines.append(f"  - {_location(error['loc'])}: {error['msg']} (got {shown})")
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"  - {_location(error['loc'])}: {message} (got {shown})")
     return "\n".join(lines)
 
 

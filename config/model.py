@@ -80,6 +80,11 @@ class Environment(_Strict):
         default=None, description="12-digit account id; omitted = environment-agnostic synth"
     )
     region: str | None = Field(default=None, description="AWS region; omitted = agnostic")
+    availability_zones: list[str] | None = Field(
+        default=None,
+        min_length=2,
+        description="AZs for the isolated subnets; default: <region>a and <region>b (no lookup)",
+    )
 
     @field_validator("region")
     @classmethod
@@ -88,6 +93,22 @@ class Environment(_Strict):
             allowed = ", ".join(sorted(known_regions()))
             raise ValueError(f"unknown region {value!r}; allowed: {allowed}")
         return value
+
+    @model_validator(mode="after")
+    def _zones_in_region(self) -> Environment:
+        if self.availability_zones and self.region:
+            foreign = [z for z in self.availability_zones if not z.startswith(self.region)]
+            if foreign:
+                raise ValueError(f"availability_zones {foreign} are not in region {self.region}")
+        return self
+
+    def zones(self) -> list[str] | None:
+        """AZs to use; None for an environment-agnostic stack (CloudFormation picks them)."""
+        if self.availability_zones:
+            return list(self.availability_zones)
+        if self.region:
+            return [f"{self.region}a", f"{self.region}b"]
+        return None
 
 
 # Clarify pre-training and post-training bias metrics, with the range each can take.

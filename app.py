@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""CDK entry point: load the organisation's config, build the stacks, register compliance."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import aws_cdk as cdk
+
+from cdk_constructs.compliance import register_compliance_packs
+from config import ConfigError, load_config
+from stacks.context import ContextError, app_options
+from stacks.governance_app import build_governance
+
+
+def discard_stale_assembly() -> None:
+    """Remove what an earlier synth left in the output folder, so nothing looks valid.
+
+    The CDK CLI reuses its output folder; after a failed synth the previous manifest and
+    templates would still be there and look like this run's result.
+    """
+    outdir = os.environ.get("CDK_OUTDIR")
+    if not outdir:
+        return
+    folder = Path(outdir)
+    for name in ("manifest.json", "validation-report.json", "tree.json"):
+        (folder / name).unlink(missing_ok=True)
+    for template in folder.glob("*.template.json"):
+        template.unlink()
+
+
+def main() -> int:
+    app = cdk.App()
+    try:
+        options = app_options(app)
+        config = load_config(options.config_path)
+    except (ConfigError, ContextError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        discard_stale_assembly()
+        return 1
+    build_governance(app, config)
+    register_compliance_packs(app)
+    app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

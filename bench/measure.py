@@ -1,0 +1,102 @@
+"""Measure synth time, test-suite time and the size of the synthesized app.
+
+Usage: `make bench` or `.venv/bin/python bench/measure.py [--synth-runs N] [--test-runs N]
+[--config PATH]`. Prints a table and writes bench/results/latest.json. Figures are medians of
+wall-clock seconds on this machine; they are quoted in issue notes, never asserted by tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+ENV = {
+    **os.environ,
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    "CDK_DISABLE_VERSION_CHECK": "1",
+    "CDK_CLI_NOTICES": "false",
+}
+
+
+def _timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=REPO, env=ENV, check=True, capture_output=True, text=True)
+    return time.perf_counter() - start
+
+
+def synth_once(outdir: Path, config: str | None) -> float:
+    command = [str(REPO / "node_modules/.bin/cdk"), "synth", "--quiet", "--no-notices"]
+    command += ["-o", str(outdir)]
+    if config:
+        command += ["-c", f"config={config}"]
+    return _timed(command)
+
+
+def assembly_size(outdir: Path) -> dict[str, Any]:
+    templates = sorted(outdir.glob("*.template.json"))
+    per_stack: dict[str, int] = {}
+    types: Counter[str] = Counter()
+    for path in templates:
+        resources = json.loads(path.read_text())["Resources"]
+        per_stack[path.name.removesuffix(".template.json")] = len(resources)
+        types.update(r["Type"] for r in resources.values())
+    return {
+        "templates": len(templates),
+        "resources": sum(per_stack.values()),
+        "resources_per_stack": per_stack,
+        "largest_stack_resources": max(per_stack.values(), default=0),
+        "resource_types": dict(types.most_common()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--synth-runs", type=int, default=5)
+    parser.add_argument("--test-runs", type=int, default=3)
+    parser.add_argument("--config", default=None, help="config file (default: embedded)")
+    args = parser.parse_args()
+
+    outdir = REPO / "bench" / "results" / "cdk.out"
+    synth = [synth_once(outdir, args.config) for _ in range(args.synth_runs)]
+    size = assembly_size(outdir)
+    tests = [
+        _timed(
+            [str(REPO / ".venv/bin/python"), "-m", "pytest", "-q", "-n", "2", "--dist", "loadfile"]
+        )
+        for _ in range(args.test_runs)
+    ]
+    machine = f"{platform.machine()}, {os.cpu_count()} cores"
+    result = {
+        "machine": f"{machine}, Python {platform.python_version()}",
+        "config": args.config or "config/default.yaml",
+        "synth_seconds": {
+            "median": round(statistics.median(synth), 2),
+            "runs": [round(s, 2) for s in synth],
+        },
+        "test_suite_seconds": (
+            {"median": round(statistics.median(tests), 1), "runs": [round(t, 1) for t in tests]}
+            if tests
+            else None
+        ),
+        **size,
+    }
+    (REPO / "bench" / "results" / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"synth (cdk CLI, validation on): median {result['synth_seconds']['median']} s {synth}")
+    if tests:
+        print(f"test suite: median {result['test_suite_seconds']['median']} s")
+    print(f"templates: {size['templates']}, resources: {size['resources']}")
+    for stack, count in size["resources_per_stack"].items():
+        print(f"  {stack}: {count} resources")
+
+
+if __name__ == "__main__":
+    main()

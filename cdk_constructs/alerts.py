@@ -1,0 +1,84 @@
+"""The governance alert topic: encrypted, TLS-only, e-mail subscribed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from cdk_constructs.compliance.acknowledgments import acknowledge
+from cdk_constructs.encryption import GovernanceKey
+
+# Services that publish governance alerts directly (alarms, event rules) need the topic's key.
+PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
+
+
+class GovernanceAlerts(Construct):
+    """An SNS topic for governance alerts, encrypted with ``key``, TLS-only, with e-mails."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        key: GovernanceKey,
+        emails: Sequence[str],
+        display_name: str = "Model governance alerts",
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.key = key
+        self.topic = sns.Topic(
+            self,
+            "Resource",
+            display_name=display_name,
+            master_key=key.key,
+            enforce_ssl=True,
+        )
+        for service in PUBLISHING_SERVICES:
+            key.grant_to_service(
+                service, actions=("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+            )
+        key.grant_to_service("sns.amazonaws.com")
+        # Undeliverable alerts are kept, not dropped: every subscription redrives here.
+        self.undelivered = sqs.Queue(
+            self,
+            "Undelivered",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key.key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.undelivered,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the alert subscriptions; a DLQ of a "
+            "DLQ would only move the same messages again.",
+        )
+        acknowledge(
+            self.undelivered,
+            "Serverless-SQSRedrivePolicy",
+            "This queue is the dead-letter queue of the alert subscriptions; redriving a DLQ "
+            "to another queue would only move undeliverable alerts again.",
+        )
+        for email in emails:
+            self.topic.add_subscription(
+                subscriptions.EmailSubscription(email, dead_letter_queue=self.undelivered)
+            )
+
+    @property
+    def topic_arn(self) -> str:
+        return self.topic.topic_arn
+
+    def grant_publish(self, grantee: iam.IGrantable) -> iam.Grant:
+        self.key.grant_encrypt(grantee)
+        return self.topic.grant_publish(grantee)
+
+    def alarm_action(self) -> cloudwatch.IAlarmAction:
+        return cloudwatch_actions.SnsAction(self.topic)

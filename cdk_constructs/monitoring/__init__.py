@@ -1,0 +1,1 @@
+"""Monitoring configuration: the monitors and the images they run."""

@@ -1,0 +1,406 @@
+"""The ``analysis_config.json`` files of a model's bias and explainability monitors.
+
+A ``ModelBiasJobDefinition`` / ``ModelExplainabilityJobDefinition`` points at this file through
+its ``ConfigUri``. Model Monitor reads only a subset of the Clarify processing-job analysis
+config (AWS docs: "Parameters to Monitor Bias Drift" / "Parameters to Monitor Attribution
+Drift"):
+
+* bias drift: ``headers``, ``label``, ``label_values_or_threshold``, ``facet`` and optionally
+  ``group_variable``. Post-training bias metrics are what the job computes; the predicted label
+  comes from the captured endpoint output, so there is no ``predictor`` section, and the
+  probability threshold is ``ProbabilityThresholdAttribute`` of the job's ``EndpointInput``
+  (see ``BiasSettings.endpoint_input_attributes``), not a key of this file.
+* attribution drift: ``headers`` (features only: the label is not an endpoint input),
+  ``methods.shap`` and ``predictor``.
+
+The dictionaries are built by the SDK's own monitoring builders (``BiasAnalysisConfig`` and
+``ExplainabilityAnalysisConfig`` over ``clarify.BiasConfig`` / ``SHAPConfig`` / ``ModelConfig``),
+the same path ``ClarifyCheckStep`` takes when it uploads a monitoring config, and every result is
+validated against the SDK's ``ANALYSIS_CONFIG_SCHEMA_V1_0``.
+
+Only CSV endpoints are supported (``text/csv`` requests): JSON Lines needs JMESPath attributes
+that the governance config does not describe yet.
+
+The SDK is imported lazily: it takes seconds to import, and it must never reach Lambda code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from config.model import Feature, ModelConfig, ProblemType
+
+Scalar = int | float | str
+BaselineRow = tuple[int | float | str | None, ...]
+
+ANALYSIS_CONFIG_FILENAME = "analysis_config.json"
+
+# Model Monitor sends the captured CSV request rows to Clarify as they were captured.
+_CONTENT_TYPE = "text/csv"
+
+
+class ClarifyConfigError(ValueError):
+    """A model whose monitoring analysis config cannot be built; the message is for its author."""
+
+    def __init__(self, *, model: str, field: str, value: object, reason: str, allowed: str) -> None:
+        self.model = model
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"model {model!r}: {field} {reason} (got {value!r}); allowed: {allowed}")
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BiasSettings(_Settings):
+    """How the bias-drift monitor reads the endpoint; defaults suit a CSV scoring endpoint."""
+
+    group_variable: str | None = Field(
+        default=None,
+        description="feature column that groups records for the conditional metric CDDPL; "
+        "None = CDDPL is not computed",
+    )
+    probability_threshold: float | None = Field(
+        default=None,
+        gt=0.0,
+        lt=1.0,
+        description="score above which a binary prediction counts as the positive label; "
+        "None = Clarify's default 0.5",
+    )
+    inference_attribute: str | None = Field(
+        default=None,
+        description="index or JMESPath of the predicted label in the endpoint response; "
+        "None = the response is a single score",
+    )
+    probability_attribute: str | None = Field(
+        default=None,
+        description="index or JMESPath of the probability in the endpoint response",
+    )
+
+    def endpoint_input_attributes(self) -> dict[str, str | float]:
+        """Keyword arguments for ``CfnModelBiasJobDefinition.EndpointInputProperty``.
+
+        These belong to the job input, not to the analysis config file.
+        """
+        attributes: dict[str, str | float | None] = {
+            "inference_attribute": self.inference_attribute,
+            "probability_attribute": self.probability_attribute,
+            "probability_threshold_attribute": self.probability_threshold,
+        }
+        return {key: value for key, value in attributes.items() if value is not None}
+
+
+class ExplainabilitySettings(_Settings):
+    """Kernel SHAP parameters of the attribution-drift monitor.
+
+    Without a ``baseline`` Clarify clusters the analysed data into ``num_clusters`` rows (its own
+    default count when None) and uses them as the SHAP baseline.
+    """
+
+    baseline: str | tuple[BaselineRow, ...] | None = Field(
+        default=None,
+        description="S3 URI of a CSV baseline, or rows of feature values (no label) in "
+        "dataset_schema.features order",
+    )
+    num_clusters: int | None = Field(default=None, ge=1)
+    num_samples: int = Field(default=100, ge=1, description="synthetic samples per record")
+    agg_method: Literal["mean_abs", "median", "mean_sq"] = "mean_abs"
+    use_logit: bool = False
+    # Local SHAP values are one output row per captured request: more sensitive data written on
+    # every run, and not needed to detect attribution drift. Clarify's own default is True.
+    save_local_shap_values: bool = False
+    seed: int | None = Field(default=None, description="fixes the SHAP sampling; None = random")
+    instance_type: str = Field(
+        default="ml.m5.xlarge", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", description="shadow endpoint"
+    )
+    instance_count: int = Field(default=1, ge=1, description="shadow endpoint instances")
+    accept_type: Literal["text/csv", "application/jsonlines", "application/json"] = "text/csv"
+    label_headers: tuple[str, ...] | None = Field(
+        default=None, description="names of the scores in the model output, for the report"
+    )
+    inference_attribute: str | None = None
+    probability_attribute: str | None = None
+
+    @model_validator(mode="after")
+    def _one_baseline_source(self) -> ExplainabilitySettings:
+        if self.baseline is not None and self.num_clusters is not None:
+            raise ValueError(
+                "give either baseline or num_clusters, not both (num_clusters sizes the baseline "
+                "Clarify computes when there is none)"
+            )
+        if isinstance(self.baseline, str) and not self.baseline.startswith("s3://"):
+            raise ValueError(f"baseline {self.baseline!r} must be an s3:// URI or a list of rows")
+        if isinstance(self.baseline, tuple) and not self.baseline:
+            raise ValueError("baseline needs at least one row")
+        return self
+
+    def endpoint_input_attributes(self) -> dict[str, str]:
+        """Keyword arguments for ``CfnModelExplainabilityJobDefinition.EndpointInputProperty``."""
+        attributes = {
+            "inference_attribute": self.inference_attribute,
+            "probability_attribute": self.probability_attribute,
+        }
+        return {key: value for key, value in attributes.items() if value is not None}
+
+
+DEFAULT_BIAS_SETTINGS = BiasSettings()
+DEFAULT_EXPLAINABILITY_SETTINGS = ExplainabilitySettings()
+
+
+def build_bias_analysis_config(
+    model: ModelConfig, *, settings: BiasSettings = DEFAULT_BIAS_SETTINGS
+) -> dict[str, Any]:
+    """The bias-drift analysis config of ``model``: facet, favourable label and headers.
+
+    Headers are the dataset's features followed by its label. Raises ClarifyConfigError when the
+    model has no bias section, or when its facet, label or settings do not fit its dataset.
+    """
+    bias = model.bias
+    if bias is None:
+        raise ClarifyConfigError(
+            model=model.name,
+            field="bias",
+            value=None,
+            reason="is missing, so there is no facet to monitor bias against",
+            allowed="a bias section with label, label_value, facet and facet_value",
+        )
+    schema = model.dataset_schema
+    features = {feature.name: feature for feature in schema.features}
+    if bias.label != schema.label:
+        raise ClarifyConfigError(
+            model=model.name,
+            field="bias.label",
+            value=bias.label,
+            reason="is not the dataset's label, and bias metrics compare predictions to the label",
+            allowed=repr(schema.label),
+        )
+    _check_label_value(model, bias.label_value)
+    facet = _feature_or_error(model, "bias.facet", bias.facet, features)
+    _check_facet_value(model, facet, bias.facet_value)
+    if settings.group_variable is not None:
+        _feature_or_error(model, "BiasSettings.group_variable", settings.group_variable, features)
+
+    from sagemaker.core import clarify
+    from sagemaker.core.model_monitor import BiasAnalysisConfig
+
+    headers = [*features, schema.label]
+    try:
+        bias_config = clarify.BiasConfig(
+            label_values_or_threshold=[bias.label_value],
+            facet_name=bias.facet,
+            facet_values_or_threshold=[bias.facet_value],
+            group_name=settings.group_variable,
+        )
+    except (ValueError, TypeError) as exc:
+        raise _sdk_rejected(model, "bias", bias.model_dump(), exc) from exc
+    config: dict[str, Any] = BiasAnalysisConfig(
+        bias_config=bias_config, headers=headers, label=schema.label
+    )._to_dict()
+    # The processing-job schema requires dataset_type and methods; Model Monitor supplies both
+    # for a bias job (captured CSV, post-training metrics), so the file is checked as it runs.
+    _validate(
+        model,
+        "bias",
+        {
+            "dataset_type": _CONTENT_TYPE,
+            "methods": {"post_training_bias": {"methods": "all"}},
+            **config,
+        },
+    )
+    return config
+
+
+def build_explainability_analysis_config(
+    model: ModelConfig, *, settings: ExplainabilitySettings = DEFAULT_EXPLAINABILITY_SETTINGS
+) -> dict[str, Any]:
+    """The attribution-drift analysis config of ``model``: SHAP parameters, predictor, headers.
+
+    Headers are the dataset's features only (the endpoint never receives the label). Raises
+    ClarifyConfigError when an inline baseline row does not have one value per feature, or when
+    the result fails the SDK's analysis-config schema.
+    """
+    feature_names = [feature.name for feature in model.dataset_schema.features]
+    baseline = _baseline_or_error(model, settings.baseline, feature_names)
+
+    from sagemaker.core import clarify
+    from sagemaker.core.model_monitor import ExplainabilityAnalysisConfig
+
+    try:
+        shap_config = clarify.SHAPConfig(
+            baseline=baseline,
+            num_samples=settings.num_samples,
+            agg_method=settings.agg_method,
+            use_logit=settings.use_logit,
+            save_local_shap_values=settings.save_local_shap_values,
+            seed=settings.seed,
+            num_clusters=settings.num_clusters,
+        )
+        # ModelConfig insists on a model name, but the monitored endpoint comes from the job's
+        # EndpointInput; the name is dropped again, as ClarifyCheckStep does for its monitoring
+        # config, so a new model version does not need a new (immutable) job definition.
+        model_config = clarify.ModelConfig(
+            model_name=model.name,
+            instance_type=settings.instance_type,
+            instance_count=settings.instance_count,
+            content_type=_CONTENT_TYPE,
+            accept_type=settings.accept_type,
+        )
+    except (ValueError, TypeError) as exc:
+        raise _sdk_rejected(model, "ExplainabilitySettings", settings.model_dump(), exc) from exc
+    config: dict[str, Any] = ExplainabilityAnalysisConfig(
+        explainability_config=shap_config,
+        model_config=model_config,
+        headers=feature_names,
+        label_headers=list(settings.label_headers) if settings.label_headers else None,
+    )._to_dict()
+    config["predictor"].pop("model_name", None)
+    _validate(model, "explainability", {"dataset_type": _CONTENT_TYPE, **config})
+    return config
+
+
+def write_analysis_config(
+    config: dict[str, Any], directory: Path, *, filename: str = ANALYSIS_CONFIG_FILENAME
+) -> Path:
+    """Write ``config`` as ``directory/filename`` and return the file's path.
+
+    The JSON is canonical (sorted keys, fixed indentation, trailing newline, UTF-8), so the same
+    config always gives the same bytes and the CDK asset hash only changes with the content.
+    Give each config a directory of its own if the directory itself becomes the asset.
+    """
+    try:
+        text = json.dumps(config, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+    except ValueError as exc:  # NaN / Infinity: not JSON, Clarify cannot read it
+        raise ValueError(f"analysis config is not valid JSON: {exc}") from exc
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / filename
+    # Write then rename, so a parallel synth never sees a half-written file.
+    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{filename}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text + "\n")
+        Path(tmp_name).replace(path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _feature_or_error(
+    model: ModelConfig, field: str, column: str, features: dict[str, Feature]
+) -> Feature:
+    if column not in features:
+        raise ClarifyConfigError(
+            model=model.name,
+            field=field,
+            value=column,
+            reason="is not a feature of dataset_schema",
+            allowed=", ".join(features),
+        )
+    return features[column]
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_label_value(model: ModelConfig, value: Scalar) -> None:
+    # For regression the favourable outcome is "above a threshold", so it must be a number.
+    if model.problem_type is ProblemType.REGRESSION and not _is_number(value):
+        raise ClarifyConfigError(
+            model=model.name,
+            field="bias.label_value",
+            value=value,
+            reason="must be a numeric threshold for a Regression model",
+            allowed="a finite number; predictions above it are the favourable outcome",
+        )
+
+
+def _check_facet_value(model: ModelConfig, facet: Feature, value: Scalar) -> None:
+    if facet.type == "text":
+        raise ClarifyConfigError(
+            model=model.name,
+            field="bias.facet",
+            value=facet.name,
+            reason="is a text feature, and Clarify measures bias against tabular columns",
+            allowed="a numeric, categorical or boolean feature",
+        )
+    # Clarify reads a numeric facet's value as the exclusive lower bound of the sensitive group.
+    if facet.type == "numeric" and not _is_number(value):
+        raise ClarifyConfigError(
+            model=model.name,
+            field="bias.facet_value",
+            value=value,
+            reason=f"must be a numeric threshold because facet {facet.name!r} is numeric",
+            allowed="a finite number; records above it form the sensitive group",
+        )
+
+
+def _baseline_or_error(
+    model: ModelConfig, baseline: str | tuple[BaselineRow, ...] | None, feature_names: list[str]
+) -> str | list[list[int | float | str | None]] | None:
+    if not isinstance(baseline, tuple):
+        return baseline
+    for index, row in enumerate(baseline):
+        if len(row) != len(feature_names):
+            raise ClarifyConfigError(
+                model=model.name,
+                field=f"ExplainabilitySettings.baseline[{index}]",
+                value=list(row),
+                reason=f"has {len(row)} values but the model has {len(feature_names)} features",
+                allowed=f"one value per feature, in order: {', '.join(feature_names)}",
+            )
+    return [list(row) for row in baseline]
+
+
+def _sdk_rejected(
+    model: ModelConfig, field: str, value: object, exc: Exception
+) -> ClarifyConfigError:
+    return ClarifyConfigError(
+        model=model.name,
+        field=field,
+        value=value,
+        reason=f"was rejected by the SageMaker SDK: {exc}",
+        allowed="values the sagemaker.core.clarify config classes accept",
+    )
+
+
+def _validate(model: ModelConfig, kind: str, document: dict[str, Any]) -> None:
+    from sagemaker.core import clarify
+    from schema import SchemaError
+
+    try:
+        clarify.ANALYSIS_CONFIG_SCHEMA_V1_0.validate(document)
+    except SchemaError as exc:
+        lines = [line for line in str(exc).splitlines() if line]
+        keys = [m.group(1) for line in lines if (m := _SCHEMA_KEY_LINE.fullmatch(line))]
+        details = [line for line in lines if not _SCHEMA_KEY_LINE.fullmatch(line)]
+        raise ClarifyConfigError(
+            model=model.name,
+            field=".".join([f"{kind} analysis config", *keys]),
+            value=_lookup(document, keys),
+            reason="fails the SageMaker Clarify analysis config schema: " + "; ".join(details),
+            allowed="a document matching sagemaker.core.clarify.ANALYSIS_CONFIG_SCHEMA_V1_0",
+        ) from exc
+
+
+_SCHEMA_KEY_LINE = re.compile(r"Key '([^']+)' error:")
+
+
+def _lookup(document: object, keys: list[str]) -> object:
+    """The value at a key path of the document, or the whole document if the path breaks."""
+    node = document
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            return document
+        node = node[key]
+    return node

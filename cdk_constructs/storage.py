@@ -1,0 +1,175 @@
+"""S3 buckets for governance data: private, TLS-only, versioned, KMS-encrypted, access-logged."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from cdk_constructs import defaults
+from cdk_constructs.compliance.acknowledgments import (
+    acknowledge_in_frameworks,
+    acknowledge_wildcards,
+    nag_string,
+)
+from cdk_constructs.encryption import GovernanceKey
+
+REPLICATION_REASON = (
+    "This foundation is single-region by design; governance evidence is protected in place by "
+    "versioning, retention on delete and (audit bucket) Object Lock. Cross-region replication "
+    "needs a second-region bucket and key that an organisation adds for disaster recovery."
+)
+
+
+class AccessLogBucket(Construct):
+    """The target of server access logging for every other bucket.
+
+    S3 log delivery writes only to SSE-S3 targets (it cannot use a customer-managed key), and a
+    log bucket that logged to itself would loop; both facts are acknowledged, not hidden.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = s3.Bucket(
+            self,
+            "Resource",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=defaults.BLOCK_PUBLIC_ACCESS,
+            enforce_ssl=defaults.ENFORCE_SSL,
+            minimum_tls_version=defaults.MINIMUM_TLS_VERSION,
+            object_ownership=defaults.OBJECT_OWNERSHIP,
+            versioned=True,
+            removal_policy=defaults.REMOVAL_POLICY,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-access-logs",
+                    expiration=defaults.ACCESS_LOG_EXPIRATION,
+                    noncurrent_version_expiration=Duration.days(30),
+                    abort_incomplete_multipart_upload_after=defaults.ABORT_INCOMPLETE_UPLOAD,
+                )
+            ],
+        )
+        acknowledge_in_frameworks(self.bucket, "S3BucketReplicationEnabled", REPLICATION_REASON)
+        acknowledge_in_frameworks(
+            self.bucket,
+            "S3DefaultEncryptionKMS",
+            "S3 server access log delivery writes only to SSE-S3 encrypted targets; a KMS "
+            "default would make log delivery fail. The logs hold request metadata, no data.",
+        )
+
+
+class GovernedBucket(Construct):
+    """A bucket for one data domain, encrypted with that domain's key.
+
+    Optional props default to: versioned, all public access blocked, TLS 1.2+ only, bucket-owner
+    object ownership, server access logs to ``access_logs`` under ``<id>/``, noncurrent versions
+    expired after a year, retained on stack deletion, no Object Lock.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        key: GovernanceKey,
+        access_logs: s3.IBucket,
+        object_lock_retention: s3.ObjectLockRetention | None = None,
+        transition_to_infrequent_access: Duration | None = defaults.INFREQUENT_ACCESS_AFTER,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.key = key
+        lifecycle = s3.LifecycleRule(
+            id="tiering-and-cleanup",
+            abort_incomplete_multipart_upload_after=defaults.ABORT_INCOMPLETE_UPLOAD,
+            # With Object Lock, noncurrent versions are evidence: never expire them.
+            noncurrent_version_expiration=(
+                None if object_lock_retention else defaults.NONCURRENT_VERSION_EXPIRATION
+            ),
+            transitions=(
+                [
+                    s3.Transition(
+                        storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                        transition_after=transition_to_infrequent_access,
+                    )
+                ]
+                if transition_to_infrequent_access
+                else None
+            ),
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "Resource",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key.key,
+            bucket_key_enabled=True,
+            block_public_access=defaults.BLOCK_PUBLIC_ACCESS,
+            enforce_ssl=defaults.ENFORCE_SSL,
+            minimum_tls_version=defaults.MINIMUM_TLS_VERSION,
+            object_ownership=defaults.OBJECT_OWNERSHIP,
+            versioned=True,
+            removal_policy=defaults.REMOVAL_POLICY,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix=f"{construct_id}/",
+            object_lock_enabled=object_lock_retention is not None,
+            object_lock_default_retention=object_lock_retention,
+            lifecycle_rules=[lifecycle],
+        )
+        acknowledge_in_frameworks(self.bucket, "S3BucketReplicationEnabled", REPLICATION_REASON)
+
+    @property
+    def bucket_name(self) -> str:
+        return self.bucket.bucket_name
+
+    @property
+    def bucket_arn(self) -> str:
+        return self.bucket.bucket_arn
+
+    def s3_uri(self, prefix: str = "") -> str:
+        return f"s3://{self.bucket.bucket_name}/{prefix}"
+
+    def _object_arn(self, prefix: str) -> str:
+        return self.bucket.arn_for_objects(prefix)
+
+    def _acknowledge_prefix(self, grantee: iam.IGrantable, prefix: str) -> None:
+        principal = grantee.grant_principal
+        if not isinstance(principal, Construct):
+            return
+        acknowledge_wildcards(
+            principal,
+            resources=[nag_string(Stack.of(self), self._object_arn(prefix))],
+            reason=(
+                f"Object access is limited to keys under '{prefix}' in the "
+                f"{self.key.domain.value} bucket; object keys are created at run time, so the "
+                "prefix is as narrow as the grant can be."
+            ),
+        )
+
+    def grant_read(self, grantee: iam.IGrantable, prefix: str = "*") -> iam.Grant:
+        """Read objects under ``prefix`` and list the bucket; decrypt with the domain key."""
+        self.key.grant_decrypt(grantee)
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:ListBucket", "s3:GetBucketLocation"],
+            resource_arns=[self.bucket.bucket_arn],
+        )
+        self._acknowledge_prefix(grantee, prefix)
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"],
+            resource_arns=[self._object_arn(prefix)],
+        )
+
+    def grant_write(self, grantee: iam.IGrantable, prefix: str = "*") -> iam.Grant:
+        """Put objects under ``prefix``; encrypt with the domain key. No delete."""
+        self.key.grant_encrypt(grantee)
+        self._acknowledge_prefix(grantee, prefix)
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"],
+            resource_arns=[self._object_arn(prefix)],
+        )
+
+    def grant_read_write(self, grantee: iam.IGrantable, prefix: str = "*") -> iam.Grant:
+        self.grant_read(grantee, prefix)
+        return self.grant_write(grantee, prefix)

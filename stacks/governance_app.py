@@ -1,0 +1,58 @@
+"""Compose the governance stacks for every environment of a validated config."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from cdk_constructs import tags
+from config.model import Environment, GovernanceConfig
+from stacks.foundation_stack import FoundationStack
+from stacks.placement import ModelShard, shard_models
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+@dataclass
+class EnvironmentStacks:
+    environment: Environment
+    foundation: FoundationStack
+    shards: list[ModelShard] = field(default_factory=list)
+
+
+def build_governance(app: Construct, config: GovernanceConfig) -> list[EnvironmentStacks]:
+    """Add one foundation stack per environment (model stacks build on it)."""
+    org = _slug(config.organisation.name)
+    built: list[EnvironmentStacks] = []
+    for environment in config.environments:
+        prefix = f"{org}-{environment.name}"
+        env = cdk.Environment(account=environment.account, region=environment.region)
+        foundation = FoundationStack(
+            app,
+            f"{prefix}-foundation",
+            env=env,
+            description=f"Model governance foundation for {config.organisation.name} "
+            f"({environment.name}): keys, buckets, network, identity, alerts",
+            policy=config.governance,
+            governed_groups=[m.name for m in config.models],
+            resource_prefix=prefix,
+            availability_zones=environment.zones(),
+        )
+        built.append(
+            EnvironmentStacks(
+                environment=environment,
+                foundation=foundation,
+                shards=shard_models(config.models, config.models_per_stack),
+            )
+        )
+    for key, value in {
+        **config.organisation.tags,
+        tags.MANAGED_BY: tags.MANAGED_BY_VALUE,
+    }.items():
+        cdk.Tags.of(app).add(key, value)
+    return built

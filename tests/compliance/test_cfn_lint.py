@@ -1,0 +1,38 @@
+"""cfn-lint finds no errors in any synthesized template."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cfnlint.api import ManualArgs, lint
+
+from tests.conftest import Assembly
+
+# W3005: CDK adds explicit DependsOn that cfn-lint considers redundant (documented, harmless).
+IGNORED = ["W3005"]
+
+
+def test_templates_lint_clean(default_assembly: Assembly) -> None:
+    assert default_assembly.templates
+    problems: list[str] = []
+    for name, template in default_assembly.templates.items():
+        results = lint(
+            json.dumps(template),
+            config=ManualArgs(regions=["eu-west-1"], ignore_checks=IGNORED),
+        )
+        problems += [
+            f"{name}: {m.rule.id} {m.message} ({m.path})"
+            for m in results
+            if m.rule.id.startswith("E")
+        ]
+    assert problems == []
+
+
+def test_cfn_lint_would_catch_an_error() -> None:
+    broken = {"Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"Nope": 1}}}}
+    results = lint(json.dumps(broken), config=ManualArgs(regions=["eu-west-1"]))
+    assert any(m.rule.id.startswith("E3") for m in results)
+
+
+pytestmark = pytest.mark.filterwarnings("ignore")

@@ -1,0 +1,188 @@
+"""The config loader accepts the embedded default and rejects bad configs with clear errors."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from config import DEFAULT_CONFIG, ConfigError, load_config, parse_config
+from config.model import RiskTier
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+@pytest.fixture(scope="module")
+def default_data() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    return data
+
+
+def test_default_config_is_realistic() -> None:
+    config = load_config()
+    assert len(config.models) >= 2
+    high = [m for m in config.models if m.risk_tier is RiskTier.HIGH]
+    assert high, "the default needs a high-risk model"
+    assert high[0].bias is not None
+    assert high[0].bias.facet in {f.name for f in high[0].dataset_schema.features}
+    assert {m.risk_tier for m in config.models} != {RiskTier.HIGH}
+    assert config.governance.bias_thresholds["DI"].min == 0.8
+
+
+def _set(path: str, value: Any) -> Mutation:
+    def mutate(data: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node: Any = data
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else node[part]
+        if isinstance(node, list):
+            node[int(last)] = value
+        else:
+            node[last] = value
+
+    return mutate
+
+
+def _delete(path: str) -> Mutation:
+    def mutate(data: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node: Any = data
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else node[part]
+        del node[last]
+
+    return mutate
+
+
+def _duplicate_model(data: dict[str, Any]) -> None:
+    data["models"].append(copy.deepcopy(data["models"][0]))
+
+
+# (id, mutation, text the error must contain: the field path and the bad value)
+BAD_CONFIGS: list[tuple[str, Mutation, list[str]]] = [
+    ("missing-field", _delete("models.0.owner"), ["models[0].owner", "(missing)"]),
+    (
+        "unknown-field",
+        _set("governance.retention", 30),
+        ["governance.retention", "Extra inputs are not permitted"],
+    ),
+    ("wrong-enum", _set("models.0.risk_tier", "extreme"), ["models[0].risk_tier", "'extreme'"]),
+    (
+        "threshold-out-of-range",
+        _set("governance.bias_thresholds.DPPL", {"min": -0.1, "max": 3}),
+        ["governance.bias_thresholds", "DPPL", "3"],
+    ),
+    (
+        "unknown-bias-metric",
+        _set("governance.bias_thresholds.XYZ", {"min": 0, "max": 1}),
+        ["governance.bias_thresholds", "XYZ", "allowed"],
+    ),
+    ("duplicate-model-names", _duplicate_model, ["models", "duplicated", "credit-default"]),
+    (
+        "bad-account-id",
+        _set("environments.0.account", "12345"),
+        ["environments[0].account", "'12345'"],
+    ),
+    (
+        "bad-region",
+        _set("environments.0.region", "mars-east-1"),
+        ["environments[0].region", "mars-east-1", "eu-west-1"],
+    ),
+    (
+        "bad-email",
+        _set("governance.alert_emails", ["not-an-email"]),
+        ["governance.alert_emails[0]", "not-an-email"],
+    ),
+    ("empty-model-list", _set("models", []), ["models", "at least 1"]),
+    (
+        "bad-cron",
+        _set("models.0.monitoring", {"data_quality": {"schedule": "every hour"}}),
+        ["models[0].monitoring.data_quality.schedule", "every hour", "cron("],
+    ),
+    (
+        "wrong-type",
+        _set("governance.audit_retention_days", "seven years"),
+        ["governance.audit_retention_days", "seven years"],
+    ),
+    (
+        "high-risk-without-bias",
+        _delete("models.0.bias"),
+        ["models[0]", "high-risk models need a 'bias' section"],
+    ),
+    (
+        "facet-not-a-column",
+        _set("models.0.bias.facet", "postcode"),
+        ["models[0]", "'postcode'", "columns"],
+    ),
+    (
+        "bad-model-name",
+        _set("models.1.name", "Churn_Model"),
+        ["models[1].name", "'Churn_Model'"],
+    ),
+    (
+        "inverted-threshold",
+        _set("governance.bias_thresholds.DI", {"min": 1.2, "max": 0.8}),
+        ["governance.bias_thresholds.DI", "must not exceed"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [pytest.param(m, e, id=i) for i, m, e in BAD_CONFIGS],
+)
+def test_bad_config_names_field_value_and_allowed(
+    default_data: dict[str, Any], mutate: Mutation, expected: list[str]
+) -> None:
+    # Given the default config with one defect
+    data = copy.deepcopy(default_data)
+    mutate(data)
+    # When it is validated
+    with pytest.raises(ConfigError) as error:
+        parse_config(data, Path("org.yaml"))
+    # Then the message names the file, the field path and the bad value
+    message = str(error.value)
+    assert "org.yaml" in message
+    for fragment in expected:
+        assert fragment in message, f"{fragment!r} not in:\n{message}"
+    assert "Traceback" not in message
+
+
+def test_absent_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"config file not found: .*absent\.yaml"):
+        load_config(tmp_path / "absent.yaml")
+
+
+def test_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
+    directory = tmp_path / "a-directory.yaml"
+    directory.mkdir()
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_config(directory)
+
+
+def test_invalid_yaml_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("models: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(path)
+
+
+def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "list.yaml"
+    path.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        load_config(path)
+
+
+def test_every_error_is_reported_at_once(default_data: dict[str, Any]) -> None:
+    data = copy.deepcopy(default_data)
+    data["models"][0]["risk_tier"] = "extreme"
+    data["environments"][0]["account"] = "abc"
+    with pytest.raises(ConfigError) as error:
+        parse_config(data, Path("org.yaml"))
+    assert "models[0].risk_tier" in str(error.value)
+    assert "environments[0].account" in str(error.value)

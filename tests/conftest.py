@@ -1,0 +1,76 @@
+"""Session-wide test settings: offline AWS, quiet jsii, and one synth of the default app."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Before aws_cdk is imported anywhere: dummy credentials, a region, no built-in CFN validator
+# (the end-to-end CLI test keeps one synth with it on), and no Node end-of-life banner.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+    }
+)
+os.environ.setdefault("CDK_VALIDATION", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cdk_context(**overrides: Any) -> dict[str, Any]:
+    """cdk.json's feature flags, so tests synthesize what `cdk synth` does."""
+    context: dict[str, Any] = json.loads((REPO / "cdk.json").read_text())["context"]
+    context.update(overrides)
+    return context
+
+
+@dataclass(frozen=True)
+class Assembly:
+    """The synthesized default app: templates by stack name and the validation report."""
+
+    outdir: Path
+    templates: dict[str, dict[str, Any]]
+    report: dict[str, Any]
+
+    def resources(self, cfn_type: str) -> dict[str, dict[str, Any]]:
+        return {
+            f"{stack}/{logical_id}": resource
+            for stack, template in self.templates.items()
+            for logical_id, resource in template["Resources"].items()
+            if resource["Type"] == cfn_type
+        }
+
+
+@pytest.fixture(scope="session")
+def default_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
+    """The default config synthesized once per session, compliance packs on, report written."""
+    import aws_cdk as cdk
+
+    from cdk_constructs.compliance import register_compliance_packs
+    from config import load_config
+    from stacks.governance_app import build_governance
+
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app = cdk.App(
+        outdir=str(outdir),
+        context=cdk_context(**{"@aws-cdk/core:failSynthOnValidationErrors": False}),
+    )
+    build_governance(app, load_config())
+    register_compliance_packs(app)
+    app.synth()
+    templates = {
+        path.name.removesuffix(".template.json"): json.loads(path.read_text())
+        for path in outdir.glob("*.template.json")
+    }
+    report = json.loads((outdir / "validation-report.json").read_text())
+    return Assembly(outdir=outdir, templates=templates, report=report)

@@ -1,0 +1,34 @@
+"""Shared fixtures: the default governance config and the (slow to import) SageMaker SDK."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+import pytest
+
+from config import GovernanceConfig, ModelConfig, RiskTier, load_config
+
+
+@pytest.fixture(scope="module", autouse=True)
+def clarify_sdk() -> ModuleType:
+    """``sagemaker.core.clarify``, imported once per module (2-3 s the first time).
+
+    Autouse, so the import shows up in module setup instead of in whichever test runs first.
+    """
+    return importlib.import_module("sagemaker.core.clarify")
+
+
+@pytest.fixture(scope="module")
+def governance_config() -> GovernanceConfig:
+    return load_config()
+
+
+@pytest.fixture(scope="module")
+def high_risk_model(governance_config: GovernanceConfig) -> ModelConfig:
+    return next(m for m in governance_config.models if m.risk_tier is RiskTier.HIGH)
+
+
+@pytest.fixture(scope="module")
+def model_without_bias(governance_config: GovernanceConfig) -> ModelConfig:
+    return next(m for m in governance_config.models if m.bias is None)

@@ -1,0 +1,323 @@
+"""Bias and explainability analysis configs of the Model Monitor Clarify jobs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from cdk_constructs.monitoring.clarify_config import (
+    ANALYSIS_CONFIG_FILENAME,
+    BiasSettings,
+    ClarifyConfigError,
+    ExplainabilitySettings,
+    build_bias_analysis_config,
+    build_explainability_analysis_config,
+    write_analysis_config,
+)
+from config import ModelConfig
+from config.model import ProblemType
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _with_bias(model: ModelConfig, **changes: Any) -> ModelConfig:
+    """A copy of ``model`` whose bias section is changed without re-running config validation,
+    as a construct may receive a model that did not come through the YAML loader."""
+    assert model.bias is not None
+    return model.model_copy(update={"bias": model.bias.model_copy(update=changes)})
+
+
+def _feature_names(model: ModelConfig) -> list[str]:
+    return [feature.name for feature in model.dataset_schema.features]
+
+
+# --- bias ----------------------------------------------------------------------------------
+
+
+def test_bias_config_names_facet_label_value_and_headers(high_risk_model: ModelConfig) -> None:
+    # Given the default config's high-risk model (facet gender=female, favourable label 0)
+    # When its bias-drift analysis config is built
+    config = build_bias_analysis_config(high_risk_model)
+
+    # Then it holds exactly the keys Model Monitor reads for bias drift
+    assert config == {
+        "label": "default",
+        "label_values_or_threshold": [0],
+        "facet": [{"name_or_index": "gender", "value_or_threshold": ["female"]}],
+        "headers": [*_feature_names(high_risk_model), "default"],
+    }
+    assert config["headers"][-1] == high_risk_model.dataset_schema.label
+
+
+def test_bias_config_passes_sdk_schema(
+    high_risk_model: ModelConfig, clarify_sdk: ModuleType
+) -> None:
+    config = build_bias_analysis_config(high_risk_model)
+
+    # The processing-job schema needs dataset_type and methods, which Model Monitor supplies.
+    document = {
+        "dataset_type": "text/csv",
+        "methods": {"post_training_bias": {"methods": "all"}},
+        **config,
+    }
+    clarify_sdk.ANALYSIS_CONFIG_SCHEMA_V1_0.validate(document)
+
+
+def test_bias_settings_group_variable_and_endpoint_input(high_risk_model: ModelConfig) -> None:
+    settings = BiasSettings(
+        group_variable="employment_type", probability_threshold=0.7, inference_attribute="0"
+    )
+
+    config = build_bias_analysis_config(high_risk_model, settings=settings)
+
+    assert config["group_variable"] == "employment_type"
+    assert "probability_threshold" not in config  # a job input attribute, not a config key
+    assert settings.endpoint_input_attributes() == {
+        "inference_attribute": "0",
+        "probability_threshold_attribute": 0.7,
+    }
+    assert BiasSettings().endpoint_input_attributes() == {}
+
+
+def test_model_without_bias_section_is_rejected(model_without_bias: ModelConfig) -> None:
+    with pytest.raises(ClarifyConfigError) as caught:
+        build_bias_analysis_config(model_without_bias)
+
+    message = str(caught.value)
+    assert repr(model_without_bias.name) in message
+    assert "bias" in message
+    assert "facet_value" in message  # what is allowed
+    assert caught.value.field == "bias"
+
+
+def test_unknown_facet_column_is_rejected(high_risk_model: ModelConfig) -> None:
+    model = _with_bias(high_risk_model, facet="postcode")
+
+    with pytest.raises(ClarifyConfigError) as caught:
+        build_bias_analysis_config(model)
+
+    message = str(caught.value)
+    assert "'credit-default'" in message
+    assert "bias.facet" in message
+    assert "'postcode'" in message
+    assert "gender" in message  # the allowed feature names are listed
+
+
+def test_label_column_as_facet_is_rejected(high_risk_model: ModelConfig) -> None:
+    # The config loader accepts any column as facet; Clarify needs a feature.
+    with pytest.raises(ClarifyConfigError, match=r"bias\.facet.*'default'"):
+        build_bias_analysis_config(_with_bias(high_risk_model, facet="default"))
+
+
+def test_bias_label_must_be_the_dataset_label(high_risk_model: ModelConfig) -> None:
+    with pytest.raises(ClarifyConfigError, match=r"bias\.label .*'income'.*allowed: 'default'"):
+        build_bias_analysis_config(_with_bias(high_risk_model, label="income"))
+
+
+def test_numeric_facet_needs_numeric_threshold(high_risk_model: ModelConfig) -> None:
+    with pytest.raises(ClarifyConfigError, match=r"bias\.facet_value .*'age'.*'old'"):
+        build_bias_analysis_config(_with_bias(high_risk_model, facet="age", facet_value="old"))
+
+    config = build_bias_analysis_config(_with_bias(high_risk_model, facet="age", facet_value=40))
+    assert config["facet"] == [{"name_or_index": "age", "value_or_threshold": [40]}]
+
+
+def test_regression_label_value_must_be_a_threshold(high_risk_model: ModelConfig) -> None:
+    model = _with_bias(high_risk_model, label_value="good").model_copy(
+        update={"problem_type": ProblemType.REGRESSION}
+    )
+
+    with pytest.raises(ClarifyConfigError, match=r"bias\.label_value .*'good'"):
+        build_bias_analysis_config(model)
+
+
+def test_unknown_group_variable_is_rejected(high_risk_model: ModelConfig) -> None:
+    with pytest.raises(ClarifyConfigError, match=r"group_variable .*'region'"):
+        build_bias_analysis_config(high_risk_model, settings=BiasSettings(group_variable="region"))
+
+
+def test_schema_failure_in_bias_config_names_the_value(high_risk_model: ModelConfig) -> None:
+    # Given a label value the SDK schema rejects (only reachable by bypassing validation)
+    model = _with_bias(high_risk_model, label_value={"not": "a scalar"})
+
+    # When / Then the schema error is reported with the model, the key and the value
+    with pytest.raises(ClarifyConfigError) as caught:
+        build_bias_analysis_config(model)
+
+    message = str(caught.value)
+    assert "'credit-default'" in message
+    assert "label_values_or_threshold" in message
+    assert "{'not': 'a scalar'}" in message
+
+
+# --- explainability --------------------------------------------------------------------------
+
+
+def test_explainability_config_has_shap_predictor_and_feature_headers(
+    high_risk_model: ModelConfig, clarify_sdk: ModuleType
+) -> None:
+    config = build_explainability_analysis_config(high_risk_model)
+
+    # Headers are the endpoint's inputs: features only, in schema order, no label.
+    assert config["headers"] == _feature_names(high_risk_model)
+    assert high_risk_model.dataset_schema.label not in config["headers"]
+    assert config["methods"] == {
+        "shap": {
+            "num_samples": 100,
+            "agg_method": "mean_abs",
+            "use_logit": False,
+            "save_local_shap_values": False,
+        }
+    }
+    # The monitor explains the monitored endpoint's model: no model name is pinned.
+    assert config["predictor"] == {
+        "content_type": "text/csv",
+        "accept_type": "text/csv",
+        "instance_type": "ml.m5.xlarge",
+        "initial_instance_count": 1,
+    }
+    clarify_sdk.ANALYSIS_CONFIG_SCHEMA_V1_0.validate({"dataset_type": "text/csv", **config})
+
+
+def test_explainability_inline_baseline_and_options(high_risk_model: ModelConfig) -> None:
+    row = (35, 42000.0, 10000, 48, "salaried", "female")
+    settings = ExplainabilitySettings(
+        baseline=(row,),
+        num_samples=256,
+        agg_method="median",
+        seed=7,
+        label_headers=("probability",),
+    )
+
+    config = build_explainability_analysis_config(high_risk_model, settings=settings)
+
+    shap = config["methods"]["shap"]
+    assert shap["baseline"] == [list(row)]
+    assert (shap["num_samples"], shap["agg_method"], shap["seed"]) == (256, "median", 7)
+    assert "num_clusters" not in shap
+    assert config["predictor"]["label_headers"] == ["probability"]
+
+
+def test_explainability_s3_baseline_or_clusters(high_risk_model: ModelConfig) -> None:
+    s3 = ExplainabilitySettings(baseline="s3://bucket/credit-default/baseline.csv")
+    clustered = ExplainabilitySettings(num_clusters=10)
+
+    assert build_explainability_analysis_config(high_risk_model, settings=s3)["methods"]["shap"][
+        "baseline"
+    ] == ("s3://bucket/credit-default/baseline.csv")
+    shap = build_explainability_analysis_config(high_risk_model, settings=clustered)["methods"][
+        "shap"
+    ]
+    assert shap["num_clusters"] == 10
+    assert "baseline" not in shap
+
+
+def test_baseline_with_wrong_width_is_rejected(high_risk_model: ModelConfig) -> None:
+    # Given a baseline whose second row also carries the label (7 values for 6 features)
+    good = (35, 42000, 10000, 48, "salaried", "female")
+    settings = ExplainabilitySettings(baseline=(good, (*good, 0)))
+
+    with pytest.raises(ClarifyConfigError) as caught:
+        build_explainability_analysis_config(high_risk_model, settings=settings)
+
+    message = str(caught.value)
+    assert "'credit-default'" in message
+    assert "baseline[1]" in message
+    assert "[35, 42000, 10000, 48, 'salaried', 'female', 0]" in message
+    assert "has 7 values but the model has 6 features" in message
+    assert "age, income, loan_amount, credit_history_months, employment_type, gender" in message
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"baseline": "https://example.com/b.csv"}, "s3://"),
+        ({"baseline": ((1,),), "num_clusters": 3}, "not both"),
+        ({"baseline": ()}, "at least one row"),
+        ({"agg_method": "max"}, "mean_abs"),
+        ({"num_samples": 0}, "greater than or equal to 1"),
+    ],
+)
+def test_invalid_explainability_settings(changes: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ValidationError, match=fragment):
+        ExplainabilitySettings(**changes)
+
+
+def test_schema_failure_in_explainability_config_names_the_value(
+    high_risk_model: ModelConfig,
+) -> None:
+    # Given settings that skipped validation, so a bad value reaches the SDK schema
+    settings = ExplainabilitySettings.model_construct(
+        **{**ExplainabilitySettings().model_dump(), "num_samples": "many"}
+    )
+
+    with pytest.raises(ClarifyConfigError) as caught:
+        build_explainability_analysis_config(high_risk_model, settings=settings)
+
+    error = caught.value
+    assert error.model == "credit-default"
+    assert error.field == "explainability analysis config.methods.shap.num_samples"
+    assert error.value == "many"
+    assert "'many' should be instance of 'int'" in str(error)
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def test_write_analysis_config_is_byte_for_byte_deterministic(
+    high_risk_model: ModelConfig, tmp_path: Path
+) -> None:
+    config = build_bias_analysis_config(high_risk_model)
+    reordered = dict(reversed(list(config.items())))
+
+    first = write_analysis_config(config, tmp_path / "a")
+    second = write_analysis_config(build_bias_analysis_config(high_risk_model), tmp_path / "b")
+    third = write_analysis_config(reordered, tmp_path / "c")
+
+    assert first == tmp_path / "a" / ANALYSIS_CONFIG_FILENAME
+    assert first.read_bytes() == second.read_bytes() == third.read_bytes()
+    text = first.read_text(encoding="utf-8")
+    assert text.endswith("}\n")
+    assert json.loads(text) == config
+    assert list(json.loads(text)) == sorted(config)
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [ANALYSIS_CONFIG_FILENAME]
+
+
+def test_write_analysis_config_overwrites_and_rejects_nan(tmp_path: Path) -> None:
+    write_analysis_config({"b": 1, "a": [2]}, tmp_path)
+    path = write_analysis_config({"a": 1}, tmp_path)
+    assert path.read_bytes() == b'{\n  "a": 1\n}\n'
+
+    with pytest.raises(ValueError, match="not valid JSON"):
+        write_analysis_config({"probability_threshold": float("nan")}, tmp_path)
+    assert path.read_bytes() == b'{\n  "a": 1\n}\n'
+
+
+# --- the SDK stays out of Lambda and out of import time ----------------------------------------
+
+
+def test_modules_import_without_the_sdk() -> None:
+    code = (
+        "import sys\n"
+        "import cdk_constructs.monitoring.clarify_config, cdk_constructs.monitoring.images\n"
+        "leaked = sorted(m for m in sys.modules if m.split('.')[0] == 'sagemaker')\n"
+        "assert not leaked, leaked\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True, timeout=60)
+
+
+def test_lambda_code_never_imports_the_sdk() -> None:
+    offenders = [
+        str(path.relative_to(REPO_ROOT))
+        for path in (REPO_ROOT / "lambda").rglob("*.py")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.lstrip().startswith(("import sagemaker", "from sagemaker"))
+    ]
+    assert offenders == []

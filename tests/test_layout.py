@@ -1,0 +1,29 @@
+"""The requested layout works: `cdk_constructs/` must not shadow the `constructs` library."""
+
+from __future__ import annotations
+
+import sysconfig
+from pathlib import Path
+
+import constructs
+
+from tests.conftest import REPO
+
+
+def test_constructs_library_loads_from_site_packages() -> None:
+    # Given the project has a cdk_constructs/ package at its root
+    # When the constructs library is imported
+    # Then it is the installed library, not a folder of this repo
+    site_packages = Path(sysconfig.get_paths()["purelib"]).resolve()
+    assert Path(constructs.__file__).resolve().is_relative_to(site_packages)
+    assert hasattr(constructs, "Construct")
+
+
+def test_no_top_level_constructs_folder_can_shadow_the_library() -> None:
+    assert not (REPO / "constructs").exists()
+    assert (REPO / "cdk_constructs" / "__init__.py").is_file()
+
+
+def test_requested_shape_is_present() -> None:
+    for name in ("app.py", "cdk.json", "requirements.txt", "stacks", "cdk_constructs", "lambda"):
+        assert (REPO / name).exists(), name

@@ -1,0 +1,274 @@
+"""Offline AWS for the monitoring-violation handler.
+
+moto provides S3, SNS (subscribed by an SQS queue we read), EventBridge (a rule on the default
+bus targeting an SQS queue), SSM, DynamoDB (idempotency table) and SageMaker pipelines. moto
+has no monitoring schedules and its processing jobs carry no ``MonitoringScheduleArn`` or
+``ExitMessage``, so ``SageMakerDouble`` answers those two describe calls from JSON fixtures and
+forwards ``StartPipelineExecution`` to moto, which validates the request against the real API
+model and records the execution.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.events.utils import EventTemplateParser
+
+from governance.violations import Clients, LambdaHandler, Settings, build_handler
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"  # moto's default account
+FIXTURES = Path(__file__).resolve().parents[1] / "events" / "monitoring"
+PARAMETER_PREFIX = "/sagemaker-governance/endpoints/"
+REPORT_BUCKET = "sagemaker-governance-monitoring-111122223333-eu-west-1"
+RETRAINING_PIPELINE = "credit-default-retrain"
+
+# One session for every test: it caches the (large) service models that a fresh default session
+# re-reads per test once moto resets it. Created after moto is imported, so its clients are mocked.
+SESSION = boto3.session.Session(region_name=REGION)
+
+ENDPOINTS: dict[str, dict[str, Any]] = {
+    "credit-default-prod": {
+        "model_name": "credit-default",
+        "model_package_group_name": "credit-default",
+        "endpoint_name": "credit-default-prod",
+        "monitors": {
+            "data_quality": "credit-default-prod-data-quality",
+            "model_quality": "credit-default-prod-model-quality",
+            "bias": "credit-default-prod-model-bias",
+            "explainability": "credit-default-prod-explainability",
+        },
+        "retraining_pipeline_name": RETRAINING_PIPELINE,
+    },
+    "churn-prod": {
+        "model_name": "churn",
+        "model_package_group_name": "churn",
+        "endpoint_name": "churn-prod",
+        "monitors": {
+            "data_quality": "churn-prod-data-quality",
+            "model_quality": "churn-prod-model-quality",
+        },
+        "retraining_pipeline_name": None,
+    },
+}
+
+
+def load_fixture(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+    return document
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "governance-monitoring-violations"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = (
+        f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:governance-monitoring-violations"
+    )
+    aws_request_id: str = "52fdfc07-2182-454f-963f-5f0f9a621d72"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@dataclass
+class SageMakerDouble:
+    """Describe calls from fixtures; pipeline starts recorded and forwarded to moto."""
+
+    moto_client: Any
+    processing_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def describe_processing_job(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("DescribeProcessingJob", kwargs))
+        try:
+            return self.processing_jobs[kwargs["ProcessingJobName"]]
+        except KeyError:
+            raise _validation_error("DescribeProcessingJob", "Could not find job") from None
+
+    def describe_monitoring_schedule(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("DescribeMonitoringSchedule", kwargs))
+        try:
+            return self.schedules[kwargs["MonitoringScheduleName"]]
+        except KeyError:
+            raise _validation_error("DescribeMonitoringSchedule", "Not found") from None
+
+    def start_pipeline_execution(self, **kwargs: Any) -> Any:
+        self.calls.append(("StartPipelineExecution", kwargs))
+        return self.moto_client.start_pipeline_execution(**kwargs)
+
+    def calls_to(self, operation: str) -> list[dict[str, Any]]:
+        return [kwargs for name, kwargs in self.calls if name == operation]
+
+
+def _validation_error(operation: str, message: str) -> ClientError:
+    return ClientError({"Error": {"Code": "ValidationException", "Message": message}}, operation)
+
+
+@dataclass
+class Aws:
+    """Handles on the mocked account, and helpers to read what the handler produced."""
+
+    settings: Settings
+    clients: Clients
+    sagemaker: SageMakerDouble
+    moto_sagemaker: Any
+    s3: Any
+    ssm: Any
+    sqs: Any
+    alert_queue_url: str
+    ledger_queue_url: str
+
+    def handler(self) -> LambdaHandler:
+        return build_handler(self.settings, self.clients)
+
+    def put_report(self, fixture: str, event: dict[str, Any]) -> str:
+        """Upload a report fixture where the event's execution wrote its output."""
+        output = event["detail"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+        return self.put_report_at(fixture, output)
+
+    def put_report_at(self, fixture: str, output_uri: str) -> str:
+        bucket, prefix = output_uri.removeprefix("s3://").split("/", 1)
+        key = f"{prefix}/constraint_violations.json"
+        self.s3.put_object(Bucket=bucket, Key=key, Body=(FIXTURES / fixture).read_bytes())
+        return f"s3://{bucket}/{key}"
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """SNS notifications as delivered to the subscribed queue (envelope with Subject)."""
+        return [json.loads(body) for body in self._drain(self.alert_queue_url)]
+
+    def ledger_events(self) -> list[dict[str, Any]]:
+        return [json.loads(body) for body in self._drain(self.ledger_queue_url)]
+
+    def pipeline_executions(self) -> list[dict[str, Any]]:
+        summaries: list[dict[str, Any]] = self.moto_sagemaker.list_pipeline_executions(
+            PipelineName=RETRAINING_PIPELINE
+        )["PipelineExecutionSummaries"]
+        return summaries
+
+    def _drain(self, queue_url: str) -> list[str]:
+        bodies: list[str] = []
+        while True:
+            response = self.sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            )
+            messages = response.get("Messages", [])
+            if not messages:
+                return bodies
+            for message in messages:
+                bodies.append(message["Body"])
+                self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture
+def context() -> LambdaContext:
+    return cast(LambdaContext, FakeLambdaContext())
+
+
+def _default_input_template(
+    input_template: str | None, input_paths_map: dict[str, Any], event: dict[str, Any]
+) -> dict[str, Any]:
+    # moto renders every rule target through jsonpath_ng (its optional ``moto[events]`` extra,
+    # not installed here), even without an InputTransformer. Without one, EventBridge delivers
+    # the event unchanged, which is all these tests need.
+    if input_template or input_paths_map:
+        raise NotImplementedError("InputTransformer targets need jsonpath_ng")
+    keys = ("version", "id", "detail-type", "source", "account", "time", "region", "resources")
+    return {**{key: event[key] for key in keys}, "detail": event["detail"]}
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    monkeypatch.setattr(EventTemplateParser, "parse", staticmethod(_default_input_template))
+    with mock_aws():
+        s3 = SESSION.client("s3")
+        s3.create_bucket(
+            Bucket=REPORT_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+
+        sqs = SESSION.client("sqs")
+        alert_queue_url = sqs.create_queue(QueueName="alerts")["QueueUrl"]
+        ledger_queue_url = sqs.create_queue(QueueName="ledger")["QueueUrl"]
+
+        def queue_arn(url: str) -> str:
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+            arn: str = attributes["Attributes"]["QueueArn"]
+            return arn
+
+        sns = SESSION.client("sns")
+        topic_arn = sns.create_topic(Name="governance-alerts")["TopicArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn(alert_queue_url))
+
+        events = SESSION.client("events")
+        events.put_rule(
+            Name="ledger-monitoring-violations",
+            EventPattern=json.dumps(
+                {"source": ["sagemaker.governance"], "detail-type": ["Model Monitoring Violation"]}
+            ),
+        )
+        events.put_targets(
+            Rule="ledger-monitoring-violations",
+            Targets=[{"Id": "ledger-queue", "Arn": queue_arn(ledger_queue_url)}],
+        )
+
+        ssm = SESSION.client("ssm")
+        for endpoint, document in ENDPOINTS.items():
+            ssm.put_parameter(
+                Name=f"{PARAMETER_PREFIX}{endpoint}", Type="String", Value=json.dumps(document)
+            )
+
+        dynamodb = SESSION.client("dynamodb")
+        dynamodb.create_table(
+            TableName="governance-idempotency",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+        moto_sagemaker = SESSION.client("sagemaker")
+        moto_sagemaker.create_pipeline(
+            PipelineName=RETRAINING_PIPELINE,
+            PipelineDefinition=json.dumps({"Version": "2020-12-01", "Steps": []}),
+            RoleArn=f"arn:aws:iam::{ACCOUNT}:role/retraining-pipeline",
+        )
+        sagemaker = SageMakerDouble(moto_client=moto_sagemaker)
+        bias_job = load_fixture("describe-processing-job-bias.json")
+        sagemaker.processing_jobs[bias_job["ProcessingJobName"]] = bias_job
+        bias_schedule = load_fixture("describe-monitoring-schedule-bias.json")
+        sagemaker.schedules[bias_schedule["MonitoringScheduleName"]] = bias_schedule
+
+        settings = Settings(
+            endpoint_parameter_prefix=PARAMETER_PREFIX,
+            alert_topic_arn=topic_arn,
+            idempotency_table_name="governance-idempotency",
+            event_bus_name="default",
+        )
+        clients = Clients(
+            sagemaker=sagemaker, s3=s3, ssm=ssm, sns=sns, events=events, dynamodb=dynamodb
+        )
+        yield Aws(
+            settings=settings,
+            clients=clients,
+            sagemaker=sagemaker,
+            moto_sagemaker=moto_sagemaker,
+            s3=s3,
+            ssm=ssm,
+            sqs=sqs,
+            alert_queue_url=alert_queue_url,
+            ledger_queue_url=ledger_queue_url,
+        )
