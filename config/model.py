@@ -246,6 +246,56 @@ class Monitoring(_Strict):
     explainability: Schedule = Schedule(schedule="cron(0 0 ? * * *)")
 
 
+_PACKAGE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[A-Za-z0-9-]{1,63}/\d+$"
+)
+
+
+class EndpointOutput(_Strict):
+    """How monitors read the endpoint's response (CSV output by default)."""
+
+    inference_attribute: str | None = None
+    probability_attribute: str | None = None
+    probability_threshold: float | None = Field(default=None, ge=0, le=1)
+
+
+class Explainability(_Strict):
+    """SHAP settings for the feature-attribution drift monitor."""
+
+    baseline_s3_uri: str | None = Field(default=None, pattern=r"^s3://[a-z0-9.\-]{3,63}/.+")
+    num_samples: int = Field(default=100, ge=1, le=10000)
+    agg_method: Literal["mean_abs", "median", "mean_sq"] = "mean_abs"
+
+
+class Deployment(_Strict):
+    """Serve one approved model package version and monitor it."""
+
+    model_package_arn: str = Field(description="the approved version to serve (a package ARN)")
+    instance_type: str = Field(default="ml.m5.xlarge", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+    initial_instance_count: int = Field(default=1, ge=1, le=20)
+    data_capture_percentage: int = Field(default=100, ge=1, le=100)
+    output: EndpointOutput = EndpointOutput()
+    ground_truth_s3_uri: str | None = Field(default=None, pattern=r"^s3://[a-z0-9.\-]{3,63}/.+")
+    monitor_instance_type: str = Field(
+        default="ml.m5.xlarge", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
+    )
+    monitor_max_runtime_seconds: int = Field(default=3600, ge=60, le=86400)
+    explainability: Explainability = Explainability()
+    retraining_pipeline_name: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9](-*[A-Za-z0-9]){0,255}$"
+    )
+
+    @field_validator("model_package_arn")
+    @classmethod
+    def _package_arn(cls, value: str) -> str:
+        if not _PACKAGE_ARN.match(value):
+            raise ValueError(
+                f"{value!r} is not a model package version ARN; expected "
+                "'arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>'"
+            )
+        return value
+
+
 class ModelConfig(_Strict):
     name: Name
     description: str = Field(min_length=1)
@@ -258,20 +308,40 @@ class ModelConfig(_Strict):
     bias: BiasFacet | None = None
     consumer_accounts: list[AccountId] = Field(default_factory=list)
     monitoring: Monitoring = Monitoring()
+    deployment: Deployment | None = None
+
+    @model_validator(mode="after")
+    def _deployment_matches_model(self) -> ModelConfig:
+        if self.deployment is None:
+            return self
+        group = self.deployment.model_package_arn.split("/")[-2]
+        if group != self.name:
+            raise ValueError(
+                f"deployment.model_package_arn names group {group!r}; it must be a version of "
+                f"this model's own group {self.name!r}"
+            )
+        if self.monitoring.model_quality.enabled and not self.deployment.ground_truth_s3_uri:
+            raise ValueError(
+                "deployment.ground_truth_s3_uri is required while monitoring.model_quality is "
+                "enabled (the monitor merges ground truth with captured predictions)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _high_risk_needs_bias_facet(self) -> ModelConfig:
         if self.risk_tier is RiskTier.HIGH and self.bias is None:
             raise ValueError("high-risk models need a 'bias' section (label, facet, facet_value)")
         if self.bias is not None:
-            columns = {f.name for f in self.dataset_schema.features} | {self.dataset_schema.label}
-            for field in ("label", "facet"):
-                column = getattr(self.bias, field)
-                if column not in columns:
-                    raise ValueError(
-                        f"bias.{field} {column!r} is not a column of dataset_schema; "
-                        f"columns: {sorted(columns)}"
-                    )
+            features = sorted(f.name for f in self.dataset_schema.features)
+            if self.bias.label != self.dataset_schema.label:
+                raise ValueError(
+                    f"bias.label {self.bias.label!r} must be the dataset_schema label "
+                    f"{self.dataset_schema.label!r}"
+                )
+            if self.bias.facet not in features:
+                raise ValueError(
+                    f"bias.facet {self.bias.facet!r} is not a feature column; columns: {features}"
+                )
         return self
 
 

@@ -124,6 +124,29 @@ BAD_CONFIGS: list[tuple[str, Mutation, list[str]]] = [
         ["models[1].name", "'Churn_Model'"],
     ),
     (
+        "package-of-another-group",
+        _set(
+            "models.0.deployment.model_package_arn",
+            "arn:aws:sagemaker:eu-west-1:111122223333:model-package/churn-propensity/7",
+        ),
+        ["models[0]", "'churn-propensity'", "credit-default"],
+    ),
+    (
+        "not-a-package-arn",
+        _set("models.0.deployment.model_package_arn", "credit-default:3"),
+        ["models[0].deployment.model_package_arn", "'credit-default:3'", "model-package/"],
+    ),
+    (
+        "model-quality-without-ground-truth",
+        _delete("models.1.deployment.ground_truth_s3_uri"),
+        ["models[1]", "ground_truth_s3_uri is required"],
+    ),
+    (
+        "bias-label-not-the-dataset-label",
+        _set("models.0.bias.label", "income"),
+        ["models[0]", "'income'", "'default'"],
+    ),
+    (
         "inverted-threshold",
         _set("governance.bias_thresholds.DI", {"min": 1.2, "max": 0.8}),
         ["governance.bias_thresholds.DI", "must not exceed"],
