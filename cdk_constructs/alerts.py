@@ -77,8 +77,11 @@ class GovernanceAlerts(Construct):
         return self.topic.topic_arn
 
     def grant_publish(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Publish to the topic; the key grant names the publisher in the key policy."""
         self.key.grant_encrypt(grantee)
-        return self.topic.grant_publish(grantee)
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sns:Publish"], resource_arns=[self.topic.topic_arn]
+        )
 
     def alarm_action(self) -> cloudwatch.IAlarmAction:
         return cloudwatch_actions.SnsAction(self.topic)

@@ -35,8 +35,9 @@ class IsolatedMlNetwork(Construct):
     """A VPC with isolated subnets only, the endpoints SageMaker needs, and flow logs.
 
     Defaults: two availability zones (``availability_zones``, or two chosen by CloudFormation),
-    no internet or NAT gateway, an S3 and a DynamoDB gateway endpoint, the interface endpoints in :data:`INTERFACE_ENDPOINTS` with private DNS, flow logs
-    of all traffic to a log group encrypted with ``flow_log_key`` and kept a year.
+    no internet or NAT gateway, an S3 and a DynamoDB gateway endpoint, the interface endpoints
+    in :data:`INTERFACE_ENDPOINTS` with private DNS, and flow logs of all traffic to a log group
+    encrypted with ``flow_log_key`` and kept a year.
     """
 
     def __init__(

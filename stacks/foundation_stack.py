@@ -12,7 +12,9 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_constructs.alerts import GovernanceAlerts
+from cdk_constructs.audit import GovernanceTrail
 from cdk_constructs.encryption import DataDomain, GovernanceKeys
+from cdk_constructs.handlers import GovernanceHandlers, HandlerNetwork
 from cdk_constructs.identity import JobExecutionRoles, PermissionsBoundary, PersonaRoles
 from cdk_constructs.network import IsolatedMlNetwork
 from cdk_constructs.storage import AccessLogBucket, GovernedBucket
@@ -102,6 +104,32 @@ class FoundationStack(Stack):
 
         self.alerts = GovernanceAlerts(
             self, "Alerts", key=self.keys[DataDomain.ALERTS], emails=policy.alert_emails
+        )
+
+        self.trail = GovernanceTrail(
+            self,
+            "Trail",
+            bucket=self.audit,
+            key=self.keys[DataDomain.AUDIT],
+            logs_key=self.keys[DataDomain.LOGS],
+        )
+
+        self.handlers = GovernanceHandlers(
+            self,
+            "Handlers",
+            network=HandlerNetwork(
+                vpc=self.network.vpc,
+                subnets=self.network.subnets,
+                security_group=self.network.job_security_group,
+            ),
+            audit_key=self.keys[DataDomain.AUDIT],
+            logs_key=self.keys[DataDomain.LOGS],
+            queue_key=self.keys[DataDomain.ALERTS],
+            audit=self.audit,
+            evidence=[self.artifacts, self.monitoring_reports],
+            monitoring_reports=self.monitoring_reports,
+            alerts=self.alerts,
+            governed_groups=list(governed_groups),
         )
 
     @property

@@ -11,6 +11,7 @@ from constructs import Construct
 from cdk_constructs import tags
 from config.model import Environment, GovernanceConfig
 from stacks.foundation_stack import FoundationStack
+from stacks.models_stack import ModelsStack
 from stacks.placement import ModelShard, shard_models
 
 
@@ -23,10 +24,11 @@ class EnvironmentStacks:
     environment: Environment
     foundation: FoundationStack
     shards: list[ModelShard] = field(default_factory=list)
+    model_stacks: list[ModelsStack] = field(default_factory=list)
 
 
 def build_governance(app: Construct, config: GovernanceConfig) -> list[EnvironmentStacks]:
-    """Add one foundation stack per environment (model stacks build on it)."""
+    """Add per environment a foundation stack and one models stack per shard of models."""
     org = _slug(config.organisation.name)
     built: list[EnvironmentStacks] = []
     for environment in config.environments:
@@ -43,13 +45,22 @@ def build_governance(app: Construct, config: GovernanceConfig) -> list[Environme
             resource_prefix=prefix,
             availability_zones=environment.zones(),
         )
-        built.append(
-            EnvironmentStacks(
-                environment=environment,
-                foundation=foundation,
-                shards=shard_models(config.models, config.models_per_stack),
+        stacks = EnvironmentStacks(environment=environment, foundation=foundation)
+        for shard in shard_models(config.models, config.models_per_stack):
+            stacks.shards.append(shard)
+            stacks.model_stacks.append(
+                ModelsStack(
+                    app,
+                    f"{prefix}-models-{shard.index:02d}",
+                    env=env,
+                    description=f"Governed models {', '.join(m.name for m in shard.models)}"[:1024],
+                    foundation=foundation,
+                    models=shard.models,
+                    policy=config.governance,
+                    organisation=config.organisation.name,
+                )
             )
-        )
+        built.append(stacks)
     for key, value in {
         **config.organisation.tags,
         tags.MANAGED_BY: tags.MANAGED_BY_VALUE,

@@ -16,5 +16,9 @@ PUBLIC_PACKS: tuple[type[cdk_nag.NagPack], ...] = (
 
 
 def register_compliance_packs(app: IConstruct) -> None:
-    """Every stack of ``app`` is checked by each pack at synth."""
-    cdk.Validations.of(app).add_plugins(*(pack(app) for pack in PUBLIC_PACKS))
+    """Every stack of ``app`` is checked by each public pack and our governance pack at synth."""
+    from cdk_constructs.compliance.governance_pack import GovernanceChecks
+
+    cdk.Validations.of(app).add_plugins(
+        *(pack(app) for pack in PUBLIC_PACKS), GovernanceChecks(app)
+    )

@@ -1,0 +1,112 @@
+"""The Governance rule catalogue: pure rules over resolved CloudFormation resources.
+
+``RULES`` is the single source for the pack and for ``RULES.md`` (see :func:`render_markdown`;
+regenerate with ``python -m cdk_constructs.compliance.rules > RULES.md``).
+"""
+
+from __future__ import annotations
+
+from cdk_constructs.compliance.rules import audit, monitoring, registry, serving
+from cdk_constructs.compliance.rules.model import (
+    PACK_NAME,
+    UNDECIDABLE_FINDING,
+    AppIndex,
+    Environment,
+    GovernanceRule,
+    Ref,
+    Resource,
+    Verdict,
+)
+
+RULES: tuple[GovernanceRule, ...] = (
+    *registry.RULES,
+    *serving.RULES,
+    *monitoring.RULES,
+    *audit.RULES,
+)
+
+# Every resource type a rule checks or looks up.
+INDEXED_TYPES: frozenset[str] = frozenset(
+    {t for rule in RULES for t in rule.resource_types}
+    | {
+        registry.MODEL_CARD,
+        registry.EVENTS_RULE,
+        registry.MODEL_PACKAGE_GROUP,
+        serving.MONITORING_SCHEDULE,
+        *monitoring.JOB_DEFINITION_TYPES,
+    }
+)
+
+_HEADER = f"""# Governance rule pack
+
+Our own cdk-nag 3 pack (`GovernanceChecks`, plugin name `{PACK_NAME}`) for what no public pack
+checks: the model registry, model cards, monitoring and the audit path. Generated from
+`cdk_constructs/compliance/rules/` by `python -m cdk_constructs.compliance.rules > RULES.md`; a
+test fails when this file and the rules disagree.
+
+- A finding's `ruleName` is `{PACK_NAME}-<id>`. Acknowledge it with the id
+  `{PACK_NAME}::{PACK_NAME}-<id>` (e.g. `acknowledge(scope, "{PACK_NAME}-MPG1", reason)`), so that
+  the reason is kept in `validation-report.json` under `suppressedViolations`.
+- **Cannot decide.** When a value a rule needs is only known at deploy time (a parameter, an
+  import, `Fn::If`, a token from another construct), the rule reports
+  `{PACK_NAME}-<id>[{UNDECIDABLE_FINDING}]` at error level instead of passing: synth fails until
+  the value is made literal or the finding is acknowledged
+  (`{PACK_NAME}::{PACK_NAME}-<id>[{UNDECIDABLE_FINDING}]`) with a reason. A definite violation
+  wins over "cannot decide". A token that merely has to be *present* (a KMS key ARN, subnet ids)
+  counts as set.
+- Cross-resource rules (MPG4, MPG5, EP1) search every stack of the app that can share the
+  resource's Stage, account and region (environment-agnostic stacks match any), and match
+  exactly: by `governance:model` tag value, by literal name, or by a CDK reference to the
+  resource itself. Never by substring or prefix.
+- Properties are read from the L1 resources' props (after Aspects such as `Tags.of` ran); raw
+  overrides (`add_property_override`) are not seen.
+
+| id | resource types | checks | why | cannot decide when | NIST 800-53 | SR 11-7 | EU AI Act |
+|---|---|---|---|---|---|---|---|
+"""
+
+
+def _cell(text: str | None) -> str:
+    return (text or "—").replace("|", "\\|")
+
+
+def _summary(rule: GovernanceRule) -> str:
+    """What the rule requires: its check's docstring, on one line."""
+    return " ".join((rule.check.__doc__ or rule.info).split())
+
+
+def render_markdown() -> str:
+    """The full text of RULES.md."""
+    rows = [
+        "| "
+        + " | ".join(
+            [
+                f"`{PACK_NAME}-{rule.rule_id}`",
+                "<br>".join(f"`{t}`" for t in rule.resource_types),
+                _cell(f"**{rule.title}.** {_summary(rule)}"),
+                _cell(rule.explanation),
+                _cell(rule.undecidable),
+                ", ".join(rule.nist_800_53),
+                _cell(rule.sr_11_7),
+                _cell(rule.eu_ai_act),
+            ]
+        )
+        + " |"
+        for rule in RULES
+    ]
+    return _HEADER + "\n".join(rows) + "\n"
+
+
+__all__ = [
+    "INDEXED_TYPES",
+    "PACK_NAME",
+    "RULES",
+    "UNDECIDABLE_FINDING",
+    "AppIndex",
+    "Environment",
+    "GovernanceRule",
+    "Ref",
+    "Resource",
+    "Verdict",
+    "render_markdown",
+]

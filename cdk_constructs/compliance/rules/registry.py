@@ -1,0 +1,352 @@
+"""Rules for the model registry: model package groups, their cards and their event rules."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from cdk_constructs import tags
+from cdk_constructs.compliance.rules.model import (
+    AppIndex,
+    GovernanceRule,
+    Ref,
+    Resource,
+    Verdict,
+    all_of,
+    as_list,
+    combine,
+    configured,
+    dig,
+    is_unresolved,
+    literal_str,
+    per_resource,
+    verdict_of,
+)
+
+MODEL_PACKAGE_GROUP = "AWS::SageMaker::ModelPackageGroup"
+MODEL_CARD = "AWS::SageMaker::ModelCard"
+EVENTS_RULE = "AWS::Events::Rule"
+
+RISK_TIERS = frozenset({"high", "medium", "low"})
+
+# What another account may do with a shared group: read it, and create a model from one of its
+# packages in its own account. Anything else (UpdateModelPackage approves, Delete*, Put*...) or
+# any wildcard is a violation. Compared case-insensitively, as IAM does.
+READ_ONLY_SHARING_ACTIONS = (
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:DescribeModelPackageGroup",
+    "sagemaker:ListModelPackages",
+    "sagemaker:CreateModel",
+)
+_READ_ONLY = frozenset(action.lower() for action in READ_ONLY_SHARING_ACTIONS)
+
+STATE_CHANGE_SOURCE = "aws.sagemaker"
+STATE_CHANGE_DETAIL_TYPE = "SageMaker Model Package State Change"
+
+
+def group_retained(group: Resource) -> Verdict:
+    """DeletionPolicy Retain (or RetainExceptOnCreate) and UpdateReplacePolicy Retain."""
+    retained_on_delete = group.deletion_policy in {"Retain", "RetainExceptOnCreate"}
+    return verdict_of(retained_on_delete and group.update_replace_policy == "Retain")
+
+
+def group_tagged(group: Resource) -> Verdict:
+    """governance:model and governance:owner set, governance:risk-tier one of high|medium|low."""
+    wanted = (
+        (tags.MODEL, _non_empty),
+        (tags.OWNER, _non_empty),
+        (tags.RISK_TIER, lambda value: isinstance(value, str) and value in RISK_TIERS),
+    )
+    return combine(_tag_verdict(group.tag(key), valid) for key, valid in wanted)
+
+
+def _non_empty(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _tag_verdict(value: Any, valid: Callable[[Any], bool]) -> Verdict:
+    if is_unresolved(value):
+        return Verdict.UNDECIDABLE
+    return verdict_of(valid(value))
+
+
+def group_sharing_read_only(group: Resource) -> Verdict:
+    """Allow statements of ModelPackageGroupPolicy grant only the read-only sharing actions
+    (no wildcard, NotAction or NotPrincipal; a "*" principal only with an aws:PrincipalOrgID,
+    aws:PrincipalOrgPaths or aws:PrincipalAccount condition)."""
+    policy = group.get("ModelPackageGroupPolicy")
+    if policy is None:
+        return Verdict.NOT_APPLICABLE
+    if isinstance(policy, str):
+        try:
+            policy = json.loads(policy)
+        except ValueError:
+            return Verdict.NON_COMPLIANT  # CloudFormation would reject it too
+    if not isinstance(policy, Mapping) or is_unresolved(policy):
+        return Verdict.UNDECIDABLE
+    statements = policy.get("Statement")
+    if is_unresolved(statements):
+        return Verdict.UNDECIDABLE
+    return combine(_statement_verdict(s) for s in as_list(statements))
+
+
+def _statement_verdict(statement: Any) -> Verdict:
+    if not isinstance(statement, Mapping) or is_unresolved(statement):
+        return Verdict.UNDECIDABLE
+    effect = statement.get("Effect")
+    if effect == "Deny":
+        return Verdict.COMPLIANT
+    if effect != "Allow":
+        return Verdict.UNDECIDABLE
+    if "NotAction" in statement or "NotPrincipal" in statement:
+        return Verdict.NON_COMPLIANT
+    if _is_public(statement.get("Principal")) and not _limited_to_organisation(statement):
+        return Verdict.NON_COMPLIANT
+    verdicts = []
+    for action in as_list(statement.get("Action")):
+        if not isinstance(action, str):
+            verdicts.append(Verdict.UNDECIDABLE)
+        else:
+            verdicts.append(verdict_of(action.lower() in _READ_ONLY))
+    return combine(verdicts) if verdicts else Verdict.NON_COMPLIANT
+
+
+def _is_public(principal: Any) -> bool:
+    if principal == "*":
+        return True
+    if isinstance(principal, Mapping):
+        return any(p == "*" for p in as_list(principal.get("AWS")))
+    return False
+
+
+# Condition keys that limit a "*" principal to the organisation or named accounts.
+_PRINCIPAL_SCOPING_KEYS = frozenset(
+    {"aws:principalorgid", "aws:principalorgpaths", "aws:principalaccount"}
+)
+
+
+def _limited_to_organisation(statement: Mapping[str, Any]) -> bool:
+    condition = statement.get("Condition")
+    if not isinstance(condition, Mapping):
+        return False
+    return any(
+        isinstance(keys, Mapping)
+        and any(str(key).lower() in _PRINCIPAL_SCOPING_KEYS for key in keys)
+        for operator, keys in condition.items()
+        if not str(operator).startswith("ForAnyValue:") and "IfExists" not in str(operator)
+    )
+
+
+def group_has_model_card(group: Resource, index: AppIndex) -> Verdict:
+    """A model card tagged with the group's governance:model value exists in a stack of the
+    same account and region."""
+    model = group.tag(tags.MODEL)
+    if model is None:
+        return Verdict.NOT_APPLICABLE  # untagged groups are reported by MPG2
+    if not isinstance(model, str):
+        return Verdict.UNDECIDABLE
+    card_models = [card.tag(tags.MODEL) for card in index.peers(group, MODEL_CARD)]
+    if model in card_models:
+        return Verdict.COMPLIANT
+    if any(is_unresolved(m) for m in card_models):
+        return Verdict.UNDECIDABLE
+    return Verdict.NON_COMPLIANT
+
+
+def card_encrypted(card: Resource) -> Verdict:
+    """SecurityConfig.KmsKeyId is set."""
+    return verdict_of(configured(card.get("SecurityConfig", "KmsKeyId")))
+
+
+def _is_state_change_pattern(pattern: Mapping[str, Any]) -> bool | None:
+    source = pattern.get("source")
+    detail_type = pattern.get("detail-type")
+    if is_unresolved(source) or is_unresolved(detail_type):
+        return None
+    return STATE_CHANGE_SOURCE in as_list(source) and STATE_CHANGE_DETAIL_TYPE in as_list(
+        detail_type
+    )
+
+
+def event_pattern(rule: Resource) -> Mapping[str, Any] | None:
+    """The rule's pattern as a mapping (``{}`` if none, ``None`` if unresolvable)."""
+    pattern = rule.get("EventPattern")
+    if pattern is None:
+        return {}
+    if isinstance(pattern, str):
+        try:
+            pattern = json.loads(pattern)
+        except ValueError:
+            return None
+    if not isinstance(pattern, Mapping) or is_unresolved(pattern):
+        return None
+    return pattern
+
+
+def matches_state_changes(rule: Resource) -> bool | None:
+    """Does the rule route SageMaker model package state-change events?"""
+    pattern = event_pattern(rule)
+    return None if pattern is None else _is_state_change_pattern(pattern)
+
+
+def targets_have_dlq(rule: Resource) -> bool | None:
+    """At least one target, and every target has DeadLetterConfig.Arn."""
+    targets = rule.get("Targets")
+    if is_unresolved(targets):
+        return None
+    decisions = [configured(dig(t, "DeadLetterConfig", "Arn")) for t in as_list(targets)]
+    return all_of(*decisions) if decisions else False
+
+
+def _covers_group(rule: Resource, group_name: str | None) -> bool | None:
+    """Does an enabled state-change rule with DLQ'd targets receive this group's events?"""
+    state = rule.get("State")
+    enabled = None if is_unresolved(state) else state != "DISABLED"
+    return all_of(
+        enabled,
+        _on_default_bus(rule.get("EventBusName")),
+        _pattern_selects(rule, group_name),
+        targets_have_dlq(rule),
+    )
+
+
+def _on_default_bus(bus: Any) -> bool | None:
+    """SageMaker sends its events to the default bus only."""
+    if bus is None or isinstance(bus, Ref):
+        return bus is None  # a reference names a custom bus of the app
+    if isinstance(bus, str):
+        return bus == "default" or bus.endswith(":event-bus/default")
+    return None
+
+
+def _pattern_selects(rule: Resource, group_name: str | None) -> bool | None:
+    pattern = event_pattern(rule)
+    if pattern is None:
+        return None
+    detail = pattern.get("detail", {})
+    if isinstance(detail, Mapping) and not is_unresolved(detail):
+        selected = _selects_group(detail.get("ModelPackageGroupName"), group_name)
+    else:
+        selected = None
+    return all_of(_is_state_change_pattern(pattern), selected)
+
+
+def _selects_group(names: Any, group_name: str | None) -> bool | None:
+    """Does a ``detail.ModelPackageGroupName`` filter select the group, by exact name?"""
+    if names is None:
+        return True  # no filter: every group of the account and region
+    if is_unresolved(names):
+        return None
+    entries = as_list(names)
+    if group_name is not None and group_name in entries:
+        return True
+    # Content filters ({"prefix": ...}) are not exact and never count.
+    if group_name is None or any(is_unresolved(entry) for entry in entries):
+        return None
+    return False
+
+
+def group_has_state_change_rule(group: Resource, index: AppIndex) -> Verdict:
+    """An enabled EventBridge rule on the default bus matches source aws.sagemaker, detail-type
+    'SageMaker Model Package State Change' and the group's exact name (or has no name filter),
+    and has at least one target, every one with DeadLetterConfig.Arn."""
+    if group.tag(tags.MODEL) is None:
+        return Verdict.NOT_APPLICABLE  # ungoverned groups are reported by MPG2
+    group_name = literal_str(group.get("ModelPackageGroupName"))
+    decisions = [_covers_group(rule, group_name) for rule in index.peers(group, EVENTS_RULE)]
+    if True in decisions:
+        return Verdict.COMPLIANT
+    return Verdict.UNDECIDABLE if None in decisions else Verdict.NON_COMPLIANT
+
+
+RULES = (
+    GovernanceRule(
+        rule_id="MPG1",
+        resource_types=(MODEL_PACKAGE_GROUP,),
+        title="Model package groups are retained",
+        info="The model package group is not retained: set DeletionPolicy and "
+        "UpdateReplacePolicy to Retain.",
+        explanation="The registry is the model inventory and holds the approval history; "
+        "deleting or replacing a group with its stack destroys that record.",
+        undecidable="Never: retention policies are always literal.",
+        nist_800_53=("AU-11", "CM-8", "SI-12"),
+        sr_11_7="VI (model inventory, documentation)",
+        eu_ai_act="Art. 18 (documentation keeping)",
+        check=per_resource(group_retained),
+    ),
+    GovernanceRule(
+        rule_id="MPG2",
+        resource_types=(MODEL_PACKAGE_GROUP,),
+        title="Model package groups name their model, owner and risk tier",
+        info="The model package group lacks governance:model / governance:owner tags or a "
+        "governance:risk-tier of high|medium|low.",
+        explanation="Every inventoried model needs an accountable owner and a risk tier, which "
+        "set the depth of validation and monitoring the other rules require.",
+        undecidable="A governance tag value is a token; the owner or risk tier cannot be "
+        "checked at synth time.",
+        nist_800_53=("CM-8", "RA-2", "PM-5"),
+        sr_11_7="VI (model inventory; roles and responsibilities)",
+        eu_ai_act="Art. 9 (risk management system)",
+        check=per_resource(group_tagged),
+    ),
+    GovernanceRule(
+        rule_id="MPG3",
+        resource_types=(MODEL_PACKAGE_GROUP,),
+        title="Cross-account group policies are read-only",
+        info="The ModelPackageGroupPolicy allows more than "
+        + ", ".join(READ_ONLY_SHARING_ACTIONS)
+        + " (or uses a wildcard, NotAction or a public principal).",
+        explanation="Consumer accounts may read a shared group and create models from it, but "
+        "approving (UpdateModelPackage), deleting or re-registering must stay with the owning "
+        "account's approvers.",
+        undecidable="A policy statement, effect or action is a token; the grant cannot be "
+        "checked at synth time.",
+        nist_800_53=("AC-3", "AC-6", "AC-21"),
+        sr_11_7="VI (controls over model changes)",
+        check=per_resource(group_sharing_read_only),
+    ),
+    GovernanceRule(
+        rule_id="MPG4",
+        resource_types=(MODEL_PACKAGE_GROUP,),
+        title="Every governed group has a model card",
+        info="No AWS::SageMaker::ModelCard tagged with this group's governance:model value "
+        "exists in the app (same account and region).",
+        explanation="The model card documents purpose, intended use, limitations and "
+        "evaluation; a registered model without one cannot be reviewed.",
+        undecidable="The group's or a card's governance:model tag is a token; the pair cannot "
+        "be matched at synth time.",
+        nist_800_53=("SA-5", "CM-8", "PL-2"),
+        sr_11_7="IV (model development documentation), VI (documentation)",
+        eu_ai_act="Art. 11 (technical documentation), Art. 13 (transparency)",
+        check=group_has_model_card,
+    ),
+    GovernanceRule(
+        rule_id="MPG5",
+        resource_types=(MODEL_PACKAGE_GROUP,),
+        title="Every governed group's state changes reach targets with a DLQ",
+        info="No enabled EventBridge rule matches source aws.sagemaker, detail-type "
+        "'SageMaker Model Package State Change' and this group's exact name (or all groups), "
+        "with every target having DeadLetterConfig.Arn.",
+        explanation="Approvals are gated and recorded by handlers fed from these events; an "
+        "event nobody receives, or that is dropped after retries, leaves an approval "
+        "unchecked and unaudited.",
+        undecidable="The group name, a rule's pattern, state or targets is a token; routing "
+        "cannot be checked at synth time.",
+        nist_800_53=("AU-2", "AU-5", "AU-12", "SI-4"),
+        sr_11_7="VI (approval controls, audit)",
+        eu_ai_act="Art. 12 (record-keeping), Art. 14 (human oversight)",
+        check=group_has_state_change_rule,
+    ),
+    GovernanceRule(
+        rule_id="MC1",
+        resource_types=(MODEL_CARD,),
+        title="Model cards are encrypted with a KMS key",
+        info="The model card has no SecurityConfig.KmsKeyId.",
+        explanation="Cards hold evaluation results and risk ratings; a customer managed key "
+        "keeps their access reviewable and revocable.",
+        undecidable="SecurityConfig.KmsKeyId is conditional; encryption cannot be checked.",
+        nist_800_53=("SC-28", "SC-12"),
+        check=per_resource(card_encrypted),
+    ),
+)

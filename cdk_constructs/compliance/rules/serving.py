@@ -1,0 +1,233 @@
+"""Rules for serving: models, endpoint configs, and the monitors every governed endpoint needs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cdk_constructs import tags
+from cdk_constructs.compliance.rules.model import (
+    AppIndex,
+    GovernanceRule,
+    Resource,
+    Verdict,
+    as_list,
+    combine,
+    configured,
+    dig,
+    flag,
+    is_intrinsic,
+    is_unresolved,
+    per_resource,
+    refers_to,
+    verdict_of,
+)
+from cdk_constructs.compliance.rules.monitoring import (
+    JOB_DEFINITION_TYPES,
+    JOB_DEFINITIONS,
+    volume_key_verdict,
+    vpc_verdict,
+)
+from cdk_constructs.compliance.rules.registry import MODEL_PACKAGE_GROUP, RISK_TIERS
+
+MODEL = "AWS::SageMaker::Model"
+ENDPOINT_CONFIG = "AWS::SageMaker::EndpointConfig"
+ENDPOINT = "AWS::SageMaker::Endpoint"
+MONITORING_SCHEDULE = "AWS::SageMaker::MonitoringSchedule"
+
+ALWAYS_MONITORED = ("DataQuality", "ModelQuality")
+HIGH_RISK_MONITORED = ("ModelBias", "ModelExplainability")
+_TIER_ORDER = ("low", "medium", "high")
+
+
+def model_network_isolated(model: Resource) -> Verdict:
+    """EnableNetworkIsolation is true."""
+    return verdict_of(flag(model.get("EnableNetworkIsolation")))
+
+
+def model_in_vpc(model: Resource) -> Verdict:
+    """VpcConfig has Subnets and SecurityGroupIds."""
+    return vpc_verdict(model.get("VpcConfig"))
+
+
+def endpoint_config_captures_data(config: Resource) -> Verdict:
+    """DataCaptureConfig enabled, encrypted with KmsKeyId, capturing Input and Output."""
+    capture = config.get("DataCaptureConfig")
+    if capture is None:
+        return Verdict.NON_COMPLIANT
+    if is_unresolved(capture):
+        return Verdict.UNDECIDABLE
+    return combine(
+        [
+            # The SageMaker API enables capture when EnableCapture is omitted.
+            verdict_of(flag(dig(capture, "EnableCapture"), default=True)),
+            verdict_of(configured(dig(capture, "KmsKeyId"))),
+            verdict_of(_captures_both_directions(dig(capture, "CaptureOptions"))),
+        ]
+    )
+
+
+def _captures_both_directions(options: Any) -> bool | None:
+    if is_unresolved(options):
+        return None
+    modes = [dig(option, "CaptureMode") for option in as_list(options)]
+    if {"Input", "Output"} <= set(m for m in modes if isinstance(m, str)):
+        return True
+    return None if any(is_unresolved(m) for m in modes) else False
+
+
+def endpoint_config_encrypted(config: Resource) -> Verdict:
+    """KmsKeyId is set, unless a variant's instance type has hardware-encrypted NVMe storage."""
+    variants = [
+        *as_list(config.get("ProductionVariants")),
+        *as_list(config.get("ShadowProductionVariants")),
+    ]
+    instance_types = [
+        dig(v, "InstanceType") if isinstance(v, Mapping) or is_unresolved(v) else None
+        for v in variants
+    ]
+    return volume_key_verdict(config.get("KmsKeyId"), instance_types)
+
+
+def risk_tier(endpoint: Resource, model: str, index: AppIndex) -> str | None:
+    """The strictest risk tier the endpoint or its model's groups declare; ``None`` if unknown.
+
+    The model's groups may live in another account (a central registry), so every group of the
+    app tagged with the model counts, whatever its environment.
+    """
+    groups = [
+        group
+        for group in index.in_stage(endpoint, MODEL_PACKAGE_GROUP)
+        if group.tag(tags.MODEL) == model
+    ]
+    declared = [endpoint.tag(tags.RISK_TIER), *(group.tag(tags.RISK_TIER) for group in groups)]
+    declared = [tier for tier in declared if tier is not None]
+    if not declared or any(not isinstance(t, str) or t not in RISK_TIERS for t in declared):
+        return None
+    return str(max(declared, key=_TIER_ORDER.index))
+
+
+def required_monitors(tier: str | None) -> tuple[str, ...]:
+    """Unknown risk is treated as high: all four monitors."""
+    if tier in {"low", "medium"}:
+        return ALWAYS_MONITORED
+    return ALWAYS_MONITORED + HIGH_RISK_MONITORED
+
+
+def monitoring_type(schedule: Resource, index: AppIndex) -> str | None:
+    """MonitoringType, or the type of the job definition the schedule names; ``None`` if unknown."""
+    declared = schedule.get("MonitoringScheduleConfig", "MonitoringType")
+    if isinstance(declared, str):
+        return declared
+    if declared is not None:
+        return None
+    job_name = schedule.get("MonitoringScheduleConfig", "MonitoringJobDefinitionName")
+    for job in index.peers(schedule, *JOB_DEFINITION_TYPES):
+        # Ref of a job definition is its ARN, so only a literal name can match.
+        if refers_to(job_name, job, name=job.get("JobDefinitionName"), attributes=()):
+            return JOB_DEFINITIONS[job.type][0]
+    return None
+
+
+def _may_belong_to(schedule: Resource, model: str) -> bool:
+    schedule_model = schedule.tag(tags.MODEL)
+    return schedule_model is None or schedule_model == model or is_unresolved(schedule_model)
+
+
+def endpoint_monitored(endpoint: Resource, index: AppIndex) -> Verdict:
+    """Schedules for DataQuality and ModelQuality, plus ModelBias and ModelExplainability
+    when the model is high-risk, target this endpoint by exact name or reference."""
+    model = endpoint.tag(tags.MODEL)
+    if model is None:
+        return Verdict.NOT_APPLICABLE
+    if not isinstance(model, str):
+        return Verdict.UNDECIDABLE
+    found: set[str] = set()
+    unsure = False
+    for schedule in index.peers(endpoint, MONITORING_SCHEDULE):
+        target = schedule.get("EndpointName")
+        if refers_to(
+            target, endpoint, name=endpoint.get("EndpointName"), attributes=("EndpointName",)
+        ):
+            kind = monitoring_type(schedule, index)
+            found.update([kind] if kind else [])
+            unsure = unsure or kind is None
+        elif is_intrinsic(target) and _may_belong_to(schedule, model):
+            unsure = True  # an unknown endpoint name on a schedule that may be this model's
+    missing = set(required_monitors(risk_tier(endpoint, model, index))) - found
+    if not missing:
+        return Verdict.COMPLIANT
+    return Verdict.UNDECIDABLE if unsure else Verdict.NON_COMPLIANT
+
+
+RULES = (
+    GovernanceRule(
+        rule_id="MDL1",
+        resource_types=(MODEL,),
+        title="Models run with network isolation",
+        info="The SageMaker model does not set EnableNetworkIsolation to true.",
+        explanation="An isolated inference container cannot make outbound calls, so model "
+        "code cannot leak inference data or pull unreviewed dependencies at run time.",
+        undecidable="EnableNetworkIsolation is a token.",
+        nist_800_53=("SC-7", "AC-4"),
+        eu_ai_act="Art. 15 (cybersecurity)",
+        check=per_resource(model_network_isolated),
+    ),
+    GovernanceRule(
+        rule_id="MDL2",
+        resource_types=(MODEL,),
+        title="Models run in a VPC",
+        info="The SageMaker model has no VpcConfig with Subnets and SecurityGroupIds.",
+        explanation="Hosting in the private VPC keeps model traffic under the platform's "
+        "network controls and VPC endpoints.",
+        undecidable="VpcConfig is conditional.",
+        nist_800_53=("SC-7",),
+        check=per_resource(model_in_vpc),
+    ),
+    GovernanceRule(
+        rule_id="EPC1",
+        resource_types=(ENDPOINT_CONFIG,),
+        title="Endpoint configs capture inference data, encrypted",
+        info="The endpoint config does not capture both Input and Output with "
+        "DataCaptureConfig (enabled, with a KmsKeyId).",
+        explanation="Captured requests and responses are what the data-quality, model-quality, "
+        "bias and explainability monitors analyse, and the record of what the model did; they "
+        "contain inference data and must be encrypted with a customer managed key.",
+        undecidable="DataCaptureConfig (or its EnableCapture, KmsKeyId or CaptureOptions) is "
+        "a token.",
+        nist_800_53=("AU-2", "AU-12", "SI-4", "SC-28"),
+        sr_11_7="V (ongoing monitoring, outcomes analysis)",
+        eu_ai_act="Art. 12 (record-keeping), Art. 72 (post-market monitoring)",
+        check=per_resource(endpoint_config_captures_data),
+    ),
+    GovernanceRule(
+        rule_id="EPC2",
+        resource_types=(ENDPOINT_CONFIG,),
+        title="Endpoint configs encrypt instance storage with a KMS key",
+        info="The endpoint config has no KmsKeyId (and no variant uses an instance type with "
+        "hardware-encrypted NVMe storage, where a key is not allowed).",
+        explanation="The hosting instance's volume holds the model artefacts.",
+        undecidable="KmsKeyId is missing and a variant's instance type is a token, so it "
+        "cannot be told whether a key is allowed.",
+        nist_800_53=("SC-28", "SC-12"),
+        check=per_resource(endpoint_config_encrypted),
+    ),
+    GovernanceRule(
+        rule_id="EP1",
+        resource_types=(ENDPOINT,),
+        title="Endpoints of governed models are monitored",
+        info="An endpoint tagged governance:model lacks a MonitoringSchedule for DataQuality "
+        "and ModelQuality, or (risk tier high or unknown) for ModelBias and "
+        "ModelExplainability.",
+        explanation="Deployed models drift; model risk management requires ongoing monitoring "
+        "of input data and prediction quality, and for high-risk models of bias and feature "
+        "attribution. Schedules match the endpoint by exact EndpointName or a "
+        "GetAtt EndpointName reference, in any stack of the same account and region.",
+        undecidable="The endpoint's governance:model tag, a schedule's EndpointName or its "
+        "MonitoringType is a token, so the endpoint's monitors cannot be counted.",
+        nist_800_53=("CA-7", "SI-4"),
+        sr_11_7="V (ongoing monitoring)",
+        eu_ai_act="Art. 72 (post-market monitoring), Art. 10 (bias), Art. 13 (transparency)",
+        check=endpoint_monitored,
+    ),
+)

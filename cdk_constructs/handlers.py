@@ -1,0 +1,485 @@
+"""The governance event handlers: approval gate, audit ledger, monitoring violations.
+
+Every asynchronous path keeps what it cannot process: EventBridge targets retry and then send
+to an encrypted dead-letter queue, each function's own failed invocations go to its
+dead-letter queue, and every queue has an alarm on its depth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from cdk_constructs import defaults, tags
+from cdk_constructs.alerts import GovernanceAlerts
+from cdk_constructs.compliance.acknowledgments import (
+    acknowledge,
+    acknowledge_wildcards,
+    nag_string,
+)
+from cdk_constructs.encryption import GovernanceKey
+from cdk_constructs.registry import POLICY_PARAMETER_PREFIX
+from cdk_constructs.roles import ManagedPolicyRole
+from cdk_constructs.storage import GovernedBucket
+
+LAMBDA_ASSET = Path(__file__).resolve().parents[1] / "lambda"
+ENDPOINT_PARAMETER_PREFIX = "/sagemaker-governance/endpoints/"
+GOVERNANCE_EVENT_SOURCE = "sagemaker.governance"
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+# Powertools for AWS Lambda (Python) v3, the AWS-published layer (account 017000801446).
+POWERTOOLS_LAYER = (
+    "arn:{partition}:lambda:{region}:017000801446:layer:"
+    "AWSLambdaPowertoolsPythonV3-python314-x86_64:{version}"
+)
+POWERTOOLS_LAYER_VERSION = 36
+
+
+def dead_letter_queue(scope: Construct, construct_id: str, *, key: GovernanceKey) -> sqs.Queue:
+    """A KMS-encrypted, TLS-only queue that keeps failed events for the maximum 14 days."""
+    queue = sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.KMS,
+        encryption_master_key=key.key,
+        enforce_ssl=True,
+        retention_period=cdk.Duration.days(14),
+    )
+    for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
+        acknowledge(
+            queue,
+            rule,
+            "This queue is a dead-letter queue: failed events stop here for inspection and "
+            "redrive; a dead-letter queue of its own would only move them again.",
+        )
+    return queue
+
+
+def depth_alarm(
+    scope: Construct, construct_id: str, *, queue: sqs.IQueue, alerts: GovernanceAlerts, what: str
+) -> cloudwatch.Alarm:
+    alarm = cloudwatch.Alarm(
+        scope,
+        construct_id,
+        alarm_description=f"{what}: events failed and wait in a dead-letter queue",
+        metric=queue.metric_approximate_number_of_messages_visible(
+            period=cdk.Duration.minutes(5), statistic="Maximum"
+        ),
+        threshold=0,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluation_periods=1,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+    alarm.add_alarm_action(alerts.alarm_action())
+    return alarm
+
+
+@dataclass(frozen=True)
+class HandlerNetwork:
+    vpc: ec2.IVpc
+    subnets: ec2.SubnetSelection
+    security_group: ec2.ISecurityGroup
+
+
+class GovernanceFunction(Construct):
+    """One handler: its role, encrypted log group, dead-letter queue, tracing and limits.
+
+    Defaults: newest Python runtime CDK knows, Powertools from the AWS-published layer, in the
+    isolated VPC, X-Ray tracing, 512 MB, 60 s, reserved concurrency 5, two async retries.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler: str,
+        description: str,
+        environment: dict[str, str],
+        network: HandlerNetwork,
+        logs_key: GovernanceKey,
+        queue_key: GovernanceKey,
+        reserved_concurrency: int = 5,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self.role = ManagedPolicyRole(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of {description}",
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            encryption_key=logs_key.key,
+            retention=defaults.LOG_RETENTION,
+            removal_policy=defaults.REMOVAL_POLICY,
+        )
+        self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", key=queue_key)
+        queue_key.grant_encrypt(self.role)
+        powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self,
+            "Powertools",
+            POWERTOOLS_LAYER.format(
+                partition=cdk.Aws.PARTITION,
+                region=stack.region,
+                version=POWERTOOLS_LAYER_VERSION,
+            ),
+        )
+        self.function = lambda_.Function(
+            self,
+            "Resource",
+            description=description,
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.X86_64,
+            handler=handler,
+            code=lambda_.Code.from_asset(str(LAMBDA_ASSET), exclude=["**/__pycache__", "**/*.pyc"]),
+            layers=[powertools],
+            role=self.role,
+            environment={"POWERTOOLS_SERVICE_NAME": construct_id, **environment},
+            memory_size=512,
+            timeout=cdk.Duration.seconds(60),
+            reserved_concurrent_executions=reserved_concurrency,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=self.log_group,
+            dead_letter_queue=self.dead_letter_queue,
+            retry_attempts=2,
+            vpc=network.vpc,
+            vpc_subnets=network.subnets,
+            security_groups=[network.security_group],
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[f"{self.log_group.log_group_arn}:*"],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="VpcNetworkInterfaces",
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                resources=["*"],
+            )
+        )
+        acknowledge(
+            self.function,
+            "Serverless-LambdaAsyncFailureDestination",
+            "Failed asynchronous invocations go to this function's dead-letter queue (which "
+            "NIST 800-53 requires); an on-failure destination as well would duplicate them.",
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Lambda's VPC network-interface calls and X-Ray trace writes support no "
+            "resource-level permissions; everything else this role holds is scoped.",
+        )
+        acknowledge_wildcards(
+            self.role,
+            resources=[nag_string(stack, f"{self.log_group.log_group_arn}:*")],
+            reason=(
+                "Log streams are created by Lambda per execution environment; the pattern is "
+                "limited to this function's own log group."
+            ),
+        )
+
+    def target(self, *, dead_letter_queue: sqs.IQueue) -> targets.LambdaFunction:
+        """An EventBridge target that retries for a day, then dead-letters the event."""
+        return targets.LambdaFunction(
+            self.function,
+            dead_letter_queue=dead_letter_queue,
+            retry_attempts=185,
+            max_event_age=cdk.Duration.hours(24),
+        )
+
+
+def grant_table(
+    table: dynamodb.ITable, key: GovernanceKey, grantee: iam.IGrantable, actions: list[str]
+) -> None:
+    key.grant_encrypt_decrypt(grantee)
+    iam.Grant.add_to_principal(grantee=grantee, actions=actions, resource_arns=[table.table_arn])
+
+
+class GovernanceHandlers(Construct):
+    """The ledger and idempotency tables, the three handlers and their environment-wide rules."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        network: HandlerNetwork,
+        audit_key: GovernanceKey,
+        logs_key: GovernanceKey,
+        queue_key: GovernanceKey,
+        audit: GovernedBucket,
+        evidence: list[GovernedBucket],
+        monitoring_reports: GovernedBucket,
+        alerts: GovernanceAlerts,
+        governed_groups: list[str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        arn = f"arn:{cdk.Aws.PARTITION}"
+        sagemaker_arn = f"{arn}:sagemaker:{stack.region}:{stack.account}"
+        parameters_arn = f"{arn}:ssm:{stack.region}:{stack.account}:parameter"
+
+        self.ledger = dynamodb.Table(
+            self,
+            "Ledger",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="seq", type=dynamodb.AttributeType.NUMBER),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=audit_key.key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            deletion_protection=True,
+            removal_policy=defaults.REMOVAL_POLICY,
+        )
+        cdk.Tags.of(self.ledger).add(tags.COMPONENT, "audit-ledger")
+        self.idempotency = dynamodb.Table(
+            self,
+            "Idempotency",
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            time_to_live_attribute="expiration",
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=audit_key.key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        for table in (self.ledger, self.idempotency):
+            acknowledge(
+                table,
+                "NIST.800.53.R5-DynamoDBInBackupPlan",
+                "Point-in-time recovery (35 days) protects this table; the ledger is also "
+                "mirrored record by record to the Object-Lock audit bucket.",
+            )
+            acknowledge(
+                table,
+                "HIPAA.Security-DynamoDBInBackupPlan",
+                "Point-in-time recovery (35 days) protects this table; the ledger is also "
+                "mirrored record by record to the Object-Lock audit bucket.",
+            )
+
+        common = {
+            "IDEMPOTENCY_TABLE_NAME": self.idempotency.table_name,
+            "EVENT_BUS_NAME": "default",
+        }
+        fn_props = {
+            "network": network,
+            "logs_key": logs_key,
+            "queue_key": queue_key,
+        }
+        self.approval_gate = GovernanceFunction(
+            self,
+            "ApprovalGate",
+            handler="governance.approval_gate.handler",
+            description="Model approval gate: checks evidence when a version turns Approved",
+            environment={
+                **common,
+                "POLICY_PARAMETER_PREFIX": POLICY_PARAMETER_PREFIX,
+                "ALERT_TOPIC_ARN": alerts.topic_arn,
+            },
+            **fn_props,  # type: ignore[arg-type]
+        )
+        self.audit_ledger = GovernanceFunction(
+            self,
+            "AuditLedger",
+            handler="governance.ledger.handler",
+            description="Audit ledger: hash-chained, append-only record of governance events",
+            environment={
+                **common,
+                "LEDGER_TABLE_NAME": self.ledger.table_name,
+                "AUDIT_BUCKET_NAME": audit.bucket_name,
+                "AUDIT_PREFIX": "ledger/",
+                "POLICY_PARAMETER_PREFIX": POLICY_PARAMETER_PREFIX,
+            },
+            **fn_props,  # type: ignore[arg-type]
+        )
+        self.violations = GovernanceFunction(
+            self,
+            "MonitoringViolations",
+            handler="governance.violations.handler",
+            description="Monitoring violations: alerts, records and optionally retrains",
+            environment={
+                **common,
+                "ENDPOINT_PARAMETER_PREFIX": ENDPOINT_PARAMETER_PREFIX,
+                "ALERT_TOPIC_ARN": alerts.topic_arn,
+            },
+            **fn_props,  # type: ignore[arg-type]
+        )
+        idempotency_actions = [
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        ]
+        for fn in (self.approval_gate, self.audit_ledger, self.violations):
+            grant_table(self.idempotency, audit_key, fn.role, idempotency_actions)
+            fn.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="PutGovernanceEvents",
+                    actions=["events:PutEvents"],
+                    resources=[f"{arn}:events:{stack.region}:{stack.account}:event-bus/default"],
+                )
+            )
+
+        # Approval gate: read the policy and the evidence, set a version back, alert.
+        gate = self.approval_gate.role
+        self._read_parameters(gate, f"{parameters_arn}{POLICY_PARAMETER_PREFIX}*")
+        gate.add_to_policy(
+            iam.PolicyStatement(
+                sid="JudgeGovernedVersions",
+                actions=["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"],
+                resources=[f"{sagemaker_arn}:model-package/{g}/*" for g in governed_groups],
+            )
+        )
+        gate.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadModelCards",
+                actions=["sagemaker:DescribeModelCard"],
+                resources=[f"{sagemaker_arn}:model-card/{g}" for g in governed_groups],
+            )
+        )
+        for bucket in evidence:
+            bucket.grant_read(gate)
+        alerts.grant_publish(gate)
+
+        # Audit ledger: append records, mirror them to the Object-Lock bucket.
+        ledger_role = self.audit_ledger.role
+        self._read_parameters(ledger_role, f"{parameters_arn}{POLICY_PARAMETER_PREFIX}*")
+        grant_table(
+            self.ledger,
+            audit_key,
+            ledger_role,
+            [
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:Query",
+                "dynamodb:ConditionCheckItem",
+            ],
+        )
+        audit.grant_read_write(ledger_role, "ledger/*")
+
+        # Monitoring violations: read reports, alert, optionally start a retraining pipeline.
+        violations_role = self.violations.role
+        self._read_parameters(violations_role, f"{parameters_arn}{ENDPOINT_PARAMETER_PREFIX}*")
+        violations_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DescribeMonitoringRuns",
+                actions=[
+                    "sagemaker:DescribeProcessingJob",
+                    "sagemaker:DescribeMonitoringSchedule",
+                ],
+                resources=[
+                    f"{sagemaker_arn}:processing-job/*",
+                    f"{sagemaker_arn}:monitoring-schedule/*",
+                ],
+            )
+        )
+        monitoring_reports.grant_read(violations_role)
+        alerts.grant_publish(violations_role)
+
+        acknowledge_wildcards(
+            gate,
+            resources=[
+                f"arn:<AWS::Partition>:sagemaker:{stack.region}:{stack.account}:model-package/{g}/*"
+                for g in governed_groups
+            ],
+            reason=(
+                "Model package versions are numbered at registration; the gate may judge any "
+                "version inside a governed group and nothing outside them."
+            ),
+        )
+        acknowledge_wildcards(
+            violations_role,
+            resources=[
+                f"arn:<AWS::Partition>:sagemaker:{stack.region}:{stack.account}:processing-job/*",
+                f"arn:<AWS::Partition>:sagemaker:{stack.region}:{stack.account}:monitoring-schedule/*",
+            ],
+            reason=(
+                "Monitoring executions are processing jobs SageMaker names per run; the handler "
+                "only describes them (read-only) to find the schedule and report."
+            ),
+        )
+
+        # Environment-wide routing: our own events to the ledger, monitoring runs to the
+        # violations handler. Per-model state-change rules live with the models.
+        self.routing_dlq = dead_letter_queue(self, "RoutingDeadLetterQueue", key=queue_key)
+        depth_alarm(
+            self,
+            "RoutingDlqDepth",
+            queue=self.routing_dlq,
+            alerts=alerts,
+            what="Governance routing",
+        )
+        for fn in (self.approval_gate, self.audit_ledger, self.violations):
+            depth_alarm(
+                fn,
+                "DlqDepth",
+                queue=fn.dead_letter_queue,
+                alerts=alerts,
+                what=f"{fn.node.id} handler",
+            )
+        self.governance_events_rule = events.Rule(
+            self,
+            "GovernanceEventsToLedger",
+            description="Approval verdicts and monitoring violations into the audit ledger",
+            event_pattern=events.EventPattern(
+                source=[GOVERNANCE_EVENT_SOURCE],
+                detail_type=["Model Approval Verdict", "Model Monitoring Violation"],
+            ),
+            targets=[self.audit_ledger.target(dead_letter_queue=self.routing_dlq)],
+        )
+        self.monitoring_runs_rule = events.Rule(
+            self,
+            "MonitoringRunsToViolations",
+            description="Finished Model Monitor executions to the violations handler",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Processing Job State Change"],
+                detail={"ProcessingJobStatus": ["Completed", "Failed"]},
+            ),
+            targets=[self.violations.target(dead_letter_queue=self.routing_dlq)],
+        )
+
+    @staticmethod
+    def _read_parameters(role: iam.Role, parameters: str) -> None:
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadGovernanceParameters",
+                actions=["ssm:GetParameter"],
+                resources=[parameters],
+            )
+        )
+        acknowledge_wildcards(
+            role,
+            resources=[nag_string(cdk.Stack.of(role), parameters)],
+            reason=(
+                "One parameter per governed model or endpoint is added as models are; the "
+                "pattern is limited to the governance prefix and read-only (GetParameter)."
+            ),
+        )

@@ -1,0 +1,291 @@
+"""Model registry governance: one retained, tagged model package group and card per model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from cdk_constructs import defaults, tags
+from cdk_constructs.encryption import GovernanceKey
+from config.model import GovernancePolicy, ModelConfig
+
+# What a consumer account may do with a shared group: discover versions and deploy them.
+CONSUMER_ACTIONS_ON_GROUP = ("sagemaker:DescribeModelPackageGroup",)
+CONSUMER_ACTIONS_ON_VERSIONS = (
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:ListModelPackages",
+    "sagemaker:CreateModel",
+)
+# Never granted across accounts; denied explicitly so a later Allow cannot slip through.
+CONSUMER_DENIED_ACTIONS = (
+    "sagemaker:UpdateModelPackage",
+    "sagemaker:CreateModelPackage",
+    "sagemaker:DeleteModelPackage",
+    "sagemaker:DeleteModelPackageGroup",
+    "sagemaker:PutModelPackageGroupPolicy",
+    "sagemaker:DeleteModelPackageGroupPolicy",
+)
+POLICY_PARAMETER_PREFIX = "/sagemaker-governance/models/"
+RISK_RATING = {"high": "High", "medium": "Medium", "low": "Low"}
+
+
+def model_tags(model: ModelConfig) -> list[cdk.CfnTag]:
+    return [
+        cdk.CfnTag(key=tags.MODEL, value=model.name),
+        cdk.CfnTag(key=tags.OWNER, value=model.owner.team),
+        cdk.CfnTag(key=tags.RISK_TIER, value=model.risk_tier.value),
+        cdk.CfnTag(key=tags.DATA_CLASSIFICATION, value=model.data_classification.value),
+    ]
+
+
+def consumer_policy(
+    model: ModelConfig, *, partition: str, region: str, account: str
+) -> dict[str, Any]:
+    """The resource policy sharing ``model``'s group read-only with its consumer accounts."""
+    principals = {"AWS": [f"arn:{partition}:iam::{a}:root" for a in model.consumer_accounts]}
+    base = f"arn:{partition}:sagemaker:{region}:{account}"
+    group_arn = f"{base}:model-package-group/{model.name}"
+    versions_arn = f"{base}:model-package/{model.name}/*"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ConsumersDescribeGroup",
+                "Effect": "Allow",
+                "Principal": principals,
+                "Action": list(CONSUMER_ACTIONS_ON_GROUP),
+                "Resource": group_arn,
+            },
+            {
+                "Sid": "ConsumersReadAndDeployVersions",
+                "Effect": "Allow",
+                "Principal": principals,
+                "Action": list(CONSUMER_ACTIONS_ON_VERSIONS),
+                "Resource": versions_arn,
+            },
+            {
+                "Sid": "ConsumersNeverChangeOrApprove",
+                "Effect": "Deny",
+                "Principal": principals,
+                "Action": list(CONSUMER_DENIED_ACTIONS),
+                "Resource": [group_arn, versions_arn],
+            },
+        ],
+    }
+
+
+class GovernedModelPackageGroup(Construct):
+    """The model's package group: retained, tagged, shared read-only where config says so."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, model: ModelConfig) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self.model = model
+        policy = (
+            consumer_policy(
+                model, partition=cdk.Aws.PARTITION, region=stack.region, account=stack.account
+            )
+            if model.consumer_accounts
+            else None
+        )
+        self.resource = sagemaker.CfnModelPackageGroup(
+            self,
+            "Resource",
+            model_package_group_name=model.name,
+            model_package_group_description=model.description[:1024],
+            model_package_group_policy=policy,
+            tags=model_tags(model),
+        )
+        self.resource.apply_removal_policy(defaults.REMOVAL_POLICY)
+
+    @property
+    def group_name(self) -> str:
+        return self.model.name
+
+    @property
+    def group_arn(self) -> str:
+        return self.resource.attr_model_package_group_arn
+
+    def versions_arn(self) -> str:
+        stack = cdk.Stack.of(self)
+        return (
+            f"arn:{cdk.Aws.PARTITION}:sagemaker:{stack.region}:{stack.account}"
+            f":model-package/{self.model.name}/*"
+        )
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=[
+                "sagemaker:DescribeModelPackageGroup",
+                "sagemaker:DescribeModelPackage",
+                "sagemaker:ListModelPackages",
+            ],
+            resource_arns=[self.group_arn, self.versions_arn()],
+        )
+
+    def grant_set_approval(self, grantee: iam.IGrantable) -> iam.Grant:
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:UpdateModelPackage"],
+            resource_arns=[self.versions_arn()],
+        )
+
+
+def model_card_content(model: ModelConfig, organisation: str) -> dict[str, Any]:
+    """The card's content in the SageMaker model card JSON schema (snake_case API form)."""
+    risk = model.risk_tier.value
+    return {
+        "model_overview": {
+            "model_description": model.description[:1024],
+            "model_owner": f"{model.owner.team} <{model.owner.email}>",
+            "problem_type": model.problem_type.value,
+        },
+        "intended_uses": {
+            "purpose_of_model": model.description[:2048],
+            "intended_uses": model.intended_uses[:2048],
+            "risk_rating": RISK_RATING[risk],
+            "explanations_for_risk_rating": (
+                f"Risk tier '{risk}' assigned in {organisation}'s governance configuration; "
+                f"data classification '{model.data_classification.value}'."
+            ),
+        },
+        "business_details": {
+            "business_problem": model.description[:2048],
+            "business_stakeholders": model.owner.team,
+            "line_of_business": organisation,
+        },
+        "additional_information": {
+            "custom_details": {
+                "data_classification": model.data_classification.value,
+                "label": model.dataset_schema.label,
+                "features": ", ".join(f.name for f in model.dataset_schema.features),
+                **(
+                    {
+                        "protected_attribute": model.bias.facet,
+                        "sensitive_group": str(model.bias.facet_value),
+                    }
+                    if model.bias
+                    else {}
+                ),
+            },
+        },
+    }
+
+
+class ModelCardSchemaError(ValueError):
+    """Card content that the SageMaker model card schema does not accept as written."""
+
+
+def validate_model_card_content(content: dict[str, Any]) -> None:
+    """Check ``content`` against the SDK's model card shapes; nothing may be dropped or coerced."""
+    from pydantic import ValidationError
+    from sagemaker.core.shapes.model_card_shapes import ModelCardContent
+
+    try:
+        parsed = ModelCardContent.model_validate(content)
+    except ValidationError as error:
+        raise ModelCardSchemaError(f"model card content is invalid: {error}") from None
+    round_trip = parsed.model_dump(mode="json", exclude_none=True)
+    if not round_trip.get("evaluation_details"):
+        round_trip.pop("evaluation_details", None)
+    if round_trip != content:
+        raise ModelCardSchemaError(
+            "model card content has fields the schema does not know or types it coerces: "
+            f"{json.dumps(content, sort_keys=True)} != {json.dumps(round_trip, sort_keys=True)}"
+        )
+
+
+class GovernedModelCard(Construct):
+    """A Draft model card built from config, encrypted with ``key``.
+
+    Draft is the honest status at synth: approving the card is a human decision (the approver
+    persona), and the approval gate refuses versions whose card is not Approved.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        model: ModelConfig,
+        organisation: str,
+        key: GovernanceKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.content = model_card_content(model, organisation)
+        validate_model_card_content(self.content)
+        c = self.content
+        self.resource = sagemaker.CfnModelCard(
+            self,
+            "Resource",
+            model_card_name=model.name,
+            model_card_status="Draft",
+            content=sagemaker.CfnModelCard.ContentProperty(
+                model_overview=sagemaker.CfnModelCard.ModelOverviewProperty(**c["model_overview"]),
+                intended_uses=sagemaker.CfnModelCard.IntendedUsesProperty(**c["intended_uses"]),
+                business_details=sagemaker.CfnModelCard.BusinessDetailsProperty(
+                    **c["business_details"]
+                ),
+                additional_information=sagemaker.CfnModelCard.AdditionalInformationProperty(
+                    **c["additional_information"]
+                ),
+            ),
+            security_config=sagemaker.CfnModelCard.SecurityConfigProperty(kms_key_id=key.key_arn),
+            tags=model_tags(model),
+        )
+        self.resource.apply_removal_policy(defaults.REMOVAL_POLICY)
+        # SageMaker encrypts the card with the caller's (CloudFormation's) credentials.
+        key.grant_to_service(
+            "sagemaker.amazonaws.com",
+            actions=("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"),
+        )
+
+    @property
+    def card_name(self) -> str:
+        return str(self.resource.model_card_name)
+
+
+def approval_policy_document(model: ModelConfig, policy: GovernancePolicy) -> dict[str, Any]:
+    """The per-model policy the approval gate reads (the handlers' SSM contract)."""
+    return {
+        "model_name": model.name,
+        "model_package_group_name": model.name,
+        "model_card_name": model.name,
+        "risk_tier": model.risk_tier.value,
+        "required_evidence": [e.value for e in policy.approval.required_evidence],
+        "on_failure": policy.approval.on_failure.value,
+        "bias_thresholds": {
+            metric: {"min": t.min, "max": t.max} for metric, t in policy.bias_thresholds.items()
+        },
+        "bias_facet": model.bias.model_dump(mode="json") if model.bias else None,
+    }
+
+
+class ApprovalPolicyParameter(Construct):
+    """The model's approval policy as an SSM parameter the approval gate reads at cold start."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, model: ModelConfig, policy: GovernancePolicy
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.document = approval_policy_document(model, policy)
+        self.parameter = ssm.StringParameter(
+            self,
+            "Resource",
+            parameter_name=f"{POLICY_PARAMETER_PREFIX}{model.name}",
+            string_value=json.dumps(self.document, sort_keys=True, separators=(",", ":")),
+            description=f"Approval policy of model {model.name} (read by the approval gate)",
+            tier=ssm.ParameterTier.STANDARD,
+        )
+
+
+def governed_group_names(groups: Sequence[GovernedModelPackageGroup]) -> list[str]:
+    return [g.group_name for g in groups]

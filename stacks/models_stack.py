@@ -1,0 +1,84 @@
+"""A shard of governed models: their registry groups, cards, policies and event routing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from aws_cdk import aws_events as events
+from constructs import Construct
+
+from cdk_constructs.encryption import DataDomain
+from cdk_constructs.handlers import dead_letter_queue, depth_alarm
+from cdk_constructs.registry import (
+    ApprovalPolicyParameter,
+    GovernedModelCard,
+    GovernedModelPackageGroup,
+)
+from config.model import GovernancePolicy, ModelConfig
+from stacks.foundation_stack import FoundationStack
+
+STATE_CHANGE = "SageMaker Model Package State Change"
+
+
+class ModelsStack(Stack):
+    """Per-model resources for up to ``models_per_stack`` models, wired to the foundation.
+
+    It references the foundation (keys, handlers, topic) and never the other way round, so
+    shards can be added or removed without touching the foundation's template.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        foundation: FoundationStack,
+        models: tuple[ModelConfig, ...],
+        policy: GovernancePolicy,
+        organisation: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        artifacts_key = foundation.keys[DataDomain.ARTIFACTS]
+        self.groups: dict[str, GovernedModelPackageGroup] = {}
+        self.cards: dict[str, GovernedModelCard] = {}
+        for model in models:
+            scope_for_model = Construct(self, model.name)
+            self.groups[model.name] = GovernedModelPackageGroup(
+                scope_for_model, "Group", model=model
+            )
+            self.cards[model.name] = GovernedModelCard(
+                scope_for_model,
+                "Card",
+                model=model,
+                organisation=organisation,
+                key=artifacts_key,
+            )
+            ApprovalPolicyParameter(scope_for_model, "ApprovalPolicy", model=model, policy=policy)
+
+        handlers = foundation.handlers
+        self.state_change_dlq = dead_letter_queue(
+            self, "StateChangeDeadLetterQueue", key=foundation.keys[DataDomain.ALERTS]
+        )
+        depth_alarm(
+            self,
+            "StateChangeDlqDepth",
+            queue=self.state_change_dlq,
+            alerts=foundation.alerts,
+            what="Model package state changes",
+        )
+        self.state_change_rule = events.Rule(
+            self,
+            "StateChanges",
+            description="Model package state changes of this shard's governed groups",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=[STATE_CHANGE],
+                detail={"ModelPackageGroupName": [m.name for m in models]},
+            ),
+            targets=[
+                handlers.approval_gate.target(dead_letter_queue=self.state_change_dlq),
+                handlers.audit_ledger.target(dead_letter_queue=self.state_change_dlq),
+            ],
+        )

@@ -1,0 +1,89 @@
+"""The pure helpers rules share: three-valued decisions over resolved CloudFormation values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cdk_constructs.compliance.rules.model import (
+    Environment,
+    Ref,
+    Verdict,
+    all_of,
+    combine,
+    configured,
+    dig,
+    flag,
+)
+from cdk_constructs.compliance.rules.monitoring import has_local_storage
+
+PARAMETER = {"Ref": "Parameter"}
+CONDITIONAL = {"Fn::If": ["Condition", "a", {"Ref": "AWS::NoValue"}]}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(True, True), ("true", True), ("False", False), (None, False), (PARAMETER, None), (3, None)],
+)
+def test_flag(value: Any, expected: bool | None) -> None:
+    assert flag(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("arn:aws:kms:eu-west-1:1:key/k", True),
+        ("", False),
+        ([], False),
+        (None, False),
+        ({"Ref": "AWS::NoValue"}, False),
+        ({"Fn::GetAtt": ["Key", "Arn"]}, True),
+        (Ref("S/Key", "AWS::KMS::Key", "Arn"), True),
+        (CONDITIONAL, None),
+    ],
+)
+def test_configured(value: Any, expected: bool | None) -> None:
+    assert configured(value) is expected
+
+
+def test_dig_stops_at_an_unresolved_value() -> None:
+    assert dig({"A": PARAMETER}, "A", "B") == PARAMETER
+    assert dig({"A": {"B": 1}}, "A", "B") == 1
+    assert dig({"A": "text"}, "A", "B") is None
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "expected"),
+    [
+        ("ml.m5.xlarge", False),
+        ("ml.m5d.xlarge", True),
+        ("ml.g4dn.xlarge", True),
+        ("ml.p4de.24xlarge", True),
+        ("ml.g5.2xlarge", True),
+        ("ml.c7i.large", False),
+        (None, False),
+        (PARAMETER, None),
+    ],
+)
+def test_local_storage_instance_types(instance_type: Any, expected: bool | None) -> None:
+    assert has_local_storage(instance_type) is expected
+
+
+def test_three_valued_and() -> None:
+    assert all_of(True, None, False) is False
+    assert all_of(True, None) is None
+    assert all_of(True, True) is True
+
+
+def test_a_definite_violation_beats_cannot_decide() -> None:
+    assert combine([Verdict.UNDECIDABLE, Verdict.NON_COMPLIANT]) is Verdict.NON_COMPLIANT
+    assert combine([Verdict.COMPLIANT, Verdict.UNDECIDABLE]) is Verdict.UNDECIDABLE
+    assert combine([]) is Verdict.NOT_APPLICABLE
+
+
+def test_environments_overlap_unless_both_are_known_and_differ() -> None:
+    prod = Environment("", "222222222222", "eu-west-1")
+    assert prod.overlaps(Environment("", None, None))
+    assert not prod.overlaps(Environment("", "111111111111", "eu-west-1"))
+    assert not prod.overlaps(Environment("Pipeline/Prod", "222222222222", "eu-west-1"))
