@@ -1,0 +1,528 @@
+"""GovernedEndpoint, ModelMonitorEngine, baselines and alarms on one bare stack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from constructs import IConstruct
+
+from cdk_constructs.encryption import DataDomain, GovernanceKey
+from cdk_constructs.monitoring.engine import (
+    DeployedMonitors,
+    ModelMonitorEngine,
+    MonitoringResources,
+)
+from cdk_constructs.monitoring.images import ImageKind, monitor_image_uri
+from cdk_constructs.monitoring.metrics import MonitorAlarms, MonitorMetrics
+from cdk_constructs.monitoring.serving import GovernedEndpoint, has_nvme_storage
+from cdk_constructs.roles import ManagedPolicyRole
+from cdk_constructs.storage import GovernedBucket
+from config import GovernanceConfig, ModelConfig, load_config
+from tests.conftest import cdk_context
+
+REGION = "eu-west-1"
+JOB_TYPES = {
+    "AWS::SageMaker::DataQualityJobDefinition": "DataQuality",
+    "AWS::SageMaker::ModelQualityJobDefinition": "ModelQuality",
+    "AWS::SageMaker::ModelBiasJobDefinition": "ModelBias",
+    "AWS::SageMaker::ModelExplainabilityJobDefinition": "ModelExplainability",
+}
+OUTPUT_CONFIG = {
+    "AWS::SageMaker::DataQualityJobDefinition": "DataQualityJobOutputConfig",
+    "AWS::SageMaker::ModelQualityJobDefinition": "ModelQualityJobOutputConfig",
+    "AWS::SageMaker::ModelBiasJobDefinition": "ModelBiasJobOutputConfig",
+    "AWS::SageMaker::ModelExplainabilityJobDefinition": "ModelExplainabilityJobOutputConfig",
+}
+APP_SPEC = {
+    "AWS::SageMaker::DataQualityJobDefinition": "DataQualityAppSpecification",
+    "AWS::SageMaker::ModelQualityJobDefinition": "ModelQualityAppSpecification",
+    "AWS::SageMaker::ModelBiasJobDefinition": "ModelBiasAppSpecification",
+    "AWS::SageMaker::ModelExplainabilityJobDefinition": "ModelExplainabilityAppSpecification",
+}
+
+
+@dataclass(frozen=True)
+class Synth:
+    template: dict[str, Any]
+    stack: cdk.Stack
+    deployed: DeployedMonitors
+    logical: dict[str, str]  # construct path -> logical id of the named constructs
+
+    def of_type(self, cfn_type: str) -> dict[str, dict[str, Any]]:
+        return {k: r for k, r in self.template["Resources"].items() if r["Type"] == cfn_type}
+
+    def one(self, cfn_type: str) -> tuple[str, dict[str, Any]]:
+        found = self.of_type(cfn_type)
+        assert len(found) == 1, found.keys()
+        return next(iter(found.items()))
+
+
+def _logical(stack: cdk.Stack, construct: IConstruct) -> str:
+    return stack.get_logical_id(cast(cdk.CfnElement, construct.node.default_child))
+
+
+def build(model: ModelConfig, config: GovernanceConfig, *, nvme_model: ModelConfig | None) -> Synth:
+    app = cdk.App(context=cdk_context())
+    stack = cdk.Stack(app, "Monitoring", env=cdk.Environment(account="111122223333", region=REGION))
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        availability_zones=[f"{REGION}a", f"{REGION}b"],
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        ],
+    )
+    group = ec2.SecurityGroup(stack, "JobSg", vpc=vpc, allow_all_outbound=False)
+    logs = s3.Bucket(stack, "AccessLogs")
+    keys = {
+        d: GovernanceKey(stack, d.value, domain=d, alias_prefix="test")
+        for d in (DataDomain.ARTIFACTS, DataDomain.DATA_CAPTURE, DataDomain.MONITORING)
+    }
+    capture = GovernedBucket(
+        stack, "DataCapture", key=keys[DataDomain.DATA_CAPTURE], access_logs=logs
+    )
+    reports = GovernedBucket(stack, "Reports", key=keys[DataDomain.MONITORING], access_logs=logs)
+    artifacts = GovernedBucket(stack, "Artifacts", key=keys[DataDomain.ARTIFACTS], access_logs=logs)
+    sagemaker_principal = iam.ServicePrincipal("sagemaker.amazonaws.com")
+    execution_role = ManagedPolicyRole(stack, "ExecutionRole", assumed_by=sagemaker_principal)
+    monitoring_role = ManagedPolicyRole(stack, "MonitoringRole", assumed_by=sagemaker_principal)
+
+    def endpoint(construct_id: str, served: ModelConfig, environment: str) -> GovernedEndpoint:
+        return GovernedEndpoint(
+            stack,
+            construct_id,
+            model=served,
+            environment=environment,
+            execution_role=execution_role,
+            subnets=vpc.isolated_subnets,
+            security_group=group,
+            storage_key=keys[DataDomain.ARTIFACTS],
+            data_capture=capture,
+            artifacts=artifacts,
+        )
+
+    served = endpoint("Endpoint", model, "prod")
+    if nvme_model is not None:
+        endpoint("NvmeEndpoint", nvme_model, "nvme")
+    deployed = ModelMonitorEngine().deploy(
+        stack,
+        model=model,
+        endpoint=served,
+        resources=MonitoringResources(
+            role=monitoring_role,
+            subnets=vpc.isolated_subnets,
+            security_group=group,
+            key=keys[DataDomain.MONITORING],
+            reports=reports,
+            data_capture=capture,
+        ),
+    )
+    MonitorAlarms(
+        stack,
+        "Alarms",
+        model=model,
+        metrics=MonitorMetrics(
+            endpoint_name=deployed.endpoint_name,
+            schedule_names={m.monitor_type: m.schedule_name for m in deployed.monitors},
+        ),
+        policy=config.governance,
+        topic=sns.Topic(stack, "Alerts"),
+        schedule_arns=[
+            m.schedule.get_att("MonitoringScheduleArn").to_string() for m in deployed.monitors
+        ],
+    )
+    template = app.synth().get_stack_by_name("Monitoring").template
+    logical = {
+        "key:monitoring": _logical(stack, keys[DataDomain.MONITORING].key),
+        "key:data-capture": _logical(stack, keys[DataDomain.DATA_CAPTURE].key),
+        "key:artifacts": _logical(stack, keys[DataDomain.ARTIFACTS].key),
+        "role:monitoring": _logical(stack, monitoring_role),
+        "bucket:reports": _logical(stack, reports.bucket),
+        "bucket:capture": _logical(stack, capture.bucket),
+    }
+    return Synth(template=template, stack=stack, deployed=deployed, logical=logical)
+
+
+@pytest.fixture(scope="module")
+def config() -> GovernanceConfig:
+    return load_config()
+
+
+@pytest.fixture(scope="module")
+def credit(config: GovernanceConfig) -> ModelConfig:
+    return next(m for m in config.models if m.name == "credit-default")
+
+
+@pytest.fixture(scope="module")
+def synth(config: GovernanceConfig, credit: ModelConfig) -> Synth:
+    assert credit.deployment is not None
+    nvme = credit.model_copy(
+        update={
+            "deployment": credit.deployment.model_copy(update={"instance_type": "ml.g4dn.xlarge"})
+        }
+    )
+    return build(credit, config, nvme_model=nvme)
+
+
+def _tags(resource: dict[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in resource["Properties"].get("Tags", [])}
+
+
+def _getatt_arn(logical_id: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+# -- serving ---------------------------------------------------------------------------------
+
+
+def test_model_serves_the_package_isolated_in_the_vpc(synth: Synth, credit: ModelConfig) -> None:
+    # Given the credit-default deployment, When synthesized, Then each model is isolated in the VPC
+    assert credit.deployment is not None
+    models = synth.of_type("AWS::SageMaker::Model")
+    assert len(models) == 2
+    for model in models.values():
+        props = model["Properties"]
+        assert props["Containers"] == [{"ModelPackageName": credit.deployment.model_package_arn}]
+        assert props["EnableNetworkIsolation"] is True
+        assert len(props["VpcConfig"]["Subnets"]) == 2
+        assert props["VpcConfig"]["SecurityGroupIds"] == [
+            {"Fn::GetAtt": [next(iter(synth.of_type("AWS::EC2::SecurityGroup"))), "GroupId"]}
+        ]
+        assert "ExecutionRoleArn" in props
+        assert "ModelName" not in props
+        assert _tags(model)["governance:model"] == "credit-default"
+
+
+def test_endpoint_config_encrypts_and_captures(synth: Synth, credit: ModelConfig) -> None:
+    configs = synth.of_type("AWS::SageMaker::EndpointConfig")
+    by_type = {
+        c["Properties"]["ProductionVariants"][0]["InstanceType"]: c["Properties"]
+        for c in configs.values()
+    }
+    standard = by_type["ml.m5.xlarge"]
+    assert standard["KmsKeyId"] == _getatt_arn(synth.logical["key:artifacts"])
+    assert standard["ProductionVariants"][0]["InitialInstanceCount"] == 2
+    capture = standard["DataCaptureConfig"]
+    assert capture["EnableCapture"] is True
+    assert capture["InitialSamplingPercentage"] == 50
+    assert capture["CaptureOptions"] == [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]
+    assert capture["KmsKeyId"] == _getatt_arn(synth.logical["key:data-capture"])
+    destination = capture["DestinationS3Uri"]["Fn::Join"][1]
+    assert {"Ref": synth.logical["bucket:capture"]} in destination
+    assert destination[-1] == "/endpoints/credit-default-prod/"
+    assert "EndpointConfigName" not in standard
+
+
+def test_nvme_instance_type_has_no_storage_key_but_still_encrypted_capture(synth: Synth) -> None:
+    configs = synth.of_type("AWS::SageMaker::EndpointConfig")
+    nvme = next(
+        c["Properties"]
+        for c in configs.values()
+        if c["Properties"]["ProductionVariants"][0]["InstanceType"] == "ml.g4dn.xlarge"
+    )
+    assert "KmsKeyId" not in nvme
+    assert nvme["DataCaptureConfig"]["KmsKeyId"] == _getatt_arn(synth.logical["key:data-capture"])
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "nvme"),
+    [
+        ("ml.m5d.large", True),
+        ("ml.c5d.xlarge", True),
+        ("ml.r5d.2xlarge", True),
+        ("ml.g4dn.xlarge", True),
+        ("ml.p3dn.24xlarge", True),
+        ("ml.m5.xlarge", False),
+        ("ml.c5.large", False),
+    ],
+)
+def test_nvme_detection(instance_type: str, nvme: bool) -> None:
+    assert has_nvme_storage(instance_type) is nvme
+
+
+def test_endpoint_named_from_resolved_config_and_tagged(synth: Synth) -> None:
+    endpoints = synth.of_type("AWS::SageMaker::Endpoint")
+    names = sorted(e["Properties"]["EndpointName"] for e in endpoints.values())
+    assert names == ["credit-default-nvme", "credit-default-prod"]
+    for endpoint in endpoints.values():
+        tags = _tags(endpoint)
+        assert tags["governance:model"] == "credit-default"
+        assert tags["governance:risk-tier"] == "high"
+
+
+def test_execution_role_granted_capture_write_and_model_read(synth: Synth) -> None:
+    policies = synth.of_type("AWS::IAM::ManagedPolicy")
+    text = str([p for k, p in policies.items() if k.startswith("ExecutionRole")])
+    assert "s3:PutObject" in text
+    assert "/endpoints/credit-default-prod/*" in text
+    assert "/models/*" in text
+
+
+# -- monitors --------------------------------------------------------------------------------
+
+
+def test_four_job_definitions_without_physical_names(synth: Synth) -> None:
+    for cfn_type in JOB_TYPES:
+        _, job = synth.one(cfn_type)
+        assert "JobDefinitionName" not in job["Properties"]
+
+
+@pytest.mark.parametrize("cfn_type", list(JOB_TYPES))
+def test_job_definition_security_and_resources(
+    synth: Synth, cfn_type: str, credit: ModelConfig
+) -> None:
+    assert credit.deployment is not None
+    _, job = synth.one(cfn_type)
+    props = job["Properties"]
+    network = props["NetworkConfig"]
+    assert network["EnableNetworkIsolation"] is True
+    assert network["EnableInterContainerTrafficEncryption"] is True
+    assert len(network["VpcConfig"]["Subnets"]) == 2
+    assert len(network["VpcConfig"]["SecurityGroupIds"]) == 1
+    cluster = props["JobResources"]["ClusterConfig"]
+    monitoring_key = _getatt_arn(synth.logical["key:monitoring"])
+    assert cluster["VolumeKmsKeyId"] == monitoring_key
+    assert cluster["InstanceType"] == credit.deployment.monitor_instance_type
+    output = props[OUTPUT_CONFIG[cfn_type]]
+    assert output["KmsKeyId"] == monitoring_key
+    s3_uri = output["MonitoringOutputs"][0]["S3Output"]["S3Uri"]["Fn::Join"][1]
+    assert {"Ref": synth.logical["bucket:reports"]} in s3_uri
+    assert props["StoppingCondition"] == {
+        "MaxRuntimeInSeconds": credit.deployment.monitor_max_runtime_seconds
+    }
+    assert props["RoleArn"] == _getatt_arn(synth.logical["role:monitoring"])
+    kind: ImageKind = (
+        "clarify"
+        if cfn_type
+        in {
+            "AWS::SageMaker::ModelBiasJobDefinition",
+            "AWS::SageMaker::ModelExplainabilityJobDefinition",
+        }
+        else "model-monitor"
+    )
+    assert props[APP_SPEC[cfn_type]]["ImageUri"] == monitor_image_uri(kind, REGION)
+    assert props[APP_SPEC[cfn_type]]["Environment"] == {"publish_cloudwatch_metrics": "Enabled"}
+    tags = _tags(job)
+    assert tags["governance:model"] == "credit-default"
+    assert tags["governance:monitor-type"] in {
+        "data-quality",
+        "model-quality",
+        "bias",
+        "explainability",
+    }
+
+
+def test_model_quality_and_bias_inputs(synth: Synth, credit: ModelConfig) -> None:
+    assert credit.deployment is not None
+    _, quality = synth.one("AWS::SageMaker::ModelQualityJobDefinition")
+    props = quality["Properties"]
+    assert props["ModelQualityAppSpecification"]["ProblemType"] == "BinaryClassification"
+    job_input = props["ModelQualityJobInput"]
+    assert job_input["GroundTruthS3Input"] == {"S3Uri": credit.deployment.ground_truth_s3_uri}
+    assert job_input["EndpointInput"]["EndpointName"] == "credit-default-prod"
+    assert job_input["EndpointInput"]["ProbabilityThresholdAttribute"] == 0.5
+    _, bias = synth.one("AWS::SageMaker::ModelBiasJobDefinition")
+    bias_props = bias["Properties"]
+    assert bias_props["ModelBiasJobInput"]["EndpointInput"]["ProbabilityThresholdAttribute"] == 0.5
+    config_uri = bias_props["ModelBiasAppSpecification"]["ConfigUri"]
+    assert "cdk-hnb659fds-assets" in str(config_uri)
+    assert ".json" in str(config_uri)
+    _, shap = synth.one("AWS::SageMaker::ModelExplainabilityJobDefinition")
+    assert ".json" in str(shap["Properties"]["ModelExplainabilityAppSpecification"]["ConfigUri"])
+
+
+def test_baselines_come_from_the_package_custom_resource(synth: Synth, credit: ModelConfig) -> None:
+    assert credit.deployment is not None
+    baseline_id, baseline = synth.one("Custom::AWS")
+    create = str(baseline["Properties"]["Create"])
+    assert "describeModelPackage" in create
+    assert credit.deployment.model_package_arn in create
+    _, data_quality = synth.one("AWS::SageMaker::DataQualityJobDefinition")
+    config = data_quality["Properties"]["DataQualityBaselineConfig"]
+    assert config["ConstraintsResource"]["S3Uri"] == {
+        "Fn::GetAtt": [baseline_id, "DriftCheckBaselines.ModelDataQuality.Constraints.S3Uri"]
+    }
+    assert config["StatisticsResource"]["S3Uri"] == {
+        "Fn::GetAtt": [baseline_id, "DriftCheckBaselines.ModelDataQuality.Statistics.S3Uri"]
+    }
+    _, bias = synth.one("AWS::SageMaker::ModelBiasJobDefinition")
+    assert bias["Properties"]["ModelBiasBaselineConfig"]["ConstraintsResource"]["S3Uri"] == {
+        "Fn::GetAtt": [baseline_id, "DriftCheckBaselines.Bias.PostTrainingConstraints.S3Uri"]
+    }
+    # The provider may call DescribeModelPackage on this package version only.
+    policies = [
+        p
+        for p in synth.of_type("AWS::IAM::Policy").values()
+        if "describeModelPackage" not in str(p) and "sagemaker:DescribeModelPackage" in str(p)
+    ]
+    assert len(policies) == 1
+    statements = policies[0]["Properties"]["PolicyDocument"]["Statement"]
+    assert statements == [
+        {
+            "Action": "sagemaker:DescribeModelPackage",
+            "Effect": "Allow",
+            "Resource": credit.deployment.model_package_arn,
+        }
+    ]
+
+
+def test_schedules_reference_job_definitions_and_depend_on_baselines(
+    synth: Synth, credit: ModelConfig
+) -> None:
+    baseline_id, _ = synth.one("Custom::AWS")
+    jobs = {
+        logical: JOB_TYPES[r["Type"]]
+        for logical, r in synth.template["Resources"].items()
+        if r["Type"] in JOB_TYPES
+    }
+    schedules = synth.of_type("AWS::SageMaker::MonitoringSchedule")
+    assert len(schedules) == 4
+    seen = set()
+    for schedule in schedules.values():
+        props = schedule["Properties"]
+        config = props["MonitoringScheduleConfig"]
+        name_ref = config["MonitoringJobDefinitionName"]
+        job_id = name_ref["Fn::Select"][1]["Fn::Split"][1]["Fn::GetAtt"][0]
+        assert jobs[job_id] == config["MonitoringType"]
+        assert baseline_id in schedule["DependsOn"]
+        assert job_id in schedule["DependsOn"]
+        assert props["EndpointName"] == "credit-default-prod"
+        monitor = config["MonitoringType"]
+        field = {
+            "DataQuality": "data_quality",
+            "ModelQuality": "model_quality",
+            "ModelBias": "bias",
+            "ModelExplainability": "explainability",
+        }[monitor]
+        assert (
+            config["ScheduleConfig"]["ScheduleExpression"]
+            == getattr(credit.monitoring, field).schedule
+        )
+        assert props["MonitoringScheduleName"] == f"credit-default-prod-{field.replace('_', '-')}"
+        seen.add(monitor)
+    assert seen == set(JOB_TYPES.values())
+
+
+def test_deployed_monitors_description(synth: Synth) -> None:
+    assert synth.deployed.monitor_types == (
+        "data_quality",
+        "model_quality",
+        "bias",
+        "explainability",
+    )
+    data_quality = synth.deployed.get("data_quality")
+    assert data_quality is not None
+    assert data_quality.metric_namespace == "aws/sagemaker/Endpoints/data-metrics"
+
+
+# -- alarms ----------------------------------------------------------------------------------
+
+
+def _alarms(synth: Synth) -> list[dict[str, Any]]:
+    return [a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()]
+
+
+def test_feature_drift_alarm_per_feature(synth: Synth, credit: ModelConfig) -> None:
+    drift = {
+        a["MetricName"]: a
+        for a in _alarms(synth)
+        if a.get("Namespace") == "aws/sagemaker/Endpoints/data-metrics"
+    }
+    assert set(drift) == {
+        f"feature_baseline_drift_{f.name}" for f in credit.dataset_schema.features
+    }
+    alarm = drift["feature_baseline_drift_income"]
+    assert alarm["Threshold"] == 0.1
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert {"Name": "MonitoringSchedule", "Value": "credit-default-prod-data-quality"} in alarm[
+        "Dimensions"
+    ]
+    assert {"Name": "Endpoint", "Value": "credit-default-prod"} in alarm["Dimensions"]
+
+
+def test_model_quality_and_bias_alarms_follow_policy(
+    synth: Synth, config: GovernanceConfig
+) -> None:
+    alarms = _alarms(synth)
+    quality = [a for a in alarms if a.get("Namespace") == "aws/sagemaker/Endpoints/model-metrics"]
+    assert [(a["MetricName"], a["ComparisonOperator"], a["Threshold"]) for a in quality] == [
+        ("auc", "LessThanThreshold", 0.7)
+    ]
+    bias = [a for a in alarms if a.get("Namespace") == "aws/sagemaker/Endpoints/bias-metrics"]
+    expected = set()
+    for name, interval in config.governance.bias_thresholds.items():
+        expected |= {
+            (f"bias_metric_{name}", "LessThanThreshold", interval.min),
+            (f"bias_metric_{name}", "GreaterThanThreshold", interval.max),
+        }
+    assert {(a["MetricName"], a["ComparisonOperator"], a["Threshold"]) for a in bias} == expected
+    di = next(a for a in bias if a["MetricName"] == "bias_metric_DI")
+    assert {"Name": "Facet", "Value": "gender"} in di["Dimensions"]
+    assert {"Name": "FacetValue", "Value": "female"} in di["Dimensions"]
+
+
+def test_every_alarm_alerts_the_topic(synth: Synth) -> None:
+    topic_id = next(iter(synth.of_type("AWS::SNS::Topic")))
+    for alarm in _alarms(synth):
+        assert alarm["AlarmActions"] == [{"Ref": topic_id}]
+
+
+def test_failed_executions_rule_and_alarm(synth: Synth) -> None:
+    _, rule = synth.one("AWS::Events::Rule")
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["detail-type"] == ["SageMaker Processing Job State Change"]
+    assert pattern["detail"]["ProcessingJobStatus"] == ["Failed"]
+    assert len(pattern["detail"]["MonitoringScheduleArn"]) == 4
+    failures = [a for a in _alarms(synth) if a.get("Namespace") == "AWS/Events"]
+    assert len(failures) == 1
+    assert failures[0]["MetricName"] == "TriggeredRules"
+
+
+def test_dashboard_per_model(synth: Synth) -> None:
+    _, dashboard = synth.one("AWS::CloudWatch::Dashboard")
+    assert dashboard["Properties"]["DashboardName"] == "credit-default-prod-monitoring"
+
+
+# -- config changes --------------------------------------------------------------------------
+
+
+def test_changing_a_monitor_changes_content_never_adds_a_name(
+    config: GovernanceConfig, credit: ModelConfig
+) -> None:
+    # Given the monitor instance type changes, When synthesized again
+    assert credit.deployment is not None
+    changed = credit.model_copy(
+        update={
+            "deployment": credit.deployment.model_copy(
+                update={"monitor_instance_type": "ml.c5.xlarge"}
+            )
+        }
+    )
+    before = build(credit, config, nvme_model=None)
+    after = build(changed, config, nvme_model=None)
+    # Then each job definition's content differs, and none gains a physical name
+    for cfn_type in JOB_TYPES:
+        (id_before, job_before), (id_after, job_after) = before.one(cfn_type), after.one(cfn_type)
+        assert id_before == id_after
+        assert job_before != job_after
+        assert "JobDefinitionName" not in job_after["Properties"]
+
+
+def test_disabled_monitor_has_no_schedule(config: GovernanceConfig) -> None:
+    churn = next(m for m in config.models if m.name == "churn-propensity")
+    result = build(churn, config, nvme_model=None)
+    types = {
+        s["Properties"]["MonitoringScheduleConfig"]["MonitoringType"]
+        for s in result.of_type("AWS::SageMaker::MonitoringSchedule").values()
+    }
+    assert types == {"DataQuality", "ModelQuality"}
+    assert not result.of_type("AWS::SageMaker::ModelBiasJobDefinition")
+    assert not result.of_type("AWS::SageMaker::ModelExplainabilityJobDefinition")
