@@ -28,7 +28,12 @@ setup: $(VENV)/.installed node_modules/.installed
 synth: setup
 	rm -rf cdk.out
 	$(CDK) synth --quiet --no-notices $(if $(CONFIG),-c config=$(CONFIG))
-	@echo "synthesized: $$(ls cdk.out/*.template.json | wc -l) templates, report: cdk.out/validation-report.json"
+	@echo "synthesized: $$(ls cdk.out/*.template.json | wc -l) templates, compliance: cdk.out/validation-report.json"
+	$(PY) -m governance_report --assembly cdk.out
+
+## report: the governance report (Markdown + HTML) from an existing cdk.out
+report: setup
+	$(PY) -m governance_report --assembly cdk.out
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -11,7 +11,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk
 
-from cdk_constructs.compliance import register_compliance_packs
+from cdk_constructs.compliance import register_compliance_packs, write_pack_manifest
 from config import ConfigError, load_config
 from stacks.context import ContextError, app_options
 from stacks.governance_app import build_governance
@@ -44,7 +44,8 @@ def main() -> int:
         return 1
     build_governance(app, config)
     register_compliance_packs(app)
-    app.synth()
+    assembly = app.synth()
+    write_pack_manifest(assembly.directory)
     return 0
 
 

@@ -436,7 +436,8 @@ class JobExecutionRoles(Construct):
         self.training = job_role("Training", "SageMaker training jobs of governed models")
         self.processing = job_role("Processing", "SageMaker processing and baselining jobs")
         self.monitoring = job_role("Monitoring", "Model Monitor and Clarify monitoring jobs")
+        self.inference = job_role("Inference", "Models served on governed endpoints")
 
     @property
     def all(self) -> list[iam.Role]:
-        return [self.training, self.processing, self.monitoring]
+        return [self.training, self.processing, self.monitoring, self.inference]

@@ -20,6 +20,7 @@ from governance_report.model import (
     governance_pack_status,
     governed_models,
     load_assembly,
+    read_pack_manifest,
 )
 
 
@@ -41,7 +42,7 @@ def build_report(folder: Path, prices: PriceTable | None = None) -> GovernanceRe
     return GovernanceReport(
         assembly=assembly,
         models=models,
-        governance_pack=governance_pack_status(assembly.validation),
+        governance_pack=governance_pack_status(assembly.validation, read_pack_manifest(folder)),
         costs=estimate(models, prices or load_prices(), regions),
     )
 

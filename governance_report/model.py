@@ -846,13 +846,37 @@ class GovernancePackStatus:
         return tuple(r for r in sorted(self.rule_ids) if base_rule(r) not in flagged)
 
 
-def governance_pack_status(validation: ValidationReport | None) -> GovernancePackStatus:
+GOVERNANCE_PACK_MANIFEST = "governance-pack.json"
+
+
+def read_pack_manifest(folder: Path) -> tuple[str, ...] | None:
+    """Rule ids the app registered (``governance-pack.json``), or None when it wrote none.
+
+    cdk-nag leaves a pack with nothing to report out of validation-report.json, so the app
+    writes this manifest to say that the pack ran and which rules it holds.
+    """
+    path = folder / GOVERNANCE_PACK_MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return _rule_ids(data) if isinstance(data, dict) else None
+
+
+def governance_pack_status(
+    validation: ValidationReport | None, registered: tuple[str, ...] | None = None
+) -> GovernancePackStatus:
     pack = validation.pack(GOVERNANCE_PACK) if validation is not None else None
     if pack is None:
+        if registered is not None and validation is not None:
+            # Registered and ran, but had nothing to report: every rule passed.
+            return GovernancePackStatus(True, registered, (), ())
         return GovernancePackStatus(False, None, (), ())
     return GovernancePackStatus(
         ran=True,
-        rule_ids=pack.rule_ids,
+        rule_ids=pack.rule_ids if pack.rule_ids is not None else registered,
         with_findings=tuple(sorted({base_rule(f.rule) for f in pack.findings})),
         acknowledged=tuple(sorted({base_rule(a.rule) for a in pack.acknowledgments})),
     )

@@ -58,6 +58,7 @@ def build_governance(app: Construct, config: GovernanceConfig) -> list[Environme
                     models=shard.models,
                     policy=config.governance,
                     organisation=config.organisation.name,
+                    environment=environment.name,
                 )
             )
         built.append(stacks)

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import Stack, Tags
 from aws_cdk import aws_events as events
 from constructs import Construct
 
+from cdk_constructs import tags
 from cdk_constructs.encryption import DataDomain
 from cdk_constructs.handlers import dead_letter_queue, depth_alarm
+from cdk_constructs.monitoring.engine import ModelMonitorEngine, MonitoringEngine
 from cdk_constructs.registry import (
     ApprovalPolicyParameter,
     GovernedModelCard,
     GovernedModelPackageGroup,
 )
 from config.model import GovernancePolicy, ModelConfig
+from stacks.deployed_model import DeployedModel
 from stacks.foundation_stack import FoundationStack
 
 STATE_CHANGE = "SageMaker Model Package State Change"
@@ -37,14 +40,32 @@ class ModelsStack(Stack):
         models: tuple[ModelConfig, ...],
         policy: GovernancePolicy,
         organisation: str,
+        environment: str,
+        engine: MonitoringEngine | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        engine = engine or ModelMonitorEngine()
+        self.deployments: dict[str, DeployedModel] = {}
         artifacts_key = foundation.keys[DataDomain.ARTIFACTS]
+        handlers = foundation.handlers
+        self.state_change_dlq = dead_letter_queue(
+            self, "DeadLetterQueue", key=foundation.keys[DataDomain.ALERTS]
+        )
+        depth_alarm(
+            self,
+            "DlqDepth",
+            queue=self.state_change_dlq,
+            alerts=foundation.alerts,
+            what="Model events of this shard",
+        )
         self.groups: dict[str, GovernedModelPackageGroup] = {}
         self.cards: dict[str, GovernedModelCard] = {}
         for model in models:
             scope_for_model = Construct(self, model.name)
+            # Every resource of the model (alarms and queues included) names it, so rules and
+            # the report find a model's resources without guessing from names.
+            Tags.of(scope_for_model).add(tags.MODEL, model.name)
             self.groups[model.name] = GovernedModelPackageGroup(
                 scope_for_model, "Group", model=model
             )
@@ -56,18 +77,18 @@ class ModelsStack(Stack):
                 key=artifacts_key,
             )
             ApprovalPolicyParameter(scope_for_model, "ApprovalPolicy", model=model, policy=policy)
+            if model.deployment is not None:
+                self.deployments[model.name] = DeployedModel(
+                    scope_for_model,
+                    "Serving",
+                    model=model,
+                    environment=environment,
+                    foundation=foundation,
+                    policy=policy,
+                    engine=engine,
+                    dead_letter_queue=self.state_change_dlq,
+                )
 
-        handlers = foundation.handlers
-        self.state_change_dlq = dead_letter_queue(
-            self, "StateChangeDeadLetterQueue", key=foundation.keys[DataDomain.ALERTS]
-        )
-        depth_alarm(
-            self,
-            "StateChangeDlqDepth",
-            queue=self.state_change_dlq,
-            alerts=foundation.alerts,
-            what="Model package state changes",
-        )
         self.state_change_rule = events.Rule(
             self,
             "StateChanges",

@@ -56,7 +56,7 @@ def default_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
     """The default config synthesized once per session, compliance packs on, report written."""
     import aws_cdk as cdk
 
-    from cdk_constructs.compliance import register_compliance_packs
+    from cdk_constructs.compliance import register_compliance_packs, write_pack_manifest
     from config import load_config
     from stacks.governance_app import build_governance
 
@@ -68,6 +68,7 @@ def default_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
     build_governance(app, load_config())
     register_compliance_packs(app)
     app.synth()
+    write_pack_manifest(outdir)
     templates = {
         path.name.removesuffix(".template.json"): json.loads(path.read_text())
         for path in outdir.glob("*.template.json")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import aws_cdk as cdk
 import cdk_nag
 from constructs import IConstruct
@@ -22,3 +25,31 @@ def register_compliance_packs(app: IConstruct) -> None:
     cdk.Validations.of(app).add_plugins(
         *(pack(app) for pack in PUBLIC_PACKS), GovernanceChecks(app)
     )
+
+
+GOVERNANCE_PACK_MANIFEST = "governance-pack.json"
+
+
+def write_pack_manifest(outdir: str | Path) -> Path:
+    """Record in the assembly that our pack ran and which rules it holds.
+
+    cdk-nag leaves a pack with nothing to report out of validation-report.json; the governance
+    report reads this file to list the rules that passed.
+    """
+    from cdk_constructs.compliance.rules import RULES
+    from cdk_constructs.compliance.rules.model import PACK_NAME
+
+    path = Path(outdir) / GOVERNANCE_PACK_MANIFEST
+    path.write_text(
+        json.dumps(
+            {
+                "pluginName": PACK_NAME,
+                "ruleIds": [rule.finding_id for rule in RULES],
+                "publicPacks": [pack.__name__ for pack in PUBLIC_PACKS],
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    return path

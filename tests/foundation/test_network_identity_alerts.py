@@ -208,7 +208,7 @@ def test_job_roles_trust_only_sagemaker_from_this_account(stack_json: dict[str, 
     roles = {
         k: r for k, r in _of_type(stack_json, "AWS::IAM::Role").items() if k.startswith("JobRoles")
     }
-    assert len(roles) == 3
+    assert len(roles) == 4  # training, processing, monitoring, inference
     for role in roles.values():
         (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         assert statement["Principal"] == {"Service": "sagemaker.amazonaws.com"}

@@ -107,7 +107,12 @@ def test_lambda_async_retries_are_bounded(default_assembly: Assembly) -> None:
 def test_state_change_rule_routes_governed_groups_with_retry_and_dlq(
     default_assembly: Assembly,
 ) -> None:
-    (rule,) = _resources(default_assembly, MODELS, "AWS::Events::Rule").values()
+    (rule,) = [
+        r
+        for r in _resources(default_assembly, MODELS, "AWS::Events::Rule").values()
+        if r["Properties"]["EventPattern"]["detail-type"]
+        == ["SageMaker Model Package State Change"]
+    ]
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["source"] == ["aws.sagemaker"]
     assert pattern["detail-type"] == ["SageMaker Model Package State Change"]

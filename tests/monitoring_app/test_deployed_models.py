@@ -1,0 +1,127 @@
+"""Serving and monitoring of the default app's deployed models, as synthesized."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from cdk_constructs import tags
+from config import load_config
+from config.model import ModelConfig
+from governance.monitoring_events import parse_endpoint_governance
+from tests.conftest import Assembly
+
+MODELS = "example-bank-prod-models-00"
+CONFIG = load_config()
+DEPLOYED = [m for m in CONFIG.models if m.deployment is not None]
+TYPES = {
+    "data_quality": "DataQuality",
+    "model_quality": "ModelQuality",
+    "bias": "ModelBias",
+    "explainability": "ModelExplainability",
+}
+
+
+def _of_model(assembly: Assembly, cfn_type: str, model: ModelConfig) -> list[dict[str, Any]]:
+    return [
+        r
+        for r in assembly.resources(cfn_type).values()
+        if {"Key": tags.MODEL, "Value": model.name} in r["Properties"].get("Tags", [])
+    ]
+
+
+@pytest.mark.parametrize("model", DEPLOYED, ids=lambda m: m.name)
+def test_each_deployed_model_has_one_isolated_endpoint(
+    default_assembly: Assembly, model: ModelConfig
+) -> None:
+    (endpoint,) = _of_model(default_assembly, "AWS::SageMaker::Endpoint", model)
+    assert endpoint["Properties"]["EndpointName"] == f"{model.name}-prod"
+    (sm_model,) = _of_model(default_assembly, "AWS::SageMaker::Model", model)
+    assert sm_model["Properties"]["EnableNetworkIsolation"] is True
+    assert sm_model["Properties"]["VpcConfig"]["Subnets"]
+    container = (
+        sm_model["Properties"].get("PrimaryContainer") or sm_model["Properties"]["Containers"][0]
+    )
+    assert model.deployment is not None
+    assert container["ModelPackageName"] == model.deployment.model_package_arn
+    (config,) = _of_model(default_assembly, "AWS::SageMaker::EndpointConfig", model)
+    capture = config["Properties"]["DataCaptureConfig"]
+    assert capture["InitialSamplingPercentage"] == model.deployment.data_capture_percentage
+    assert "KmsKeyId" in capture
+    assert "KmsKeyId" in config["Properties"]  # neither default instance type is NVMe-backed
+
+
+@pytest.mark.parametrize("model", DEPLOYED, ids=lambda m: m.name)
+def test_enabled_monitors_are_scheduled_from_config(
+    default_assembly: Assembly, model: ModelConfig
+) -> None:
+    schedules = _of_model(default_assembly, "AWS::SageMaker::MonitoringSchedule", model)
+    scheduled = {
+        s["Properties"]["MonitoringScheduleConfig"]["MonitoringType"]: s["Properties"][
+            "MonitoringScheduleConfig"
+        ]["ScheduleConfig"]["ScheduleExpression"]
+        for s in schedules
+    }
+    expected = {
+        TYPES[name]: getattr(model.monitoring, name).schedule
+        for name in TYPES
+        if getattr(model.monitoring, name).enabled
+    }
+    assert scheduled == expected
+
+
+def test_high_risk_model_has_all_four_monitors(default_assembly: Assembly) -> None:
+    credit = next(m for m in CONFIG.models if m.risk_tier.value == "high")
+    schedules = _of_model(default_assembly, "AWS::SageMaker::MonitoringSchedule", credit)
+    assert len(schedules) == 4
+
+
+@pytest.mark.parametrize("model", DEPLOYED, ids=lambda m: m.name)
+def test_endpoint_parameter_is_what_the_violations_handler_parses(
+    default_assembly: Assembly, model: ModelConfig
+) -> None:
+    (parameter,) = [
+        p
+        for p in default_assembly.resources("AWS::SSM::Parameter").values()
+        if p["Properties"]["Name"] == f"/sagemaker-governance/endpoints/{model.name}-prod"
+    ]
+    governance = parse_endpoint_governance(
+        parameter["Properties"]["Value"],
+        parameter_name=parameter["Properties"]["Name"],
+        expected_endpoint=f"{model.name}-prod",
+    )
+    assert governance.model_name == model.name
+    assert {m.value for m in governance.monitors} == {
+        name for name in TYPES if getattr(model.monitoring, name).enabled
+    }
+
+
+@pytest.mark.parametrize("model", DEPLOYED, ids=lambda m: m.name)
+def test_alarms_watch_each_model_and_notify_the_topic(
+    default_assembly: Assembly, model: ModelConfig
+) -> None:
+    alarms = [
+        a
+        for a in default_assembly.templates[MODELS]["Resources"].values()
+        if a["Type"] == "AWS::CloudWatch::Alarm"
+        and f"{model.name}-prod" in json.dumps(a["Properties"].get("Dimensions", []))
+    ]
+    features = [f.name for f in model.dataset_schema.features]
+    drift = {
+        a["Properties"]["MetricName"]
+        for a in alarms
+        if a["Properties"]["MetricName"].startswith("feature_baseline_drift_")
+    }
+    assert drift == {f"feature_baseline_drift_{f}" for f in features}
+    assert all(a["Properties"]["AlarmActions"] for a in alarms)
+    if model.monitoring.bias.enabled:
+        bias = [a for a in alarms if a["Properties"]["MetricName"].startswith("bias_metric_")]
+        assert len(bias) == 2 * len(CONFIG.governance.bias_thresholds)
+
+
+def test_one_dashboard_per_deployed_model(default_assembly: Assembly) -> None:
+    dashboards = default_assembly.resources("AWS::CloudWatch::Dashboard")
+    names = sorted(d["Properties"]["DashboardName"] for d in dashboards.values())
+    assert names == sorted(f"{m.name}-prod-monitoring" for m in DEPLOYED)
