@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_CLI_NOTICES := false
 
-.PHONY: setup synth test lint typecheck unit report bench clean
+.PHONY: setup synth test lint typecheck unit report verify-ledger bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ unit: setup
 
 ## test: everything CI runs, offline
 test: lint typecheck unit
+
+## verify-ledger: recompute a model group's hash chain (needs AWS credentials)
+verify-ledger: setup
+	cd lambda && ../$(PY) -m governance verify-ledger --table $(TABLE) --group $(GROUP)
 
 bench: setup
 	$(PY) bench/measure.py

@@ -12,6 +12,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 import aws_cdk as cdk
 
 from cdk_constructs.compliance import register_compliance_packs, write_pack_manifest
+from cdk_constructs.monitoring.clarify_config import ClarifyConfigError
+from cdk_constructs.monitoring.images import MonitorImageError
+from cdk_constructs.registry import ModelCardSchemaError
 from config import ConfigError, load_config
 from stacks.context import ContextError, app_options
 from stacks.governance_app import build_governance
@@ -33,16 +36,21 @@ def discard_stale_assembly() -> None:
         template.unlink()
 
 
+# Inputs that pass the config schema but that a construct still refuses (a Clarify config the
+# SDK's schema rejects, card content the model card schema rejects, a region without images).
+CONSTRUCT_INPUT_ERRORS = (ClarifyConfigError, ModelCardSchemaError, MonitorImageError)
+
+
 def main() -> int:
     app = cdk.App()
     try:
         options = app_options(app)
         config = load_config(options.config_path)
-    except (ConfigError, ContextError) as error:
+        build_governance(app, config)
+    except (ConfigError, ContextError, *CONSTRUCT_INPUT_ERRORS) as error:
         print(f"error: {error}", file=sys.stderr)
         discard_stale_assembly()
         return 1
-    build_governance(app, config)
     register_compliance_packs(app)
     assembly = app.synth()
     write_pack_manifest(assembly.directory)

@@ -41,6 +41,40 @@ def synth_once(outdir: Path, config: str | None) -> float:
     return _timed(command)
 
 
+def generate_config(count: int, path: Path) -> Path:
+    """A config with ``count`` deployed models (alternating the default's two shapes)."""
+    import yaml
+
+    data = yaml.safe_load((REPO / "config" / "default.yaml").read_text())
+    shapes = data["models"]
+    models = []
+    for i in range(count):
+        model = json.loads(json.dumps(shapes[i % len(shapes)]))
+        name = f"{model['name']}-{i:03d}"
+        model["name"] = name
+        arn = model["deployment"]["model_package_arn"]
+        model["deployment"]["model_package_arn"] = arn.replace(
+            f"/{shapes[i % len(shapes)]['name']}/", f"/{name}/"
+        )
+        models.append(model)
+    data["models"] = models
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def resources_per_model(outdir: Path) -> dict[str, int]:
+    """Resources under each model's construct scope (``<stack>/<model>/...``)."""
+    counts: Counter[str] = Counter()
+    for path in outdir.glob("*-models-*.template.json"):
+        for resource in json.loads(path.read_text())["Resources"].values():
+            construct_path = resource.get("Metadata", {}).get("aws:cdk:path", "")
+            parts = construct_path.split("/")
+            if len(parts) > 2:
+                counts[parts[1]] += 1
+    return {k: v for k, v in counts.items() if "-" in k}
+
+
 def assembly_size(outdir: Path) -> dict[str, Any]:
     templates = sorted(outdir.glob("*.template.json"))
     per_stack: dict[str, int] = {}
@@ -63,6 +97,12 @@ def main() -> None:
     parser.add_argument("--synth-runs", type=int, default=5)
     parser.add_argument("--test-runs", type=int, default=3)
     parser.add_argument("--config", default=None, help="config file (default: embedded)")
+    parser.add_argument(
+        "--scale-models",
+        type=int,
+        default=50,
+        help="also synthesize a generated config with this many deployed models (0: skip)",
+    )
     args = parser.parse_args()
 
     outdir = REPO / "bench" / "results" / "cdk.out"
@@ -75,6 +115,22 @@ def main() -> None:
         for _ in range(args.test_runs)
     ]
     machine = f"{platform.machine()}, {os.cpu_count()} cores"
+    per_model = resources_per_model(outdir)
+    scale: dict[str, Any] | None = None
+    if args.scale_models:
+        generated = generate_config(
+            args.scale_models, REPO / "bench" / "results" / f"{args.scale_models}-models.yaml"
+        )
+        scale_out = REPO / "bench" / "results" / "scale.out"
+        seconds = synth_once(scale_out, str(generated))
+        scale_size = assembly_size(scale_out)
+        scale = {
+            "deployed_models": args.scale_models,
+            "synth_seconds": round(seconds, 2),
+            "templates": scale_size["templates"],
+            "resources": scale_size["resources"],
+            "largest_stack_resources": scale_size["largest_stack_resources"],
+        }
     result = {
         "machine": f"{machine}, Python {platform.python_version()}",
         "config": args.config or "config/default.yaml",
@@ -87,6 +143,8 @@ def main() -> None:
             if tests
             else None
         ),
+        "resources_per_deployed_model": per_model,
+        "scale": scale,
         **size,
     }
     (REPO / "bench" / "results" / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -96,6 +154,14 @@ def main() -> None:
     print(f"templates: {size['templates']}, resources: {size['resources']}")
     for stack, count in size["resources_per_stack"].items():
         print(f"  {stack}: {count} resources")
+    for model, count in per_model.items():
+        print(f"  model {model}: {count} resources in its models stack")
+    if scale:
+        print(
+            f"{scale['deployed_models']} deployed models: synth {scale['synth_seconds']} s, "
+            f"{scale['templates']} templates, {scale['resources']} resources, largest stack "
+            f"{scale['largest_stack_resources']}"
+        )
 
 
 if __name__ == "__main__":

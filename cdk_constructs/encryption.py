@@ -90,6 +90,30 @@ class GovernanceKey(Construct):
     def grant_encrypt(self, grantee: iam.IGrantable) -> iam.Grant:
         return self._grant(grantee, _ENCRYPT)
 
+    def grant_volume_encryption(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let SageMaker, on ``grantee``'s behalf, encrypt the ML storage volumes it attaches.
+
+        SageMaker creates a KMS grant for each job or endpoint instance; the condition limits
+        the grants to ones made for AWS resources.
+        """
+        for_aws_resources = {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+        # Written out: Grant.add_to_principal_and_resource drops conditions on the key side.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[grantee.grant_principal],
+                actions=["kms:CreateGrant"],
+                resources=["*"],
+                conditions=for_aws_resources,
+            )
+        )
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["kms:CreateGrant"],
+            resource_arns=[self.key.key_arn],
+            conditions=for_aws_resources,
+        )
+        return self._grant(grantee, _ENCRYPT_DECRYPT)
+
     def grant_to_service(
         self,
         service: str,

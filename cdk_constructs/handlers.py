@@ -406,8 +406,7 @@ class GovernanceHandlers(Construct):
         acknowledge_wildcards(
             gate,
             resources=[
-                f"arn:<AWS::Partition>:sagemaker:{stack.region}:{stack.account}:model-package/{g}/*"
-                for g in governed_groups
+                nag_string(stack, f"{sagemaker_arn}:model-package/{g}/*") for g in governed_groups
             ],
             reason=(
                 "Model package versions are numbered at registration; the gate may judge any "
@@ -417,8 +416,8 @@ class GovernanceHandlers(Construct):
         acknowledge_wildcards(
             violations_role,
             resources=[
-                f"arn:<AWS::Partition>:sagemaker:{stack.region}:{stack.account}:processing-job/*",
-                f"arn:<AWS::Partition>:sagemaker:{stack.region}:{stack.account}:monitoring-schedule/*",
+                nag_string(stack, f"{sagemaker_arn}:processing-job/*"),
+                nag_string(stack, f"{sagemaker_arn}:monitoring-schedule/*"),
             ],
             reason=(
                 "Monitoring executions are processing jobs SageMaker names per run; the handler "

@@ -86,6 +86,11 @@ class FoundationStack(Stack):
         self.artifacts.grant_read(self.job_roles.monitoring, "baselines/*")
         self.data_capture.grant_read(self.job_roles.monitoring)
         self.monitoring_reports.grant_read_write(self.job_roles.monitoring)
+        # Jobs and endpoint instances encrypt their ML storage volumes with the domain key.
+        self.keys[DataDomain.MONITORING].grant_volume_encryption(self.job_roles.monitoring)
+        self.keys[DataDomain.ARTIFACTS].grant_volume_encryption(self.job_roles.training)
+        self.keys[DataDomain.ARTIFACTS].grant_volume_encryption(self.job_roles.processing)
+        self.keys[DataDomain.DATA_CAPTURE].grant_volume_encryption(self.job_roles.inference)
 
         self.personas = PersonaRoles(
             self,

@@ -5,7 +5,8 @@ SageMaker records a ``UserContext`` on a model package: ``CreatedBy`` (the regis
 approval). A ``UserContext`` carries a Studio user profile (``UserProfileName``, ``DomainId``)
 and/or an ``IamIdentity`` (``Arn``, ``PrincipalId``, ``SourceIdentity``).
 
-Comparison rules (the first rule both sides can answer decides; see docs/identity.md):
+Comparison rules (the first rule both sides can answer decides; see ARCHITECTURE.md,
+"Separation of duties"):
 
 1. A side with no usable identity fails the check: separation of duties cannot be shown, and an
    unprovable control is a failed control, not a pass.

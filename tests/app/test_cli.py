@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, cdk_context
 
 CDK = REPO / "node_modules" / ".bin" / "cdk"
 
@@ -77,7 +77,9 @@ def test_missing_config_file_fails_clearly_and_leaves_nothing_valid(
 
 
 def _run_app(context: dict[str, str], outdir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(outdir)}
+    # As the CLI does: cdk.json's feature flags plus the -c values.
+    full = {**cdk_context(), **context}
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(full), "CDK_OUTDIR": str(outdir)}
     return subprocess.run(
         [str(REPO / ".venv" / "bin" / "python"), "app.py"],
         cwd=REPO,
@@ -108,5 +110,23 @@ def test_bad_config_is_one_clear_message(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "models[0].risk_tier" in result.stderr
     assert "'extreme'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_clarify_config_the_sdk_rejects_stops_synth_clearly(tmp_path: Path) -> None:
+    # Given a config that passes the config schema but makes the protected attribute free text,
+    # which Clarify cannot use as a facet
+    bad = tmp_path / "org.yaml"
+    bad.write_text(
+        (REPO / "config" / "default.yaml")
+        .read_text()
+        .replace("{name: gender, type: categorical}", "{name: gender, type: text}")
+    )
+    # When the app synthesizes, Then it stops with one message naming the model and facet
+    result = _run_app({"config": str(bad)}, tmp_path / "out")
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "credit-default" in result.stderr
+    assert "gender" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out" / "manifest.json").exists()

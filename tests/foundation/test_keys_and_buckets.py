@@ -183,3 +183,22 @@ def test_key_grant_to_service_is_scoped_to_the_account() -> None:
         s for s in resource["Properties"]["KeyPolicy"]["Statement"] if "Service" in s["Principal"]
     ]
     assert service[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "111122223333"}}
+
+
+def test_volume_encryption_grant_is_limited_to_aws_resources() -> None:
+    app = cdk.App(context=cdk_context())
+    stack = cdk.Stack(app, "Volumes", env=ENV)
+    key = GovernanceKey(stack, "Key", domain=DataDomain.MONITORING, alias_prefix="acme")
+    role = ManagedPolicyRole(
+        stack, "Jobs", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com")
+    )
+    key.grant_volume_encryption(role)
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    (key_resource,) = [r for r in resources.values() if r["Type"] == "AWS::KMS::Key"]
+    (create_grant,) = [
+        s
+        for s in key_resource["Properties"]["KeyPolicy"]["Statement"]
+        if s["Action"] == "kms:CreateGrant"
+    ]
+    assert create_grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    assert "Jobs" in create_grant["Principal"]["AWS"]["Fn::GetAtt"][0]
