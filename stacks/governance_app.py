@@ -46,14 +46,22 @@ def build_governance(app: Construct, config: GovernanceConfig) -> list[Environme
             availability_zones=environment.zones(),
         )
         stacks = EnvironmentStacks(environment=environment, foundation=foundation)
-        for shard in shard_models(config.models, config.models_per_stack):
+        for shard in shard_models(
+            config.models,
+            config.models_per_stack,
+            bias_metrics=len(config.governance.bias_thresholds),
+        ):
             stacks.shards.append(shard)
             stacks.model_stacks.append(
                 ModelsStack(
                     app,
                     f"{prefix}-models-{shard.index:02d}",
                     env=env,
-                    description=f"Governed models {', '.join(m.name for m in shard.models)}"[:1024],
+                    description=(
+                        f"Governed models of {config.organisation.name} ({environment.name}), "
+                        f"shard {shard.index:02d}: {len(shard.models)} models, "
+                        f"{shard.models[0].name} to {shard.models[-1].name}"
+                    ),
                     foundation=foundation,
                     models=shard.models,
                     policy=config.governance,

@@ -44,6 +44,9 @@ class ModelsStack(Stack):
         engine: MonitoringEngine | None = None,
         **kwargs: Any,
     ) -> None:
+        # A full shard's indented template nears CloudFormation's 1 MB limit; pretty-print it
+        # to read it (the foundation stays indented).
+        kwargs.setdefault("suppress_template_indentation", True)
         super().__init__(scope, construct_id, **kwargs)
         engine = engine or ModelMonitorEngine()
         self.deployments: dict[str, DeployedModel] = {}

@@ -7,6 +7,14 @@ from dataclasses import dataclass
 
 from config.model import ModelConfig
 
+CLOUDFORMATION_RESOURCE_LIMIT = 500
+# Per models stack: the shard's DLQ, its policy and alarm, the state-change rule and its two
+# Lambda permissions, the baseline custom resource's provider (role, function, log group),
+# and CDK metadata.
+STACK_OVERHEAD = 10
+# Headroom for what the estimate cannot see (a new construct adding a resource per model).
+DEFAULT_RESOURCE_BUDGET = 450
+
 
 @dataclass(frozen=True)
 class ModelShard:
@@ -20,15 +28,71 @@ class ModelShard:
         return f"Models{self.index:02d}"
 
 
-def shard_models(models: Sequence[ModelConfig], per_stack: int) -> list[ModelShard]:
-    """Place models in stacks of at most ``per_stack``, in config order.
+def estimate_resources(model: ModelConfig, *, bias_metrics: int = 0) -> int:
+    """CloudFormation resources one model adds to its stack (tested against synth output).
 
-    Order is kept so that appending a model to the config never moves an existing one to another
-    stack (moving would replace its retained resources).
+    ``bias_metrics`` is the number of metrics in the policy's bias thresholds: each gets an
+    alarm below its minimum and one above its maximum.
+    """
+    count = 3  # model package group, model card, approval-policy parameter
+    deployment = model.deployment
+    if deployment is None:
+        return count
+    # model, endpoint config, endpoint, endpoint parameter, baseline custom resource and its
+    # policy, dashboard, failed-execution rule and alarm
+    count += 9
+    if deployment.ground_truth_s3_uri or deployment.explainability.baseline_s3_uri:
+        count += 1  # the monitoring inputs policy
+    monitors = model.monitoring
+    enabled = [
+        monitors.data_quality,
+        monitors.model_quality,
+        monitors.bias,
+        monitors.explainability,
+    ]
+    count += 2 * sum(m.enabled for m in enabled)  # job definition + schedule each
+    if monitors.data_quality.enabled:
+        count += len(model.dataset_schema.features)  # one drift alarm per feature
+    if monitors.model_quality.enabled:
+        count += 1
+    if monitors.bias.enabled and model.bias is not None:
+        count += 2 * bias_metrics
+    return count
+
+
+def shard_models(
+    models: Sequence[ModelConfig],
+    per_stack: int,
+    *,
+    bias_metrics: int = 0,
+    budget: int = DEFAULT_RESOURCE_BUDGET,
+) -> list[ModelShard]:
+    """Place models in stacks, in config order, within ``per_stack`` models and ``budget``.
+
+    Order is kept so that appending a model never moves an existing one to another stack
+    (moving would replace its retained resources).
     """
     if per_stack < 1:
         raise ValueError(f"per_stack must be at least 1 (got {per_stack})")
-    return [
-        ModelShard(index=i // per_stack, models=tuple(models[i : i + per_stack]))
-        for i in range(0, len(models), per_stack)
-    ]
+    if budget > CLOUDFORMATION_RESOURCE_LIMIT:
+        raise ValueError(
+            f"budget {budget} exceeds CloudFormation's {CLOUDFORMATION_RESOURCE_LIMIT}"
+        )
+    shards: list[ModelShard] = []
+    current: list[ModelConfig] = []
+    used = STACK_OVERHEAD
+    for model in models:
+        size = estimate_resources(model, bias_metrics=bias_metrics)
+        if STACK_OVERHEAD + size > budget:
+            raise ValueError(
+                f"model {model.name!r} alone needs about {size} resources, more than one stack's "
+                f"budget of {budget}; reduce its features, bias metrics or monitors"
+            )
+        if current and (len(current) == per_stack or used + size > budget):
+            shards.append(ModelShard(index=len(shards), models=tuple(current)))
+            current, used = [], STACK_OVERHEAD
+        current.append(model)
+        used += size
+    if current:
+        shards.append(ModelShard(index=len(shards), models=tuple(current)))
+    return shards

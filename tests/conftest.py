@@ -63,7 +63,13 @@ def default_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
     outdir = tmp_path_factory.mktemp("cdk.out")
     app = cdk.App(
         outdir=str(outdir),
-        context=cdk_context(**{"@aws-cdk/core:failSynthOnValidationErrors": False}),
+        # Path metadata as the CLI writes it, so tests can attribute resources to constructs.
+        context=cdk_context(
+            **{
+                "@aws-cdk/core:failSynthOnValidationErrors": False,
+                "aws:cdk:enable-path-metadata": True,
+            }
+        ),
     )
     build_governance(app, load_config())
     register_compliance_packs(app)

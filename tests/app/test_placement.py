@@ -1,32 +1,86 @@
-"""Models spread over stacks in config order, so appending never moves a model."""
+"""Models spread over stacks in config order, within a resource budget per stack."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 import pytest
 
 from config import load_config
 from config.model import ModelConfig
-from stacks.placement import shard_models
+from stacks.placement import (
+    CLOUDFORMATION_RESOURCE_LIMIT,
+    STACK_OVERHEAD,
+    estimate_resources,
+    shard_models,
+)
+from tests.conftest import Assembly
+
+CONFIG = load_config()
+BIAS_METRICS = len(CONFIG.governance.bias_thresholds)
 
 
 def _models(count: int) -> list[ModelConfig]:
-    template = load_config().models[1]
-    return [template.model_copy(update={"name": f"model-{i:03d}"}) for i in range(count)]
+    shapes = CONFIG.models
+    return [
+        shapes[i % len(shapes)].model_copy(update={"name": f"model-{i:03d}"}) for i in range(count)
+    ]
 
 
-def test_shards_respect_the_limit_and_keep_order() -> None:
-    shards = shard_models(_models(120), per_stack=25)
-    assert [len(s.models) for s in shards] == [25, 25, 25, 25, 20]
-    assert [m.name for s in shards for m in s.models] == [f"model-{i:03d}" for i in range(120)]
-    assert [s.construct_id for s in shards] == [f"Models{i:02d}" for i in range(5)]
+def test_estimate_matches_what_synth_produces(default_assembly: Assembly) -> None:
+    # Given the synthesized default app, count resources under each model's construct scope
+    actual: Counter[str] = Counter()
+    overhead: Counter[str] = Counter()
+    for stack, template in default_assembly.templates.items():
+        if "-models-" not in stack:
+            continue
+        for resource in template["Resources"].values():
+            parts = resource.get("Metadata", {}).get("aws:cdk:path", "").split("/")
+            if len(parts) > 2 and parts[1] in {m.name for m in CONFIG.models}:
+                actual[parts[1]] += 1
+            else:
+                overhead[stack] += 1
+    # Then the placement's estimate is exact for every model and the stack overhead
+    for model in CONFIG.models:
+        assert estimate_resources(model, bias_metrics=BIAS_METRICS) == actual[model.name]
+    # (the CLI adds one more, AWS::CDK::Metadata, which this in-process synth leaves out)
+    assert set(overhead.values()) == {STACK_OVERHEAD - 1}
+
+
+def test_shards_keep_order_and_stay_within_budget() -> None:
+    models = _models(120)
+    shards = shard_models(models, per_stack=25, bias_metrics=BIAS_METRICS)
+    assert [m.name for s in shards for m in s.models] == [m.name for m in models]
+    for shard in shards:
+        size = STACK_OVERHEAD + sum(
+            estimate_resources(m, bias_metrics=BIAS_METRICS) for m in shard.models
+        )
+        assert size <= 450 < CLOUDFORMATION_RESOURCE_LIMIT
+        assert len(shard.models) <= 25
+    assert [s.construct_id for s in shards] == [f"Models{i:02d}" for i in range(len(shards))]
+
+
+def test_count_limit_applies_to_small_models() -> None:
+    registry_only = [m.model_copy(update={"deployment": None}) for m in _models(60)]
+    shards = shard_models(registry_only, per_stack=25)
+    assert [len(s.models) for s in shards] == [25, 25, 10]
 
 
 def test_appending_a_model_never_moves_existing_ones() -> None:
-    before = {m.name: s.index for s in shard_models(_models(50), 25) for m in s.models}
-    after = {m.name: s.index for s in shard_models(_models(51), 25) for m in s.models}
+    before = {
+        m.name: s.index for s in shard_models(_models(50), 25, bias_metrics=3) for m in s.models
+    }
+    after = {
+        m.name: s.index for s in shard_models(_models(51), 25, bias_metrics=3) for m in s.models
+    }
     assert all(after[name] == index for name, index in before.items())
 
 
 def test_per_stack_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         shard_models(_models(2), 0)
+
+
+def test_a_model_too_big_for_any_stack_is_refused() -> None:
+    with pytest.raises(ValueError, match="alone needs about"):
+        shard_models(_models(1), 25, bias_metrics=300)
