@@ -83,7 +83,8 @@ class Environment(_Strict):
     availability_zones: list[str] | None = Field(
         default=None,
         min_length=2,
-        description="AZs for the isolated subnets; default: <region>a and <region>b (no lookup)",
+        description="AZs for the isolated subnets; default: the region's first two, chosen by "
+        "CloudFormation at deploy time (no lookup at synth)",
     )
 
     @field_validator("region")
@@ -103,12 +104,8 @@ class Environment(_Strict):
         return self
 
     def zones(self) -> list[str] | None:
-        """AZs to use; None for an environment-agnostic stack (CloudFormation picks them)."""
-        if self.availability_zones:
-            return list(self.availability_zones)
-        if self.region:
-            return [f"{self.region}a", f"{self.region}b"]
-        return None
+        """Configured AZs; None lets CloudFormation pick two (``Fn::GetAZs``) at deploy time."""
+        return list(self.availability_zones) if self.availability_zones else None
 
 
 # Clarify pre-training and post-training bias metrics, with the range each can take.
@@ -267,6 +264,13 @@ class Explainability(_Strict):
     agg_method: Literal["mean_abs", "median", "mean_sq"] = "mean_abs"
 
 
+class QualityFloor(_Strict):
+    """The model-quality metric the alarm watches and the value it must not fall below."""
+
+    metric: str = Field(min_length=1, description="a Model Monitor metric, e.g. auc, f1, r2")
+    minimum: float
+
+
 class Deployment(_Strict):
     """Serve one approved model package version and monitor it."""
 
@@ -281,6 +285,11 @@ class Deployment(_Strict):
     )
     monitor_max_runtime_seconds: int = Field(default=3600, ge=60, le=86400)
     explainability: Explainability = Explainability()
+    model_quality_floor: QualityFloor | None = Field(
+        default=None,
+        description="default: auc >= 0.7 (binary), weighted_f1 >= 0.7 (multiclass); "
+        "required for regression",
+    )
     retraining_pipeline_name: str | None = Field(
         default=None, pattern=r"^[A-Za-z0-9](-*[A-Za-z0-9]){0,255}$"
     )
@@ -319,6 +328,15 @@ class ModelConfig(_Strict):
             raise ValueError(
                 f"deployment.model_package_arn names group {group!r}; it must be a version of "
                 f"this model's own group {self.name!r}"
+            )
+        if (
+            self.monitoring.model_quality.enabled
+            and self.problem_type is ProblemType.REGRESSION
+            and self.deployment.model_quality_floor is None
+        ):
+            raise ValueError(
+                "deployment.model_quality_floor is required for Regression models while "
+                "monitoring.model_quality is enabled (e.g. {metric: r2, minimum: 0.5})"
             )
         if self.monitoring.model_quality.enabled and not self.deployment.ground_truth_s3_uri:
             raise ValueError(

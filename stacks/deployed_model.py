@@ -124,6 +124,11 @@ class DeployedModel(Construct):
             ],
             # A queue of this stack: a foundation queue would need this stack's rule ARN.
             dead_letter_queue=dead_letter_queue,
+            model_quality_floor=(
+                (deployment.model_quality_floor.metric, deployment.model_quality_floor.minimum)
+                if deployment.model_quality_floor
+                else None
+            ),
         )
         # What the violations handler needs to name the model behind an endpoint's run.
         self.parameter = ssm.StringParameter(

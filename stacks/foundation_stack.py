@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, Fn, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -143,4 +143,6 @@ class FoundationStack(Stack):
         """Configured zones, so CDK never looks them up (a lookup needs AWS credentials)."""
         if self._zones:
             return self._zones
-        return list(super().availability_zones)
+        # The region's first two zones, resolved by CloudFormation: a concrete environment would
+        # otherwise make CDK look them up, which needs AWS credentials at synth.
+        return [Fn.select(0, Fn.get_azs()), Fn.select(1, Fn.get_azs())]

@@ -142,6 +142,11 @@ BAD_CONFIGS: list[tuple[str, Mutation, list[str]]] = [
         ["models[1]", "ground_truth_s3_uri is required"],
     ),
     (
+        "regression-without-quality-floor",
+        _set("models.1.problem_type", "Regression"),
+        ["models[1]", "model_quality_floor is required for Regression"],
+    ),
+    (
         "bias-label-not-the-dataset-label",
         _set("models.0.bias.label", "income"),
         ["models[0]", "'income'", "'default'"],

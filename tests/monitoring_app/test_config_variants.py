@@ -1,4 +1,4 @@
-"""An environment without account or region still synthesizes, with per-region images."""
+"""Config variants in one synth: no account/region (per-region images), a custom quality floor."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from config import load_config
+from config.model import QualityFloor
 from stacks.governance_app import build_governance
 from tests.conftest import cdk_context
 
@@ -17,11 +18,21 @@ from tests.conftest import cdk_context
 @pytest.fixture(scope="module")
 def models_template() -> dict[str, Any]:
     base = load_config()
+    churn = base.models[1]
+    assert churn.deployment is not None
+    churn = churn.model_copy(
+        update={
+            "deployment": churn.deployment.model_copy(
+                update={"model_quality_floor": QualityFloor(metric="f1", minimum=0.6)}
+            )
+        }
+    )
     agnostic = base.model_copy(
         update={
             "environments": [
                 base.environments[0].model_copy(update={"account": None, "region": None})
-            ]
+            ],
+            "models": [base.models[0], churn],
         }
     )
     app = cdk.App(context=cdk_context())
@@ -45,3 +56,16 @@ def test_monitor_images_come_from_a_region_mapping(models_template: dict[str, An
     image = job["Properties"]["DataQualityAppSpecification"]["ImageUri"]
     assert "Fn::FindInMap" in json.dumps(image)
     assert json.dumps(image).count("AWS::Region") == 1
+
+
+def test_configured_quality_floor_replaces_the_default(models_template: dict[str, Any]) -> None:
+    quality = {
+        a["Properties"]["MetricName"]: a["Properties"]
+        for a in models_template["Resources"].values()
+        if a["Type"] == "AWS::CloudWatch::Alarm"
+        and a["Properties"].get("Namespace") == "aws/sagemaker/Endpoints/model-metrics"
+    }
+    # credit-default keeps the binary default (auc >= 0.7); churn uses its configured f1 >= 0.6
+    assert quality["auc"]["Threshold"] == 0.7
+    assert quality["f1"]["Threshold"] == 0.6
+    assert quality["f1"]["ComparisonOperator"] == "LessThanThreshold"
