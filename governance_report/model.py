@@ -63,7 +63,24 @@ def show(value: Any) -> str:  # noqa: PLR0911 - one return per JSON kind
     return str(value)
 
 
-def _show_intrinsic(key: str, arg: Any) -> str:
+_PUBLISHED_OUTPUT = re.compile(
+    r"^PublishOutput(?:Ref|FnGetAtt)?(?P<name>.+?)(?P<hash>[0-9A-F]{8}){1,2}$"
+)
+
+
+def _show_cross_stack(arg: Any) -> str:
+    """``Fn::GetStackOutput`` / ``Fn::ImportValue`` as "<stack>: <what>", without CDK's hashes."""
+    if isinstance(arg, dict):
+        stack = show(arg.get("StackName", "?"))
+        output = show(arg.get("OutputName", "?"))
+    else:
+        stack, output = "another stack", show(arg)
+    match = _PUBLISHED_OUTPUT.match(output)
+    what = re.sub(r"[0-9A-F]{8}", ".", match.group("name")) if match else output
+    return f"{what} (from {stack})"
+
+
+def _show_intrinsic(key: str, arg: Any) -> str:  # noqa: PLR0911 - one return per intrinsic
     if key == "Ref":
         return f"Ref({show(arg)})"
     if key == "Fn::GetAtt":
@@ -74,6 +91,8 @@ def _show_intrinsic(key: str, arg: Any) -> str:
     if key == "Fn::Sub":
         template = arg[0] if isinstance(arg, list) and arg else arg
         return f"Sub({show(template)})"
+    if key in {"Fn::GetStackOutput", "Fn::ImportValue"}:
+        return _show_cross_stack(arg)
     if key.startswith("Fn::"):
         return f"{key[4:]}({show(arg)})"
     return f"{key}={show(arg)}"

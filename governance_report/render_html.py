@@ -41,7 +41,8 @@ nav a { color:var(--accent); text-decoration:none; margin-right:18px; white-spac
   margin:16px 0; }
 .card { background:#fff; border:1px solid var(--line); border-radius:8px; padding:12px 14px; }
 .card .k { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.05em; }
-.card .v { font-size:20px; font-weight:600; margin-top:2px; }
+.card .v { font-size:20px; font-weight:600; margin-top:2px; overflow-wrap:anywhere; }
+.card .v .tag { white-space:normal; }
 dl.facts { display:grid; grid-template-columns:max-content 1fr; gap:4px 18px; margin:8px 0 12px; }
 dl.facts dt { color:var(--muted); }
 dl.facts dd { margin:0; font-weight:500; overflow-wrap:anywhere; }

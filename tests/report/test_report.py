@@ -206,7 +206,7 @@ def test_intrinsics_anywhere_render_readably(tmp_path: Path) -> None:
             "arn:Ref(AWS::Partition):s3",
         ),
         ({"Fn::Join": "broken"}, "Join(broken)"),
-        ({"Fn::ImportValue": "Out"}, "ImportValue(Out)"),
+        ({"Fn::ImportValue": "Out"}, "Out (from another stack)"),
         ([1, True, None], "1, true, "),
     ],
 )
@@ -272,3 +272,17 @@ def test_default_app_report_names_every_acknowledged_rule(default_assembly: Asse
     for rule in rules:
         assert escape(rule) in markdown, rule
         assert html.escape(rule) in page, rule
+
+
+def test_cross_stack_references_render_readably() -> None:
+    from governance_report.model import show
+
+    reference = {
+        "Fn::GetStackOutput": {
+            "StackName": "acme-prod-foundation",
+            "Region": "eu-west-1",
+            "OutputName": "PublishOutputFnGetAttKeysartifacts43AEE713Arn086C8E72",
+        }
+    }
+    assert show(reference) == "Keysartifacts.Arn (from acme-prod-foundation)"
+    assert show({"Fn::ImportValue": "SharedTopic"}) == "SharedTopic (from another stack)"
