@@ -235,6 +235,7 @@ class GovernanceHandlers(Construct):
         monitoring_reports: GovernedBucket,
         alerts: GovernanceAlerts,
         governed_groups: list[str],
+        retraining_pipelines: list[str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -402,6 +403,17 @@ class GovernanceHandlers(Construct):
         )
         monitoring_reports.grant_read(violations_role)
         alerts.grant_publish(violations_role)
+        if retraining_pipelines:
+            violations_role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="StartRetrainingPipelines",
+                    actions=["sagemaker:StartPipelineExecution"],
+                    # Pipeline ARNs carry the name in lower case.
+                    resources=[
+                        f"{sagemaker_arn}:pipeline/{name.lower()}" for name in retraining_pipelines
+                    ],
+                )
+            )
 
         acknowledge_wildcards(
             gate,

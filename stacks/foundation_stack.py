@@ -36,6 +36,7 @@ class FoundationStack(Stack):
         policy: GovernancePolicy,
         governed_groups: Sequence[str],
         resource_prefix: str,
+        retraining_pipelines: Sequence[str] = (),
         availability_zones: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -135,6 +136,7 @@ class FoundationStack(Stack):
             monitoring_reports=self.monitoring_reports,
             alerts=self.alerts,
             governed_groups=list(governed_groups),
+            retraining_pipelines=list(retraining_pipelines),
         )
 
     @property

@@ -42,6 +42,11 @@ def build_governance(app: Construct, config: GovernanceConfig) -> list[Environme
             f"({environment.name}): keys, buckets, network, identity, alerts",
             policy=config.governance,
             governed_groups=[m.name for m in config.models],
+            retraining_pipelines=[
+                m.deployment.retraining_pipeline_name
+                for m in config.models
+                if m.deployment and m.deployment.retraining_pipeline_name
+            ],
             resource_prefix=prefix,
             availability_zones=environment.zones(),
         )

@@ -186,3 +186,22 @@ def test_gate_may_only_judge_governed_versions(default_assembly: Assembly) -> No
     for model in load_config().models:
         assert f"model-package/{model.name}/*" in rendered
     assert "model-package/*" not in rendered
+
+
+def test_violations_handler_may_start_only_configured_retraining_pipelines(
+    default_assembly: Assembly,
+) -> None:
+    policies = _resources(default_assembly, FOUNDATION, "AWS::IAM::ManagedPolicy")
+    (policy,) = [p for k, p in policies.items() if k.startswith("HandlersMonitoringViolationsRole")]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    (start,) = [s for s in statements if s.get("Sid") == "StartRetrainingPipelines"]
+    pipelines = [
+        m.deployment.retraining_pipeline_name
+        for m in load_config().models
+        if m.deployment and m.deployment.retraining_pipeline_name
+    ]
+    assert pipelines
+    rendered = json.dumps(start["Resource"])
+    for name in pipelines:
+        assert f":pipeline/{name}" in rendered
+    assert "pipeline/*" not in rendered
