@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from cdk_constructs.compliance.acknowledgments import acknowledge
 from cdk_constructs.encryption import GovernanceKey
+from cdk_constructs.queues import dead_letter_queue
 
 # Services that publish governance alerts directly (alarms, event rules) need the topic's key.
 PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
@@ -47,26 +45,7 @@ class GovernanceAlerts(Construct):
             )
         key.grant_to_service("sns.amazonaws.com")
         # Undeliverable alerts are kept, not dropped: every subscription redrives here.
-        self.undelivered = sqs.Queue(
-            self,
-            "Undelivered",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key.key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.undelivered,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the alert subscriptions; a DLQ of a "
-            "DLQ would only move the same messages again.",
-        )
-        acknowledge(
-            self.undelivered,
-            "Serverless-SQSRedrivePolicy",
-            "This queue is the dead-letter queue of the alert subscriptions; redriving a DLQ "
-            "to another queue would only move undeliverable alerts again.",
-        )
+        self.undelivered = dead_letter_queue(self, "Undelivered", key=key)
         for email in emails:
             self.topic.add_subscription(
                 subscriptions.EmailSubscription(email, dead_letter_queue=self.undelivered)

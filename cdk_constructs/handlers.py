@@ -30,6 +30,7 @@ from cdk_constructs.compliance.acknowledgments import (
     nag_string,
 )
 from cdk_constructs.encryption import GovernanceKey
+from cdk_constructs.queues import dead_letter_queue
 from cdk_constructs.registry import POLICY_PARAMETER_PREFIX
 from cdk_constructs.roles import ManagedPolicyRole
 from cdk_constructs.storage import GovernedBucket
@@ -44,26 +45,6 @@ POWERTOOLS_LAYER = (
     "AWSLambdaPowertoolsPythonV3-python314-x86_64:{version}"
 )
 POWERTOOLS_LAYER_VERSION = 36
-
-
-def dead_letter_queue(scope: Construct, construct_id: str, *, key: GovernanceKey) -> sqs.Queue:
-    """A KMS-encrypted, TLS-only queue that keeps failed events for the maximum 14 days."""
-    queue = sqs.Queue(
-        scope,
-        construct_id,
-        encryption=sqs.QueueEncryption.KMS,
-        encryption_master_key=key.key,
-        enforce_ssl=True,
-        retention_period=cdk.Duration.days(14),
-    )
-    for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
-        acknowledge(
-            queue,
-            rule,
-            "This queue is a dead-letter queue: failed events stop here for inspection and "
-            "redrive; a dead-letter queue of its own would only move them again.",
-        )
-    return queue
 
 
 def depth_alarm(
@@ -289,48 +270,49 @@ class GovernanceHandlers(Construct):
             "IDEMPOTENCY_TABLE_NAME": self.idempotency.table_name,
             "EVENT_BUS_NAME": "default",
         }
-        fn_props = {
-            "network": network,
-            "logs_key": logs_key,
-            "queue_key": queue_key,
-        }
-        self.approval_gate = GovernanceFunction(
-            self,
+
+        def function(
+            construct_id: str, handler: str, description: str, environment: dict[str, str]
+        ) -> GovernanceFunction:
+            return GovernanceFunction(
+                self,
+                construct_id,
+                handler=handler,
+                description=description,
+                environment={**common, **environment},
+                network=network,
+                logs_key=logs_key,
+                queue_key=queue_key,
+            )
+
+        self.approval_gate = function(
             "ApprovalGate",
-            handler="governance.approval_gate.handler",
-            description="Model approval gate: checks evidence when a version turns Approved",
-            environment={
-                **common,
+            "governance.approval_gate.handler",
+            "Model approval gate: checks evidence when a version turns Approved",
+            {
                 "POLICY_PARAMETER_PREFIX": POLICY_PARAMETER_PREFIX,
                 "ALERT_TOPIC_ARN": alerts.topic_arn,
             },
-            **fn_props,  # type: ignore[arg-type]
         )
-        self.audit_ledger = GovernanceFunction(
-            self,
+        self.audit_ledger = function(
             "AuditLedger",
-            handler="governance.ledger.handler",
-            description="Audit ledger: hash-chained, append-only record of governance events",
-            environment={
-                **common,
+            "governance.ledger.handler",
+            "Audit ledger: hash-chained, append-only record of governance events",
+            {
                 "LEDGER_TABLE_NAME": self.ledger.table_name,
                 "AUDIT_BUCKET_NAME": audit.bucket_name,
                 "AUDIT_PREFIX": "ledger/",
                 "POLICY_PARAMETER_PREFIX": POLICY_PARAMETER_PREFIX,
             },
-            **fn_props,  # type: ignore[arg-type]
         )
-        self.violations = GovernanceFunction(
-            self,
+        self.violations = function(
             "MonitoringViolations",
-            handler="governance.violations.handler",
-            description="Monitoring violations: alerts, records and optionally retrains",
-            environment={
-                **common,
+            "governance.violations.handler",
+            "Monitoring violations: alerts, records and optionally retrains",
+            {
                 "ENDPOINT_PARAMETER_PREFIX": ENDPOINT_PARAMETER_PREFIX,
                 "ALERT_TOPIC_ARN": alerts.topic_arn,
             },
-            **fn_props,  # type: ignore[arg-type]
         )
         idempotency_actions = [
             "dynamodb:GetItem",

@@ -10,7 +10,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from cdk_constructs.compliance.acknowledgments import acknowledge_wildcards
+from cdk_constructs.compliance.acknowledgments import acknowledge_wildcards, nag_string
 from cdk_constructs.encryption import DataDomain
 from cdk_constructs.handlers import ENDPOINT_PARAMETER_PREFIX
 from cdk_constructs.monitoring.engine import MonitoringEngine, MonitoringResources
@@ -85,7 +85,7 @@ class DeployedModel(Construct):
         ]
         if external_inputs:
             # Ground truth and SHAP baselines live where the organisation keeps them.
-            resources = [a for uri in external_inputs for a in _s3_read_arns(uri, "aws")]
+            resources = [a for uri in external_inputs for a in _s3_read_arns(uri, Aws.PARTITION)]
             inputs_policy = iam.ManagedPolicy(
                 self,
                 "MonitorInputs",
@@ -94,13 +94,13 @@ class DeployedModel(Construct):
                 statements=[
                     iam.PolicyStatement(
                         actions=["s3:GetObject", "s3:ListBucket"],
-                        resources=[a.replace(":aws:", f":{Aws.PARTITION}:", 1) for a in resources],
+                        resources=resources,
                     )
                 ],
             )
             acknowledge_wildcards(
                 inputs_policy,
-                resources=[a.replace(":aws:", ":<AWS::Partition>:", 1) for a in resources],
+                resources=[nag_string(Stack.of(self), a) for a in resources],
                 reason=(
                     "Ground truth arrives as new objects under the configured prefix while the "
                     "model serves; read access is limited to that prefix of that bucket."

@@ -10,8 +10,9 @@ from constructs import Construct
 
 from cdk_constructs import tags
 from cdk_constructs.encryption import DataDomain
-from cdk_constructs.handlers import dead_letter_queue, depth_alarm
+from cdk_constructs.handlers import depth_alarm
 from cdk_constructs.monitoring.engine import ModelMonitorEngine, MonitoringEngine
+from cdk_constructs.queues import dead_letter_queue
 from cdk_constructs.registry import (
     ApprovalPolicyParameter,
     GovernedModelCard,
