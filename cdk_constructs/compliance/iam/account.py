@@ -1,0 +1,261 @@
+"""The synthesized app as the IAM of one account: roles with their policies, resource policies.
+
+``Account.from_assembly`` resolves every stack, attaches each identity policy to its roles
+(``ManagedPolicyArns``, ``Roles`` of managed and inline policies, a role's own ``Policies``),
+finds each role's permissions boundary, and indexes resource policies (key, bucket, topic,
+queue, model package group, Lambda permissions, trust policies) by the ARNs they protect.
+``Account.authorize`` then evaluates one request with exactly the policies AWS would consult.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cdk_constructs.compliance.iam.assembly import CloudAssembly
+from cdk_constructs.compliance.iam.errors import IamCheckError
+from cdk_constructs.compliance.iam.evaluator import (
+    ContextValue,
+    Evaluation,
+    Principal,
+    Request,
+    ResourcePolicyKind,
+    evaluate,
+    glob_match,
+)
+from cdk_constructs.compliance.iam.intrinsics import ResolvedResource, Resolver
+from cdk_constructs.compliance.iam.policy import PolicyDocument
+from cdk_constructs.compliance.iam.sites import (
+    PolicySite,
+    SiteKind,
+    collect_policy_sites,
+    construct_path,
+)
+
+#: The AWS managed policy the CDK bootstrap gives its CloudFormation execution role by default
+#: (``cdk bootstrap --cloudformation-execution-policies``, default AdministratorAccess).
+ADMINISTRATOR_ACCESS = PolicyDocument.of(
+    {"Effect": "Allow", "Action": "*", "Resource": "*"}, name="AdministratorAccess"
+)
+
+
+@dataclass(frozen=True)
+class Role:
+    """An IAM role of the app with everything IAM evaluates for its sessions."""
+
+    stack: str
+    logical_id: str
+    path: str
+    name: str
+    arn: str
+    trust: PolicyDocument
+    identity_policies: tuple[PolicyDocument, ...]
+    boundary: PolicyDocument | None
+    #: Managed policies attached by ARN that the assembly does not declare (AWS managed ones).
+    external_policies: tuple[str, ...] = ()
+
+    @property
+    def principal(self) -> Principal:
+        return Principal.role(self.arn)
+
+
+@dataclass(frozen=True)
+class _ResourcePolicy:
+    site: PolicySite
+    patterns: tuple[str, ...]
+
+    @property
+    def kind(self) -> ResourcePolicyKind:
+        return (
+            ResourcePolicyKind.KMS_KEY
+            if self.site.kind is SiteKind.KEY
+            else (ResourcePolicyKind.GENERIC)
+        )
+
+
+@dataclass(frozen=True)
+class Account:
+    """Roles and resource policies of a synthesized app, ready to answer "is this allowed?"."""
+
+    resolver: Resolver
+    sites: tuple[PolicySite, ...]
+    roles: tuple[Role, ...]
+    _resource_policies: tuple[_ResourcePolicy, ...] = field(repr=False, default=())
+
+    @classmethod
+    def from_assembly(cls, assembly: CloudAssembly) -> Account:
+        resolver = Resolver(assembly)
+        sites = tuple(collect_policy_sites(resolver))
+        return cls(
+            resolver=resolver,
+            sites=sites,
+            roles=tuple(_roles(resolver, sites)),
+            _resource_policies=tuple(
+                _ResourcePolicy(site, site.protects)
+                for site in sites
+                if site.kind.is_resource_policy
+            ),
+        )
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    def role(self, path: str) -> Role:
+        """The role whose construct path is ``path`` (``Personas/Auditor``) or ends with it."""
+        matches = [role for role in self.roles if _path_matches(role.path, path)]
+        if len(matches) != 1:
+            known = ", ".join(sorted(role.path for role in self.roles))
+            raise IamCheckError(f"{len(matches)} roles match {path!r}; roles: {known}")
+        return matches[0]
+
+    def resource(self, path: str, resource_type: str | None = None) -> ResolvedResource:
+        """A resource by construct path (or logical id), optionally of one type."""
+        matches: list[ResolvedResource] = []
+        for stack in self.resolver.assembly:
+            for logical_id, resource in stack.resources.items():
+                if resource_type is not None and resource["Type"] != resource_type:
+                    continue
+                resource_path = construct_path(resource, stack.name, logical_id)
+                if logical_id == path or _path_matches(resource_path, path):
+                    matches.append(self.resolver.resource(stack.name, logical_id))
+        if len(matches) != 1:
+            raise IamCheckError(
+                f"{len(matches)} resources match {path!r}"
+                + (f" of type {resource_type}" if resource_type else "")
+            )
+        return matches[0]
+
+    def resources_of_type(
+        self, resource_type: str
+    ) -> list[tuple[ResolvedResource, dict[str, Any]]]:
+        """Every created resource of a type with its resolved properties."""
+        found = []
+        for stack in self.resolver.assembly:
+            for logical_id, resource in stack.resources.items():
+                if resource["Type"] == resource_type and self.resolver.is_created(
+                    stack.name, logical_id
+                ):
+                    found.append(
+                        (
+                            self.resolver.resource(stack.name, logical_id),
+                            self.resolver.resolved_properties(stack.name, logical_id),
+                        )
+                    )
+        return found
+
+    def resource_policy(
+        self, resource_arn: str
+    ) -> tuple[PolicyDocument, ResourcePolicyKind] | None:
+        """The policy attached to ``resource_arn`` (trust policies excluded), if any."""
+        for policy in self._resource_policies:
+            if policy.site.kind is SiteKind.TRUST:
+                continue
+            if any(glob_match(pattern, resource_arn) for pattern in policy.patterns):
+                return policy.site.document, policy.kind
+        return None
+
+    def trust_policy(self, role_arn: str) -> PolicyDocument | None:
+        for role in self.roles:
+            if role.arn == role_arn:
+                return role.trust
+        return None
+
+    # -- evaluation -------------------------------------------------------------------------
+
+    def authorize(
+        self,
+        principal: Role | Principal,
+        action: str,
+        resource: str,
+        context: Mapping[str, ContextValue] | None = None,
+        *,
+        identity_policies: Sequence[PolicyDocument] | None = None,
+        resource_account: str | None = None,
+    ) -> Evaluation:
+        """Would ``principal`` be allowed ``action`` on ``resource`` with this context?
+
+        For a :class:`Role` its identity policies and boundary are used; for another principal
+        (a service, a consumer account, the deployer) pass ``identity_policies`` as needed.
+        ``sts:AssumeRole`` on a role of the app is evaluated against that role's trust policy.
+        """
+        if isinstance(principal, Role):
+            who = principal.principal
+            identity = list(principal.identity_policies)
+            boundary = principal.boundary
+        else:
+            who, identity, boundary = principal, list(identity_policies or ()), None
+        request = Request(who, action, resource, dict(context or {}), resource_account)
+        attached: tuple[PolicyDocument, ResourcePolicyKind] | None
+        if action.lower() == "sts:assumerole":
+            trust = self.trust_policy(resource)
+            attached = (trust, ResourcePolicyKind.GENERIC) if trust is not None else None
+        else:
+            attached = self.resource_policy(resource)
+        return evaluate(
+            request,
+            identity_policies=identity,
+            boundary=boundary,
+            resource_policy=attached[0] if attached else None,
+            resource_policy_kind=attached[1] if attached else ResourcePolicyKind.GENERIC,
+        )
+
+
+def _path_matches(resource_path: str, wanted: str) -> bool:
+    """``Personas/Auditor`` matches ``Personas/Auditor/Resource`` and ``.../Resource/Resource``."""
+    stripped = resource_path
+    while stripped.endswith("/Resource"):
+        stripped = stripped.removesuffix("/Resource")
+    return stripped == wanted or stripped.endswith(f"/{wanted}") or resource_path == wanted
+
+
+def _roles(resolver: Resolver, sites: Sequence[PolicySite]) -> list[Role]:
+    managed_by_arn = {site.arn: site for site in sites if site.kind is SiteKind.MANAGED}
+    attached_by_role: dict[str, list[PolicyDocument]] = {}
+    for site in sites:
+        if site.kind in (SiteKind.MANAGED, SiteKind.INLINE):
+            for role_name in site.roles:
+                attached_by_role.setdefault(role_name, []).append(site.document)
+    trust_by_role = {
+        (site.stack, site.logical_id): site.document
+        for site in sites
+        if site.kind is SiteKind.TRUST
+    }
+    roles: list[Role] = []
+    for stack in resolver.assembly:
+        for logical_id, resource in stack.resources.items():
+            if resource["Type"] != "AWS::IAM::Role" or not resolver.is_created(
+                stack.name, logical_id
+            ):
+                continue
+            identity = resolver.resource(stack.name, logical_id)
+            props = resolver.resolved_properties(stack.name, logical_id)
+            policies = list(attached_by_role.get(identity.name, []))
+            external: list[str] = []
+            for arn in props.get("ManagedPolicyArns", []):
+                if arn in managed_by_arn:
+                    policies.append(managed_by_arn[arn].document)
+                else:
+                    external.append(arn)
+            boundary_arn = props.get("PermissionsBoundary")
+            boundary = None
+            if boundary_arn is not None:
+                if boundary_arn not in managed_by_arn:
+                    raise IamCheckError(
+                        f"{stack.name}/{logical_id}: permissions boundary {boundary_arn} is not "
+                        "declared in the assembly, so it cannot be evaluated"
+                    )
+                boundary = managed_by_arn[boundary_arn].document
+            roles.append(
+                Role(
+                    stack=stack.name,
+                    logical_id=logical_id,
+                    path=construct_path(resource, stack.name, logical_id),
+                    name=identity.name,
+                    arn=identity.attributes["Arn"],
+                    trust=trust_by_role[(stack.name, logical_id)],
+                    identity_policies=tuple(policies),
+                    boundary=boundary,
+                    external_policies=tuple(external),
+                )
+            )
+    return roles
