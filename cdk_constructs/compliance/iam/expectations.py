@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from cdk_constructs.compliance.iam.account import ADMINISTRATOR_ACCESS, Account
+from cdk_constructs.compliance.iam.assembly import StackTemplate
 from cdk_constructs.compliance.iam.errors import IamCheckError
 from cdk_constructs.compliance.iam.evaluator import Evaluation, Principal
 
@@ -93,7 +94,7 @@ class Call:
 
     id: str
     #: A role's construct path (``Personas/Auditor``), ``service:<principal>``, ``consumer``
-    #: (an administrator of the first consumer account) or ``deployer``.
+    #: (an administrator of the first consumer account).
     who: str
     action: str
     resources: tuple[str, ...]
@@ -159,7 +160,8 @@ class Scenario:
         version = str(model["Containers"][0]["ModelPackageName"])
         group = version.split(":model-package/")[1].split("/", maxsplit=1)[0]
         vpc = model["VpcConfig"]
-        foundation = account.resolver.assembly.stack(account.role("Personas/Auditor").stack)
+        # The foundation owns every key (ARCHITECTURE.md), so its stack is the artifacts key's.
+        foundation = account.resolver.assembly.stack(account.resource("Keys/artifacts").stack)
         partition = foundation.partition
         extra = {
             "clarify_config": _s3_arn(
@@ -259,12 +261,11 @@ class Outcome:
         return "\n".join(lines)
 
 
-def deployer_principal(account: Account) -> Principal:
-    """The CDK bootstrap CloudFormation execution role of the foundation's stack."""
-    foundation = account.resolver.assembly.stack(account.role("Personas/Auditor").stack)
-    arn = foundation.execution_role_arn or (
-        f"arn:{foundation.partition}:iam::{foundation.account}:role/"
-        f"cdk-hnb659fds-cfn-exec-role-{foundation.account}-{foundation.region}"
+def deployer_principal(stack: StackTemplate) -> Principal:
+    """The CDK bootstrap CloudFormation execution role that deploys ``stack``."""
+    arn = stack.execution_role_arn or (
+        f"arn:{stack.partition}:iam::{stack.account}:role/"
+        f"cdk-hnb659fds-cfn-exec-role-{stack.account}-{stack.region}"
     )
     return Principal.role(arn, session_name="AWSCloudFormation")
 
@@ -301,16 +302,6 @@ def evaluate_call(call: Call, scenario: Scenario, account: Account) -> Outcome:
                     context,
                     identity_policies=[ADMINISTRATOR_ACCESS],
                     resource_account=scenario.account,
-                )
-            )
-        elif call.who == "deployer":
-            evaluations.append(
-                account.authorize(
-                    deployer_principal(account),
-                    call.action,
-                    resource,
-                    context,
-                    identity_policies=[ADMINISTRATOR_ACCESS],
                 )
             )
         else:
