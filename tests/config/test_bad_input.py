@@ -412,6 +412,16 @@ CASES = [
         base=EXAMPLE,
     ),
     Case(
+        "unknown-key-in-an-environment-entry",
+        replace(
+            "dev: {package_version: 31, instance_type: ml.c5.large}",
+            "dev: {package_version: 31, instance_typ: ml.c5.large}",
+        ),
+        "models[1].deployment.environments.dev.instance_typ",
+        ("did you mean 'instance_type'", "package_version"),
+        base=EXAMPLE,
+    ),
+    Case(
         "both-one-arn-and-per-environment-versions",
         replace(
             "      data_capture_percentage: 10\n",
