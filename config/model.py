@@ -107,6 +107,11 @@ def _region_with_images(value: str) -> str:
 Region = Annotated[str, AfterValidator(_region_with_images)]
 
 
+@cache
+def _partition(region: str) -> str:
+    return str(boto3.session.Session().get_partition_for_region(region))
+
+
 # Values that become SageMaker API parameters (through CloudFormation's handlers).
 ENDPOINT_INSTANCE_TYPE = ApiParameter(
     "sagemaker", "CreateEndpointConfig", "ProductionVariants.InstanceType"
@@ -230,9 +235,7 @@ class Environment(_Strict):
     @property
     def partition(self) -> str | None:
         """The region's partition (aws, aws-cn, aws-us-gov...) from botocore, or None."""
-        if self.region is None:
-            return None
-        return str(boto3.session.Session().get_partition_for_region(self.region))
+        return None if self.region is None else _partition(self.region)
 
     def may_share_account_and_region_with(self, other: Environment) -> bool:
         """Could both be deployed to one account and region (an omitted value matches any)?"""
