@@ -206,3 +206,12 @@ def test_anchors_and_aliases_still_load(tmp_path: Path) -> None:
     path.write_text(text)
     config = load_config(path)
     assert config.models[1].consumer_accounts == config.models[0].consumer_accounts
+
+
+def test_the_readmes_smallest_model_entry_is_valid(default_data: dict[str, Any]) -> None:
+    readme = (DEFAULT_CONFIG.parents[1] / "README.md").read_text()
+    block = readme.split("The smallest model entry:\n\n```yaml\n", 1)[1].split("```", 1)[0]
+    data = copy.deepcopy(default_data)
+    data["models"] = yaml.safe_load(block)["models"]
+    (model,) = parse_config(data, Path("README.md")).models
+    assert model.deployment is None
