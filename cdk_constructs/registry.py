@@ -14,6 +14,7 @@ from constructs import Construct
 
 from cdk_constructs import defaults, tags
 from cdk_constructs.encryption import GovernanceKey
+from config import names
 from config.model import GovernancePolicy, ModelConfig
 
 # What a consumer account may do with a shared group: discover versions and deploy them.
@@ -32,7 +33,7 @@ CONSUMER_DENIED_ACTIONS = (
     "sagemaker:PutModelPackageGroupPolicy",
     "sagemaker:DeleteModelPackageGroupPolicy",
 )
-POLICY_PARAMETER_PREFIX = "/sagemaker-governance/models/"
+POLICY_PARAMETER_PREFIX = names.POLICY_PARAMETER_PREFIX
 RISK_RATING = {"high": "High", "medium": "Medium", "low": "Low"}
 
 
@@ -254,35 +255,50 @@ class GovernedModelCard(Construct):
 
 
 def approval_policy_document(model: ModelConfig, policy: GovernancePolicy) -> dict[str, Any]:
-    """The per-model policy the approval gate reads (the handlers' SSM contract)."""
+    """The model's effective approval policy as the approval gate reads it (the SSM contract).
+
+    The keys are exactly those ``lambda/governance/policy.py`` parses; the values are the
+    model's effective policy (``GovernancePolicy.effective_approval``): its risk tier's evidence
+    with its own deviations, and bias thresholds and facet only where bias evidence is required.
+    """
+    effective = policy.effective_approval(model)
     return {
         "model_name": model.name,
         "model_package_group_name": model.name,
         "model_card_name": model.name,
         "risk_tier": model.risk_tier.value,
-        "required_evidence": [e.value for e in policy.approval.required_evidence],
-        "on_failure": policy.approval.on_failure.value,
+        "required_evidence": [e.value for e in effective.required_evidence],
+        "on_failure": effective.on_failure.value,
         "bias_thresholds": {
-            metric: {"min": t.min, "max": t.max} for metric, t in policy.bias_thresholds.items()
+            metric: {"min": t.min, "max": t.max} for metric, t in effective.bias_thresholds.items()
         },
-        "bias_facet": model.bias.model_dump(mode="json") if model.bias else None,
+        "bias_facet": (
+            effective.bias_facet.model_dump(mode="json") if effective.bias_facet else None
+        ),
     }
 
 
 class ApprovalPolicyParameter(Construct):
-    """The model's approval policy as an SSM parameter the approval gate reads at cold start."""
+    """The model's approval policy as an SSM parameter the approval gate reads at cold start.
+
+    The description says, for people, the tier, the evidence and any waiver with its reason.
+    """
 
     def __init__(
         self, scope: Construct, construct_id: str, *, model: ModelConfig, policy: GovernancePolicy
     ) -> None:
         super().__init__(scope, construct_id)
         self.document = approval_policy_document(model, policy)
+        self.effective = policy.effective_approval(model)
         self.parameter = ssm.StringParameter(
             self,
             "Resource",
             parameter_name=f"{POLICY_PARAMETER_PREFIX}{model.name}",
             string_value=json.dumps(self.document, sort_keys=True, separators=(",", ":")),
-            description=f"Approval policy of model {model.name} (read by the approval gate)",
+            description=(
+                f"Approval policy of model {model.name} (risk tier {model.risk_tier.value}), "
+                f"read by the approval gate: {self.effective.summary()}"
+            )[:1024],
             tier=ssm.ParameterTier.STANDARD,
         )
 

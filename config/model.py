@@ -1,44 +1,164 @@
 """Typed model of an organisation's governance configuration.
 
 Everything a platform team may change lives here; the YAML file is validated against it at
-synth time, so a bad value stops synth with the field path, the value and what is allowed.
+synth time, so a bad value stops synth with the field path, the value and what is allowed, in
+words. Values that become AWS API parameters are checked against botocore's shapes for the API
+that CloudFormation's handler calls (:mod:`config.api_constraints`); names the app composes from
+config are checked against their service's limits (:mod:`config.names`); schedules against the
+forms SageMaker documents (:mod:`config.schedules`); regions against the monitoring images the
+pinned SageMaker SDK has (:mod:`cdk_constructs.monitoring.images`, the one list of regions).
 """
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
+from types import MappingProxyType
 from typing import Annotated, Literal
 
 import boto3
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
-    StringConstraints,
     field_validator,
     model_validator,
 )
 
-Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")]
+from cdk_constructs import tags
+from cdk_constructs.monitoring.images import IMAGE_KIND_BY_MONITOR_TYPE, ImageKind, image_regions
+from config import names
+from config.api_constraints import ApiParameter
+from config.issues import Issue, raise_issues
+from config.schedules import HOURLY, check_schedule
+
+# -- values with a rule in words --------------------------------------------------------------
+
+
+def _matching(pattern: str, words: str) -> AfterValidator:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"must be {words}")
+        return value
+
+    return AfterValidator(check)
+
+
+NAME_RULE = (
+    "lowercase letters, digits and hyphens, starting with a letter and ending with a letter or "
+    "digit, 2-40 characters"
+)
+Name = Annotated[str, _matching(r"[a-z][a-z0-9-]{0,38}[a-z0-9]", NAME_RULE)]
 """Lower-case kebab case, 2-40 characters: safe in stack names, group names and tags."""
 
-AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 
-_CRON_FIELD = r"[0-9A-Za-z*?,/#L\-]+"
-_CRON = re.compile(rf"^cron\(({_CRON_FIELD}\s+){{5}}{_CRON_FIELD}\)$")
+def _quoted_account(value: object) -> object:
+    # YAML reads an unquoted account id as a number, and one with a leading zero as octal.
+    if isinstance(value, bool) or not isinstance(value, int):
+        return value
+    source = str(getattr(value, "yaml_source", value))
+    if source.startswith("0") and source != "0" and source.isdigit():
+        raise ValueError(
+            f"must be 12 digits in quotes: YAML read the unquoted {source} as the octal number "
+            f'{value}; write it as "{source}"'
+        )
+    raise ValueError(
+        f'must be 12 digits in quotes: YAML read {source} as a number; write it as "{source}"'
+    )
+
+
+AccountId = Annotated[
+    str,
+    BeforeValidator(_quoted_account),
+    _matching(r"\d{12}", "an AWS account id: 12 digits, in quotes"),
+]
+
+
+@cache
+def monitor_image_regions() -> Mapping[ImageKind, frozenset[str]]:
+    """Per monitoring image, the regions the pinned SageMaker SDK has it in."""
+    return MappingProxyType(
+        {kind: frozenset(image_regions(kind)) for kind in ("model-monitor", "clarify")}
+    )
+
+
+def _region_with_images(value: str) -> str:
+    regions = monitor_image_regions()
+    known = sorted(set().union(*regions.values()))
+    if value not in known:
+        closest = difflib.get_close_matches(value, known, n=1)
+        hint = f"did you mean {closest[0]!r}? " if closest else ""
+        raise ValueError(
+            f"must be a region the sagemaker SDK has Model Monitor or Clarify images for; "
+            f"{hint}allowed: {', '.join(known)}"
+        )
+    return value
+
+
+Region = Annotated[str, AfterValidator(_region_with_images)]
+
+
+@cache
+def _partition(region: str) -> str:
+    return str(boto3.session.Session().get_partition_for_region(region))
+
+
+# Values that become SageMaker API parameters (through CloudFormation's handlers).
+ENDPOINT_INSTANCE_TYPE = ApiParameter(
+    "sagemaker", "CreateEndpointConfig", "ProductionVariants.InstanceType"
+)
+MONITOR_INSTANCE_TYPE = ApiParameter(
+    "sagemaker", "CreateDataQualityJobDefinition", "JobResources.ClusterConfig.InstanceType"
+)
+MONITOR_MAX_RUNTIME = ApiParameter(
+    "sagemaker", "CreateDataQualityJobDefinition", "StoppingCondition.MaxRuntimeInSeconds"
+)
+CAPTURE_PERCENTAGE = ApiParameter(
+    "sagemaker", "CreateEndpointConfig", "DataCaptureConfig.InitialSamplingPercentage"
+)
+GROUND_TRUTH_URI = ApiParameter(
+    "sagemaker",
+    "CreateModelQualityJobDefinition",
+    "ModelQualityJobInput.GroundTruthS3Input.S3Uri",
+)
+PACKAGE_NAME = ApiParameter("sagemaker", "CreateModel", "Containers.ModelPackageName")
+PIPELINE_NAME = ApiParameter("sagemaker", "CreatePipeline", "PipelineName")
+GROUP_DESCRIPTION = ApiParameter(
+    "sagemaker", "CreateModelPackageGroup", "ModelPackageGroupDescription"
+)
+TAG_KEY = ApiParameter("sagemaker", "AddTags", "Tags.Key")
+TAG_VALUE = ApiParameter("sagemaker", "AddTags", "Tags.Value")
+TAG_LIST = ApiParameter("sagemaker", "AddTags", "Tags")
+METRIC_NAME = ApiParameter("cloudwatch", "PutMetricAlarm", "MetricName")
+
+EndpointInstanceType = Annotated[str, AfterValidator(ENDPOINT_INSTANCE_TYPE.check)]
+MonitorInstanceType = Annotated[str, AfterValidator(MONITOR_INSTANCE_TYPE.check)]
+MonitorMaxRuntime = Annotated[
+    int, Field(ge=60), AfterValidator(MONITOR_MAX_RUNTIME.check)
+]  # under a minute no monitoring job can pull its image and read the capture
+CapturePercentage = Annotated[int, Field(ge=1), AfterValidator(CAPTURE_PERCENTAGE.check)]
+InstanceCount = Annotated[int, Field(ge=1, le=20)]
+"""At most 20 instances: a governance guard-rail on cost, not an AWS limit."""
+S3_URI_RULE = "an s3:// URI of a bucket and a key or prefix, e.g. s3://bucket/prefix/"
+S3Uri = Annotated[str, _matching(r"s3://[a-z0-9.\-]{3,63}/.+", S3_URI_RULE)]
+GroundTruthUri = Annotated[S3Uri, AfterValidator(GROUND_TRUTH_URI.check)]
+PipelineName = Annotated[str, AfterValidator(PIPELINE_NAME.check)]
+TagKey = Annotated[str, AfterValidator(TAG_KEY.check)]
+TagValue = Annotated[str, AfterValidator(TAG_VALUE.check)]
+ScheduleExpression = Annotated[str, AfterValidator(check_schedule)]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-@cache
-def known_regions() -> frozenset[str]:
-    """Regions where SageMaker is offered, from botocore's bundled endpoint data (offline)."""
-    return frozenset(boto3.session.Session().get_available_regions("sagemaker"))
 
 
 class RiskTier(StrEnum):
@@ -63,7 +183,10 @@ class ProblemType(StrEnum):
 
 
 class Evidence(StrEnum):
-    """Evidence the approval gate can require before a model version may stay Approved."""
+    """Evidence the approval gate can require before a model version may stay Approved.
+
+    Declared in the gate's canonical order (``lambda/governance/policy.py`` EVIDENCE_KINDS).
+    """
 
     MODEL_QUALITY_METRICS = "model_quality_metrics"
     BIAS_REPORT = "bias_report"
@@ -74,12 +197,15 @@ class Evidence(StrEnum):
     SEPARATE_APPROVER = "separate_approver"
 
 
+# -- environments -----------------------------------------------------------------------------
+
+
 class Environment(_Strict):
     name: Name
     account: AccountId | None = Field(
-        default=None, description="12-digit account id; omitted = environment-agnostic synth"
+        default=None, description="12-digit account id in quotes; omitted = any account"
     )
-    region: str | None = Field(default=None, description="AWS region; omitted = agnostic")
+    region: Region | None = Field(default=None, description="AWS region; omitted = any region")
     availability_zones: list[str] | None = Field(
         default=None,
         min_length=2,
@@ -87,26 +213,46 @@ class Environment(_Strict):
         "CloudFormation at deploy time (no lookup at synth)",
     )
 
-    @field_validator("region")
-    @classmethod
-    def _known_region(cls, value: str | None) -> str | None:
-        if value is not None and value not in known_regions():
-            allowed = ", ".join(sorted(known_regions()))
-            raise ValueError(f"unknown region {value!r}; allowed: {allowed}")
-        return value
-
     @model_validator(mode="after")
     def _zones_in_region(self) -> Environment:
         if self.availability_zones and self.region:
-            foreign = [z for z in self.availability_zones if not z.startswith(self.region)]
-            if foreign:
-                raise ValueError(f"availability_zones {foreign} are not in region {self.region}")
+            issues = [
+                Issue(
+                    ("availability_zones", index),
+                    f"must be a zone of region {self.region} (e.g. {self.region}a)",
+                    zone,
+                )
+                for index, zone in enumerate(self.availability_zones)
+                if not re.fullmatch(rf"{re.escape(self.region)}[a-z]", zone)
+            ]
+            raise_issues(issues)
         return self
 
     def zones(self) -> list[str] | None:
         """Configured AZs; None lets CloudFormation pick two (``Fn::GetAZs``) at deploy time."""
         return list(self.availability_zones) if self.availability_zones else None
 
+    @property
+    def partition(self) -> str | None:
+        """The region's partition (aws, aws-cn, aws-us-gov...) from botocore, or None."""
+        return None if self.region is None else _partition(self.region)
+
+    def may_share_account_and_region_with(self, other: Environment) -> bool:
+        """Could both be deployed to one account and region (an omitted value matches any)?"""
+        return all(
+            mine is None or theirs is None or mine == theirs
+            for mine, theirs in ((self.account, other.account), (self.region, other.region))
+        )
+
+    def describe(self) -> str:
+        return (
+            f"account {self.account or '(any)'}, region {self.region or '(any)'}"
+            if self.account or self.region
+            else "any account and region"
+        )
+
+
+# -- governance policy ------------------------------------------------------------------------
 
 # Clarify pre-training and post-training bias metrics, with the range each can take.
 # DI is a ratio in [0, inf); the others are differences or divergences bounded as below.
@@ -156,15 +302,119 @@ class ApprovalFailureStatus(StrEnum):
     PENDING = "PendingManualApproval"
 
 
+DEFAULT_REQUIRED_EVIDENCE = (
+    Evidence.MODEL_QUALITY_METRICS,
+    Evidence.DRIFT_CHECK_BASELINES,
+    Evidence.MODEL_CARD_APPROVED,
+    Evidence.APPROVAL_DESCRIPTION,
+    Evidence.SEPARATE_APPROVER,
+)
+"""What every model needs by default, whatever its risk tier."""
+
+
+class TierApproval(_Strict):
+    """What a risk tier requires on top of the evidence every model needs."""
+
+    required_evidence: list[Evidence] = Field(default_factory=list)
+    on_failure: ApprovalFailureStatus | None = Field(
+        default=None, description="default: governance.approval.on_failure"
+    )
+
+
+DEFAULT_TIERS: Mapping[RiskTier, TierApproval] = MappingProxyType(
+    {
+        RiskTier.HIGH: TierApproval(
+            required_evidence=[Evidence.BIAS_REPORT, Evidence.EXPLAINABILITY_REPORT]
+        ),
+        RiskTier.MEDIUM: TierApproval(),
+        RiskTier.LOW: TierApproval(),
+    }
+)
+"""High-risk models need bias and explainability evidence unless the organisation says otherwise."""
+
+
 class ApprovalPolicy(_Strict):
-    required_evidence: list[Evidence] = Field(min_length=1)
+    required_evidence: list[Evidence] = Field(
+        default_factory=lambda: list(DEFAULT_REQUIRED_EVIDENCE),
+        description="evidence every model needs, whatever its risk tier",
+    )
     on_failure: ApprovalFailureStatus = ApprovalFailureStatus.REJECTED
+    risk_tiers: dict[RiskTier, TierApproval] = Field(
+        default_factory=dict,
+        description="evidence each tier adds; a tier left out keeps its default (high: bias "
+        "and explainability reports; medium and low: nothing)",
+    )
+
+    def tier(self, tier: RiskTier) -> TierApproval:
+        return self.risk_tiers.get(tier, DEFAULT_TIERS[tier])
+
+
+class ModelApproval(_Strict):
+    """One model's deviations from its risk tier's approval policy."""
+
+    add_evidence: list[Evidence] = Field(default_factory=list)
+    waive_evidence: list[Evidence] = Field(default_factory=list)
+    reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="why evidence is waived: required with waive_evidence, shown to reviewers",
+    )
+    on_failure: ApprovalFailureStatus | None = None
+
+    @model_validator(mode="after")
+    def _waiver_has_reason(self) -> ModelApproval:
+        issues = []
+        if self.waive_evidence and not self.reason:
+            issues.append(
+                Issue(
+                    ("reason",),
+                    "is required when waive_evidence is set: say why this model may be approved "
+                    "without that evidence (reviewers read it in the report)",
+                )
+            )
+        both = sorted(set(self.add_evidence) & set(self.waive_evidence))
+        if both:
+            issues.append(
+                Issue(("waive_evidence",), "must not also be in add_evidence", [*map(str, both)])
+            )
+        raise_issues(issues)
+        return self
+
+
+@dataclass(frozen=True)
+class EffectiveApproval:
+    """What the approval gate requires of one model: its tier's policy with its own deviations.
+
+    ``sources`` says, for each required kind of evidence, which config entry requires it.
+    Bias evidence, the bias thresholds and the protected attribute come together or not at all:
+    the gate checks thresholds whenever any are given, so a model that requires no bias report
+    gets none.
+    """
+
+    required_evidence: tuple[Evidence, ...]
+    on_failure: ApprovalFailureStatus
+    bias_thresholds: Mapping[str, Threshold]
+    bias_facet: BiasFacet | None
+    sources: Mapping[Evidence, str]
+    waived: tuple[Evidence, ...]
+    waiver_reason: str | None
+
+    def summary(self) -> str:
+        """One line for people: tier, evidence and any waiver with its reason."""
+        waiver = f"; waived {', '.join(self.waived)}: {self.waiver_reason}" if self.waived else ""
+        return (
+            f"requires {', '.join(self.required_evidence) or 'no evidence'}; "
+            f"on failure {self.on_failure}{waiver}"
+        )
 
 
 class GovernancePolicy(_Strict):
-    approval: ApprovalPolicy
+    approval: ApprovalPolicy = ApprovalPolicy()
     bias_thresholds: dict[str, Threshold] = Field(
-        description="Clarify bias metric name -> allowed interval", min_length=1
+        description="Clarify bias metric name -> allowed interval, for models that require "
+        "bias evidence and for bias-drift alarms",
+        min_length=1,
     )
     audit_retention_days: int = Field(ge=1, le=36500)
     audit_object_lock_mode: ObjectLockMode = ObjectLockMode.COMPLIANCE
@@ -173,27 +423,82 @@ class GovernancePolicy(_Strict):
     @field_validator("bias_thresholds")
     @classmethod
     def _known_metrics_in_range(cls, value: dict[str, Threshold]) -> dict[str, Threshold]:
+        issues = []
         for metric, threshold in value.items():
             if metric not in BIAS_METRIC_RANGES:
-                allowed = ", ".join(BIAS_METRIC_RANGES)
-                raise ValueError(f"unknown Clarify bias metric {metric!r}; allowed: {allowed}")
+                closest = difflib.get_close_matches(metric, BIAS_METRIC_RANGES, n=1)
+                hint = f"did you mean {closest[0]!r}? " if closest else ""
+                issues.append(
+                    Issue(
+                        (metric,),
+                        f"is not a Clarify bias metric; {hint}allowed: "
+                        + ", ".join(BIAS_METRIC_RANGES),
+                        metric,
+                    )
+                )
+                continue
             low, high = BIAS_METRIC_RANGES[metric]
             if threshold.min < low or threshold.max > high:
-                raise ValueError(
-                    f"{metric} threshold [{threshold.min}, {threshold.max}] is outside the "
-                    f"metric's range [{low}, {high}]"
+                issues.append(
+                    Issue(
+                        (metric,),
+                        f"[{threshold.min}, {threshold.max}] is outside the metric's range "
+                        f"[{low}, {high}]",
+                    )
                 )
+        raise_issues(issues)
         return value
+
+    def effective_approval(self, model: ModelConfig) -> EffectiveApproval:
+        """The approval policy the gate applies to ``model`` (see :class:`EffectiveApproval`)."""
+        tier = self.approval.tier(model.risk_tier)
+        own = model.approval or ModelApproval()
+        sources: dict[Evidence, str] = {}
+        for evidence in self.approval.required_evidence:
+            sources.setdefault(evidence, "governance.approval.required_evidence")
+        for evidence in tier.required_evidence:
+            sources.setdefault(evidence, f"governance.approval.risk_tiers.{model.risk_tier.value}")
+        for evidence in own.add_evidence:
+            sources.setdefault(evidence, "approval.add_evidence")
+        waived = tuple(e for e in Evidence if e in own.waive_evidence and e in sources)
+        for evidence in waived:
+            del sources[evidence]
+        required = tuple(e for e in Evidence if e in sources)
+        biased = Evidence.BIAS_REPORT in sources
+        return EffectiveApproval(
+            required_evidence=required,
+            on_failure=own.on_failure or tier.on_failure or self.approval.on_failure,
+            bias_thresholds=MappingProxyType(dict(self.bias_thresholds) if biased else {}),
+            bias_facet=model.bias if biased else None,
+            sources=MappingProxyType({e: sources[e] for e in required}),
+            waived=waived,
+            waiver_reason=own.reason if waived else None,
+        )
+
+
+# -- models -----------------------------------------------------------------------------------
 
 
 class Owner(_Strict):
-    team: str = Field(min_length=1)
+    team: TagValue = Field(min_length=1, description="also the value of the owner tag")
     email: EmailStr
 
 
 class Feature(_Strict):
     name: str = Field(min_length=1)
     type: Literal["numeric", "categorical", "text", "boolean"]
+
+    @field_validator("name")
+    @classmethod
+    def _fits_a_metric_name(cls, value: str) -> str:
+        # Model Monitor publishes each feature's drift as feature_baseline_drift_<name>.
+        problem = METRIC_NAME.violation(f"feature_baseline_drift_{value}")
+        if problem is not None:
+            raise ValueError(
+                f"makes the CloudWatch metric name feature_baseline_drift_{value}, which "
+                f"{problem} [{METRIC_NAME.source}]"
+            )
+        return value
 
 
 class DatasetSchema(_Strict):
@@ -202,11 +507,11 @@ class DatasetSchema(_Strict):
 
     @model_validator(mode="after")
     def _unique_features(self) -> DatasetSchema:
-        names = [f.name for f in self.features]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
+        names_ = [f.name for f in self.features]
+        duplicates = sorted({n for n in names_ if names_.count(n) > 1})
         if duplicates:
             raise ValueError(f"duplicate feature names: {duplicates}")
-        if self.label in names:
+        if self.label in names_:
             raise ValueError(f"label {self.label!r} must not also be a feature")
         return self
 
@@ -222,18 +527,11 @@ class BiasFacet(_Strict):
 
 class Schedule(_Strict):
     enabled: bool = True
-    schedule: str = Field(default="cron(0 * ? * * *)", description="AWS 6-field cron expression")
-
-    @field_validator("schedule")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        if not _CRON.match(value):
-            raise ValueError(
-                f"{value!r} is not an AWS cron expression; expected "
-                "'cron(minutes hours day-of-month month day-of-week year)', e.g. "
-                "'cron(0 * ? * * *)' for hourly"
-            )
-        return value
+    schedule: ScheduleExpression = Field(
+        default=HOURLY,
+        description="hourly cron(0 * ? * * *), daily cron(0 H ? * * *) or every N hours "
+        "cron(0 H/N ? * * *): the forms SageMaker Model Monitor accepts",
+    )
 
 
 class Monitoring(_Strict):
@@ -242,24 +540,45 @@ class Monitoring(_Strict):
     bias: Schedule = Schedule(schedule="cron(0 0 ? * * *)")
     explainability: Schedule = Schedule(schedule="cron(0 0 ? * * *)")
 
+    def enabled_types(self) -> tuple[str, ...]:
+        """Enabled monitors in the order data_quality, model_quality, bias, explainability."""
+        return tuple(t for t in type(self).model_fields if getattr(self, t).enabled)
+
 
 _PACKAGE_ARN = re.compile(
-    r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[A-Za-z0-9-]{1,63}/\d+$"
+    r"arn:(?P<partition>aws[a-z-]*):sagemaker:(?P<region>[a-z0-9-]+):(?P<account>\d{12})"
+    r":model-package/(?P<group>[A-Za-z0-9-]{1,63})/(?P<version>\d{1,9})"
 )
+PACKAGE_ARN_RULE = (
+    "a model package version ARN, arn:<partition>:sagemaker:<region>:<account>:"
+    "model-package/<group>/<version>"
+)
+
+
+def _package_arn(value: str) -> str:
+    if value and not _PACKAGE_ARN.fullmatch(value):
+        raise ValueError(f"must be {PACKAGE_ARN_RULE}")
+    return PACKAGE_NAME.check(value) if value else value
 
 
 class EndpointOutput(_Strict):
     """How monitors read the endpoint's response (CSV output by default)."""
 
-    inference_attribute: str | None = None
-    probability_attribute: str | None = None
-    probability_threshold: float | None = Field(default=None, ge=0, le=1)
+    inference_attribute: str | None = Field(
+        default=None, description="column index or JSON path of the prediction"
+    )
+    probability_attribute: str | None = Field(
+        default=None, description="column index or JSON path of the score"
+    )
+    probability_threshold: float | None = Field(
+        default=None, ge=0, le=1, description="score at and above which the prediction is 1"
+    )
 
 
 class Explainability(_Strict):
     """SHAP settings for the feature-attribution drift monitor."""
 
-    baseline_s3_uri: str | None = Field(default=None, pattern=r"^s3://[a-z0-9.\-]{3,63}/.+")
+    baseline_s3_uri: S3Uri | None = None
     num_samples: int = Field(default=100, ge=1, le=10000)
     agg_method: Literal["mean_abs", "median", "mean_sq"] = "mean_abs"
 
@@ -271,38 +590,87 @@ class QualityFloor(_Strict):
     minimum: float
 
 
-class Deployment(_Strict):
-    """Serve one approved model package version and monitor it."""
+class EnvironmentServing(_Strict):
+    """What one environment serves of a model: an approved version of that environment's group,
+    and optionally its own sizing (anything left out is the deployment's)."""
 
-    model_package_arn: str = Field(description="the approved version to serve (a package ARN)")
-    instance_type: str = Field(default="ml.m5.xlarge", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
-    initial_instance_count: int = Field(default=1, ge=1, le=20)
-    data_capture_percentage: int = Field(default=100, ge=1, le=100)
-    output: EndpointOutput = EndpointOutput()
-    ground_truth_s3_uri: str | None = Field(default=None, pattern=r"^s3://[a-z0-9.\-]{3,63}/.+")
-    monitor_instance_type: str = Field(
-        default="ml.m5.xlarge", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
+    package_version: int = Field(
+        ge=1,
+        le=999_999_999,
+        description="version number in the model's package group in this environment",
     )
-    monitor_max_runtime_seconds: int = Field(default=3600, ge=60, le=86400)
+    instance_type: EndpointInstanceType | None = None
+    initial_instance_count: InstanceCount | None = None
+    data_capture_percentage: CapturePercentage | None = None
+    monitor_instance_type: MonitorInstanceType | None = None
+    monitor_max_runtime_seconds: MonitorMaxRuntime | None = None
+
+
+class Deployment(_Strict):
+    """Serve an approved model package version and monitor it.
+
+    Either ``environments`` says, per environment, which version of that environment's own
+    package group to serve (and how to size it), or ``model_package_arn`` names one version for
+    every environment, which then must all be in that ARN's account and region.
+    """
+
+    model_package_arn: Annotated[str, AfterValidator(_package_arn)] = Field(
+        default="",
+        description="one version for every environment (single-environment configs); "
+        "empty when environments is used",
+    )
+    environments: dict[str, EnvironmentServing | None] = Field(
+        default_factory=dict,
+        description="environment name -> the version it serves (and sizing overrides); an "
+        "environment left out, or mapped to null, serves no version of this model",
+    )
+    instance_type: EndpointInstanceType = "ml.m5.xlarge"
+    initial_instance_count: InstanceCount = 1
+    data_capture_percentage: CapturePercentage = 100
+    output: EndpointOutput = EndpointOutput()
+    ground_truth_s3_uri: GroundTruthUri | None = None
+    monitor_instance_type: MonitorInstanceType = "ml.m5.xlarge"
+    monitor_max_runtime_seconds: MonitorMaxRuntime = 3600
     explainability: Explainability = Explainability()
     model_quality_floor: QualityFloor | None = Field(
         default=None,
         description="default: auc >= 0.7 (binary), weighted_f1 >= 0.7 (multiclass); "
         "required for regression",
     )
-    retraining_pipeline_name: str | None = Field(
-        default=None, pattern=r"^[A-Za-z0-9](-*[A-Za-z0-9]){0,255}$"
-    )
+    retraining_pipeline_name: PipelineName | None = None
 
-    @field_validator("model_package_arn")
-    @classmethod
-    def _package_arn(cls, value: str) -> str:
-        if not _PACKAGE_ARN.match(value):
-            raise ValueError(
-                f"{value!r} is not a model package version ARN; expected "
-                "'arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>'"
+    @model_validator(mode="after")
+    def _one_way_to_name_the_version(self) -> Deployment:
+        if self.model_package_arn and self.environments:
+            raise_issues(
+                [
+                    Issue(
+                        ("model_package_arn",),
+                        "give either model_package_arn (one version for every environment) or "
+                        "environments (a version per environment), not both",
+                        self.model_package_arn,
+                    )
+                ]
             )
-        return value
+        if not self.model_package_arn and not self.environments:
+            raise_issues(
+                [
+                    Issue(
+                        ("environments",),
+                        "is required: say which package version each environment serves, e.g. "
+                        "environments: {prod: {package_version: 3}} (or give "
+                        "model_package_arn for a single environment)",
+                    )
+                ]
+            )
+        return self
+
+    def serving(self, environment: str) -> EnvironmentServing | None:
+        """The per-environment entry; None when ``model_package_arn`` applies or none is served."""
+        return self.environments.get(environment)
+
+    def serves_in(self, environment: str) -> bool:
+        return bool(self.model_package_arn) or self.environments.get(environment) is not None
 
 
 class ModelConfig(_Strict):
@@ -317,55 +685,212 @@ class ModelConfig(_Strict):
     bias: BiasFacet | None = None
     consumer_accounts: list[AccountId] = Field(default_factory=list)
     monitoring: Monitoring = Monitoring()
+    approval: ModelApproval | None = None
     deployment: Deployment | None = None
+
+    @field_validator("description")
+    @classmethod
+    def _fits_the_group_description(cls, value: str) -> str:
+        return GROUP_DESCRIPTION.check(value)
 
     @model_validator(mode="after")
     def _deployment_matches_model(self) -> ModelConfig:
-        if self.deployment is None:
+        deployment = self.deployment
+        if deployment is None:
             return self
-        group = self.deployment.model_package_arn.split("/")[-2]
-        if group != self.name:
-            raise ValueError(
-                f"deployment.model_package_arn names group {group!r}; it must be a version of "
-                f"this model's own group {self.name!r}"
+        issues = []
+        arn = _PACKAGE_ARN.fullmatch(deployment.model_package_arn)
+        if arn is not None and arn["group"] != self.name:
+            issues.append(
+                Issue(
+                    ("deployment", "model_package_arn"),
+                    f"names package group {arn['group']!r}; it must be a version of this "
+                    f"model's own group {self.name!r}",
+                    deployment.model_package_arn,
+                )
             )
         if (
             self.monitoring.model_quality.enabled
             and self.problem_type is ProblemType.REGRESSION
-            and self.deployment.model_quality_floor is None
+            and deployment.model_quality_floor is None
         ):
-            raise ValueError(
-                "deployment.model_quality_floor is required for Regression models while "
-                "monitoring.model_quality is enabled (e.g. {metric: r2, minimum: 0.5})"
+            issues.append(
+                Issue(
+                    ("deployment", "model_quality_floor"),
+                    "is required for Regression models while monitoring.model_quality is "
+                    "enabled (e.g. {metric: r2, minimum: 0.5})",
+                )
             )
-        if self.monitoring.model_quality.enabled and not self.deployment.ground_truth_s3_uri:
-            raise ValueError(
-                "deployment.ground_truth_s3_uri is required while monitoring.model_quality is "
-                "enabled (the monitor merges ground truth with captured predictions)"
+        if self.monitoring.bias.enabled and self.bias is None:
+            issues.append(
+                Issue(
+                    ("monitoring", "bias", "enabled"),
+                    "is on (the default) but the model has no 'bias' section, so there is no "
+                    "protected attribute to monitor: add the bias section or set "
+                    "monitoring.bias: {enabled: false}",
+                    True,
+                )
             )
+        needs_ground_truth = [
+            monitor
+            for monitor in ("model_quality", "bias")
+            if getattr(self.monitoring, monitor).enabled
+        ]
+        if needs_ground_truth and not deployment.ground_truth_s3_uri:
+            issues.append(
+                Issue(
+                    ("deployment", "ground_truth_s3_uri"),
+                    f"is required while monitoring.{' and '.join(needs_ground_truth)} is "
+                    "enabled (the monitor merges ground truth with captured predictions): "
+                    f"{S3_URI_RULE}",
+                )
+            )
+        raise_issues(issues)
         return self
 
     @model_validator(mode="after")
-    def _high_risk_needs_bias_facet(self) -> ModelConfig:
-        if self.risk_tier is RiskTier.HIGH and self.bias is None:
-            raise ValueError("high-risk models need a 'bias' section (label, facet, facet_value)")
-        if self.bias is not None:
-            features = sorted(f.name for f in self.dataset_schema.features)
-            if self.bias.label != self.dataset_schema.label:
-                raise ValueError(
-                    f"bias.label {self.bias.label!r} must be the dataset_schema label "
-                    f"{self.dataset_schema.label!r}"
+    def _bias_facet_is_a_column(self) -> ModelConfig:
+        if self.bias is None:
+            return self
+        features = sorted(f.name for f in self.dataset_schema.features)
+        issues = []
+        if self.bias.label != self.dataset_schema.label:
+            issues.append(
+                Issue(
+                    ("bias", "label"),
+                    f"must be the dataset_schema label {self.dataset_schema.label!r}",
+                    self.bias.label,
                 )
-            if self.bias.facet not in features:
-                raise ValueError(
-                    f"bias.facet {self.bias.facet!r} is not a feature column; columns: {features}"
+            )
+        if self.bias.facet not in features:
+            issues.append(
+                Issue(
+                    ("bias", "facet"),
+                    f"is not a feature column; columns: {', '.join(features)}",
+                    self.bias.facet,
                 )
+            )
+        raise_issues(issues)
         return self
+
+    @property
+    def measures_bias(self) -> bool:
+        """A protected attribute is configured and the bias monitor is on."""
+        return self.bias is not None and self.monitoring.bias.enabled
+
+    def for_environment(
+        self, environment: Environment, *, partition: str, region: str, account: str
+    ) -> ModelConfig:
+        """This model as ``environment`` deploys it: ``deployment`` is None where nothing is
+        served, else names the version to serve and carries the environment's sizing.
+
+        ``partition``/``region``/``account`` build the package ARN of a per-environment version;
+        pass the stack's values (tokens where the environment leaves them open).
+        """
+        deployment = self.deployment
+        if deployment is None or not deployment.serves_in(environment.name):
+            return self.model_copy(update={"deployment": None})
+        serving = deployment.serving(environment.name)
+        if serving is None:
+            return self.model_copy(update={"deployment": deployment.model_copy()})
+        arn = (
+            f"arn:{partition}:sagemaker:{region}:{account}:model-package/"
+            f"{self.name}/{serving.package_version}"
+        )
+        overrides = serving.model_dump(exclude_none=True, exclude={"package_version"})
+        return self.model_copy(
+            update={
+                "deployment": deployment.model_copy(
+                    update={**overrides, "model_package_arn": arn, "environments": {}}
+                )
+            }
+        )
+
+
+# -- organisation -----------------------------------------------------------------------------
+
+RESERVED_TAG_KEYS = frozenset(
+    {
+        tags.MODEL,
+        tags.OWNER,
+        tags.RISK_TIER,
+        tags.DATA_CLASSIFICATION,
+        tags.MONITOR_TYPE,
+        tags.MANAGED_BY,
+        tags.COMPONENT,
+    }
+)
+"""Tag keys the app sets itself; rules and the report find resources by them."""
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 class Organisation(_Strict):
-    name: str = Field(min_length=1)
-    tags: dict[str, str] = Field(default_factory=dict)
+    name: str = Field(min_length=1, max_length=256, description="shown on cards and reports")
+    stack_prefix: Name | None = Field(
+        default=None,
+        description="prefix of stack names and key aliases; default: the name in lower case "
+        "with hyphens ('Example Bank' -> 'example-bank')",
+    )
+    tags: dict[TagKey, TagValue] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _prefix_and_tags(self) -> Organisation:
+        issues = []
+        if self.stack_prefix is None and not (
+            self.name.isascii() and re.fullmatch(r"[a-z][a-z0-9-]{0,38}[a-z0-9]", _slug(self.name))
+        ):
+            issues.append(
+                Issue(
+                    ("name",),
+                    "cannot become the stack-name prefix: CloudFormation stack names use only "
+                    "ASCII letters, digits and hyphens and start with a letter, so write the name "
+                    "in ASCII starting with a letter (at most 40 letters and digits), or keep it "
+                    f"and set organisation.stack_prefix ({NAME_RULE})",
+                    self.name,
+                )
+            )
+        for key in self.tags:
+            if key in RESERVED_TAG_KEYS:
+                issues.append(
+                    Issue(
+                        ("tags", key),
+                        "is a tag key the app sets itself on governed resources (rules and "
+                        "the report find resources by it); choose another key",
+                    )
+                )
+            elif key.lower().startswith("aws:"):
+                issues.append(
+                    Issue(
+                        ("tags", key),
+                        "uses the prefix aws:, which AWS reserves for its own tags (Tagging "
+                        "AWS resources, tag naming limits)",
+                    )
+                )
+        # SageMaker resources take at most 50 tags (botocore AddTags Tags); the app adds its own.
+        per_resource = TAG_LIST.max_items or 50
+        limit = per_resource - len(RESERVED_TAG_KEYS)
+        if len(self.tags) > limit:
+            issues.append(
+                Issue(
+                    ("tags",),
+                    f"has {len(self.tags)} tags; at most {limit} fit next to the app's own "
+                    f"{len(RESERVED_TAG_KEYS)} [{TAG_LIST.source}: at most {per_resource} per "
+                    "resource]",
+                )
+            )
+        raise_issues(issues)
+        return self
+
+    @property
+    def prefix(self) -> str:
+        """The stack-name prefix: ``stack_prefix`` or the name in lower-case kebab case."""
+        return self.stack_prefix or _slug(self.name)
+
+
+# -- the whole configuration ------------------------------------------------------------------
 
 
 class GovernanceConfig(_Strict):
@@ -379,9 +904,198 @@ class GovernanceConfig(_Strict):
 
     @field_validator("environments", "models")
     @classmethod
-    def _unique_names(cls, value: list[Environment] | list[ModelConfig]) -> list:  # type: ignore[type-arg]
-        names = [item.name for item in value]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"names must be unique; duplicated: {duplicates}")
+    def _unique_names(
+        cls, value: list[Environment] | list[ModelConfig]
+    ) -> list[Environment] | list[ModelConfig]:
+        items: list[Environment | ModelConfig] = list(value)
+        seen: dict[str, int] = {}
+        issues = []
+        for index, item in enumerate(items):
+            if item.name in seen:
+                issues.append(
+                    Issue(
+                        (index, "name"),
+                        f"is already the name of entry [{seen[item.name]}]; names must be unique",
+                        item.name,
+                    )
+                )
+            seen.setdefault(item.name, index)
+        raise_issues(issues)
         return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GovernanceConfig:
+        issues = [
+            *self._serving_issues(),
+            *self._collision_issues(),
+            *self._approval_issues(),
+            *self._name_issues(),
+            *self._image_issues(),
+        ]
+        raise_issues(issues)
+        return self
+
+    def environment(self, name: str) -> Environment:
+        return next(e for e in self.environments if e.name == name)
+
+    def models_served_in(self, environment: str) -> list[ModelConfig]:
+        return [
+            m
+            for m in self.models
+            if m.deployment is not None and m.deployment.serves_in(environment)
+        ]
+
+    def _serving_issues(self) -> Iterator[Issue]:
+        known = [e.name for e in self.environments]
+        for index, model in enumerate(self.models):
+            deployment = model.deployment
+            if deployment is None:
+                continue
+            for name in deployment.environments:
+                if name not in known:
+                    closest = difflib.get_close_matches(name, known, n=1)
+                    hint = f"did you mean {closest[0]!r}? " if closest else ""
+                    yield Issue(
+                        ("models", index, "deployment", "environments", name),
+                        f"is not an environment of this config; {hint}environments: "
+                        + ", ".join(known),
+                    )
+            arn = _PACKAGE_ARN.fullmatch(deployment.model_package_arn)
+            if arn is None:
+                continue
+            for environment in self.environments:
+                wrong = [
+                    f"{what} {actual}"
+                    for what, actual, expected in (
+                        ("region", arn["region"], environment.region),
+                        ("account", arn["account"], environment.account),
+                    )
+                    if expected is not None and actual != expected
+                ]
+                if wrong:
+                    yield Issue(
+                        ("models", index, "deployment", "model_package_arn"),
+                        f"is in {' and '.join(wrong)}, but environment {environment.name!r} is "
+                        f"{environment.describe()}: an endpoint serves a version of its own "
+                        "account's and region's package group. Name the version per environment "
+                        "instead: deployment.environments: {"
+                        + ", ".join(f"{e.name}: {{package_version: N}}" for e in self.environments)
+                        + "}",
+                        deployment.model_package_arn,
+                    )
+                    break
+
+    def _collision_issues(self) -> Iterator[Issue]:
+        shared = names.shared_names([m.name for m in self.models])
+        for later_index, later in enumerate(self.environments):
+            for earlier in self.environments[:later_index]:
+                if later.may_share_account_and_region_with(earlier):
+                    shown = ", ".join(shared[:6]) + (", ..." if len(shared) > 6 else "")
+                    yield Issue(
+                        ("environments", later_index),
+                        f"environment {later.name!r} ({later.describe()}) may be deployed to "
+                        f"the same account and region as {earlier.name!r} "
+                        f"({earlier.describe()}); both would create the same {len(shared)} "
+                        f"names ({shown}). Give each environment its own account or region, "
+                        "and set both account and region when there is more than one "
+                        "environment",
+                    )
+                    break
+
+    def _approval_issues(self) -> Iterator[Issue]:
+        for index, model in enumerate(self.models):
+            own = model.approval or ModelApproval()
+            full = self.governance.effective_approval(
+                model.model_copy(update={"approval": own.model_copy(update={"waive_evidence": []})})
+            )
+            not_required = [e for e in own.waive_evidence if e not in full.required_evidence]
+            if not_required:
+                yield Issue(
+                    ("models", index, "approval", "waive_evidence"),
+                    "waives evidence this model's policy does not require; it requires: "
+                    + ", ".join(full.required_evidence),
+                    [str(e) for e in not_required],
+                )
+            effective = self.governance.effective_approval(model)
+            if Evidence.BIAS_REPORT not in effective.required_evidence or model.measures_bias:
+                continue
+            source = effective.sources[Evidence.BIAS_REPORT]
+            why = (
+                "has no 'bias' section (label, label_value, facet, facet_value)"
+                if model.bias is None
+                else "has monitoring.bias disabled"
+            )
+            fix = (
+                "require it per risk tier (governance.approval.risk_tiers.<tier>) or per model "
+                "(approval.add_evidence) instead of for every model"
+                if source == "governance.approval.required_evidence"
+                else "add the bias section and keep monitoring.bias on, or waive it (approval: "
+                "{waive_evidence: [bias_report], reason: ...})"
+            )
+            yield Issue(
+                ("models", index),
+                f"requires bias_report (from {source}) but {why}, so there is nothing to "
+                f"check a bias report against: {fix}",
+            )
+
+    def _name_issues(self) -> Iterator[Issue]:
+        prefix = self.organisation.prefix
+        for env_index, environment in enumerate(self.environments):
+            for physical in names.environment_names(prefix, environment.name):
+                problem = physical.violation()
+                if problem is not None:
+                    yield Issue(
+                        ("environments", env_index, "name"),
+                        f"with organisation prefix {prefix!r} makes the {physical.kind} "
+                        f"{physical.value!r}, which {problem} [{physical.rule.source}]; "
+                        "shorten the organisation's stack_prefix or the environment name",
+                        environment.name,
+                    )
+        # Per model, the longest name over the limit: shortening enough for it fixes the rest.
+        worst: dict[int, tuple[str, names.PhysicalName, str]] = {}
+        for environment in self.environments:
+            for index, model in enumerate(self.models):
+                served = model.deployment is not None and model.deployment.serves_in(
+                    environment.name
+                )
+                for physical in names.model_names(
+                    model.name,
+                    environment.name,
+                    served=served,
+                    monitor_types=model.monitoring.enabled_types(),
+                ):
+                    problem = physical.violation()
+                    if problem is None:
+                        continue
+                    known = worst.get(index)
+                    if known is None or len(physical.value) > len(known[1].value):
+                        worst[index] = (environment.name, physical, problem)
+        for index in sorted(worst):
+            environment_name, physical, problem = worst[index]
+            yield Issue(
+                ("models", index, "name"),
+                f"in environment {environment_name!r} makes the {physical.kind} "
+                f"{physical.value!r}, which {problem} [{physical.rule.source}]; "
+                "shorten the model or the environment name",
+                self.models[index].name,
+            )
+
+    def _image_issues(self) -> Iterator[Issue]:
+        regions = monitor_image_regions()
+        for env_index, environment in enumerate(self.environments):
+            if environment.region is None:
+                continue
+            missing: dict[ImageKind, list[str]] = {}
+            for model in self.models_served_in(environment.name):
+                for monitor_type in model.monitoring.enabled_types():
+                    kind = IMAGE_KIND_BY_MONITOR_TYPE[monitor_type]  # type: ignore[index]
+                    if environment.region not in regions[kind]:
+                        missing.setdefault(kind, []).append(f"{model.name} {monitor_type}")
+            for kind, monitors in missing.items():
+                yield Issue(
+                    ("environments", env_index, "region"),
+                    f"has no {kind!r} image in the sagemaker SDK's table, which the monitors "
+                    f"served here need ({', '.join(monitors)}); regions with it: "
+                    + ", ".join(sorted(regions[kind])),
+                    environment.region,
+                )

@@ -50,6 +50,11 @@ class DeployedModel(Construct):
         deployment = model.deployment
         if deployment is None:
             raise ValueError(f"model {model.name!r} has no deployment section")
+        if not deployment.model_package_arn:
+            raise ValueError(
+                f"model {model.name!r} names its versions per environment; pass the model as "
+                "the environment deploys it (ModelConfig.for_environment)"
+            )
         network = foundation.network
         subnets = network.vpc.select_subnets(subnet_type=network.subnets.subnet_type).subnets
         self.endpoint = GovernedEndpoint(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import aws_cdk as cdk
@@ -15,10 +14,6 @@ from stacks.models_stack import ModelsStack
 from stacks.placement import ModelShard, shard_models
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
 @dataclass
 class EnvironmentStacks:
     environment: Environment
@@ -29,11 +24,22 @@ class EnvironmentStacks:
 
 def build_governance(app: Construct, config: GovernanceConfig) -> list[EnvironmentStacks]:
     """Add per environment a foundation stack and one models stack per shard of models."""
-    org = _slug(config.organisation.name)
+    org = config.organisation.prefix
     built: list[EnvironmentStacks] = []
     for environment in config.environments:
         prefix = f"{org}-{environment.name}"
         env = cdk.Environment(account=environment.account, region=environment.region)
+        # Each model as this environment deploys it: the version it serves here (a package of
+        # this environment's own account and region), with this environment's sizing.
+        models = [
+            model.for_environment(
+                environment,
+                partition=environment.partition or cdk.Aws.PARTITION,
+                region=environment.region or cdk.Aws.REGION,
+                account=environment.account or cdk.Aws.ACCOUNT_ID,
+            )
+            for model in config.models
+        ]
         foundation = FoundationStack(
             app,
             f"{prefix}-foundation",
@@ -41,10 +47,10 @@ def build_governance(app: Construct, config: GovernanceConfig) -> list[Environme
             description=f"Model governance foundation for {config.organisation.name} "
             f"({environment.name}): keys, buckets, network, identity, alerts",
             policy=config.governance,
-            governed_groups=[m.name for m in config.models],
+            governed_groups=[m.name for m in models],
             retraining_pipelines=[
                 m.deployment.retraining_pipeline_name
-                for m in config.models
+                for m in models
                 if m.deployment and m.deployment.retraining_pipeline_name
             ],
             resource_prefix=prefix,
@@ -52,7 +58,7 @@ def build_governance(app: Construct, config: GovernanceConfig) -> list[Environme
         )
         stacks = EnvironmentStacks(environment=environment, foundation=foundation)
         for shard in shard_models(
-            config.models,
+            models,
             config.models_per_stack,
             bias_metrics=len(config.governance.bias_thresholds),
         ):

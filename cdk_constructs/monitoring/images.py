@@ -72,6 +72,14 @@ def image_uri_by_region(kind: ImageKind) -> dict[str, str]:
     return {region: _image_uri(kind, region) for region in _regions(kind)}
 
 
+def image_regions(kind: ImageKind) -> tuple[str, ...]:
+    """Every region the SDK's bundled table has a ``kind`` image for, sorted.
+
+    The one list of usable regions: config validates environments against it.
+    """
+    return _regions(kind)
+
+
 def _check_kind(kind: str) -> None:
     if kind not in IMAGE_KINDS:
         raise MonitorImageError(

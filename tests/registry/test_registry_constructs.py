@@ -149,7 +149,10 @@ def test_policy_parameter_is_what_the_approval_gate_parses(
         source=parameter["Properties"]["Name"],
         expected_group=model.name,
     )
-    # Then it carries the config's evidence, thresholds and facet
-    assert policy.on_failure == CONFIG.governance.approval.on_failure.value
-    assert set(policy.bias_thresholds) == set(CONFIG.governance.bias_thresholds)
-    assert (policy.bias_facet is None) == (model.bias is None)
+    # Then it carries the model's effective evidence, thresholds and facet (bias thresholds only
+    # for models whose policy requires a bias report)
+    effective = CONFIG.governance.effective_approval(model)
+    assert policy.required_evidence == tuple(e.value for e in effective.required_evidence)
+    assert policy.on_failure == effective.on_failure.value
+    assert set(policy.bias_thresholds) == set(effective.bias_thresholds)
+    assert (policy.bias_facet is None) == (effective.bias_facet is None)
