@@ -347,7 +347,8 @@ class GovernanceHandlers(Construct):
         gate.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadModelCards",
-                actions=["sagemaker:DescribeModelCard"],
+                # Versions and who changed each: the card's approver is checked too.
+                actions=["sagemaker:DescribeModelCard", "sagemaker:ListModelCardVersions"],
                 resources=[f"{sagemaker_arn}:model-card/{g}" for g in governed_groups],
             )
         )
@@ -370,6 +371,14 @@ class GovernanceHandlers(Construct):
             ],
         )
         audit.grant_read_write(ledger_role, "ledger/*")
+        # The documented state-change event names nobody: the actor is read from the version.
+        ledger_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadGovernedVersions",
+                actions=["sagemaker:DescribeModelPackage"],
+                resources=[f"{sagemaker_arn}:model-package/{g}/*" for g in governed_groups],
+            )
+        )
 
         # Monitoring violations: read reports, alert, optionally start a retraining pipeline.
         violations_role = self.violations.role
@@ -409,6 +418,16 @@ class GovernanceHandlers(Construct):
             reason=(
                 "Model package versions are numbered at registration; the gate may judge any "
                 "version inside a governed group and nothing outside them."
+            ),
+        )
+        acknowledge_wildcards(
+            ledger_role,
+            resources=[
+                nag_string(stack, f"{sagemaker_arn}:model-package/{g}/*") for g in governed_groups
+            ],
+            reason=(
+                "Model package versions are numbered at registration; the ledger reads (never "
+                "changes) any version inside a governed group to name who changed it."
             ),
         )
         acknowledge_wildcards(
