@@ -80,9 +80,7 @@ class EnvironmentSettings(BaseModel):
         try:
             return cls.model_validate(dict(os.environ if environ is None else environ))
         except ValidationError as error:
-            problems = [
-                p.replace("field '", "environment variable '", 1) for p in explain(error, cls)
-            ]
+            problems = explain(error, cls, noun="environment variable")
             raise ConfigurationError(
                 f"{cls.__name__} from the environment: " + "; ".join(problems)
             ) from None

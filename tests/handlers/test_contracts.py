@@ -83,7 +83,7 @@ def test_valid_policy_is_parsed_in_canonical_order() -> None:
             {"model_package_group_name": "churn"},
             "field 'model_package_group_name': got 'churn'; expected 'credit-default'",
         ),
-        ({"bias_treshold": {}}, "field 'bias_treshold' is not allowed; allowed fields: model_name"),
+        ({"bias_treshold": {}}, "field 'bias_treshold' is not allowed; allowed: model_name"),
     ],
 )
 def test_invalid_policy_names_field_value_and_allowed(change: dict[str, Any], problem: str) -> None:
@@ -137,7 +137,7 @@ def test_endpoint_parameter_maps_schedules_to_monitor_types() -> None:
         ({"monitors": ["bias"]}, "field 'monitors': got ['bias']; expected an object"),
         ({"retraining_pipeline_name": 3}, "field 'retraining_pipeline_name': got 3;"),
         ({"endpoint_name": "other-prod"}, "got 'other-prod'; expected 'credit-default-prod'"),
-        ({"retrain_pipeline": "x"}, "field 'retrain_pipeline' is not allowed; allowed fields:"),
+        ({"retrain_pipeline": "x"}, "field 'retrain_pipeline' is not allowed; allowed: model_name"),
     ],
 )
 def test_invalid_endpoint_parameter_names_field_value_and_allowed(

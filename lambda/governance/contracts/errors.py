@@ -36,12 +36,12 @@ class InvalidParameterError(ContractError):
     """A governance SSM parameter exists but its value breaks the contract."""
 
 
-def explain(error: ValidationError, model: type[BaseModel]) -> list[str]:
+def explain(error: ValidationError, model: type[BaseModel], *, noun: str = "field") -> list[str]:
     """``field 'a.b': got <value>; expected <what is allowed>`` for each pydantic error."""
-    return [_problem(detail, model) for detail in error.errors(include_url=False)]
+    return [_problem(detail, model, noun) for detail in error.errors(include_url=False)]
 
 
-def _problem(detail: ErrorDetails, model: type[BaseModel]) -> str:
+def _problem(detail: ErrorDetails, model: type[BaseModel], noun: str) -> str:
     location = _dotted(detail["loc"])
     kind = detail["type"]
     if detail["loc"] and detail["loc"][-1] == "[key]":
@@ -49,7 +49,7 @@ def _problem(detail: ErrorDetails, model: type[BaseModel]) -> str:
         mapping = _unwrap_optional(_annotation_at(model, detail["loc"][:-2]))
         keys = typing.get_args(mapping)
         expected = describe(keys[0]) if keys else detail["msg"]
-        return f"field {_dotted(detail['loc'][:-1])!r}: got {_shown(detail.get('input'))}; " + (
+        return f"{noun} {_dotted(detail['loc'][:-1])!r}: got {_shown(detail.get('input'))}; " + (
             f"expected a key that is {expected}"
         )
     got = "<missing>" if kind == "missing" else _shown(detail.get("input"))
@@ -57,8 +57,8 @@ def _problem(detail: ErrorDetails, model: type[BaseModel]) -> str:
         return f"the value is not valid JSON ({(detail.get('ctx') or {}).get('error', '')})"
     if kind == "extra_forbidden":
         allowed = _field_names(model, detail["loc"][:-1])
-        return f"field {location!r} is not allowed; allowed fields: {', '.join(allowed)}"
-    return f"field {location!r}: got {got}; expected {_expected(detail, model)}"
+        return f"{noun} {location!r} is not allowed; allowed: {', '.join(allowed)}"
+    return f"{noun} {location!r}: got {got}; expected {_expected(detail, model)}"
 
 
 def _expected(detail: ErrorDetails, model: type[BaseModel]) -> str:
