@@ -31,13 +31,17 @@ from cdk_constructs.compliance.acknowledgments import (
 )
 from cdk_constructs.encryption import GovernanceKey
 from cdk_constructs.queues import dead_letter_queue
-from cdk_constructs.registry import POLICY_PARAMETER_PREFIX
 from cdk_constructs.roles import ManagedPolicyRole
 from cdk_constructs.storage import GovernedBucket
+from governance.contracts.vocabulary import (
+    ENDPOINT_PARAMETER_PREFIX,
+    GOVERNANCE_DETAIL_TYPES,
+    POLICY_PARAMETER_PREFIX,
+    DetailType,
+    EventSource,
+)
 
 LAMBDA_ASSET = Path(__file__).resolve().parents[1] / "lambda"
-ENDPOINT_PARAMETER_PREFIX = "/sagemaker-governance/endpoints/"
-GOVERNANCE_EVENT_SOURCE = "sagemaker.governance"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 # Powertools for AWS Lambda (Python) v3, the AWS-published layer (account 017000801446).
 POWERTOOLS_LAYER = (
@@ -343,7 +347,8 @@ class GovernanceHandlers(Construct):
         gate.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadModelCards",
-                actions=["sagemaker:DescribeModelCard"],
+                # Versions and who changed each: the card's approver is checked too.
+                actions=["sagemaker:DescribeModelCard", "sagemaker:ListModelCardVersions"],
                 resources=[f"{sagemaker_arn}:model-card/{g}" for g in governed_groups],
             )
         )
@@ -366,6 +371,14 @@ class GovernanceHandlers(Construct):
             ],
         )
         audit.grant_read_write(ledger_role, "ledger/*")
+        # The documented state-change event names nobody: the actor is read from the version.
+        ledger_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadGovernedVersions",
+                actions=["sagemaker:DescribeModelPackage"],
+                resources=[f"{sagemaker_arn}:model-package/{g}/*" for g in governed_groups],
+            )
+        )
 
         # Monitoring violations: read reports, alert, optionally start a retraining pipeline.
         violations_role = self.violations.role
@@ -408,6 +421,16 @@ class GovernanceHandlers(Construct):
             ),
         )
         acknowledge_wildcards(
+            ledger_role,
+            resources=[
+                nag_string(stack, f"{sagemaker_arn}:model-package/{g}/*") for g in governed_groups
+            ],
+            reason=(
+                "Model package versions are numbered at registration; the ledger reads (never "
+                "changes) any version inside a governed group to name who changed it."
+            ),
+        )
+        acknowledge_wildcards(
             violations_role,
             resources=[
                 nag_string(stack, f"{sagemaker_arn}:processing-job/*"),
@@ -442,8 +465,8 @@ class GovernanceHandlers(Construct):
             "GovernanceEventsToLedger",
             description="Approval verdicts and monitoring violations into the audit ledger",
             event_pattern=events.EventPattern(
-                source=[GOVERNANCE_EVENT_SOURCE],
-                detail_type=["Model Approval Verdict", "Model Monitoring Violation"],
+                source=[EventSource.GOVERNANCE.value],
+                detail_type=[detail_type.value for detail_type in GOVERNANCE_DETAIL_TYPES],
             ),
             targets=[self.audit_ledger.target(dead_letter_queue=self.routing_dlq)],
         )
@@ -452,8 +475,8 @@ class GovernanceHandlers(Construct):
             "MonitoringRunsToViolations",
             description="Finished Model Monitor executions to the violations handler",
             event_pattern=events.EventPattern(
-                source=["aws.sagemaker"],
-                detail_type=["SageMaker Processing Job State Change"],
+                source=[EventSource.SAGEMAKER.value],
+                detail_type=[DetailType.PROCESSING_JOB_STATE_CHANGE.value],
                 detail={"ProcessingJobStatus": ["Completed", "Failed"]},
             ),
             targets=[self.violations.target(dead_letter_queue=self.routing_dlq)],

@@ -14,8 +14,8 @@ from constructs import Construct
 
 from cdk_constructs import defaults, tags
 from cdk_constructs.encryption import GovernanceKey
-from config import names
 from config.model import GovernancePolicy, ModelConfig
+from governance.contracts.vocabulary import POLICY_PARAMETER_PREFIX
 
 # What a consumer account may do with a shared group: discover versions and deploy them.
 CONSUMER_ACTIONS_ON_GROUP = ("sagemaker:DescribeModelPackageGroup",)
@@ -33,7 +33,6 @@ CONSUMER_DENIED_ACTIONS = (
     "sagemaker:PutModelPackageGroupPolicy",
     "sagemaker:DeleteModelPackageGroupPolicy",
 )
-POLICY_PARAMETER_PREFIX = names.POLICY_PARAMETER_PREFIX
 RISK_RATING = {"high": "High", "medium": "Medium", "low": "Low"}
 
 

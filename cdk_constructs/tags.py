@@ -1,14 +1,27 @@
 """Tag keys that mark governed resources.
 
 Our governance rule pack and the report find a model's resources by these keys, so they are part
-of the public contract: every resource that belongs to one governed model carries MODEL.
+of the public contract: every resource that belongs to one governed model carries MODEL. They
+are defined once, in the contract module the handlers share (``governance.contracts``).
 """
 
-MODEL = "governance:model"
-OWNER = "governance:owner"
-RISK_TIER = "governance:risk-tier"
-DATA_CLASSIFICATION = "governance:data-classification"
-MONITOR_TYPE = "governance:monitor-type"
-MANAGED_BY = "governance:managed-by"
-MANAGED_BY_VALUE = "sagemaker-model-governance"
-COMPONENT = "governance:component"
+from governance.contracts.vocabulary import MANAGED_BY_VALUE, TagKey
+
+MODEL = TagKey.MODEL.value
+OWNER = TagKey.OWNER.value
+RISK_TIER = TagKey.RISK_TIER.value
+DATA_CLASSIFICATION = TagKey.DATA_CLASSIFICATION.value
+MONITOR_TYPE = TagKey.MONITOR_TYPE.value
+MANAGED_BY = TagKey.MANAGED_BY.value
+COMPONENT = TagKey.COMPONENT.value
+
+__all__ = [
+    "COMPONENT",
+    "DATA_CLASSIFICATION",
+    "MANAGED_BY",
+    "MANAGED_BY_VALUE",
+    "MODEL",
+    "MONITOR_TYPE",
+    "OWNER",
+    "RISK_TIER",
+]

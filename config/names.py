@@ -16,10 +16,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import cdk_constructs  # noqa: F401  (puts the handlers' contract module, lambda/, on the path)
 from config.api_constraints import ApiParameter, documentation
+from governance.contracts.vocabulary import ENDPOINT_PARAMETER_PREFIX, POLICY_PARAMETER_PREFIX
 
-POLICY_PARAMETER_PREFIX = "/sagemaker-governance/models/"
-ENDPOINT_PARAMETER_PREFIX = "/sagemaker-governance/endpoints/"
 KEY_DOMAINS = ("artifacts", "data-capture", "monitoring", "audit", "logs", "alerts")
 """The foundation's KMS key domains (``cdk_constructs.encryption.DataDomain``; a test compares)."""
 

@@ -12,11 +12,11 @@ from constructs import Construct
 
 from cdk_constructs.compliance.acknowledgments import acknowledge_wildcards, nag_string
 from cdk_constructs.encryption import DataDomain
-from cdk_constructs.handlers import ENDPOINT_PARAMETER_PREFIX
 from cdk_constructs.monitoring.engine import MonitoringEngine, MonitoringResources
 from cdk_constructs.monitoring.metrics import MonitorAlarms, MonitorMetrics
 from cdk_constructs.monitoring.serving import GovernedEndpoint
 from config.model import GovernancePolicy, ModelConfig
+from governance.contracts.vocabulary import ENDPOINT_PARAMETER_PREFIX
 from stacks.foundation_stack import FoundationStack
 
 

@@ -1,15 +1,16 @@
 """Governance event handlers: approval gate, audit ledger, monitoring violations.
 
-Each handler module is a thin Lambda adapter over pure functions that take boto3 clients as
-arguments. Only boto3 (in the Lambda runtime) and Powertools (the AWS-published layer) are used.
+Three layers, in the style of aws-lambda-handler-cookbook:
 
-Approval gate and audit ledger:
+* handlers (``approval_gate``, ``ledger``, ``violations``; shared wiring in ``lambda_runtime``):
+  parse the event with a Powertools Parser model, settings from the environment at cold start,
+  logger, tracer and idempotency, then one call into the logic;
+* ``logic``: decisions as pure functions of plain data, and one ``run_*`` per handler that
+  sequences the data-access calls around them;
+* ``data_access``: one interface per store (evidence in S3, registry, model cards, monitoring
+  runs, pipelines, SSM parameters, ledger table and archive, notifier) and its boto3 class.
 
-* ``governance.approval_gate.handler``: re-checks every approval against the model's policy.
-* ``governance.ledger.handler``: append-only, hash-chained audit record of governance events.
-* ``python -m governance verify-ledger``: verifies a group's chain (``governance.__main__``).
-* Supporting modules: ``events`` (typed event models), ``policy`` (per-model policy from SSM),
-  ``identity`` (approver vs registrant), ``bias_report`` (Clarify analysis.json), ``evidence``
-  (evidence URIs, S3 reads), ``environment`` (env validation), ``aws_clients`` (the one boto3
-  import).
+``contracts`` is shared with the CDK app; ``events`` and ``sagemaker`` model what arrives from
+EventBridge and the SageMaker API. Only boto3 (Lambda runtime) and Powertools with pydantic
+(the AWS-published layer) are needed at run time.
 """

@@ -1,8 +1,7 @@
-"""Command line: ``python -m governance verify-ledger --table T --group G [--region R]``.
+"""``python -m governance verify-ledger --table T --group G [--region R]``.
 
-Reads the group's ledger records from DynamoDB (ascending ``seq``, all pages) and verifies the
-hash chain. Exit status 0 when intact, 1 naming the first broken link, 2 for usage errors
-(argparse) and 3 when the table cannot be read.
+Verifies a group's hash chain (all pages, ascending ``seq``). Exit status 0 when intact, 1 naming
+the first broken link, 2 for usage errors (argparse) and 3 when the table cannot be read.
 """
 
 from __future__ import annotations
@@ -11,8 +10,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from governance.aws_clients import AwsClient, ClientError, client
-from governance.ledger import read_chain, verify_chain
+from governance.data_access.aws import AwsClient, ClientError, client
+from governance.data_access.ledger_store import DynamoDbLedgerStore
+from governance.logic.ledger import verify_chain
 
 EXIT_INTACT = 0
 EXIT_BROKEN = 1
@@ -33,9 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, dynamodb_client: AwsClient | None = None) -> int:
     args = build_parser().parse_args(argv)
-    dynamodb = dynamodb_client or client("dynamodb", region_name=args.region)
+    store = DynamoDbLedgerStore(
+        dynamodb_client or client("dynamodb", region_name=args.region), args.table
+    )
     try:
-        result = verify_chain(read_chain(dynamodb, args.table, args.group))
+        result = verify_chain(store.chain(args.group))
     except ClientError as error:
         print(f"cannot read ledger table {args.table!r}: {error}", file=sys.stderr)
         return EXIT_UNREADABLE

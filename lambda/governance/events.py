@@ -1,391 +1,219 @@
-"""Typed models of the EventBridge events the governance handlers receive, with strict parsing.
+"""The EventBridge events the handlers receive and publish, as Powertools Parser models.
 
-Three events are understood:
+Received from SageMaker (EventBridge user guide and SageMaker developer guide, "Events that
+Amazon SageMaker AI sends to Amazon EventBridge"): model package and processing job state
+changes, whose detail is the shape of the matching ``Describe*`` call (:mod:`governance.sagemaker`).
+Published by the handlers and recorded by the audit ledger: the approval verdict and the
+monitoring violation. Their detail uses camelCase keys; both sides use the models below.
 
-* ``aws.sagemaker`` / ``SageMaker Model Package State Change``: emitted by the Model Registry on
-  every change of a versioned model package. The fields used are ``ModelPackageGroupName``,
-  ``ModelPackageVersion``, ``ModelPackageArn``, ``ModelApprovalStatus``, ``ApprovalDescription``,
-  ``CreatedBy``/``LastModifiedBy`` (SageMaker ``UserContext``), ``ModelMetrics`` and
-  ``DriftCheckBaselines``.
-* ``sagemaker.governance`` / ``Model Approval Verdict``: published by the approval gate.
-* ``sagemaker.governance`` / ``Model Monitoring Violation``: published by the monitoring-violation
-  handler.
-
-Parsing is explicit (no pydantic: the Lambda runtime only has boto3 and Powertools). A malformed
-event raises :class:`EventValidationError` naming the field, the value found and what is allowed,
-so the failure that lands in the dead-letter queue explains itself.
+A malformed event raises :class:`~governance.contracts.errors.InvalidEventError` naming every
+bad field, so what lands in the dead-letter queue explains itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from datetime import UTC
+from enum import StrEnum
+from typing import Annotated, Any, Literal, TypeVar
 
-from governance.identity import UserContext, parse_user_context
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    StrictBool,
+    ValidationError,
+)
+from pydantic.alias_generators import to_camel
 
-SAGEMAKER_SOURCE: Final = "aws.sagemaker"
-GOVERNANCE_SOURCE: Final = "sagemaker.governance"
-MODEL_PACKAGE_STATE_CHANGE: Final = "SageMaker Model Package State Change"
-APPROVAL_VERDICT: Final = "Model Approval Verdict"
-MONITORING_VIOLATION: Final = "Model Monitoring Violation"
-
-APPROVAL_STATUSES: Final = ("Approved", "Rejected", "PendingManualApproval")
-VERDICTS: Final = ("passed", "failed")
-
-
-class EventValidationError(ValueError):
-    """The event does not have the shape this handler was built for."""
-
-    def __init__(self, field: str, value: object, expected: str) -> None:
-        shown = repr(value)
-        if len(shown) > 200:
-            shown = shown[:200] + "..."
-        super().__init__(f"invalid event field {field!r}: got {shown}; expected {expected}")
-        self.field = field
-        self.value = value
-        self.expected = expected
+from governance.contracts.errors import Expect, InvalidEventError, explain
+from governance.contracts.parameters import Text
+from governance.contracts.vocabulary import DetailType, EventSource, MonitorType
+from governance.sagemaker import ModelPackage, ProcessingJob, Version
 
 
-_MISSING: Final = object()
+class ModelPackageStateChange(EventBridgeModel):
+    source: Literal[EventSource.SAGEMAKER]
+    detail_type: Literal[DetailType.MODEL_PACKAGE_STATE_CHANGE] = Field(alias="detail-type")
+    detail: ModelPackage
 
 
-def _get(mapping: Mapping[str, Any], key: str) -> Any:
-    return mapping.get(key, _MISSING)
+class ProcessingJobStateChange(EventBridgeModel):
+    source: Literal[EventSource.SAGEMAKER]
+    detail_type: Literal[DetailType.PROCESSING_JOB_STATE_CHANGE] = Field(alias="detail-type")
+    detail: ProcessingJob
+
+    @property
+    def job_arn(self) -> str | None:
+        # The detail usually carries the ARN; the resources list always does.
+        return self.detail.processing_job_arn or next(iter(self.resources), None)
 
 
-def _shown(value: object) -> object:
-    return "<missing>" if value is _MISSING else value
+class _CamelDetail(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True
+    )
+
+    def as_detail(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
 
 
-def _require_mapping(mapping: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
-    value = _get(mapping, key)
-    if not isinstance(value, Mapping):
-        raise EventValidationError(path, _shown(value), "an object")
-    return value
-
-
-def _optional_mapping(mapping: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
-    value = mapping.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise EventValidationError(path, value, "an object or absent")
-    return value
-
-
-def _require_str(mapping: Mapping[str, Any], key: str, path: str) -> str:
-    value = _get(mapping, key)
-    if not isinstance(value, str) or not value.strip():
-        raise EventValidationError(path, _shown(value), "a non-empty string")
-    return value
-
-
-def _optional_str(mapping: Mapping[str, Any], key: str, path: str) -> str | None:
-    value = mapping.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise EventValidationError(path, value, "a string or absent")
-    return value
-
-
-def _require_choice(
-    mapping: Mapping[str, Any], key: str, path: str, allowed: tuple[str, ...]
-) -> str:
-    value = _get(mapping, key)
-    if value not in allowed:
-        raise EventValidationError(path, _shown(value), f"one of {', '.join(allowed)}")
-    return str(value)
-
-
-def _require_version(mapping: Mapping[str, Any], key: str, path: str) -> int:
-    value = _get(mapping, key)
-    # SageMaker sends a JSON number; a digit string is accepted because hand-made test events
-    # and replays through other tools sometimes stringify it.
-    if isinstance(value, bool):
-        raise EventValidationError(path, value, "a positive integer")
-    if isinstance(value, int) and value > 0:
-        return value
-    if isinstance(value, str) and value.isdigit() and int(value) > 0:
-        return int(value)
-    raise EventValidationError(path, _shown(value), "a positive integer")
-
-
-def _optional_scalar_text(mapping: Mapping[str, Any], key: str, path: str) -> str | None:
-    value = mapping.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise EventValidationError(path, value, "a string, a number or absent")
-    return str(value)
-
-
-def _require_list(mapping: Mapping[str, Any], key: str, path: str) -> list[Any]:
-    value = _get(mapping, key)
-    if not isinstance(value, list):
-        raise EventValidationError(path, _shown(value), "a list")
-    return value
-
-
-def _user_context(detail: Mapping[str, Any], key: str) -> UserContext | None:
-    try:
-        return parse_user_context(detail.get(key))
-    except ValueError as error:
-        raise EventValidationError(f"detail.{key}", detail.get(key), str(error)) from error
-
-
-@dataclass(frozen=True)
-class Envelope:
-    """The EventBridge fields common to every event."""
-
-    event_id: str
-    source: str
-    detail_type: str
-    time: str
-    account: str | None
-    region: str | None
-
-
-@dataclass(frozen=True)
-class ModelPackageStateChange:
-    """``SageMaker Model Package State Change`` for a versioned model package."""
-
-    envelope: Envelope
-    model_package_group_name: str
-    model_package_version: int
-    model_package_arn: str
-    model_approval_status: str
-    approval_description: str | None
-    created_by: UserContext | None
-    last_modified_by: UserContext | None
-    model_metrics: Mapping[str, Any]
-    drift_check_baselines: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class VerdictCheck:
+class Check(_CamelDetail):
     """One evidence check of an approval verdict."""
 
-    name: str
-    passed: bool
-    reason: str
+    name: Text
+    passed: StrictBool
+    reason: str = ""
 
 
-@dataclass(frozen=True)
-class ApprovalVerdict:
-    """``Model Approval Verdict`` published by the approval gate."""
+class VerdictOutcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
 
-    envelope: Envelope
-    model_package_group_name: str
-    model_package_arn: str
-    model_package_version: int
-    verdict: str
-    checks: tuple[VerdictCheck, ...]
-    action_taken: str
+
+class ApprovalVerdictDetail(_CamelDetail):
+    model_package_group_name: Text
+    model_package_arn: Text
+    model_package_version: Version
+    verdict: VerdictOutcome
+    checks: tuple[Check, ...]
+    action_taken: Text
     evidence_uris: tuple[str, ...]
-    source_event_id: str
+    source_event_id: Text
+    approver: str | None = None
+    """Who approved, as the gate read it from ``DescribeModelPackage`` (``LastModifiedBy``)."""
+    registrant: str | None = None
 
 
-@dataclass(frozen=True)
-class MonitoringViolationItem:
-    """One violation from a monitoring job's ``constraint_violations.json``."""
+class MonitoringOutcome(StrEnum):
+    """What a finished monitoring execution means for governance."""
 
-    feature: str
-    check_type: str
-    description: str
+    VIOLATIONS = "violations"
+    MONITORING_FAILED = "monitoring_failed"
+    MONITORING_STOPPED = "monitoring_stopped"
+    REPORT_UNREADABLE = "report_unreadable"
+
+
+def _text_of_scalar(value: object) -> object:
+    # Clarify echoes value_or_threshold, which may be a number.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+ScalarText = Annotated[str, BeforeValidator(_text_of_scalar), Expect("a string or a number")]
+
+
+class ViolationItem(_CamelDetail):
+    """One violated constraint; ``feature`` is empty for dataset-level checks."""
+
+    feature: str = ""
+    check_type: Text
+    description: str = ""
     metric_name: str | None = None
     facet: str | None = None
-    facet_value: str | None = None
-    label: str | None = None
+    facet_value: ScalarText | None = None
+    label: ScalarText | None = None
+
+    def as_detail(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-@dataclass(frozen=True)
-class MonitoringViolation:
-    """``Model Monitoring Violation`` published by the monitoring-violation handler."""
-
-    envelope: Envelope
-    model_package_group_name: str
-    model_name: str | None
-    endpoint_name: str | None
-    monitor_type: str
-    processing_job_arn: str | None
-    report_uri: str | None
-    violations: tuple[MonitoringViolationItem, ...]
-    source_event_id: str | None
+class MonitoringViolationDetail(_CamelDetail):
     record_id: str | None = None
-    """Same for every delivery of one job outcome: the ledger's duplicate key when present."""
-    outcome: str | None = None
-    """``violations``, ``monitoring_failed`` or ``report_unreadable``."""
+    """Same for every delivery of one job outcome: the ledger's duplicate key."""
+    outcome: MonitoringOutcome = MonitoringOutcome.VIOLATIONS
+    model_package_group_name: Text
+    model_name: str | None = None
+    endpoint_name: str | None = None
+    monitor_type: MonitorType
     monitoring_schedule_name: str | None = None
-    violation_count: int | None = None
-    violations_truncated: bool = False
+    processing_job_arn: str | None = None
+    report_uri: str | None = None
+    violations: tuple[ViolationItem, ...]
+    violation_count: NonNegativeInt | None = None
+    violations_truncated: StrictBool = False
     retraining_pipeline_execution_arn: str | None = None
+    source_event_id: str | None = None
     failure_reason: str | None = None
     report_error: str | None = None
 
+    def as_detail(self) -> dict[str, Any]:
+        detail = super().as_detail()
+        detail["violations"] = [item.as_detail() for item in self.violations]
+        for optional in ("failureReason", "reportError"):
+            if detail[optional] is None:
+                del detail[optional]
+        return detail
 
-GovernanceEvent = ModelPackageStateChange | ApprovalVerdict | MonitoringViolation
+
+class ApprovalVerdictEvent(EventBridgeModel):
+    source: Literal[EventSource.GOVERNANCE]
+    detail_type: Literal[DetailType.APPROVAL_VERDICT] = Field(alias="detail-type")
+    detail: ApprovalVerdictDetail
 
 
-def parse_envelope(raw: object) -> tuple[Envelope, Mapping[str, Any]]:
-    """Validate the EventBridge envelope; return it and the ``detail`` object."""
+class MonitoringViolationEvent(EventBridgeModel):
+    source: Literal[EventSource.GOVERNANCE]
+    detail_type: Literal[DetailType.MONITORING_VIOLATION] = Field(alias="detail-type")
+    detail: MonitoringViolationDetail
+
+
+GovernanceEvent = ModelPackageStateChange | ApprovalVerdictEvent | MonitoringViolationEvent
+"""What the audit ledger records."""
+
+_LEDGER_MODELS: Mapping[tuple[str, str], type[GovernanceEvent]] = {
+    (EventSource.SAGEMAKER, DetailType.MODEL_PACKAGE_STATE_CHANGE): ModelPackageStateChange,
+    (EventSource.GOVERNANCE, DetailType.APPROVAL_VERDICT): ApprovalVerdictEvent,
+    (EventSource.GOVERNANCE, DetailType.MONITORING_VIOLATION): MonitoringViolationEvent,
+}
+
+_E = TypeVar("_E", bound=EventBridgeModel)
+
+
+def parse_event(raw: object, model: type[_E]) -> _E:
+    """Validate ``raw`` as ``model``; raise one InvalidEventError naming every bad field."""
     if not isinstance(raw, Mapping):
-        raise EventValidationError("<event>", raw, "an EventBridge event object")
-    envelope = Envelope(
-        event_id=_require_str(raw, "id", "id"),
-        source=_require_str(raw, "source", "source"),
-        detail_type=_require_str(raw, "detail-type", "detail-type"),
-        time=_require_str(raw, "time", "time"),
-        account=_optional_str(raw, "account", "account"),
-        region=_optional_str(raw, "region", "region"),
-    )
-    return envelope, _require_mapping(raw, "detail", "detail")
-
-
-def parse_model_package_state_change(raw: object) -> ModelPackageStateChange:
-    """Parse a ``SageMaker Model Package State Change`` event (and nothing else)."""
-    envelope, detail = parse_envelope(raw)
-    _expect_kind(envelope, SAGEMAKER_SOURCE, MODEL_PACKAGE_STATE_CHANGE)
-    return _model_package_state_change(envelope, detail)
-
-
-def parse_event(raw: object) -> GovernanceEvent:
-    """Parse any event the audit ledger records; unknown kinds are rejected by name."""
-    envelope, detail = parse_envelope(raw)
-    kind = (envelope.source, envelope.detail_type)
-    if kind == (SAGEMAKER_SOURCE, MODEL_PACKAGE_STATE_CHANGE):
-        return _model_package_state_change(envelope, detail)
-    if kind == (GOVERNANCE_SOURCE, APPROVAL_VERDICT):
-        return _approval_verdict(envelope, detail)
-    if kind == (GOVERNANCE_SOURCE, MONITORING_VIOLATION):
-        return _monitoring_violation(envelope, detail)
-    raise EventValidationError(
-        "source/detail-type",
-        f"{envelope.source} / {envelope.detail_type}",
-        f"{SAGEMAKER_SOURCE} / {MODEL_PACKAGE_STATE_CHANGE}, "
-        f"{GOVERNANCE_SOURCE} / {APPROVAL_VERDICT}, "
-        f"or {GOVERNANCE_SOURCE} / {MONITORING_VIOLATION}",
-    )
-
-
-def _expect_kind(envelope: Envelope, source: str, detail_type: str) -> None:
-    if envelope.source != source:
-        raise EventValidationError("source", envelope.source, repr(source))
-    if envelope.detail_type != detail_type:
-        raise EventValidationError("detail-type", envelope.detail_type, repr(detail_type))
-
-
-def _model_package_state_change(
-    envelope: Envelope, detail: Mapping[str, Any]
-) -> ModelPackageStateChange:
-    return ModelPackageStateChange(
-        envelope=envelope,
-        model_package_group_name=_require_str(
-            detail, "ModelPackageGroupName", "detail.ModelPackageGroupName"
-        ),
-        model_package_version=_require_version(
-            detail, "ModelPackageVersion", "detail.ModelPackageVersion"
-        ),
-        model_package_arn=_require_str(detail, "ModelPackageArn", "detail.ModelPackageArn"),
-        model_approval_status=_require_choice(
-            detail, "ModelApprovalStatus", "detail.ModelApprovalStatus", APPROVAL_STATUSES
-        ),
-        approval_description=_optional_str(
-            detail, "ApprovalDescription", "detail.ApprovalDescription"
-        ),
-        created_by=_user_context(detail, "CreatedBy"),
-        last_modified_by=_user_context(detail, "LastModifiedBy"),
-        model_metrics=_optional_mapping(detail, "ModelMetrics", "detail.ModelMetrics"),
-        drift_check_baselines=_optional_mapping(
-            detail, "DriftCheckBaselines", "detail.DriftCheckBaselines"
-        ),
-    )
-
-
-def _approval_verdict(envelope: Envelope, detail: Mapping[str, Any]) -> ApprovalVerdict:
-    checks = []
-    for index, item in enumerate(_require_list(detail, "checks", "detail.checks")):
-        path = f"detail.checks[{index}]"
-        if not isinstance(item, Mapping):
-            raise EventValidationError(path, item, "an object {name, passed, reason}")
-        passed = item.get("passed")
-        if not isinstance(passed, bool):
-            raise EventValidationError(f"{path}.passed", passed, "true or false")
-        checks.append(
-            VerdictCheck(
-                name=_require_str(item, "name", f"{path}.name"),
-                passed=passed,
-                reason=_optional_str(item, "reason", f"{path}.reason") or "",
-            )
+        raise InvalidEventError(
+            f"invalid {model.__name__} event",
+            [f"field '<event>': got {raw!r:.200}; expected an EventBridge event object"],
         )
-    uris = _require_list(detail, "evidenceUris", "detail.evidenceUris")
-    for index, uri in enumerate(uris):
-        if not isinstance(uri, str):
-            raise EventValidationError(f"detail.evidenceUris[{index}]", uri, "a string")
-    return ApprovalVerdict(
-        envelope=envelope,
-        model_package_group_name=_require_str(
-            detail, "modelPackageGroupName", "detail.modelPackageGroupName"
-        ),
-        model_package_arn=_require_str(detail, "modelPackageArn", "detail.modelPackageArn"),
-        model_package_version=_require_version(
-            detail, "modelPackageVersion", "detail.modelPackageVersion"
-        ),
-        verdict=_require_choice(detail, "verdict", "detail.verdict", VERDICTS),
-        checks=tuple(checks),
-        action_taken=_require_str(detail, "actionTaken", "detail.actionTaken"),
-        evidence_uris=tuple(uris),
-        source_event_id=_require_str(detail, "sourceEventId", "detail.sourceEventId"),
-    )
+    try:
+        return parse(event=dict(raw), model=model)
+    except ValidationError as error:
+        raise InvalidEventError(f"invalid {model.__name__} event", explain(error, model)) from None
 
 
-def _monitoring_violation(envelope: Envelope, detail: Mapping[str, Any]) -> MonitoringViolation:
-    violations = []
-    for index, item in enumerate(_require_list(detail, "violations", "detail.violations")):
-        path = f"detail.violations[{index}]"
-        if not isinstance(item, Mapping):
-            raise EventValidationError(path, item, "an object {feature, checkType, description}")
-        violations.append(
-            MonitoringViolationItem(
-                # Dataset-level checks (e.g. missing columns) have no feature.
-                feature=_optional_str(item, "feature", f"{path}.feature") or "",
-                check_type=_require_str(item, "checkType", f"{path}.checkType"),
-                description=_optional_str(item, "description", f"{path}.description") or "",
-                metric_name=_optional_str(item, "metricName", f"{path}.metricName"),
-                facet=_optional_str(item, "facet", f"{path}.facet"),
-                facet_value=_optional_scalar_text(item, "facetValue", f"{path}.facetValue"),
-                label=_optional_scalar_text(item, "label", f"{path}.label"),
-            )
+def parse_governance_event(raw: object) -> GovernanceEvent:
+    """Any event the audit ledger records; other kinds are refused by name."""
+    kind = (raw.get("source"), raw.get("detail-type")) if isinstance(raw, Mapping) else None
+    model = _LEDGER_MODELS.get(kind) if kind else None  # type: ignore[arg-type]
+    if model is None:
+        allowed = "; ".join(f"{source} / {detail_type}" for source, detail_type in _LEDGER_MODELS)
+        shown = f"{kind[0]} / {kind[1]}" if kind else repr(raw)[:200]
+        raise InvalidEventError(
+            "invalid audit ledger event",
+            [f"field 'source/detail-type': got {shown}; expected one of {allowed}"],
         )
-    count = detail.get("violationCount")
-    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
-        raise EventValidationError("detail.violationCount", count, "a non-negative integer")
-    truncated = detail.get("violationsTruncated", False)
-    if not isinstance(truncated, bool):
-        raise EventValidationError("detail.violationsTruncated", truncated, "true or false")
-    return MonitoringViolation(
-        envelope=envelope,
-        model_package_group_name=_require_str(
-            detail, "modelPackageGroupName", "detail.modelPackageGroupName"
-        ),
-        model_name=_optional_str(detail, "modelName", "detail.modelName"),
-        endpoint_name=_optional_str(detail, "endpointName", "detail.endpointName"),
-        monitor_type=_require_str(detail, "monitorType", "detail.monitorType"),
-        processing_job_arn=_optional_str(detail, "processingJobArn", "detail.processingJobArn"),
-        report_uri=_optional_str(detail, "reportUri", "detail.reportUri"),
-        violations=tuple(violations),
-        source_event_id=_optional_str(detail, "sourceEventId", "detail.sourceEventId"),
-        record_id=_optional_str(detail, "recordId", "detail.recordId"),
-        outcome=_optional_str(detail, "outcome", "detail.outcome"),
-        monitoring_schedule_name=_optional_str(
-            detail, "monitoringScheduleName", "detail.monitoringScheduleName"
-        ),
-        violation_count=count,
-        violations_truncated=truncated,
-        retraining_pipeline_execution_arn=_optional_str(
-            detail, "retrainingPipelineExecutionArn", "detail.retrainingPipelineExecutionArn"
-        ),
-        failure_reason=_optional_str(detail, "failureReason", "detail.failureReason"),
-        report_error=_optional_str(detail, "reportError", "detail.reportError"),
-    )
+    return parse_event(raw, model)
+
+
+def event_time(event: EventBridgeModel) -> str:
+    """The event's ``time`` as EventBridge writes it (ISO 8601, UTC, ``Z``)."""
+    return event.time.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def governance_entry(
+    detail_type: DetailType, detail: _CamelDetail, resource: str
+) -> dict[str, Any]:
+    """A ``PutEvents`` entry for one of our own events (bus added by the notifier)."""
+    return {
+        "Source": EventSource.GOVERNANCE.value,
+        "DetailType": detail_type.value,
+        "Detail": detail.as_detail(),
+        "Resources": [resource],
+    }

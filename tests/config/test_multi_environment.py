@@ -18,7 +18,7 @@ from cdk_constructs.compliance import register_compliance_packs, write_pack_mani
 from cdk_constructs.encryption import DataDomain
 from config import load_config, names
 from config.model import Evidence, GovernanceConfig
-from governance.policy import parse_policy
+from governance.contracts.parameters import parse_policy
 from stacks.governance_app import build_governance
 from tests.conftest import REPO, Assembly, cdk_context
 
@@ -123,12 +123,14 @@ def test_the_policy_parameter_is_the_effective_policy(
             parameter = parameters[f"{names.POLICY_PARAMETER_PREFIX}{model.name}"]
             policy = parse_policy(
                 json.loads(parameter["Value"]),
-                source=parameter["Name"],
-                expected_group=model.name,
+                parameter=parameter["Name"],
+                group=model.name,
             )
             # Then the gate enforces exactly that policy
-            assert policy.required_evidence == tuple(e.value for e in effective.required_evidence)
-            assert policy.on_failure == effective.on_failure.value
+            assert tuple(e.value for e in policy.required_evidence) == tuple(
+                e.value for e in effective.required_evidence
+            )
+            assert policy.on_failure.value == effective.on_failure.value
             assert {k: (t.min, t.max) for k, t in policy.bias_thresholds.items()} == {
                 k: (t.min, t.max) for k, t in effective.bias_thresholds.items()
             }

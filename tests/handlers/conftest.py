@@ -1,24 +1,21 @@
-"""Offline AWS for the approval gate and the audit ledger.
+"""Fixtures for the approval gate and the audit ledger: event files, fakes, and offline AWS.
 
-moto provides S3 (evidence and the Object-Lock audit bucket), DynamoDB (ledger and idempotency
-tables), SNS (subscribed by an SQS queue we read), EventBridge (a rule on the default bus
-targeting an SQS queue we read), SSM (policies) and the SageMaker registry (groups, packages with
-metrics and baselines, approval updates, model cards).
+Most tests judge decisions against the in-memory fakes in :mod:`tests.handlers.fakes`. A few per
+handler run end to end against moto: S3 (evidence and the Object-Lock audit bucket), DynamoDB
+(ledger and idempotency tables), SNS (read through a subscribed SQS queue), EventBridge (a rule
+on the bus targeting an SQS queue), SSM and the SageMaker registry and model cards.
 
-Where moto falls short: it stamps every model package with one fake Studio user as both
-``CreatedBy`` and ``LastModifiedBy`` and has no ``IamIdentity``. ``Aws.register`` therefore sets
-the two identities on moto's stored package from the event fixture, after registering and
-approving it through the real API. Everything the handlers call still goes through boto3.
-And moto renders EventBridge rule targets with ``jsonpath_ng`` (its ``moto[events]`` extra, not
-installed); without an InputTransformer EventBridge delivers the event unchanged, so
-:func:`_deliver_unchanged` stands in for that renderer.
+Where moto falls short: it stamps model packages with one fake Studio user and model cards with
+no user at all. ``Aws.register`` and ``Aws.put_model_card`` set the identities the test names on
+moto's stored objects after creating them through the real API. And moto renders EventBridge
+targets with ``jsonpath_ng`` (the ``moto[events]`` extra, not installed); without an
+InputTransformer EventBridge delivers the event unchanged, which :func:`_deliver_unchanged` does.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,20 +25,29 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.events.utils import EventTemplateParser
-from moto.sagemaker.models import sagemaker_backends
+from moto.sagemaker.models import FakeModelCard, sagemaker_backends
 
-from governance import approval_gate, ledger
+from governance.approval_gate import GateSettings
+from governance.contracts.vocabulary import POLICY_PARAMETER_PREFIX
+from governance.ledger import LedgerSettings
+from governance.logic.approval import GateStores
+from governance.logic.ledger import LedgerStores
 
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
+from .fakes import (
+    FakeArchive,
+    FakeEvidence,
+    FakeLedgerStore,
+    FakeModelCards,
+    FakeNotifier,
+    FakeParameters,
+    FakeRegistry,
+)
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's default account
 EVENTS = Path(__file__).resolve().parents[1] / "events" / "registry"
 DATA = Path(__file__).resolve().parent / "data"
 
-POLICY_PREFIX = "/sagemaker-governance/models/"
 ALERT_TOPIC = "governance-alerts"
 ALERT_TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:{ALERT_TOPIC}"
 IDEMPOTENCY_TABLE = "governance-idempotency"
@@ -49,6 +55,12 @@ LEDGER_TABLE = "governance-ledger"
 AUDIT_BUCKET = f"governance-audit-{ACCOUNT}-{REGION}"
 ARTIFACT_BUCKET = f"governance-artifacts-{ACCOUNT}-{REGION}"
 GROUP = "credit-default"
+CARD_APPROVER = {
+    "IamIdentity": {
+        "Arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/"
+        "AWSReservedSSO_ModelApprover_4f1c2d3e5a6b7c8d/maria.okafor@example.com"
+    }
+}
 
 CREDIT_DEFAULT_POLICY: dict[str, Any] = {
     "model_name": "credit-default",
@@ -83,23 +95,14 @@ BIAS_REPORTS = {
 }
 
 
-# One session and one set of clients for the whole run: a new session re-parses the (large)
-# service models and building clients is slow. moto intercepts clients created after it is
-# imported, whichever mock_aws context is active when they are called.
-_SESSION = boto3.Session(region_name=REGION)
-_CLIENTS: dict[str, Any] = {}
-
-
-def _client(service: str) -> Any:
-    if service not in _CLIENTS:
-        _CLIENTS[service] = _SESSION.client(service)
-    return _CLIENTS[service]
+def bias_report_uri(execution: str) -> str:
+    return f"s3://{ARTIFACT_BUCKET}/{GROUP}/{execution}/clarify-bias/analysis.json"
 
 
 def load_event(name: str) -> dict[str, Any]:
     """A fresh copy of an event fixture from tests/events/registry."""
     event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
-    return copy.deepcopy(event)
+    return event
 
 
 @dataclass
@@ -116,13 +119,88 @@ class FakeLambdaContext:
         return 30_000
 
 
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+# --- Fakes ---------------------------------------------------------------------------------
+
+
+def _evidence_documents() -> dict[str, object]:
+    from governance.data_access.evidence import EvidenceUnreadableError
+
+    documents: dict[str, object] = {}
+    for execution, file_name in BIAS_REPORTS.items():
+        uri = bias_report_uri(execution)
+        text = (DATA / file_name).read_text()
+        try:
+            documents[uri] = json.loads(text)
+        except json.JSONDecodeError as error:
+            documents[uri] = EvidenceUnreadableError(
+                f"{uri} is not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
+            )
+    return documents
+
+
+@pytest.fixture
+def gate() -> GateStores:
+    """The gate's stores as fakes: the credit-default policy, a card approved by a reviewer."""
+    cards = FakeModelCards()
+    cards.add_version(GROUP, "Draft")
+    cards.add_version(GROUP, "Approved", last_modified_by=CARD_APPROVER)
+    return GateStores(
+        parameters=FakeParameters(policies={GROUP: copy.deepcopy(CREDIT_DEFAULT_POLICY)}),
+        registry=FakeRegistry(),
+        cards=cards,
+        evidence=FakeEvidence(_evidence_documents()),
+        notifier=FakeNotifier(),
+    )
+
+
+@pytest.fixture
+def ledger_stores() -> LedgerStores:
+    return LedgerStores(
+        parameters=FakeParameters(policies={GROUP: copy.deepcopy(CREDIT_DEFAULT_POLICY)}),
+        registry=FakeRegistry(),
+        store=FakeLedgerStore(),
+        archive=FakeArchive(),
+    )
+
+
+# --- moto ----------------------------------------------------------------------------------
+
+# One session and client set for the whole run: a new session re-parses the (large) service
+# models. moto intercepts clients created after it is imported, whichever mock is active.
+_SESSION = boto3.Session(region_name=REGION)
+_CLIENTS: dict[str, Any] = {}
+
+
+def moto_client(service: str) -> Any:
+    if service not in _CLIENTS:
+        _CLIENTS[service] = _SESSION.client(service)
+    return _CLIENTS[service]
+
+
+GATE_SETTINGS = GateSettings(
+    POLICY_PARAMETER_PREFIX=POLICY_PARAMETER_PREFIX,
+    ALERT_TOPIC_ARN=ALERT_TOPIC_ARN,
+    IDEMPOTENCY_TABLE_NAME=IDEMPOTENCY_TABLE,
+)
+LEDGER_SETTINGS = LedgerSettings(
+    LEDGER_TABLE_NAME=LEDGER_TABLE,
+    AUDIT_BUCKET_NAME=AUDIT_BUCKET,
+    POLICY_PARAMETER_PREFIX=POLICY_PARAMETER_PREFIX,
+    IDEMPOTENCY_TABLE_NAME=IDEMPOTENCY_TABLE,
+)
+
+
 @dataclass
 class Aws:
     """moto clients plus helpers to set the scene and read what the handlers emitted."""
 
     s3: Any
     sagemaker: Any
-    sns: Any
     sqs: Any
     events: Any
     ssm: Any
@@ -130,28 +208,14 @@ class Aws:
     alerts_queue_url: str
     verdicts_queue_url: str
 
-    def configure_handlers(self) -> None:
-        """Build both handlers' runtimes from the current env, with this run's clients."""
-        approval_gate.configure(
-            clients=approval_gate.GateClients(self.sagemaker, self.s3, self.sns, self.events),
-            ssm_client=self.ssm,
-            dynamodb_client=self.dynamodb,
-        )
-        ledger.configure(dynamodb_client=self.dynamodb, s3_client=self.s3, ssm_client=self.ssm)
-
     def put_policy(self, group: str, policy: dict[str, Any] | str) -> None:
         value = policy if isinstance(policy, str) else json.dumps(policy)
         self.ssm.put_parameter(
-            Name=f"{POLICY_PREFIX}{group}", Value=value, Type="String", Overwrite=True
+            Name=f"{POLICY_PARAMETER_PREFIX}{group}", Value=value, Type="String", Overwrite=True
         )
 
-    def put_model_card(self, name: str, status: str) -> None:
-        content = json.dumps(
-            {
-                "model_overview": {"model_description": "Credit default classifier"},
-                "intended_uses": {"risk_rating": "High"},
-            }
-        )
+    def put_model_card(self, name: str, status: str, by: dict[str, Any] | None = None) -> None:
+        content = json.dumps({"model_overview": {"model_description": "Credit default"}})
         try:
             self.sagemaker.describe_model_card(ModelCardName=name)
         except self.sagemaker.exceptions.ResourceNotFound:
@@ -159,11 +223,11 @@ class Aws:
                 ModelCardName=name, Content=content, ModelCardStatus=status
             )
         else:
-            self.sagemaker.update_model_card(
-                ModelCardName=name, Content=content, ModelCardStatus=status
-            )
+            self.sagemaker.update_model_card(ModelCardName=name, ModelCardStatus=status)
+        latest = sagemaker_backends[ACCOUNT][REGION].model_cards[name][-1]
+        latest.test_last_modified_by = by
 
-    def register(self, event: dict[str, Any]) -> str:
+    def register(self, event: dict[str, Any], *, identities: bool = True) -> str:
         """Put the package an event describes into the registry, in the event's state."""
         detail = event["detail"]
         group = detail["ModelPackageGroupName"]
@@ -174,7 +238,6 @@ class Aws:
             ModelPackageGroupName=group,
             ModelPackageDescription=detail["ModelPackageDescription"],
             InferenceSpecification=detail["InferenceSpecification"],
-            MetadataProperties=detail["MetadataProperties"],
             ModelMetrics=detail["ModelMetrics"],
             DriftCheckBaselines=detail["DriftCheckBaselines"],
             ModelApprovalStatus="PendingManualApproval",
@@ -185,9 +248,10 @@ class Aws:
             if "ApprovalDescription" in detail:
                 update["ApprovalDescription"] = detail["ApprovalDescription"]
             self.sagemaker.update_model_package(ModelPackageArn=arn, **update)
-        stored = sagemaker_backends[ACCOUNT][REGION].model_packages[arn]
-        stored.created_by = detail.get("CreatedBy")
-        stored.last_modified_by = detail.get("LastModifiedBy")
+        if identities:
+            stored = sagemaker_backends[ACCOUNT][REGION].model_packages[arn]
+            stored.created_by = detail.get("CreatedBy")
+            stored.last_modified_by = detail.get("LastModifiedBy")
         return arn
 
     def package(self, arn: str) -> dict[str, Any]:
@@ -214,10 +278,10 @@ class Aws:
         """Full EventBridge events from source ``sagemaker.governance``."""
         return self._drain(self.verdicts_queue_url)
 
-    def ledger_items(self) -> list[dict[str, Any]]:
-        from governance.ledger import read_chain
+    def ledger_items(self, group: str = GROUP) -> list[dict[str, Any]]:
+        from governance.data_access.ledger_store import DynamoDbLedgerStore
 
-        return list(read_chain(self.dynamodb, LEDGER_TABLE, GROUP))
+        return list(DynamoDbLedgerStore(self.dynamodb, LEDGER_TABLE).chain(group))
 
 
 def _deliver_unchanged(
@@ -228,43 +292,33 @@ def _deliver_unchanged(
     return copy.deepcopy(dict(event))
 
 
-@pytest.fixture
-def lambda_context() -> FakeLambdaContext:
-    return FakeLambdaContext()
+def _describe_with_user(self: FakeModelCard) -> dict[str, Any]:
+    described = _MOTO_DESCRIBE(self)
+    described["LastModifiedBy"] = getattr(self, "test_last_modified_by", None) or {}
+    return described
+
+
+_MOTO_DESCRIBE = FakeModelCard.describe
 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
-    """A fresh moto account with every resource both handlers use, and their env set."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "governance")
-    monkeypatch.setenv("POLICY_PARAMETER_PREFIX", POLICY_PREFIX)
-    monkeypatch.setenv("ALERT_TOPIC_ARN", ALERT_TOPIC_ARN)
-    monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", IDEMPOTENCY_TABLE)
-    monkeypatch.setenv("LEDGER_TABLE_NAME", LEDGER_TABLE)
-    monkeypatch.setenv("AUDIT_BUCKET_NAME", AUDIT_BUCKET)
-    monkeypatch.delenv("EVENT_BUS_NAME", raising=False)
-    monkeypatch.delenv("AUDIT_PREFIX", raising=False)
+    """A fresh moto account with every resource both handlers use."""
     monkeypatch.setattr(EventTemplateParser, "parse", staticmethod(_deliver_unchanged))
+    monkeypatch.setattr(FakeModelCard, "describe", _describe_with_user)
 
     with mock_aws():
-        approval_gate.reset()
-        ledger.reset()
-        s3 = _client("s3")
-        sqs = _client("sqs")
-        sns = _client("sns")
-        events = _client("events")
-        dynamodb = _client("dynamodb")
+        s3 = moto_client("s3")
+        sqs = moto_client("sqs")
+        sns = moto_client("sns")
+        events = moto_client("events")
+        dynamodb = moto_client("dynamodb")
 
         location = {"LocationConstraint": REGION}
         s3.create_bucket(Bucket=ARTIFACT_BUCKET, CreateBucketConfiguration=location)
         for execution, file_name in BIAS_REPORTS.items():
-            s3.put_object(
-                Bucket=ARTIFACT_BUCKET,
-                Key=f"{GROUP}/{execution}/clarify-bias/analysis.json",
-                Body=(DATA / file_name).read_bytes(),
-                ContentType="application/json",
-            )
+            bucket, key = bias_report_uri(execution).removeprefix("s3://").split("/", 1)
+            s3.put_object(Bucket=bucket, Key=key, Body=(DATA / file_name).read_bytes())
         s3.create_bucket(
             Bucket=AUDIT_BUCKET, CreateBucketConfiguration=location, ObjectLockEnabledForBucket=True
         )
@@ -275,7 +329,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
                 "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 3650}},
             },
         )
-
         dynamodb.create_table(
             TableName=IDEMPOTENCY_TABLE,
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
@@ -316,18 +369,15 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 
         env = Aws(
             s3=s3,
-            sagemaker=_client("sagemaker"),
-            sns=sns,
+            sagemaker=moto_client("sagemaker"),
             sqs=sqs,
             events=events,
-            ssm=_client("ssm"),
+            ssm=moto_client("ssm"),
             dynamodb=dynamodb,
             alerts_queue_url=alerts_queue_url,
             verdicts_queue_url=verdicts_queue_url,
         )
         env.put_policy(GROUP, CREDIT_DEFAULT_POLICY)
-        env.put_model_card("credit-default", "Approved")
-        env.configure_handlers()
+        env.put_model_card(GROUP, "Draft")
+        env.put_model_card(GROUP, "Approved", by=CARD_APPROVER)
         yield env
-        approval_gate.reset()
-        ledger.reset()

@@ -1,4 +1,5 @@
-"""The audit ledger against moto: records, hash chain, S3 mirror, duplicates, races, tampering."""
+"""The audit ledger: records, chain, duplicates and contention against fakes; the DynamoDB and
+S3 stores, the handler and the verifier end to end against moto."""
 
 from __future__ import annotations
 
@@ -10,11 +11,27 @@ from typing import Any
 
 import pytest
 
-from governance import ledger
 from governance.__main__ import main
-from governance.events import EventValidationError, parse_event
+from governance.contracts.errors import InvalidEventError
+from governance.data_access.ledger_store import DynamoDbLedgerStore, S3LedgerArchive
+from governance.events import ModelPackageStateChange, parse_event, parse_governance_event
+from governance.ledger import build_handler
+from governance.logic import ledger
+from governance.logic.ledger import LedgerStores, run_ledger, state_change_actors
+from governance.sagemaker import ModelPackage
 
-from .conftest import AUDIT_BUCKET, GROUP, LEDGER_TABLE, Aws, FakeLambdaContext, load_event
+from .conftest import (
+    AUDIT_BUCKET,
+    CREDIT_DEFAULT_POLICY,
+    GROUP,
+    LEDGER_SETTINGS,
+    LEDGER_TABLE,
+    Aws,
+    FakeLambdaContext,
+    load_event,
+    moto_client,
+)
+from .fakes import FakeArchive, FakeLedgerStore, FakeParameters, FakeRegistry
 
 LIFECYCLE = [
     "state_change_pending_registration",
@@ -25,29 +42,53 @@ LIFECYCLE = [
 ]
 
 
-def _record_lifecycle(aws: Aws, context: FakeLambdaContext) -> list[dict[str, Any]]:
+def store(stores: LedgerStores) -> FakeLedgerStore:
+    assert isinstance(stores.store, FakeLedgerStore)
+    return stores.store
+
+
+def archive(stores: LedgerStores) -> FakeArchive:
+    assert isinstance(stores.archive, FakeArchive)
+    return stores.archive
+
+
+def registry(stores: LedgerStores) -> FakeRegistry:
+    assert isinstance(stores.registry, FakeRegistry)
+    return stores.registry
+
+
+def record(stores: LedgerStores, name: str, **changes: Any) -> dict[str, Any]:
+    """Let the ledger record a fixture; state changes find their package as it was then."""
+    event = load_event(name)
+    event.update(changes)
+    if event["source"] == "aws.sagemaker":
+        registry(stores).put(event["detail"])
+    return run_ledger(parse_governance_event(event), stores, sleep=lambda _: None)
+
+
+def record_lifecycle(stores: LedgerStores) -> list[dict[str, Any]]:
     for name in LIFECYCLE:
-        ledger.handler(load_event(name), context)
-    return aws.ledger_items()
+        record(stores, name)
+    return list(store(stores).chain(GROUP))
 
 
-def test_every_event_becomes_a_chained_record(aws: Aws, lambda_context: FakeLambdaContext) -> None:
+# --- Records and chain (fakes) ---------------------------------------------------------------
+
+
+def test_every_event_becomes_a_chained_record(ledger_stores: LedgerStores) -> None:
     # Given a version's life: registered, approved, failed by the gate, set back, then monitored
-    # (the handler building its own clients from the environment, as on a cold start)
-    ledger.reset()
-
     # When the ledger receives each event
-    records = _record_lifecycle(aws, lambda_context)
+    records = record_lifecycle(ledger_stores)
 
     # Then each is one record, numbered 1..5 and chained by hash from the genesis value
     assert [r["seq"] for r in records] == [1, 2, 3, 4, 5]
     assert records[0]["prev_hash"] == ledger.GENESIS_HASH
     for previous, current in itertools.pairwise(records):
         assert current["prev_hash"] == previous["hash"]
-    for record in records:
-        assert record["hash"] == ledger.record_hash(record)
-        assert record["governed"] is True
-        assert record["pk"] == GROUP
+    for each in records:
+        assert each["hash"] == ledger.record_hash(each)
+        assert each["governed"] is True
+        assert each["pk"] == GROUP
     assert ledger.verify_chain(records).intact
 
     # And each says who did what, from which status to which, why, and with what evidence
@@ -72,108 +113,245 @@ def test_every_event_becomes_a_chained_record(aws: Aws, lambda_context: FakeLamb
     assert violation["description"].startswith("2 violation(s): annual_income: baseline_drift")
     assert violation["monitoring"]["endpoint_name"] == "credit-default-prod"
     assert violation["evidence_uris"][0].endswith("constraint_violations.json")
-
-
-def test_records_are_mirrored_to_the_audit_bucket(
-    aws: Aws, lambda_context: FakeLambdaContext
-) -> None:
-    # Given the lifecycle recorded
-    records = _record_lifecycle(aws, lambda_context)
-
-    # When the audit bucket is read
-    listed = aws.s3.list_objects_v2(Bucket=AUDIT_BUCKET, Prefix=f"ledger/{GROUP}/")["Contents"]
-
-    # Then each record is there, under its zero-padded seq, byte-for-byte the canonical record
-    assert [o["Key"] for o in listed] == [f"ledger/{GROUP}/{n:012d}.json" for n in range(1, 6)]
-    for record in records:
-        obj = aws.s3.get_object(
-            Bucket=AUDIT_BUCKET, Key=f"ledger/{GROUP}/{record['seq']:012d}.json"
+    # And each record is mirrored byte for byte under its zero-padded seq
+    objects = archive(ledger_stores).objects
+    assert sorted(objects) == [f"ledger/{GROUP}/{n:012d}.json" for n in range(1, 6)]
+    for each in records:
+        assert objects[f"ledger/{GROUP}/{each['seq']:012d}.json"].decode() == (
+            ledger.canonical_json(each)
         )
-        assert obj["ContentType"] == "application/json"
-        assert obj["Body"].read().decode() == ledger.canonical_json(record)
-    # And the bucket's default Object Lock retention applies without the ledger asking for it
-    head = aws.s3.head_object(Bucket=AUDIT_BUCKET, Key=f"ledger/{GROUP}/{1:012d}.json")
-    assert head.get("ObjectLockMode") == "COMPLIANCE"
 
 
-def test_redelivered_event_is_recorded_once(aws: Aws, lambda_context: FakeLambdaContext) -> None:
+def test_redelivered_event_is_recorded_once(ledger_stores: LedgerStores) -> None:
     # Given an approval already recorded
-    first = ledger.handler(load_event("approval_full_evidence"), lambda_context)
+    first = record(ledger_stores, "approval_full_evidence")
 
-    # When EventBridge delivers it again
-    second = ledger.handler(load_event("approval_full_evidence"), lambda_context)
+    # When the same event arrives again (the idempotency record expired, or was never written)
+    second = record(ledger_stores, "approval_full_evidence")
 
-    # Then there is still one record and the same result
-    assert second == first
-    assert len(aws.ledger_items()) == 1
-
-
-@pytest.mark.filterwarnings("ignore:Disabling idempotency")
-def test_duplicate_marker_holds_without_the_idempotency_layer(
-    aws: Aws, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given Powertools idempotency is out of the picture (e.g. its record expired)
-    monkeypatch.setenv("POWERTOOLS_IDEMPOTENCY_DISABLED", "1")
-    ledger.handler(load_event("approval_full_evidence"), lambda_context)
-
-    # When the same event arrives again
-    result = ledger.handler(load_event("approval_full_evidence"), lambda_context)
-
-    # Then the transaction's marker recognises it: one record, reported as a duplicate
-    assert result["result"] == "duplicate"
-    assert result["seq"] == 1
-    assert len(aws.ledger_items()) == 1
+    # Then the duplicate marker recognises it: one record, reported as a duplicate
+    assert (first["result"], second["result"]) == ("recorded", "duplicate")
+    assert second["seq"] == first["seq"] == 1
+    assert len(list(store(ledger_stores).chain(GROUP))) == 1
 
 
 @pytest.mark.parametrize(
     "fixture", ["governance_approval_verdict_failed", "governance_monitoring_violation"]
 )
 def test_republished_outcome_with_a_new_event_id_is_recorded_once(
-    aws: Aws, lambda_context: FakeLambdaContext, fixture: str
+    ledger_stores: LedgerStores, fixture: str
 ) -> None:
     # Given a verdict / monitoring outcome recorded
-    ledger.handler(load_event(fixture), lambda_context)
+    record(ledger_stores, fixture)
 
     # When its producer retries and publishes the same outcome under a new EventBridge id
-    again = load_event(fixture)
-    again["id"] = "3b4c5d6e-7f80-4912-a3b4-c5d6e7f80912"
-    result = ledger.handler(again, lambda_context)
+    result = record(ledger_stores, fixture, id="3b4c5d6e-7f80-4912-a3b4-c5d6e7f80912")
 
     # Then the stable key (sourceEventId / recordId) keeps it to one record
     assert result["result"] == "duplicate"
-    assert len(aws.ledger_items()) == 1
+    assert len(list(store(ledger_stores).chain(GROUP))) == 1
 
 
-def test_unknown_group_is_recorded_as_ungoverned(
-    aws: Aws, lambda_context: FakeLambdaContext, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_unknown_group_is_recorded_as_ungoverned(ledger_stores: LedgerStores) -> None:
     # Given an event from a group without a policy parameter
-    event = load_event("approval_unknown_group")
+    result = record(ledger_stores, "approval_unknown_group")
 
-    # When the ledger receives it
-    result = ledger.handler(event, lambda_context)
-
-    # Then it is recorded all the same, in its own chain, flagged governed=false
+    # Then it is recorded all the same, in its own chain, flagged governed=false, and says why
     assert result["governed"] is False
-    [record] = list(ledger.read_chain(aws.dynamodb, LEDGER_TABLE, "fraud-scoring-sandbox"))
-    assert record["governed"] is False
-    assert record["to_status"] == "Approved"
+    assert "is not governed" in result["notGovernedBecause"]
+    [recorded] = store(ledger_stores).chain("fraud-scoring-sandbox")
+    assert recorded["governed"] is False
+    assert recorded["to_status"] == "Approved"
 
 
-def test_malformed_event_raises_naming_the_field(
-    aws: Aws, lambda_context: FakeLambdaContext
-) -> None:
-    # Given events the ledger cannot interpret
+def test_invalid_policy_still_records_and_says_why(ledger_stores: LedgerStores) -> None:
+    assert isinstance(ledger_stores.parameters, FakeParameters)
+    ledger_stores.parameters.policies[GROUP] = {**CREDIT_DEFAULT_POLICY, "risk_tier": "critical"}
+    result = record(ledger_stores, "approval_full_evidence")
+    assert result["governed"] is False
+    assert "field 'risk_tier': got 'critical'" in result["notGovernedBecause"]
+
+
+def test_malformed_events_raise_naming_the_field() -> None:
     missing_arn = load_event("malformed_missing_package_arn")
     foreign = load_event("governance_monitoring_violation")
     foreign["detail-type"] = "Model Retraining Started"
+    with pytest.raises(InvalidEventError, match=r"detail\.ModelPackageArn"):
+        parse_governance_event(missing_arn)
+    with pytest.raises(InvalidEventError, match="Model Retraining Started"):
+        parse_governance_event(foreign)
 
-    # When / Then each raises an error naming what is wrong, and nothing is recorded
-    with pytest.raises(EventValidationError, match=r"detail\.ModelPackageArn"):
-        ledger.handler(missing_arn, lambda_context)
-    with pytest.raises(EventValidationError, match="Model Retraining Started"):
-        ledger.handler(foreign, lambda_context)
-    assert aws.ledger_items() == []
+
+# --- Who did it (the documented event names nobody) ------------------------------------------
+
+
+def _without_identities(name: str) -> dict[str, Any]:
+    event = load_event(name)
+    event["detail"].pop("CreatedBy", None)
+    event["detail"].pop("LastModifiedBy", None)
+    return event
+
+
+def _package(name: str, **changes: Any) -> ModelPackage:
+    return ModelPackage.model_validate({**load_event(name)["detail"], **changes})
+
+
+def test_actor_is_read_from_the_package_when_the_event_names_nobody() -> None:
+    # Given the documented event (no CreatedBy/LastModifiedBy) and the package still Approved
+    change = parse_event(_without_identities("approval_full_evidence"), ModelPackageStateChange)
+
+    # When the actors are resolved from DescribeModelPackage
+    actors = state_change_actors(change, _package("approval_full_evidence"))
+
+    # Then the approver and the registrant come from the package
+    assert "AWSReservedSSO_ModelApprover" in actors.actor
+    assert "user-profile d-7hq2kx0vbn4c/dana-lee" in actors.registrant
+
+
+def test_actor_is_unknown_with_the_reason_when_the_package_moved_on() -> None:
+    # Given the gate reverted the approval before the ledger read the package
+    change = parse_event(_without_identities("approval_full_evidence"), ModelPackageStateChange)
+    reverted = _package(
+        "approval_full_evidence",
+        ModelApprovalStatus="Rejected",
+        LastModifiedBy={"IamIdentity": {"Arn": "arn:aws:sts::1:assumed-role/gate-role/gate"}},
+    )
+
+    # When the actors are resolved
+    actors = state_change_actors(change, reverted)
+
+    # Then the approver is not guessed from the gate's change, and the record says why
+    assert actors.actor.startswith("<unknown: the version is now Rejected, changed by")
+    assert "gate-role" in actors.actor
+    assert "dana-lee" in actors.registrant
+
+
+def test_package_that_cannot_be_read_is_recorded_with_the_reason(
+    ledger_stores: LedgerStores,
+) -> None:
+    # Given a package the ledger may not read (e.g. deleted since)
+    event = _without_identities("approval_full_evidence")
+    registry(ledger_stores).unreadable[event["detail"]["ModelPackageArn"]] = "ValidationException"
+
+    # When the event is recorded
+    run_ledger(parse_governance_event(event), ledger_stores)
+
+    # Then the record exists and its actor says why nobody is named
+    [recorded] = store(ledger_stores).chain(GROUP)
+    assert recorded["actor"] == (
+        "<unknown: DescribeModelPackage arn:aws:sagemaker:eu-west-1:123456789012:"
+        "model-package/credit-default/1: ValidationException>"
+    )
+
+
+# --- Contention and partial failures (fakes) ------------------------------------------------
+
+
+def test_lost_race_rereads_the_head_and_retries(ledger_stores: LedgerStores) -> None:
+    # Given a competing writer that appends the registration while we prepare the approval
+    competitor = {"pending": True}
+
+    def compete() -> None:
+        if competitor.pop("pending", False):
+            record(ledger_stores, "state_change_pending_registration")
+
+    store(ledger_stores).before_append = compete
+
+    # When we append the approval
+    result = record(ledger_stores, "approval_full_evidence")
+
+    # Then our first write lost seq 1, the retry took seq 2, and the chain is intact
+    assert store(ledger_stores).transactions == 3
+    assert result["seq"] == 2
+    records = list(store(ledger_stores).chain(GROUP))
+    assert [r["event_id"] for r in records] == [
+        load_event("state_change_pending_registration")["id"],
+        load_event("approval_full_evidence")["id"],
+    ]
+    assert records[1]["from_status"] == "PendingManualApproval"
+    assert ledger.verify_chain(records).intact
+
+
+def test_persistent_contention_gives_up_with_a_clear_error(ledger_stores: LedgerStores) -> None:
+    # Given a group where every attempt loses to another writer
+    counter = itertools.count()
+    waits: list[float] = []
+
+    def always_first() -> None:
+        registration = load_event("state_change_pending_registration")
+        registration["id"] = f"competitor-{next(counter)}"
+        store(ledger_stores).before_append = None
+        run_ledger(parse_governance_event(registration), ledger_stores)
+        store(ledger_stores).before_append = always_first
+
+    store(ledger_stores).before_append = always_first
+
+    # When / Then the append stops after a bounded number of attempts (EventBridge retries)
+    with pytest.raises(ledger.LedgerContentionError, match="after 8 attempts"):
+        run_ledger(
+            parse_governance_event(load_event("approval_full_evidence")),
+            ledger_stores,
+            sleep=waits.append,
+        )
+    # And it backed off between attempts, with jitter within a growing bound
+    assert len(waits) == ledger.MAX_APPEND_ATTEMPTS
+    assert all(0 <= wait <= 0.05 * 2**attempt for attempt, wait in enumerate(waits))
+
+
+def test_retry_after_failed_mirror_completes_the_mirror(ledger_stores: LedgerStores) -> None:
+    # Given the record was written but mirroring it failed
+    archive(ledger_stores).failing_puts = 1
+    with pytest.raises(RuntimeError, match="S3 unavailable"):
+        record(ledger_stores, "approval_full_evidence")
+
+    # When the event is retried
+    result = record(ledger_stores, "approval_full_evidence")
+
+    # Then it is not recorded twice, and the mirror object now exists
+    assert result["result"] == "duplicate"
+    [recorded] = store(ledger_stores).chain(GROUP)
+    assert json.loads(archive(ledger_stores).objects[result["objectKey"]]) == json.loads(
+        ledger.canonical_json(recorded)
+    )
+
+
+def test_stopped_monitoring_run_is_described(ledger_stores: LedgerStores) -> None:
+    event = load_event("governance_monitoring_violation")
+    event["detail"].update(outcome="monitoring_stopped", violations=[], failureReason=None)
+    run_ledger(parse_governance_event(event), ledger_stores)
+    [recorded] = store(ledger_stores).chain(GROUP)
+    assert recorded["description"] == "monitoring job stopped: no reason given"
+    assert recorded["action"] == "data_quality monitoring monitoring_stopped"
+
+
+# --- Verification (pure) ---------------------------------------------------------------------
+
+
+def test_tampered_record_breaks_its_own_hash(ledger_stores: LedgerStores) -> None:
+    records = record_lifecycle(ledger_stores)
+    records[1]["description"] = "Approved after review"
+    result = ledger.verify_chain(records)
+    assert (result.broken_seq, result.problem) == (2, "hash mismatch")
+    assert "chain broken at seq 2: hash mismatch" in str(result)
+
+
+def test_tampering_that_rehashes_breaks_the_next_link(ledger_stores: LedgerStores) -> None:
+    records = record_lifecycle(ledger_stores)
+    records[2]["description"] = "all checks passed"
+    records[2]["hash"] = ledger.record_hash(records[2])
+    result = ledger.verify_chain(records)
+    assert (result.broken_seq, result.problem) == (4, "prev_hash mismatch")
+
+
+def test_deleted_record_is_a_gap(ledger_stores: LedgerStores) -> None:
+    records = record_lifecycle(ledger_stores)
+    del records[1]
+    result = ledger.verify_chain(records)
+    assert (result.broken_seq, result.problem) == (2, "gap in seq")
+    assert "seq 2 is missing, next record is seq 3" in str(result)
+
+
+# --- End to end (moto) -----------------------------------------------------------------------
 
 
 def _tamper(aws: Aws, seq: int, **changes: str) -> None:
@@ -188,74 +366,77 @@ def _tamper(aws: Aws, seq: int, **changes: str) -> None:
     )
 
 
-def test_verify_cli_reports_an_intact_chain(
+def _record_lifecycle_in_moto(aws: Aws, context: FakeLambdaContext) -> list[dict[str, Any]]:
+    handler = build_handler(LEDGER_SETTINGS, moto_client)
+    for name in LIFECYCLE:
+        handler(load_event(name), context)
+    return aws.ledger_items()
+
+
+def test_lifecycle_is_chained_in_dynamodb_and_locked_in_s3(
     aws: Aws, lambda_context: FakeLambdaContext, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given a recorded lifecycle
-    _record_lifecycle(aws, lambda_context)
+    # Given the approved version in the registry
+    aws.register(load_event("approval_bias_over_threshold"))
 
-    # When the CLI verifies the group
-    code = main(["verify-ledger", "--table", LEDGER_TABLE, "--group", GROUP], aws.dynamodb)
+    # When the ledger handler receives the lifecycle
+    records = _record_lifecycle_in_moto(aws, lambda_context)
 
-    # Then it exits 0 and says how many records it checked
-    assert code == 0
-    assert "chain intact: 5 record(s)" in capsys.readouterr().out
-
-
-def test_chain_is_read_across_query_pages(aws: Aws, lambda_context: FakeLambdaContext) -> None:
-    # Given five records
-    expected = _record_lifecycle(aws, lambda_context)
-
-    # When they are read two per page
-    records = list(ledger.read_chain(aws.dynamodb, LEDGER_TABLE, GROUP, page_size=2))
-
-    # Then all five come back in order
-    assert records == expected
+    # Then the chain is intact, the approval's actor read from the package
     assert [r["seq"] for r in records] == [1, 2, 3, 4, 5]
+    assert ledger.verify_chain(records).intact
+    assert "AWSReservedSSO_ModelApprover" in records[1]["actor"]
+    # And every record is in the audit bucket, under the bucket's default Object Lock retention
+    listed = aws.s3.list_objects_v2(Bucket=AUDIT_BUCKET, Prefix=f"ledger/{GROUP}/")["Contents"]
+    assert [o["Key"] for o in listed] == [f"ledger/{GROUP}/{n:012d}.json" for n in range(1, 6)]
+    head = aws.s3.head_object(Bucket=AUDIT_BUCKET, Key=f"ledger/{GROUP}/{1:012d}.json")
+    assert head.get("ObjectLockMode") == "COMPLIANCE"
+    body = aws.s3.get_object(Bucket=AUDIT_BUCKET, Key=f"ledger/{GROUP}/{2:012d}.json")["Body"]
+    assert body.read().decode() == ledger.canonical_json(records[1])
+    # And the verifier reads all pages and says so
+    assert main(["verify-ledger", "--table", LEDGER_TABLE, "--group", GROUP], aws.dynamodb) == 0
+    assert "chain intact: 5 record(s)" in capsys.readouterr().out
+    paged = list(DynamoDbLedgerStore(aws.dynamodb, LEDGER_TABLE).chain(GROUP, page_size=2))
+    assert paged == records
 
 
-def test_tampered_record_is_named_by_verify(
-    aws: Aws, lambda_context: FakeLambdaContext, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # Given a recorded lifecycle in which someone rewrites record 2's reason
-    _record_lifecycle(aws, lambda_context)
-    _tamper(aws, 2, description="Approved after review")
-
-    # When the CLI verifies the group
-    code = main(["verify-ledger", "--table", LEDGER_TABLE, "--group", GROUP], aws.dynamodb)
-
-    # Then it fails and names seq 2 and why
-    assert code == 1
-    assert "chain broken at seq 2: hash mismatch" in capsys.readouterr().err
-
-
-def test_tampering_that_rehashes_breaks_the_next_link(
+def test_documented_event_gets_its_actor_from_the_registry(
     aws: Aws, lambda_context: FakeLambdaContext
 ) -> None:
-    # Given record 3 rewritten and re-hashed to look self-consistent
-    records = _record_lifecycle(aws, lambda_context)
-    forged = {**records[2], "description": "all checks passed"}
-    _tamper(aws, 3, description="all checks passed", hash=ledger.record_hash(forged))
+    # Given an approved package in the registry and the event as documented, naming nobody
+    aws.register(load_event("approval_full_evidence"))
 
-    # When the chain is verified
-    result = ledger.verify_chain(aws.ledger_items())
+    # When the ledger records it
+    build_handler(LEDGER_SETTINGS, moto_client)(
+        _without_identities("approval_full_evidence"), lambda_context
+    )
 
-    # Then record 4, whose prev_hash no longer matches, is the broken link
-    assert not result.intact
-    assert (result.broken_seq, result.problem) == (4, "prev_hash mismatch")
+    # Then DescribeModelPackage supplied who approved and who registered
+    [recorded] = aws.ledger_items()
+    assert "AWSReservedSSO_ModelApprover" in recorded["actor"]
+    assert "dana-lee" in recorded["registrant"]
 
 
-def test_deleted_record_is_a_gap(aws: Aws, lambda_context: FakeLambdaContext) -> None:
-    # Given record 2 deleted from the table
-    _record_lifecycle(aws, lambda_context)
-    aws.dynamodb.delete_item(TableName=LEDGER_TABLE, Key={"pk": {"S": GROUP}, "seq": {"N": "2"}})
+def test_redelivered_event_returns_the_stored_result(
+    aws: Aws, lambda_context: FakeLambdaContext
+) -> None:
+    handler = build_handler(LEDGER_SETTINGS, moto_client)
+    first = handler(load_event("governance_approval_verdict_failed"), lambda_context)
+    second = handler(load_event("governance_approval_verdict_failed"), lambda_context)
+    assert second == first
+    assert len(aws.ledger_items()) == 1
 
-    # When the chain is verified
-    result = ledger.verify_chain(aws.ledger_items())
 
-    # Then the gap at seq 2 is reported
-    assert (result.broken_seq, result.problem) == (2, "gap in seq")
-    assert "seq 2 is missing, next record is seq 3" in str(result)
+@pytest.mark.filterwarnings("ignore:Disabling idempotency")
+def test_duplicate_marker_holds_in_dynamodb_without_the_idempotency_layer(
+    aws: Aws, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_IDEMPOTENCY_DISABLED", "1")
+    handler = build_handler(LEDGER_SETTINGS, moto_client)
+    handler(load_event("governance_monitoring_violation"), lambda_context)
+    result = handler(load_event("governance_monitoring_violation"), lambda_context)
+    assert (result["result"], result["seq"]) == ("duplicate", 1)
+    assert len(aws.ledger_items()) == 1
 
 
 class RacingDynamoDB:
@@ -277,121 +458,51 @@ class RacingDynamoDB:
         return self._real.transact_write_items(**kwargs)
 
 
-def test_lost_race_rereads_the_head_and_retries(aws: Aws) -> None:
-    # Given a competing writer that appends the registration while we prepare the approval
-    target = ledger.LedgerTarget(LEDGER_TABLE, AUDIT_BUCKET, "ledger/")
+def test_dynamodb_refuses_a_taken_seq_and_the_append_retries(aws: Aws) -> None:
+    # Given a competing writer that takes seq 1 just before our transaction
+    stores = LedgerStores(
+        parameters=FakeParameters(policies={GROUP: CREDIT_DEFAULT_POLICY}),
+        registry=FakeRegistry(
+            unreadable={load_event("approval_full_evidence")["detail"]["ModelPackageArn"]: "x"}
+        ),
+        store=DynamoDbLedgerStore(aws.dynamodb, LEDGER_TABLE),
+        archive=S3LedgerArchive(aws.s3, bucket=AUDIT_BUCKET, prefix="ledger/"),
+    )
+    racing = RacingDynamoDB(
+        aws.dynamodb,
+        lambda: run_ledger(
+            parse_governance_event(load_event("governance_approval_verdict_failed")), stores
+        ),
+    )
+    racing_stores = LedgerStores(
+        stores.parameters,
+        stores.registry,
+        DynamoDbLedgerStore(racing, LEDGER_TABLE),
+        stores.archive,
+    )
 
-    def competitor() -> None:
-        ledger.append_event(
-            parse_event(load_event("state_change_pending_registration")),
-            governed=True,
-            target=target,
-            dynamodb_client=aws.dynamodb,
-            s3_client=aws.s3,
-        )
-
-    racing = RacingDynamoDB(aws.dynamodb, competitor)
-
-    # When we append the approval
-    result = ledger.append_event(
-        parse_event(load_event("approval_full_evidence")),
-        governed=True,
-        target=target,
-        dynamodb_client=racing,
-        s3_client=aws.s3,
+    # When we append
+    result = run_ledger(
+        parse_governance_event(load_event("approval_full_evidence")),
+        racing_stores,
         sleep=lambda _: None,
     )
 
-    # Then our first write lost seq 1, the retry took seq 2, and the chain is intact
+    # Then the conditional put refused seq 1 and the retry took seq 2
     assert racing.transactions == 2
-    assert result.seq == 2
-    records = aws.ledger_items()
-    assert [r["event_id"] for r in records] == [
-        load_event("state_change_pending_registration")["id"],
-        load_event("approval_full_evidence")["id"],
-    ]
-    assert records[1]["from_status"] == "PendingManualApproval"
-    assert ledger.verify_chain(records).intact
-
-
-class FailingPutS3:
-    """moto S3, except that the first put_object fails."""
-
-    def __init__(self, real: Any) -> None:
-        self._real = real
-        self.failures_left = 1
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-    def put_object(self, **kwargs: Any) -> Any:
-        if self.failures_left:
-            self.failures_left -= 1
-            raise RuntimeError("S3 unavailable")
-        return self._real.put_object(**kwargs)
-
-
-def test_retry_after_failed_mirror_completes_the_mirror(aws: Aws) -> None:
-    # Given the record was written but mirroring it to S3 failed
-    target = ledger.LedgerTarget(LEDGER_TABLE, AUDIT_BUCKET, "ledger/")
-    event = parse_event(load_event("approval_full_evidence"))
-    s3 = FailingPutS3(aws.s3)
-    with pytest.raises(RuntimeError, match="S3 unavailable"):
-        ledger.append_event(
-            event, governed=True, target=target, dynamodb_client=aws.dynamodb, s3_client=s3
-        )
-
-    # When the event is retried
-    result = ledger.append_event(
-        event, governed=True, target=target, dynamodb_client=aws.dynamodb, s3_client=s3
-    )
-
-    # Then it is not recorded twice, and the mirror object now exists
-    assert result.status == "duplicate"
-    [record] = aws.ledger_items()
-    body = aws.s3.get_object(Bucket=AUDIT_BUCKET, Key=result.object_key)["Body"].read()
-    assert json.loads(body) == json.loads(ledger.canonical_json(record))
-
-
-def test_persistent_contention_gives_up_with_a_clear_error(aws: Aws) -> None:
-    # Given a group where every attempt loses to another writer
-    target = ledger.LedgerTarget(LEDGER_TABLE, AUDIT_BUCKET, "ledger/")
-    counter = iter(range(100))
-
-    class AlwaysBeaten(RacingDynamoDB):
-        def transact_write_items(self, **kwargs: Any) -> Any:
-            event = load_event("state_change_pending_registration")
-            event["id"] = f"competitor-{next(counter)}"
-            ledger.append_event(
-                parse_event(event),
-                governed=True,
-                target=target,
-                dynamodb_client=aws.dynamodb,
-                s3_client=aws.s3,
-            )
-            return self._real.transact_write_items(**kwargs)
-
-    # When / Then the append stops after a bounded number of attempts (EventBridge retries)
-    with pytest.raises(ledger.LedgerContentionError, match="after 8 attempts"):
-        ledger.append_event(
-            parse_event(load_event("approval_full_evidence")),
-            governed=True,
-            target=target,
-            dynamodb_client=AlwaysBeaten(aws.dynamodb, None),
-            s3_client=aws.s3,
-            sleep=lambda _: None,
-        )
+    assert result["seq"] == 2
+    assert ledger.verify_chain(aws.ledger_items()).intact
 
 
 @pytest.mark.filterwarnings("ignore:'governance.__main__' found in sys.modules")
-def test_python_dash_m_governance_runs_the_verifier(
+def test_verify_cli_names_a_tampered_record(
     aws: Aws,
     lambda_context: FakeLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Given a recorded lifecycle with record 4 tampered with
-    _record_lifecycle(aws, lambda_context)
+    _record_lifecycle_in_moto(aws, lambda_context)
     _tamper(aws, 4, actor="someone else")
     argv = ["governance", "verify-ledger", "--table", LEDGER_TABLE, "--group", GROUP]
     monkeypatch.setattr(sys, "argv", [*argv, "--region", "eu-west-1"])

@@ -10,7 +10,7 @@ import pytest
 from cdk_constructs import tags
 from config import load_config
 from config.model import ModelConfig
-from governance.monitoring_events import parse_endpoint_governance
+from governance.contracts.parameters import parse_endpoint_governance
 from tests.conftest import Assembly
 
 MODELS = "example-bank-prod-models-00"
@@ -89,8 +89,8 @@ def test_endpoint_parameter_is_what_the_violations_handler_parses(
     ]
     governance = parse_endpoint_governance(
         parameter["Properties"]["Value"],
-        parameter_name=parameter["Properties"]["Name"],
-        expected_endpoint=f"{model.name}-prod",
+        parameter=parameter["Properties"]["Name"],
+        endpoint=f"{model.name}-prod",
     )
     assert governance.model_name == model.name
     assert {m.value for m in governance.monitors} == {

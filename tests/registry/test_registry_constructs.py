@@ -22,7 +22,7 @@ from cdk_constructs.registry import (
 )
 from config import load_config
 from config.model import ModelConfig
-from governance.policy import parse_policy
+from governance.contracts.parameters import parse_policy
 from tests.conftest import cdk_context
 
 CONFIG = load_config()
@@ -146,8 +146,8 @@ def test_policy_parameter_is_what_the_approval_gate_parses(
     assert parameter["Properties"]["Name"] == f"/sagemaker-governance/models/{model.name}"
     policy = parse_policy(
         json.loads(parameter["Properties"]["Value"]),
-        source=parameter["Properties"]["Name"],
-        expected_group=model.name,
+        parameter=parameter["Properties"]["Name"],
+        group=model.name,
     )
     # Then it carries the model's effective evidence, thresholds and facet (bias thresholds only
     # for models whose policy requires a bias report)

@@ -1,17 +1,17 @@
-"""Offline AWS for the monitoring-violation handler.
+"""Fixtures for the monitoring-violation handler: event files, fakes, and offline AWS.
 
-moto provides S3, SNS (subscribed by an SQS queue we read), EventBridge (a rule on the default
-bus targeting an SQS queue), SSM, DynamoDB (idempotency table) and SageMaker pipelines. moto
-has no monitoring schedules and its processing jobs carry no ``MonitoringScheduleArn`` or
-``ExitMessage``, so ``SageMakerDouble`` answers those two describe calls from JSON fixtures and
-forwards ``StartPipelineExecution`` to moto, which validates the request against the real API
-model and records the execution.
+Decision tests use the fakes of :mod:`tests.handlers.fakes`. The end-to-end tests use moto for
+S3, SNS (read through a subscribed SQS queue), EventBridge (a rule to an SQS queue), SSM,
+DynamoDB (idempotency) and SageMaker pipelines. moto has no monitoring schedules, and its
+processing jobs carry no ``MonitoringScheduleArn`` or ``ExitMessage``, so ``SageMakerDouble``
+answers those two describe calls from JSON fixtures and forwards ``StartPipelineExecution`` to
+moto, which checks the request against the API model and records the execution.
 """
 
 from __future__ import annotations
 
+import copy
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +24,15 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.events.utils import EventTemplateParser
 
-from governance.violations import Clients, LambdaHandler, Settings, build_handler
-
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
+from governance.logic.monitoring import ViolationStores
+from governance.violations import ViolationSettings
+from tests.handlers.fakes import (
+    FakeEvidence,
+    FakeMonitoringRuns,
+    FakeNotifier,
+    FakeParameters,
+    FakePipelines,
+)
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's default account
@@ -36,9 +40,10 @@ FIXTURES = Path(__file__).resolve().parents[1] / "events" / "monitoring"
 PARAMETER_PREFIX = "/sagemaker-governance/endpoints/"
 REPORT_BUCKET = "sagemaker-governance-monitoring-111122223333-eu-west-1"
 RETRAINING_PIPELINE = "credit-default-retrain"
+IDEMPOTENCY_TABLE = "governance-idempotency"
 
 # One session for every test: it caches the (large) service models that a fresh default session
-# re-reads per test once moto resets it. Created after moto is imported, so its clients are mocked.
+# re-reads per test. Created after moto is imported, so its clients are mocked.
 SESSION = boto3.session.Session(region_name=REGION)
 
 ENDPOINTS: dict[str, dict[str, Any]] = {
@@ -72,6 +77,11 @@ def load_fixture(name: str) -> dict[str, Any]:
     return document
 
 
+def report_uri_of(event: dict[str, Any]) -> str:
+    output = event["detail"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+    return f"{output}/constraint_violations.json"
+
+
 @dataclass
 class FakeLambdaContext:
     function_name: str = "governance-monitoring-violations"
@@ -83,6 +93,66 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 30_000
+
+
+@pytest.fixture
+def context() -> LambdaContext:
+    return cast(LambdaContext, FakeLambdaContext())
+
+
+# --- Fakes ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Monitoring:
+    """The violations handler's stores as fakes, and helpers to arrange them."""
+
+    stores: ViolationStores
+    runs: FakeMonitoringRuns
+    parameters: FakeParameters
+    evidence: FakeEvidence
+    pipelines: FakePipelines
+    notifier: FakeNotifier
+
+    def put_report(self, fixture: str, event: dict[str, Any]) -> str:
+        """Make the event's report readable with the content of a report fixture."""
+        uri = report_uri_of(event)
+        self.evidence.documents[uri] = load_fixture(fixture)
+        return uri
+
+    def put_report_at(self, fixture: str, output_uri: str) -> str:
+        uri = f"{output_uri}/constraint_violations.json"
+        self.evidence.documents[uri] = load_fixture(fixture)
+        return uri
+
+
+@pytest.fixture
+def monitoring() -> Monitoring:
+    runs = FakeMonitoringRuns()
+    for name in ("describe-processing-job-bias.json", "describe-processing-job-failed.json"):
+        job = load_fixture(name)
+        runs.jobs[job["ProcessingJobName"]] = job
+    schedule = load_fixture("describe-monitoring-schedule-bias.json")
+    runs.schedules[schedule["MonitoringScheduleName"]] = schedule
+    parameters = FakeParameters(endpoints=copy.deepcopy(ENDPOINTS))  # type: ignore[arg-type]
+    evidence, pipelines, notifier = FakeEvidence(), FakePipelines(), FakeNotifier()
+    return Monitoring(
+        stores=ViolationStores(
+            runs=runs,
+            parameters=parameters,
+            evidence=evidence,
+            pipelines=pipelines,
+            notifier=notifier,
+        ),
+        runs=runs,
+        parameters=parameters,
+        evidence=evidence,
+        pipelines=pipelines,
+        notifier=notifier,
+    )
+
+
+# --- moto ----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -124,29 +194,26 @@ def _validation_error(operation: str, message: str) -> ClientError:
 class Aws:
     """Handles on the mocked account, and helpers to read what the handler produced."""
 
-    settings: Settings
-    clients: Clients
+    settings: ViolationSettings
+    clients: dict[str, Any]
     sagemaker: SageMakerDouble
     moto_sagemaker: Any
     s3: Any
     ssm: Any
     sqs: Any
+    dynamodb: Any
     alert_queue_url: str
     ledger_queue_url: str
 
-    def handler(self) -> LambdaHandler:
-        return build_handler(self.settings, self.clients)
+    def client(self, service: str) -> Any:
+        return self.clients[service]
 
     def put_report(self, fixture: str, event: dict[str, Any]) -> str:
         """Upload a report fixture where the event's execution wrote its output."""
-        output = event["detail"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
-        return self.put_report_at(fixture, output)
-
-    def put_report_at(self, fixture: str, output_uri: str) -> str:
-        bucket, prefix = output_uri.removeprefix("s3://").split("/", 1)
-        key = f"{prefix}/constraint_violations.json"
+        uri = report_uri_of(event)
+        bucket, key = uri.removeprefix("s3://").split("/", 1)
         self.s3.put_object(Bucket=bucket, Key=key, Body=(FIXTURES / fixture).read_bytes())
-        return f"s3://{bucket}/{key}"
+        return uri
 
     def alerts(self) -> list[dict[str, Any]]:
         """SNS notifications as delivered to the subscribed queue (envelope with Subject)."""
@@ -173,11 +240,6 @@ class Aws:
             for message in messages:
                 bodies.append(message["Body"])
                 self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-
-
-@pytest.fixture
-def context() -> LambdaContext:
-    return cast(LambdaContext, FakeLambdaContext())
 
 
 def _default_input_template(
@@ -234,7 +296,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 
         dynamodb = SESSION.client("dynamodb")
         dynamodb.create_table(
-            TableName="governance-idempotency",
+            TableName=IDEMPOTENCY_TABLE,
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
@@ -247,20 +309,19 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             RoleArn=f"arn:aws:iam::{ACCOUNT}:role/retraining-pipeline",
         )
         sagemaker = SageMakerDouble(moto_client=moto_sagemaker)
-        bias_job = load_fixture("describe-processing-job-bias.json")
-        sagemaker.processing_jobs[bias_job["ProcessingJobName"]] = bias_job
-        bias_schedule = load_fixture("describe-monitoring-schedule-bias.json")
-        sagemaker.schedules[bias_schedule["MonitoringScheduleName"]] = bias_schedule
-
-        settings = Settings(
-            endpoint_parameter_prefix=PARAMETER_PREFIX,
-            alert_topic_arn=topic_arn,
-            idempotency_table_name="governance-idempotency",
-            event_bus_name="default",
+        settings = ViolationSettings(
+            ENDPOINT_PARAMETER_PREFIX=PARAMETER_PREFIX,
+            ALERT_TOPIC_ARN=topic_arn,
+            IDEMPOTENCY_TABLE_NAME=IDEMPOTENCY_TABLE,
         )
-        clients = Clients(
-            sagemaker=sagemaker, s3=s3, ssm=ssm, sns=sns, events=events, dynamodb=dynamodb
-        )
+        clients = {
+            "sagemaker": sagemaker,
+            "s3": s3,
+            "ssm": ssm,
+            "sns": sns,
+            "events": events,
+            "dynamodb": dynamodb,
+        }
         yield Aws(
             settings=settings,
             clients=clients,
@@ -269,6 +330,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             s3=s3,
             ssm=ssm,
             sqs=sqs,
+            dynamodb=dynamodb,
             alert_queue_url=alert_queue_url,
             ledger_queue_url=ledger_queue_url,
         )

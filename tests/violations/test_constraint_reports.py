@@ -1,4 +1,4 @@
-"""Parsing constraint_violations.json for all four monitor types, and rejecting bad reports."""
+"""Reading constraint_violations.json for all four monitor types, and refusing bad reports."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-from governance.constraint_reports import (
-    MAX_REPORT_BYTES,
-    ReportError,
+from governance.logic.constraint_violations import (
+    ReportFormatError,
     Violation,
     parse_constraint_violations,
 )
@@ -17,14 +16,11 @@ from .conftest import FIXTURES
 
 
 def parse_fixture(name: str) -> tuple[Violation, ...]:
-    return parse_constraint_violations((FIXTURES / name).read_bytes())
+    return parse_constraint_violations(json.loads((FIXTURES / name).read_text()))
 
 
 def test_data_quality_report_names_each_feature_and_check() -> None:
-    # Given the data-quality report fixture
-    # When it is parsed
     violations = parse_fixture("report-data-quality.json")
-    # Then every feature is a subject with its own check type and description
     assert [(v.subject, v.check_type) for v in violations] == [
         ("credit_amount", "baseline_drift_check"),
         ("age", "data_type_check"),
@@ -32,7 +28,7 @@ def test_data_quality_report_names_each_feature_and_check() -> None:
     ]
     assert violations[0].description == "Baseline drift distance: 0.2431 exceeds threshold: 0.1"
     assert violations[0].headline == "credit_amount"
-    assert violations[0].as_event_detail() == {
+    assert violations[0].as_item().as_detail() == {
         "feature": "credit_amount",
         "checkType": "baseline_drift_check",
         "description": "Baseline drift distance: 0.2431 exceeds threshold: 0.1",
@@ -40,9 +36,7 @@ def test_data_quality_report_names_each_feature_and_check() -> None:
 
 
 def test_model_quality_report_uses_the_metric_as_subject() -> None:
-    # Given a model-quality report, whose entries name a metric rather than a feature
     violations = parse_fixture("report-model-quality.json")
-    # Then the metric is the subject and the comparison operator the check type
     assert [(v.subject, v.check_type, v.metric_name) for v in violations] == [
         ("auc", "LessThanThreshold", "auc"),
         ("f1", "LessThanThreshold", "f1"),
@@ -50,12 +44,9 @@ def test_model_quality_report_uses_the_metric_as_subject() -> None:
 
 
 def test_bias_report_keeps_facet_value_and_metric() -> None:
-    # Given a Clarify bias-drift report (facet, facet_value, metric_name)
-    violations = parse_fixture("report-bias.json")
-    # Then the facet is the subject, and metric and facet value survive into the ledger shape
-    first = violations[0]
+    first, second = parse_fixture("report-bias.json")
     assert first.headline == "CI for facet age=40"
-    assert first.as_event_detail() == {
+    assert first.as_item().as_detail() == {
         "feature": "age",
         "checkType": "bias_drift_check",
         "description": "Value 0.0751544567666083 does not meet the constraint requirement",
@@ -63,25 +54,22 @@ def test_bias_report_keeps_facet_value_and_metric() -> None:
         "facet": "age",
         "facetValue": "40",
     }
-    assert violations[1].metric_name == "DPPL"
+    assert second.metric_name == "DPPL"
 
 
 def test_explainability_report_uses_the_label_as_subject() -> None:
-    # Given a feature-attribution drift report (label + metric_name, no feature)
     (violation,) = parse_fixture("report-explainability.json")
-    # Then the label is the subject
     assert violation.headline == "shap for label label0"
-    assert violation.as_event_detail()["label"] == "label0"
+    assert violation.as_item().as_detail()["label"] == "label0"
     assert violation.check_type == "feature_attribution_drift_check"
 
 
 def test_empty_violation_list_is_valid() -> None:
-    assert parse_constraint_violations(b'{"violations": []}') == ()
+    assert parse_constraint_violations({"violations": []}) == ()
 
 
 def test_numeric_and_list_facet_values_are_rendered_as_text() -> None:
-    # Given facet values as Clarify echoes them from value_or_threshold
-    payload = {
+    report = {
         "violations": [
             {"facet": "age", "facet_value": 40, "metric_name": "CI", "constraint_check_type": "c"},
             {
@@ -92,49 +80,45 @@ def test_numeric_and_list_facet_values_are_rendered_as_text() -> None:
             },
         ]
     }
-    # When parsed
-    violations = parse_constraint_violations(json.dumps(payload).encode())
-    # Then they read as text
-    assert [v.facet_value for v in violations] == ["40", "F,1"]
+    assert [v.facet_value for v in parse_constraint_violations(report)] == ["40", "F,1"]
+
+
+def test_descriptions_are_cut_with_a_marker() -> None:
+    violation = Violation(subject="f", check_type="c", description="d" * 900)
+    assert violation.as_item(max_description=500).description == "d" * 497 + "..."
 
 
 @pytest.mark.parametrize(
-    ("payload", "message"),
+    ("report", "message"),
     [
-        ((FIXTURES / "report-corrupt.json").read_bytes(), "is not valid JSON"),
-        (b"\xff\xfe not text", "is not UTF-8"),
-        (b"[]", "must be a JSON object"),
-        (b"{}", "field 'violations' must be a list, got (missing)"),
-        (b'{"violations": {"a": 1}}', "field 'violations' must be a list, got dict"),
-        (b'{"violations": ["x"]}', "violations[0] must be an object, got str"),
+        ([], "field '<root>': got []; expected an object with fields violations"),
+        ({}, "field 'violations': got <missing>; expected a list"),
+        ({"violations": {"a": 1}}, "field 'violations': got {'a': 1}; expected a list"),
+        ({"violations": ["x"]}, "field 'violations[0]': got 'x'; expected an object"),
         (
-            b'{"violations": [{"feature_name": "age", "description": "d"}]}',
-            "violations[0].constraint_check_type must be a non-empty string, got (missing)",
+            {"violations": [{"feature_name": "age", "description": "d"}]},
+            "field 'violations[0].constraint_check_type': got <missing>; expected a non-empty",
         ),
         (
-            b'{"violations": [{"constraint_check_type": "c", "description": "d"}]}',
-            "violations[0] names no subject; expected one of feature_name, facet, label",
+            {"violations": [{"constraint_check_type": "c", "description": "d"}]},
+            "expected an entry naming one of feature_name, facet, label, metric_name",
         ),
         (
-            b'{"violations": [{"feature_name": 3, "constraint_check_type": "c"}]}',
-            "violations[0].feature_name must be a non-empty string, got 3",
+            {"violations": [{"feature_name": 3, "constraint_check_type": "c"}]},
+            "field 'violations[0].feature_name': got 3; expected a non-empty string",
         ),
         (
-            b'{"violations": [{"feature_name": "a", "constraint_check_type": "c", '
-            b'"description": 5}]}',
-            "violations[0].description must be a string, got int",
+            {"violations": [{"feature_name": "a", "constraint_check_type": "c", "description": 5}]},
+            "field 'violations[0].description': got 5; expected a string",
+        ),
+        (
+            {"violations": [{"facet": "a", "facet_value": True, "constraint_check_type": "c"}]},
+            "field 'violations[0].facet_value': got True; expected a string, a number or a list",
         ),
     ],
 )
-def test_unusable_reports_raise_with_the_reason(payload: bytes, message: str) -> None:
-    # Given a report that is broken in one specific way
-    # When it is parsed
-    with pytest.raises(ReportError) as raised:
-        parse_constraint_violations(payload)
-    # Then the error says what is wrong, where
+def test_unusable_reports_raise_with_the_reason(report: object, message: str) -> None:
+    with pytest.raises(ReportFormatError) as raised:
+        parse_constraint_violations(report)
+    assert str(raised.value).startswith("constraint_violations.json is not a constraint violations")
     assert message in str(raised.value)
-
-
-def test_oversized_report_is_refused_before_decoding() -> None:
-    with pytest.raises(ReportError, match="at most"):
-        parse_constraint_violations(b" " * (MAX_REPORT_BYTES + 1))

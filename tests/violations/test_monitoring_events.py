@@ -1,75 +1,93 @@
-"""Validating the SageMaker event and the per-endpoint governance parameter."""
+"""The processing-job state change: parsing, what a run's status means, filling the gaps."""
 
 from __future__ import annotations
 
-import copy
-import json
 from typing import Any
 
 import pytest
 
-from governance.monitoring_events import (
-    EndpointConfigError,
-    MalformedEventError,
-    MonitorType,
-    Outcome,
-    parse_endpoint_governance,
-    parse_processing_job_event,
+from governance.contracts.errors import InvalidEventError
+from governance.events import ProcessingJobStateChange, parse_event
+from governance.logic.monitoring import (
+    RunStatus,
+    clean_from_event,
+    job_arn_of,
+    needs_description,
+    run_status,
 )
+from governance.sagemaker import ProcessingJob
 
-from .conftest import ENDPOINTS, load_fixture
-
-PARAMETER = "/sagemaker-governance/endpoints/credit-default-prod"
+from .conftest import load_fixture
 
 
-def test_full_event_yields_schedule_endpoint_output_and_outcome() -> None:
+def parse(event: Any) -> ProcessingJobStateChange:
+    return parse_event(event, ProcessingJobStateChange)
+
+
+def test_full_event_yields_schedule_endpoint_output_and_status() -> None:
     # Given a processing-job event that carries the monitoring fields
-    event = load_fixture("event-data-quality-violations.json")
-    # When it is parsed
-    change = parse_processing_job_event(event)
+    change = parse(load_fixture("event-data-quality-violations.json"))
     # Then everything the handler needs is there without calling SageMaker
-    assert change.schedule_name == "credit-default-prod-data-quality"
-    assert change.endpoint_name == "credit-default-prod"
-    assert change.output_s3_uri is not None
-    assert change.output_s3_uri.endswith("/credit-default-prod-data-quality/2026/11/29/14")
-    assert change.outcome is Outcome.VIOLATIONS
-    assert not change.needs_description
+    job = change.detail
+    assert job.schedule_name == "credit-default-prod-data-quality"
+    assert job.endpoint_name == "credit-default-prod"
+    assert job.output_s3_uri is not None
+    assert job.output_s3_uri.endswith("/credit-default-prod-data-quality/2026/11/29/14")
+    assert run_status(job) is RunStatus.VIOLATIONS
+    assert not needs_description(job)
 
 
 def test_minimal_event_asks_for_a_description_and_merges_it() -> None:
     # Given an event shaped like the documented example (no exit message, schedule or output)
-    change = parse_processing_job_event(load_fixture("event-bias-violations.json"))
-    assert change.needs_description
+    job = parse(load_fixture("event-bias-violations.json")).detail
+    assert needs_description(job)
     # When the DescribeProcessingJob response is merged in
-    described = change.with_description(load_fixture("describe-processing-job-bias.json"))
-    # Then the outcome and schedule come from the description
-    assert described.outcome is Outcome.VIOLATIONS
+    described = job.completed_from(
+        ProcessingJob.model_validate(load_fixture("describe-processing-job-bias.json"))
+    )
+    # Then the status and schedule come from the description, the event's values kept
+    assert run_status(described) is RunStatus.VIOLATIONS
     assert described.schedule_name == "credit-default-prod-model-bias"
+    assert described.processing_job_name == job.processing_job_name
     assert described.endpoint_name is None
-    assert not described.needs_description
+    assert not needs_description(described)
+
+
+def test_failed_and_stopped_runs_need_only_their_schedule() -> None:
+    stopped = parse(load_fixture("event-stopped-execution.json")).detail
+    assert run_status(stopped) is RunStatus.STOPPED
+    assert not needs_description(stopped)
+    minimal = parse(load_fixture("event-failed-execution-minimal.json")).detail
+    assert run_status(minimal) is RunStatus.FAILED
+    assert needs_description(minimal)
 
 
 @pytest.mark.parametrize(
-    ("status", "exit_message", "outcome"),
+    ("status", "exit_message", "expected"),
     [
         ("Completed", "CompletedWithViolations: Job completed successfully with 3 violations.",
-         Outcome.VIOLATIONS),
+         RunStatus.VIOLATIONS),
         ("Completed", "Completed: Job completed successfully with no violations.",
-         Outcome.NO_VIOLATIONS),
-        ("Failed", None, Outcome.MONITORING_FAILED),
-        ("Stopped", None, Outcome.NOT_FINISHED),
-        ("InProgress", None, Outcome.NOT_FINISHED),
+         RunStatus.CLEAN),
+        ("Completed", None, RunStatus.CLEAN),
+        ("Failed", None, RunStatus.FAILED),
+        ("Stopped", None, RunStatus.STOPPED),
+        ("Stopping", None, RunStatus.NOT_FINISHED),
+        ("InProgress", None, RunStatus.NOT_FINISHED),
     ],
 )  # fmt: skip
-def test_outcome_follows_status_and_exit_message(
-    status: str, exit_message: str | None, outcome: Outcome
+def test_run_status_follows_job_status_and_exit_message(
+    status: str, exit_message: str | None, expected: RunStatus
 ) -> None:
     event = load_fixture("event-data-quality-violations.json")
     event["detail"]["ProcessingJobStatus"] = status
     event["detail"].pop("ExitMessage")
     if exit_message is not None:
         event["detail"]["ExitMessage"] = exit_message
-    assert parse_processing_job_event(event).outcome is outcome
+    job = parse(event).detail
+    assert run_status(job) is expected
+    # Only a completed run whose exit message says clean is known clean from the event alone
+    assert clean_from_event(job) is (expected is RunStatus.CLEAN and exit_message is not None)
 
 
 def _without(path: list[str]) -> dict[str, Any]:
@@ -81,96 +99,47 @@ def _without(path: list[str]) -> dict[str, Any]:
     return event
 
 
+def _with_status(status: str) -> dict[str, Any]:
+    event = load_fixture("event-data-quality-violations.json")
+    event["detail"]["ProcessingJobStatus"] = status
+    return event
+
+
 @pytest.mark.parametrize(
     ("event", "message"),
     [
-        (load_fixture("event-malformed.json"), "'detail.ProcessingJobStatus'"),
-        (_without(["id"]), "event field 'id' must be a non-empty string, got (missing)"),
-        (_without(["detail"]), "event field 'detail' must be an object, got (missing)"),
-        (_without(["detail", "ProcessingJobName"]), "'detail.ProcessingJobName'"),
-        ({**_without(["detail", "ProcessingJobArn"]), "resources": []}, "processing-job ARN"),
-        ({**load_fixture("event-data-quality-violations.json"), "detail-type": "Other"}, "allowed"),
-        ([], "must be a JSON object"),
+        (load_fixture("event-malformed.json"), "field 'detail.ProcessingJobStatus': got <missing>"),
+        (_without(["id"]), "field 'id': got <missing>; expected a string"),
+        (_without(["detail"]), "field 'detail': got <missing>"),
+        (_without(["detail", "ProcessingJobName"]), "field 'detail.ProcessingJobName'"),
+        (
+            {**load_fixture("event-data-quality-violations.json"), "detail-type": "Other"},
+            "field 'detail-type': got 'Other'; expected one of SageMaker Processing Job State",
+        ),
+        (
+            _with_status("Exploded"),
+            "field 'detail.ProcessingJobStatus': got 'Exploded'; expected one of InProgress,",
+        ),
+        ([], "expected an EventBridge event object"),
     ],
 )
 def test_malformed_events_name_the_field(event: Any, message: str) -> None:
-    with pytest.raises(MalformedEventError) as raised:
-        parse_processing_job_event(event)
+    with pytest.raises(InvalidEventError) as raised:
+        parse(event)
     assert message in str(raised.value)
 
 
-def test_job_arn_falls_back_to_resources() -> None:
-    # Given an event whose detail omits the ARN (it is always in resources)
+def test_job_arn_falls_back_to_resources_and_must_be_a_processing_job() -> None:
     event = _without(["detail", "ProcessingJobArn"])
-    # Then the resource ARN is used
-    assert parse_processing_job_event(event).job_arn == event["resources"][0]
+    assert job_arn_of(parse(event)) == event["resources"][0]
+    with pytest.raises(
+        InvalidEventError, match=r"'detail.ProcessingJobArn' \(or 'resources\[0\]'\)"
+    ):
+        job_arn_of(parse({**event, "resources": []}))
 
 
 def test_wrongly_typed_environment_is_rejected() -> None:
     event = load_fixture("event-data-quality-violations.json")
     event["detail"]["Environment"] = {"sagemaker_endpoint_name": 7}
-    with pytest.raises(MalformedEventError, match="'Environment' must map names to strings"):
-        parse_processing_job_event(event)
-
-
-def governance_json(**changes: Any) -> str:
-    document = copy.deepcopy(ENDPOINTS["credit-default-prod"])
-    document.update(changes)
-    return json.dumps(document)
-
-
-def test_valid_parameter_maps_schedules_to_monitor_types() -> None:
-    # Given the parameter the CDK stack writes for an endpoint
-    governance = parse_endpoint_governance(
-        governance_json(), parameter_name=PARAMETER, expected_endpoint="credit-default-prod"
-    )
-    # Then schedules resolve to monitor types and the pipeline is known
-    assert governance.monitor_type_for_schedule("credit-default-prod-model-bias") is (
-        MonitorType.BIAS
-    )
-    assert governance.monitor_type_for_schedule("someone-elses-schedule") is None
-    assert governance.retraining_pipeline_name == "credit-default-retrain"
-
-
-def test_null_retraining_pipeline_is_allowed() -> None:
-    governance = parse_endpoint_governance(
-        governance_json(retraining_pipeline_name=None),
-        parameter_name=PARAMETER,
-        expected_endpoint="credit-default-prod",
-    )
-    assert governance.retraining_pipeline_name is None
-
-
-@pytest.mark.parametrize(
-    ("raw", "message"),
-    [
-        ("{not json", "is not valid JSON"),
-        ("[]", "must be a JSON object"),
-        (governance_json(model_name=""), "field 'model_name' must be a non-empty string, got ''"),
-        (
-            governance_json(monitors={"drift": "x"}),
-            "field 'monitors.drift' is not a monitor type; allowed: data_quality, "
-            "model_quality, bias, explainability",
-        ),
-        (governance_json(monitors={"bias": ""}), "field 'monitors.bias' must be a schedule name"),
-        (governance_json(monitors=["bias"]), "field 'monitors' must be an object"),
-        (governance_json(retraining_pipeline_name=3), "'retraining_pipeline_name' must be"),
-        (governance_json(endpoint_name="other-prod"), "is 'other-prod' but the parameter is for"),
-        (governance_json(retrain_pipeline="x"), "field(s) retrain_pipeline not allowed; allowed:"),
-    ],
-)
-def test_invalid_parameter_names_field_value_and_allowed(raw: str, message: str) -> None:
-    with pytest.raises(EndpointConfigError) as raised:
-        parse_endpoint_governance(
-            raw, parameter_name=PARAMETER, expected_endpoint="credit-default-prod"
-        )
-    assert PARAMETER in str(raised.value)
-    assert message in str(raised.value)
-
-
-def test_schedule_monitoring_types_map_to_ours() -> None:
-    assert MonitorType.from_schedule_monitoring_type("ModelExplainability") is (
-        MonitorType.EXPLAINABILITY
-    )
-    with pytest.raises(MalformedEventError, match="allowed: DataQuality"):
-        MonitorType.from_schedule_monitoring_type("Drift")
+    with pytest.raises(InvalidEventError, match=r"'detail.Environment.sagemaker_endpoint_name'"):
+        parse(event)

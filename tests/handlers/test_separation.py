@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from governance.identity import (
-    IamPrincipal,
-    UserContext,
-    check_separation,
-    normalise_iam_arn,
-    parse_user_context,
-)
+from governance.logic.separation import IamPrincipal, check_separation, normalise_iam_arn
+from governance.sagemaker import UserContext
 
 ACCOUNT = "123456789012"
 SSO_ALICE = (
@@ -45,11 +40,15 @@ def test_iam_arns_are_normalised(arn: str, expected: IamPrincipal) -> None:
 
 
 def iam(arn: str, source_identity: str | None = None) -> UserContext:
-    return UserContext(iam_arn=arn, source_identity=source_identity)
+    return UserContext.model_validate(
+        {"IamIdentity": {"Arn": arn, "SourceIdentity": source_identity}}
+    )
 
 
 def profile(name: str, arn: str = STUDIO_ROLE, domain: str = "d-1") -> UserContext:
-    return UserContext(user_profile_name=name, domain_id=domain, iam_arn=arn)
+    return UserContext.model_validate(
+        {"UserProfileName": name, "DomainId": domain, "IamIdentity": {"Arn": arn}}
+    )
 
 
 @pytest.mark.parametrize(
@@ -85,7 +84,14 @@ def profile(name: str, arn: str = STUDIO_ROLE, domain: str = "d-1") -> UserConte
         # Missing or incomparable identities fail
         (None, iam(SSO_ALICE), False, "registrant identity (CreatedBy) is missing"),
         (iam(SSO_DANA), None, False, "approver identity (LastModifiedBy) is missing"),
-        (UserContext(user_profile_name="dana"), iam(SSO_ALICE), False, "no comparable identity"),
+        (
+            UserContext.model_validate({"UserProfileName": "dana"}),
+            iam(SSO_ALICE),
+            False,
+            "no comparable identity",
+        ),
+        # An empty UserContext names nobody
+        (UserContext(), iam(SSO_ALICE), False, "registrant identity (CreatedBy) is missing"),
     ],
 )
 def test_separation_rules(
@@ -105,10 +111,21 @@ def test_user_context_parsing() -> None:
         "IamIdentity": {"Arn": STUDIO_ROLE, "PrincipalId": "AROAEXAMPLE:SageMaker"},
     }
     # When / Then every field is kept; empty contexts are "no identity"
-    context = parse_user_context(raw)
-    assert context is not None
-    assert (context.user_profile_name, context.iam_arn) == ("dana", STUDIO_ROLE)
-    assert parse_user_context({}) is None
-    assert parse_user_context({"IamIdentity": {}}) is None
-    with pytest.raises(ValueError, match="IamIdentity"):
-        parse_user_context({"IamIdentity": "arn"})
+    context = UserContext.model_validate(raw)
+    assert (context.profile, context.iam_arn) == ("dana", STUDIO_ROLE)
+    assert context.describe() == f"user-profile d-1/dana | {STUDIO_ROLE}"
+    assert UserContext.model_validate({}).is_empty
+    assert UserContext.model_validate({"IamIdentity": {"Arn": "  "}}).is_empty
+
+
+def test_card_approver_is_named_in_reasons() -> None:
+    result = check_separation(
+        profile("dana"),
+        None,
+        approver_role="model card approver",
+        approver_field="LastModifiedBy of card version 3",
+    )
+    assert (
+        result.reason
+        == "model card approver identity (LastModifiedBy of card version 3) is missing"
+    )

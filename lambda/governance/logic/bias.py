@@ -1,4 +1,4 @@
-"""Read bias metrics from a SageMaker Clarify ``analysis.json`` and compare them with policy.
+"""Bias metrics from a SageMaker Clarify ``analysis.json``, compared with the policy's thresholds.
 
 Clarify writes one section per stage, each keyed by facet (the sensitive attribute) and then
 listing one entry per facet value (or threshold bucket)::
@@ -13,7 +13,7 @@ listing one entry per facet value (or threshold bucket)::
     }
 
 A metric Clarify could not compute has ``"value": null`` (and sometimes an ``"error"``); that is
-reported as a failure rather than skipped, because an absent number proves nothing.
+a failure rather than skipped, because an absent number proves nothing.
 """
 
 from __future__ import annotations
@@ -21,15 +21,64 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Annotated, Final, Self
 
-from governance.policy import BiasFacet, Threshold
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+
+from governance.contracts.errors import Expect, explain
+from governance.contracts.parameters import BiasFacet, Threshold
 
 SECTIONS: Final = ("post_training_bias_metrics", "pre_training_bias_metrics")
 
 
 class BiasReportFormatError(ValueError):
     """The document is JSON but not a Clarify bias analysis."""
+
+
+def _text(value: object) -> object:
+    # Clarify stringifies most values but writes numbers where the analysis config had them.
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+def _finite_or_none(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+LooseText = Annotated[str, BeforeValidator(_text), Expect("a string or a number")]
+MetricNumber = Annotated[float | None, BeforeValidator(_finite_or_none)]
+
+
+class _Analysis(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _Metric(_Analysis):
+    name: str
+    value: MetricNumber = None
+
+
+class _FacetGroup(_Analysis):
+    value_or_threshold: LooseText | None = None
+    metrics: list[_Metric]
+
+
+class _Section(_Analysis):
+    label: LooseText | None = None
+    label_value_or_threshold: LooseText | None = None
+    facets: dict[str, list[_FacetGroup]]
+
+
+class _BiasAnalysis(_Analysis):
+    post_training_bias_metrics: _Section | None = None
+    pre_training_bias_metrics: _Section | None = None
+
+    @model_validator(mode="after")
+    def _has_a_section(self) -> Self:
+        if self.post_training_bias_metrics is None and self.pre_training_bias_metrics is None:
+            raise ValueError(f"a Clarify bias analysis with {' or '.join(SECTIONS)}")
+        return self
 
 
 @dataclass(frozen=True)
@@ -60,58 +109,24 @@ class BiasAssessment:
 
 def extract_metrics(report: object) -> tuple[list[MetricValue], list[SectionLabel]]:
     """Every metric value in the report, plus the label each section was computed for."""
-    if not isinstance(report, Mapping):
-        raise BiasReportFormatError("the document is not a JSON object")
-    present = [name for name in SECTIONS if name in report]
-    if not present:
-        raise BiasReportFormatError(
-            "the document has neither pre_training_bias_metrics nor post_training_bias_metrics"
-        )
+    try:
+        analysis = _BiasAnalysis.model_validate(report)
+    except ValidationError as error:
+        raise BiasReportFormatError("; ".join(explain(error, _BiasAnalysis))) from None
     values: list[MetricValue] = []
     labels: list[SectionLabel] = []
-    for section_name in present:
-        section = report[section_name]
-        if not isinstance(section, Mapping) or not isinstance(section.get("facets"), Mapping):
-            raise BiasReportFormatError(f"{section_name}.facets is missing or not an object")
-        labels.append(
-            SectionLabel(
-                section_name,
-                _optional_text(section.get("label")),
-                _optional_text(section.get("label_value_or_threshold")),
-            )
-        )
-        for facet, groups in section["facets"].items():
-            if not isinstance(groups, list):
-                raise BiasReportFormatError(f"{section_name}.facets.{facet} is not a list")
+    for name in SECTIONS:
+        section: _Section | None = getattr(analysis, name)
+        if section is None:
+            continue
+        labels.append(SectionLabel(name, section.label, section.label_value_or_threshold))
+        for facet, groups in section.facets.items():
             for group in groups:
-                values.extend(_group_metrics(section_name, str(facet), group))
+                values.extend(
+                    MetricValue(name, facet, group.value_or_threshold or "", m.name, m.value)
+                    for m in group.metrics
+                )
     return values, labels
-
-
-def _group_metrics(section: str, facet: str, group: object) -> list[MetricValue]:
-    where = f"{section}.facets.{facet}"
-    if not isinstance(group, Mapping) or not isinstance(group.get("metrics"), list):
-        raise BiasReportFormatError(f"{where} entry has no metrics list")
-    facet_value = _optional_text(group.get("value_or_threshold")) or ""
-    values = []
-    for metric in group["metrics"]:
-        if not isinstance(metric, Mapping) or not isinstance(metric.get("name"), str):
-            raise BiasReportFormatError(f"{where} has a metric without a name")
-        values.append(
-            MetricValue(section, facet, facet_value, metric["name"], _finite(metric.get("value")))
-        )
-    return values
-
-
-def _optional_text(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def _finite(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
 
 
 def same_value(reported: str | None, configured: str | int | float) -> bool:
