@@ -1019,10 +1019,6 @@ CALLS: tuple[Call, ...] = (
         A,
         "issue 9 item 12 (the event has no CreatedBy/LastModifiedBy)",
         "read the actor from the package the way the gate does",
-        known_defect=(
-            "issue 9 item 12: the ledger cannot describe model packages; fixed on branches "
-            "w1/handlers (handler) and w1/scale (grant)"
-        ),
     ),
     *(
         Call(
