@@ -37,8 +37,18 @@ class _Strict(BaseModel):
 
 @cache
 def known_regions() -> frozenset[str]:
-    """Regions where SageMaker is offered, from botocore's bundled endpoint data (offline)."""
-    return frozenset(boto3.session.Session().get_available_regions("sagemaker"))
+    """Regions where SageMaker is offered, in every partition, from botocore's endpoint data."""
+    session = boto3.session.Session()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("sagemaker", partition_name=partition)
+    )
+
+
+def partition_of(region: str) -> str:
+    """The partition of ``region`` (aws, aws-cn, aws-us-gov...), from botocore's endpoint data."""
+    return str(boto3.session.Session().get_partition_for_region(region))
 
 
 class RiskTier(StrEnum):
@@ -74,12 +84,53 @@ class Evidence(StrEnum):
     SEPARATE_APPROVER = "separate_approver"
 
 
+# Lambda's LayerVersionArn shape (botocore ``lambda`` service model, anchored here).
+_LAYER_VERSION_ARN = re.compile(
+    r"^arn:aws[a-zA-Z-]*:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d:"
+    r"\d{12}:layer:[a-zA-Z0-9_-]+:\d+$"
+)
+
+
+class HandlerSettings(_Strict):
+    """Account-dependent settings of the governance Lambda functions of one environment."""
+
+    reserved_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description="concurrent executions reserved for each governance function; default: "
+        "none. Lambda keeps at least 100 executions of the account's concurrency unreserved "
+        "and new accounts start with a reduced concurrency quota (Lambda developer guide, "
+        "'Lambda quotas' and 'Configuring reserved concurrency'), so a reservation fails the "
+        "deployment in such accounts; set it only where the quota leaves room",
+    )
+    powertools_layer_arn: str | None = Field(
+        default=None,
+        description="Powertools for AWS Lambda (Python) layer version ARN to use instead of "
+        "the one Powertools publishes for the pinned library version (required outside the "
+        "aws partition, where Powertools publishes no SSM parameter)",
+    )
+
+    @field_validator("powertools_layer_arn")
+    @classmethod
+    def _layer_arn(cls, value: str | None) -> str | None:
+        if value is not None and not _LAYER_VERSION_ARN.match(value):
+            raise ValueError(
+                f"{value!r} is not a Lambda layer version ARN; expected "
+                "'arn:<partition>:lambda:<region>:<12-digit account>:layer:<name>:<version>'"
+            )
+        return value
+
+
 class Environment(_Strict):
     name: Name
     account: AccountId | None = Field(
         default=None, description="12-digit account id; omitted = environment-agnostic synth"
     )
     region: str | None = Field(default=None, description="AWS region; omitted = agnostic")
+    handlers: HandlerSettings = Field(
+        default_factory=HandlerSettings,
+        description="reserved concurrency and Powertools layer of the governance functions",
+    )
     availability_zones: list[str] | None = Field(
         default=None,
         min_length=2,
@@ -101,6 +152,30 @@ class Environment(_Strict):
             foreign = [z for z in self.availability_zones if not z.startswith(self.region)]
             if foreign:
                 raise ValueError(f"availability_zones {foreign} are not in region {self.region}")
+        return self
+
+    @model_validator(mode="after")
+    def _layer_matches_region(self) -> Environment:
+        layer = self.handlers.powertools_layer_arn
+        if self.region is None:
+            return self
+        if layer is not None:
+            layer_region = layer.split(":")[3]
+            if layer_region != self.region:
+                raise ValueError(
+                    f"handlers.powertools_layer_arn {layer!r} is in region {layer_region}; a "
+                    f"function can only use a layer of its own region ({self.region})"
+                )
+            return self
+        partition = partition_of(self.region)
+        if partition != "aws":
+            raise ValueError(
+                f"handlers.powertools_layer_arn is required in region {self.region} (partition "
+                f"{partition}): Powertools publishes its layer ARNs as SSM parameters only in "
+                "the aws partition; give the AWSLambdaPowertoolsPythonV3-python314-x86_64 layer "
+                "version of the pinned Powertools release from the Powertools installation docs "
+                "(AWS GovCloud / China regions)"
+            )
         return self
 
     def zones(self) -> list[str] | None:
@@ -243,6 +318,101 @@ class Monitoring(_Strict):
     explainability: Schedule = Schedule(schedule="cron(0 0 ? * * *)")
 
 
+# The cron forms SageMaker Model Monitor documents (model-monitor-schedule-expression; botocore
+# ScheduleConfig.ScheduleExpression): hourly, daily at an hour, every N hours from an hour.
+_HOURLY = re.compile(r"^cron\(0 \* \? \* \* \*\)$")
+_DAILY = re.compile(r"^cron\(0 ([01]?\d|2[0-3]) \? \* \* \*\)$")
+_EVERY_N_HOURS = re.compile(r"^cron\(0 ([01]?\d|2[0-3])/(\d{1,2}) \? \* \* \*\)$")
+
+
+def schedule_interval_hours(expression: str) -> int | None:
+    """Hours between two runs of a Model Monitor schedule; None for ``NOW`` or another form."""
+    if _HOURLY.match(expression):
+        return 1
+    if _DAILY.match(expression):
+        return 24
+    if every := _EVERY_N_HOURS.match(expression):
+        hours = int(every.group(2))
+        return hours if 1 <= hours <= 24 else None
+    return None
+
+
+# ISO 8601 durations in the three forms the model-quality scheduling guide allows for
+# StartTimeOffset / EndTimeOffset ("-PT#H or -P#D, where H=hours, D=days, and M=minutes");
+# botocore MonitoringTimeOffsetString: 1-15 characters.
+_OFFSET = re.compile(r"^-P(?:(\d+)D|T(\d+)H|T(\d+)M)$")
+
+
+def offset_seconds(offset: str) -> int:
+    """Seconds of a ground-truth offset such as ``-P1D`` (negative); ValueError otherwise."""
+    found = _OFFSET.match(offset)
+    if found is None or len(offset) > 15:
+        raise ValueError(
+            f"{offset!r} is not a monitoring time offset; allowed: a negative ISO 8601 duration "
+            "of whole days, hours or minutes, at most 15 characters, e.g. '-P1D', '-PT6H', "
+            "'-PT30M' (or '-PT0H' for no offset)"
+        )
+    days, hours, minutes = (int(g) if g else 0 for g in found.groups())
+    return -(days * 86400 + hours * 3600 + minutes * 60)
+
+
+class GroundTruthWindow(_Strict):
+    """Which captured predictions a model-quality or bias run joins with ground truth.
+
+    A run scheduled at T analyses the predictions captured between T + start_time_offset and
+    T + end_time_offset (the job definition's EndpointInput.StartTimeOffset / EndTimeOffset),
+    so labels that arrive later than the predictions still find them. The default gives labels
+    one day to arrive and analyses one day of predictions, which suits the daily default
+    schedule (AWS docs: "Schedule model quality monitoring jobs", model monitor offsets).
+    """
+
+    start_time_offset: str = Field(
+        default="-P2D", description="negative ISO 8601 duration: days (-P#D), hours or minutes"
+    )
+    end_time_offset: str = Field(
+        default="-P1D", description="negative ISO 8601 duration, later than start_time_offset"
+    )
+
+    @field_validator("start_time_offset", "end_time_offset")
+    @classmethod
+    def _offset(cls, value: str) -> str:
+        offset_seconds(value)
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> GroundTruthWindow:
+        if offset_seconds(self.start_time_offset) >= offset_seconds(self.end_time_offset):
+            raise ValueError(
+                f"start_time_offset {self.start_time_offset!r} must be earlier than "
+                f"end_time_offset {self.end_time_offset!r} (e.g. -P8D and -P1D: a week of "
+                "predictions whose labels had a day to arrive)"
+            )
+        return self
+
+    @property
+    def length_seconds(self) -> int:
+        return offset_seconds(self.end_time_offset) - offset_seconds(self.start_time_offset)
+
+
+# MonitoringStoppingCondition.MaxRuntimeInSeconds (botocore sagemaker model): at most 86,400 s
+# and never longer than the schedule's interval; a model-quality or bias execution runs a
+# ground-truth merge job and the monitoring job in that interval, so each may take half of it
+# ("For model bias and model quality hourly schedules, this can be up to 1800 seconds").
+MAX_MONITOR_RUNTIME_SECONDS = 86400
+DEFAULT_MONITOR_RUNTIME_SECONDS = 3600
+GROUND_TRUTH_MONITORS = frozenset({"model_quality", "bias"})
+
+
+def max_runtime_limit(monitor_type: str, schedule: str) -> int:
+    """The longest MaxRuntimeInSeconds ``schedule`` allows a ``monitor_type`` job."""
+    hours = schedule_interval_hours(schedule)
+    if hours is None:
+        return MAX_MONITOR_RUNTIME_SECONDS
+    interval = hours * 3600
+    limit = interval // 2 if monitor_type in GROUND_TRUTH_MONITORS else interval
+    return min(limit, MAX_MONITOR_RUNTIME_SECONDS)
+
+
 _PACKAGE_ARN = re.compile(
     r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[A-Za-z0-9-]{1,63}/\d+$"
 )
@@ -283,7 +453,18 @@ class Deployment(_Strict):
     monitor_instance_type: str = Field(
         default="ml.m5.xlarge", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
     )
-    monitor_max_runtime_seconds: int = Field(default=3600, ge=60, le=86400)
+    monitor_max_runtime_seconds: int | None = Field(
+        default=None,
+        ge=60,
+        le=MAX_MONITOR_RUNTIME_SECONDS,
+        description="MaxRuntimeInSeconds of every monitoring job; default: per monitor, the "
+        "longest its schedule allows, at most one hour (half the interval for model quality "
+        "and bias, whose runs include a ground-truth merge job)",
+    )
+    ground_truth_window: GroundTruthWindow = Field(
+        default_factory=GroundTruthWindow,
+        description="StartTimeOffset/EndTimeOffset of the model-quality and bias monitors",
+    )
     explainability: Explainability = Explainability()
     model_quality_floor: QualityFloor | None = Field(
         default=None,
@@ -344,6 +525,53 @@ class ModelConfig(_Strict):
                 "enabled (the monitor merges ground truth with captured predictions)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _monitors_fit_their_schedules(self) -> ModelConfig:
+        if self.deployment is None:
+            return self
+        configured = self.deployment.monitor_max_runtime_seconds
+        window = self.deployment.ground_truth_window
+        for monitor_type in ("data_quality", "model_quality", "bias", "explainability"):
+            schedule: Schedule = getattr(self.monitoring, monitor_type)
+            if not schedule.enabled:
+                continue
+            limit = max_runtime_limit(monitor_type, schedule.schedule)
+            if configured is not None and configured > limit:
+                raise ValueError(
+                    f"deployment.monitor_max_runtime_seconds {configured} is longer than "
+                    f"monitoring.{monitor_type} schedule {schedule.schedule!r} allows; allowed: "
+                    f"at most {limit} s (a run must end before the next one starts"
+                    + (
+                        ", and half the interval goes to the ground-truth merge job)"
+                        if monitor_type in GROUND_TRUTH_MONITORS
+                        else ")"
+                    )
+                )
+            hours = schedule_interval_hours(schedule.schedule)
+            if (
+                monitor_type in GROUND_TRUTH_MONITORS
+                and hours is not None
+                and window.length_seconds < hours * 3600
+            ):
+                raise ValueError(
+                    f"deployment.ground_truth_window ({window.start_time_offset} to "
+                    f"{window.end_time_offset}) is shorter than the monitoring.{monitor_type} "
+                    f"schedule's interval of {hours} h, so predictions between two windows "
+                    "would never be evaluated; allowed: a window at least as long as the interval"
+                )
+        return self
+
+    def monitor_max_runtime_seconds(self, monitor_type: str) -> int:
+        """MaxRuntimeInSeconds of a monitor: the configured value, or what its schedule allows."""
+        if self.deployment is None:
+            raise ValueError(f"model {self.name!r} has no deployment section")
+        if self.deployment.monitor_max_runtime_seconds is not None:
+            return self.deployment.monitor_max_runtime_seconds
+        schedule: Schedule = getattr(self.monitoring, monitor_type)
+        return min(
+            DEFAULT_MONITOR_RUNTIME_SECONDS, max_runtime_limit(monitor_type, schedule.schedule)
+        )
 
     @model_validator(mode="after")
     def _high_risk_needs_bias_facet(self) -> ModelConfig:

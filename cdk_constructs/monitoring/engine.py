@@ -141,8 +141,8 @@ class ModelMonitorEngine:
 
     Each job runs network-isolated in the given subnets with inter-container encryption, its
     volume and its output encrypted with the monitoring key, its reports written to
-    ``s3://<reports>/<endpoint>/<monitor-type>/``, its runtime capped at
-    ``deployment.monitor_max_runtime_seconds``. Job definitions are immutable and get
+    ``s3://<reports>/<endpoint>/<monitor-type>/``, its runtime capped at what its schedule
+    allows (``ModelConfig.monitor_max_runtime_seconds``). Job definitions are immutable and get
     CloudFormation-generated names, so any change replaces them cleanly; schedules are named
     ``<endpoint>-<monitor-type>`` and updated in place. Baselines come from the approved
     package (:class:`PackageBaselines`) and every schedule depends on them.
@@ -281,7 +281,7 @@ class _ModelMonitors(Construct):
                 ),
             ),
             "stopping_condition": cls.StoppingConditionProperty(
-                max_runtime_in_seconds=self.deployment.monitor_max_runtime_seconds
+                max_runtime_in_seconds=self.model.monitor_max_runtime_seconds(monitor_type)
             ),
             "output_config": cls.MonitoringOutputConfigProperty(
                 kms_key_id=r.key.key_arn,

@@ -40,6 +40,12 @@ OUTPUT_CONFIG = {
     "AWS::SageMaker::ModelBiasJobDefinition": "ModelBiasJobOutputConfig",
     "AWS::SageMaker::ModelExplainabilityJobDefinition": "ModelExplainabilityJobOutputConfig",
 }
+MONITOR_FIELDS = {
+    "data_quality": "DataQuality",
+    "model_quality": "ModelQuality",
+    "bias": "ModelBias",
+    "explainability": "ModelExplainability",
+}
 APP_SPEC = {
     "AWS::SageMaker::DataQualityJobDefinition": "DataQualityAppSpecification",
     "AWS::SageMaker::ModelQualityJobDefinition": "ModelQualityAppSpecification",
@@ -295,8 +301,9 @@ def test_job_definition_security_and_resources(
     assert output["KmsKeyId"] == monitoring_key
     s3_uri = output["MonitoringOutputs"][0]["S3Output"]["S3Uri"]["Fn::Join"][1]
     assert {"Ref": synth.logical["bucket:reports"]} in s3_uri
+    monitor_type = {v: k for k, v in MONITOR_FIELDS.items()}[JOB_TYPES[cfn_type]]
     assert props["StoppingCondition"] == {
-        "MaxRuntimeInSeconds": credit.deployment.monitor_max_runtime_seconds
+        "MaxRuntimeInSeconds": credit.monitor_max_runtime_seconds(monitor_type)
     }
     assert props["RoleArn"] == _getatt_arn(synth.logical["role:monitoring"])
     kind: ImageKind = (
