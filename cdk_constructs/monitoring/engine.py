@@ -45,7 +45,7 @@ from cdk_constructs.monitoring.images import (
 from cdk_constructs.monitoring.metrics import METRIC_NAMESPACES
 from cdk_constructs.monitoring.serving import GovernedEndpoint, model_tags
 from cdk_constructs.storage import GovernedBucket
-from config.model import Deployment, ModelConfig, ProblemType, Schedule
+from config.model import Deployment, GroundTruthWindow, ModelConfig, ProblemType, Schedule
 
 # MonitoringScheduleConfig.MonitoringType of each monitor.
 MONITORING_TYPES: Mapping[MonitorType, str] = MappingProxyType(
@@ -353,6 +353,16 @@ class _ModelMonitors(Construct):
             )
         )
 
+    @property
+    def _ground_truth_window(self) -> GroundTruthWindow:
+        """StartTimeOffset/EndTimeOffset of the monitors that merge ground truth.
+
+        A run at T analyses the predictions captured in [T + start, T + end], so labels that
+        arrive after the predictions are still joined (AWS docs, "Schedule model quality
+        monitoring jobs", model monitor offsets; bias drift uses the same offsets).
+        """
+        return self.deployment.ground_truth_window
+
     def _quality_attributes(self) -> dict[str, Any]:
         output = self.deployment.output
         attributes: dict[str, Any] = {
@@ -391,6 +401,8 @@ class _ModelMonitors(Construct):
                     endpoint_input=cls.EndpointInputProperty(
                         endpoint_name=self.endpoint.endpoint_name,
                         local_path=ENDPOINT_LOCAL_PATH,
+                        start_time_offset=self._ground_truth_window.start_time_offset,
+                        end_time_offset=self._ground_truth_window.end_time_offset,
                         **self._quality_attributes(),
                     ),
                     ground_truth_s3_input=cls.MonitoringGroundTruthS3InputProperty(
@@ -442,6 +454,8 @@ class _ModelMonitors(Construct):
                     endpoint_input=cls.EndpointInputProperty(
                         endpoint_name=self.endpoint.endpoint_name,
                         local_path=ENDPOINT_LOCAL_PATH,
+                        start_time_offset=self._ground_truth_window.start_time_offset,
+                        end_time_offset=self._ground_truth_window.end_time_offset,
                         **attributes,
                     ),
                     ground_truth_s3_input=cls.MonitoringGroundTruthS3InputProperty(

@@ -346,6 +346,30 @@ def test_model_quality_and_bias_inputs(synth: Synth, credit: ModelConfig) -> Non
     assert ".json" in str(shap["Properties"]["ModelExplainabilityAppSpecification"]["ConfigUri"])
 
 
+def test_ground_truth_monitors_read_the_configured_window(
+    synth: Synth, credit: ModelConfig
+) -> None:
+    # Given the credit-default window (-P8D to -P1D), Then model quality and bias carry it
+    assert credit.deployment is not None
+    window = credit.deployment.ground_truth_window
+    expected = (window.start_time_offset, window.end_time_offset)
+    assert expected == ("-P8D", "-P1D")
+    for cfn_type, job_input in (
+        ("AWS::SageMaker::ModelQualityJobDefinition", "ModelQualityJobInput"),
+        ("AWS::SageMaker::ModelBiasJobDefinition", "ModelBiasJobInput"),
+    ):
+        _, job = synth.one(cfn_type)
+        endpoint_input = job["Properties"][job_input]["EndpointInput"]
+        assert (endpoint_input["StartTimeOffset"], endpoint_input["EndTimeOffset"]) == expected
+    # And the monitors without ground truth analyse the last interval as SageMaker defines it
+    for cfn_type, job_input in (
+        ("AWS::SageMaker::DataQualityJobDefinition", "DataQualityJobInput"),
+        ("AWS::SageMaker::ModelExplainabilityJobDefinition", "ModelExplainabilityJobInput"),
+    ):
+        _, job = synth.one(cfn_type)
+        assert "StartTimeOffset" not in job["Properties"][job_input]["EndpointInput"]
+
+
 def test_baselines_come_from_the_package_custom_resource(synth: Synth, credit: ModelConfig) -> None:
     assert credit.deployment is not None
     baseline_id, baseline = synth.one("Custom::AWS")
