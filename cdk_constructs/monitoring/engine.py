@@ -63,6 +63,13 @@ OUTPUT_LOCAL_PATH = "/opt/ml/processing/output"
 # Every monitor publishes its metrics to CloudWatch; the alarms are built on them.
 MONITOR_ENVIRONMENT: Mapping[str, str] = MappingProxyType({"publish_cloudwatch_metrics": "Enabled"})
 DEFAULT_VOLUME_SIZE_GB = 30
+# Clarify's feature-attribution job gets its predictions from a shadow endpoint it creates from
+# the model, deletes afterwards, and calls over the network: "The network isolation option of
+# the SageMaker Clarify job must be turned off ... so that the SageMaker Clarify job can
+# communicate with the shadow endpoint" (SageMaker developer guide, clarify-vpc; the steps are in
+# clarify-processing-job-configure-how-it-works). It still runs in the isolated VPC, whose only
+# paths lead to the VPC endpoints; Governance-MJD1 allows exactly this exception.
+NETWORK_ISOLATION_EXEMPT: frozenset[MonitorType] = frozenset({"explainability"})
 _SCHEDULE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 
@@ -139,7 +146,8 @@ def _schedule_of(model: ModelConfig, monitor_type: MonitorType) -> Schedule:
 class ModelMonitorEngine:
     """SageMaker Model Monitor: one job definition and one schedule per enabled monitor.
 
-    Each job runs network-isolated in the given subnets with inter-container encryption, its
+    Each job runs in the given subnets with inter-container encryption and (except the
+    explainability job, which must reach the Clarify shadow endpoint) network isolation, its
     volume and its output encrypted with the monitoring key, its reports written to
     ``s3://<reports>/<endpoint>/<monitor-type>/``, its runtime capped at what its schedule
     allows (``ModelConfig.monitor_max_runtime_seconds``). Job definitions are immutable and get
@@ -273,7 +281,7 @@ class _ModelMonitors(Construct):
                 )
             ),
             "network_config": cls.NetworkConfigProperty(
-                enable_network_isolation=True,
+                enable_network_isolation=monitor_type not in NETWORK_ISOLATION_EXEMPT,
                 enable_inter_container_traffic_encryption=True,
                 vpc_config=cls.VpcConfigProperty(
                     subnets=[subnet.subnet_id for subnet in r.subnets],
