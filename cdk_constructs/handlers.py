@@ -47,6 +47,32 @@ POWERTOOLS_LAYER = (
 POWERTOOLS_LAYER_VERSION = 36
 
 
+# Final states of a processing job (botocore ProcessingJobStatus: InProgress | Completed |
+# Failed | Stopping | Stopped) that end a monitoring execution.
+MONITORING_RUN_FINAL_STATES = ("Completed", "Failed", "Stopped")
+
+
+def monitoring_runs_pattern() -> events.EventPattern:
+    """The monitoring-run events the violations handler receives (its event contract).
+
+    ``source`` ``aws.sagemaker``, ``detail-type`` ``SageMaker Processing Job State Change``
+    ("Events that Amazon SageMaker AI sends to Amazon EventBridge"), ``detail`` as
+    ``DescribeProcessingJob`` returns it with ``ProcessingJobStatus`` Completed, Failed or
+    Stopped, and at least ``ProcessingJobName`` and ``ProcessingJobArn`` (or ``resources[0]``).
+    Every processing job of the account and region in those states matches: the documented
+    event does not carry ``MonitoringScheduleArn``, so the rule cannot tell a monitoring run
+    from another job. The handler does, with ``DescribeProcessingJob`` (``MonitoringScheduleArn``
+    and the ``sagemaker_monitoring_schedule_name`` environment variable), ignores other jobs,
+    alerts and records a Failed or Stopped run of a governed schedule (a gap in monitoring),
+    and reads the report of a Completed one. SageMaker may deliver an event more than once.
+    """
+    return events.EventPattern(
+        source=["aws.sagemaker"],
+        detail_type=["SageMaker Processing Job State Change"],
+        detail={"ProcessingJobStatus": list(MONITORING_RUN_FINAL_STATES)},
+    )
+
+
 def depth_alarm(
     scope: Construct, construct_id: str, *, queue: sqs.IQueue, alerts: GovernanceAlerts, what: str
 ) -> cloudwatch.Alarm:
@@ -450,12 +476,9 @@ class GovernanceHandlers(Construct):
         self.monitoring_runs_rule = events.Rule(
             self,
             "MonitoringRunsToViolations",
-            description="Finished Model Monitor executions to the violations handler",
-            event_pattern=events.EventPattern(
-                source=["aws.sagemaker"],
-                detail_type=["SageMaker Processing Job State Change"],
-                detail={"ProcessingJobStatus": ["Completed", "Failed"]},
-            ),
+            description="Finished, failed and stopped Model Monitor executions to the violations "
+            "handler",
+            event_pattern=monitoring_runs_pattern(),
             targets=[self.violations.target(dead_letter_queue=self.routing_dlq)],
         )
 

@@ -141,9 +141,6 @@ def build(model: ModelConfig, config: GovernanceConfig, *, nvme_model: ModelConf
         ),
         policy=config.governance,
         topic=sns.Topic(stack, "Alerts"),
-        schedule_arns=[
-            m.schedule.get_att("MonitoringScheduleArn").to_string() for m in deployed.monitors
-        ],
     )
     template = app.synth().get_stack_by_name("Monitoring").template
     logical = {
@@ -464,10 +461,15 @@ def _alarms(synth: Synth) -> list[dict[str, Any]]:
     return [a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()]
 
 
+def _threshold_alarms(synth: Synth) -> list[dict[str, Any]]:
+    """Alarms on a metric's value (not the "no results" alarms on its sample count)."""
+    return [a for a in _alarms(synth) if a["Statistic"] != "SampleCount"]
+
+
 def test_feature_drift_alarm_per_feature(synth: Synth, credit: ModelConfig) -> None:
     drift = {
         a["MetricName"]: a
-        for a in _alarms(synth)
+        for a in _threshold_alarms(synth)
         if a.get("Namespace") == "aws/sagemaker/Endpoints/data-metrics"
     }
     assert set(drift) == {
@@ -476,16 +478,20 @@ def test_feature_drift_alarm_per_feature(synth: Synth, credit: ModelConfig) -> N
     alarm = drift["feature_baseline_drift_income"]
     assert alarm["Threshold"] == 0.1
     assert alarm["TreatMissingData"] == "notBreaching"
-    assert {"Name": "MonitoringSchedule", "Value": "credit-default-prod-data-quality"} in alarm[
-        "Dimensions"
+    # The dimension set the SDK's data-quality dashboard queries: an alarm must name them all.
+    assert sorted(alarm["Dimensions"], key=lambda d: d["Name"]) == [
+        {"Name": "Endpoint", "Value": "credit-default-prod"},
+        {"Name": "Feature", "Value": "income"},
+        {"Name": "MonitoringSchedule", "Value": "credit-default-prod-data-quality"},
     ]
-    assert {"Name": "Endpoint", "Value": "credit-default-prod"} in alarm["Dimensions"]
+    # One run per period: the hourly schedule's interval
+    assert alarm["Period"] == 3600
 
 
 def test_model_quality_and_bias_alarms_follow_policy(
     synth: Synth, config: GovernanceConfig
 ) -> None:
-    alarms = _alarms(synth)
+    alarms = _threshold_alarms(synth)
     quality = [a for a in alarms if a.get("Namespace") == "aws/sagemaker/Endpoints/model-metrics"]
     assert [(a["MetricName"], a["ComparisonOperator"], a["Threshold"]) for a in quality] == [
         ("auc", "LessThanThreshold", 0.7)
@@ -509,15 +515,48 @@ def test_every_alarm_alerts_the_topic(synth: Synth) -> None:
         assert alarm["AlarmActions"] == [{"Ref": topic_id}]
 
 
-def test_failed_executions_rule_and_alarm(synth: Synth) -> None:
-    _, rule = synth.one("AWS::Events::Rule")
-    pattern = rule["Properties"]["EventPattern"]
-    assert pattern["detail-type"] == ["SageMaker Processing Job State Change"]
-    assert pattern["detail"]["ProcessingJobStatus"] == ["Failed"]
-    assert len(pattern["detail"]["MonitoringScheduleArn"]) == 4
-    failures = [a for a in _alarms(synth) if a.get("Namespace") == "AWS/Events"]
-    assert len(failures) == 1
-    assert failures[0]["MetricName"] == "TriggeredRules"
+def test_no_monitor_rule_filters_on_the_schedule_arn(synth: Synth) -> None:
+    # The processing-job event is not documented to carry MonitoringScheduleArn; failed and
+    # stopped runs reach the violations handler through the environment-wide rule instead.
+    assert not synth.of_type("AWS::Events::Rule")
+    assert not [a for a in _alarms(synth) if a.get("Namespace") == "AWS/Events"]
+
+
+def test_each_monitor_alarms_when_it_publishes_nothing(synth: Synth, credit: ModelConfig) -> None:
+    no_results = {
+        a["Namespace"]: a for a in _alarms(synth) if a.get("TreatMissingData") == "breaching"
+    }
+    # Given the four monitors of credit-default, Then each has one "no results" alarm
+    assert set(no_results) == {
+        "aws/sagemaker/Endpoints/data-metrics",
+        "aws/sagemaker/Endpoints/model-metrics",
+        "aws/sagemaker/Endpoints/bias-metrics",
+        "aws/sagemaker/Endpoints/explainability-metrics",
+    }
+    hours = {
+        "aws/sagemaker/Endpoints/data-metrics": 1,  # hourly schedule
+        "aws/sagemaker/Endpoints/model-metrics": 24,  # daily schedules
+        "aws/sagemaker/Endpoints/bias-metrics": 24,
+        "aws/sagemaker/Endpoints/explainability-metrics": 24,
+    }
+    for namespace, alarm in no_results.items():
+        assert alarm["Statistic"] == "SampleCount"
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("LessThanThreshold", 1)
+        assert alarm["Period"] == hours[namespace] * 3600
+        # two missed intervals alert; one late run does not
+        assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == 2
+        assert alarm["Period"] * alarm["EvaluationPeriods"] <= 7 * 86400  # PutMetricAlarm limit
+    data = no_results["aws/sagemaker/Endpoints/data-metrics"]
+    first = credit.dataset_schema.features[0].name
+    assert data["MetricName"] == f"feature_non_null_{first}"
+    assert {"Name": "Feature", "Value": first} in data["Dimensions"]
+    # And the threshold alarms keep the latest run's verdict for one interval
+    quality = [
+        a
+        for a in _alarms(synth)
+        if a.get("MetricName") == "auc" and a["Statistic"] != "SampleCount"
+    ]
+    assert [a["Period"] for a in quality] == [86400]
 
 
 def test_dashboard_per_model(synth: Synth) -> None:
