@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from config.model import ModelConfig
+from config.model import ModelConfig, schedule_interval_hours
 
 CLOUDFORMATION_RESOURCE_LIMIT = 500
 # Per models stack: the shard's DLQ, its policy and alarm, the state-change rule and its two
@@ -39,8 +39,8 @@ def estimate_resources(model: ModelConfig, *, bias_metrics: int = 0) -> int:
     if deployment is None:
         return count
     # model, endpoint config, endpoint, endpoint parameter, baseline custom resource and its
-    # policy, dashboard, failed-execution rule and alarm
-    count += 9
+    # policy, dashboard
+    count += 7
     if deployment.ground_truth_s3_uri or deployment.explainability.baseline_s3_uri:
         count += 1  # the monitoring inputs policy
     monitors = model.monitoring
@@ -51,6 +51,8 @@ def estimate_resources(model: ModelConfig, *, bias_metrics: int = 0) -> int:
         monitors.explainability,
     ]
     count += 2 * sum(m.enabled for m in enabled)  # job definition + schedule each
+    # a "no results" alarm per monitor with a recurring schedule
+    count += sum(m.enabled and schedule_interval_hours(m.schedule) is not None for m in enabled)
     if monitors.data_quality.enabled:
         count += len(model.dataset_schema.features)  # one drift alarm per feature
     if monitors.model_quality.enabled:

@@ -157,7 +157,7 @@ def test_governance_events_and_monitoring_runs_are_routed(default_assembly: Asse
     assert {
         "source": ["aws.sagemaker"],
         "detail-type": ["SageMaker Processing Job State Change"],
-        "detail": {"ProcessingJobStatus": ["Completed", "Failed"]},
+        "detail": {"ProcessingJobStatus": ["Completed", "Failed", "Stopped"]},
     } in patterns
 
 
