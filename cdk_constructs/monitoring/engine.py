@@ -26,7 +26,7 @@ from constructs import Construct
 
 from cdk_constructs import tags
 from cdk_constructs.encryption import GovernanceKey
-from cdk_constructs.monitoring.baselines import PackageBaselines
+from cdk_constructs.monitoring.baselines import PackageBaselines, PackageBaselinesProvider
 from cdk_constructs.monitoring.clarify_config import (
     BiasSettings,
     ExplainabilitySettings,
@@ -83,6 +83,9 @@ class MonitoringResources:
     key: GovernanceKey
     reports: GovernedBucket
     data_capture: GovernedBucket
+    vpc: ec2.IVpc
+    # Encrypts the log group of the deploy-time package check (None: CloudWatch Logs' own key).
+    logs_key: GovernanceKey | None = None
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,8 @@ class ModelMonitorEngine:
     allows (``ModelConfig.monitor_max_runtime_seconds``). Job definitions are immutable and get
     CloudFormation-generated names, so any change replaces them cleanly; schedules are named
     ``<endpoint>-<monitor-type>`` and updated in place. Baselines come from the approved
-    package (:class:`PackageBaselines`) and every schedule depends on them.
+    package (:class:`PackageBaselines`), which also refuses a version that is not Approved;
+    the served model, every job definition and every schedule depend on that check.
 
     ``volume_size_gb`` defaults to 30; ``bias_settings`` / ``explainability_settings`` default
     to what the deployment's ``output`` and ``explainability`` sections say.
@@ -225,7 +229,16 @@ class _ModelMonitors(Construct):
             "Baselines",
             model_package_arn=self.deployment.model_package_arn,
             monitor_types=monitor_types,
+            provider=PackageBaselinesProvider.of(
+                self,
+                vpc=resources.vpc,
+                subnets=resources.subnets,
+                security_group=resources.security_group,
+                logs_key=resources.logs_key,
+            ),
         )
+        # Nothing may serve the version before the check says it is Approved.
+        endpoint.model.node.add_dependency(self.baselines.resource)
         self._grant_access()
         builders = {
             "data_quality": self._data_quality,

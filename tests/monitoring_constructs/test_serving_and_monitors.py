@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -129,6 +130,7 @@ def build(model: ModelConfig, config: GovernanceConfig, *, nvme_model: ModelConf
             key=keys[DataDomain.MONITORING],
             reports=reports,
             data_capture=capture,
+            vpc=vpc,
         ),
     )
     MonitorAlarms(
@@ -372,10 +374,23 @@ def test_ground_truth_monitors_read_the_configured_window(
 
 def test_baselines_come_from_the_package_custom_resource(synth: Synth, credit: ModelConfig) -> None:
     assert credit.deployment is not None
-    baseline_id, baseline = synth.one("Custom::AWS")
-    create = str(baseline["Properties"]["Create"])
-    assert "describeModelPackage" in create
-    assert credit.deployment.model_package_arn in create
+    baseline_id, baseline = synth.one("Custom::PackageBaselines")
+    properties = baseline["Properties"]
+    assert properties["ModelPackageArn"] == credit.deployment.model_package_arn
+    assert properties["MonitorTypes"] == [
+        "data_quality",
+        "model_quality",
+        "bias",
+        "explainability",
+    ]
+    assert properties["ServiceTimeout"] == "300"  # seconds; CloudFormation allows 1-3600
+    ((function_id, function),) = [
+        (k, f)
+        for k, f in synth.of_type("AWS::Lambda::Function").items()
+        if f["Properties"].get("Handler") == "governance.package_baselines.handler"
+    ]
+    assert function["Properties"]["VpcConfig"]["SubnetIds"]
+    assert properties["ServiceToken"] == {"Fn::GetAtt": [function_id, "Arn"]}
     _, data_quality = synth.one("AWS::SageMaker::DataQualityJobDefinition")
     config = data_quality["Properties"]["DataQualityBaselineConfig"]
     assert config["ConstraintsResource"]["S3Uri"] == {
@@ -388,27 +403,51 @@ def test_baselines_come_from_the_package_custom_resource(synth: Synth, credit: M
     assert bias["Properties"]["ModelBiasBaselineConfig"]["ConstraintsResource"]["S3Uri"] == {
         "Fn::GetAtt": [baseline_id, "DriftCheckBaselines.Bias.PostTrainingConstraints.S3Uri"]
     }
-    # The provider may call DescribeModelPackage on this package version only.
-    policies = [
-        p
-        for p in synth.of_type("AWS::IAM::Policy").values()
-        if "describeModelPackage" not in str(p) and "sagemaker:DescribeModelPackage" in str(p)
+
+
+def test_package_check_may_describe_the_served_version_only(
+    synth: Synth, credit: ModelConfig
+) -> None:
+    assert credit.deployment is not None
+    described = [
+        statement
+        for policy in synth.of_type("AWS::IAM::ManagedPolicy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "sagemaker:DescribeModelPackage" in json.dumps(statement["Action"])
     ]
-    assert len(policies) == 1
-    statements = policies[0]["Properties"]["PolicyDocument"]["Statement"]
-    assert statements == [
+    assert described == [
         {
+            "Sid": "DescribeServedPackageVersions",
             "Action": "sagemaker:DescribeModelPackage",
             "Effect": "Allow",
             "Resource": credit.deployment.model_package_arn,
         }
     ]
+    # and the grant exists before CloudFormation calls the function
+    _, baseline = synth.one("Custom::PackageBaselines")
+    (policy_id,) = [
+        k
+        for k, p in synth.of_type("AWS::IAM::ManagedPolicy").items()
+        if "DescribeServedPackageVersions" in json.dumps(p)
+    ]
+    assert policy_id in baseline["DependsOn"]
+
+
+def test_nothing_is_served_before_the_package_check(synth: Synth) -> None:
+    baseline_id, _ = synth.one("Custom::PackageBaselines")
+    served = [
+        m
+        for m in synth.of_type("AWS::SageMaker::Model").values()
+        if baseline_id in m.get("DependsOn", [])
+    ]
+    # the monitored endpoint's model waits for the check (the NVMe test endpoint has no monitors)
+    assert len(served) == 1
 
 
 def test_schedules_reference_job_definitions_and_depend_on_baselines(
     synth: Synth, credit: ModelConfig
 ) -> None:
-    baseline_id, _ = synth.one("Custom::AWS")
+    baseline_id, _ = synth.one("Custom::PackageBaselines")
     jobs = {
         logical: JOB_TYPES[r["Type"]]
         for logical, r in synth.template["Resources"].items()
