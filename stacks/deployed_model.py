@@ -74,6 +74,8 @@ class DeployedModel(Construct):
                 key=foundation.keys[DataDomain.MONITORING],
                 reports=foundation.monitoring_reports,
                 data_capture=foundation.data_capture,
+                vpc=network.vpc,
+                logs_key=foundation.keys[DataDomain.LOGS],
             ),
         )
         external_inputs = [
