@@ -244,14 +244,13 @@ class PackageBaselinesProvider(Construct):
             reason="Log streams are created by Lambda per execution environment; the pattern "
             "is limited to this function's own log group.",
         )
-        for rule in ("Serverless-LambdaDLQ", "Serverless-LambdaAsyncFailureDestination"):
-            acknowledge(
-                self.function,
-                rule,
-                "CloudFormation invokes the function for a custom resource and waits for its "
-                "answer; an event that is never answered fails the stack after ServiceTimeout "
-                "(5 minutes) and shows in the stack events, so nothing is lost silently.",
-            )
+        acknowledge(
+            self.function,
+            "Serverless-LambdaDLQ",
+            "CloudFormation invokes the function for a custom resource and waits for its "
+            "answer; an event that is never answered fails the stack after ServiceTimeout "
+            "(5 minutes) and shows in the stack events, so nothing is lost silently.",
+        )
         acknowledge_in_frameworks(
             self.function,
             "LambdaDLQ",
