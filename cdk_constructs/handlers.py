@@ -26,6 +26,7 @@ from cdk_constructs import defaults, tags
 from cdk_constructs.alerts import GovernanceAlerts
 from cdk_constructs.compliance.acknowledgments import (
     acknowledge,
+    acknowledge_in_frameworks,
     acknowledge_wildcards,
     nag_string,
 )
@@ -43,12 +44,57 @@ from governance.contracts.vocabulary import (
 
 LAMBDA_ASSET = Path(__file__).resolve().parents[1] / "lambda"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
-# Powertools for AWS Lambda (Python) v3, the AWS-published layer (account 017000801446).
-POWERTOOLS_LAYER = (
-    "arn:{partition}:lambda:{region}:017000801446:layer:"
-    "AWSLambdaPowertoolsPythonV3-python314-x86_64:{version}"
-)
-POWERTOOLS_LAYER_VERSION = 36
+ARCHITECTURE = lambda_.Architecture.X86_64
+# The Powertools for AWS Lambda (Python) release the handlers are tested with: the pin of
+# aws-lambda-powertools in requirements-dev.txt (a test keeps the two equal).
+POWERTOOLS_VERSION = "3.37.0"
+
+
+def powertools_layer_parameter(
+    *,
+    version: str = POWERTOOLS_VERSION,
+    runtime: lambda_.Runtime = RUNTIME,
+    architecture: lambda_.Architecture = ARCHITECTURE,
+) -> str:
+    """The public SSM parameter holding the Powertools layer ARN of ``version`` in a region.
+
+    Powertools publishes, in every region of the aws partition, the layer version ARN of each
+    release under ``/aws/service/powertools/python/<arch>/<runtime>/<semantic version>``
+    (Powertools docs, "Installation" > "Lambda Layer" > "Using SSM Parameter Store"; written by
+    its release workflow ``.github/workflows/update_ssm.yml`` with that release's layer version,
+    publisher account 017000801446). Resolving the parameter of the pinned release therefore
+    gives exactly the layer that holds the library the handlers are tested with, in whatever
+    region the stack is deployed to. The layer version number itself is not in any source
+    available offline for 3.37.0 (the newest documented table lists layer 27, which is release
+    3.23.0, powertools-lambda-python issue #7689), so it is not guessed here.
+    """
+    return f"/aws/service/powertools/python/{architecture.name}/{runtime.name}/{version}"
+
+
+# Final states of a processing job (botocore ProcessingJobStatus: InProgress | Completed |
+# Failed | Stopping | Stopped) that end a monitoring execution.
+MONITORING_RUN_FINAL_STATES = ("Completed", "Failed", "Stopped")
+
+
+def monitoring_runs_pattern() -> events.EventPattern:
+    """The monitoring-run events the violations handler receives (its event contract).
+
+    ``source`` ``aws.sagemaker``, ``detail-type`` ``SageMaker Processing Job State Change``
+    ("Events that Amazon SageMaker AI sends to Amazon EventBridge"), ``detail`` as
+    ``DescribeProcessingJob`` returns it with ``ProcessingJobStatus`` Completed, Failed or
+    Stopped, and at least ``ProcessingJobName`` and ``ProcessingJobArn`` (or ``resources[0]``).
+    Every processing job of the account and region in those states matches: the documented
+    event does not carry ``MonitoringScheduleArn``, so the rule cannot tell a monitoring run
+    from another job. The handler does, with ``DescribeProcessingJob`` (``MonitoringScheduleArn``
+    and the ``sagemaker_monitoring_schedule_name`` environment variable), ignores other jobs,
+    alerts and records a Failed or Stopped run of a governed schedule (a gap in monitoring),
+    and reads the report of a Completed one. SageMaker may deliver an event more than once.
+    """
+    return events.EventPattern(
+        source=[EventSource.SAGEMAKER.value],
+        detail_type=[DetailType.PROCESSING_JOB_STATE_CHANGE.value],
+        detail={"ProcessingJobStatus": list(MONITORING_RUN_FINAL_STATES)},
+    )
 
 
 def depth_alarm(
@@ -80,8 +126,19 @@ class HandlerNetwork:
 class GovernanceFunction(Construct):
     """One handler: its role, encrypted log group, dead-letter queue, tracing and limits.
 
-    Defaults: newest Python runtime CDK knows, Powertools from the AWS-published layer, in the
-    isolated VPC, X-Ray tracing, 512 MB, 60 s, reserved concurrency 5, two async retries.
+    Defaults: newest Python runtime CDK knows, in the isolated VPC, X-Ray tracing, 512 MB, 60 s,
+    two async retries, and:
+
+    * ``powertools_layer_arn``: default, the AWS-published Powertools layer of the pinned
+      release, resolved by CloudFormation from Powertools' public SSM parameter
+      (:func:`powertools_layer_parameter`; aws partition only). Outside the aws partition
+      Powertools publishes the layer under other accounts (GovCloud 165087284144 /
+      165093116878, China 498634801083) without SSM parameters, so the ARN must be given.
+    * ``reserved_concurrency``: default, none. A reservation must leave at least 100 of the
+      account's concurrent executions unreserved, and new accounts start with a reduced
+      concurrency quota (Lambda developer guide, "Configuring reserved concurrency" and
+      "Lambda quotas"), so a fixed reservation fails the deployment there. Throttled
+      asynchronous events are retried by Lambda and end in the dead-letter queue, never lost.
     """
 
     def __init__(
@@ -95,7 +152,8 @@ class GovernanceFunction(Construct):
         network: HandlerNetwork,
         logs_key: GovernanceKey,
         queue_key: GovernanceKey,
-        reserved_concurrency: int = 5,
+        reserved_concurrency: int | None = None,
+        powertools_layer_arn: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -114,13 +172,19 @@ class GovernanceFunction(Construct):
         )
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", key=queue_key)
         queue_key.grant_encrypt(self.role)
+        if reserved_concurrency is not None and reserved_concurrency < 1:
+            raise ValueError(
+                f"reserved_concurrency must be at least 1 or None (got {reserved_concurrency}); "
+                "0 would stop the function from running at all"
+            )
         powertools = lambda_.LayerVersion.from_layer_version_arn(
             self,
             "Powertools",
-            POWERTOOLS_LAYER.format(
-                partition=cdk.Aws.PARTITION,
-                region=stack.region,
-                version=POWERTOOLS_LAYER_VERSION,
+            powertools_layer_arn
+            or cdk.Token.as_string(
+                cdk.CfnDynamicReference(
+                    cdk.CfnDynamicReferenceService.SSM, powertools_layer_parameter()
+                )
             ),
         )
         self.function = lambda_.Function(
@@ -128,7 +192,7 @@ class GovernanceFunction(Construct):
             "Resource",
             description=description,
             runtime=RUNTIME,
-            architecture=lambda_.Architecture.X86_64,
+            architecture=ARCHITECTURE,
             handler=handler,
             code=lambda_.Code.from_asset(str(LAMBDA_ASSET), exclude=["**/__pycache__", "**/*.pyc"]),
             layers=[powertools],
@@ -165,6 +229,16 @@ class GovernanceFunction(Construct):
                 resources=["*"],
             )
         )
+        if reserved_concurrency is None:
+            acknowledge_in_frameworks(
+                self.function,
+                "LambdaConcurrency",
+                "No reserved concurrency by default: a reservation must leave 100 of the "
+                "account's concurrent executions unreserved and new accounts start with a "
+                "reduced quota (Lambda quotas), so it would fail the deployment there; "
+                "throttled events are retried and then dead-lettered. Set "
+                "environments[].handlers.reserved_concurrency where the quota allows.",
+            )
         acknowledge(
             self.function,
             "Serverless-LambdaAsyncFailureDestination",
@@ -221,6 +295,8 @@ class GovernanceHandlers(Construct):
         alerts: GovernanceAlerts,
         governed_groups: list[str],
         retraining_pipelines: list[str] | None = None,
+        reserved_concurrency: int | None = None,
+        powertools_layer_arn: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -287,6 +363,8 @@ class GovernanceHandlers(Construct):
                 network=network,
                 logs_key=logs_key,
                 queue_key=queue_key,
+                reserved_concurrency=reserved_concurrency,
+                powertools_layer_arn=powertools_layer_arn,
             )
 
         self.approval_gate = function(
@@ -473,12 +551,9 @@ class GovernanceHandlers(Construct):
         self.monitoring_runs_rule = events.Rule(
             self,
             "MonitoringRunsToViolations",
-            description="Finished Model Monitor executions to the violations handler",
-            event_pattern=events.EventPattern(
-                source=[EventSource.SAGEMAKER.value],
-                detail_type=[DetailType.PROCESSING_JOB_STATE_CHANGE.value],
-                detail={"ProcessingJobStatus": ["Completed", "Failed"]},
-            ),
+            description="Finished, failed and stopped Model Monitor executions to the violations "
+            "handler",
+            event_pattern=monitoring_runs_pattern(),
             targets=[self.violations.target(dead_letter_queue=self.routing_dlq)],
         )
 

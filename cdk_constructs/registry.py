@@ -81,8 +81,26 @@ def consumer_policy(
     }
 
 
+def group_description(model: ModelConfig) -> str:
+    """The group's description: derived from its name only, so it never has to change.
+
+    ``ModelPackageGroupDescription`` is create-only (CloudFormation provider schema of
+    AWS::SageMaker::ModelPackageGroup, ``createOnlyProperties``): changing it replaces the group,
+    which fails for a named group, and the group is retained. The model's description, owner
+    and intended uses live in its model card, whose content can be updated in place.
+    """
+    return (
+        f"Governed model {model.name}; description, owner and intended uses: "
+        f"model card {model.name}"
+    )
+
+
 class GovernedModelPackageGroup(Construct):
-    """The model's package group: retained, tagged, shared read-only where config says so."""
+    """The model's package group: retained, tagged, shared read-only where config says so.
+
+    Only the name and a description derived from it are create-only; everything that config may
+    change (tags, the consumer policy) is updated in place.
+    """
 
     def __init__(self, scope: Construct, construct_id: str, *, model: ModelConfig) -> None:
         super().__init__(scope, construct_id)
@@ -99,7 +117,7 @@ class GovernedModelPackageGroup(Construct):
             self,
             "Resource",
             model_package_group_name=model.name,
-            model_package_group_description=model.description[:1024],
+            model_package_group_description=group_description(model),
             model_package_group_policy=policy,
             tags=model_tags(model),
         )

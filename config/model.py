@@ -37,7 +37,7 @@ from cdk_constructs.monitoring.images import IMAGE_KIND_BY_MONITOR_TYPE, ImageKi
 from config import names
 from config.api_constraints import ApiParameter
 from config.issues import Issue, raise_issues
-from config.schedules import HOURLY, check_schedule
+from config.schedules import HOURLY, check_schedule, schedule_interval_hours
 
 # -- values with a rule in words --------------------------------------------------------------
 
@@ -199,6 +199,42 @@ class Evidence(StrEnum):
 
 # -- environments -----------------------------------------------------------------------------
 
+# Lambda's LayerVersionArn shape (botocore ``lambda`` service model, anchored here).
+_LAYER_VERSION_ARN = re.compile(
+    r"^arn:aws[a-zA-Z-]*:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d:"
+    r"\d{12}:layer:[a-zA-Z0-9_-]+:\d+$"
+)
+
+
+class HandlerSettings(_Strict):
+    """Account-dependent settings of the governance Lambda functions of one environment."""
+
+    reserved_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description="concurrent executions reserved for each governance function; default: "
+        "none. Lambda keeps at least 100 executions of the account's concurrency unreserved "
+        "and new accounts start with a reduced concurrency quota (Lambda developer guide, "
+        "'Lambda quotas' and 'Configuring reserved concurrency'), so a reservation fails the "
+        "deployment in such accounts; set it only where the quota leaves room",
+    )
+    powertools_layer_arn: str | None = Field(
+        default=None,
+        description="Powertools for AWS Lambda (Python) layer version ARN to use instead of "
+        "the one Powertools publishes for the pinned library version (required outside the "
+        "aws partition, where Powertools publishes no SSM parameter)",
+    )
+
+    @field_validator("powertools_layer_arn")
+    @classmethod
+    def _layer_arn(cls, value: str | None) -> str | None:
+        if value is not None and not _LAYER_VERSION_ARN.match(value):
+            raise ValueError(
+                f"{value!r} is not a Lambda layer version ARN; expected "
+                "'arn:<partition>:lambda:<region>:<12-digit account>:layer:<name>:<version>'"
+            )
+        return value
+
 
 class Environment(_Strict):
     name: Name
@@ -206,6 +242,10 @@ class Environment(_Strict):
         default=None, description="12-digit account id in quotes; omitted = any account"
     )
     region: Region | None = Field(default=None, description="AWS region; omitted = any region")
+    handlers: HandlerSettings = Field(
+        default_factory=HandlerSettings,
+        description="reserved concurrency and Powertools layer of the governance functions",
+    )
     availability_zones: list[str] | None = Field(
         default=None,
         min_length=2,
@@ -226,6 +266,30 @@ class Environment(_Strict):
                 if not re.fullmatch(rf"{re.escape(self.region)}[a-z]", zone)
             ]
             raise_issues(issues)
+        return self
+
+    @model_validator(mode="after")
+    def _layer_matches_region(self) -> Environment:
+        layer = self.handlers.powertools_layer_arn
+        if self.region is None:
+            return self
+        if layer is not None:
+            layer_region = layer.split(":")[3]
+            if layer_region != self.region:
+                raise ValueError(
+                    f"handlers.powertools_layer_arn {layer!r} is in region {layer_region}; a "
+                    f"function can only use a layer of its own region ({self.region})"
+                )
+            return self
+        partition = _partition(self.region)
+        if partition != "aws":
+            raise ValueError(
+                f"handlers.powertools_layer_arn is required in region {self.region} (partition "
+                f"{partition}): Powertools publishes its layer ARNs as SSM parameters only in "
+                "the aws partition; give the AWSLambdaPowertoolsPythonV3-python314-x86_64 layer "
+                "version of the pinned Powertools release from the Powertools installation docs "
+                "(AWS GovCloud / China regions)"
+            )
         return self
 
     def zones(self) -> list[str] | None:
@@ -545,6 +609,82 @@ class Monitoring(_Strict):
         return tuple(t for t in type(self).model_fields if getattr(self, t).enabled)
 
 
+# ISO 8601 durations in the three forms the model-quality scheduling guide allows for
+# StartTimeOffset / EndTimeOffset ("-PT#H or -P#D, where H=hours, D=days, and M=minutes");
+# botocore MonitoringTimeOffsetString: 1-15 characters.
+_OFFSET = re.compile(r"^-P(?:(\d+)D|T(\d+)H|T(\d+)M)$")
+
+
+def offset_seconds(offset: str) -> int:
+    """Seconds of a ground-truth offset such as ``-P1D`` (negative); ValueError otherwise."""
+    found = _OFFSET.match(offset)
+    if found is None or len(offset) > 15:
+        raise ValueError(
+            f"{offset!r} is not a monitoring time offset; allowed: a negative ISO 8601 duration "
+            "of whole days, hours or minutes, at most 15 characters, e.g. '-P1D', '-PT6H', "
+            "'-PT30M' (or '-PT0H' for no offset)"
+        )
+    days, hours, minutes = (int(g) if g else 0 for g in found.groups())
+    return -(days * 86400 + hours * 3600 + minutes * 60)
+
+
+class GroundTruthWindow(_Strict):
+    """Which captured predictions a model-quality or bias run joins with ground truth.
+
+    A run scheduled at T analyses the predictions captured between T + start_time_offset and
+    T + end_time_offset (the job definition's EndpointInput.StartTimeOffset / EndTimeOffset),
+    so labels that arrive later than the predictions still find them. The default gives labels
+    one day to arrive and analyses one day of predictions, which suits the daily default
+    schedule (AWS docs: "Schedule model quality monitoring jobs", model monitor offsets).
+    """
+
+    start_time_offset: str = Field(
+        default="-P2D", description="negative ISO 8601 duration: days (-P#D), hours or minutes"
+    )
+    end_time_offset: str = Field(
+        default="-P1D", description="negative ISO 8601 duration, later than start_time_offset"
+    )
+
+    @field_validator("start_time_offset", "end_time_offset")
+    @classmethod
+    def _offset(cls, value: str) -> str:
+        offset_seconds(value)
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> GroundTruthWindow:
+        if offset_seconds(self.start_time_offset) >= offset_seconds(self.end_time_offset):
+            raise ValueError(
+                f"start_time_offset {self.start_time_offset!r} must be earlier than "
+                f"end_time_offset {self.end_time_offset!r} (e.g. -P8D and -P1D: a week of "
+                "predictions whose labels had a day to arrive)"
+            )
+        return self
+
+    @property
+    def length_seconds(self) -> int:
+        return offset_seconds(self.end_time_offset) - offset_seconds(self.start_time_offset)
+
+
+# MonitoringStoppingCondition.MaxRuntimeInSeconds (botocore sagemaker model): at most 86,400 s
+# and never longer than the schedule's interval; a model-quality or bias execution runs a
+# ground-truth merge job and the monitoring job in that interval, so each may take half of it
+# ("For model bias and model quality hourly schedules, this can be up to 1800 seconds").
+MAX_MONITOR_RUNTIME_SECONDS = 86400
+DEFAULT_MONITOR_RUNTIME_SECONDS = 3600
+GROUND_TRUTH_MONITORS = frozenset({"model_quality", "bias"})
+
+
+def max_runtime_limit(monitor_type: str, schedule: str) -> int:
+    """The longest MaxRuntimeInSeconds ``schedule`` allows a ``monitor_type`` job."""
+    hours = schedule_interval_hours(schedule)
+    if hours is None:
+        return MAX_MONITOR_RUNTIME_SECONDS
+    interval = hours * 3600
+    limit = interval // 2 if monitor_type in GROUND_TRUTH_MONITORS else interval
+    return min(limit, MAX_MONITOR_RUNTIME_SECONDS)
+
+
 _PACKAGE_ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):sagemaker:(?P<region>[a-z0-9-]+):(?P<account>\d{12})"
     r":model-package/(?P<group>[A-Za-z0-9-]{1,63})/(?P<version>\d{1,9})"
@@ -630,7 +770,16 @@ class Deployment(_Strict):
     output: EndpointOutput = EndpointOutput()
     ground_truth_s3_uri: GroundTruthUri | None = None
     monitor_instance_type: MonitorInstanceType = "ml.m5.xlarge"
-    monitor_max_runtime_seconds: MonitorMaxRuntime = 3600
+    monitor_max_runtime_seconds: MonitorMaxRuntime | None = Field(
+        default=None,
+        description="MaxRuntimeInSeconds of every monitoring job; default: per monitor, the "
+        "longest its schedule allows, at most one hour (half the interval for model quality "
+        "and bias, whose runs include a ground-truth merge job)",
+    )
+    ground_truth_window: GroundTruthWindow = Field(
+        default_factory=GroundTruthWindow,
+        description="StartTimeOffset/EndTimeOffset of the model-quality and bias monitors",
+    )
     explainability: Explainability = Explainability()
     model_quality_floor: QualityFloor | None = Field(
         default=None,
@@ -772,6 +921,77 @@ class ModelConfig(_Strict):
             )
         raise_issues(issues)
         return self
+
+    @model_validator(mode="after")
+    def _monitors_fit_their_schedules(self) -> ModelConfig:
+        deployment = self.deployment
+        if deployment is None:
+            return self
+        configured: list[tuple[tuple[str | int, ...], int]] = []
+        if deployment.monitor_max_runtime_seconds is not None:
+            configured.append(
+                (
+                    ("deployment", "monitor_max_runtime_seconds"),
+                    deployment.monitor_max_runtime_seconds,
+                )
+            )
+        for environment, serving in deployment.environments.items():
+            if serving is not None and serving.monitor_max_runtime_seconds is not None:
+                configured.append(
+                    (
+                        ("deployment", "environments", environment, "monitor_max_runtime_seconds"),
+                        serving.monitor_max_runtime_seconds,
+                    )
+                )
+        window = deployment.ground_truth_window
+        issues = []
+        for monitor_type in self.monitoring.enabled_types():
+            schedule: Schedule = getattr(self.monitoring, monitor_type)
+            limit = max_runtime_limit(monitor_type, schedule.schedule)
+            why = (
+                "a run must end before the next one starts, and half the interval goes to the "
+                "ground-truth merge job"
+                if monitor_type in GROUND_TRUTH_MONITORS
+                else "a run must end before the next one starts"
+            )
+            issues += [
+                Issue(
+                    path,
+                    f"is longer than the monitoring.{monitor_type} schedule "
+                    f"{schedule.schedule!r} allows: at most {limit} seconds ({why})",
+                    seconds,
+                )
+                for path, seconds in configured
+                if seconds > limit
+            ]
+            hours = schedule_interval_hours(schedule.schedule)
+            if (
+                monitor_type in GROUND_TRUTH_MONITORS
+                and hours is not None
+                and window.length_seconds < hours * 3600
+            ):
+                issues.append(
+                    Issue(
+                        ("deployment", "ground_truth_window"),
+                        f"({window.start_time_offset} to {window.end_time_offset}) is shorter "
+                        f"than the monitoring.{monitor_type} schedule's interval of {hours} h, so "
+                        "predictions between two windows would never be evaluated; it must be at "
+                        "least as long as the interval",
+                    )
+                )
+        raise_issues(issues)
+        return self
+
+    def monitor_max_runtime_seconds(self, monitor_type: str) -> int:
+        """MaxRuntimeInSeconds of a monitor: the configured value, or what its schedule allows."""
+        if self.deployment is None:
+            raise ValueError(f"model {self.name!r} has no deployment section")
+        if self.deployment.monitor_max_runtime_seconds is not None:
+            return self.deployment.monitor_max_runtime_seconds
+        schedule: Schedule = getattr(self.monitoring, monitor_type)
+        return min(
+            DEFAULT_MONITOR_RUNTIME_SECONDS, max_runtime_limit(monitor_type, schedule.schedule)
+        )
 
     @property
     def measures_bias(self) -> bool:

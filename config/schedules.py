@@ -65,6 +65,18 @@ def schedule_problem(expression: str) -> str | None:
     return None
 
 
+def schedule_interval_hours(expression: str) -> int | None:
+    """Hours between two runs of an accepted schedule; None for any other expression."""
+    if schedule_problem(expression) is not None:
+        return None
+    match = _CRON.fullmatch(expression)
+    if match is None:
+        return None
+    if match["hour"] is None:
+        return 1
+    return int(match["interval"]) if match["interval"] is not None else 24
+
+
 def check_schedule(expression: str) -> str:
     """``expression`` unchanged, or ValueError with the accepted forms and their source."""
     problem = schedule_problem(expression)

@@ -6,7 +6,6 @@ import json
 
 from aws_cdk import Aws, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -44,7 +43,6 @@ class DeployedModel(Construct):
         foundation: FoundationStack,
         policy: GovernancePolicy,
         engine: MonitoringEngine,
-        dead_letter_queue: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
         deployment = model.deployment
@@ -81,6 +79,8 @@ class DeployedModel(Construct):
                 key=foundation.keys[DataDomain.MONITORING],
                 reports=foundation.monitoring_reports,
                 data_capture=foundation.data_capture,
+                vpc=network.vpc,
+                logs_key=foundation.keys[DataDomain.LOGS],
             ),
         )
         external_inputs = [
@@ -112,7 +112,6 @@ class DeployedModel(Construct):
                 ),
             )
         schedule_names = {m.monitor_type: m.schedule_name for m in self.monitors.monitors}
-        stack = Stack.of(self)
         self.alarms = MonitorAlarms(
             self,
             "Alarms",
@@ -122,13 +121,6 @@ class DeployedModel(Construct):
             ),
             policy=policy,
             topic=foundation.alerts.topic,
-            schedule_arns=[
-                f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
-                f":monitoring-schedule/{name}"
-                for name in schedule_names.values()
-            ],
-            # A queue of this stack: a foundation queue would need this stack's rule ARN.
-            dead_letter_queue=dead_letter_queue,
             model_quality_floor=(
                 (deployment.model_quality_floor.metric, deployment.model_quality_floor.minimum)
                 if deployment.model_quality_floor

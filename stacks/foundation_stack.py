@@ -18,7 +18,7 @@ from cdk_constructs.handlers import GovernanceHandlers, HandlerNetwork
 from cdk_constructs.identity import JobExecutionRoles, PermissionsBoundary, PersonaRoles
 from cdk_constructs.network import IsolatedMlNetwork
 from cdk_constructs.storage import AccessLogBucket, GovernedBucket
-from config.model import GovernancePolicy, ObjectLockMode
+from config.model import GovernancePolicy, HandlerSettings, ObjectLockMode
 
 
 class FoundationStack(Stack):
@@ -38,6 +38,7 @@ class FoundationStack(Stack):
         resource_prefix: str,
         retraining_pipelines: Sequence[str] = (),
         availability_zones: Sequence[str] | None = None,
+        handler_settings: HandlerSettings | None = None,
         **kwargs: Any,
     ) -> None:
         self._zones = list(availability_zones) if availability_zones else None
@@ -137,6 +138,12 @@ class FoundationStack(Stack):
             alerts=self.alerts,
             governed_groups=list(governed_groups),
             retraining_pipelines=list(retraining_pipelines),
+            reserved_concurrency=handler_settings.reserved_concurrency
+            if handler_settings
+            else None,
+            powertools_layer_arn=handler_settings.powertools_layer_arn
+            if handler_settings
+            else None,
         )
 
     @property

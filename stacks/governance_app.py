@@ -55,6 +55,7 @@ def build_governance(app: Construct, config: GovernanceConfig) -> list[Environme
             ],
             resource_prefix=prefix,
             availability_zones=environment.zones(),
+            handler_settings=environment.handlers,
         )
         stacks = EnvironmentStacks(environment=environment, foundation=foundation)
         for shard in shard_models(

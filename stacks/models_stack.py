@@ -90,7 +90,6 @@ class ModelsStack(Stack):
                     foundation=foundation,
                     policy=policy,
                     engine=engine,
-                    dead_letter_queue=self.state_change_dlq,
                 )
 
         self.state_change_rule = events.Rule(

@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from config.model import ModelConfig
+from config.schedules import schedule_interval_hours
 
 CLOUDFORMATION_RESOURCE_LIMIT = 500
 # Per models stack: the shard's DLQ, its policy and alarm, the state-change rule and its two
-# Lambda permissions, the baseline custom resource's provider (role, function, log group),
+# Lambda permissions, the package check's function with its role, grants policy and log group,
 # and CDK metadata.
-STACK_OVERHEAD = 10
+STACK_OVERHEAD = 11
 # Headroom for what the estimate cannot see (a new construct adding a resource per model).
 DEFAULT_RESOURCE_BUDGET = 450
 
@@ -38,9 +39,9 @@ def estimate_resources(model: ModelConfig, *, bias_metrics: int = 0) -> int:
     deployment = model.deployment
     if deployment is None:
         return count
-    # model, endpoint config, endpoint, endpoint parameter, baseline custom resource and its
-    # policy, dashboard, failed-execution rule and alarm
-    count += 9
+    # model, endpoint config, endpoint, endpoint parameter, package check (custom resource),
+    # dashboard
+    count += 6
     if deployment.ground_truth_s3_uri or deployment.explainability.baseline_s3_uri:
         count += 1  # the monitoring inputs policy
     monitors = model.monitoring
@@ -51,6 +52,8 @@ def estimate_resources(model: ModelConfig, *, bias_metrics: int = 0) -> int:
         monitors.explainability,
     ]
     count += 2 * sum(m.enabled for m in enabled)  # job definition + schedule each
+    # a "no results" alarm per monitor with a recurring schedule
+    count += sum(m.enabled and schedule_interval_hours(m.schedule) is not None for m in enabled)
     if monitors.data_quality.enabled:
         count += len(model.dataset_schema.features)  # one drift alarm per feature
     if monitors.model_quality.enabled:

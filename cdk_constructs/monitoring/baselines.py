@@ -1,28 +1,59 @@
-"""The approved model package's drift-check baselines, read from the registry at deploy time.
+"""The served model package version, checked at deploy time: Approved, with its baselines.
 
-A monitoring schedule must never point at a baseline that does not exist: a schedule created
-without one fails opaquely at its first run. The baselines the registry holds for the approved
-version (``DriftCheckBaselines``, written by the pipeline's QualityCheck/ClarifyCheck steps) are
-therefore resolved by CloudFormation before any job definition or schedule is created.
+An endpoint must never serve a version that is not Approved, and a monitoring schedule must
+never point at a baseline that does not exist (a schedule without one fails opaquely at its
+first run). Both are checked by CloudFormation before the endpoint, any job definition or any
+schedule of the model is created or changed: a ``Custom::PackageBaselines`` resource per
+deployed model, answered by a small Lambda function (``governance.package_baselines``) that
+reads the version with ``DescribeModelPackage`` and refuses, with the reason in the stack
+events, unless it is Approved and carries the drift-check baselines of every enabled monitor
+(``DriftCheckBaselines``, written by the pipeline's QualityCheck/ClarifyCheck steps).
+
+Why a plain function that answers CloudFormation itself, not ``AwsCustomResource`` or the CDK
+Provider framework: ``AwsCustomResource`` makes one SDK call and cannot branch on its result;
+the Provider framework adds a second Lambda function, its role, policy and log group to every
+stack, and that role is a CDK-internal one the permissions-boundary aspect has to work around.
+The answer is one documented HTTPS PUT of a JSON object (CloudFormation user guide, custom
+resource response objects), tested with the rest of the handler; ``ServiceTimeout`` bounds how
+long CloudFormation waits should the function never answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 
-from aws_cdk import Stack
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import custom_resources as cr
-from constructs import Construct, IConstruct
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
 
-from cdk_constructs.compliance.acknowledgments import acknowledge, acknowledge_in_frameworks
+from cdk_constructs import defaults
+from cdk_constructs.compliance.acknowledgments import (
+    acknowledge,
+    acknowledge_in_frameworks,
+    acknowledge_wildcards,
+    nag_string,
+)
+from cdk_constructs.encryption import GovernanceKey
+from cdk_constructs.handlers import ARCHITECTURE, LAMBDA_ASSET, RUNTIME
 from cdk_constructs.monitoring.images import MONITOR_TYPES, MonitorType
+from cdk_constructs.roles import ManagedPolicyRole
 
 BaselineFile = str
 """``constraints`` or ``statistics``."""
 
-# DescribeModelPackage response paths of each monitor's baselines.
+RESOURCE_TYPE = "Custom::PackageBaselines"
+HANDLER = "governance.package_baselines.handler"
+PROVIDER_ID = "PackageBaselinesProvider"
+# How long CloudFormation waits for an answer before failing the resource (CloudFormation
+# custom resource ServiceTimeout, 1-3600 s; the default would be an hour).
+SERVICE_TIMEOUT = cdk.Duration.minutes(5)
+
+# DescribeModelPackage response paths of each monitor's baselines; the function answers with
+# these as attribute names. Equal to governance.package_baselines.BASELINE_PATHS (tested).
 BASELINE_PATHS: Mapping[MonitorType, Mapping[BaselineFile, str]] = MappingProxyType(
     {
         "data_quality": {
@@ -41,29 +72,32 @@ BASELINE_PATHS: Mapping[MonitorType, Mapping[BaselineFile, str]] = MappingProxyT
     }
 )
 
-# The provider Lambda is a CDK singleton shared by every AwsCustomResource of a stack.
-PROVIDER_ID = "AWS679f53fac002430cb0da5b7982bd2287"
-
 ARCHITECTURE_NOTE = """\
-### Baselines come from the registry, before any schedule exists
+### The served version is checked before anything is deployed from it
 
-Each deployed model has a `PackageBaselines` custom resource (`AwsCustomResource`, calling
-`sagemaker:DescribeModelPackage` on exactly the configured package version ARN; its IAM policy
-names that ARN only). It runs on every create and on every update that changes the ARN, and
-exposes the S3 URIs of the approved version's `DriftCheckBaselines`: `ModelDataQuality`
-constraints and statistics, `ModelQuality` constraints, `Bias.PostTrainingConstraints` and
-`Explainability` constraints - only those of the enabled monitors. The monitor job definitions
-take their baseline configs from these attributes, and each `MonitoringSchedule` both references
-its job definition and depends on the custom resource.
+Each deployed model has a `Custom::PackageBaselines` resource whose function
+(`lambda/governance/package_baselines.py`, one per models stack, in the isolated VPC) calls
+`sagemaker:DescribeModelPackage` on the configured version; its role may describe exactly the
+stack's configured versions. It runs on create and whenever the ARN or the monitors change,
+and answers CloudFormation itself:
 
-If the package lacks a baseline that an enabled monitor needs, `Fn::GetAtt` on the missing
-attribute fails ("Vendor response doesn't contain ..." ) when CloudFormation creates the first
-job definition that uses it; the stack rolls back before any job definition or schedule of that
-model is in service. If `DescribeModelPackage` itself fails (wrong ARN, no permission), the custom
-resource fails and nothing that depends on it is created. A deployment therefore never leaves a
-schedule pointing at a baseline that does not exist. To fix it, register the version with
-`DriftCheckBaselines` (QualityCheck/ClarifyCheck steps of the training pipeline), approve it, and
-deploy again - or disable that monitor in the config.
+- `FAILED` unless `ModelApprovalStatus` is `Approved`, with the reason in the stack events
+  ("Model package ... is PendingManualApproval, not Approved: an endpoint may only serve an
+  approved version ...");
+- `FAILED` if an enabled monitor's drift-check baseline is missing, naming each one
+  (`DriftCheckBaselines.ModelDataQuality` constraints and statistics, `ModelQuality`
+  constraints, `Bias.PostTrainingConstraints`, `Explainability` constraints);
+- otherwise `SUCCESS` with those S3 URIs as attributes, which the job definitions read.
+
+The model (and so the endpoint), every job definition and every schedule depend on the
+resource, so a refusal rolls the change back before any of them is created or changed: no
+endpoint serves an unapproved version and no schedule points at a baseline that does not exist.
+A failure to describe the package (wrong ARN, no permission) is a refusal too; an unanswered
+request fails after five minutes (`ServiceTimeout`). To fix a refusal, approve the version (or
+register it with `DriftCheckBaselines`), or point `deployment.model_package_arn` at another
+version, or disable the monitor, and deploy again. One edge remains: the check also runs when
+CloudFormation rolls an update back, so a version that was rejected after it was deployed
+cannot be rolled back to.
 """
 
 
@@ -83,17 +117,163 @@ def baseline_paths(monitor_types: Iterable[MonitorType]) -> list[str]:
     ]
 
 
+class PackageBaselinesProvider(Construct):
+    """The function answering every ``Custom::PackageBaselines`` request of one stack.
+
+    In the given subnets and security group, X-Ray traced, its log group encrypted with
+    ``logs_key`` (whose key policy must let CloudWatch Logs use it for the account's log
+    groups). Its role may describe exactly the package versions passed to
+    :meth:`grant_describe`. Use :meth:`of` to get the stack's one instance.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        subnets: Sequence[ec2.ISubnet],
+        security_group: ec2.ISecurityGroup,
+        logs_key: GovernanceKey | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self.role = ManagedPolicyRole(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Execution role of the model package deploy-time check",
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            encryption_key=logs_key.key if logs_key else None,
+            retention=defaults.LOG_RETENTION,
+            removal_policy=defaults.REMOVAL_POLICY,
+        )
+        self.function = lambda_.Function(
+            self,
+            "Resource",
+            description="Deploy-time check: the served model package is Approved and has the "
+            "baselines of its monitors",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=HANDLER,
+            code=lambda_.Code.from_asset(str(LAMBDA_ASSET), exclude=["**/__pycache__", "**/*.pyc"]),
+            role=self.role,
+            memory_size=256,
+            timeout=cdk.Duration.seconds(60),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=self.log_group,
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnets=list(subnets)),
+            security_groups=[security_group],
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[f"{self.log_group.log_group_arn}:*"],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="VpcNetworkInterfaces",
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                resources=["*"],
+            )
+        )
+        self._describe = iam.PolicyStatement(
+            sid="DescribeServedPackageVersions", actions=["sagemaker:DescribeModelPackage"]
+        )
+        self._package_arns: list[str] = []
+        self.role.add_to_policy(self._describe)
+        self.policy = self.role.grants_policy
+        self._acknowledge(stack)
+
+    @staticmethod
+    def of(
+        scope: Construct,
+        *,
+        vpc: ec2.IVpc,
+        subnets: Sequence[ec2.ISubnet],
+        security_group: ec2.ISecurityGroup,
+        logs_key: GovernanceKey | None = None,
+    ) -> PackageBaselinesProvider:
+        """The provider of ``scope``'s stack, created on first use."""
+        stack = cdk.Stack.of(scope)
+        found = stack.node.try_find_child(PROVIDER_ID)
+        if isinstance(found, PackageBaselinesProvider):
+            return found
+        return PackageBaselinesProvider(
+            stack,
+            PROVIDER_ID,
+            vpc=vpc,
+            subnets=subnets,
+            security_group=security_group,
+            logs_key=logs_key,
+        )
+
+    def grant_describe(self, model_package_arn: str) -> None:
+        """Let the function describe exactly ``model_package_arn`` (a version ARN)."""
+        if model_package_arn not in self._package_arns:
+            self._package_arns.append(model_package_arn)
+            self._describe.add_resources(model_package_arn)
+
+    @property
+    def service_token(self) -> str:
+        return self.function.function_arn
+
+    def _acknowledge(self, stack: cdk.Stack) -> None:
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Lambda's VPC network-interface calls and X-Ray trace writes support no "
+            "resource-level permissions; DescribeModelPackage is limited to the stack's "
+            "configured package versions.",
+        )
+        acknowledge_wildcards(
+            self.role,
+            resources=[nag_string(stack, f"{self.log_group.log_group_arn}:*")],
+            reason="Log streams are created by Lambda per execution environment; the pattern "
+            "is limited to this function's own log group.",
+        )
+        acknowledge(
+            self.function,
+            "Serverless-LambdaDLQ",
+            "CloudFormation invokes the function for a custom resource and waits for its "
+            "answer; an event that is never answered fails the stack after ServiceTimeout "
+            "(5 minutes) and shows in the stack events, so nothing is lost silently.",
+        )
+        acknowledge_in_frameworks(
+            self.function,
+            "LambdaDLQ",
+            "CloudFormation invokes the function for a custom resource and waits for its "
+            "answer; an event that is never answered fails the stack after ServiceTimeout, "
+            "visibly in the stack events.",
+        )
+        acknowledge_in_frameworks(
+            self.function,
+            "LambdaConcurrency",
+            "The function runs only during deployments, once per changed model; a reservation "
+            "would take concurrency from the account and fail in accounts with a low quota "
+            "(Lambda quotas).",
+        )
+
+
 class PackageBaselines(Construct):
-    """Drift-check baseline URIs of one approved model package version, read at deploy time.
+    """The deploy-time check of one served package version, and its baselines' S3 URIs.
 
-    Calls ``sagemaker:DescribeModelPackage`` on ``model_package_arn`` when created and whenever
-    the ARN changes (the physical id is the ARN). Only the response paths of ``monitor_types``
-    are returned (``outputPaths``), so the response stays under the custom-resource size limit.
-
-    Failure behaviour: if the package has no baseline for an enabled monitor, the first resource
-    reading the missing attribute (a job definition) fails with "Vendor response doesn't contain
-    <path>" and the stack rolls back, so no schedule ever points at a missing baseline. Schedules
-    also depend on this construct explicitly.
+    Refuses (the stack rolls back) unless the version is Approved and has the drift-check
+    baselines of every type in ``monitor_types``; :meth:`uri` gives those baselines as
+    deploy-time attributes. Whatever must never exist without the check (the model, the job
+    definitions, the schedules) should depend on :attr:`resource`.
     """
 
     def __init__(
@@ -103,36 +283,29 @@ class PackageBaselines(Construct):
         *,
         model_package_arn: str,
         monitor_types: Iterable[MonitorType],
+        provider: PackageBaselinesProvider,
     ) -> None:
         super().__init__(scope, construct_id)
         self.model_package_arn = model_package_arn
         self.monitor_types: tuple[MonitorType, ...] = tuple(
             t for t in MONITOR_TYPES if t in set(monitor_types)
         )
-        paths = baseline_paths(self.monitor_types)
-        call = cr.AwsSdkCall(
-            service="SageMaker",
-            action="describeModelPackage",
-            parameters={"ModelPackageName": model_package_arn},
-            physical_resource_id=cr.PhysicalResourceId.of(model_package_arn),
-            output_paths=paths or None,
-        )
-        self.resource = cr.AwsCustomResource(
+        baseline_paths(self.monitor_types)  # validates the types
+        provider.grant_describe(model_package_arn)
+        self.resource = cdk.CustomResource(
             self,
             "Resource",
-            on_create=call,
-            on_update=call,
-            install_latest_aws_sdk=False,
-            policy=cr.AwsCustomResourcePolicy.from_statements(
-                [
-                    iam.PolicyStatement(
-                        actions=["sagemaker:DescribeModelPackage"],
-                        resources=[model_package_arn],
-                    )
-                ]
-            ),
+            service_token=provider.service_token,
+            resource_type=RESOURCE_TYPE,
+            properties={
+                "ModelPackageArn": model_package_arn,
+                "MonitorTypes": list(self.monitor_types),
+            },
+            service_timeout=SERVICE_TIMEOUT,
         )
-        self._acknowledge_findings()
+        # The grant must be in place before CloudFormation calls the function.
+        if provider.policy is not None:
+            self.resource.node.add_dependency(provider.policy)
 
     def uri(self, monitor_type: MonitorType, file: BaselineFile = "constraints") -> str:
         """The S3 URI of ``monitor_type``'s baseline ``file`` (a deploy-time token)."""
@@ -146,55 +319,4 @@ class PackageBaselines(Construct):
             raise ValueError(
                 f"{monitor_type!r} has no {file!r} baseline; allowed: {', '.join(paths)}"
             )
-        return self.resource.get_response_field(paths[file])
-
-    def _acknowledge_findings(self) -> None:
-        policy = self.resource.node.try_find_child("CustomResourcePolicy")
-        if policy is not None:
-            acknowledge_in_frameworks(
-                policy,
-                "IAMNoInlinePolicy",
-                "AwsCustomResource writes its one statement (sagemaker:DescribeModelPackage on "
-                "the single configured package version ARN) as an inline policy of the CDK "
-                "provider role; it is generated, reviewed here, and cannot be made managed.",
-            )
-        provider = Stack.of(self).node.try_find_child(PROVIDER_ID)
-        if provider is not None:
-            acknowledge_provider(provider)
-
-
-def acknowledge_provider(provider: IConstruct) -> None:
-    """Acknowledge the findings of the CDK-provided AwsCustomResource singleton Lambda."""
-    reasons = {
-        "AwsSolutions-L1": "The AwsCustomResource provider's runtime is chosen by the pinned "
-        "aws-cdk-lib version; it runs once per deployment, never on a request path.",
-        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-        "AWSLambdaBasicExecutionRole]": "The CDK-provided AwsCustomResource singleton attaches "
-        "AWSLambdaBasicExecutionRole (log writing only) to its role; CDK does not let it be "
-        "replaced.",
-        "Serverless-LambdaDLQ": "The provider is invoked synchronously by CloudFormation, which "
-        "reports a failure as a failed deployment; there is no asynchronous event to dead-letter.",
-        "Serverless-LambdaTracing": "The provider makes one DescribeModelPackage call per "
-        "deployment; CloudFormation events already record each invocation and its result.",
-        "Serverless-LambdaDefaultMemorySize": "The CDK-provided provider's memory size is set "
-        "by aws-cdk-lib; one small SDK call per deployment needs no tuning.",
-        "Serverless-LambdaLatestVersion": "The provider runtime is pinned by aws-cdk-lib and "
-        "upgraded with it, so a deployment reproduces the tested runtime.",
-    }
-    for rule, reason in reasons.items():
-        acknowledge(provider, rule, reason)
-    frameworks = {
-        "LambdaConcurrency": "The AwsCustomResource provider runs only during CloudFormation "
-        "deployments, one invocation per custom resource; reserved concurrency would only "
-        "take capacity from the account.",
-        "LambdaDLQ": "CloudFormation invokes the provider synchronously and turns a failure into "
-        "a failed, rolled-back deployment; nothing asynchronous can be lost.",
-        "CloudWatchLogGroupEncrypted": "The log group of the CDK-provided AwsCustomResource "
-        "provider holds only its deploy-time SDK call traces (package ARN and baseline URIs), "
-        "no model or inference data; CDK exposes no key for the singleton's log group.",
-        "LambdaInsideVPC": "The CDK-provided provider calls only the SageMaker control plane "
-        "(DescribeModelPackage) at deploy time and handles no model data; CDK offers no VPC "
-        "placement for the singleton.",
-    }
-    for rule, reason in frameworks.items():
-        acknowledge_in_frameworks(provider, rule, reason)
+        return self.resource.get_att_string(paths[file])

@@ -26,7 +26,7 @@ from constructs import Construct
 
 from cdk_constructs import tags
 from cdk_constructs.encryption import GovernanceKey
-from cdk_constructs.monitoring.baselines import PackageBaselines
+from cdk_constructs.monitoring.baselines import PackageBaselines, PackageBaselinesProvider
 from cdk_constructs.monitoring.clarify_config import (
     BiasSettings,
     ExplainabilitySettings,
@@ -45,7 +45,7 @@ from cdk_constructs.monitoring.images import (
 from cdk_constructs.monitoring.metrics import METRIC_NAMESPACES
 from cdk_constructs.monitoring.serving import GovernedEndpoint, model_tags
 from cdk_constructs.storage import GovernedBucket
-from config.model import Deployment, ModelConfig, ProblemType, Schedule
+from config.model import Deployment, GroundTruthWindow, ModelConfig, ProblemType, Schedule
 
 # MonitoringScheduleConfig.MonitoringType of each monitor.
 MONITORING_TYPES: Mapping[MonitorType, str] = MappingProxyType(
@@ -63,6 +63,13 @@ OUTPUT_LOCAL_PATH = "/opt/ml/processing/output"
 # Every monitor publishes its metrics to CloudWatch; the alarms are built on them.
 MONITOR_ENVIRONMENT: Mapping[str, str] = MappingProxyType({"publish_cloudwatch_metrics": "Enabled"})
 DEFAULT_VOLUME_SIZE_GB = 30
+# Clarify's feature-attribution job gets its predictions from a shadow endpoint it creates from
+# the model, deletes afterwards, and calls over the network: "The network isolation option of
+# the SageMaker Clarify job must be turned off ... so that the SageMaker Clarify job can
+# communicate with the shadow endpoint" (SageMaker developer guide, clarify-vpc; the steps are in
+# clarify-processing-job-configure-how-it-works). It still runs in the isolated VPC, whose only
+# paths lead to the VPC endpoints; Governance-MJD1 allows exactly this exception.
+NETWORK_ISOLATION_EXEMPT: frozenset[MonitorType] = frozenset({"explainability"})
 _SCHEDULE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 
@@ -76,6 +83,9 @@ class MonitoringResources:
     key: GovernanceKey
     reports: GovernedBucket
     data_capture: GovernedBucket
+    vpc: ec2.IVpc
+    # Encrypts the log group of the deploy-time package check (None: CloudWatch Logs' own key).
+    logs_key: GovernanceKey | None = None
 
 
 @dataclass(frozen=True)
@@ -139,13 +149,15 @@ def _schedule_of(model: ModelConfig, monitor_type: MonitorType) -> Schedule:
 class ModelMonitorEngine:
     """SageMaker Model Monitor: one job definition and one schedule per enabled monitor.
 
-    Each job runs network-isolated in the given subnets with inter-container encryption, its
+    Each job runs in the given subnets with inter-container encryption and (except the
+    explainability job, which must reach the Clarify shadow endpoint) network isolation, its
     volume and its output encrypted with the monitoring key, its reports written to
-    ``s3://<reports>/<endpoint>/<monitor-type>/``, its runtime capped at
-    ``deployment.monitor_max_runtime_seconds``. Job definitions are immutable and get
+    ``s3://<reports>/<endpoint>/<monitor-type>/``, its runtime capped at what its schedule
+    allows (``ModelConfig.monitor_max_runtime_seconds``). Job definitions are immutable and get
     CloudFormation-generated names, so any change replaces them cleanly; schedules are named
     ``<endpoint>-<monitor-type>`` and updated in place. Baselines come from the approved
-    package (:class:`PackageBaselines`) and every schedule depends on them.
+    package (:class:`PackageBaselines`), which also refuses a version that is not Approved;
+    the served model, every job definition and every schedule depend on that check.
 
     ``volume_size_gb`` defaults to 30; ``bias_settings`` / ``explainability_settings`` default
     to what the deployment's ``output`` and ``explainability`` sections say.
@@ -217,7 +229,16 @@ class _ModelMonitors(Construct):
             "Baselines",
             model_package_arn=self.deployment.model_package_arn,
             monitor_types=monitor_types,
+            provider=PackageBaselinesProvider.of(
+                self,
+                vpc=resources.vpc,
+                subnets=resources.subnets,
+                security_group=resources.security_group,
+                logs_key=resources.logs_key,
+            ),
         )
+        # Nothing may serve the version before the check says it is Approved.
+        endpoint.model.node.add_dependency(self.baselines.resource)
         self._grant_access()
         builders = {
             "data_quality": self._data_quality,
@@ -273,7 +294,7 @@ class _ModelMonitors(Construct):
                 )
             ),
             "network_config": cls.NetworkConfigProperty(
-                enable_network_isolation=True,
+                enable_network_isolation=monitor_type not in NETWORK_ISOLATION_EXEMPT,
                 enable_inter_container_traffic_encryption=True,
                 vpc_config=cls.VpcConfigProperty(
                     subnets=[subnet.subnet_id for subnet in r.subnets],
@@ -281,7 +302,7 @@ class _ModelMonitors(Construct):
                 ),
             ),
             "stopping_condition": cls.StoppingConditionProperty(
-                max_runtime_in_seconds=self.deployment.monitor_max_runtime_seconds
+                max_runtime_in_seconds=self.model.monitor_max_runtime_seconds(monitor_type)
             ),
             "output_config": cls.MonitoringOutputConfigProperty(
                 kms_key_id=r.key.key_arn,
@@ -353,6 +374,16 @@ class _ModelMonitors(Construct):
             )
         )
 
+    @property
+    def _ground_truth_window(self) -> GroundTruthWindow:
+        """StartTimeOffset/EndTimeOffset of the monitors that merge ground truth.
+
+        A run at T analyses the predictions captured in [T + start, T + end], so labels that
+        arrive after the predictions are still joined (AWS docs, "Schedule model quality
+        monitoring jobs", model monitor offsets; bias drift uses the same offsets).
+        """
+        return self.deployment.ground_truth_window
+
     def _quality_attributes(self) -> dict[str, Any]:
         output = self.deployment.output
         attributes: dict[str, Any] = {
@@ -391,6 +422,8 @@ class _ModelMonitors(Construct):
                     endpoint_input=cls.EndpointInputProperty(
                         endpoint_name=self.endpoint.endpoint_name,
                         local_path=ENDPOINT_LOCAL_PATH,
+                        start_time_offset=self._ground_truth_window.start_time_offset,
+                        end_time_offset=self._ground_truth_window.end_time_offset,
                         **self._quality_attributes(),
                     ),
                     ground_truth_s3_input=cls.MonitoringGroundTruthS3InputProperty(
@@ -442,6 +475,8 @@ class _ModelMonitors(Construct):
                     endpoint_input=cls.EndpointInputProperty(
                         endpoint_name=self.endpoint.endpoint_name,
                         local_path=ENDPOINT_LOCAL_PATH,
+                        start_time_offset=self._ground_truth_window.start_time_offset,
+                        end_time_offset=self._ground_truth_window.end_time_offset,
                         **attributes,
                     ),
                     ground_truth_s3_input=cls.MonitoringGroundTruthS3InputProperty(

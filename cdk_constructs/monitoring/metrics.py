@@ -1,33 +1,48 @@
 """CloudWatch metrics of the monitors, built in one place; alarms and a dashboard built from them.
 
 Namespaces, names and dimensions are the ones Model Monitor and Clarify publish for real-time
-endpoints (AWS docs "CloudWatch Metrics" for Model Monitor, "Model quality metrics and Amazon
-CloudWatch monitoring", "CloudWatch Metrics for Bias Drift Analysis", "CloudWatch Metrics for
-Feature Drift Analysis"; dimension sets as used by the SageMaker SDK's dashboards).
+endpoints:
 
-Model Monitor publishes no metric for a failed monitoring execution. Failures are caught by an
-EventBridge rule on "SageMaker Processing Job State Change" (status Failed, the processing job's
-MonitoringScheduleArn one of this endpoint's schedules) that alerts the topic directly; the
-rule's own ``AWS/Events`` ``TriggeredRules`` metric carries the execution-failure alarm.
+* data quality, ``aws/sagemaker/Endpoints/data-metrics``: ``feature_baseline_drift_<feature>``,
+  ``feature_non_null_<feature>`` ... (developer guide, "CloudWatch Metrics" for Model Monitor)
+  with the dimensions ``Endpoint``, ``Feature`` and ``MonitoringSchedule``: the set the SageMaker
+  SDK's own data-quality dashboard queries (``sagemaker/dashboard/data_quality_dashboard.py``,
+  ``{aws/sagemaker/Endpoints/data-metrics,Endpoint,Feature,MonitoringSchedule}``, its feature
+  list populated from the ``Feature`` dimension). An alarm must name every dimension of the
+  metric, so one on ``{Endpoint, MonitoringSchedule}`` alone would never see a data point.
+* model quality, ``aws/sagemaker/Endpoints/model-metrics``: ``auc``, ``f1``, ``rmse``... with
+  ``Endpoint`` and ``MonitoringSchedule`` (SDK ``model_quality_dashboard.py``).
+* bias drift, ``aws/sagemaker/Endpoints/bias-metrics``: ``bias_metric_<NAME>`` with
+  ``Endpoint``, ``MonitoringSchedule``, ``BiasStage``, ``Label``, ``LabelValue``, ``Facet``,
+  ``FacetValue`` ("CloudWatch Metrics for Bias Drift Analysis").
+* feature attribution, ``aws/sagemaker/Endpoints/explainability-metrics``: ``feature_<name>``
+  with ``Endpoint``, ``MonitoringSchedule``, ``ExplainabilityMethod``, ``Label``, ``ValueType``
+  ("CloudWatch Metrics for Feature Drift Analysis").
+
+Missing data never reads as healthy. A monitor publishes once per run, so every alarm's period
+is its schedule's interval, and each monitor has a "no results" alarm on the sample count of a
+metric every run publishes, which treats missing data as breaching: a schedule that stopped,
+runs that fail, or metrics under other dimensions than expected all end in an alert. Failed and
+stopped runs are also reported one by one by the violations handler (the environment-wide
+monitoring-runs rule in ``cdk_constructs/handlers.py``), which reads the run's schedule with
+``DescribeProcessingJob``: the processing-job state-change event itself is not documented to
+carry ``MonitoringScheduleArn``, so no rule filters on it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from types import MappingProxyType
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from cdk_constructs.compliance.acknowledgments import acknowledge
 from cdk_constructs.monitoring.images import MonitorType
 from config.model import GovernancePolicy, ModelConfig, ProblemType
+from config.schedules import schedule_interval_hours
 
 METRIC_NAMESPACES: Mapping[MonitorType, str] = MappingProxyType(
     {
@@ -53,6 +68,11 @@ DEFAULT_MODEL_QUALITY_FLOORS: Mapping[ProblemType, tuple[str, float]] = MappingP
     }
 )
 DEFAULT_PERIOD = Duration.hours(1)
+# A "no results" alarm fires when this many consecutive schedule intervals passed without a
+# run publishing: one late run (Model Monitor starts up to 20 minutes after the scheduled time,
+# model-monitor-schedule-expression) never alerts, a schedule that stopped always does. Two
+# daily periods stay well within CloudWatch's 7-day evaluation limit (PutMetricAlarm, Period).
+NO_RESULTS_INTERVALS = 2
 
 
 class MonitorMetrics:
@@ -103,12 +123,24 @@ class MonitorMetrics:
     def metric_feature_baseline_drift(self, feature: str) -> cloudwatch.Metric:
         """``feature_baseline_drift_<feature>``: distance of the feature from its baseline."""
         return self._metric(
-            "data_quality", f"feature_baseline_drift_{feature}", statistic="Maximum"
+            "data_quality",
+            f"feature_baseline_drift_{feature}",
+            statistic="Maximum",
+            extra_dimensions={"Feature": feature},
         )
 
     def metric_feature_non_null(self, feature: str) -> cloudwatch.Metric:
-        """``feature_non_null_<feature>``: completeness of the feature."""
-        return self._metric("data_quality", f"feature_non_null_{feature}", statistic="Minimum")
+        """``feature_non_null_<feature>``: the feature's non-null values in a run.
+
+        The guide's "Completeness" metric (``Stat: Sum``); published for numeric and string
+        columns alike, so every data-quality run publishes it.
+        """
+        return self._metric(
+            "data_quality",
+            f"feature_non_null_{feature}",
+            statistic="Sum",
+            extra_dimensions={"Feature": feature},
+        )
 
     def metric_model_quality(self, name: str) -> cloudwatch.Metric:
         """A model-quality metric by its official name (``auc``, ``f1``, ``rmse``...)."""
@@ -152,15 +184,6 @@ class MonitorMetrics:
         )
 
 
-def failed_execution_rule_pattern(schedule_arns: Sequence[str]) -> events.EventPattern:
-    """Processing jobs started by these schedules that end Failed."""
-    return events.EventPattern(
-        source=["aws.sagemaker"],
-        detail_type=["SageMaker Processing Job State Change"],
-        detail={"ProcessingJobStatus": ["Failed"], "MonitoringScheduleArn": list(schedule_arns)},
-    )
-
-
 class MonitorAlarms(Construct):
     """Alarms on one deployed model's monitors, all alerting ``topic``, and its dashboard.
 
@@ -170,13 +193,14 @@ class MonitorAlarms(Construct):
       or ``model_quality_floor``) below its floor;
     * bias: for each metric of ``policy.bias_thresholds``, one alarm below ``min`` and one
       above ``max``;
-    * failed executions: an EventBridge rule alerting the topic directly (undeliverable
-      events go to ``dead_letter_queue``, e.g. ``GovernanceAlerts.undelivered``), and an
-      alarm on the rule's matches.
+    * no results: per monitor with a recurring schedule, an alarm when
+      ``NO_RESULTS_INTERVALS`` schedule intervals pass without the run publishing its metrics
+      (missing data is breaching here).
 
-    Monitor alarms treat missing data as not breaching (a monitor runs hourly or daily, so most
-    periods have no data); the execution-failure alarm counts rule matches instead.
-    The dashboard is named ``<endpoint>-monitoring``.
+    Every period is the monitor's schedule interval, so a threshold alarm keeps the verdict
+    of the latest run until the next one; threshold alarms treat missing data as not breaching
+    because the "no results" alarm reports it once. A new monitor reports "no results" until
+    its first run publishes. The dashboard is named ``<endpoint>-monitoring``.
     """
 
     def __init__(
@@ -188,10 +212,8 @@ class MonitorAlarms(Construct):
         metrics: MonitorMetrics,
         policy: GovernancePolicy,
         topic: sns.ITopic,
-        schedule_arns: Sequence[str] = (),
         feature_drift_threshold: float = DEFAULT_FEATURE_DRIFT_THRESHOLD,
         model_quality_floor: tuple[str, float] | None = None,
-        dead_letter_queue: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.model = model
@@ -201,9 +223,14 @@ class MonitorAlarms(Construct):
         deployed = set(metrics.schedule_names)
         features = [f.name for f in model.dataset_schema.features]
         widgets: list[cloudwatch.IWidget] = []
+        # The metric each monitor's runs always publish, for its "no results" alarm.
+        published: dict[MonitorType, cloudwatch.Metric] = {}
 
         if "data_quality" in deployed:
-            drift = [metrics.metric_feature_baseline_drift(f) for f in features]
+            drift = [
+                self._per_run("data_quality", metrics.metric_feature_baseline_drift(f))
+                for f in features
+            ]
             for feature, metric in zip(features, drift, strict=True):
                 self._alarm(
                     f"FeatureDrift-{feature}",
@@ -214,6 +241,7 @@ class MonitorAlarms(Construct):
                     f"(distance > {feature_drift_threshold})",
                 )
             widgets.append(cloudwatch.GraphWidget(title="Feature baseline drift", left=drift))
+            published["data_quality"] = metrics.metric_feature_non_null(features[0])
 
         if "model_quality" in deployed:
             floor = model_quality_floor or DEFAULT_MODEL_QUALITY_FLOORS.get(model.problem_type)
@@ -223,7 +251,7 @@ class MonitorAlarms(Construct):
                     "required (got None); allowed: (metric name, floor), e.g. ('r2', 0.5)"
                 )
             name, threshold = floor
-            metric = metrics.metric_model_quality(name)
+            metric = self._per_run("model_quality", metrics.metric_model_quality(name))
             self._alarm(
                 f"ModelQuality-{name}",
                 metric,
@@ -232,19 +260,24 @@ class MonitorAlarms(Construct):
                 description=f"{model.name}: model quality {name} fell below {threshold}",
             )
             widgets.append(cloudwatch.GraphWidget(title=f"Model quality: {name}", left=[metric]))
+            published["model_quality"] = metrics.metric_model_quality(name)
 
         if "bias" in deployed and model.bias is not None:
             bias = model.bias
             bias_metrics = []
             for name, interval in policy.bias_thresholds.items():
-                metric = metrics.metric_bias(
-                    name,
-                    label=bias.label,
-                    label_value=str(bias.label_value),
-                    facet=bias.facet,
-                    facet_value=str(bias.facet_value),
+                metric = self._per_run(
+                    "bias",
+                    metrics.metric_bias(
+                        name,
+                        label=bias.label,
+                        label_value=str(bias.label_value),
+                        facet=bias.facet,
+                        facet_value=str(bias.facet_value),
+                    ),
                 )
                 bias_metrics.append(metric)
+                published.setdefault("bias", metric)
                 for bound, threshold, comparison in (
                     ("Min", interval.min, cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD),
                     ("Max", interval.max, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD),
@@ -261,46 +294,17 @@ class MonitorAlarms(Construct):
             widgets.append(cloudwatch.GraphWidget(title="Bias metrics", left=bias_metrics))
 
         if "explainability" in deployed:
-            widgets.append(
-                cloudwatch.GraphWidget(
-                    title="Global SHAP values",
-                    left=[metrics.metric_feature_attribution(f) for f in features],
-                )
-            )
+            attributions = [
+                self._per_run("explainability", metrics.metric_feature_attribution(f))
+                for f in features
+            ]
+            widgets.append(cloudwatch.GraphWidget(title="Global SHAP values", left=attributions))
+            published["explainability"] = attributions[0]
 
-        if schedule_arns:
-            self.failed_executions = events.Rule(
-                self,
-                "FailedExecutions",
-                description=f"{model.name}: a monitoring execution failed",
-                event_pattern=failed_execution_rule_pattern(schedule_arns),
-                targets=[targets.SnsTopic(topic, dead_letter_queue=dead_letter_queue)],
-            )
-            if dead_letter_queue is None:
-                acknowledge(
-                    self.failed_executions,
-                    "Serverless-EventBusDLQ",
-                    "No dead-letter queue was given for this alert rule; the execution-failure "
-                    "alarm on the rule's TriggeredRules metric alerts the same topic again.",
-                )
-            failures = cloudwatch.Metric(
-                namespace="AWS/Events",
-                metric_name="TriggeredRules",
-                dimensions_map={"RuleName": self.failed_executions.rule_name},
-                statistic="Sum",
-                period=metrics.period,
-            )
-            self._alarm(
-                "FailedExecutionsAlarm",
-                failures,
-                threshold=1,
-                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                description=f"{model.name}: a monitoring execution failed; no monitor result "
-                "was produced for that run",
-                # No match in a period means no failure; the rule emits only on matches.
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            )
-            widgets.append(cloudwatch.GraphWidget(title="Failed executions", left=[failures]))
+        runs = [self._no_results_alarm(t, m) for t, m in published.items()]
+        counted = [metric for metric in runs if metric is not None]
+        if counted:
+            widgets.append(cloudwatch.GraphWidget(title="Results published per run", left=counted))
 
         self.dashboard = cloudwatch.Dashboard(
             self,
@@ -308,6 +312,39 @@ class MonitorAlarms(Construct):
             dashboard_name=f"{metrics.endpoint_name}-monitoring",
             widgets=[[widget] for widget in widgets],
         )
+
+    def interval(self, monitor_type: MonitorType) -> Duration | None:
+        """Time between two runs of ``monitor_type`` (None for a one-time ``NOW`` schedule)."""
+        schedule: str = getattr(self.model.monitoring, monitor_type).schedule
+        hours = schedule_interval_hours(schedule)
+        return Duration.hours(hours) if hours is not None else None
+
+    def _per_run(self, monitor_type: MonitorType, metric: cloudwatch.Metric) -> cloudwatch.Metric:
+        """``metric`` aggregated over its monitor's schedule interval (one run per period)."""
+        return metric.with_(period=self.interval(monitor_type) or self.metrics.period)
+
+    def _no_results_alarm(
+        self, monitor_type: MonitorType, metric: cloudwatch.Metric
+    ) -> cloudwatch.Metric | None:
+        interval = self.interval(monitor_type)
+        if interval is None:
+            return None  # a one-time schedule runs once; there is no cadence to miss
+        samples = metric.with_(statistic="SampleCount", period=interval)
+        label = monitor_type.replace("_", " ")
+        self._alarm(
+            f"NoResults-{monitor_type}",
+            samples,
+            threshold=1,
+            comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            description=f"{self.model.name}: the {label} monitor published no results for "
+            f"{NO_RESULTS_INTERVALS} schedule intervals ({interval.to_hours():g} h each): the "
+            "schedule stopped, its runs fail, or the metrics moved; until it publishes, nothing "
+            "watches this model's "
+            f"{label}",
+            evaluation_periods=NO_RESULTS_INTERVALS,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+        )
+        return samples
 
     def _alarm(
         self,
@@ -317,6 +354,7 @@ class MonitorAlarms(Construct):
         threshold: float,
         comparison: cloudwatch.ComparisonOperator,
         description: str,
+        evaluation_periods: int = 1,
         treat_missing_data: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
     ) -> cloudwatch.Alarm:
         alarm = metric.create_alarm(
@@ -324,7 +362,8 @@ class MonitorAlarms(Construct):
             alarm_id,
             threshold=threshold,
             comparison_operator=comparison,
-            evaluation_periods=1,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=evaluation_periods,
             alarm_description=description,
             treat_missing_data=treat_missing_data,
         )

@@ -245,7 +245,10 @@ CASES = [
     ),
     Case(
         "monitor-runtime-over-the-api-maximum",
-        replace("monitor_max_runtime_seconds: 3600", "monitor_max_runtime_seconds: 90000"),
+        replace(
+            "monitor_instance_type: ml.m5.xlarge   #",
+            "monitor_max_runtime_seconds: 90000\n      monitor_instance_type: ml.m5.xlarge   #",
+        ),
         "models[0].deployment.monitor_max_runtime_seconds",
         ("from 1 to 86400", "StoppingCondition.MaxRuntimeInSeconds", "90000"),
     ),

@@ -83,8 +83,17 @@ def test_an_environment_mapped_to_null_or_left_out_serves_nothing(
 
 
 def test_partition_comes_from_the_region() -> None:
-    assert Environment(name="cn", region="cn-north-1").partition == "aws-cn"
-    assert Environment(name="gov", region="us-gov-west-1").partition == "aws-us-gov"
+    # Outside the aws partition the Powertools layer must be named (no public SSM parameter).
+    cn_layer = "arn:aws-cn:lambda:cn-north-1:498634801083:layer:AWSLambdaPowertoolsPythonV3:1"
+    gov_layer = (
+        "arn:aws-us-gov:lambda:us-gov-west-1:165093116878:layer:AWSLambdaPowertoolsPythonV3:1"
+    )
+    cn = Environment(name="cn", region="cn-north-1", handlers={"powertools_layer_arn": cn_layer})
+    gov = Environment(
+        name="gov", region="us-gov-west-1", handlers={"powertools_layer_arn": gov_layer}
+    )
+    assert cn.partition == "aws-cn"
+    assert gov.partition == "aws-us-gov"
     assert Environment(name="any").partition is None
 
 

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from config import load_config
-from config.model import QualityFloor
+from config.model import QualityFloor, Schedule
 from stacks.governance_app import build_governance
 from tests.conftest import cdk_context
 
@@ -24,7 +24,11 @@ def models_template() -> dict[str, Any]:
         update={
             "deployment": churn.deployment.model_copy(
                 update={"model_quality_floor": QualityFloor(metric="f1", minimum=0.6)}
-            )
+            ),
+            # Hourly model quality: its run (merge job + monitoring job) gets half the hour.
+            "monitoring": churn.monitoring.model_copy(
+                update={"model_quality": Schedule(schedule="cron(0 * ? * * *)")}
+            ),
         }
     )
     agnostic = base.model_copy(
@@ -64,8 +68,28 @@ def test_configured_quality_floor_replaces_the_default(models_template: dict[str
         for a in models_template["Resources"].values()
         if a["Type"] == "AWS::CloudWatch::Alarm"
         and a["Properties"].get("Namespace") == "aws/sagemaker/Endpoints/model-metrics"
+        and a["Properties"]["Statistic"] != "SampleCount"  # not the "no results" alarms
     }
     # credit-default keeps the binary default (auc >= 0.7); churn uses its configured f1 >= 0.6
     assert quality["auc"]["Threshold"] == 0.7
     assert quality["f1"]["Threshold"] == 0.6
     assert quality["f1"]["ComparisonOperator"] == "LessThanThreshold"
+
+
+def test_job_runtime_fits_each_schedule(models_template: dict[str, Any]) -> None:
+    runtimes = {
+        (_model_tag(job), job["Type"]): job["Properties"]["StoppingCondition"][
+            "MaxRuntimeInSeconds"
+        ]
+        for job in models_template["Resources"].values()
+        if job["Type"].endswith("JobDefinition")
+    }
+    # botocore MonitoringStoppingCondition: hourly model quality / bias up to 1800 s
+    assert runtimes[("churn-propensity", "AWS::SageMaker::ModelQualityJobDefinition")] == 1800
+    assert runtimes[("churn-propensity", "AWS::SageMaker::DataQualityJobDefinition")] == 3600
+    assert runtimes[("credit-default", "AWS::SageMaker::ModelQualityJobDefinition")] == 3600
+
+
+def _model_tag(resource: dict[str, Any]) -> str:
+    tags = {t["Key"]: t["Value"] for t in resource["Properties"].get("Tags", [])}
+    return tags["governance:model"]

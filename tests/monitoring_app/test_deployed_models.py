@@ -11,7 +11,9 @@ from cdk_constructs import tags
 from config import load_config
 from config.model import ModelConfig
 from governance.contracts.parameters import parse_endpoint_governance
-from tests.conftest import Assembly
+from tests.conftest import REPO, Assembly
+
+EVENTS = REPO / "tests" / "events" / "monitoring"
 
 MODELS = "example-bank-prod-models-00"
 CONFIG = load_config()
@@ -116,9 +118,87 @@ def test_alarms_watch_each_model_and_notify_the_topic(
     }
     assert drift == {f"feature_baseline_drift_{f}" for f in features}
     assert all(a["Properties"]["AlarmActions"] for a in alarms)
+    thresholds = [a for a in alarms if a["Properties"]["Statistic"] != "SampleCount"]
     if model.monitoring.bias.enabled:
-        bias = [a for a in alarms if a["Properties"]["MetricName"].startswith("bias_metric_")]
+        bias = [a for a in thresholds if a["Properties"]["MetricName"].startswith("bias_metric_")]
         assert len(bias) == 2 * len(CONFIG.governance.bias_thresholds)
+    # And one "no results" alarm per enabled monitor, missing data breaching
+    no_results = [a for a in alarms if a["Properties"].get("TreatMissingData") == "breaching"]
+    assert len(no_results) == sum(getattr(model.monitoring, t).enabled for t in TYPES)
+
+
+# What Model Monitor and Clarify publish per namespace (real-time endpoints): the data-quality
+# set is the one the SageMaker SDK's data-quality dashboard queries
+# ({aws/sagemaker/Endpoints/data-metrics,Endpoint,Feature,MonitoringSchedule}); model quality as
+# its model-quality dashboard; bias and feature attribution as the developer guide's
+# "CloudWatch Metrics for Bias Drift Analysis" / "... for Feature Drift Analysis" list them.
+PUBLISHED_DIMENSIONS = {
+    "aws/sagemaker/Endpoints/data-metrics": {"Endpoint", "Feature", "MonitoringSchedule"},
+    "aws/sagemaker/Endpoints/model-metrics": {"Endpoint", "MonitoringSchedule"},
+    "aws/sagemaker/Endpoints/bias-metrics": {
+        "Endpoint",
+        "MonitoringSchedule",
+        "BiasStage",
+        "Label",
+        "LabelValue",
+        "Facet",
+        "FacetValue",
+    },
+    "aws/sagemaker/Endpoints/explainability-metrics": {
+        "Endpoint",
+        "MonitoringSchedule",
+        "ExplainabilityMethod",
+        "Label",
+        "ValueType",
+    },
+}
+
+
+def test_every_monitor_alarm_names_exactly_the_published_dimensions(
+    default_assembly: Assembly,
+) -> None:
+    monitor_alarms = [
+        a["Properties"]
+        for a in default_assembly.resources("AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("Namespace", "").startswith("aws/sagemaker/Endpoints/")
+    ]
+    assert {a["Namespace"] for a in monitor_alarms} == set(PUBLISHED_DIMENSIONS)
+    for alarm in monitor_alarms:
+        # CloudWatch matches a metric only by its full dimension set
+        names = [d["Name"] for d in alarm["Dimensions"]]
+        assert sorted(names) == sorted(PUBLISHED_DIMENSIONS[alarm["Namespace"]]), alarm
+
+
+def _monitoring_runs_rule(assembly: Assembly) -> dict[str, Any]:
+    (rule,) = [
+        r["Properties"]
+        for r in assembly.resources("AWS::Events::Rule").values()
+        if r["Properties"]["EventPattern"].get("detail-type")
+        == ["SageMaker Processing Job State Change"]
+    ]
+    return rule
+
+
+@pytest.mark.parametrize(
+    ("status", "routed"),
+    [("Failed", True), ("Stopped", True), ("Completed", True), ("InProgress", False)],
+)
+def test_failed_and_stopped_runs_reach_the_violations_handler(
+    default_assembly: Assembly, status: str, routed: bool
+) -> None:
+    from moto.events.models import EventPattern
+
+    # Given the one environment-wide rule for processing-job state changes
+    rule = _monitoring_runs_rule(default_assembly)
+    pattern = EventPattern.load(json.dumps(rule["EventPattern"]))
+    event = json.loads((EVENTS / "event-failed-execution.json").read_text())
+    event["detail"]["ProcessingJobStatus"] = status
+    # Then a run that ended routes to the violations handler, whatever the event carries
+    del event["detail"]["MonitoringScheduleArn"]
+    assert pattern.matches_event(event) is routed
+    (target,) = rule["Targets"]
+    assert "MonitoringViolations" in json.dumps(target["Arn"])
+    assert "DeadLetterConfig" in target
 
 
 def test_one_dashboard_per_deployed_model(default_assembly: Assembly) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -39,6 +40,12 @@ OUTPUT_CONFIG = {
     "AWS::SageMaker::ModelQualityJobDefinition": "ModelQualityJobOutputConfig",
     "AWS::SageMaker::ModelBiasJobDefinition": "ModelBiasJobOutputConfig",
     "AWS::SageMaker::ModelExplainabilityJobDefinition": "ModelExplainabilityJobOutputConfig",
+}
+MONITOR_FIELDS = {
+    "data_quality": "DataQuality",
+    "model_quality": "ModelQuality",
+    "bias": "ModelBias",
+    "explainability": "ModelExplainability",
 }
 APP_SPEC = {
     "AWS::SageMaker::DataQualityJobDefinition": "DataQualityAppSpecification",
@@ -123,6 +130,7 @@ def build(model: ModelConfig, config: GovernanceConfig, *, nvme_model: ModelConf
             key=keys[DataDomain.MONITORING],
             reports=reports,
             data_capture=capture,
+            vpc=vpc,
         ),
     )
     MonitorAlarms(
@@ -135,9 +143,6 @@ def build(model: ModelConfig, config: GovernanceConfig, *, nvme_model: ModelConf
         ),
         policy=config.governance,
         topic=sns.Topic(stack, "Alerts"),
-        schedule_arns=[
-            m.schedule.get_att("MonitoringScheduleArn").to_string() for m in deployed.monitors
-        ],
     )
     template = app.synth().get_stack_by_name("Monitoring").template
     logical = {
@@ -283,7 +288,10 @@ def test_job_definition_security_and_resources(
     _, job = synth.one(cfn_type)
     props = job["Properties"]
     network = props["NetworkConfig"]
-    assert network["EnableNetworkIsolation"] is True
+    # Clarify's feature-attribution job must reach its shadow endpoint (clarify-vpc)
+    assert network["EnableNetworkIsolation"] is (
+        cfn_type != "AWS::SageMaker::ModelExplainabilityJobDefinition"
+    )
     assert network["EnableInterContainerTrafficEncryption"] is True
     assert len(network["VpcConfig"]["Subnets"]) == 2
     assert len(network["VpcConfig"]["SecurityGroupIds"]) == 1
@@ -295,8 +303,9 @@ def test_job_definition_security_and_resources(
     assert output["KmsKeyId"] == monitoring_key
     s3_uri = output["MonitoringOutputs"][0]["S3Output"]["S3Uri"]["Fn::Join"][1]
     assert {"Ref": synth.logical["bucket:reports"]} in s3_uri
+    monitor_type = {v: k for k, v in MONITOR_FIELDS.items()}[JOB_TYPES[cfn_type]]
     assert props["StoppingCondition"] == {
-        "MaxRuntimeInSeconds": credit.deployment.monitor_max_runtime_seconds
+        "MaxRuntimeInSeconds": credit.monitor_max_runtime_seconds(monitor_type)
     }
     assert props["RoleArn"] == _getatt_arn(synth.logical["role:monitoring"])
     kind: ImageKind = (
@@ -339,12 +348,49 @@ def test_model_quality_and_bias_inputs(synth: Synth, credit: ModelConfig) -> Non
     assert ".json" in str(shap["Properties"]["ModelExplainabilityAppSpecification"]["ConfigUri"])
 
 
+def test_ground_truth_monitors_read_the_configured_window(
+    synth: Synth, credit: ModelConfig
+) -> None:
+    # Given the credit-default window (-P8D to -P1D), Then model quality and bias carry it
+    assert credit.deployment is not None
+    window = credit.deployment.ground_truth_window
+    expected = (window.start_time_offset, window.end_time_offset)
+    assert expected == ("-P8D", "-P1D")
+    for cfn_type, job_input in (
+        ("AWS::SageMaker::ModelQualityJobDefinition", "ModelQualityJobInput"),
+        ("AWS::SageMaker::ModelBiasJobDefinition", "ModelBiasJobInput"),
+    ):
+        _, job = synth.one(cfn_type)
+        endpoint_input = job["Properties"][job_input]["EndpointInput"]
+        assert (endpoint_input["StartTimeOffset"], endpoint_input["EndTimeOffset"]) == expected
+    # And the monitors without ground truth analyse the last interval as SageMaker defines it
+    for cfn_type, job_input in (
+        ("AWS::SageMaker::DataQualityJobDefinition", "DataQualityJobInput"),
+        ("AWS::SageMaker::ModelExplainabilityJobDefinition", "ModelExplainabilityJobInput"),
+    ):
+        _, job = synth.one(cfn_type)
+        assert "StartTimeOffset" not in job["Properties"][job_input]["EndpointInput"]
+
+
 def test_baselines_come_from_the_package_custom_resource(synth: Synth, credit: ModelConfig) -> None:
     assert credit.deployment is not None
-    baseline_id, baseline = synth.one("Custom::AWS")
-    create = str(baseline["Properties"]["Create"])
-    assert "describeModelPackage" in create
-    assert credit.deployment.model_package_arn in create
+    baseline_id, baseline = synth.one("Custom::PackageBaselines")
+    properties = baseline["Properties"]
+    assert properties["ModelPackageArn"] == credit.deployment.model_package_arn
+    assert properties["MonitorTypes"] == [
+        "data_quality",
+        "model_quality",
+        "bias",
+        "explainability",
+    ]
+    assert properties["ServiceTimeout"] == "300"  # seconds; CloudFormation allows 1-3600
+    ((function_id, function),) = [
+        (k, f)
+        for k, f in synth.of_type("AWS::Lambda::Function").items()
+        if f["Properties"].get("Handler") == "governance.package_baselines.handler"
+    ]
+    assert function["Properties"]["VpcConfig"]["SubnetIds"]
+    assert properties["ServiceToken"] == {"Fn::GetAtt": [function_id, "Arn"]}
     _, data_quality = synth.one("AWS::SageMaker::DataQualityJobDefinition")
     config = data_quality["Properties"]["DataQualityBaselineConfig"]
     assert config["ConstraintsResource"]["S3Uri"] == {
@@ -357,27 +403,51 @@ def test_baselines_come_from_the_package_custom_resource(synth: Synth, credit: M
     assert bias["Properties"]["ModelBiasBaselineConfig"]["ConstraintsResource"]["S3Uri"] == {
         "Fn::GetAtt": [baseline_id, "DriftCheckBaselines.Bias.PostTrainingConstraints.S3Uri"]
     }
-    # The provider may call DescribeModelPackage on this package version only.
-    policies = [
-        p
-        for p in synth.of_type("AWS::IAM::Policy").values()
-        if "describeModelPackage" not in str(p) and "sagemaker:DescribeModelPackage" in str(p)
+
+
+def test_package_check_may_describe_the_served_version_only(
+    synth: Synth, credit: ModelConfig
+) -> None:
+    assert credit.deployment is not None
+    described = [
+        statement
+        for policy in synth.of_type("AWS::IAM::ManagedPolicy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "sagemaker:DescribeModelPackage" in json.dumps(statement["Action"])
     ]
-    assert len(policies) == 1
-    statements = policies[0]["Properties"]["PolicyDocument"]["Statement"]
-    assert statements == [
+    assert described == [
         {
+            "Sid": "DescribeServedPackageVersions",
             "Action": "sagemaker:DescribeModelPackage",
             "Effect": "Allow",
             "Resource": credit.deployment.model_package_arn,
         }
     ]
+    # and the grant exists before CloudFormation calls the function
+    _, baseline = synth.one("Custom::PackageBaselines")
+    (policy_id,) = [
+        k
+        for k, p in synth.of_type("AWS::IAM::ManagedPolicy").items()
+        if "DescribeServedPackageVersions" in json.dumps(p)
+    ]
+    assert policy_id in baseline["DependsOn"]
+
+
+def test_nothing_is_served_before_the_package_check(synth: Synth) -> None:
+    baseline_id, _ = synth.one("Custom::PackageBaselines")
+    served = [
+        m
+        for m in synth.of_type("AWS::SageMaker::Model").values()
+        if baseline_id in m.get("DependsOn", [])
+    ]
+    # the monitored endpoint's model waits for the check (the NVMe test endpoint has no monitors)
+    assert len(served) == 1
 
 
 def test_schedules_reference_job_definitions_and_depend_on_baselines(
     synth: Synth, credit: ModelConfig
 ) -> None:
-    baseline_id, _ = synth.one("Custom::AWS")
+    baseline_id, _ = synth.one("Custom::PackageBaselines")
     jobs = {
         logical: JOB_TYPES[r["Type"]]
         for logical, r in synth.template["Resources"].items()
@@ -430,10 +500,15 @@ def _alarms(synth: Synth) -> list[dict[str, Any]]:
     return [a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()]
 
 
+def _threshold_alarms(synth: Synth) -> list[dict[str, Any]]:
+    """Alarms on a metric's value (not the "no results" alarms on its sample count)."""
+    return [a for a in _alarms(synth) if a["Statistic"] != "SampleCount"]
+
+
 def test_feature_drift_alarm_per_feature(synth: Synth, credit: ModelConfig) -> None:
     drift = {
         a["MetricName"]: a
-        for a in _alarms(synth)
+        for a in _threshold_alarms(synth)
         if a.get("Namespace") == "aws/sagemaker/Endpoints/data-metrics"
     }
     assert set(drift) == {
@@ -442,16 +517,20 @@ def test_feature_drift_alarm_per_feature(synth: Synth, credit: ModelConfig) -> N
     alarm = drift["feature_baseline_drift_income"]
     assert alarm["Threshold"] == 0.1
     assert alarm["TreatMissingData"] == "notBreaching"
-    assert {"Name": "MonitoringSchedule", "Value": "credit-default-prod-data-quality"} in alarm[
-        "Dimensions"
+    # The dimension set the SDK's data-quality dashboard queries: an alarm must name them all.
+    assert sorted(alarm["Dimensions"], key=lambda d: d["Name"]) == [
+        {"Name": "Endpoint", "Value": "credit-default-prod"},
+        {"Name": "Feature", "Value": "income"},
+        {"Name": "MonitoringSchedule", "Value": "credit-default-prod-data-quality"},
     ]
-    assert {"Name": "Endpoint", "Value": "credit-default-prod"} in alarm["Dimensions"]
+    # One run per period: the hourly schedule's interval
+    assert alarm["Period"] == 3600
 
 
 def test_model_quality_and_bias_alarms_follow_policy(
     synth: Synth, config: GovernanceConfig
 ) -> None:
-    alarms = _alarms(synth)
+    alarms = _threshold_alarms(synth)
     quality = [a for a in alarms if a.get("Namespace") == "aws/sagemaker/Endpoints/model-metrics"]
     assert [(a["MetricName"], a["ComparisonOperator"], a["Threshold"]) for a in quality] == [
         ("auc", "LessThanThreshold", 0.7)
@@ -475,15 +554,48 @@ def test_every_alarm_alerts_the_topic(synth: Synth) -> None:
         assert alarm["AlarmActions"] == [{"Ref": topic_id}]
 
 
-def test_failed_executions_rule_and_alarm(synth: Synth) -> None:
-    _, rule = synth.one("AWS::Events::Rule")
-    pattern = rule["Properties"]["EventPattern"]
-    assert pattern["detail-type"] == ["SageMaker Processing Job State Change"]
-    assert pattern["detail"]["ProcessingJobStatus"] == ["Failed"]
-    assert len(pattern["detail"]["MonitoringScheduleArn"]) == 4
-    failures = [a for a in _alarms(synth) if a.get("Namespace") == "AWS/Events"]
-    assert len(failures) == 1
-    assert failures[0]["MetricName"] == "TriggeredRules"
+def test_no_monitor_rule_filters_on_the_schedule_arn(synth: Synth) -> None:
+    # The processing-job event is not documented to carry MonitoringScheduleArn; failed and
+    # stopped runs reach the violations handler through the environment-wide rule instead.
+    assert not synth.of_type("AWS::Events::Rule")
+    assert not [a for a in _alarms(synth) if a.get("Namespace") == "AWS/Events"]
+
+
+def test_each_monitor_alarms_when_it_publishes_nothing(synth: Synth, credit: ModelConfig) -> None:
+    no_results = {
+        a["Namespace"]: a for a in _alarms(synth) if a.get("TreatMissingData") == "breaching"
+    }
+    # Given the four monitors of credit-default, Then each has one "no results" alarm
+    assert set(no_results) == {
+        "aws/sagemaker/Endpoints/data-metrics",
+        "aws/sagemaker/Endpoints/model-metrics",
+        "aws/sagemaker/Endpoints/bias-metrics",
+        "aws/sagemaker/Endpoints/explainability-metrics",
+    }
+    hours = {
+        "aws/sagemaker/Endpoints/data-metrics": 1,  # hourly schedule
+        "aws/sagemaker/Endpoints/model-metrics": 24,  # daily schedules
+        "aws/sagemaker/Endpoints/bias-metrics": 24,
+        "aws/sagemaker/Endpoints/explainability-metrics": 24,
+    }
+    for namespace, alarm in no_results.items():
+        assert alarm["Statistic"] == "SampleCount"
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("LessThanThreshold", 1)
+        assert alarm["Period"] == hours[namespace] * 3600
+        # two missed intervals alert; one late run does not
+        assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == 2
+        assert alarm["Period"] * alarm["EvaluationPeriods"] <= 7 * 86400  # PutMetricAlarm limit
+    data = no_results["aws/sagemaker/Endpoints/data-metrics"]
+    first = credit.dataset_schema.features[0].name
+    assert data["MetricName"] == f"feature_non_null_{first}"
+    assert {"Name": "Feature", "Value": first} in data["Dimensions"]
+    # And the threshold alarms keep the latest run's verdict for one interval
+    quality = [
+        a
+        for a in _alarms(synth)
+        if a.get("MetricName") == "auc" and a["Statistic"] != "SampleCount"
+    ]
+    assert [a["Period"] for a in quality] == [86400]
 
 
 def test_dashboard_per_model(synth: Synth) -> None:

@@ -58,9 +58,21 @@ def volume_key_verdict(key: Any, instance_types: list[Any]) -> Verdict:
     return verdict_of(decision)
 
 
+# The one documented exception to network isolation: a Clarify feature-attribution job creates a
+# shadow endpoint and must call it, so "the network isolation option of the SageMaker Clarify
+# job must be turned off" (SageMaker developer guide, clarify-vpc; the shadow endpoint's life
+# cycle is in clarify-processing-job-configure-how-it-works). Bias drift reads the captured
+# predictions and needs no endpoint, so it stays isolated like the Model Monitor jobs.
+SHADOW_ENDPOINT_JOB_TYPES = frozenset({"AWS::SageMaker::ModelExplainabilityJobDefinition"})
+
+
 def job_network_isolated(job: Resource) -> Verdict:
-    """NetworkConfig.EnableNetworkIsolation is true."""
-    return verdict_of(flag(job.get("NetworkConfig", "EnableNetworkIsolation")))
+    """NetworkConfig.EnableNetworkIsolation is true; a feature-attribution job may turn it off
+    only while it runs in a VPC (NetworkConfig.VpcConfig with Subnets and SecurityGroupIds)."""
+    isolated = flag(job.get("NetworkConfig", "EnableNetworkIsolation"))
+    if job.type not in SHADOW_ENDPOINT_JOB_TYPES or isolated is not False:
+        return verdict_of(isolated)
+    return job_in_vpc(job)
 
 
 def job_inter_container_encrypted(job: Resource) -> Verdict:
@@ -107,10 +119,14 @@ RULES = (
         resource_types=JOB_DEFINITION_TYPES,
         title=f"{_JOBS} run with network isolation",
         info="The monitoring job definition does not set "
-        "NetworkConfig.EnableNetworkIsolation to true.",
+        "NetworkConfig.EnableNetworkIsolation to true (a feature-attribution job definition may "
+        "set it to false only while it runs in a VPC).",
         explanation="Monitoring jobs read captured inference data and ground truth; an "
-        "isolated container cannot send it anywhere.",
-        undecidable="NetworkConfig.EnableNetworkIsolation is a token.",
+        "isolated container cannot send it anywhere. The one exception is documented by AWS: a "
+        "Clarify feature-attribution (ModelExplainability) job must reach the shadow endpoint it "
+        "creates, so its isolation is off and it must instead run in the VPC (clarify-vpc).",
+        undecidable="NetworkConfig.EnableNetworkIsolation, or a feature-attribution job's "
+        "VpcConfig, is a token.",
         nist_800_53=_NETWORK_CONTROLS,
         eu_ai_act="Art. 15 (cybersecurity)",
         check=per_resource(job_network_isolated),
