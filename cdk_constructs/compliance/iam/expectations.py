@@ -1365,15 +1365,6 @@ CALLS: tuple[Call, ...] = (
         needs=("alert_rule",),
     ),
     Call(
-        "eventbridge/alert-key",
-        "service:events.amazonaws.com",
-        "kms:GenerateDataKey",
-        ("{key:alerts}",),
-        A,
-        SNS_SSE_SERVICES,
-        "EventBridge encrypts for the topic; its KMS request carries no aws:Source* keys",
-    ),
-    Call(
         "eventbridge/no-foreign-rule",
         "service:events.amazonaws.com",
         "sns:Publish",
@@ -1385,7 +1376,6 @@ CALLS: tuple[Call, ...] = (
             "aws:SourceArn": "arn:{partition}:events:{region}:999988887777:rule/x",
             "aws:SourceAccount": "999988887777",
         },
-        known_defect=_ITEM18,
     ),
     Call(
         "cloudwatch/publish-alarm",
