@@ -55,7 +55,8 @@ report: setup
 
 ## screenshots: render both example configs' reports and capture them with headless Chromium
 screenshots: setup
-	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	command -v chromium >/dev/null || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
 	$(PY) bench/screenshot_report.py
 
 lint: setup

@@ -146,6 +146,15 @@ class _Columns:
     def numeric(self, *columns: int) -> tuple[int, ...]:
         return tuple(c + 1 for c in columns) if self.multi else columns
 
+    def merge(self, rows: Sequence[tuple[Cell, ...]]) -> tuple[tuple[Cell, ...], ...]:
+        """One row for facts that are the same in several environments (``dev, prod``)."""
+        if not self.multi:
+            return tuple(rows)
+        merged: dict[tuple[Cell, ...], list[str]] = {}
+        for row in rows:
+            merged.setdefault(tuple(row[1:]), []).append(text_of(row[0]))
+        return tuple((", ".join(envs), *rest) for rest, envs in merged.items())
+
 
 # --------------------------------------------------------------------------- paths
 
@@ -254,7 +263,7 @@ def _gaps_table(report: GovernanceReport, models: Sequence[GovernedModel], cols:
             rows.append(cols.row(model, Flag(gap.kind, tone), gap.text))
     return Table(
         cols.headers("What", "Missing"),
-        tuple(rows),
+        cols.merge(rows),
         empty="Nothing missing against its effective policy.",
     )
 
@@ -273,28 +282,42 @@ def _registry(models: Sequence[GovernedModel], cols: _Columns) -> Table:
                         "ok" if retained else "warn",
                     ),
                     ", ".join(group.consumer_accounts) or "not shared",
-                    ", ".join(group.shared_actions) if group.consumer_accounts else "—",
+                    _actions(group.shared_actions) if group.consumer_accounts else "—",
                 )
             )
     return Table(
         cols.headers("Package group", "On stack deletion", "Consumer accounts", "They may"),
-        tuple(rows),
+        cols.merge(rows),
         empty="No model package group declared.",
+    )
+
+
+def _actions(actions: Sequence[str]) -> str:
+    """``sagemaker: CreateModel, DescribeModelPackage``: one service prefix, names that wrap."""
+    by_service: dict[str, list[str]] = {}
+    for action in actions:
+        service, _, name = action.rpartition(":")
+        by_service.setdefault(service, []).append(name)
+    return "; ".join(
+        f"{service}: {', '.join(names)}" if service else ", ".join(names)
+        for service, names in by_service.items()
     )
 
 
 def _cards(models: Sequence[GovernedModel], cols: _Columns) -> Table:
     return Table(
         cols.headers("Model card", "Status", "Encryption"),
-        tuple(
-            cols.row(
-                model,
-                card.name,
-                Flag(_or(card.status), "ok" if card.status == "Approved" else "warn"),
-                "customer managed KMS key" if card.kms_key else Flag("AWS owned key", "warn"),
-            )
-            for model in models
-            for card in model.cards
+        cols.merge(
+            [
+                cols.row(
+                    model,
+                    card.name,
+                    Flag(_or(card.status), "ok" if card.status == "Approved" else "warn"),
+                    "customer managed KMS key" if card.kms_key else Flag("AWS owned key", "warn"),
+                )
+                for model in models
+                for card in model.cards
+            ]
         ),
         empty="No model card declared.",
     )
@@ -341,7 +364,7 @@ def _monitors(models: Sequence[GovernedModel], cols: _Columns) -> Table:
         for kind in MONITOR_TYPES:
             monitor = scheduled.get(kind)
             if monitor is None:
-                rows.append(cols.row(model, kind, Flag("off", "warn"), "—", "—", "—", "—"))
+                rows.append(cols.row(model, kind, Flag("off", "warn"), "—", "—", "—"))
                 continue
             schedule = frequency(monitor.schedule_expression)
             rows.append(
@@ -352,14 +375,11 @@ def _monitors(models: Sequence[GovernedModel], cols: _Columns) -> Table:
                     f"{_or(monitor.instance_type)} x {_count(monitor.instance_count)}",
                     _duration(monitor.max_runtime_seconds),
                     monitor.facet.text if monitor.facet else "—",
-                    monitor.name,
                 )
             )
     return Table(
-        cols.headers(
-            "Monitor", "Runs", "Instances", "Max runtime", "Protected attribute", "Schedule"
-        ),
-        tuple(rows),
+        cols.headers("Monitor", "Runs", "Instances", "Max runtime", "Protected attribute"),
+        cols.merge(rows),
         empty="Nothing served, so nothing monitored.",
     )
 
@@ -368,7 +388,7 @@ def _alarms(models: Sequence[GovernedModel], cols: _Columns) -> Details | Paragr
     alarms = [(m, a) for m in models for a in m.alarms]
     if not alarms:
         return Paragraph("No alarm declared.")
-    targets = sorted({t for _, a in alarms for t in a.actions})
+    targets = sorted({t.split(" (from ", 1)[0] for _, a in alarms for t in a.actions})
     silent = sum(1 for _, a in alarms if not a.actions)
     summary = (
         f"{_plural(len(alarms), 'alarm')}"
@@ -574,16 +594,17 @@ def _finding_rows(
 def _acknowledgments(report: GovernanceReport) -> Section:
     validation = report.assembly.validation
     inventory = report.assembly.inventory
+    readable = report.assembly.readable
     by_rule = acknowledgments_by_rule(validation.acknowledgments if validation else ())
-    total = sum(r.count for r in by_rule)
+    total = sum(r.findings for r in by_rule)
     summary = Table(
         ("Pack", "Rule", "Resources", "Reason"),
         tuple(
             (
-                r.pack,
+                ", ".join(r.packs),
                 r.rule,
-                str(r.count),
-                r.reasons[0] if len(r.reasons) == 1 else f"{len(r.reasons)} different reasons",
+                str(len(r.resources)),
+                r.reasons[0] if len(r.reasons) == 1 else f"{len(r.reasons)} reasons, see below",
             )
             for r in by_rule
         ),
@@ -592,17 +613,19 @@ def _acknowledgments(report: GovernanceReport) -> Section:
     )
     details = tuple(
         Details(
-            f"{r.pack} {r.rule}: {_plural(r.count, 'resource')}",
+            f"{', '.join(r.packs)} {r.rule}: {_plural(len(r.resources), 'resource')}",
             (
                 Table(
                     ("Finding", "Resource", "Reason"),
                     tuple(
-                        (
-                            report.assembly.readable(e.rule),
-                            _paths(e.construct_paths, inventory),
-                            e.reason,
+                        dict.fromkeys(
+                            (
+                                readable(e.rule.removeprefix(f"{e.pack}-")),
+                                _paths(e.construct_paths, inventory),
+                                e.reason,
+                            )
+                            for e in r.entries
                         )
-                        for e in r.entries
                     ),
                 ),
             ),
@@ -615,7 +638,8 @@ def _acknowledgments(report: GovernanceReport) -> Section:
         (
             Paragraph(
                 f"{_plural(total, 'finding')} accepted on purpose in code, in "
-                f"{_plural(len(by_rule), 'rule')}; each names its resources and its reason."
+                f"{_plural(len(by_rule), 'rule')}: each names its resources and its reason. "
+                "Packs that check the same rule share a row."
             ),
             summary,
             *details,
@@ -631,17 +655,22 @@ def _compliance(report: GovernanceReport) -> Section:
             "compliance",
             (Callout("bad", report.assembly.validation_problem or "No validation report."),),
         )
+    rows: list[tuple[Cell, ...]] = [
+        (
+            pack.name,
+            Flag(pack.conclusion or "—", "ok" if pack.conclusion == "success" else "bad"),
+            Flag(str(len(pack.findings)), "bad" if pack.findings else "ok"),
+            str(len(pack.acknowledgments)),
+        )
+        for pack in validation.packs
+    ]
+    if report.governance_pack.ran and validation.pack(GOVERNANCE_PACK) is None:
+        # cdk-nag leaves a pack with nothing to report out of the file; the app's manifest
+        # says it ran.
+        rows.append((GOVERNANCE_PACK, Flag("success", "ok"), Flag("0", "ok"), "0"))
     packs = Table(
         ("Pack", "Conclusion", "Open findings", "Acknowledged"),
-        tuple(
-            (
-                pack.name,
-                Flag(pack.conclusion or "—", "ok" if pack.conclusion == "success" else "bad"),
-                Flag(str(len(pack.findings)), "bad" if pack.findings else "ok"),
-                str(len(pack.acknowledgments)),
-            )
-            for pack in validation.packs
-        ),
+        tuple(rows),
         empty="The validation report lists no pack with results.",
         numeric=(2, 3),
     )
@@ -852,7 +881,7 @@ def _summary(report: GovernanceReport) -> Facts:
         gov_text = f"ran, {len(gov.with_findings)} rules with open findings"
     else:
         gov_text = Flag(
-            f"{len(gov.passed)} of {len(gov.rule_ids)} rules passed",
+            f"{len(gov.passed)} of {len(gov.rule_ids)} passed",
             "ok" if len(gov.passed) == len(gov.rule_ids) else "warn",
         )
     open_count = len(validation.findings) if validation else None
@@ -875,7 +904,7 @@ def _summary(report: GovernanceReport) -> Facts:
                 "Acknowledged",
                 "unknown"
                 if validation is None
-                else f"{sum(r.count for r in ack_rules)} in {_plural(len(ack_rules), 'rule')}",
+                else f"{sum(r.findings for r in ack_rules)} in {_plural(len(ack_rules), 'rule')}",
             ),
             (f"{GOVERNANCE_PACK} pack", gov_text),
             ("Gaps to close", Flag(str(gap_count), "warn" if gap_count else "ok")),

@@ -23,16 +23,28 @@ def base_rule(rule_name: str) -> str:
     return rule_name.split("[", 1)[0].rsplit("::", 1)[-1]
 
 
+def short_rule(pack: str, rule: str) -> str:
+    """``HIPAA.Security-S3BucketReplicationEnabled[x]`` → ``S3BucketReplicationEnabled``."""
+    base = base_rule(rule)
+    return base.removeprefix(f"{pack}-")
+
+
 @dataclass(frozen=True)
 class RuleAcknowledgments:
-    """The acknowledgments of one rule of one pack: how many, and each with its reason."""
+    """One rule's acknowledgments, across the packs that share it with the same reasons
+    (NIST 800-53, HIPAA and PCI DSS check many of the same things under one rule name)."""
 
-    pack: str
+    packs: tuple[str, ...]
     rule: str
     entries: tuple[Violation, ...]
 
     @property
-    def count(self) -> int:
+    def resources(self) -> tuple[str, ...]:
+        """Distinct constructs acknowledged (each pack acknowledges the same ones)."""
+        return tuple(dict.fromkeys(p for e in self.entries for p in e.construct_paths))
+
+    @property
+    def findings(self) -> int:
         return sum(max(1, len(e.construct_paths)) for e in self.entries)
 
     @property
@@ -41,13 +53,26 @@ class RuleAcknowledgments:
 
 
 def acknowledgments_by_rule(acks: Iterable[Violation]) -> tuple[RuleAcknowledgments, ...]:
-    grouped: dict[tuple[str, str], list[Violation]] = {}
+    """Acknowledgments grouped by rule, most frequent first; packs that acknowledge a rule of
+    the same name for the same resources and reasons share one group."""
+    by_pack: dict[tuple[str, str], list[Violation]] = {}
     for ack in acks:
-        grouped.setdefault((ack.pack, base_rule(ack.rule)), []).append(ack)
-    return tuple(
-        RuleAcknowledgments(pack, rule, tuple(entries))
-        for (pack, rule), entries in sorted(grouped.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-    )
+        by_pack.setdefault((ack.pack, short_rule(ack.pack, ack.rule)), []).append(ack)
+    merged: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[tuple[str, list[Violation]]]]
+    merged = {}
+    for (pack, rule), entries in by_pack.items():
+        paths = tuple(sorted({p for e in entries for p in e.construct_paths}))
+        reasons = tuple(sorted({e.reason for e in entries}))
+        merged.setdefault((rule, paths, reasons), []).append((pack, entries))
+    groups = [
+        RuleAcknowledgments(
+            packs=tuple(sorted(pack for pack, _ in members)),
+            rule=rule,
+            entries=tuple(e for _, entries in sorted(members, key=lambda m: m[0]) for e in entries),
+        )
+        for (rule, _, _), members in merged.items()
+    ]
+    return tuple(sorted(groups, key=lambda g: (-len(g.resources), g.packs, g.rule)))
 
 
 @dataclass(frozen=True)

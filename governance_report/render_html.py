@@ -1,7 +1,7 @@
 """The report as one self-contained HTML page: inline CSS, no script, no external asset.
 
-Words never break mid-word: long identifiers (construct paths, ARNs) may wrap only after a
-``/`` or ``:`` (``<wbr>``), and a table wider than the page scrolls inside its own box.
+Words never break mid-word: long identifiers (construct paths) may wrap only after a ``/``
+(``<wbr>``), and a table wider than the page scrolls inside its own box.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ a { color:var(--accent); }
 .card { background:#fff; border:1px solid var(--line); border-radius:8px; padding:12px 14px; }
 .card .k { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.05em; }
 .card .v { font-size:18px; font-weight:600; margin-top:2px; }
+.card .v .tag { white-space:normal; }
 dl.facts { display:grid; grid-template-columns:max-content minmax(0, 1fr); gap:4px 18px;
   margin:8px 0 12px; }
 dl.facts dt { color:var(--muted); }
@@ -68,6 +69,7 @@ td.num, th.num { text-align:right; white-space:nowrap; }
 .empty { color:var(--muted); font-style:italic; }
 .tag { display:inline-block; padding:0 8px; border-radius:10px; font-weight:600;
   white-space:nowrap; }
+.id, td a { white-space:nowrap; }
 .tag.ok { color:var(--ok); background:var(--ok-bg); }
 .tag.warn { color:var(--warn); background:var(--warn-bg); }
 .tag.bad { color:var(--bad); background:var(--bad-bg); }
@@ -82,16 +84,29 @@ details > summary { cursor:pointer; font-weight:600; color:var(--info); }
 details[open] > summary { margin-bottom:6px; }
 ul.rules { columns:3 16em; margin:6px 0 12px; }
 footer { margin-top:40px; color:var(--muted); font-size:13px; }
+@media (max-width: 900px) { main { padding:16px 12px 48px; }
+  section.model { padding:4px 12px 12px; } th, td { padding:5px 6px; }
+  }
 @media print { body { background:#fff; } nav { position:static; } main { padding:0; }
   section.model { break-inside:avoid; } details { border:none; } }
 """
 
-# Long identifiers may wrap after these characters, and nowhere else.
-_BREAK_AFTER = re.compile(r"([/:])(?=\S)")
+
+def _segment(segment: str) -> str:
+    text = escape(segment)
+    # Browsers break after a hyphen; a hyphenated name (credit-default) stays on one line.
+    return f'<span class="id">{text}</span>' if "-" in segment else text
+
+
+def _token(token: str) -> str:
+    """A whitespace-free token: long paths may wrap after a slash, and nowhere else."""
+    if "-" not in token and "/" not in token:
+        return escape(token)
+    return "/<wbr>".join(_segment(part) for part in token.split("/"))
 
 
 def _text(text: str) -> str:
-    return _BREAK_AFTER.sub(r"\1<wbr>", escape(text))
+    return "".join(_token(part) if part.strip() else part for part in re.split(r"(\s+)", text))
 
 
 def _cell(cell: Cell) -> str:

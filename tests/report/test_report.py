@@ -13,6 +13,7 @@ import pytest
 
 from governance_report import GovernanceReport, build_report
 from governance_report.__main__ import main
+from governance_report.assembly import Violation
 from governance_report.costs import (
     Price,
     PriceSource,
@@ -23,6 +24,7 @@ from governance_report.costs import (
     load_prices,
 )
 from governance_report.intrinsics import resolve, show
+from governance_report.packs import acknowledgments_by_rule
 from governance_report.render_html import render_html
 from governance_report.render_markdown import escape, render_markdown
 from tests.conftest import REPO
@@ -229,9 +231,38 @@ def test_acknowledgments_are_summarised_by_rule_with_details_one_click_away(
     markdown: str, page: str
 ) -> None:
     summary = markdown.split("### Acknowledgments", 1)[1]
-    assert "| AwsSolutions | AwsSolutions-IAM5 | 1 |" in summary
-    assert "<details><summary>AwsSolutions AwsSolutions-IAM5: 1 resource</summary>" in summary
-    assert "<details><summary>AwsSolutions AwsSolutions-IAM5: 1 resource</summary>" in page
+    assert "| AwsSolutions | IAM5 | 1 |" in summary
+    assert "<details><summary>AwsSolutions IAM5: 1 resource</summary>" in summary
+    assert "<details><summary>AwsSolutions IAM5: 1 resource</summary>" in page
+    # The details name the finding and where, by construct path (never a logical id)
+    details = summary.split("<details><summary>AwsSolutions IAM5: 1 resource</summary>", 1)[1]
+    assert "acme-prod-foundation: Roles/Monitoring/DefaultPolicy" in details.split("</details>")[0]
+
+
+def test_packs_that_acknowledge_the_same_rule_alike_share_one_row() -> None:
+    # Given NIST and HIPAA acknowledging the same rule on the same bucket for the same reason,
+    # and PCI for another reason
+    def ack(pack: str, reason: str) -> Violation:
+        return Violation(
+            pack,
+            f"{pack}-S3BucketReplicationEnabled",
+            "",
+            "error",
+            ("stack/Logs/Resource",),
+            reason=reason,
+        )
+
+    groups = acknowledgments_by_rule(
+        [
+            ack("NIST.800.53.R5", "single region"),
+            ack("HIPAA.Security", "single region"),
+            ack("PCI.DSS.321", "other"),
+        ]
+    )
+    assert [(g.packs, g.rule, g.findings) for g in groups] == [
+        (("HIPAA.Security", "NIST.800.53.R5"), "S3BucketReplicationEnabled", 2),
+        (("PCI.DSS.321",), "S3BucketReplicationEnabled", 1),
+    ]
 
 
 def test_governance_pack_lists_the_rules_that_passed(markdown: str) -> None:
