@@ -23,7 +23,7 @@ from governance_report.intrinsics import (
     resolve,
     show,
 )
-from governance_report.inventory import InventoryResource
+from governance_report.inventory import Inventory, InventoryResource
 
 OWNER_TAG = "governance:owner"
 RISK_TIER_TAG = "governance:risk-tier"
@@ -361,7 +361,9 @@ def approval_policy(resource: Resource, pseudo: Mapping[str, str]) -> ApprovalPo
         required_evidence=_evidence(data.get("required_evidence")),
         on_failure=show(data.get("on_failure")),
         bias_thresholds=_thresholds(data.get("bias_thresholds")),
-        bias_facet=_facet(data.get("bias_facet")),
+        bias_facet=_facet(
+            data.get("bias_facet") or data.get("protected_attribute") or data.get("facet")
+        ),
         risk_tier=show(data.get("risk_tier")),
     )
 
@@ -576,6 +578,34 @@ def _add(  # noqa: PLR0917 - private helper of governed_models
             pass
 
 
+def _policies_outside_scope(
+    assembly: Assembly, inventory: Inventory, model: GovernedModel
+) -> list[ApprovalPolicy]:
+    """A policy parameter the app keeps outside the model's scope (e.g. one per risk tier)
+    that names the model, or else its risk tier, in the same environment."""
+    found: dict[str, list[ApprovalPolicy]] = {"model": [], "tier": []}
+    for stack_name in next(
+        (e.stacks for e in inventory.environments if e.name == model.environment), ()
+    ):
+        stack = assembly.stack(stack_name)
+        if stack is None:
+            continue
+        for resource in stack.resources:
+            if not is_approval_policy(resource):
+                continue
+            data = _json_value(resource.prop("Value"), stack.pseudo)
+            if not isinstance(data, dict):
+                continue
+            names = {data.get("model_name"), data.get("model_package_group_name")}
+            if model.name in names:
+                found["model"].append(approval_policy(resource, stack.pseudo))
+            elif (
+                not names - {None} and model.risk_tier and data.get("risk_tier") == model.risk_tier
+            ):
+                found["tier"].append(approval_policy(resource, stack.pseudo))
+    return found["model"] or found["tier"]
+
+
 def governed_models(assembly: Assembly) -> list[GovernedModel]:
     """One entry per model and environment, in model then environment order (config order)."""
     inventory = assembly.inventory
@@ -598,6 +628,8 @@ def governed_models(assembly: Assembly) -> list[GovernedModel]:
             resource = stack.get(owned.logical_id)
             if resource is not None:
                 _add(model, resource, owned, entry.path, assembly, stack)
+        if not model.policies:
+            model.policies += _policies_outside_scope(assembly, inventory, model)
         policy = model.policy
         if policy is not None and policy.risk_tier and not model.risk_tier:
             model.risk_tier = policy.risk_tier

@@ -472,3 +472,27 @@ def test_shipped_price_table_is_dated_cited_and_covers_the_examples() -> None:
     # The default config serves and monitors ml.m5.xlarge in eu-west-1
     for use in ("hosting", "processing"):
         assert prices.price("eu-west-1", use, "ml.m5.xlarge") is not None
+
+
+@pytest.mark.parametrize("names_the_model", [True, False])
+def test_a_policy_kept_outside_the_model_scope_is_found_by_model_or_risk_tier(
+    tmp_path: Path, names_the_model: bool
+) -> None:
+    # Given the approval policy as a parameter outside the model's scope: one naming the model,
+    # or one per risk tier that names none
+    template = b.models_template()
+    parameter = template["Resources"]["CreditPolicy"]
+    parameter["Metadata"]["aws:cdk:path"] = f"{b.MODELS}/Policies/High/Resource"
+    if not names_the_model:
+        value = json.loads(parameter["Properties"]["Value"])
+        for key in ("model_name", "model_package_group_name", "model_card_name"):
+            value.pop(key)
+        parameter["Properties"]["Value"] = json.dumps(value)
+    folder = b.write_assembly(tmp_path, templates={b.MODELS: template})
+    # When
+    models = {m.name: m for m in build_report(folder, PRICES).models}
+    # Then the high-risk model gets it, the low-risk one does not
+    policy = models["credit-default"].policy
+    assert policy is not None
+    assert policy.required_evidence == ("model_quality_metrics", "bias_report", "separate_approver")
+    assert models["churn-propensity"].policy is None
