@@ -187,6 +187,8 @@ def _policy_blocks(models: Sequence[GovernedModel], cols: _Columns) -> list[Bloc
     """The effective policy once when every environment has the same, else per environment."""
     blocks: list[Block] = []
     policies = [(m, m.policy) for m in models]
+    if all(p is None for _, p in policies):
+        return [Paragraph("No approval policy declared: the gate has nothing to check.")]
     distinct = {_signature(p) for _, p in policies if p is not None}
     for model, policy in policies:
         if policy is None:
