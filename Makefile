@@ -4,14 +4,18 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CDK := node_modules/.bin/cdk
+# Paths may contain spaces: recipes read them from the environment, quoted ("$$CONFIG").
 CONFIG ?=
+PRICES ?=
+OUT ?= cdk.out
+export CONFIG PRICES OUT
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_CLI_NOTICES := false
 
-.PHONY: setup synth test lint typecheck unit report verify-ledger bench clean
+.PHONY: setup synth check ci test lint typecheck unit report screenshots verify-ledger bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,16 +28,36 @@ node_modules/.installed: package.json package-lock.json
 
 setup: $(VENV)/.installed node_modules/.installed
 
-## synth: templates, validation-report.json (and the governance report) in cdk.out/
+## synth: templates, validation-report.json, governance-inventory.json and the governance report
+## in $(OUT)/, exactly what `cdk synth -c config=...` writes; exits non-zero when anything is open.
 synth: setup
-	rm -rf cdk.out
-	$(CDK) synth --quiet --no-notices $(if $(CONFIG),-c config=$(CONFIG))
-	@echo "synthesized: $$(ls cdk.out/*.template.json | wc -l) templates, compliance: cdk.out/validation-report.json"
-	$(PY) -m governance_report --assembly cdk.out
+	$(CDK) synth --quiet --no-notices --output "$$OUT" \
+	  $${CONFIG:+--context "config=$$CONFIG"} $${PRICES:+--context "prices=$$PRICES"}
 
-## report: the governance report (Markdown + HTML) from an existing cdk.out
+## check: the CI recipe for an organisation's own config (CONFIG=path/to/org.yaml): synth with
+## aws-cdk-lib's CloudFormation validation, every compliance pack and the limits, then the
+## report; the exit status is non-zero when any finding is open.
+check: synth
+	@test -f "$$OUT/manifest.json" && test -f "$$OUT/governance-report/report.html"
+	@echo "check passed: $${CONFIG:-embedded default config}, report: $$OUT/governance-report/report.html"
+
+## ci: `check` on the default config and on every example in config/examples/.
+ci: setup
+	$(MAKE) --no-print-directory check OUT=cdk.out/ci/default CONFIG=
+	@shopt -s nullglob; for example in config/examples/*.yaml; do \
+	  name=$$(basename "$$example" .yaml); \
+	  $(MAKE) --no-print-directory check OUT="cdk.out/ci/$$name" CONFIG="$$example" || exit 1; \
+	done
+
+## report: re-render the governance report from an existing $(OUT) (PRICES=your-table.json)
 report: setup
-	$(PY) -m governance_report --assembly cdk.out
+	$(PY) -m governance_report --assembly "$$OUT" $${PRICES:+--prices "$$PRICES"}
+
+## screenshots: render both example configs' reports and capture them with headless Chromium
+screenshots: setup
+	command -v chromium >/dev/null || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
+	$(PY) bench/screenshot_report.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

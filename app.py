@@ -1,5 +1,10 @@
 #!/usr/bin/env python3
-"""CDK entry point: load the organisation's config, build the stacks, register compliance."""
+"""CDK entry point: load the organisation's config, build the stacks, check, synth, report.
+
+``cdk synth`` and ``make synth`` both run :func:`main`, so both leave the same ``cdk.out``:
+templates, ``validation-report.json``, ``governance-inventory.json`` and the governance report,
+or, when anything is open, only the validation report and a report of the failure.
+"""
 
 from __future__ import annotations
 
@@ -10,51 +15,64 @@ from pathlib import Path
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk
+from jsii.errors import JSIIError
 
 from cdk_constructs.compliance import register_compliance_packs, write_pack_manifest
 from cdk_constructs.monitoring.clarify_config import ClarifyConfigError
 from cdk_constructs.monitoring.images import MonitorImageError
 from cdk_constructs.registry import ModelCardSchemaError
 from config import ConfigError, load_config
+from governance_report.costs import PriceTable, PriceTableError, load_prices
+from governance_report.gate import conclude, discard
+from governance_report.scopes import record_inventory
 from stacks.context import ContextError, app_options
 from stacks.governance_app import build_governance
-
-
-def discard_stale_assembly() -> None:
-    """Remove what an earlier synth left in the output folder, so nothing looks valid.
-
-    The CDK CLI reuses its output folder; after a failed synth the previous manifest and
-    templates would still be there and look like this run's result.
-    """
-    outdir = os.environ.get("CDK_OUTDIR")
-    if not outdir:
-        return
-    folder = Path(outdir)
-    for name in ("manifest.json", "validation-report.json", "tree.json"):
-        (folder / name).unlink(missing_ok=True)
-    for template in folder.glob("*.template.json"):
-        template.unlink()
-
 
 # Inputs that pass the config schema but that a construct still refuses (a Clarify config the
 # SDK's schema rejects, card content the model card schema rejects, a region without images).
 CONSTRUCT_INPUT_ERRORS = (ClarifyConfigError, ModelCardSchemaError, MonitorImageError)
 
 
-def main() -> int:
-    app = cdk.App()
+def _validation_failure(error: JSIIError) -> str | None:
+    """The short reason when aws-cdk-lib stopped the synth because a validation plugin failed
+    (the full report is already on stderr and in validation-report.json)."""
+    text = str(error)
+    if "ValidationFailed" not in text and "Validation failed" not in text:
+        return None
+    return "a compliance pack reported errors"
+
+
+def main(app: cdk.App | None = None) -> int:
+    """Synthesize ``app`` (default: a new ``cdk.App()`` that reads what the CDK CLI passes).
+
+    Returns the exit status: 0 only when nothing is open.
+    """
+    app = app or cdk.App()
+    outdir = Path(app.outdir)
+    # A synth reuses its output folder: nothing from an earlier run may look like this one's.
+    discard(outdir)
+    table: PriceTable | None = None
     try:
         options = app_options(app)
+        prices = Path(options.prices_path) if options.prices_path else None
+        table = load_prices(prices) if prices else None
         config = load_config(options.config_path)
-        build_governance(app, config)
-    except (ConfigError, ContextError, *CONSTRUCT_INPUT_ERRORS) as error:
+        built = build_governance(app, config)
+    except (ConfigError, ContextError, PriceTableError, *CONSTRUCT_INPUT_ERRORS) as error:
         print(f"error: {error}", file=sys.stderr)
-        discard_stale_assembly()
+        discard(outdir)
         return 1
     register_compliance_packs(app)
-    assembly = app.synth()
-    write_pack_manifest(assembly.directory)
-    return 0
+    synth_error: str | None = None
+    try:
+        app.synth()
+    except JSIIError as error:
+        synth_error = _validation_failure(error)
+        if synth_error is None:
+            raise
+    write_pack_manifest(outdir)
+    record_inventory(built, [m.name for m in config.models], outdir)
+    return conclude(outdir, prices=prices, table=table, synth_error=synth_error)
 
 
 if __name__ == "__main__":

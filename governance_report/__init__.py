@@ -2,26 +2,21 @@
 
     python -m governance_report --assembly cdk.out --out cdk.out/governance-report
 
-reads ``manifest.json``, the stack templates and ``validation-report.json`` (no app import, no
-AWS call) and writes ``report.md`` and a self-contained ``report.html``.
+reads ``manifest.json``, the stack templates, ``validation-report.json`` and the app's
+``governance-inventory.json`` (no app import, no AWS call) and writes ``report.md`` and a
+self-contained ``report.html``. ``cdk synth`` renders it too (see ``app.py``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from governance_report.assembly import Assembly, AssemblyError, Violation, load_assembly
+from governance_report.controls import GovernedModel, governed_models
 from governance_report.costs import CostEstimate, PriceTable, estimate, load_prices
-from governance_report.model import (
-    Assembly,
-    AssemblyError,
-    GovernancePackStatus,
-    GovernedModel,
-    governance_pack_status,
-    governed_models,
-    load_assembly,
-    read_pack_manifest,
-)
+from governance_report.gaps import Gap, gaps_of
+from governance_report.packs import GovernancePackStatus, governance_pack_status, read_pack_manifest
 
 
 @dataclass(frozen=True)
@@ -30,20 +25,50 @@ class GovernanceReport:
 
     assembly: Assembly
     models: tuple[GovernedModel, ...]
+    gaps: dict[tuple[str, str], tuple[Gap, ...]]
     governance_pack: GovernancePackStatus
     costs: CostEstimate
+    # Set when the synth that produced this assembly failed: the report says so first.
+    failure: str | None = None
+    environments: tuple[str, ...] = field(default=())
+
+    @property
+    def open_findings(self) -> tuple[Violation, ...]:
+        validation = self.assembly.validation
+        return validation.findings if validation is not None else ()
+
+    @property
+    def multi_environment(self) -> bool:
+        return len(self.environments) > 1
 
 
-def build_report(folder: Path, prices: PriceTable | None = None) -> GovernanceReport:
+def build_report(
+    folder: Path,
+    prices: PriceTable | None = None,
+    *,
+    price_file: str | None = None,
+    failure: str | None = None,
+) -> GovernanceReport:
     """Parse ``folder`` (a ``cdk.out``). Raises :class:`AssemblyError` when it is not one."""
     assembly = load_assembly(folder)
     models = tuple(governed_models(assembly))
-    regions = [s.region for s in assembly.stacks if s.region]
+    environments = (
+        assembly.inventory.environment_names
+        if assembly.inventory is not None
+        else tuple(dict.fromkeys(m.environment for m in models))
+    )
     return GovernanceReport(
         assembly=assembly,
         models=models,
+        gaps={m.key: tuple(gaps_of(m)) for m in models},
         governance_pack=governance_pack_status(assembly.validation, read_pack_manifest(folder)),
-        costs=estimate(models, prices or load_prices(), regions),
+        costs=estimate(
+            models,
+            prices or load_prices(),
+            price_file or ("custom table" if prices else "built-in table"),
+        ),
+        failure=failure,
+        environments=environments,
     )
 
 

@@ -1,4 +1,4 @@
-"""``python -m governance_report [--assembly cdk.out] [--out cdk.out/governance-report]``."""
+"""``python -m governance_report [--assembly cdk.out] [--out DIR] [--prices FILE]``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from governance_report import AssemblyError, build_report
-from governance_report.render_html import render_html
-from governance_report.render_markdown import render_markdown
+from governance_report import AssemblyError
+from governance_report.costs import PriceTableError
+from governance_report.gate import write_report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,19 +26,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="output folder (default: <assembly>/governance-report)",
     )
+    parser.add_argument(
+        "--prices",
+        type=Path,
+        default=None,
+        help="your own price table, in the format of governance_report/prices.json",
+    )
     args = parser.parse_args(argv)
-    out: Path = args.out or args.assembly / "governance-report"
     try:
-        report = build_report(args.assembly)
-    except AssemblyError as error:
+        report, out = write_report(args.assembly, out=args.out, prices=args.prices)
+    except (AssemblyError, PriceTableError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.md").write_text(render_markdown(report), encoding="utf-8")
-    (out / "report.html").write_text(render_html(report), encoding="utf-8")
     print(f"governance report: {out / 'report.md'}, {out / 'report.html'}")
-    if report.assembly.validation is None:
-        print(f"warning: {report.assembly.validation_problem}", file=sys.stderr)
+    for problem in (report.assembly.validation_problem, report.assembly.inventory_problem):
+        if problem:
+            print(f"warning: {problem}", file=sys.stderr)
     return 0
 
 

@@ -1,7 +1,9 @@
 """The report's content as a small document tree, so Markdown and HTML say the same thing.
 
-:func:`build_document` decides *what* a reviewer reads (sections, tables, warnings); the two
-renderers only decide how it looks. Cell text is plain: each renderer escapes it.
+:func:`build_document` decides *what* a reviewer reads, in the order a reviewer asks: is
+anything open, what is each model missing against its policy, what does it cost; long lists
+(alarms, acknowledgments per resource, cost lines) sit one click away in :class:`Details`.
+The two renderers only decide how it looks. Cell text is plain: each renderer escapes it.
 """
 
 from __future__ import annotations
@@ -11,27 +13,37 @@ from dataclasses import dataclass
 from typing import Literal
 
 from governance_report import GovernanceReport
-from governance_report.costs import CostEstimate, money
-from governance_report.model import (
-    GOVERNANCE_PACK,
-    MODEL_TAG,
-    Acknowledgment,
-    Finding,
+from governance_report.assembly import Violation
+from governance_report.controls import (
+    MONITOR_TYPES,
+    ApprovalPolicy,
     GovernedModel,
+    models_by_name,
 )
+from governance_report.costs import CostEstimate, describe, frequency, money
+from governance_report.gaps import EVIDENCE, GapKind
+from governance_report.inventory import Inventory
+from governance_report.packs import GOVERNANCE_PACK, acknowledgments_by_rule
 
-Tone = Literal["ok", "warn", "bad", ""]
+# ok/warn/bad carry a verdict (coloured in HTML, marked in Markdown); "info" is a neutral label.
+Tone = Literal["ok", "warn", "bad", "info", ""]
 
 
 @dataclass(frozen=True)
 class Flag:
-    """Cell text with a verdict a reviewer should notice (coloured in HTML, marked in Markdown)."""
-
     text: str
     tone: Tone
 
 
-Cell = str | Flag
+@dataclass(frozen=True)
+class Link:
+    """Text that points at an anchor of the same document."""
+
+    text: str
+    anchor: str
+
+
+Cell = str | Flag | Link
 
 
 @dataclass(frozen=True)
@@ -64,13 +76,21 @@ class Table:
 
 
 @dataclass(frozen=True)
+class Details:
+    """Content one click away: the summary line is always shown."""
+
+    summary: str
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
 class Section:
     title: str
     anchor: str
     blocks: tuple[Block, ...]
 
 
-Block = Paragraph | Callout | Facts | Bullets | Table | Section
+Block = Paragraph | Callout | Facts | Bullets | Table | Details | Section
 
 
 @dataclass(frozen=True)
@@ -83,10 +103,10 @@ class Document:
 
 
 def text_of(cell: Cell) -> str:
-    return cell.text if isinstance(cell, Flag) else cell
+    return cell if isinstance(cell, str) else cell.text
 
 
-def _anchor(*parts: str) -> str:
+def anchor(*parts: str) -> str:
     slug = "-".join(parts).lower()
     return "".join(c if c.isalnum() else "-" for c in slug).strip("-")
 
@@ -107,215 +127,449 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds / 60:g} min"
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+class _Columns:
+    """Adds an Environment column only when the assembly has several environments."""
+
+    def __init__(self, report: GovernanceReport) -> None:
+        self.multi = report.multi_environment
+
+    def headers(self, *headers: str) -> tuple[str, ...]:
+        return ("Environment", *headers) if self.multi else headers
+
+    def row(self, model: GovernedModel, *cells: Cell) -> tuple[Cell, ...]:
+        return (model.environment, *cells) if self.multi else cells
+
+    def numeric(self, *columns: int) -> tuple[int, ...]:
+        return tuple(c + 1 for c in columns) if self.multi else columns
+
+    def merge(self, rows: Sequence[tuple[Cell, ...]]) -> tuple[tuple[Cell, ...], ...]:
+        """One row for facts that are the same in several environments (``dev, prod``)."""
+        if not self.multi:
+            return tuple(rows)
+        merged: dict[tuple[Cell, ...], list[str]] = {}
+        for row in rows:
+            merged.setdefault(tuple(row[1:]), []).append(text_of(row[0]))
+        return tuple((", ".join(envs), *rest) for rest, envs in merged.items())
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def where(path: str, inventory: Inventory | None) -> str:
+    """A construct path as a reviewer names it: ``credit-default (prod): Serving/Endpoint``."""
+    if inventory is not None:
+        for model in inventory.models:
+            if path.startswith(model.path + "/"):
+                rest = [p for p in path.removeprefix(model.path + "/").split("/")]
+                rest = [p for p in rest if p not in ("Resource", "Default")] or ["(model)"]
+                return f"{model.name} ({model.environment}): {'/'.join(rest)}"
+        for env in inventory.environments:
+            for stack in env.stacks:
+                if path.startswith(stack + "/"):
+                    rest = [p for p in path.removeprefix(stack + "/").split("/")]
+                    rest = [p for p in rest if p not in ("Resource", "Default")] or ["(stack)"]
+                    return f"{stack}: {'/'.join(rest)}"
+    return path
+
+
+def _paths(paths: Sequence[str], inventory: Inventory | None) -> str:
+    return ", ".join(where(p, inventory) for p in paths) or "—"
+
+
 # --------------------------------------------------------------------------- per model
 
 
-def _registry(model: GovernedModel) -> Table:
+def _policy_blocks(models: Sequence[GovernedModel], cols: _Columns) -> list[Block]:
+    """The effective policy once when every environment has the same, else per environment."""
+    blocks: list[Block] = []
+    policies = [(m, m.policy) for m in models]
+    if all(p is None for _, p in policies):
+        return [Paragraph("No approval policy declared: the gate has nothing to check.")]
+    distinct = {_signature(p) for _, p in policies if p is not None}
+    for model, policy in policies:
+        if policy is None:
+            continue
+        title = None if len(distinct) <= 1 else f"In {model.environment}"
+        if title:
+            blocks.append(Paragraph(title + ":"))
+        blocks.append(_policy_facts(policy))
+        if len(distinct) <= 1:
+            break
     rows = []
-    for group in model.groups:
-        retained = group.deletion_policy in ("Retain", "RetainExceptOnCreate")
-        consumers = ", ".join(group.consumer_accounts) or "not shared"
-        rows.append(
-            (
-                group.name,
-                Flag(_or(group.deletion_policy, "Delete (default)"), "ok" if retained else "bad"),
-                consumers,
-                ", ".join(group.shared_actions) if group.consumer_accounts else "—",
-                group.path,
+    for kind, source in EVIDENCE.items():
+        required = [m for m, p in policies if p is not None and kind in p.required_evidence]
+        if not required:
+            continue
+        if source.monitor is None:
+            checked: Cell = "at approval only"
+        else:
+            envs = [m.environment for m in required if source.monitor in m.scheduled_monitor_types]
+            checked = (
+                Flag(f"{source.monitor} monitor ({', '.join(envs)})", "ok")
+                if envs
+                else Flag("not monitored", "warn")
             )
+        rows.append((kind, source.produced_by, checked))
+    blocks.append(
+        Table(
+            ("Required evidence", "Produced by", "Re-checked while serving"),
+            tuple(rows),
+            empty="The policy requires no evidence.",
         )
+    )
+    return blocks
+
+
+def _signature(policy: ApprovalPolicy) -> tuple[object, ...]:
+    thresholds = tuple(
+        sorted((k, tuple(sorted(v.items()))) for k, v in policy.bias_thresholds.items())
+    )
+    facet = policy.bias_facet.text if policy.bias_facet else None
+    return (policy.required_evidence, thresholds, facet, policy.on_failure)
+
+
+def _thresholds(policy: ApprovalPolicy) -> str:
+    parts = []
+    for metric, bounds in sorted(policy.bias_thresholds.items()):
+        low, high = bounds.get("min"), bounds.get("max")
+        parts.append(
+            f"{metric} {'' if low is None else f'{low:g}'}..{'' if high is None else f'{high:g}'}"
+        )
+    return ", ".join(parts) or "none"
+
+
+def _policy_facts(policy: ApprovalPolicy) -> Facts:
+    return Facts(
+        (
+            ("Parameter", policy.parameter_name),
+            ("Required evidence", ", ".join(policy.required_evidence) or "none"),
+            ("Bias thresholds", _thresholds(policy)),
+            (
+                "Protected attribute checked at approval",
+                policy.bias_facet.text if policy.bias_facet else "none",
+            ),
+            ("On failure, set status to", _or(policy.on_failure)),
+        )
+    )
+
+
+def _gaps_table(report: GovernanceReport, models: Sequence[GovernedModel], cols: _Columns) -> Table:
+    rows = []
+    for model in models:
+        for gap in report.gaps.get(model.key, ()):
+            tone: Tone = "warn" if gap.kind != GapKind.NOT_SERVED else "info"
+            rows.append(cols.row(model, Flag(gap.kind, tone), gap.text))
     return Table(
-        ("Model package group", "Deletion policy", "Consumer accounts", "Allowed actions", "Path"),
-        tuple(rows),
+        cols.headers("What", "Missing"),
+        cols.merge(rows),
+        empty="Nothing missing against its effective policy.",
+    )
+
+
+def _registry(models: Sequence[GovernedModel], cols: _Columns) -> Table:
+    rows = []
+    for model in models:
+        for group in model.groups:
+            retained = group.deletion_policy in ("Retain", "RetainExceptOnCreate")
+            rows.append(
+                cols.row(
+                    model,
+                    group.name,
+                    Flag(
+                        "retained" if retained else "deleted with stack",
+                        "ok" if retained else "warn",
+                    ),
+                    ", ".join(group.consumer_accounts) or "not shared",
+                    _actions(group.shared_actions) if group.consumer_accounts else "—",
+                )
+            )
+    return Table(
+        cols.headers("Package group", "On stack deletion", "Consumer accounts", "They may"),
+        cols.merge(rows),
         empty="No model package group declared.",
     )
 
 
-def _cards(model: GovernedModel) -> Table:
+def _actions(actions: Sequence[str]) -> str:
+    """``sagemaker: CreateModel, DescribeModelPackage``: one service prefix, names that wrap."""
+    by_service: dict[str, list[str]] = {}
+    for action in actions:
+        service, _, name = action.rpartition(":")
+        by_service.setdefault(service, []).append(name)
+    return "; ".join(
+        f"{service}: {', '.join(names)}" if service else ", ".join(names)
+        for service, names in by_service.items()
+    )
+
+
+def _cards(models: Sequence[GovernedModel], cols: _Columns) -> Table:
     return Table(
-        ("Model card", "Status", "Encryption", "Path"),
-        tuple(
-            (
-                card.name,
-                Flag(_or(card.status), "ok" if card.status == "Approved" else "warn"),
-                f"customer KMS key {card.kms_key}"
-                if card.kms_key
-                else Flag("AWS owned key (no customer KMS key)", "warn"),
-                card.path,
-            )
-            for card in model.cards
+        cols.headers("Model card", "Status", "Encryption"),
+        cols.merge(
+            [
+                cols.row(
+                    model,
+                    card.name,
+                    Flag(_or(card.status), "ok" if card.status == "Approved" else "warn"),
+                    "customer managed KMS key" if card.kms_key else Flag("AWS owned key", "warn"),
+                )
+                for model in models
+                for card in model.cards
+            ]
         ),
         empty="No model card declared.",
     )
 
 
-def _policies(model: GovernedModel) -> list[Block]:
-    if not model.policies:
-        return [Callout("warn", "No approval policy parameter declared for this model.")]
-    blocks: list[Block] = []
-    for policy in model.policies:
-        if policy.problem:
-            blocks.append(Callout("bad", f"{policy.parameter_name}: {policy.problem}"))
-            continue
-        blocks.append(
-            Facts(
-                (
-                    ("Parameter", policy.parameter_name),
-                    ("Required evidence", ", ".join(policy.required_evidence) or "none"),
-                    ("On failure, set status to", _or(policy.on_failure)),
-                )
-            )
-        )
-        blocks.append(
-            Table(
-                ("Bias metric", "Min", "Max"),
-                tuple(
-                    (
-                        metric,
-                        _or(None if b.get("min") is None else f"{b['min']:g}"),
-                        _or(None if b.get("max") is None else f"{b['max']:g}"),
-                    )
-                    for metric, b in sorted(policy.bias_thresholds.items())
-                ),
-                empty="No bias thresholds.",
-                numeric=(1, 2),
-            )
-        )
-    return blocks
-
-
-def _endpoints(model: GovernedModel) -> Table:
+def _serving(models: Sequence[GovernedModel], cols: _Columns) -> Table:
     rows: list[tuple[Cell, ...]] = []
-    for endpoint in model.endpoints:
-        capture = (
-            Flag(f"{endpoint.data_capture_percent} %", "ok")
-            if endpoint.data_capture_percent
-            else Flag("off", "warn")
-        )
-        kms: Cell = endpoint.kms_key if endpoint.kms_key else Flag("none", "warn")
-        for variant in endpoint.variants or ():
-            rows.append(
-                (
-                    endpoint.name,
-                    endpoint.config_name,
-                    variant.name,
-                    "serverless" if variant.serverless else _or(variant.instance_type),
-                    "—" if variant.serverless else _count(variant.instance_count),
-                    kms,
-                    capture,
-                )
+    for model in models:
+        if not model.endpoints:
+            rows.append(cols.row(model, Flag("no endpoint", "info"), "—", "—", "—", "—"))
+        for endpoint in model.endpoints:
+            capture = (
+                Flag(f"{endpoint.data_capture_percent} %", "ok")
+                if endpoint.data_capture_percent
+                else Flag("off", "warn")
             )
-        if not endpoint.variants:
-            rows.append((endpoint.name, endpoint.config_name, "?", "?", "?", kms, capture))
+            for variant in endpoint.variants or ():
+                rows.append(
+                    cols.row(
+                        model,
+                        endpoint.name,
+                        "serverless" if variant.serverless else _or(variant.instance_type),
+                        "—" if variant.serverless else _count(variant.instance_count),
+                        "customer managed KMS key" if endpoint.kms_key else Flag("none", "warn"),
+                        capture,
+                    )
+                )
     return Table(
-        (
-            "Endpoint",
-            "Endpoint config",
-            "Variant",
-            "Instance type",
-            "Instances",
-            "KMS key",
-            "Data capture",
+        cols.headers(
+            "Endpoint", "Instance type", "Instances", "Storage encryption", "Data capture"
         ),
         tuple(rows),
         empty="No endpoint declared.",
-        numeric=(4,),
+        numeric=cols.numeric(2),
     )
 
 
-def _monitors(model: GovernedModel, costs: CostEstimate) -> Table:
-    from governance_report.costs import frequency
+def _monitors(models: Sequence[GovernedModel], cols: _Columns) -> Table:
+    rows: list[tuple[Cell, ...]] = []
+    for model in models:
+        if not model.endpoints:
+            continue
+        scheduled = {m.monitoring_type: m for m in model.monitors}
+        for kind in MONITOR_TYPES:
+            monitor = scheduled.get(kind)
+            if monitor is None:
+                rows.append(cols.row(model, kind, Flag("off", "warn"), "—", "—", "—"))
+                continue
+            schedule = frequency(monitor.schedule_expression)
+            rows.append(
+                cols.row(
+                    model,
+                    kind,
+                    Flag(schedule.label, "ok"),
+                    f"{_or(monitor.instance_type)} x {_count(monitor.instance_count)}",
+                    _duration(monitor.max_runtime_seconds),
+                    monitor.facet.text if monitor.facet else "—",
+                )
+            )
+    return Table(
+        cols.headers("Monitor", "Runs", "Instances", "Max runtime", "Protected attribute"),
+        cols.merge(rows),
+        empty="Nothing served, so nothing monitored.",
+    )
 
+
+def _alarms(models: Sequence[GovernedModel], cols: _Columns) -> Details | Paragraph:
+    alarms = [(m, a) for m in models for a in m.alarms]
+    if not alarms:
+        return Paragraph("No alarm declared.")
+    targets = sorted({t.split(" (from ", 1)[0] for _, a in alarms for t in a.actions})
+    silent = sum(1 for _, a in alarms if not a.actions)
+    summary = (
+        f"{_plural(len(alarms), 'alarm')}"
+        + (f", notifying {', '.join(targets)}" if targets else "")
+        + (f"; {silent} with no action" if silent else "")
+    )
+    return Details(
+        summary,
+        (
+            Table(
+                cols.headers("Alarm", "Fires when", "Metric", "Actions"),
+                tuple(
+                    cols.row(
+                        m,
+                        a.name,
+                        _or(a.description, f"{a.comparison} {a.threshold}"),
+                        f"{a.namespace} / {a.metric}" if a.namespace else _or(a.metric),
+                        ", ".join(a.actions) if a.actions else Flag("no action", "warn"),
+                    )
+                    for m, a in alarms
+                ),
+            ),
+        ),
+    )
+
+
+def _routing(models: Sequence[GovernedModel], cols: _Columns) -> Details | Paragraph:
+    rules = [(m, r) for m in models for r in m.event_rules]
+    if not rules:
+        return Paragraph("No EventBridge rule declared.")
+    without_dlq = sum(1 for _, r in rules if not r.has_dead_letter_queue)
+    return Details(
+        f"{_plural(len(rules), 'event rule')}"
+        + (
+            f"; {without_dlq} without a dead-letter queue"
+            if without_dlq
+            else ", each with a dead-letter queue"
+        ),
+        (
+            Table(
+                cols.headers("Rule", "Routes", "Targets", "Dead-letter queue", "Scope"),
+                tuple(
+                    cols.row(
+                        m,
+                        r.name,
+                        ", ".join(r.detail_types) or "—",
+                        str(r.targets),
+                        Flag("yes", "ok") if r.has_dead_letter_queue else Flag("no", "warn"),
+                        "all models of its stack" if r.shared else "this model",
+                    )
+                    for m, r in rules
+                ),
+                numeric=cols.numeric(2),
+            ),
+        ),
+    )
+
+
+def _resources(models: Sequence[GovernedModel], cols: _Columns) -> Details:
+    concerns = sorted({c for m in models for c in m.concerns})
+    return Details(
+        "Resources by concern (from the synthesized inventory)",
+        (
+            Table(
+                cols.headers("Own resources", "Shared with its stack", *concerns),
+                tuple(
+                    cols.row(
+                        m,
+                        str(m.resource_count),
+                        str(m.shared_resource_count),
+                        *(str(m.concerns.get(c, 0)) for c in concerns),
+                    )
+                    for m in models
+                ),
+                numeric=cols.numeric(*range(len(concerns) + 2)),
+            ),
+        ),
+    )
+
+
+def _model_section(report: GovernanceReport, models: Sequence[GovernedModel]) -> Section:
+    first = models[0]
+    name = first.name
+    cols = _Columns(report)
+    section_anchor = anchor("model", name)
+    attribute = next((m.protected_attribute for m in models if m.protected_attribute), None)
+    cost = report.costs.subtotal(model=name)
+    facts: list[tuple[str, Cell]] = [
+        ("Owner", _or(first.owner, "not tagged")),
+        ("Risk tier", Flag(_or(first.risk_tier, "not tagged"), "info")),
+        ("Data classification", _or(first.data_classification, "not tagged")),
+        ("Protected attribute", attribute.text if attribute else "none configured"),
+        ("Estimated monthly cost", describe(cost, report.costs.prices.currency)),
+    ]
+    if cols.multi:
+        facts.insert(0, ("Environments", ", ".join(m.environment for m in models)))
+    return Section(
+        f"Model: {name}",
+        section_anchor,
+        (
+            Facts(tuple(facts)),
+            Section(
+                "What is missing", f"{section_anchor}-gaps", (_gaps_table(report, models, cols),)
+            ),
+            Section(
+                "Effective approval policy",
+                f"{section_anchor}-policy",
+                tuple(_policy_blocks(models, cols)),
+            ),
+            Section(
+                "Registry and sharing", f"{section_anchor}-registry", (_registry(models, cols),)
+            ),
+            Section("Model card", f"{section_anchor}-card", (_cards(models, cols),)),
+            Section("Serving", f"{section_anchor}-serving", (_serving(models, cols),)),
+            Section("Monitoring", f"{section_anchor}-monitors", (_monitors(models, cols),)),
+            Section(
+                "Alarms and routing",
+                f"{section_anchor}-alarms",
+                (_alarms(models, cols), _routing(models, cols), _resources(models, cols)),
+            ),
+        ),
+    )
+
+
+def _overview(report: GovernanceReport) -> Section:
+    cols = _Columns(report)
     rows = []
-    for monitor in model.monitors:
-        schedule = frequency(monitor.schedule_expression)
+    for model in report.models:
+        gaps = report.gaps.get(model.key, ())
+        monitors = len(model.scheduled_monitor_types)
+        card = model.cards[0].status if model.cards else "none"
+        attribute = model.protected_attribute
         rows.append(
             (
-                monitor.name,
-                monitor.monitoring_type,
-                f"{_or(monitor.schedule_expression)} ({schedule.label})",
-                monitor.job_definition,
-                _or(monitor.instance_type),
-                _count(monitor.instance_count),
-                "?" if monitor.volume_gb is None else f"{monitor.volume_gb:g} GB",
-                _duration(monitor.max_runtime_seconds),
+                Link(model.name, anchor("model", model.name)),
+                *cols.row(
+                    model,
+                    _or(model.owner),
+                    Flag(_or(model.risk_tier), "info"),
+                    attribute.attribute if attribute else "—",
+                    Flag(_plural(len(model.endpoints), "endpoint"), "ok")
+                    if model.endpoints
+                    else Flag("not served", "info"),
+                    f"{monitors} of {len(MONITOR_TYPES)}" if model.endpoints else "—",
+                    Flag(card, "ok" if card == "Approved" else "warn"),
+                    Flag(str(len(gaps)), "warn") if gaps else Flag("0", "ok"),
+                    describe(
+                        report.costs.subtotal(model=model.name, environment=model.environment),
+                        report.costs.prices.currency,
+                    ),
+                ),
             )
         )
-    return Table(
-        (
-            "Schedule",
-            "Type",
-            "Runs",
-            "Job definition",
-            "Instance type",
-            "Instances",
-            "Volume",
-            "Max runtime",
+    headers = (
+        "Model",
+        *cols.headers(
+            "Owner",
+            "Risk tier",
+            "Protected attribute",
+            "Serving",
+            "Monitors",
+            "Card",
+            "Gaps",
+            "Monthly cost",
         ),
-        tuple(rows),
-        empty="No monitoring schedule declared.",
-        numeric=(5,),
     )
-
-
-def _alarms(model: GovernedModel) -> Table:
-    return Table(
-        ("Alarm", "Metric", "Condition", "Actions"),
-        tuple(
-            (
-                alarm.name,
-                f"{alarm.namespace} / {alarm.metric}" if alarm.namespace else _or(alarm.metric),
-                f"{alarm.comparison} {alarm.threshold}".strip() or "—",
-                ", ".join(alarm.actions) if alarm.actions else Flag("no action", "warn"),
-            )
-            for alarm in model.alarms
-        ),
-        empty="No alarm declared.",
-    )
-
-
-def _event_rules(model: GovernedModel) -> Table:
-    return Table(
-        ("Event rule", "State", "Detail types", "Targets", "Dead-letter queue"),
-        tuple(
-            (
-                rule.name,
-                Flag(rule.state, "ok" if rule.state == "ENABLED" else "warn"),
-                ", ".join(rule.detail_types) or "—",
-                str(rule.targets),
-                Flag("yes", "ok") if rule.has_dead_letter_queue else Flag("no", "warn"),
-            )
-            for rule in model.event_rules
-        ),
-        empty="No EventBridge rule declared.",
-        numeric=(3,),
-    )
-
-
-def _model_section(model: GovernedModel, costs: CostEstimate) -> Section:
-    anchor = _anchor("model", model.name)
-    monthly = sum(line.monthly or 0 for line in costs.lines if line.model == model.name)
-    tier_tone: Tone = "bad" if model.risk_tier == "high" else ""
+    envs = ", ".join(report.environments) or "—"
+    names = sorted({m.name for m in report.models})
     return Section(
-        f"Model: {model.name}",
-        anchor,
+        "Models at a glance",
+        "models",
         (
-            Facts(
-                (
-                    ("Owner", _or(model.owner, "not tagged")),
-                    ("Risk tier", Flag(_or(model.risk_tier, "not tagged"), tier_tone)),
-                    ("Data classification", _or(model.data_classification, "not tagged")),
-                    ("Resources", str(model.resource_count)),
-                    ("Estimated monthly cost", money(monthly, costs.prices.currency)),
-                )
+            Paragraph(
+                f"{_plural(len(names), 'model')} in "
+                f"{_plural(len(report.environments), 'environment')} ({envs}). Gaps are what a "
+                "model still lacks against its effective approval policy; they are a to-do list "
+                "for owners and reviewers, not rule findings."
             ),
-            Section("Registry and sharing", f"{anchor}-registry", (_registry(model),)),
-            Section("Model card", f"{anchor}-card", (_cards(model),)),
-            Section("Approval policy", f"{anchor}-policy", tuple(_policies(model))),
-            Section("Endpoint", f"{anchor}-endpoint", (_endpoints(model),)),
-            Section("Monitors and schedules", f"{anchor}-monitors", (_monitors(model, costs),)),
-            Section("Alarms", f"{anchor}-alarms", (_alarms(model),)),
-            Section("Registry events", f"{anchor}-events", (_event_rules(model),)),
+            Table(headers, tuple(rows), empty="No governed model."),
         ),
     )
 
@@ -323,21 +577,75 @@ def _model_section(model: GovernedModel, costs: CostEstimate) -> Section:
 # --------------------------------------------------------------------------- compliance
 
 
-def _paths(paths: Sequence[str]) -> str:
-    return ", ".join(paths) or "—"
-
-
-def _finding_rows(findings: Iterable[Finding]) -> tuple[tuple[Cell, ...], ...]:
+def _finding_rows(
+    findings: Iterable[Violation], report: GovernanceReport
+) -> tuple[tuple[Cell, ...], ...]:
+    readable = report.assembly.readable
     return tuple(
-        (f.pack, Flag(f.rule, "bad"), _paths(f.construct_paths), f.description)
+        (
+            f.pack,
+            Flag(readable(f.rule), "bad"),
+            f.severity,
+            _paths(f.construct_paths, report.assembly.inventory),
+            readable(f.description),
+        )
         for f in sorted(findings, key=lambda f: (f.pack, f.rule))
     )
 
 
-def _ack_rows(acks: Iterable[Acknowledgment]) -> tuple[tuple[Cell, ...], ...]:
-    return tuple(
-        (a.pack, a.rule, _paths(a.construct_paths), a.reason)
-        for a in sorted(acks, key=lambda a: (a.pack, a.rule, a.construct_paths))
+def _acknowledgments(report: GovernanceReport) -> Section:
+    validation = report.assembly.validation
+    inventory = report.assembly.inventory
+    readable = report.assembly.readable
+    by_rule = acknowledgments_by_rule(validation.acknowledgments if validation else ())
+    total = sum(r.findings for r in by_rule)
+    summary = Table(
+        ("Pack", "Rule", "Resources", "Reason"),
+        tuple(
+            (
+                ", ".join(r.packs),
+                r.rule,
+                str(len(r.resources)),
+                r.reasons[0] if len(r.reasons) == 1 else f"{len(r.reasons)} reasons, see below",
+            )
+            for r in by_rule
+        ),
+        empty="No acknowledgment.",
+        numeric=(2,),
+    )
+    details = tuple(
+        Details(
+            f"{', '.join(r.packs)} {r.rule}: {_plural(len(r.resources), 'resource')}",
+            (
+                Table(
+                    ("Finding", "Resource", "Reason"),
+                    tuple(
+                        dict.fromkeys(
+                            (
+                                readable(e.rule.removeprefix(f"{e.pack}-")),
+                                _paths(e.construct_paths, inventory),
+                                e.reason,
+                            )
+                            for e in r.entries
+                        )
+                    ),
+                ),
+            ),
+        )
+        for r in by_rule
+    )
+    return Section(
+        "Acknowledgments",
+        "acknowledgments",
+        (
+            Paragraph(
+                f"{_plural(total, 'finding')} accepted on purpose in code, in "
+                f"{_plural(len(by_rule), 'rule')}: each names its resources and its reason. "
+                "Packs that check the same rule share a row."
+            ),
+            summary,
+            *details,
+        ),
     )
 
 
@@ -345,57 +653,51 @@ def _compliance(report: GovernanceReport) -> Section:
     validation = report.assembly.validation
     if validation is None:
         return Section(
-            "Compliance packs",
+            "Compliance",
             "compliance",
             (Callout("bad", report.assembly.validation_problem or "No validation report."),),
         )
+    rows: list[tuple[Cell, ...]] = [
+        (
+            pack.name,
+            Flag(pack.conclusion or "—", "ok" if pack.conclusion == "success" else "bad"),
+            Flag(str(len(pack.findings)), "bad" if pack.findings else "ok"),
+            str(len(pack.acknowledgments)),
+        )
+        for pack in validation.packs
+    ]
+    if report.governance_pack.ran and validation.pack(GOVERNANCE_PACK) is None:
+        # cdk-nag leaves a pack with nothing to report out of the file; the app's manifest
+        # says it ran.
+        rows.append((GOVERNANCE_PACK, Flag("success", "ok"), Flag("0", "ok"), "0"))
     packs = Table(
         ("Pack", "Conclusion", "Open findings", "Acknowledged"),
-        tuple(
-            (
-                pack.name,
-                Flag(pack.conclusion, "ok" if pack.conclusion == "success" else "bad"),
-                Flag(str(len(pack.findings)), "bad" if pack.findings else "ok"),
-                str(len(pack.acknowledgments)),
-            )
-            for pack in validation.packs
-        ),
-        empty="The validation report lists no pack.",
+        tuple(rows),
+        empty="The validation report lists no pack with results.",
         numeric=(2, 3),
     )
-    findings = [f for pack in validation.packs for f in pack.findings]
-    acks = [a for pack in validation.packs for a in pack.acknowledgments]
     return Section(
-        "Compliance packs",
+        "Compliance",
         "compliance",
         (
+            Paragraph(
+                "Every plugin of validation-report.json: the cdk-nag packs, our Governance pack, "
+                "CloudFormation validation and construct annotations (limit warnings). Any open "
+                "finding fails the synth."
+            ),
             packs,
             Section(
                 "Open findings",
                 "findings",
                 (
                     Table(
-                        ("Pack", "Rule", "Resource", "Description"),
-                        _finding_rows(findings),
+                        ("Pack", "Rule", "Severity", "Resource", "Description"),
+                        _finding_rows(validation.findings, report),
                         empty="No open finding.",
                     ),
                 ),
             ),
-            Section(
-                "Acknowledgments",
-                "acknowledgments",
-                (
-                    Paragraph(
-                        f"{len(acks)} acknowledged findings. Each was accepted on purpose, for "
-                        "the resource named, with the reason given."
-                    ),
-                    Table(
-                        ("Pack", "Rule", "Resource", "Reason"),
-                        _ack_rows(acks),
-                        empty="No acknowledgment.",
-                    ),
-                ),
-            ),
+            _acknowledgments(report),
             _governance_pack(report),
         ),
     )
@@ -403,13 +705,11 @@ def _compliance(report: GovernanceReport) -> Section:
 
 def _governance_pack(report: GovernanceReport) -> Section:
     status = report.governance_pack
-    title, anchor = f"{GOVERNANCE_PACK} pack (model governance rules)", "governance-pack"
-    if report.assembly.validation is None:
-        return Section(title, anchor, (Paragraph("Unknown: no validation report."),))
+    title, section_anchor = f"{GOVERNANCE_PACK} pack (model governance rules)", "governance-pack"
     if not status.ran:
         return Section(
             title,
-            anchor,
+            section_anchor,
             (
                 Callout(
                     "warn",
@@ -418,7 +718,14 @@ def _governance_pack(report: GovernanceReport) -> Section:
                 ),
             ),
         )
-    blocks: list[Block] = []
+    blocks: list[Block] = [
+        Facts(
+            (
+                ("Rules with open findings", ", ".join(status.with_findings) or "none"),
+                ("Rules acknowledged", ", ".join(status.acknowledged) or "none"),
+            )
+        )
+    ]
     if status.rule_ids is None:
         blocks.append(
             Callout(
@@ -429,101 +736,133 @@ def _governance_pack(report: GovernanceReport) -> Section:
         )
     else:
         blocks.append(
-            Paragraph(f"Rules that passed ({len(status.passed)} of {len(status.rule_ids)}):")
-        )
-        blocks.append(Bullets(status.passed or ("none",)))
-    blocks.append(
-        Facts(
-            (
-                ("Rules with open findings", ", ".join(status.with_findings) or "none"),
-                ("Rules acknowledged", ", ".join(status.acknowledged) or "none"),
+            Details(
+                f"Rules that passed ({len(status.passed)} of {len(status.rule_ids)})",
+                (Bullets(status.passed or ("none",)),),
             )
         )
-    )
-    return Section(title, anchor, tuple(blocks))
+    return Section(title, section_anchor, tuple(blocks))
 
 
 # --------------------------------------------------------------------------- costs
 
 
 def _costs(report: GovernanceReport) -> Section:
-    costs = report.costs
+    costs: CostEstimate = report.costs
     prices = costs.prices
     currency = prices.currency
+    cols_multi = report.multi_environment
     blocks: list[Block] = [
         Paragraph(
-            f"{prices.kind[:1].upper()}{prices.kind[1:]}, as of {prices.as_of}, "
-            f"{prices.region}. Monitors: "
-            "price x instances x max runtime per run (upper bound) x runs per 30-day month. "
-            f"Endpoints: price x instances x 730 h. {prices.note}"
-        )
-    ]
-    if costs.region_warning:
-        blocks.append(Callout("warn", costs.region_warning))
-    blocks.append(
-        Table(
-            (
-                "Model",
-                "Item",
-                "Instance",
-                "Price / h",
-                "Instance-hours",
-                "Monthly",
-                "Basis",
-                "Note",
-            ),
-            tuple(
-                (
-                    line.model,
-                    line.item,
-                    f"{_or(line.instance_type)} x {_count(line.instance_count)}",
-                    "—" if line.hourly_price is None else f"{line.hourly_price:g}",
-                    "—" if line.billed_hours is None else f"{line.billed_hours:,.1f}",
-                    money(line.monthly, currency)
-                    if line.monthly is not None
-                    else Flag("not estimated", "warn"),
-                    line.basis,
-                    line.note,
-                )
-                for line in costs.lines
-            ),
-            empty="No monitor or endpoint declared: nothing to estimate.",
-            numeric=(3, 4, 5),
-        )
-    )
-    blocks.append(
+            f"{prices.kind[:1].upper()}{prices.kind[1:]} ({costs.price_file}, read "
+            f"{prices.as_of_range}). Endpoints: price x instances x 730 h. Monitors: price x "
+            "instances x hours per run x runs per 730-hour month, where hours per run is the "
+            "job's maximum runtime capped at the time between two runs. Items the table has no "
+            "price for are not estimated, and every total says how many."
+        ),
         Facts(
             (
-                ("Monitors", money(costs.total_for("monitor"), currency)),
-                ("Endpoints", money(costs.total_for("endpoint"), currency)),
-                ("Total per month", money(costs.total, currency)),
-                ("Items not estimated", str(len(costs.unpriced))),
+                ("Endpoints", describe(costs.subtotal(kind="endpoint"), currency)),
+                ("Monitors", describe(costs.subtotal(kind="monitor"), currency)),
+                ("Total per month", describe(costs.total, currency)),
+            )
+        ),
+    ]
+    if costs.regions_without_prices:
+        blocks.append(
+            Callout(
+                "warn",
+                "The price table has no price for "
+                f"{', '.join(costs.regions_without_prices)}: items there are not estimated.",
             )
         )
+    if cols_multi:
+        blocks.append(
+            Table(
+                ("Environment", "Endpoints", "Monitors", "Total"),
+                tuple(
+                    (
+                        env,
+                        describe(costs.subtotal(kind="endpoint", environment=env), currency),
+                        describe(costs.subtotal(kind="monitor", environment=env), currency),
+                        describe(costs.subtotal(environment=env), currency),
+                    )
+                    for env in report.environments
+                ),
+            )
+        )
+    lines = Table(
+        (
+            "Model",
+            "Environment",
+            "Item",
+            "Instances",
+            "Price / h",
+            "Instance-hours",
+            "Monthly",
+            "Basis",
+            "Note",
+        ),
+        tuple(
+            (
+                line.model,
+                f"{line.environment} ({_or(line.region)})",
+                line.item,
+                f"{_or(line.instance_type)} x {_count(line.instance_count)}",
+                "—"
+                if line.price is None
+                else f"{line.price.usd_per_hour:g} ({prices.sources[line.price.source].as_of})",
+                "—" if line.billed_hours is None else f"{line.billed_hours:,.1f}",
+                money(line.monthly, currency)
+                if line.monthly is not None
+                else Flag("not estimated", "warn"),
+                line.basis,
+                line.note,
+            )
+            for line in costs.lines
+        ),
+        empty="No monitor or endpoint declared: nothing to estimate.",
+        numeric=(4, 5, 6),
     )
-    blocks.append(Paragraph("Price table sources: " + "; ".join(prices.sources)))
+    blocks.append(Details(f"Cost lines ({len(costs.lines)})", (lines,)))
+    blocks.append(
+        Details(
+            "Price sources",
+            (
+                Table(
+                    ("Source", "Read", "What", "Where"),
+                    tuple(
+                        (key, s.as_of, s.cite, s.url) for key, s in sorted(prices.sources.items())
+                    ),
+                ),
+                Paragraph(prices.note),
+            ),
+        )
+    )
     return Section("Monthly cost estimate", "costs", tuple(blocks))
 
 
 def _stacks(report: GovernanceReport) -> Section:
+    inventory = report.assembly.inventory
     return Section(
-        "Stacks in this assembly",
+        "Stacks",
         "stacks",
         (
             Table(
-                ("Stack", "Account", "Region", "Resources", "Template"),
+                ("Stack", "Environment", "Account", "Region", "Resources", "Template"),
                 tuple(
                     (
                         s.name,
+                        _or(inventory.environment_of_stack(s.name) if inventory else None),
                         _or(s.account, "environment-agnostic"),
                         _or(s.region, "—"),
                         str(len(s.resources)),
-                        s.template_file,
+                        f"{s.template_bytes / 1024:,.0f} KiB",
                     )
                     for s in report.assembly.stacks
                 ),
                 empty="The manifest lists no CloudFormation stack.",
-                numeric=(3,),
+                numeric=(4, 5),
             ),
         ),
     )
@@ -532,109 +871,89 @@ def _stacks(report: GovernanceReport) -> Section:
 # --------------------------------------------------------------------------- document
 
 
-def build_document(report: GovernanceReport) -> Document:
-    assembly = report.assembly
-    validation = assembly.validation
-    callouts: list[Callout] = []
-    if validation is None:
-        callouts.append(Callout("bad", assembly.validation_problem or "No validation report."))
-    if not report.models:
-        callouts.append(
-            Callout(
-                "warn",
-                f"No governed model found: no resource in this assembly carries the {MODEL_TAG} "
-                "tag or an approval-policy parameter. Per-model controls appear here once the "
-                "registry and monitoring stacks are synthesized.",
-            )
-        )
-    open_findings = sum(len(p.findings) for p in validation.packs) if validation else None
-    acks = sum(len(p.acknowledgments) for p in validation.packs) if validation else None
+def _summary(report: GovernanceReport) -> Facts:
+    validation = report.assembly.validation
     gov = report.governance_pack
+    gov_text: Cell
     if validation is None:
-        gov_text: Cell = Flag("unknown", "warn")
+        gov_text = Flag("unknown", "warn")
     elif not gov.ran:
         gov_text = Flag("did not run", "warn")
     elif gov.rule_ids is None:
         gov_text = f"ran, {len(gov.with_findings)} rules with open findings"
     else:
         gov_text = Flag(
-            f"{len(gov.passed)} of {len(gov.rule_ids)} rules passed",
+            f"{len(gov.passed)} of {len(gov.rule_ids)} passed",
             "ok" if len(gov.passed) == len(gov.rule_ids) else "warn",
         )
-    summary = Facts(
+    open_count = len(validation.findings) if validation else None
+    ack_rules = acknowledgments_by_rule(validation.acknowledgments) if validation else ()
+    gap_count = sum(len(g) for g in report.gaps.values())
+    names = {m.name for m in report.models}
+    return Facts(
         (
-            ("Governed models", str(len(report.models))),
             (
-                "Compliance packs",
-                str(len(validation.packs)) if validation else Flag("no report", "bad"),
+                "Governed models",
+                f"{len(names)} in {_plural(len(report.environments), 'environment')}",
             ),
             (
                 "Open findings",
                 Flag("unknown", "bad")
-                if open_findings is None
-                else Flag(str(open_findings), "bad" if open_findings else "ok"),
+                if open_count is None
+                else Flag(str(open_count), "bad" if open_count else "ok"),
             ),
-            ("Acknowledgments", "unknown" if acks is None else str(acks)),
-            (f"{GOVERNANCE_PACK} pack", gov_text),
             (
-                "Estimated monthly cost",
-                money(report.costs.total, report.costs.prices.currency),
+                "Acknowledged",
+                "unknown"
+                if validation is None
+                else f"{sum(r.findings for r in ack_rules)} in {_plural(len(ack_rules), 'rule')}",
+            ),
+            (f"{GOVERNANCE_PACK} pack", gov_text),
+            ("Gaps to close", Flag(str(gap_count), "warn" if gap_count else "ok")),
+            (
+                "Monthly cost",
+                describe(report.costs.total, report.costs.prices.currency),
             ),
         )
     )
-    names = ", ".join(m.name for m in report.models)
-    overview = Section(
-        "Governed models",
-        "models",
-        (
-            Paragraph(f"{len(report.models)} governed: {names}." if names else "None found."),
-            Table(
-                (
-                    "Model",
-                    "Owner",
-                    "Risk tier",
-                    "Data",
-                    "Groups",
-                    "Cards",
-                    "Endpoints",
-                    "Monitors",
-                    "Alarms",
-                ),
-                tuple(
-                    (
-                        m.name,
-                        _or(m.owner),
-                        _or(m.risk_tier),
-                        _or(m.data_classification),
-                        str(len(m.groups)),
-                        str(len(m.cards)),
-                        str(len(m.endpoints)),
-                        str(len(m.monitors)),
-                        str(len(m.alarms)),
-                    )
-                    for m in report.models
-                ),
-                empty="No governed model.",
-                numeric=(4, 5, 6, 7, 8),
-            ),
-        ),
-    )
+
+
+def build_document(report: GovernanceReport) -> Document:
+    assembly = report.assembly
+    callouts: list[Callout] = []
+    if report.failure:
+        callouts.append(Callout("bad", report.failure))
+    if assembly.validation is None:
+        callouts.append(Callout("bad", assembly.validation_problem or "No validation report."))
+    if assembly.inventory is None:
+        callouts.append(Callout("warn", assembly.inventory_problem or "No governance inventory."))
+    elif not report.models:
+        callouts.append(Callout("warn", "The inventory lists no governed model."))
     stacks = len(assembly.stacks)
     resources = sum(len(s.resources) for s in assembly.stacks)
+    grouped = models_by_name(report.models)
     return Document(
         title="Model governance report",
         subtitle=(
             f"Rendered from the cloud assembly {assembly.folder} "
-            f"({stacks} stack{'s' if stacks != 1 else ''}, {resources} resources) "
-            "without deploying anything."
+            f"({_plural(stacks, 'stack')}, {resources} resources) without deploying anything."
         ),
         callouts=tuple(callouts),
-        summary=summary,
+        summary=_summary(report),
         sections=(
-            overview,
-            *(_model_section(m, report.costs) for m in report.models),
+            _overview(report),
+            *(_model_section(report, grouped[name]) for name in sorted(grouped)),
             _compliance(report),
             _costs(report),
             _stacks(report),
         ),
     )
+
+
+NAVIGATION = (
+    ("Models", "models"),
+    ("Compliance", "compliance"),
+    ("Acknowledgments", "acknowledgments"),
+    ("Costs", "costs"),
+    ("Stacks", "stacks"),
+)

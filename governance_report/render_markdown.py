@@ -1,6 +1,8 @@
-"""The report as GitHub-flavoured Markdown."""
+"""The report as GitHub-flavoured Markdown (long lists fold into ``<details>``)."""
 
 from __future__ import annotations
+
+import html
 
 from governance_report import GovernanceReport
 from governance_report.document import (
@@ -8,16 +10,18 @@ from governance_report.document import (
     Bullets,
     Callout,
     Cell,
+    Details,
     Facts,
     Flag,
+    Link,
     Paragraph,
     Section,
     Table,
     build_document,
 )
 
-_MARKS = {"bad": "❌ ", "warn": "⚠️ ", "ok": "", "": ""}
-_CALLOUT = {"bad": "**Warning:**", "warn": "**Note:**", "ok": "", "": ""}
+_MARKS = {"bad": "❌ ", "warn": "⚠️ ", "ok": "", "info": "", "": ""}
+_CALLOUT = {"bad": "**Warning:**", "warn": "**Note:**", "ok": "", "info": "", "": ""}
 
 
 def escape(text: str) -> str:
@@ -33,6 +37,8 @@ def escape(text: str) -> str:
 def _cell(cell: Cell) -> str:
     if isinstance(cell, Flag):
         return _MARKS[cell.tone] + escape(cell.text)
+    if isinstance(cell, Link):
+        return f"[{escape(cell.text)}](#{cell.anchor})"
     return escape(cell)
 
 
@@ -48,13 +54,18 @@ def _table(table: Table) -> list[str]:
     return [*lines, ""]
 
 
-def _block(block: Block, level: int) -> list[str]:
+def _block(block: Block, level: int) -> list[str]:  # noqa: PLR0911 - one per block kind
     match block:
         case Section():
             lines = [f"{'#' * level} {escape(block.title)}", ""]
             for child in block.blocks:
                 lines += _block(child, level + 1)
             return lines
+        case Details():
+            lines = [f"<details><summary>{html.escape(block.summary)}</summary>", ""]
+            for child in block.blocks:
+                lines += _block(child, level)
+            return [*lines, "</details>", ""]
         case Paragraph():
             return [escape(block.text), ""]
         case Callout():

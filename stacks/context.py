@@ -6,7 +6,10 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-APP_CONTEXT_KEYS = {"config": "path to the organisation's governance YAML (default: embedded)"}
+APP_CONTEXT_KEYS = {
+    "config": "path to the organisation's governance YAML (default: embedded)",
+    "prices": "path to a price table for the report's cost estimate (default: built-in)",
+}
 # Keys the CDK CLI, the toolkit and cdk.json's feature flags set themselves.
 _FRAMEWORK_PREFIXES = (
     "@aws-cdk/",
@@ -34,6 +37,7 @@ class ContextError(Exception):
 @dataclass(frozen=True)
 class AppOptions:
     config_path: str | None
+    prices_path: str | None = None
 
 
 def app_options(scope: Construct) -> AppOptions:
@@ -48,7 +52,10 @@ def app_options(scope: Construct) -> AppOptions:
     if unknown:
         allowed = ", ".join(f"{k} ({v})" for k, v in APP_CONTEXT_KEYS.items())
         raise ContextError(f"unknown context key(s) {unknown}; this app accepts: {allowed}")
-    path = context.get("config")
-    if path is not None and (not isinstance(path, str) or not path.strip()):
-        raise ContextError(f"context 'config' must be a file path (got {path!r})")
-    return AppOptions(config_path=path)
+    paths = {}
+    for key in APP_CONTEXT_KEYS:
+        path = context.get(key)
+        if path is not None and (not isinstance(path, str) or not path.strip()):
+            raise ContextError(f"context {key!r} must be a file path (got {path!r})")
+        paths[key] = path
+    return AppOptions(config_path=paths["config"], prices_path=paths["prices"])

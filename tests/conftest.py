@@ -58,6 +58,7 @@ def default_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
 
     from cdk_constructs.compliance import register_compliance_packs, write_pack_manifest
     from config import load_config
+    from governance_report.scopes import record_inventory
     from stacks.governance_app import build_governance
 
     outdir = tmp_path_factory.mktemp("cdk.out")
@@ -71,10 +72,12 @@ def default_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
             }
         ),
     )
-    build_governance(app, load_config())
+    config = load_config()
+    built = build_governance(app, config)
     register_compliance_packs(app)
     app.synth()
     write_pack_manifest(outdir)
+    record_inventory(built, [m.name for m in config.models], outdir)
     templates = {
         path.name.removesuffix(".template.json"): json.loads(path.read_text())
         for path in outdir.glob("*.template.json")

@@ -1,8 +1,11 @@
-"""A synthetic cloud assembly with the per-model resources later stacks will emit.
+"""A hand-written cloud assembly for the report's edge cases (intrinsics in odd places,
+unpriced instance types, plugin reports the app does not produce today).
 
 Shapes follow the CloudFormation resource reference (AWS::SageMaker::*, AWS::CloudWatch::Alarm,
 AWS::Events::Rule, AWS::SSM::Parameter) and what ``cdk synth`` writes: manifest.json, one
-template per stack, validation-report.json as cdk-nag 3 plugins report it.
+template per stack, validation-report.json as cdk-nag 3 plugins report it, and the app's
+governance-inventory.json (models live under ``<stack>/<model name>/``). What the app really
+synthesizes is tested on its own templates (tests/report/test_synthesized_report.py).
 """
 
 from __future__ import annotations
@@ -10,6 +13,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+
+from governance_report.inventory import (
+    Inventory,
+    InventoryEnvironment,
+    InventoryModel,
+    InventoryResource,
+    concern_of,
+    write_inventory,
+)
 
 FOUNDATION = "acme-prod-foundation"
 MODELS = "acme-prod-models-1"
@@ -434,20 +446,55 @@ def manifest(*stacks: str) -> dict[str, Any]:
     return {"version": "55.0.0", "artifacts": artifacts}
 
 
+MODEL_NAMES = ("credit-default", "churn-propensity")
+
+
+def inventory(templates: dict[str, dict[str, Any]]) -> Inventory:
+    """What the app records from construct scopes, derived from these templates' paths."""
+    resources = []
+    models: dict[str, InventoryModel] = {}
+    for stack, template in templates.items():
+        for logical_id, raw in template["Resources"].items():
+            path = raw["Metadata"]["aws:cdk:path"]
+            parts = path.split("/")[1:]
+            owner = parts[0] if parts and parts[0] in MODEL_NAMES else None
+            if owner:
+                models[owner] = InventoryModel(owner, "prod", stack, f"{stack}/{owner}")
+            resources.append(
+                InventoryResource(
+                    stack=stack,
+                    logical_id=logical_id,
+                    type=raw["Type"],
+                    path=path,
+                    environment="prod",
+                    concern=concern_of(raw["Type"], parts[1:] if owner else parts),
+                    models=(owner,) if owner else (),
+                )
+            )
+    return Inventory(
+        (InventoryEnvironment("prod", HOME, "eu-west-1", tuple(templates)),),
+        tuple(models[name] for name in sorted(models)),
+        tuple(resources),
+    )
+
+
 def write_assembly(
     folder: Path,
     *,
     templates: dict[str, dict[str, Any]] | None = None,
     report: dict[str, Any] | None = None,
     with_report: bool = True,
+    with_inventory: bool = True,
 ) -> Path:
-    """Write manifest, templates and (unless told not to) the validation report into ``folder``."""
+    """Write manifest, templates, inventory and (unless told not to) the validation report."""
     folder.mkdir(parents=True, exist_ok=True)
     if templates is None:
         templates = {FOUNDATION: foundation_template(), MODELS: models_template()}
     (folder / "manifest.json").write_text(json.dumps(manifest(*templates)))
     for stack, template in templates.items():
         (folder / f"{stack}.template.json").write_text(json.dumps(template))
+    if with_inventory:
+        write_inventory(inventory(templates), folder)
     if with_report:
         content = report if report is not None else validation_report()
         (folder / "validation-report.json").write_text(json.dumps(content))
