@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from governance_report import GovernanceReport, build_report
 from governance_report.assembly import load_assembly
@@ -37,12 +38,17 @@ environments:
 
 
 def two_environment_config(folder: Path) -> Path:
-    """The default organisation deployed to a dev (us-east-1) and a prod (eu-west-1) account."""
-    text = (REPO / "config" / "default.yaml").read_text()
-    head, rest = text.split("environments:", 1)
-    _, tail = rest.split("governance:", 1)
+    """The default organisation deployed to a dev (us-east-1) and a prod (eu-west-1) account,
+    each environment serving the same version number of its own package group."""
+    data = yaml.safe_load((REPO / "config" / "default.yaml").read_text())
+    data["environments"] = yaml.safe_load(TWO_ENVIRONMENTS)["environments"]
+    for model in data["models"]:
+        version = int(model["deployment"].pop("model_package_arn").rsplit("/", 1)[1])
+        model["deployment"]["environments"] = {
+            name: {"package_version": version} for name in ("dev", "prod")
+        }
     path = folder / "two environments.yaml"
-    path.write_text(head + TWO_ENVIRONMENTS.lstrip("\n") + "\ngovernance:" + tail)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 
 
