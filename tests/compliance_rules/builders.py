@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import aws_cdk as cdk
@@ -12,8 +13,8 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from cdk_constructs import tags
-from cdk_constructs.compliance.governance_pack import GovernanceChecks
-from cdk_constructs.compliance.rules import PACK_NAME, UNDECIDABLE_FINDING
+from cdk_constructs.compliance.governance_pack import GovernanceChecks, PackReport
+from cdk_constructs.compliance.rules import PACK_NAME, RULES, UNDECIDABLE_FINDING, GovernanceRule
 
 KEY = "arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-3333-4444-555555555555"
 DLQ = "arn:aws:sqs:eu-west-1:111111111111:governance-dlq"
@@ -27,12 +28,17 @@ STATE_CHANGE = "SageMaker Model Package State Change"
 Findings = dict[str, set[str]]
 
 
-def run_pack(scope: Construct) -> Findings:
-    """Run the pack directly on ``scope``: ruleName → violating construct paths."""
-    return findings_of(GovernanceChecks().validate_scope(scope))
+def check(app: cdk.App, rules: Iterable[GovernanceRule] = RULES) -> PackReport:
+    """Synthesize ``app`` (no plugins registered) and run the pack on its templates."""
+    return GovernanceChecks(rules=rules).check_assembly(app.synth().directory)
 
 
-def findings_of(report: cdk.PolicyValidationPluginReport) -> Findings:
+def run_pack(app: cdk.App) -> Findings:
+    """Run the pack on the app's templates: ruleName → violating construct paths."""
+    return findings_of(check(app))
+
+
+def findings_of(report: PackReport) -> Findings:
     return {
         v.rule_name: {r.construct_path for r in v.violating_resources if r.construct_path}
         for v in report.violations

@@ -25,41 +25,35 @@ RULES: tuple[GovernanceRule, ...] = (
     *audit.RULES,
 )
 
-# Every resource type a rule checks or looks up.
-INDEXED_TYPES: frozenset[str] = frozenset(
-    {t for rule in RULES for t in rule.resource_types}
-    | {
-        registry.MODEL_CARD,
-        registry.EVENTS_RULE,
-        registry.MODEL_PACKAGE_GROUP,
-        serving.MONITORING_SCHEDULE,
-        *monitoring.JOB_DEFINITION_TYPES,
-    }
-)
-
 _HEADER = f"""# Governance rule pack
 
-Our own cdk-nag 3 pack (`GovernanceChecks`, plugin name `{PACK_NAME}`) for what no public pack
-checks: the model registry, model cards, monitoring and the audit path. Generated from
-`cdk_constructs/compliance/rules/` by `python -m cdk_constructs.compliance.rules > RULES.md`; a
-test fails when this file and the rules disagree.
+Our own pack (`GovernanceChecks`, plugin name `{PACK_NAME}`), a CDK validation plugin run next to
+the cdk-nag 3 packs, for what no public pack checks: the model registry, model cards, monitoring
+and the audit path. Generated from `cdk_constructs/compliance/rules/` by
+`python -m cdk_constructs.compliance.rules > RULES.md`; a test fails when this file and the code
+disagree.
 
+- **What the rules read.** The synthesized templates that aws-cdk-lib hands every validation
+  plugin: what CloudFormation will deploy, after Aspects (`Tags.of`, permissions boundaries) and
+  raw overrides (`add_property_override`, `add_override`), which are therefore seen. A finding is
+  reported by template path and logical id; aws-cdk-lib maps it to its construct path.
 - A finding's `ruleName` is `{PACK_NAME}-<id>`. Acknowledge it with the id
-  `{PACK_NAME}::{PACK_NAME}-<id>` (e.g. `acknowledge(scope, "{PACK_NAME}-MPG1", reason)`), so that
-  the reason is kept in `validation-report.json` under `suppressedViolations`.
+  `{PACK_NAME}::{PACK_NAME}-<id>` (e.g. `acknowledge(scope, "{PACK_NAME}-MPG1", reason)`) on the
+  resource or one of its ancestors, so that the reason is kept in `validation-report.json`
+  under `suppressedViolations`.
 - **Cannot decide.** When a value a rule needs is only known at deploy time (a parameter, an
-  import, `Fn::If`, a token from another construct), the rule reports
-  `{PACK_NAME}-<id>[{UNDECIDABLE_FINDING}]` at error level instead of passing: synth fails until
-  the value is made literal or the finding is acknowledged
+  import nothing in the app exports, `Fn::If`, `Fn::Join` of a pseudo parameter), the rule
+  reports `{PACK_NAME}-<id>[{UNDECIDABLE_FINDING}]` at error level instead of passing: synth fails
+  until the value is made literal or the finding is acknowledged
   (`{PACK_NAME}::{PACK_NAME}-<id>[{UNDECIDABLE_FINDING}]`) with a reason. A definite violation
-  wins over "cannot decide". A token that merely has to be *present* (a KMS key ARN, subnet ids)
-  counts as set.
-- Cross-resource rules (MPG4, MPG5, EP1) search every stack of the app that can share the
-  resource's Stage, account and region (environment-agnostic stacks match any), and match
-  exactly: by `governance:model` tag value, by literal name, or by a CDK reference to the
-  resource itself. Never by substring or prefix.
-- Properties are read from the L1 resources' props (after Aspects such as `Tags.of` ran); raw
-  overrides (`add_property_override`) are not seen.
+  wins over "cannot decide". A reference that merely has to be *present* (a KMS key ARN, subnet
+  ids) counts as set. Silence is never a pass.
+- **Cross-resource rules follow references**: `Ref` and `Fn::GetAtt` to a logical id of the same
+  template, and across stacks `Fn::GetStackOutput` (CDK 2.275's form) and `Fn::ImportValue`,
+  resolved to the producing stack's output value. They search every stack of the app that can
+  share the resource's Stage, account and region (environment-agnostic stacks match any), and
+  match exactly: by reference, by literal name, or by `governance:model` tag value. Never by
+  substring or prefix.
 
 | id | resource types | checks | why | cannot decide when | NIST 800-53 | SR 11-7 | EU AI Act |
 |---|---|---|---|---|---|---|---|
@@ -98,7 +92,6 @@ def render_markdown() -> str:
 
 
 __all__ = [
-    "INDEXED_TYPES",
     "PACK_NAME",
     "RULES",
     "UNDECIDABLE_FINDING",

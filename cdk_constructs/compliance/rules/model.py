@@ -1,9 +1,10 @@
-"""What governance rules look at: jsii-free snapshots of CloudFormation resources.
+"""What governance rules look at: CloudFormation resources read from synthesized templates.
 
-The pack (``governance_pack.py``) turns each ``CfnResource`` into a :class:`Resource` whose
-``props`` are CloudFormation-shaped (``PascalCase``) and resolved, except that a token pointing at
-another resource of the app is kept as a :class:`Ref` so rules can follow it across stacks. Rules
-are pure functions of these snapshots, so they can be read and tested without CDK.
+The pack (``governance_pack.py``, via ``templates.py``) turns each resource of each template into a
+:class:`Resource` whose ``props`` are the template's ``Properties``, except that a ``Ref`` or
+``Fn::GetAtt`` to another resource of the app (also through ``Fn::GetStackOutput`` or
+``Fn::ImportValue``) is replaced by a :class:`Ref`, so rules can follow it across stacks. Rules
+are pure functions of these resources, so they can be read and tested without CDK.
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ class Resource:
     environment: Environment = field(default_factory=lambda: Environment("", None, None))
     deletion_policy: str | None = None
     update_replace_policy: str | None = None
+    # Where the resource is in the cloud assembly, for reporting a finding.
+    logical_id: str = ""
+    stack: str = ""
+    template_path: str = ""
 
     def get(self, *keys: str) -> Any:
         """The value at ``keys`` (``None`` when absent; an intrinsic when one is in the way)."""
@@ -198,9 +203,14 @@ class AppIndex:
     the dev account never satisfies a group in the prod account.
     """
 
-    def __init__(self, resources: Iterable[Resource]) -> None:
+    def __init__(
+        self,
+        resources: Iterable[Resource],
+        stack_metadata: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         self._by_type: dict[str, list[Resource]] = defaultdict(list)
         self._by_path: dict[str, Resource] = {}
+        self._stack_metadata = dict(stack_metadata or {})
         for resource in resources:
             self._by_type[resource.type].append(resource)
             self._by_path[resource.path] = resource
@@ -210,6 +220,17 @@ class AppIndex:
 
     def __contains__(self, path: object) -> bool:
         return path in self._by_path
+
+    def get(self, path: str) -> Resource | None:
+        return self._by_path.get(path)
+
+    def resolve(self, value: Any) -> Resource | None:
+        """The resource a :class:`Ref` points at (``None`` for anything else)."""
+        return self._by_path.get(value.target_path) if isinstance(value, Ref) else None
+
+    def stack_metadata(self, of: Resource) -> Mapping[str, Any]:
+        """The ``Metadata`` section of the template that holds ``of``."""
+        return self._stack_metadata.get(of.stack, {})
 
     def in_stage(self, of: Resource, *types: str) -> list[Resource]:
         """Resources of ``types`` in the same Stage as ``of``, in any account or region."""
