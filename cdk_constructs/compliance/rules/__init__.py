@@ -6,7 +6,14 @@ regenerate with ``python -m cdk_constructs.compliance.rules > RULES.md``).
 
 from __future__ import annotations
 
-from cdk_constructs.compliance.rules import audit, monitoring, registry, serving
+from cdk_constructs.compliance.rules import (
+    audit,
+    delivery,
+    identity,
+    monitoring,
+    registry,
+    serving,
+)
 from cdk_constructs.compliance.rules.model import (
     PACK_NAME,
     UNDECIDABLE_FINDING,
@@ -23,6 +30,8 @@ RULES: tuple[GovernanceRule, ...] = (
     *serving.RULES,
     *monitoring.RULES,
     *audit.RULES,
+    *identity.RULES,
+    *delivery.RULES,
 )
 
 _HEADER = f"""# Governance rule pack

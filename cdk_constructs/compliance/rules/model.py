@@ -13,7 +13,9 @@ import enum
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
+
+T = TypeVar("T")
 
 
 class Verdict(enum.Enum):
@@ -211,6 +213,7 @@ class AppIndex:
         self._by_type: dict[str, list[Resource]] = defaultdict(list)
         self._by_path: dict[str, Resource] = {}
         self._stack_metadata = dict(stack_metadata or {})
+        self._derived: dict[str, Any] = {}
         for resource in resources:
             self._by_type[resource.type].append(resource)
             self._by_path[resource.path] = resource
@@ -227,6 +230,17 @@ class AppIndex:
     def resolve(self, value: Any) -> Resource | None:
         """The resource a :class:`Ref` points at (``None`` for anything else)."""
         return self._by_path.get(value.target_path) if isinstance(value, Ref) else None
+
+    def derived(self, key: str, build: Callable[[AppIndex], T]) -> T:
+        """``build(self)``, computed once per index (e.g. who invokes which function), so a
+        rule that looks across the app costs one pass, not one pass per resource checked."""
+        if key not in self._derived:
+            self._derived[key] = build(self)
+        return cast(T, self._derived[key])
+
+    def of_type(self, *types: str) -> list[Resource]:
+        """Every resource of ``types``, in any environment."""
+        return [r for resource_type in types for r in self._by_type.get(resource_type, ())]
 
     def stack_metadata(self, of: Resource) -> Mapping[str, Any]:
         """The ``Metadata`` section of the template that holds ``of``."""
