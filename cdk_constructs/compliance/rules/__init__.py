@@ -14,6 +14,7 @@ from cdk_constructs.compliance.rules import (
     registry,
     serving,
 )
+from cdk_constructs.compliance.rules.claims import CLAIMS, Claim
 from cdk_constructs.compliance.rules.model import (
     PACK_NAME,
     UNDECIDABLE_FINDING,
@@ -38,9 +39,9 @@ _HEADER = f"""# Governance rule pack
 
 Our own pack (`GovernanceChecks`, plugin name `{PACK_NAME}`), a CDK validation plugin run next to
 the cdk-nag 3 packs, for what no public pack checks: the model registry, model cards, monitoring
-and the audit path. Generated from `cdk_constructs/compliance/rules/` by
-`python -m cdk_constructs.compliance.rules > RULES.md`; a test fails when this file and the code
-disagree.
+and the audit path. Generated from `cdk_constructs/compliance/rules/` (the claims table from
+`rules/claims.py`) by `python -m cdk_constructs.compliance.rules > RULES.md`; a test fails when
+this file and the code disagree.
 
 - **What the rules read.** The synthesized templates that aws-cdk-lib hands every validation
   plugin: what CloudFormation will deploy, after Aspects (`Tags.of`, permissions boundaries) and
@@ -62,7 +63,13 @@ disagree.
   resolved to the producing stack's output value. They search every stack of the app that can
   share the resource's Stage, account and region (environment-agnostic stacks match any), and
   match exactly: by reference, by literal name, or by `governance:model` tag value. Never by
-  substring or prefix.
+  substring or prefix. Governed resources are found by how they are wired (an endpoint serving a
+  governed group's package, the table and bucket the ledger handler writes, the bucket a trail
+  writes, the functions an event source invokes asynchronously), not only by tags; a wired
+  resource without its governance tag is itself a finding (TAG1).
+- **Audit retention** is compared with the policy the foundation declares from the config in its
+  template's `Metadata` (`GovernancePolicy`: `AuditRetentionDays`, `AuditObjectLockMode`), not
+  with the bucket itself; a stack with an audit bucket and no declaration is `[Undecidable]`.
 
 | id | resource types | checks | why | cannot decide when | NIST 800-53 | SR 11-7 | EU AI Act |
 |---|---|---|---|---|---|---|---|
@@ -76,6 +83,38 @@ def _cell(text: str | None) -> str:
 def _summary(rule: GovernanceRule) -> str:
     """What the rule requires: its check's docstring, on one line."""
     return " ".join((rule.check.__doc__ or rule.info).split())
+
+
+_CLAIMS_COLUMNS = (
+    "| id | control | promised in | fails synth when weakened | enforced elsewhere "
+    "| gap (for the coordinator) | status |"
+)
+_CLAIMS_HEADER = f"""
+## Claims → rules
+
+Every control README.md and ARCHITECTURE.md promise, with the exact words (a test finds them in
+the file) and the rules that fail `cdk synth` when the control is weakened: our Governance rules
+and error-level rules of the registered public packs (checked against the pinned cdk-nag's own
+catalogue; a warning never fails the gate). *Status*: **enforced** by rules; **partial**: rules,
+and a gap for the coordinator; **elsewhere**: no synth rule can see it, enforced at run time or by
+a test; **open**: a gap and no rule yet.
+
+{_CLAIMS_COLUMNS}
+|---|---|---|---|---|---|---|
+"""
+
+
+def _claim_row(claim: Claim) -> str:
+    cells = [
+        f"`{claim.claim_id}`",
+        _cell(claim.control),
+        _cell(f'{claim.source}: "{claim.quote}"'),
+        "<br>".join(f"`{rule}`" for rule in claim.rules) or "—",
+        _cell(claim.elsewhere),
+        _cell(claim.gap),
+        f"**{claim.status}**",
+    ]
+    return "| " + " | ".join(cells) + " |"
 
 
 def render_markdown() -> str:
@@ -97,14 +136,17 @@ def render_markdown() -> str:
         + " |"
         for rule in RULES
     ]
-    return _HEADER + "\n".join(rows) + "\n"
+    claims = "\n".join(_claim_row(claim) for claim in CLAIMS)
+    return _HEADER + "\n".join(rows) + "\n" + _CLAIMS_HEADER + claims + "\n"
 
 
 __all__ = [
+    "CLAIMS",
     "PACK_NAME",
     "RULES",
     "UNDECIDABLE_FINDING",
     "AppIndex",
+    "Claim",
     "Environment",
     "GovernanceRule",
     "Ref",
