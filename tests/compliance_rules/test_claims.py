@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 
-from cdk_constructs.compliance.packs import PUBLIC_PACKS
+from cdk_constructs.compliance.packs import PUBLIC_PACKS, write_pack_manifest
 from cdk_constructs.compliance.public_rules import ERROR, public_rule_levels
 from cdk_constructs.compliance.rules import CLAIMS, PACK_NAME, RULES, Claim
 from tests.conftest import REPO
@@ -78,3 +80,12 @@ def test_a_claim_without_rules_says_what_enforces_it_or_what_is_missing() -> Non
 def test_every_governance_rule_serves_a_claim() -> None:
     served = {r for claim in CLAIMS for r in claim.rules}
     assert {rule.finding_id for rule in RULES} - served == set()
+
+
+def test_the_pack_manifest_carries_the_claims(tmp_path: Path) -> None:
+    # The governance report renders from cdk.out alone: the claims travel in the manifest
+    manifest = json.loads(write_pack_manifest(tmp_path).read_text())
+    by_id = {claim["claimId"]: claim for claim in manifest["claims"]}
+    assert set(by_id) == {claim.claim_id for claim in CLAIMS}
+    assert by_id["IAM-1"]["rules"] == ["Governance-IAM1"]
+    assert by_id["IAM-1"]["status"] == "enforced"
