@@ -101,6 +101,22 @@ def report() -> PackReport:
             "Tags": cdk.Fn.split(",", cdk.Fn.import_value("Tags")),
         },
     )
+    # New rules: a boundary, a trail's logging, a schedule's status, a sampling rate and a
+    # ledger key that only exist at deploy time
+    b.role(stack, "ImportedBoundary", boundary=cdk.Fn.import_value("Boundary"))
+    b.trail(
+        stack,
+        "LoggingIf",
+        validation=True,
+        logging=cdk.Fn.condition_if(isolation.logical_id, True, False),
+    )
+    status = cdk.CfnParameter(stack, "Status", type="String").value_as_string
+    b.schedule(
+        stack, "StatusToken", endpoint_name="x", monitoring_type="DataQuality", status=status
+    )
+    sampling = cdk.CfnParameter(stack, "Sampling", type="Number").value_as_number
+    b.endpoint_config(stack, "SamplingToken", sampling=sampling)
+    b.ledger_table(stack, "KeyToken", key=cdk.Fn.import_value("LedgerKey"))
     # When
     return b.check(app)
 
@@ -120,6 +136,11 @@ UNDECIDABLE = [
     ("MJD4", "Tokens/VolumeTypeToken"),
     ("EP1", "Tokens/ImportedSchedule"),
     ("MPG2", "Tokens/RawGroup"),
+    ("IAM1", "Tokens/ImportedBoundary"),
+    ("CT2", "Tokens/LoggingIf"),
+    ("MS1", "Tokens/StatusToken"),
+    ("EPC3", "Tokens/SamplingToken"),
+    ("DDB3", "Tokens/KeyToken"),
 ]
 
 
