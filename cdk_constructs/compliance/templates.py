@@ -20,7 +20,7 @@ intrinsic it is, which rules read as "known only at deploy time".
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -255,7 +255,7 @@ def load_resources(stacks: Sequence[StackTemplate]) -> TemplateSet:
                 Resource(
                     path=resolver.path(stack, str(logical_id)),
                     type=str(raw.get("Type", "")),
-                    props=resolver.resolve(stack, properties if properties is not None else {}),
+                    props=_ResolvedProperties(resolver, stack, properties),
                     environment=stack.environment,
                     deletion_policy=_policy(raw.get("DeletionPolicy")),
                     update_replace_policy=_policy(raw.get("UpdateReplacePolicy")),
@@ -265,6 +265,42 @@ def load_resources(stacks: Sequence[StackTemplate]) -> TemplateSet:
                 )
             )
     return TemplateSet(tuple(resources), metadata)
+
+
+class _ResolvedProperties(Mapping[str, Any]):
+    """A resource's ``Properties`` with references resolved on first read: most resources of a
+    large app (alarms, dashboards, parameters) are never read by any rule."""
+
+    def __init__(self, resolver: _Resolver, stack: StackTemplate, raw: Any) -> None:
+        self._resolver = resolver
+        self._stack = stack
+        self._raw = raw
+        self._resolved: Mapping[str, Any] | None = None
+
+    def _value(self) -> Mapping[str, Any]:
+        if self._resolved is None:
+            resolved = self._resolver.resolve(self._stack, self._raw)
+            # A template's Properties is an object; anything else is kept as an intrinsic-like
+            # value under a key no rule reads, so the resource still reads as "unknown".
+            self._resolved = resolved if isinstance(resolved, Mapping) else {}
+        return self._resolved
+
+    def __getitem__(self, key: str) -> Any:
+        return self._value()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._value())
+
+    def __len__(self) -> int:
+        return len(self._value())
+
+    def __repr__(self) -> str:
+        return repr(dict(self._value()))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and dict(self._value()) == dict(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _policy(value: Any) -> str | None:

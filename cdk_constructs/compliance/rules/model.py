@@ -101,6 +101,9 @@ class Resource:
         return tags.get(key)
 
 
+# A lookup key for "a value only known at deploy time" (see ``AppIndex.keyed``).
+UNKNOWN_KEY = ("unknown",)
+
 # A stand-in for "this value exists but its content is unknown at synth time".
 UNRESOLVED: Mapping[str, Any] = {"Fn::Unresolved": "value not known at synth time"}
 
@@ -237,6 +240,24 @@ class AppIndex:
         if key not in self._derived:
             self._derived[key] = build(self)
         return cast(T, self._derived[key])
+
+    def keyed(
+        self, name: str, types: tuple[str, ...], key: Callable[[Resource], Any]
+    ) -> dict[Any, list[Resource]]:
+        """Resources of ``types`` grouped by ``key(resource)`` (a key, a list of keys, or
+        ``None`` to leave it out), built once per index, so that a lookup across the app is a
+        dictionary access, not a scan."""
+
+        def build(index: AppIndex) -> dict[Any, list[Resource]]:
+            grouped: dict[Any, list[Resource]] = {}
+            for resource in index.of_type(*types):
+                found = key(resource)
+                for one in found if isinstance(found, list) else [found]:
+                    if one is not None:
+                        grouped.setdefault(one, []).append(resource)
+            return grouped
+
+        return self.derived(f"keyed:{name}", build)
 
     def of_type(self, *types: str) -> list[Resource]:
         """Every resource of ``types``, in any environment."""

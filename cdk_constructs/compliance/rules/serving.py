@@ -12,8 +12,10 @@ from typing import Any
 
 from cdk_constructs import tags
 from cdk_constructs.compliance.rules.model import (
+    UNKNOWN_KEY,
     AppIndex,
     GovernanceRule,
+    Ref,
     Resource,
     Verdict,
     as_list,
@@ -24,7 +26,6 @@ from cdk_constructs.compliance.rules.model import (
     is_intrinsic,
     is_unresolved,
     per_resource,
-    refers_to,
     verdict_of,
 )
 from cdk_constructs.compliance.rules.monitoring import (
@@ -132,10 +133,12 @@ def risk_tier(endpoint: Resource, model: str | set[str], index: AppIndex) -> str
     app tagged with (or named after) one of the models counts, whatever its environment.
     """
     models = {model} if isinstance(model, str) else model
+    by_model = index.keyed("groups-by-model", (MODEL_PACKAGE_GROUP,), _group_model)
     groups = [
         group
-        for group in index.in_stage(endpoint, MODEL_PACKAGE_GROUP)
-        if _group_model(group) in models
+        for name in sorted(models)
+        for group in by_model.get(name, ())
+        if group.environment.stage_path == endpoint.environment.stage_path
     ]
     declared = [endpoint.tag(tags.RISK_TIER), *(group.tag(tags.RISK_TIER) for group in groups)]
     declared = [tier for tier in declared if tier is not None]
@@ -151,6 +154,11 @@ def required_monitors(tier: str | None) -> tuple[str, ...]:
     return ALWAYS_MONITORED + HIGH_RISK_MONITORED
 
 
+def _job_name(job: Resource) -> Any:
+    name = job.get("JobDefinitionName")
+    return name if isinstance(name, str) else None
+
+
 def monitoring_type(schedule: Resource, index: AppIndex) -> str | None:
     """MonitoringType, or the type of the job definition the schedule names; ``None`` if unknown."""
     declared = schedule.get("MonitoringScheduleConfig", "MonitoringType")
@@ -159,9 +167,11 @@ def monitoring_type(schedule: Resource, index: AppIndex) -> str | None:
     if declared is not None:
         return None
     job_name = schedule.get("MonitoringScheduleConfig", "MonitoringJobDefinitionName")
-    for job in index.peers(schedule, *JOB_DEFINITION_TYPES):
-        # Ref of a job definition is its ARN, so only a literal name can match.
-        if refers_to(job_name, job, name=job.get("JobDefinitionName"), attributes=()):
+    if not isinstance(job_name, str):
+        return None  # Ref of a job definition is its ARN, so only a literal name can match
+    jobs = index.keyed("jobs-by-name", JOB_DEFINITION_TYPES, _job_name)
+    for job in jobs.get(job_name, ()):
+        if job.environment.overlaps(schedule.environment):
             return JOB_DEFINITIONS[job.type][0]
     return None
 
@@ -196,6 +206,17 @@ def endpoint_models(endpoint: Resource, index: AppIndex) -> set[str] | None:
     return models
 
 
+def _schedule_target(schedule: Resource) -> Any:
+    """How a schedule names its endpoint: a GetAtt EndpointName (Ref of an endpoint is its
+    ARN, which no EndpointName takes), the exact literal name, or a deploy-time value."""
+    target = schedule.get("EndpointName")
+    if isinstance(target, Ref):
+        return ("ref", target.target_path) if target.attribute == "EndpointName" else None
+    if isinstance(target, str):
+        return ("name", target)
+    return UNKNOWN_KEY if is_intrinsic(target) else None
+
+
 def endpoint_monitored(endpoint: Resource, index: AppIndex) -> Verdict:
     """Schedules for DataQuality and ModelQuality, plus ModelBias and ModelExplainability
     when a model is high-risk, target this endpoint by exact name or reference; the endpoint
@@ -205,18 +226,24 @@ def endpoint_monitored(endpoint: Resource, index: AppIndex) -> Verdict:
         return Verdict.UNDECIDABLE
     if not models:
         return Verdict.NOT_APPLICABLE
+    schedules = index.keyed("schedules-by-endpoint", (MONITORING_SCHEDULE,), _schedule_target)
+    name = endpoint.get("EndpointName")
+    targeting = [
+        *schedules.get(("ref", endpoint.path), ()),
+        *(schedules.get(("name", name), ()) if isinstance(name, str) else ()),
+    ]
     found: set[str] = set()
     unsure = False
-    for schedule in index.peers(endpoint, MONITORING_SCHEDULE):
-        target = schedule.get("EndpointName")
-        if refers_to(
-            target, endpoint, name=endpoint.get("EndpointName"), attributes=("EndpointName",)
-        ):
+    for schedule in targeting:
+        if schedule.environment.overlaps(endpoint.environment):
             kind = monitoring_type(schedule, index)
             found.update([kind] if kind else [])
             unsure = unsure or kind is None
-        elif is_intrinsic(target) and _may_belong_to(schedule, models):
-            unsure = True  # an unknown endpoint name on a schedule that may be this model's
+    # An unknown endpoint name on a schedule that may be this model's
+    unsure = unsure or any(
+        schedule.environment.overlaps(endpoint.environment) and _may_belong_to(schedule, models)
+        for schedule in schedules.get(UNKNOWN_KEY, ())
+    )
     missing = set(required_monitors(risk_tier(endpoint, models, index))) - found
     if not missing:
         return Verdict.COMPLIANT
