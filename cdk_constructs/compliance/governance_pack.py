@@ -4,7 +4,7 @@
 
 The rules themselves are pure functions in :mod:`cdk_constructs.compliance.rules`. This plugin
 reads the template files CDK hands every validation plugin (``IPolicyValidationContext``
-``stackTemplates``), resolves references across them (:mod:`.templates`) and reports each
+``templatePaths``), resolves references across them (:mod:`.templates`) and reports each
 finding by template path and logical id. aws-cdk-lib then derives the construct path from its
 construct tree and applies acknowledgments exactly as for the cdk-nag packs: a violation whose
 ``ruleName`` is ``Governance-<id>`` is suppressed by ``Validations.of(scope).acknowledge`` with the
@@ -123,7 +123,7 @@ class GovernanceChecks:
 
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
         """Called by aws-cdk-lib after the templates are written (never by user code)."""
-        stacks = read_templates(stack.template_path for stack in context.stack_templates)
+        stacks = read_templates(context.template_paths)
         report = self.check(stacks)
         return cdk.PolicyValidationPluginReport(
             success=report.success,

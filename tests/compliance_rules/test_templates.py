@@ -111,3 +111,11 @@ def test_an_unknown_export_stays_unresolved(tmp_path: Path) -> None:
     # Then: known only at deploy time, and attributed to the stack by its file name
     assert card.get("SecurityConfig", "KmsKeyId") == {"Fn::ImportValue": "Missing"}
     assert card.path == "Lonely/Card"
+
+
+def test_a_plugin_handed_a_stage_template_knows_its_stage(resources: dict[str, Resource]) -> None:
+    # What aws-cdk-lib hands the plugin: template paths, here one in the Stage's nested assembly
+    staged = resources["Staging/Registry/Group"].template_path
+    (stack,) = read_templates([staged])
+    assert stack.environment.stage_path == "Staging"
+    assert stack.construct_path == "Staging/Registry"
