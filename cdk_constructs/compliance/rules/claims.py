@@ -235,7 +235,7 @@ CLAIMS: tuple[Claim, ...] = (
         README,
         "data scientist (registers, cannot approve)",
         elsewhere="Run time: the approval gate rejects an approval by the registrant "
-        "(ARCHITECTURE.md, separation of duties; tests/handlers/test_identity.py).",
+        "(ARCHITECTURE.md, separation of duties; tests/handlers).",
         gap=_IAM_EVALUATOR,
     ),
     Claim(
@@ -257,8 +257,7 @@ CLAIMS: tuple[Claim, ...] = (
         "Separation of duties",
         ARCHITECTURE,
         "an approver different from the",
-        elsewhere="Run time: the approval gate's separate_approver check "
-        "(tests/handlers/test_identity.py).",
+        elsewhere="Run time: the approval gate's separate_approver check (tests/handlers).",
     ),
     Claim(
         "IAM-1",
