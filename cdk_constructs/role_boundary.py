@@ -69,7 +69,7 @@ class GovernanceBoundary:
             boundary = iam.ManagedPolicy.from_managed_policy_name(stack, _IMPORTED_ID, self.name)
             self._imported[stack.node.path] = boundary
         iam.PermissionsBoundary.of(scope).apply(boundary)
-        stack.add_dependency(self._owner, "roles name the foundation's permissions boundary")
+        stack.add_stack_dependency(self._owner, "roles name the foundation's permissions boundary")
 
 
 def _same_account(stack: Stack, owner: Stack) -> bool:
