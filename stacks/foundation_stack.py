@@ -7,16 +7,17 @@ from typing import Any
 
 import jsii
 from aws_cdk import Duration, Fn, Stack
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_constructs.alerts import GovernanceAlerts
 from cdk_constructs.audit import GovernanceTrail
+from cdk_constructs.compliance.declarations import declare_audit_policy
 from cdk_constructs.encryption import DataDomain, GovernanceKeys
 from cdk_constructs.handlers import GovernanceHandlers, HandlerNetwork
 from cdk_constructs.identity import JobExecutionRoles, PermissionsBoundary, PersonaRoles
 from cdk_constructs.network import IsolatedMlNetwork
+from cdk_constructs.role_boundary import GovernanceBoundary
 from cdk_constructs.storage import AccessLogBucket, GovernedBucket
 from config.model import GovernancePolicy, HandlerSettings, ObjectLockMode
 
@@ -44,7 +45,15 @@ class FoundationStack(Stack):
         self._zones = list(availability_zones) if availability_zones else None
         super().__init__(scope, construct_id, **kwargs)
         self.boundary = PermissionsBoundary(self, "PermissionsBoundary")
-        iam.PermissionsBoundary.of(self).apply(self.boundary.policy)
+        self.role_boundary = GovernanceBoundary(
+            self.boundary.policy, name=f"{resource_prefix}-permissions-boundary"
+        )
+        self.role_boundary.apply(self)
+        declare_audit_policy(
+            self,
+            retention_days=policy.audit_retention_days,
+            object_lock_mode=policy.audit_object_lock_mode.value,
+        )
 
         self.keys = GovernanceKeys(self, "Keys", alias_prefix=resource_prefix)
         self.access_logs = AccessLogBucket(self, "AccessLogs")

@@ -50,6 +50,7 @@ class ModelsStack(Stack):
         kwargs.setdefault("suppress_template_indentation", True)
         super().__init__(scope, construct_id, **kwargs)
         engine = engine or ModelMonitorEngine()
+        foundation.role_boundary.apply(self)
         self.deployments: dict[str, DeployedModel] = {}
         artifacts_key = foundation.keys[DataDomain.ARTIFACTS]
         handlers = foundation.handlers

@@ -1,16 +1,27 @@
-"""``GovernanceChecks``: our cdk-nag 3 pack for model governance, run as a validation plugin.
+"""``GovernanceChecks``: our rule pack for model governance, run as a CDK validation plugin.
 
     cdk.Validations.of(app).add_plugins(GovernanceChecks(app))
 
-The rules themselves are pure functions in :mod:`cdk_constructs.compliance.rules`; this module
-turns the construct tree into the snapshots they read and reports their verdicts through
-cdk-nag. A verdict of "cannot decide" becomes the finding ``Governance-<id>[Undecidable]``.
+The rules themselves are pure functions in :mod:`cdk_constructs.compliance.rules`. This plugin
+reads the template files CDK hands every validation plugin (``IPolicyValidationContext``
+``templatePaths``), resolves references across them (:mod:`.templates`) and reports each
+finding by template path and logical id. aws-cdk-lib then derives the construct path from its
+construct tree and applies acknowledgments exactly as for the cdk-nag packs: a violation whose
+``ruleName`` is ``Governance-<id>`` is suppressed by ``Validations.of(scope).acknowledge`` with the
+id ``Governance::Governance-<id>`` on the resource or one of its ancestors, and moves to
+``suppressedViolations`` in ``validation-report.json`` with its reason.
+
+A verdict of "cannot decide" becomes the finding ``Governance-<id>[Undecidable]``.
+
+Reading JSON instead of the construct tree costs no call into the JavaScript runtime per
+resource, and rules see what CloudFormation deploys: raw overrides and Aspects included.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
-from typing import Any, cast
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import aws_cdk as cdk
 import cdk_nag
@@ -18,32 +29,66 @@ import jsii
 from constructs import IConstruct
 
 from cdk_constructs.compliance.rules import (
-    INDEXED_TYPES,
     PACK_NAME,
     RULES,
     UNDECIDABLE_FINDING,
     AppIndex,
-    Environment,
     GovernanceRule,
-    Ref,
     Resource,
     Verdict,
 )
+from cdk_constructs.compliance.templates import (
+    StackTemplate,
+    load_resources,
+    read_assembly,
+    read_templates,
+)
 
-_POLICY_NAMES = {
-    cdk.CfnDeletionPolicy.RETAIN: "Retain",
-    cdk.CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE: "RetainExceptOnCreate",
-    cdk.CfnDeletionPolicy.DELETE: "Delete",
-    cdk.CfnDeletionPolicy.SNAPSHOT: "Snapshot",
-}
+SEVERITY = "error"
+RULE_ERROR_PREFIX = "Rule threw an error during validation."
 
 
-class GovernanceChecks(cdk_nag.NagPack):
-    """Model governance rules (see RULES.md) as a cdk-nag 3 validation plugin.
+@dataclass(frozen=True)
+class ViolatingResource:
+    """Where a finding is: the construct path (for readers) and the template position (for
+    aws-cdk-lib, which maps it back to the construct tree)."""
+
+    construct_path: str
+    resource_logical_id: str
+    template_path: str
+    locations: tuple[str, ...] = ("Properties",)
+
+
+@dataclass
+class Violation:
+    """One rule's findings, as in a validation plugin report."""
+
+    rule_name: str
+    description: str
+    severity: str = SEVERITY
+    violating_resources: list[ViolatingResource] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PackReport:
+    """What the pack found in a set of templates."""
+
+    violations: tuple[Violation, ...]
+
+    @property
+    def success(self) -> bool:
+        return not self.violations
+
+
+@jsii.implements(cdk.IPolicyValidationPlugin)
+class GovernanceChecks:
+    """Model governance rules (see RULES.md) as a CDK validation plugin.
 
     :param scope: the app (only needed for ``write_suppressions_to_cloud_formation``).
     :param verbose: findings carry the rule's explanation and controls, not just what is wrong.
         Default: ``True``, because reviewers read the report without the catalogue at hand.
+    :param write_suppressions_to_cloud_formation: also record acknowledgments in each resource's
+        ``Metadata`` (cdk-nag 2's ``rules_to_suppress`` format). Default: ``False``.
     :param rules: the rules to run. Default: every rule of the catalogue.
     """
 
@@ -55,235 +100,95 @@ class GovernanceChecks(cdk_nag.NagPack):
         write_suppressions_to_cloud_formation: bool | None = None,
         rules: Iterable[GovernanceRule] = RULES,
     ) -> None:
-        super().__init__(
-            scope,
-            verbose=verbose,
-            write_suppressions_to_cloud_formation=write_suppressions_to_cloud_formation,
-        )
-        self._pack_name = PACK_NAME
+        if scope is not None and write_suppressions_to_cloud_formation:
+            cdk.Aspects.of(scope).add(cdk_nag.WriteNagSuppressionsToCloudFormationAspect())
+        self._verbose = verbose
+        self._rules = tuple(rules)
         self._rules_by_type: dict[str, list[GovernanceRule]] = {}
-        for rule in rules:
+        for rule in self._rules:
             for resource_type in rule.resource_types:
                 self._rules_by_type.setdefault(resource_type, []).append(rule)
-        self._index: AppIndex | None = None
-        self._snapshots: Snapshots = {}
 
     @property
     def name(self) -> str:
         return PACK_NAME
 
     @property
+    def version(self) -> str | None:
+        return None
+
+    @property
     def rule_ids(self) -> list[str]:
-        return sorted({r.finding_id for rules in self._rules_by_type.values() for r in rules})
+        return sorted({rule.finding_id for rule in self._rules})
 
-    def validate_scope(self, scope: IConstruct) -> cdk.PolicyValidationPluginReport:
-        # Called for every validation run (``validate`` delegates here): the tree may have
-        # changed since the last one, so the cross-resource index is rebuilt lazily.
-        self._index = None
-        self._snapshots = {}
-        return super().validate_scope(scope)
+    def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
+        """Called by aws-cdk-lib after the templates are written (never by user code)."""
+        stacks = read_templates(context.template_paths)
+        report = self.check(stacks)
+        return cdk.PolicyValidationPluginReport(
+            success=report.success,
+            violations=[
+                cdk.PolicyViolation(
+                    rule_name=violation.rule_name,
+                    description=violation.description,
+                    severity=violation.severity,
+                    violating_resources=[
+                        # The construct path is left to aws-cdk-lib: it takes it from its tree,
+                        # the same way for every plugin, before it applies acknowledgments.
+                        cdk.PolicyViolatingResource(
+                            locations=list(resource.locations),
+                            resource_logical_id=resource.resource_logical_id,
+                            template_path=resource.template_path,
+                        )
+                        for resource in violation.violating_resources
+                    ],
+                )
+                for violation in report.violations
+            ],
+        )
 
-    def _check_resource(self, node: cdk.CfnResource) -> None:
-        if self._index is None:
-            types = INDEXED_TYPES | self._rules_by_type.keys()
-            self._index, self._snapshots = build_index(node.node.root, types)
-        # jsii hands back the same Python object for a construct, so most resources are found
-        # (or skipped) without another call into the JavaScript runtime.
-        found = self._snapshots.get(id(node))
-        resource = found[1] if found is not None and found[0] is node else None
-        if resource is None:
-            if node.cfn_resource_type not in self._rules_by_type:
-                return
-            resource = self._index[node.node.path]
-        for rule in self._rules_by_type.get(resource.type, ()):
-            finding = _finding(rule, node, resource, self._index)
-            if finding is not None:
-                # The protocol declares settable members; cdk-nag only reads them.
-                self._apply_rule(cast(cdk_nag.IApplyRule, finding))
+    def check_assembly(self, directory: str | Path) -> PackReport:
+        """Run the rules on every template of a cloud assembly (tests, tools)."""
+        return self.check(read_assembly(directory))
 
+    def check(self, stacks: Sequence[StackTemplate]) -> PackReport:
+        """Run the rules on ``stacks`` (templates may be edited in memory before)."""
+        loaded = load_resources(stacks)
+        index = AppIndex(loaded.resources, loaded.stack_metadata)
+        violations: dict[str, Violation] = {}
+        for resource in loaded.resources:
+            for rule in self._rules_by_type.get(resource.type, ()):
+                finding = self._finding(rule, resource, index)
+                if finding is None:
+                    continue
+                rule_name, description = finding
+                violation = violations.setdefault(rule_name, Violation(rule_name, description))
+                violation.violating_resources.append(
+                    ViolatingResource(
+                        construct_path=resource.path,
+                        resource_logical_id=resource.logical_id,
+                        template_path=resource.template_path,
+                    )
+                )
+        return PackReport(tuple(violations.values()))
 
-def _finding(
-    rule: GovernanceRule, node: cdk.CfnResource, resource: Resource, index: AppIndex
-) -> _Finding | None:
-    """What to report for ``rule`` on ``resource``; ``None`` when there is nothing to report.
-
-    cdk-nag 3 records violations only, so compliant and not-applicable verdicts are not sent
-    to it (each rule sent costs several calls between the Python and JavaScript runtimes).
-    """
-    try:
-        verdict = rule.check(resource, index)
-    except Exception as error:
-        # Re-raised inside cdk-nag, which reports "Rule threw an error" for this rule.
-        return _Finding(rule, node, error)
-    if verdict in (Verdict.COMPLIANT, Verdict.NOT_APPLICABLE):
-        return None
-    return _Finding(rule, node, verdict)
-
-
-@jsii.implements(cdk_nag.IApplyRule)
-class _Finding:
-    """A rule's verdict on one resource, in the shape cdk-nag calls back into."""
-
-    def __init__(
-        self, rule: GovernanceRule, node: cdk.CfnResource, outcome: Verdict | Exception
-    ) -> None:
-        self._rule = rule
-        self._node = node
-        self._outcome = outcome
-
-    @property
-    def rule_suffix_override(self) -> str | None:
-        return self._rule.rule_id
-
-    @property
-    def info(self) -> str:
-        if self._outcome is Verdict.UNDECIDABLE:
-            return f"Cannot decide at synth time: {self._rule.undecidable}"
-        return self._rule.info
-
-    @property
-    def explanation(self) -> str:
-        return f"{self._rule.explanation} Controls: {self._rule.controls()}."
-
-    @property
-    def level(self) -> cdk_nag.NagMessageLevel:
-        return cdk_nag.NagMessageLevel.ERROR
-
-    @property
-    def node(self) -> cdk.CfnResource:
-        return self._node
-
-    def rule(self, _node: cdk.CfnResource) -> cdk_nag.NagRuleCompliance | list[str]:
-        if isinstance(self._outcome, Exception):
-            raise self._outcome
-        if self._outcome is Verdict.UNDECIDABLE:
-            return [UNDECIDABLE_FINDING]
-        return cdk_nag.NagRuleCompliance(self._outcome.value)
-
-
-Snapshots = dict[int, tuple[cdk.CfnResource, Resource]]
-
-
-def build_index(
-    root: IConstruct, types: Collection[str] = INDEXED_TYPES
-) -> tuple[AppIndex, Snapshots]:
-    """Snapshot every resource of ``types`` (default: those the catalogue checks or looks up),
-    in every stack under ``root``.
-
-    Also returns the snapshots keyed by ``id()`` of their construct (kept alongside, so the id
-    stays valid).
-    """
-    snapshots: Snapshots = {}
-    environments: dict[int, tuple[cdk.Stack, Environment]] = {}
-    for construct in root.node.find_all():
-        if not isinstance(construct, cdk.CfnResource):
-            continue
-        resource_type = construct.cfn_resource_type
-        if resource_type in types:
-            resource = snapshot(construct, environments, resource_type=resource_type)
-            snapshots[id(construct)] = (construct, resource)
-    return AppIndex(resource for _, resource in snapshots.values()), snapshots
-
-
-def snapshot(
-    node: cdk.CfnResource,
-    environments: dict[int, tuple[cdk.Stack, Environment]] | None = None,
-    *,
-    resource_type: str | None = None,
-) -> Resource:
-    """The resource as rules see it: CloudFormation-shaped, resolved, references kept.
-
-    ``environments`` caches each stack's environment across calls; ``resource_type`` saves
-    asking for it again.
-    """
-    stack = cdk.Stack.of(node)
-    options = node.cfn_options
-    deletion_policy = options.deletion_policy
-    update_replace_policy = options.update_replace_policy
-    return Resource(
-        path=node.node.path,
-        type=resource_type or node.cfn_resource_type,
-        props=_properties(node, stack),
-        environment=_environment(stack, {} if environments is None else environments),
-        deletion_policy=_POLICY_NAMES.get(deletion_policy) if deletion_policy else None,
-        update_replace_policy=_POLICY_NAMES.get(update_replace_policy)
-        if update_replace_policy
-        else None,
-    )
-
-
-def _environment(stack: cdk.Stack, cache: dict[int, tuple[cdk.Stack, Environment]]) -> Environment:
-    cached = cache.get(id(stack))
-    if cached is not None and cached[0] is stack:
-        return cached[1]
-    stage = cdk.Stage.of(stack)
-    environment = Environment(
-        stage_path=stage.node.path if stage is not None else "",
-        account=_literal_or_none(stack.account),
-        region=_literal_or_none(stack.region),
-    )
-    cache[id(stack)] = (stack, environment)
-    return environment
-
-
-def _literal_or_none(value: str) -> str | None:
-    return None if cdk.Token.is_unresolved(value) else value
-
-
-# Stands in for a reference while the properties are resolved and rendered in CDK.
-_PLACEHOLDER = "@@governance-reference@@"
-
-
-def _properties(node: cdk.CfnResource, stack: cdk.Stack) -> Mapping[str, Any]:
-    """Resolve then render, in the order CDK's own synth does (rendering validates types and
-    accepts intrinsics, not tokens); references to resources are swapped out and back."""
-    references: list[Ref] = []
-    try:
-        marked = _mark_references(node._cfn_properties, references)
-        rendered = node._render_properties(stack.resolve(marked))
-    except Exception as error:
-        # A rule must see "unknown", never crash the synth. The same properties would fail
-        # CDK's own rendering too; rules report "cannot decide".
-        return {"Fn::Unresolvable": str(error)}
-    restored: Mapping[str, Any] = _restore_references(rendered, references)
-    return restored
-
-
-def _mark_references(value: Any, references: list[Ref]) -> Any:
-    if isinstance(value, str):
-        # Tokens are encoded in strings as ${Token[...]}; checking locally saves a jsii call.
-        reference = _reference(value) if "Token[" in value else None
-        if reference is None:
-            return value
-        references.append(reference)
-        return f"{_PLACEHOLDER}{len(references) - 1}"
-    if isinstance(value, list):
-        return [_mark_references(item, references) for item in value]
-    if isinstance(value, Mapping):
-        return {key: _mark_references(item, references) for key, item in value.items()}
-    return value
-
-
-def _reference(value: str) -> Ref | None:
-    """A whole-string reference to a CfnResource (``Ref`` or ``Fn::GetAtt``), if it is one."""
-    reference = cdk.Tokenization.reverse(value, fail_concat=False)
-    if not isinstance(reference, cdk.Reference):
-        return None
-    target = reference.target
-    if not isinstance(target, cdk.CfnResource):
-        return None
-    return Ref(
-        target_path=target.node.path,
-        target_type=target.cfn_resource_type,
-        attribute=reference.display_name,
-    )
-
-
-def _restore_references(value: Any, references: list[Ref]) -> Any:
-    if isinstance(value, str) and value.startswith(_PLACEHOLDER):
-        return references[int(value.removeprefix(_PLACEHOLDER))]
-    if isinstance(value, list):
-        return [_restore_references(item, references) for item in value]
-    if isinstance(value, Mapping):
-        return {key: _restore_references(item, references) for key, item in value.items()}
-    return value
+    def _finding(
+        self, rule: GovernanceRule, resource: Resource, index: AppIndex
+    ) -> tuple[str, str] | None:
+        """``(ruleName, description)`` to report, or ``None`` when there is nothing to report."""
+        try:
+            verdict = rule.check(resource, index)
+        except Exception as error:
+            # A broken rule must be visible and fail the gate, never pass silently.
+            detail = f"{type(error).__name__}: {error}" if self._verbose else ""
+            return rule.finding_id, f"{RULE_ERROR_PREFIX} {detail}".strip()
+        if verdict in (Verdict.COMPLIANT, Verdict.NOT_APPLICABLE):
+            return None
+        info = rule.info
+        rule_name = rule.finding_id
+        if verdict is Verdict.UNDECIDABLE:
+            info = f"Cannot decide at synth time: {rule.undecidable}"
+            rule_name = f"{rule.finding_id}[{UNDECIDABLE_FINDING}]"
+        if not self._verbose:
+            return rule_name, info
+        return rule_name, f"{info} {rule.explanation} Controls: {rule.controls()}."

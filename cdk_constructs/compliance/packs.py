@@ -31,12 +31,14 @@ GOVERNANCE_PACK_MANIFEST = "governance-pack.json"
 
 
 def write_pack_manifest(outdir: str | Path) -> Path:
-    """Record in the assembly that our pack ran and which rules it holds.
+    """Record in the assembly that our pack ran, which rules it holds, and the claims → rules
+    table (RULES.md) with each claim's rules, so a report rendered from ``cdk.out`` alone can
+    show whether each promised control passed.
 
-    cdk-nag leaves a pack with nothing to report out of validation-report.json; the governance
-    report reads this file to list the rules that passed.
+    aws-cdk-lib leaves a plugin with nothing to report out of validation-report.json; the
+    governance report reads this file to list the rules that passed.
     """
-    from cdk_constructs.compliance.rules import RULES
+    from cdk_constructs.compliance.rules import CLAIMS, RULES
     from cdk_constructs.compliance.rules.model import PACK_NAME
 
     path = Path(outdir) / GOVERNANCE_PACK_MANIFEST
@@ -46,6 +48,19 @@ def write_pack_manifest(outdir: str | Path) -> Path:
                 "pluginName": PACK_NAME,
                 "ruleIds": [rule.finding_id for rule in RULES],
                 "publicPacks": [pack.__name__ for pack in PUBLIC_PACKS],
+                "claims": [
+                    {
+                        "claimId": claim.claim_id,
+                        "control": claim.control,
+                        "source": claim.source,
+                        "quote": claim.quote,
+                        "rules": list(claim.rules),
+                        "elsewhere": claim.elsewhere,
+                        "gap": claim.gap,
+                        "status": claim.status,
+                    }
+                    for claim in CLAIMS
+                ],
             },
             indent=2,
         )

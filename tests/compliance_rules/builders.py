@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from cdk_constructs import tags
-from cdk_constructs.compliance.governance_pack import GovernanceChecks
-from cdk_constructs.compliance.rules import PACK_NAME, UNDECIDABLE_FINDING
+from cdk_constructs.compliance.governance_pack import GovernanceChecks, PackReport
+from cdk_constructs.compliance.rules import PACK_NAME, RULES, UNDECIDABLE_FINDING, GovernanceRule
 
 KEY = "arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-3333-4444-555555555555"
 DLQ = "arn:aws:sqs:eu-west-1:111111111111:governance-dlq"
@@ -27,12 +33,17 @@ STATE_CHANGE = "SageMaker Model Package State Change"
 Findings = dict[str, set[str]]
 
 
-def run_pack(scope: Construct) -> Findings:
-    """Run the pack directly on ``scope``: ruleName → violating construct paths."""
-    return findings_of(GovernanceChecks().validate_scope(scope))
+def check(app: cdk.App, rules: Iterable[GovernanceRule] = RULES) -> PackReport:
+    """Synthesize ``app`` (no plugins registered) and run the pack on its templates."""
+    return GovernanceChecks(rules=rules).check_assembly(app.synth().directory)
 
 
-def findings_of(report: cdk.PolicyValidationPluginReport) -> Findings:
+def run_pack(app: cdk.App) -> Findings:
+    """Run the pack on the app's templates: ruleName → violating construct paths."""
+    return findings_of(check(app))
+
+
+def findings_of(report: PackReport) -> Findings:
     return {
         v.rule_name: {r.construct_path for r in v.violating_resources if r.construct_path}
         for v in report.violations
@@ -158,13 +169,16 @@ def endpoint_config(
     capture_key: str | None = KEY,
     capture_modes: tuple[str, ...] = ("Input", "Output"),
     enable_capture: Any = True,
+    sampling: Any = 100,
+    model_name: Any = "model",
+    tag_list: list[cdk.CfnTag] | None = None,
 ) -> sagemaker.CfnEndpointConfig:
     data_capture = sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
         capture_options=[
             sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode=m) for m in capture_modes
         ],
         destination_s3_uri="s3://capture-bucket/capture",
-        initial_sampling_percentage=100,
+        initial_sampling_percentage=sampling,
         enable_capture=enable_capture,
         kms_key_id=capture_key,
     )
@@ -174,13 +188,14 @@ def endpoint_config(
         production_variants=[
             sagemaker.CfnEndpointConfig.ProductionVariantProperty(
                 variant_name="AllTraffic",
-                model_name="model",
+                model_name=model_name,
                 initial_instance_count=1,
                 instance_type=instance_type,
             )
         ],
         kms_key_id=key,
         data_capture_config=data_capture if capture else None,
+        tags=tag_list,
     )
 
 
@@ -210,6 +225,7 @@ def schedule(
     monitoring_type: str | None,
     job_definition_name: str = "job-definition",
     model: str | None = None,
+    status: str | None = None,
 ) -> sagemaker.CfnMonitoringSchedule:
     return sagemaker.CfnMonitoringSchedule(
         scope,
@@ -224,17 +240,66 @@ def schedule(
             ),
         ),
         tags=[cdk.CfnTag(key=tags.MODEL, value=model)] if model else None,
+        monitoring_schedule_status=status,
     )
 
 
-def monitors(scope: Construct, prefix: str, target: sagemaker.CfnEndpoint, *kinds: str) -> None:
+def monitors(
+    scope: Construct,
+    prefix: str,
+    target: sagemaker.CfnEndpoint,
+    *kinds: str,
+    model: str | None = None,
+) -> None:
     for kind in kinds:
         schedule(
             scope,
             f"{prefix}{kind}",
             endpoint_name=target.attr_endpoint_name,
             monitoring_type=kind,
+            model=model,
         )
+
+
+def package_arn(group_name: str, version: int = 1) -> str:
+    return f"arn:aws:sagemaker:eu-west-1:111111111111:model-package/{group_name}/{version}"
+
+
+def served_endpoint(
+    scope: Construct,
+    prefix: str,
+    *,
+    package: str,
+    model: str | None,
+    sampling: Any = 100,
+) -> sagemaker.CfnEndpoint:
+    """A model of ``package`` behind a config and an endpoint, wired by references, each
+    tagged ``governance:model=<model>`` (untagged when ``model`` is ``None``)."""
+    tag_list = [cdk.CfnTag(key=tags.MODEL, value=model)] if model else None
+    served = sagemaker.CfnModel(
+        scope,
+        f"{prefix}Model",
+        execution_role_arn=ROLE,
+        containers=[sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=package)],
+        enable_network_isolation=True,
+        vpc_config=sagemaker.CfnModel.VpcConfigProperty(
+            subnets=SUBNETS, security_group_ids=SECURITY_GROUPS
+        ),
+        tags=tag_list,
+    )
+    config = endpoint_config(
+        scope,
+        f"{prefix}Config",
+        model_name=served.attr_model_name,
+        sampling=sampling,
+        tag_list=tag_list,
+    )
+    return sagemaker.CfnEndpoint(
+        scope,
+        f"{prefix}Endpoint",
+        endpoint_config_name=config.attr_endpoint_config_name,
+        tags=tag_list,
+    )
 
 
 def data_quality_job(
@@ -248,6 +313,8 @@ def data_quality_job(
     output_key: str | None = KEY,
     instance_type: Any = "ml.m5.xlarge",
     name: str | None = None,
+    endpoint_name: Any = "endpoint",
+    model: str | None = None,
 ) -> sagemaker.CfnDataQualityJobDefinition:
     jd = sagemaker.CfnDataQualityJobDefinition
     return jd(
@@ -258,7 +325,7 @@ def data_quality_job(
         data_quality_app_specification=jd.DataQualityAppSpecificationProperty(image_uri=IMAGE),
         data_quality_job_input=jd.DataQualityJobInputProperty(
             endpoint_input=jd.EndpointInputProperty(
-                endpoint_name="endpoint", local_path="/opt/ml/processing/input"
+                endpoint_name=endpoint_name, local_path="/opt/ml/processing/input"
             )
         ),
         data_quality_job_output_config=jd.MonitoringOutputConfigProperty(
@@ -286,6 +353,7 @@ def data_quality_job(
             if vpc
             else None,
         ),
+        tags=[cdk.CfnTag(key=tags.MODEL, value=model)] if model else None,
     )
 
 
@@ -297,10 +365,22 @@ def ledger_table(
     pitr: Any = True,
     protected: Any = True,
     retained: bool = True,
+    key: Any = "ours",
 ) -> dynamodb.CfnTable:
+    """``key``: "ours" (a KMS key of the stack), "aws-managed" (SSE on, no key), "aws-owned"
+    (no SSESpecification), or a key id/ARN/alias."""
     table_tags = [cdk.CfnTag(key=tags.MANAGED_BY, value=tags.MANAGED_BY_VALUE)]
     if component:
         table_tags.append(cdk.CfnTag(key="governance:component", value=component))
+    if key == "ours":
+        key = kms.CfnKey(scope, f"{construct_id}Key", enable_key_rotation=True).attr_arn
+    sse = None
+    if key == "aws-managed":
+        sse = dynamodb.CfnTable.SSESpecificationProperty(sse_enabled=True)
+    elif key != "aws-owned":
+        sse = dynamodb.CfnTable.SSESpecificationProperty(
+            sse_enabled=True, sse_type="KMS", kms_master_key_id=key
+        )
     table = dynamodb.CfnTable(
         scope,
         construct_id,
@@ -313,6 +393,7 @@ def ledger_table(
             point_in_time_recovery_enabled=pitr
         ),
         deletion_protection_enabled=protected,
+        sse_specification=sse,
         tags=table_tags,
     )
     if retained:
@@ -320,11 +401,176 @@ def ledger_table(
     return table
 
 
-def trail(scope: Construct, construct_id: str, *, validation: Any) -> cloudtrail.CfnTrail:
+def trail(
+    scope: Construct,
+    construct_id: str,
+    *,
+    validation: Any,
+    logging: Any = True,
+    bucket: Any = "audit-trail-bucket",
+) -> cloudtrail.CfnTrail:
     return cloudtrail.CfnTrail(
         scope,
         construct_id,
-        is_logging=True,
-        s3_bucket_name="audit-trail-bucket",
+        is_logging=logging,
+        s3_bucket_name=bucket,
         enable_log_file_validation=validation,
+    )
+
+
+ASSUME_LAMBDA = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+def managed_policy(
+    scope: Construct, construct_id: str, *, name: str | None = None
+) -> iam.CfnManagedPolicy:
+    return iam.CfnManagedPolicy(
+        scope,
+        construct_id,
+        managed_policy_name=name,
+        policy_document={
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Deny", "Action": "iam:CreateRole", "Resource": "*"}],
+        },
+    )
+
+
+def role(scope: Construct, construct_id: str, *, boundary: Any = None) -> iam.CfnRole:
+    return iam.CfnRole(
+        scope,
+        construct_id,
+        assume_role_policy_document=ASSUME_LAMBDA,
+        permissions_boundary=boundary,
+    )
+
+
+def raw_role(scope: Construct, construct_id: str) -> cdk.CfnResource:
+    """A role the way CDK's CustomResourceProvider writes it: a plain CfnResource."""
+    return cdk.CfnResource(
+        scope,
+        construct_id,
+        type="AWS::IAM::Role",
+        properties={"AssumeRolePolicyDocument": ASSUME_LAMBDA},
+    )
+
+
+def function(
+    scope: Construct,
+    construct_id: str,
+    *,
+    dlq: Any = DLQ,
+    tracing: str | None = "Active",
+    variables: dict[str, Any] | None = None,
+) -> lambda_.CfnFunction:
+    return lambda_.CfnFunction(
+        scope,
+        construct_id,
+        code=lambda_.CfnFunction.CodeProperty(zip_file="def handler(event, context): pass"),
+        handler="index.handler",
+        runtime="python3.13",
+        role=ROLE,
+        dead_letter_config=lambda_.CfnFunction.DeadLetterConfigProperty(target_arn=dlq)
+        if dlq
+        else None,
+        tracing_config=lambda_.CfnFunction.TracingConfigProperty(mode=tracing) if tracing else None,
+        environment=lambda_.CfnFunction.EnvironmentProperty(variables=variables)
+        if variables
+        else None,
+    )
+
+
+def invoked_by(
+    scope: Construct, construct_id: str, target: lambda_.CfnFunction, principal: str
+) -> lambda_.CfnPermission:
+    return lambda_.CfnPermission(
+        scope,
+        construct_id,
+        action="lambda:InvokeFunction",
+        function_name=target.attr_arn,
+        principal=principal,
+    )
+
+
+def invoke_config(
+    scope: Construct,
+    construct_id: str,
+    target: lambda_.CfnFunction,
+    *,
+    retries: int | None = 2,
+    on_failure: str | None = None,
+) -> lambda_.CfnEventInvokeConfig:
+    return lambda_.CfnEventInvokeConfig(
+        scope,
+        construct_id,
+        function_name=target.ref,
+        qualifier="$LATEST",
+        maximum_retry_attempts=retries,
+        destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
+            on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(destination=on_failure)
+        )
+        if on_failure
+        else None,
+    )
+
+
+def subscription(
+    scope: Construct, construct_id: str, *, dlq: str | None = DLQ, delivery_policy: Any = None
+) -> sns.CfnSubscription:
+    return sns.CfnSubscription(
+        scope,
+        construct_id,
+        protocol="email",
+        endpoint="model-risk@example.com",
+        topic_arn="arn:aws:sns:eu-west-1:111111111111:governance-alerts",
+        redrive_policy={"deadLetterTargetArn": dlq} if dlq else None,
+        delivery_policy=delivery_policy,
+    )
+
+
+def audit_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    locked: bool = True,
+    mode: str = "COMPLIANCE",
+    days: int | None = 2555,
+    years: int | None = None,
+    algorithm: str = "aws:kms",
+    key: Any = None,
+) -> s3.CfnBucket:
+    """A bucket as an audit bucket is declared; ``key`` defaults to a KMS key of the stack."""
+    if key is None and algorithm.startswith("aws:kms"):
+        key = kms.CfnKey(scope, f"{construct_id}Key", enable_key_rotation=True).attr_arn
+    return s3.CfnBucket(
+        scope,
+        construct_id,
+        object_lock_enabled=locked,
+        object_lock_configuration=s3.CfnBucket.ObjectLockConfigurationProperty(
+            object_lock_enabled="Enabled",
+            rule=s3.CfnBucket.ObjectLockRuleProperty(
+                default_retention=s3.CfnBucket.DefaultRetentionProperty(
+                    mode=mode, days=days, years=years
+                )
+            ),
+        )
+        if locked
+        else None,
+        bucket_encryption=s3.CfnBucket.BucketEncryptionProperty(
+            server_side_encryption_configuration=[
+                s3.CfnBucket.ServerSideEncryptionRuleProperty(
+                    server_side_encryption_by_default=s3.CfnBucket.ServerSideEncryptionByDefaultProperty(
+                        sse_algorithm=algorithm, kms_master_key_id=key
+                    )
+                )
+            ]
+        ),
     )

@@ -9,6 +9,8 @@ from cdk_constructs.compliance.governance_pack import GovernanceChecks
 from cdk_constructs.compliance.rules import RULES, render_markdown
 from tests.compliance_rules import (
     test_audit_rules,
+    test_delivery_rules,
+    test_identity_rules,
     test_monitoring_rules,
     test_registry_rules,
     test_serving_rules,
@@ -36,6 +38,8 @@ def test_every_rule_has_a_compliant_and_a_non_compliant_case() -> None:
         *test_serving_rules.CASES,
         *test_monitoring_rules.CASES,
         *test_audit_rules.CASES,
+        *test_identity_rules.CASES,
+        *test_delivery_rules.CASES,
     ]
     assert {rule.rule_id for rule in RULES} == {rule_id for rule_id, _, _ in cases}
 

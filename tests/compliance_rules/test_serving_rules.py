@@ -1,4 +1,5 @@
-"""Serving rules (MDL1-2, EPC1-2, EP1): models, endpoint configs, endpoint monitors."""
+"""Serving rules (MDL1-2, EPC1-3, EP1, MS1, TAG1): models, endpoint configs, endpoint monitors,
+and the governance tag of everything wired to a governed model."""
 
 from __future__ import annotations
 
@@ -68,6 +69,30 @@ def findings() -> b.Findings:
     # ungoverned endpoint: no governance:model tag
     b.endpoint(serving, "Ungoverned", model=None)
 
+    # Governed by wiring: endpoints serving a version of the fraud group's package
+    fraud = b.package_arn("fraud", 3)
+    served = b.served_endpoint(serving, "Served", package=fraud, model="fraud")
+    b.monitors(monitoring, "Served", served, *ALL_FOUR, model="fraud")
+    untagged = b.served_endpoint(serving, "Untagged", package=fraud, model=None)
+    b.monitors(monitoring, "Untagged", untagged, "DataQuality", "ModelQuality")
+    b.served_endpoint(serving, "Mistagged", package=fraud, model="churn")
+    for job_id, target, model in (("ServedJob", served, "fraud"), ("UntaggedJob", untagged, None)):
+        b.data_quality_job(monitoring, job_id, endpoint_name=target.attr_endpoint_name, model=model)
+    # A package of a group the app does not govern
+    b.served_endpoint(serving, "Foreign", package=b.package_arn("elsewhere"), model=None)
+
+    b.endpoint_config(serving, "NoSampling", sampling=0)
+    b.schedule(
+        monitoring, "Stopped", endpoint_name="x", monitoring_type="DataQuality", status="Stopped"
+    )
+    b.schedule(
+        monitoring,
+        "Scheduled",
+        endpoint_name="x",
+        monitoring_type="DataQuality",
+        status="Scheduled",
+    )
+
     # When
     return b.run_pack(app)
 
@@ -88,6 +113,17 @@ CASES = [
     ("EP1", "Serving/Named", "Serving/NamedPrefix"),
     ("EP1", "Serving/TypeFromJob", "Serving/HighRiskPartial"),
     ("EP1", "Serving/Ungoverned", "Serving/HighRiskPartial"),
+    # An endpoint that lost its tag is still governed (high risk: its group's tier)
+    ("EP1", "Serving/ServedEndpoint", "Serving/UntaggedEndpoint"),
+    ("EP1", "Serving/ForeignEndpoint", "Serving/UntaggedEndpoint"),
+    ("EPC3", "Serving/Config", "Serving/NoSampling"),
+    ("MS1", "Monitoring/Scheduled", "Monitoring/Stopped"),
+    ("TAG1", "Serving/ServedModel", "Serving/UntaggedModel"),
+    ("TAG1", "Serving/ServedConfig", "Serving/UntaggedConfig"),
+    ("TAG1", "Serving/ServedEndpoint", "Serving/UntaggedEndpoint"),
+    ("TAG1", "Monitoring/ServedDataQuality", "Monitoring/UntaggedDataQuality"),
+    ("TAG1", "Serving/ForeignEndpoint", "Serving/MistaggedEndpoint"),
+    ("TAG1", "Monitoring/ServedJob", "Monitoring/UntaggedJob"),
 ]
 
 

@@ -7,13 +7,13 @@ import pytest
 from aws_cdk import aws_sagemaker as sagemaker
 
 from cdk_constructs import tags
-from cdk_constructs.compliance.governance_pack import GovernanceChecks
+from cdk_constructs.compliance.governance_pack import PackReport
 from cdk_constructs.compliance.rules import AppIndex, GovernanceRule, Resource, Verdict
 from tests.compliance_rules import builders as b
 
 
 @pytest.fixture(scope="module")
-def report() -> cdk.PolicyValidationPluginReport:
+def report() -> PackReport:
     # Given: values only known at deploy time, and resources with only their required props
     app = cdk.App()
     stack = cdk.Stack(app, "Tokens")
@@ -101,12 +101,28 @@ def report() -> cdk.PolicyValidationPluginReport:
             "Tags": cdk.Fn.split(",", cdk.Fn.import_value("Tags")),
         },
     )
+    # New rules: a boundary, a trail's logging, a schedule's status, a sampling rate and a
+    # ledger key that only exist at deploy time
+    b.role(stack, "ImportedBoundary", boundary=cdk.Fn.import_value("Boundary"))
+    b.trail(
+        stack,
+        "LoggingIf",
+        validation=True,
+        logging=cdk.Fn.condition_if(isolation.logical_id, True, False),
+    )
+    status = cdk.CfnParameter(stack, "Status", type="String").value_as_string
+    b.schedule(
+        stack, "StatusToken", endpoint_name="x", monitoring_type="DataQuality", status=status
+    )
+    sampling = cdk.CfnParameter(stack, "Sampling", type="Number").value_as_number
+    b.endpoint_config(stack, "SamplingToken", sampling=sampling)
+    b.ledger_table(stack, "KeyToken", key=cdk.Fn.import_value("LedgerKey"))
     # When
-    return GovernanceChecks().validate_scope(app)
+    return b.check(app)
 
 
 @pytest.fixture(scope="module")
-def findings(report: cdk.PolicyValidationPluginReport) -> b.Findings:
+def findings(report: PackReport) -> b.Findings:
     return b.findings_of(report)
 
 
@@ -120,6 +136,11 @@ UNDECIDABLE = [
     ("MJD4", "Tokens/VolumeTypeToken"),
     ("EP1", "Tokens/ImportedSchedule"),
     ("MPG2", "Tokens/RawGroup"),
+    ("IAM1", "Tokens/ImportedBoundary"),
+    ("CT2", "Tokens/LoggingIf"),
+    ("MS1", "Tokens/StatusToken"),
+    ("EPC3", "Tokens/SamplingToken"),
+    ("DDB3", "Tokens/KeyToken"),
 ]
 
 
@@ -150,12 +171,12 @@ def test_missing_or_known_bad_value_is_a_definite_violation(
     assert path in b.flagged(findings, rule_id)
 
 
-def test_no_rule_crashed(report: cdk.PolicyValidationPluginReport) -> None:
+def test_no_rule_crashed(report: PackReport) -> None:
     errors = [v.rule_name for v in report.violations if "threw an error" in v.description]
     assert errors == []
 
 
-def test_undecidable_finding_says_why(report: cdk.PolicyValidationPluginReport) -> None:
+def test_undecidable_finding_says_why(report: PackReport) -> None:
     descriptions = {v.rule_name: v.description for v in report.violations}
     description = descriptions["Governance-EPC2[Undecidable]"]
     assert description.startswith("Cannot decide at synth time:")
@@ -191,7 +212,7 @@ def test_a_failing_rule_is_reported_not_raised() -> None:
     app = cdk.App()
     cdk.CfnResource(cdk.Stack(app, "Queues"), "Queue", type="AWS::SQS::Queue")
     # When
-    report = GovernanceChecks(rules=[broken]).validate_scope(app)
+    report = b.check(app, rules=[broken])
     # Then
     (violation,) = report.violations
     assert violation.rule_name == "Governance-X1"

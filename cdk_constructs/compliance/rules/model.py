@@ -1,9 +1,10 @@
-"""What governance rules look at: jsii-free snapshots of CloudFormation resources.
+"""What governance rules look at: CloudFormation resources read from synthesized templates.
 
-The pack (``governance_pack.py``) turns each ``CfnResource`` into a :class:`Resource` whose
-``props`` are CloudFormation-shaped (``PascalCase``) and resolved, except that a token pointing at
-another resource of the app is kept as a :class:`Ref` so rules can follow it across stacks. Rules
-are pure functions of these snapshots, so they can be read and tested without CDK.
+The pack (``governance_pack.py``, via ``templates.py``) turns each resource of each template into a
+:class:`Resource` whose ``props`` are the template's ``Properties``, except that a ``Ref`` or
+``Fn::GetAtt`` to another resource of the app (also through ``Fn::GetStackOutput`` or
+``Fn::ImportValue``) is replaced by a :class:`Ref`, so rules can follow it across stacks. Rules
+are pure functions of these resources, so they can be read and tested without CDK.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import enum
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
+
+T = TypeVar("T")
 
 
 class Verdict(enum.Enum):
@@ -64,6 +67,10 @@ class Resource:
     environment: Environment = field(default_factory=lambda: Environment("", None, None))
     deletion_policy: str | None = None
     update_replace_policy: str | None = None
+    # Where the resource is in the cloud assembly, for reporting a finding.
+    logical_id: str = ""
+    stack: str = ""
+    template_path: str = ""
 
     def get(self, *keys: str) -> Any:
         """The value at ``keys`` (``None`` when absent; an intrinsic when one is in the way)."""
@@ -93,6 +100,9 @@ class Resource:
             return UNRESOLVED
         return tags.get(key)
 
+
+# A lookup key for "a value only known at deploy time" (see ``AppIndex.keyed``).
+UNKNOWN_KEY = ("unknown",)
 
 # A stand-in for "this value exists but its content is unknown at synth time".
 UNRESOLVED: Mapping[str, Any] = {"Fn::Unresolved": "value not known at synth time"}
@@ -198,9 +208,15 @@ class AppIndex:
     the dev account never satisfies a group in the prod account.
     """
 
-    def __init__(self, resources: Iterable[Resource]) -> None:
+    def __init__(
+        self,
+        resources: Iterable[Resource],
+        stack_metadata: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         self._by_type: dict[str, list[Resource]] = defaultdict(list)
         self._by_path: dict[str, Resource] = {}
+        self._stack_metadata = dict(stack_metadata or {})
+        self._derived: dict[str, Any] = {}
         for resource in resources:
             self._by_type[resource.type].append(resource)
             self._by_path[resource.path] = resource
@@ -210,6 +226,46 @@ class AppIndex:
 
     def __contains__(self, path: object) -> bool:
         return path in self._by_path
+
+    def get(self, path: str) -> Resource | None:
+        return self._by_path.get(path)
+
+    def resolve(self, value: Any) -> Resource | None:
+        """The resource a :class:`Ref` points at (``None`` for anything else)."""
+        return self._by_path.get(value.target_path) if isinstance(value, Ref) else None
+
+    def derived(self, key: str, build: Callable[[AppIndex], T]) -> T:
+        """``build(self)``, computed once per index (e.g. who invokes which function), so a
+        rule that looks across the app costs one pass, not one pass per resource checked."""
+        if key not in self._derived:
+            self._derived[key] = build(self)
+        return cast(T, self._derived[key])
+
+    def keyed(
+        self, name: str, types: tuple[str, ...], key: Callable[[Resource], Any]
+    ) -> dict[Any, list[Resource]]:
+        """Resources of ``types`` grouped by ``key(resource)`` (a key, a list of keys, or
+        ``None`` to leave it out), built once per index, so that a lookup across the app is a
+        dictionary access, not a scan."""
+
+        def build(index: AppIndex) -> dict[Any, list[Resource]]:
+            grouped: dict[Any, list[Resource]] = {}
+            for resource in index.of_type(*types):
+                found = key(resource)
+                for one in found if isinstance(found, list) else [found]:
+                    if one is not None:
+                        grouped.setdefault(one, []).append(resource)
+            return grouped
+
+        return self.derived(f"keyed:{name}", build)
+
+    def of_type(self, *types: str) -> list[Resource]:
+        """Every resource of ``types``, in any environment."""
+        return [r for resource_type in types for r in self._by_type.get(resource_type, ())]
+
+    def stack_metadata(self, of: Resource) -> Mapping[str, Any]:
+        """The ``Metadata`` section of the template that holds ``of``."""
+        return self._stack_metadata.get(of.stack, {})
 
     def in_stage(self, of: Resource, *types: str) -> list[Resource]:
         """Resources of ``types`` in the same Stage as ``of``, in any account or region."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from cdk_constructs import tags
 from cdk_constructs.compliance.rules.model import (
+    UNKNOWN_KEY,
     AppIndex,
     GovernanceRule,
     Ref,
@@ -138,6 +139,13 @@ def _limited_to_organisation(statement: Mapping[str, Any]) -> bool:
     )
 
 
+def _card_model(card: Resource) -> Any:
+    model = card.tag(tags.MODEL)
+    if is_unresolved(model):
+        return UNKNOWN_KEY
+    return model if isinstance(model, str) else None
+
+
 def group_has_model_card(group: Resource, index: AppIndex) -> Verdict:
     """A model card tagged with the group's governance:model value exists in a stack of the
     same account and region."""
@@ -146,10 +154,10 @@ def group_has_model_card(group: Resource, index: AppIndex) -> Verdict:
         return Verdict.NOT_APPLICABLE  # untagged groups are reported by MPG2
     if not isinstance(model, str):
         return Verdict.UNDECIDABLE
-    card_models = [card.tag(tags.MODEL) for card in index.peers(group, MODEL_CARD)]
-    if model in card_models:
+    cards = index.keyed("cards-by-model", (MODEL_CARD,), _card_model)
+    if any(card.environment.overlaps(group.environment) for card in cards.get(model, ())):
         return Verdict.COMPLIANT
-    if any(is_unresolved(m) for m in card_models):
+    if any(card.environment.overlaps(group.environment) for card in cards.get(UNKNOWN_KEY, ())):
         return Verdict.UNDECIDABLE
     return Verdict.NON_COMPLIANT
 
@@ -199,18 +207,6 @@ def targets_have_dlq(rule: Resource) -> bool | None:
     return all_of(*decisions) if decisions else False
 
 
-def _covers_group(rule: Resource, group_name: str | None) -> bool | None:
-    """Does an enabled state-change rule with DLQ'd targets receive this group's events?"""
-    state = rule.get("State")
-    enabled = None if is_unresolved(state) else state != "DISABLED"
-    return all_of(
-        enabled,
-        _on_default_bus(rule.get("EventBusName")),
-        _pattern_selects(rule, group_name),
-        targets_have_dlq(rule),
-    )
-
-
 def _on_default_bus(bus: Any) -> bool | None:
     """SageMaker sends its events to the default bus only."""
     if bus is None or isinstance(bus, Ref):
@@ -220,31 +216,43 @@ def _on_default_bus(bus: Any) -> bool | None:
     return None
 
 
-def _pattern_selects(rule: Resource, group_name: str | None) -> bool | None:
+def _route_base(rule: Resource) -> bool | None:
+    """Could the rule deliver a state change at all (whatever the group)? Enabled, on the
+    default bus, matching state changes, and every target with a dead-letter queue."""
+    state = rule.get("State")
+    enabled = None if is_unresolved(state) else state != "DISABLED"
     pattern = event_pattern(rule)
-    if pattern is None:
-        return None
-    detail = pattern.get("detail", {})
-    if isinstance(detail, Mapping) and not is_unresolved(detail):
-        selected = _selects_group(detail.get("ModelPackageGroupName"), group_name)
-    else:
-        selected = None
-    return all_of(_is_state_change_pattern(pattern), selected)
+    return all_of(
+        enabled,
+        _on_default_bus(rule.get("EventBusName")),
+        None if pattern is None else _is_state_change_pattern(pattern),
+        targets_have_dlq(rule),
+    )
 
 
-def _selects_group(names: Any, group_name: str | None) -> bool | None:
-    """Does a ``detail.ModelPackageGroupName`` filter select the group, by exact name?"""
+def _route_keys(rule: Resource) -> list[Any]:
+    """Which groups the rule's ``detail.ModelPackageGroupName`` filter selects: ``ALL_GROUPS``,
+    each exact literal name, and ``UNKNOWN_KEY`` when the filter is only known at deploy time
+    (content filters such as ``{"prefix": ...}`` are not exact and never select a name)."""
+    if _route_base(rule) is False:
+        return []
+    pattern = event_pattern(rule)
+    detail = pattern.get("detail", {}) if pattern is not None else None
+    if not isinstance(detail, Mapping) or is_unresolved(detail):
+        return [UNKNOWN_KEY]
+    names = detail.get("ModelPackageGroupName")
     if names is None:
-        return True  # no filter: every group of the account and region
+        return [ALL_GROUPS]
     if is_unresolved(names):
-        return None
+        return [UNKNOWN_KEY]
     entries = as_list(names)
-    if group_name is not None and group_name in entries:
-        return True
-    # Content filters ({"prefix": ...}) are not exact and never count.
-    if group_name is None or any(is_unresolved(entry) for entry in entries):
-        return None
-    return False
+    keys: list[Any] = [("name", entry) for entry in entries if isinstance(entry, str)]
+    if any(is_unresolved(entry) for entry in entries):
+        keys.append(UNKNOWN_KEY)
+    return keys
+
+
+ALL_GROUPS = ("all-groups",)
 
 
 def group_has_state_change_rule(group: Resource, index: AppIndex) -> Verdict:
@@ -253,8 +261,25 @@ def group_has_state_change_rule(group: Resource, index: AppIndex) -> Verdict:
     and has at least one target, every one with DeadLetterConfig.Arn."""
     if group.tag(tags.MODEL) is None:
         return Verdict.NOT_APPLICABLE  # ungoverned groups are reported by MPG2
+    routes = index.keyed("state-change-routes", (EVENTS_RULE,), _route_keys)
     group_name = literal_str(group.get("ModelPackageGroupName"))
-    decisions = [_covers_group(rule, group_name) for rule in index.peers(group, EVENTS_RULE)]
+    selecting: list[tuple[Resource, bool | None]]
+    if group_name is None:
+        # Only a rule for every group can be shown to select a group whose name is unknown.
+        selecting = [(rule, True) for rule in routes.get(ALL_GROUPS, ())]
+        maybe = [rule for key, rules in routes.items() if key != ALL_GROUPS for rule in rules]
+        selecting += [(rule, None) for rule in maybe]
+    else:
+        selecting = [
+            *((rule, True) for rule in routes.get(("name", group_name), ())),
+            *((rule, True) for rule in routes.get(ALL_GROUPS, ())),
+            *((rule, None) for rule in routes.get(UNKNOWN_KEY, ())),
+        ]
+    decisions = [
+        all_of(_route_base(rule), selected)
+        for rule, selected in selecting
+        if rule.environment.overlaps(group.environment)
+    ]
     if True in decisions:
         return Verdict.COMPLIANT
     return Verdict.UNDECIDABLE if None in decisions else Verdict.NON_COMPLIANT

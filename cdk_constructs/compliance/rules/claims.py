@@ -1,0 +1,479 @@
+"""Claims → rules: every control README.md and ARCHITECTURE.md promise, and what enforces it.
+
+Each :class:`Claim` quotes the exact words of the promise (a test finds them in the named file,
+so a reworded promise is re-reviewed here) and lists the rules that fail ``cdk synth`` when the
+control is weakened: our Governance rules and error-level rules of the registered public packs
+(a test checks each id against the pinned cdk-nag's own catalogue; warnings do not fail the
+gate and are named in ``elsewhere`` instead). What no synth rule can check is said in
+``elsewhere`` (a run-time check and its tests) and what nothing enforces yet in ``gap``, for
+the coordinator.
+
+Stable ``claim_id`` values are the keys the mutation suite (one weakening per claim) and the
+governance report's claims table plug into; the pack manifest carries this table into
+``cdk.out``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+README = "README.md"
+ARCHITECTURE = "ARCHITECTURE.md"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One promised control and what enforces it."""
+
+    claim_id: str
+    control: str
+    source: str
+    quote: str
+    rules: tuple[str, ...] = ()
+    elsewhere: str | None = None
+    gap: str | None = None
+
+    @property
+    def status(self) -> str:
+        """``enforced`` (rules, no gap), ``partial`` (rules and a gap), ``elsewhere`` (no synth
+        rule can check it; enforced at run time or by a test) or ``open`` (a gap, no rule)."""
+        if self.rules:
+            return "partial" if self.gap else "enforced"
+        return "open" if self.gap else "elsewhere"
+
+
+_IAM_EVALUATOR = (
+    "Wave 2: a rule reading the personas' own policies with the IAM evaluator "
+    "(cdk_constructs/compliance/iam/, iamcheck stream) plugs in here."
+)
+
+CLAIMS: tuple[Claim, ...] = (
+    # Encryption with our keys
+    Claim(
+        "ENC-1",
+        "Encryption with our keys",
+        README,
+        "one customer-managed KMS key per data domain",
+        rules=(
+            "Governance-MC1",
+            "Governance-EPC1",
+            "Governance-EPC2",
+            "Governance-MJD4",
+            "Governance-MJD5",
+            "Governance-DDB3",
+            "Governance-AUD2",
+            "NIST.800.53.R5-S3DefaultEncryptionKMS",
+            "NIST.800.53.R5-SNSEncryptedKMS",
+            "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
+            "NIST.800.53.R5-CloudTrailEncryptionEnabled",
+            "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
+        ),
+        gap="S3DefaultEncryptionKMS, SNSEncryptedKMS and the SageMaker key rules accept any "
+        "key, the AWS managed aws/s3 or aws/sns key included; only the ledger (DDB3) and the "
+        "audit bucket (AUD2) are checked for a key of ours. Proposed: extend the AUD2 check "
+        "(key_is_customer_managed) to every bucket, topic, queue and SageMaker key property.",
+    ),
+    Claim(
+        "ENC-2",
+        "Key rotation",
+        README,
+        "rotation on, aliased",
+        rules=("AwsSolutions-KMS5", "NIST.800.53.R5-KMSBackingKeyRotationEnabled"),
+    ),
+    Claim(
+        "ENC-3",
+        "Key use only by named principals",
+        README,
+        "key policies let the account administer but not use a key",
+        gap="No synth rule evaluates key policies. Issue 9 offline checks (iamcheck stream's "
+        "evaluator) are to prove it; until then only template tests in tests/foundation.",
+    ),
+    # Storage
+    Claim(
+        "STO-1",
+        "TLS-only storage",
+        README,
+        "TLS 1.2+ only",
+        rules=("AwsSolutions-S10", "NIST.800.53.R5-S3BucketSSLRequestsOnly"),
+        gap="Both rules check aws:SecureTransport, not the aws:TlsVersion 1.2 floor.",
+    ),
+    Claim(
+        "STO-2",
+        "No public buckets",
+        README,
+        "public access blocked",
+        rules=("AwsSolutions-S2", "NIST.800.53.R5-S3BucketLevelPublicAccessProhibited"),
+    ),
+    Claim(
+        "STO-3",
+        "Versioned, KMS-encrypted buckets",
+        README,
+        "versioned, SSE-KMS with the domain key",
+        rules=(
+            "NIST.800.53.R5-S3BucketVersioningEnabled",
+            "NIST.800.53.R5-S3DefaultEncryptionKMS",
+        ),
+    ),
+    Claim(
+        "STO-4",
+        "Access-logged, retained evidence stores",
+        README,
+        "server access logs, retained",
+        rules=("AwsSolutions-S1", "NIST.800.53.R5-S3BucketLoggingEnabled"),
+        gap="No rule checks DeletionPolicy/UpdateReplacePolicy Retain on buckets, keys and "
+        "log groups (only on the ledger, DDB2, and model package groups, MPG1). Proposed: a "
+        "Governance rule for evidence stores.",
+    ),
+    # Immutability of audit evidence
+    Claim(
+        "AUD-1",
+        "Immutability of audit evidence",
+        README,
+        "the audit bucket has Object Lock (mode and retention from config)",
+        rules=("Governance-AUD1",),
+    ),
+    Claim(
+        "AUD-2",
+        "Immutability of audit evidence",
+        README,
+        "cannot be shortened by anyone",
+        rules=("Governance-AUD1",),
+        elsewhere="COMPLIANCE mode itself is S3's guarantee; AUD1 requires at least the "
+        "config's mode (COMPLIANCE in the default).",
+    ),
+    Claim(
+        "AUD-3",
+        "Audit ledger",
+        README,
+        "the audit ledger (DynamoDB, PITR, KMS, hash-chained records mirrored to the "
+        "Object-Lock bucket)",
+        rules=(
+            "Governance-DDB1",
+            "Governance-DDB2",
+            "Governance-DDB3",
+            "Governance-AUD1",
+            "Governance-TAG1",
+            "NIST.800.53.R5-DynamoDBPITREnabled",
+        ),
+        elsewhere="The hash chain and the mirror are written by the ledger handler at run "
+        "time (tests/handlers) and verified by `make verify-ledger`.",
+    ),
+    Claim(
+        "AUD-4",
+        "Append-only ledger",
+        ARCHITECTURE,
+        "no record can be overwritten and a duplicate event is recorded once",
+        elsewhere="Run time: the ledger handler's conditional transaction (tests/handlers).",
+    ),
+    Claim(
+        "AUD-5",
+        "Tamper-evident ledger",
+        ARCHITECTURE,
+        "Each record carries the SHA-256 hash",
+        elsewhere="Run time: the ledger handler and `make verify-ledger` (tests/handlers).",
+    ),
+    Claim(
+        "AUD-6",
+        "API activity recorded",
+        README,
+        "a CloudTrail trail with log-file validation into the audit bucket",
+        rules=(
+            "Governance-CT1",
+            "Governance-CT2",
+            "Governance-AUD1",
+            "Governance-AUD2",
+            "NIST.800.53.R5-CloudTrailLogFileValidationEnabled",
+        ),
+    ),
+    Claim(
+        "AUD-7",
+        "API activity recorded",
+        ARCHITECTURE,
+        "CloudTrail (multi-region, log-file validation, KMS, into the audit bucket and a "
+        "KMS-encrypted log group)",
+        rules=(
+            "Governance-CT1",
+            "Governance-CT2",
+            "NIST.800.53.R5-CloudTrailEncryptionEnabled",
+            "NIST.800.53.R5-CloudTrailCloudWatchLogsEnabled",
+            "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
+        ),
+        gap="IsMultiRegionTrail is not checked by any rule.",
+    ),
+    # Network
+    Claim(
+        "NET-1",
+        "Isolated network",
+        README,
+        "no internet or NAT gateway",
+        rules=(
+            "NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW",
+            "NIST.800.53.R5-VPCSubnetAutoAssignPublicIpDisabled",
+            "Governance-MDL1",
+            "Governance-MDL2",
+            "Governance-MJD1",
+            "Governance-MJD3",
+            "NIST.800.53.R5-LambdaInsideVPC",
+        ),
+        gap="No rule forbids an AWS::EC2::InternetGateway or NatGateway resource itself.",
+    ),
+    Claim(
+        "NET-2",
+        "Network monitoring",
+        README,
+        "flow logs to a KMS-encrypted log group",
+        rules=(
+            "AwsSolutions-VPC7",
+            "NIST.800.53.R5-VPCFlowLogsEnabled",
+            "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
+        ),
+    ),
+    # Separation of duties and least privilege
+    Claim(
+        "SOD-1",
+        "Separation of duties",
+        README,
+        "data scientist (registers, cannot approve)",
+        elsewhere="Run time: the approval gate rejects an approval by the registrant "
+        "(ARCHITECTURE.md, separation of duties; tests/handlers).",
+        gap=_IAM_EVALUATOR,
+    ),
+    Claim(
+        "SOD-2",
+        "Separation of duties",
+        README,
+        "model approver (approves, cannot create or delete versions)",
+        gap=_IAM_EVALUATOR,
+    ),
+    Claim(
+        "SOD-3",
+        "Read-only audit",
+        README,
+        "auditor (read-only)",
+        gap=_IAM_EVALUATOR,
+    ),
+    Claim(
+        "SOD-4",
+        "Separation of duties",
+        ARCHITECTURE,
+        "an approver different from the",
+        elsewhere="Run time: the approval gate's separate_approver check (tests/handlers).",
+    ),
+    Claim(
+        "IAM-1",
+        "Boundaries on every role",
+        README,
+        "one permissions boundary on every role",
+        rules=("Governance-IAM1",),
+        elsewhere="Applied by cdk_constructs/role_boundary.py to every stack, the roles of "
+        "CDK's own custom-resource providers included.",
+    ),
+    Claim(
+        "IAM-2",
+        "No inline grants",
+        README,
+        "grants land in managed policies, never inline",
+        rules=(
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+            "HIPAA.Security-IAMNoInlinePolicy",
+            "PCI.DSS.321-IAMNoInlinePolicy",
+        ),
+        gap="cdk-nag checks typed L1 resources only: a role written as a plain CfnResource "
+        "(CDK's CustomResourceProvider role of Custom::VpcRestrictDefaultSG has an inline "
+        "policy) is never seen, and AwsCustomResource's inline policies are acknowledged. The "
+        "claim should read 'except CDK's own custom-resource providers', or a Governance rule "
+        "over the template JSON should check Policies on every role.",
+    ),
+    Claim(
+        "IAM-3",
+        "Least privilege",
+        ARCHITECTURE,
+        "Key policies name each principal",
+        gap="No synth rule evaluates key policies: iamcheck stream's evaluator (issue 9).",
+    ),
+    # Nothing dropped silently
+    Claim(
+        "DLV-1",
+        "Nothing dropped silently",
+        ARCHITECTURE,
+        "Nothing is dropped silently.",
+        rules=(
+            "Governance-ASY1",
+            "Governance-ASY2",
+            "Governance-ASY3",
+            "Governance-EVB1",
+            "Governance-MPG5",
+            "Serverless-EventBusDLQ",
+            "Serverless-LambdaDLQ",
+            "Serverless-SNSRedrivePolicy",
+            "NIST.800.53.R5-LambdaDLQ",
+        ),
+    ),
+    Claim(
+        "DLV-2",
+        "Failures are seen",
+        ARCHITECTURE,
+        "every dead-letter",
+        rules=("NIST.800.53.R5-CloudWatchAlarmAction",),
+        gap="No rule checks that every dead-letter queue has a depth alarm (CloudWatchAlarmAction "
+        "only checks that alarms have actions). The alert topic's own dead-letter queue "
+        "(AlertsUndelivered, cdk_constructs/alerts.py) has no depth alarm today.",
+    ),
+    Claim(
+        "DLV-3",
+        "Nothing dropped silently",
+        README,
+        "a dead-letter queue for undeliverable alerts",
+        rules=("Governance-ASY2", "Serverless-SNSRedrivePolicy"),
+    ),
+    Claim(
+        "DLV-4",
+        "Nothing dropped silently",
+        README,
+        "with retries and an encrypted dead-letter queue",
+        rules=(
+            "Governance-ASY1",
+            "Governance-EVB1",
+            "Governance-MPG5",
+            "AwsSolutions-SQS2",
+            "AwsSolutions-SQS4",
+        ),
+        gap="MPG5 checks that a rule with dead-lettered targets receives each group's state "
+        "changes, not that its targets are the approval gate and the ledger handler.",
+    ),
+    Claim(
+        "DLV-5",
+        "Idempotent handlers",
+        ARCHITECTURE,
+        "Handlers are idempotent.",
+        elsewhere="Run time: Powertools idempotency and the ledger's conditional write "
+        "(tests/handlers).",
+    ),
+    # Handlers
+    Claim(
+        "HND-1",
+        "Handlers contained, traced and dead-lettered",
+        README,
+        "in the VPC, traced, with dead-letter queues and depth alarms",
+        rules=(
+            "NIST.800.53.R5-LambdaInsideVPC",
+            "Governance-LMB1",
+            "Governance-ASY3",
+            "NIST.800.53.R5-LambdaDLQ",
+        ),
+        elsewhere="Serverless-LambdaTracing also reports untraced functions, as a warning "
+        "that does not fail the gate.",
+        gap="Depth alarms: see DLV-2.",
+    ),
+    # Registry, documentation and approval
+    Claim(
+        "REG-1",
+        "Model inventory",
+        README,
+        "retained, tagged owner/risk tier/classification, shared read-only with",
+        rules=("Governance-MPG1", "Governance-MPG2", "Governance-MPG3"),
+        gap="MPG2 checks governance:model, owner and risk tier, not "
+        "governance:data-classification.",
+    ),
+    Claim(
+        "REG-2",
+        "Model documentation",
+        README,
+        "a Draft model card built from config",
+        rules=("Governance-MPG4", "Governance-MC1"),
+    ),
+    Claim(
+        "REG-3",
+        "Approval on evidence",
+        README,
+        "the approval policy the gate reads",
+        elsewhere="Run time: the approval gate reads the policy parameter and fails closed "
+        "without it (tests/handlers).",
+        gap="No synth rule checks that each governed group has its policy parameter.",
+    ),
+    # Serving and monitoring
+    Claim(
+        "SRV-1",
+        "Secure serving with capture",
+        README,
+        "the approved package version as a model with network isolation in the VPC, an "
+        "endpoint config with KMS and data capture",
+        rules=(
+            "Governance-MDL1",
+            "Governance-MDL2",
+            "Governance-EPC1",
+            "Governance-EPC2",
+            "Governance-EPC3",
+            "Governance-TAG1",
+            "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
+        ),
+        elsewhere="'Approved' is checked when the stack deploys: the package-baselines custom "
+        "resource (account stream, issue 9 item 11).",
+    ),
+    Claim(
+        "MON-1",
+        "Monitoring in place and running",
+        README,
+        "data-quality, model-quality, bias-drift and feature-attribution monitors (each "
+        "switchable and scheduled by cron)",
+        rules=(
+            "Governance-EP1",
+            "Governance-MS1",
+            "Governance-EPC3",
+            "Governance-TAG1",
+            "Governance-MJD1",
+            "Governance-MJD2",
+            "Governance-MJD3",
+            "Governance-MJD4",
+            "Governance-MJD5",
+        ),
+    ),
+    Claim(
+        "MON-2",
+        "Monitoring jobs contained",
+        ARCHITECTURE,
+        "Every monitoring job runs in the isolated VPC with network isolation, "
+        "inter-container traffic encryption, KMS-encrypted volumes and outputs",
+        rules=(
+            "Governance-MJD1",
+            "Governance-MJD2",
+            "Governance-MJD3",
+            "Governance-MJD4",
+            "Governance-MJD5",
+        ),
+    ),
+    Claim(
+        "MON-3",
+        "Alerts reach people",
+        README,
+        "alarms to the governance topic",
+        rules=("NIST.800.53.R5-CloudWatchAlarmAction",),
+        gap="CloudWatchAlarmAction checks that an alarm has an action, not that it is the "
+        "governance topic.",
+    ),
+    # The gate itself
+    Claim(
+        "GATE-1",
+        "Every finding fails the gate",
+        ARCHITECTURE,
+        "any unacknowledged finding fails synth",
+        elsewhere="aws-cdk-lib's validation (failSynthOnValidationErrors) with every "
+        "Governance rule at error level; tests/compliance/test_public_packs.py and "
+        "tests/app/test_cli.py.",
+    ),
+    Claim(
+        "GATE-2",
+        "Specific, narrow acknowledgments",
+        README,
+        "Every acknowledgment is made on",
+        elsewhere="acknowledge() refuses short reasons at synth; "
+        "tests/compliance/test_public_packs.py refuses stack-wide acknowledgments.",
+    ),
+    Claim(
+        "GATE-3",
+        "Every finding fails the gate",
+        README,
+        "the default config synthesizes with zero unacknowledged findings",
+        elsewhere="tests/compliance_rules/test_default_app.py and tests/app/test_cli.py.",
+    ),
+)

@@ -1,0 +1,121 @@
+"""The pack reads synthesized templates: references across stacks and Stages, raw overrides."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sagemaker as sagemaker
+
+from cdk_constructs.compliance.rules import AppIndex, Ref, Resource
+from cdk_constructs.compliance.templates import load_resources, read_assembly, read_templates
+from tests.compliance_rules import builders as b
+from tests.conftest import cdk_context
+
+PROD = cdk.Environment(account="222222222222", region="eu-west-1")
+
+
+@pytest.fixture(scope="module")
+def assembly() -> Path:
+    # Given: a key in one stack used by a card in another stack of the same environment, a
+    # raw override that weakens a model, and the same model in a Stage; cdk.json's flags, so
+    # cross-stack references take the form `cdk synth` gives them
+    app = cdk.App(context=cdk_context())
+    keys = cdk.Stack(app, "Keys", env=PROD)
+    key = kms.Key(keys, "CardKey", enable_key_rotation=True)
+    cards = cdk.Stack(app, "Cards", env=PROD)
+    card = b.card(cards, "Card", model="credit-risk")
+    card.security_config = sagemaker.CfnModelCard.SecurityConfigProperty(kms_key_id=key.key_arn)
+
+    overridden = b.model(cards, "Overridden")
+    overridden.add_property_override("EnableNetworkIsolation", False)
+
+    stage = cdk.Stage(app, "Staging", env=PROD)
+    staged = cdk.Stack(stage, "Registry")
+    b.group(staged, "Group", name="credit-risk")
+    # When
+    return Path(app.synth().directory)
+
+
+@pytest.fixture(scope="module")
+def resources(assembly: Path) -> dict[str, Resource]:
+    return {r.path: r for r in load_resources(read_assembly(assembly)).resources}
+
+
+def _template(assembly: Path, name: str) -> dict[str, Any]:
+    return dict(json.loads((assembly / f"{name}.template.json").read_text()))
+
+
+def test_cross_stack_reference_is_followed_through_get_stack_output(
+    assembly: Path, resources: dict[str, Resource]
+) -> None:
+    # The consumer's template holds CDK 2.275's cross-stack form, not a plain Ref
+    raw = _template(assembly, "Cards")["Resources"]["Card"]["Properties"]
+    assert "Fn::GetStackOutput" in raw["SecurityConfig"]["KmsKeyId"]
+    # Then: the rule sees the key itself
+    key_id = resources["Cards/Card"].get("SecurityConfig", "KmsKeyId")
+    assert key_id == Ref("Keys/CardKey/Resource", "AWS::KMS::Key", "Arn")
+
+
+def test_raw_overrides_are_seen(resources: dict[str, Resource]) -> None:
+    assert resources["Cards/Overridden"].get("EnableNetworkIsolation") is False
+    findings = b.findings_of(
+        b.GovernanceChecks().check(read_templates([str(p) for p in _paths(resources)]))
+    )
+    assert "Cards/Overridden" in b.flagged(findings, "MDL1")
+
+
+def _paths(resources: dict[str, Resource]) -> set[str]:
+    return {r.template_path for r in resources.values()}
+
+
+def test_stack_environment_and_stage_come_from_the_manifest(
+    resources: dict[str, Resource],
+) -> None:
+    card = resources["Cards/Card"]
+    staged = resources["Staging/Registry/Group"]
+    assert (card.environment.account, card.environment.region) == ("222222222222", "eu-west-1")
+    assert card.environment.stage_path == ""
+    assert staged.environment.stage_path == "Staging"
+    # A card outside the Stage never documents the Stage's group
+    index = AppIndex(resources.values())
+    assert index.peers(staged, "AWS::SageMaker::ModelCard") == []
+
+
+def test_findings_name_the_template_and_logical_id(resources: dict[str, Resource]) -> None:
+    report = b.GovernanceChecks().check(read_templates(_paths(resources)))
+    (violation,) = [v for v in report.violations if v.rule_name == "Governance-MDL1"]
+    (where,) = [r for r in violation.violating_resources if r.construct_path == "Cards/Overridden"]
+    assert where.resource_logical_id == "Overridden"
+    assert Path(where.template_path).name == "Cards.template.json"
+
+
+def test_an_unknown_export_stays_unresolved(tmp_path: Path) -> None:
+    # Given: a template alone (no manifest), importing a value no stack exports
+    template = {
+        "Resources": {
+            "Card": {
+                "Type": "AWS::SageMaker::ModelCard",
+                "Properties": {"SecurityConfig": {"KmsKeyId": {"Fn::ImportValue": "Missing"}}},
+            }
+        }
+    }
+    path = tmp_path / "Lonely.template.json"
+    path.write_text(json.dumps(template))
+    # When
+    (card,) = load_resources(read_templates([str(path)])).resources
+    # Then: known only at deploy time, and attributed to the stack by its file name
+    assert card.get("SecurityConfig", "KmsKeyId") == {"Fn::ImportValue": "Missing"}
+    assert card.path == "Lonely/Card"
+
+
+def test_a_plugin_handed_a_stage_template_knows_its_stage(resources: dict[str, Resource]) -> None:
+    # What aws-cdk-lib hands the plugin: template paths, here one in the Stage's nested assembly
+    staged = resources["Staging/Registry/Group"].template_path
+    (stack,) = read_templates([staged])
+    assert stack.environment.stage_path == "Staging"
+    assert stack.construct_path == "Staging/Registry"
