@@ -136,10 +136,21 @@ class IsolatedMlNetwork(Construct):
             retention=defaults.LOG_RETENTION,
             removal_policy=defaults.REMOVAL_POLICY,
         )
+        # Only this account's flow logs may have the service assume the role (VPC user guide,
+        # flow logs to CloudWatch Logs: confused-deputy prevention with aws:SourceArn).
+        account = self.vpc.stack.account
         flow_log_role = ManagedPolicyRole(
             self,
             "FlowLogRole",
-            assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"),
+            assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com").with_conditions(
+                {
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{Aws.PARTITION}:ec2:{self.vpc.stack.region}:"
+                        f"{account}:vpc-flow-log/*"
+                    },
+                }
+            ),
             description="Delivers VPC flow logs to the encrypted log group",
         )
         self.flow_log = self.vpc.add_flow_log(

@@ -13,7 +13,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from cdk_constructs import defaults, tags
-from cdk_constructs.encryption import GovernanceKey
+from cdk_constructs.encryption import IGovernanceKey
 from config.model import GovernancePolicy, ModelConfig
 
 # What a consumer account may do with a shared group: discover versions and deploy them.
@@ -217,7 +217,7 @@ class GovernedModelCard(Construct):
         *,
         model: ModelConfig,
         organisation: str,
-        key: GovernanceKey,
+        key: IGovernanceKey,
     ) -> None:
         super().__init__(scope, construct_id)
         self.content = model_card_content(model, organisation)
@@ -242,11 +242,9 @@ class GovernedModelCard(Construct):
             tags=model_tags(model),
         )
         self.resource.apply_removal_policy(defaults.REMOVAL_POLICY)
-        # SageMaker encrypts the card with the caller's (CloudFormation's) credentials.
-        key.grant_to_service(
-            "sagemaker.amazonaws.com",
-            actions=("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"),
-        )
+        # SageMaker encrypts the card with the caller's credentials, not as its own service
+        # principal: the foundation's key policy lets the deploying role use ``key`` through
+        # SageMaker (GovernanceKey.grant_deployer) and the personas through grant_use_via.
 
     @property
     def card_name(self) -> str:

@@ -12,3 +12,7 @@ MONITOR_TYPE = "governance:monitor-type"
 MANAGED_BY = "governance:managed-by"
 MANAGED_BY_VALUE = "sagemaker-model-governance"
 COMPONENT = "governance:component"
+# On an S3 bucket outside the governance buckets (ground truth, SHAP baselines): "true" lets the
+# monitoring role read it (S3 ABAC, see ARCHITECTURE.md "Access model").
+MONITORING_INPUT = "governance:monitoring-input"
+MONITORING_INPUT_VALUE = "true"

@@ -41,8 +41,6 @@ def estimate_resources(model: ModelConfig, *, bias_metrics: int = 0) -> int:
     # model, endpoint config, endpoint, endpoint parameter, baseline custom resource and its
     # policy, dashboard, failed-execution rule and alarm
     count += 9
-    if deployment.ground_truth_s3_uri or deployment.explainability.baseline_s3_uri:
-        count += 1  # the monitoring inputs policy
     monitors = model.monitoring
     enabled = [
         monitors.data_quality,

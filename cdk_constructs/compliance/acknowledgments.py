@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import aws_cdk as cdk
 from constructs import IConstruct
 
 MIN_REASON_LENGTH = 40
+_POLICY_VARIABLE = re.compile(r"\$\{([^}]+)\}")
 
 
 def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
@@ -48,7 +50,8 @@ def nag_string(stack: cdk.Stack, value: str) -> str:
     ``arn:${Token[AWS.Partition]}:...`` becomes ``arn:<AWS::Partition>:...`` and a bucket's
     ``Arn`` attribute ``<Bucket1234.Arn>``, so an acknowledgment names exactly one finding.
     """
-    return _flatten(stack.resolve(value))
+    # cdk-nag writes an IAM policy variable ``${aws:PrincipalTag/x}`` as ``<aws:PrincipalTag/x>``.
+    return _POLICY_VARIABLE.sub(r"<\1>", _flatten(stack.resolve(value)))
 
 
 def acknowledge_wildcards(
