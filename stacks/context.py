@@ -6,7 +6,10 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-APP_CONTEXT_KEYS = {"config": "path to the organisation's governance YAML (default: embedded)"}
+APP_CONTEXT_KEYS = {
+    "config": "path to the organisation's governance YAML (default: embedded)",
+    "quotas": 'raised AWS quotas as JSON, e.g. {"iam.managed-policies-per-role": 20}',
+}
 # Keys the CDK CLI, the toolkit and cdk.json's feature flags set themselves.
 _FRAMEWORK_PREFIXES = (
     "@aws-cdk/",

@@ -18,12 +18,22 @@ PUBLIC_PACKS: tuple[type[cdk_nag.NagPack], ...] = (
 )
 
 
-def register_compliance_packs(app: IConstruct) -> None:
-    """Every stack of ``app`` is checked by each public pack and our governance pack at synth."""
-    from cdk_constructs.compliance.governance_pack import GovernanceChecks
+QUOTAS_CONTEXT_KEY = "quotas"
 
+
+def register_compliance_packs(app: IConstruct) -> None:
+    """Every stack of ``app`` is checked by each public pack, our governance pack and AWS's
+    limits (``LimitsChecks``, with the raised quotas of context ``quotas``) at synth.
+
+    Raises :class:`cdk_constructs.limits.QuotaError` for a malformed ``quotas`` value.
+    """
+    from cdk_constructs.compliance.governance_pack import GovernanceChecks
+    from cdk_constructs.compliance.limits_check import LimitsChecks
+    from cdk_constructs.limits import Quotas
+
+    quotas = Quotas.from_context(app.node.try_get_context(QUOTAS_CONTEXT_KEY))
     cdk.Validations.of(app).add_plugins(
-        *(pack(app) for pack in PUBLIC_PACKS), GovernanceChecks(app)
+        *(pack(app) for pack in PUBLIC_PACKS), GovernanceChecks(app), LimitsChecks(quotas=quotas)
     )
 
 
