@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Stack
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
@@ -70,7 +69,6 @@ class DeployedModel(Construct):
             ),
         )
         schedule_names = {m.monitor_type: m.schedule_name for m in self.monitors.monitors}
-        stack = Stack.of(self)
         self.alarms = MonitorAlarms(
             self,
             "Alarms",
@@ -80,12 +78,12 @@ class DeployedModel(Construct):
             ),
             policy=policy,
             topic=foundation.alerts.topic,
-            schedule_arns=[
-                f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
-                f":monitoring-schedule/{name}"
-                for name in schedule_names.values()
-            ],
-            # A queue of this stack: a foundation queue would need this stack's rule ARN.
+            # No per-model failed-execution rule: the documented "SageMaker Processing Job State
+            # Change" event carries no MonitoringScheduleArn, so a rule filtering on it never
+            # matches (issue 9, item 9); the violations handler, behind the environment-wide
+            # processing-job rule, detects failed runs. A rule per model would also put one
+            # statement per model in the shard's dead-letter queue policy (SQS allows 20) and
+            # one rule per model on the default bus (EventBridge allows 300).
             dead_letter_queue=dead_letter_queue,
             model_quality_floor=(
                 (deployment.model_quality_floor.metric, deployment.model_quality_floor.minimum)

@@ -39,8 +39,8 @@ def estimate_resources(model: ModelConfig, *, bias_metrics: int = 0) -> int:
     if deployment is None:
         return count
     # model, endpoint config, endpoint, endpoint parameter, baseline custom resource and its
-    # policy, dashboard, failed-execution rule and alarm
-    count += 9
+    # policy, dashboard
+    count += 7
     monitors = model.monitoring
     enabled = [
         monitors.data_quality,

@@ -19,6 +19,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +155,16 @@ class StackTemplate:
     def resources(self) -> Mapping[str, Mapping[str, Any]]:
         resources: Mapping[str, Mapping[str, Any]] = self.template.get("Resources", {})
         return resources
+
+    @cached_property
+    def models(self) -> frozenset[str]:
+        """The governed models of this stack (values of their resources' model tag)."""
+        return frozenset(
+            str(tag.get("Value"))
+            for resource in self.resources.values()
+            for tag in resource.get("Properties", {}).get("Tags", []) or []
+            if isinstance(tag, dict) and tag.get("Key") == tags.MODEL
+        )
 
     @property
     def environment(self) -> tuple[str, str]:
@@ -445,7 +456,7 @@ class Measurement:
             if isinstance(tag, dict) and tag.get("Key") == tags.MODEL:
                 return str(tag.get("Value"))
         parts = (self.construct_path or "").split("/")
-        return parts[1] if len(parts) > 2 and "-models-" in parts[0] else None
+        return parts[1] if len(parts) > 2 and parts[1] in self.stack.models else None
 
     @property
     def message(self) -> str:
