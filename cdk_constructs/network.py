@@ -125,8 +125,11 @@ class IsolatedMlNetwork(Construct):
         }
 
         logs_arn = f"arn:{Aws.PARTITION}:logs:*:{self.vpc.stack.account}:*"
+        # CloudWatch Logs names the log group in the encryption context of every data key
+        # request; DescribeKey has no encryption context, so it is not granted under it.
         flow_log_key.grant_to_service(
             "logs.amazonaws.com",
+            actions=("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"),
             conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": logs_arn}},
         )
         self.flow_log_group = logs.LogGroup(

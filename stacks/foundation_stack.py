@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Annotations, Aws, CfnOutput, DefaultStackSynthesizer, Duration, Fn, Stack, Token
+from aws_cdk import Annotations, CfnOutput, DefaultStackSynthesizer, Duration, Fn, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -56,7 +56,7 @@ _KEY_OUTPUTS = {domain: f"{domain.value.title().replace('-', '')}KeyArn" for dom
 def _with_environment(text: str, stack: Stack) -> str:
     """Replace the synthesizer's ``${AWS::...}`` placeholders with the stack's values."""
     for placeholder, value in (
-        ("${AWS::Partition}", Aws.PARTITION),
+        ("${AWS::Partition}", stack.partition),
         ("${AWS::AccountId}", stack.account),
         ("${AWS::Region}", stack.region),
     ):
