@@ -27,7 +27,7 @@ import aws_cdk as cdk
 import jsii
 
 from cdk_constructs import tags
-from cdk_constructs.limits import LIMITS, WORST_CASE, Limit, Quotas, WorstCase
+from cdk_constructs.limits import LIMITS, WORST_CASE, Limit, Quotas, Unit, WorstCase
 
 PLUGIN_NAME = "Limits"
 PLUGIN_VERSION = "1.0.0"
@@ -464,10 +464,10 @@ class Measurement:
         if self.logical_id is not None:
             where += f", {self.construct_path or self.logical_id}"
         model = f" (model {self.model})" if self.model else ""
+        unit = "" if self.limit.unit is Unit.COUNT else f" {self.limit.unit.value}"
         return (
-            f"{where}{model}: {self.subject} is {self.value:,} {self.limit.unit.value}, over "
-            f"the limit of {self.allowed:,} ({self.limit.title}; {self.limit.source}). "
-            f"{self.limit.fix}"
+            f"{where}{model}: {self.subject} is {self.value:,}{unit}, over the limit of "
+            f"{self.allowed:,}{unit} ({self.limit.title}; {self.limit.source}). {self.limit.fix}"
         )
 
 
@@ -752,7 +752,11 @@ class _Measure:
         ]
         for key, value, subject in (
             ("cloudwatch.widgets-per-dashboard", len(widgets), "the widget count"),
-            ("cloudwatch.metrics-per-widget", max(metrics, default=0), "the largest widget"),
+            (
+                "cloudwatch.metrics-per-widget",
+                max(metrics, default=0),
+                "the largest widget's metric count",
+            ),
             ("cloudwatch.metrics-per-dashboard", sum(metrics), "the dashboard's metric count"),
         ):
             self.add(key, value, stack=stack, subject=subject, logical_id=logical_id)
