@@ -12,6 +12,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 import aws_cdk as cdk
 
 from cdk_constructs.compliance import register_compliance_packs, write_pack_manifest
+from cdk_constructs.limits import QuotaError
 from cdk_constructs.monitoring.clarify_config import ClarifyConfigError
 from cdk_constructs.monitoring.images import MonitorImageError
 from cdk_constructs.registry import ModelCardSchemaError
@@ -47,11 +48,11 @@ def main() -> int:
         options = app_options(app)
         config = load_config(options.config_path)
         build_governance(app, config)
-    except (ConfigError, ContextError, *CONSTRUCT_INPUT_ERRORS) as error:
+        register_compliance_packs(app)
+    except (ConfigError, ContextError, QuotaError, *CONSTRUCT_INPUT_ERRORS) as error:
         print(f"error: {error}", file=sys.stderr)
         discard_stale_assembly()
         return 1
-    register_compliance_packs(app)
     assembly = app.synth()
     write_pack_manifest(assembly.directory)
     return 0
