@@ -307,6 +307,9 @@ class GovernanceKeyReference(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._domain = domain
+        # Kept on the Python side: every job definition and endpoint config reads it, and each
+        # read through the imported key would be a call into the jsii runtime.
+        self._key_arn = key_arn
         self._key = kms.Key.from_key_arn(self, "Resource", key_arn)
 
     @property
@@ -319,7 +322,7 @@ class GovernanceKeyReference(Construct):
 
     @property
     def key_arn(self) -> str:
-        return self._key.key_arn
+        return self._key_arn
 
 
 class GovernanceKeys(Construct):

@@ -86,15 +86,13 @@ class GovernedModelPackageGroup(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, model: ModelConfig) -> None:
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
         self.model = model
-        policy = (
-            consumer_policy(
+        policy = None
+        if model.consumer_accounts:
+            stack = cdk.Stack.of(self)
+            policy = consumer_policy(
                 model, partition=cdk.Aws.PARTITION, region=stack.region, account=stack.account
             )
-            if model.consumer_accounts
-            else None
-        )
         self.resource = sagemaker.CfnModelPackageGroup(
             self,
             "Resource",

@@ -14,7 +14,7 @@ from cdk_constructs.monitoring.engine import MonitoringEngine, MonitoringResourc
 from cdk_constructs.monitoring.metrics import MonitorAlarms, MonitorMetrics
 from cdk_constructs.monitoring.serving import GovernedEndpoint
 from config.model import GovernancePolicy, ModelConfig
-from stacks.foundation_stack import FoundationReference, acknowledge_same_environment
+from stacks.foundation_stack import FoundationReference
 
 
 class DeployedModel(Construct):
@@ -91,7 +91,6 @@ class DeployedModel(Construct):
                 else None
             ),
         )
-        acknowledge_same_environment(self.alarms)
         # What the violations handler needs to name the model behind an endpoint's run.
         self.parameter = ssm.StringParameter(
             self,
