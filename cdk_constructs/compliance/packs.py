@@ -46,8 +46,10 @@ def write_pack_manifest(outdir: str | Path) -> Path:
     cdk-nag leaves a pack with nothing to report out of validation-report.json; the governance
     report reads this file to list the rules that passed.
     """
+    from cdk_constructs.compliance.limits_check import PLUGIN_NAME as LIMITS_PLUGIN
     from cdk_constructs.compliance.rules import RULES
     from cdk_constructs.compliance.rules.model import PACK_NAME
+    from cdk_constructs.limits import LIMITS
 
     path = Path(outdir) / GOVERNANCE_PACK_MANIFEST
     path.write_text(
@@ -56,6 +58,8 @@ def write_pack_manifest(outdir: str | Path) -> Path:
                 "pluginName": PACK_NAME,
                 "ruleIds": [rule.finding_id for rule in RULES],
                 "publicPacks": [pack.__name__ for pack in PUBLIC_PACKS],
+                # The limits check reports only breaches; this says which limits it checked.
+                "limits": {"pluginName": LIMITS_PLUGIN, "ruleIds": list(LIMITS)},
             },
             indent=2,
         )
