@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
@@ -20,6 +21,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
+from aws_cdk.interfaces import aws_events as events_refs
 from constructs import Construct
 
 from cdk_constructs import access, defaults, tags
@@ -233,17 +235,56 @@ class GovernanceFunction(Construct):
         return handler_target(self.function, dead_letter_queue=dead_letter_queue)
 
 
+# A day of retries (EventBridge's maximum event age) before an event is dead-lettered.
+RETRY_ATTEMPTS = 185
+MAX_EVENT_AGE = cdk.Duration.hours(24)
+
+
 def handler_target(
     function: lambda_.IFunction, *, dead_letter_queue: sqs.IQueue
 ) -> targets.LambdaFunction:
-    """An EventBridge target for a governance handler (also one referenced from another
-    stack): retries for a day (185 attempts), then the event waits in ``dead_letter_queue``."""
+    """An EventBridge target for a governance handler of the same stack: retries for a day
+    (185 attempts), then the event waits in ``dead_letter_queue``."""
     return targets.LambdaFunction(
         function,
         dead_letter_queue=dead_letter_queue,
-        retry_attempts=185,
-        max_event_age=cdk.Duration.hours(24),
+        retry_attempts=RETRY_ATTEMPTS,
+        max_event_age=MAX_EVENT_AGE,
     )
+
+
+@jsii.implements(events.IRuleTarget)
+class SharedHandlerTarget:
+    """A foundation handler as the target of a rule in a models stack, by ARN.
+
+    Unlike ``targets.LambdaFunction`` it adds no ``AWS::Lambda::Permission`` (which would put a
+    statement per models stack into the function's resource policy): the foundation lets every
+    shard rule invoke the handler by rule name (``GovernanceHandlers``). Retries and the
+    dead-letter queue are as :func:`handler_target`'s; the queue's policy lets this rule send.
+    """
+
+    def __init__(self, function_arn: str, *, dead_letter_queue: sqs.IQueue) -> None:
+        self._function_arn = function_arn
+        self._queue = dead_letter_queue
+
+    def bind(self, rule: events_refs.IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
+        self._queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EventsDeliverFailedEvents",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[self._queue.queue_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_ref.rule_arn}},
+            )
+        )
+        return events.RuleTargetConfig(
+            arn=self._function_arn,
+            dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=self._queue.queue_arn),
+            retry_policy=events.CfnRule.RetryPolicyProperty(
+                maximum_retry_attempts=RETRY_ATTEMPTS,
+                maximum_event_age_in_seconds=int(MAX_EVENT_AGE.to_seconds()),
+            ),
+        )
 
 
 def grant_table(
@@ -270,6 +311,7 @@ class GovernanceHandlers(Construct):
         monitoring_reports: GovernedBucket,
         alerts: GovernanceAlerts,
         card_key: GovernanceKey,
+        shard_rule_pattern: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -500,6 +542,9 @@ class GovernanceHandlers(Construct):
             ),
         )
 
+        if shard_rule_pattern is not None:
+            self._let_shard_rules_invoke(shard_rule_pattern)
+
         # Environment-wide routing: our own events to the ledger, monitoring runs to the
         # violations handler. Per-model state-change rules live with the models.
         self.routing_dlq = dead_letter_queue(self, "RoutingDeadLetterQueue", key=queue_key)
@@ -539,6 +584,25 @@ class GovernanceHandlers(Construct):
             ),
             targets=[self.violations.target(dead_letter_queue=self.routing_dlq)],
         )
+
+    def _let_shard_rules_invoke(self, rule_name_pattern: str) -> None:
+        """One permission per function for every shard's state-change rule, by rule name.
+
+        A permission per shard would add a statement per models stack to each function's
+        resource policy (20 KB, so about 40 shards); the name pattern is an
+        organisation-level input, so the foundation does not change when shards are added.
+        """
+        stack = cdk.Stack.of(self)
+        rules = (
+            f"arn:{stack.partition}:events:{stack.region}:{stack.account}:rule/{rule_name_pattern}"
+        )
+        for function in (self.approval_gate, self.audit_ledger):
+            function.function.add_permission(
+                "ShardStateChangeRules",
+                principal=iam.ServicePrincipal("events.amazonaws.com"),
+                source_account=stack.account,
+                source_arn=rules,
+            )
 
     @staticmethod
     def _read_parameters(role: iam.Role, parameters: str) -> None:

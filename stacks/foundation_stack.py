@@ -16,10 +16,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Annotations, CfnOutput, DefaultStackSynthesizer, Duration, Fn, Stack, Token
+from aws_cdk import CfnOutput, DefaultStackSynthesizer, Duration, Fn, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -48,6 +47,25 @@ BASELINES_PREFIX = "baselines/"
 MODELS_PREFIX = "models/"
 # Data capture of every endpoint: endpoints/<endpoint name>/ (GovernedEndpoint).
 CAPTURE_PREFIX = "endpoints/"
+# Models stacks are <prefix>-models-NN; each one's state-change rule is named after its stack.
+SHARD_RULE_INFIX = "-models-"
+SHARD_RULE_SUFFIX = "-state-changes"
+# EventBridge rule names: 1-64 characters of letters, digits, '.', '-' and '_' (PutRule Name).
+_RULE_NAME = re.compile(r"[\.\-_A-Za-z0-9]{1,64}")
+
+
+def shard_rule_name(stack_name: str) -> str:
+    """The state-change rule of the models stack ``stack_name``; the foundation lets every
+    rule named ``<prefix>-models-*`` invoke the approval gate and the ledger."""
+    name = f"{stack_name}{SHARD_RULE_SUFFIX}"
+    if not _RULE_NAME.fullmatch(name):
+        raise ValueError(
+            f"event rule name {name!r} (models stack {stack_name!r} + {SHARD_RULE_SUFFIX!r}) is "
+            "not an EventBridge rule name; allowed: at most 64 letters, digits, '.', '-' or "
+            "'_', so shorten the organisation or environment name"
+        )
+    return name
+
 
 _SUBNET_OUTPUT = re.compile(r"IsolatedSubnet\d+Id")
 _KEY_OUTPUTS = {domain: f"{domain.value.title().replace('-', '')}KeyArn" for domain in DataDomain}
@@ -193,6 +211,7 @@ class FoundationStack(Stack):
             monitoring_reports=self.monitoring_reports,
             alerts=self.alerts,
             card_key=self.keys[DataDomain.ARTIFACTS],
+            shard_rule_pattern=f"{resource_prefix}{SHARD_RULE_INFIX}*",
         )
 
         # CloudFormation calls KMS with the deploying role for these resource types.
@@ -288,15 +307,6 @@ class FoundationStack(Stack):
         return [Fn.select(0, Fn.get_azs()), Fn.select(1, Fn.get_azs())]
 
 
-def acknowledge_same_environment(scope: Construct) -> None:
-    """Rules under ``scope`` target foundation resources imported by ARN, whose environment CDK
-    cannot read from a token; both stacks are built for the same account and region."""
-    Annotations.of(scope).acknowledge_warning(
-        "@aws-cdk/aws-events:ruleUnresolvedEnvironment",
-        "The target is a foundation resource of the same environment, imported by ARN.",
-    )
-
-
 class FoundationReference(Construct):
     """The foundation as a models stack sees it: values from its named outputs, imported.
 
@@ -352,15 +362,6 @@ class FoundationReference(Construct):
             self, "JobSecurityGroup", output("JobSecurityGroupId"), mutable=False
         )
         self.alerts = AlertsReference(self, "Alerts", topic_arn=output("AlertsTopicArn"))
-        self.approval_gate = lambda_.Function.from_function_attributes(
-            self,
-            "ApprovalGate",
-            function_arn=output("ApprovalGateFunctionArn"),
-            same_environment=True,
-        )
-        self.audit_ledger = lambda_.Function.from_function_attributes(
-            self,
-            "AuditLedger",
-            function_arn=output("AuditLedgerFunctionArn"),
-            same_environment=True,
-        )
+        # ARNs only: the foundation already lets this environment's shard rules invoke them.
+        self.approval_gate_arn = output("ApprovalGateFunctionArn")
+        self.audit_ledger_arn = output("AuditLedgerFunctionArn")

@@ -10,7 +10,7 @@ from constructs import Construct
 
 from cdk_constructs import tags
 from cdk_constructs.encryption import DataDomain
-from cdk_constructs.handlers import depth_alarm, handler_target
+from cdk_constructs.handlers import SharedHandlerTarget, depth_alarm
 from cdk_constructs.monitoring.engine import ModelMonitorEngine, MonitoringEngine
 from cdk_constructs.queues import dead_letter_queue
 from cdk_constructs.registry import (
@@ -20,11 +20,7 @@ from cdk_constructs.registry import (
 )
 from config.model import GovernancePolicy, ModelConfig
 from stacks.deployed_model import DeployedModel
-from stacks.foundation_stack import (
-    FoundationReference,
-    FoundationStack,
-    acknowledge_same_environment,
-)
+from stacks.foundation_stack import FoundationReference, FoundationStack, shard_rule_name
 
 STATE_CHANGE = "SageMaker Model Package State Change"
 
@@ -101,6 +97,7 @@ class ModelsStack(Stack):
         self.state_change_rule = events.Rule(
             self,
             "StateChanges",
+            rule_name=shard_rule_name(self.stack_name),
             description="Model package state changes of this shard's governed groups",
             event_pattern=events.EventPattern(
                 source=["aws.sagemaker"],
@@ -108,12 +105,11 @@ class ModelsStack(Stack):
                 detail={"ModelPackageGroupName": [m.name for m in models]},
             ),
             targets=[
-                handler_target(
-                    self.foundation.approval_gate, dead_letter_queue=self.state_change_dlq
+                SharedHandlerTarget(
+                    self.foundation.approval_gate_arn, dead_letter_queue=self.state_change_dlq
                 ),
-                handler_target(
-                    self.foundation.audit_ledger, dead_letter_queue=self.state_change_dlq
+                SharedHandlerTarget(
+                    self.foundation.audit_ledger_arn, dead_letter_queue=self.state_change_dlq
                 ),
             ],
         )
-        acknowledge_same_environment(self.state_change_rule)

@@ -125,8 +125,17 @@ def test_state_change_rule_routes_governed_groups_with_retry_and_dlq(
             "MaximumRetryAttempts": 185,
         }
         assert "DeadLetterConfig" in target
-    permissions = _resources(default_assembly, MODELS, "AWS::Lambda::Permission")
-    assert len(permissions) == 2
+    # The shard adds no Lambda permission: the foundation lets every rule named after a
+    # models stack invoke the gate and the ledger, so their policies do not grow per shard.
+    assert _resources(default_assembly, MODELS, "AWS::Lambda::Permission") == {}
+    assert rule["Properties"]["Name"] == f"{MODELS}-state-changes"
+    allowed = [
+        p["Properties"]
+        for p in _resources(default_assembly, FOUNDATION, "AWS::Lambda::Permission").values()
+        if str(p["Properties"]["SourceArn"]).endswith(":rule/example-bank-prod-models-*")
+    ]
+    assert len(allowed) == 2
+    assert all(p["SourceAccount"] == "111122223333" for p in allowed)
 
 
 def test_every_dead_letter_queue_is_encrypted_and_alarmed(default_assembly: Assembly) -> None:
