@@ -233,6 +233,9 @@ class FoundationStack(Stack):
         self.artifacts.grant_read_write(roles.training, f"{MODELS_PREFIX}*")
         self.artifacts.grant_read(roles.processing, f"{DATA_PREFIX}*")
         self.artifacts.grant_read_write(roles.processing, f"{PROCESSING_PREFIX}*")
+        # Quality-check and Clarify-check steps run as processing jobs and write the drift-check
+        # baselines the monitors read.
+        self.artifacts.grant_read_write(roles.processing, f"{BASELINES_PREFIX}*")
         self.artifacts.grant_read(roles.monitoring, f"{BASELINES_PREFIX}*")
         self.data_capture.grant_read(roles.monitoring, f"{CAPTURE_PREFIX}*")
         self.monitoring_reports.grant_read_write(roles.monitoring)
