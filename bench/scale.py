@@ -98,20 +98,55 @@ def _context() -> dict[str, Any]:
     return context
 
 
-def synth_app(config: Path, outdir: Path) -> None:
-    """Child: the app, as ``cdk synth`` builds it, with every compliance plugin."""
+def _count_jsii_calls() -> list[int]:
+    """Count messages to the jsii runtime (each a round trip between Python and Node)."""
+    from jsii._kernel.providers import process
+
+    calls = [0]
+    send = process._NodeProcess.send
+
+    def counted(self: Any, request: Any, response_type: Any) -> Any:
+        calls[0] += 1
+        return send(self, request, response_type)
+
+    process._NodeProcess.send = counted  # type: ignore[method-assign]
+    return calls
+
+
+def synth_app(config: Path, outdir: Path, *, governance: bool = True) -> None:
+    """Child: the app, as ``cdk synth`` builds it, with every compliance plugin (or without
+    the Governance pack, to see its share). Writes ``bench-phases.json`` into ``outdir``."""
+    start = time.perf_counter()
     sys.path[:0] = [str(REPO), str(REPO / "lambda")]
     import aws_cdk as cdk
 
     from cdk_constructs.compliance import register_compliance_packs, write_pack_manifest
+    from cdk_constructs.compliance.limits_check import LimitsChecks
+    from cdk_constructs.compliance.packs import PUBLIC_PACKS
     from config import load_config
     from stacks.governance_app import build_governance
 
+    calls = _count_jsii_calls()
+    loaded = load_config(str(config))
+    imported = time.perf_counter()
     app = cdk.App(outdir=str(outdir), context=_context())
-    build_governance(app, load_config(str(config)))
-    register_compliance_packs(app)
+    build_governance(app, loaded)
+    built, build_calls = time.perf_counter(), calls[0]
+    if governance:
+        register_compliance_packs(app)
+    else:
+        cdk.Validations.of(app).add_plugins(*(p(app) for p in PUBLIC_PACKS), LimitsChecks())
     app.synth()
     write_pack_manifest(outdir)
+    done = time.perf_counter()
+    phases = {
+        "imports_and_config": round(imported - start, 1),
+        "build": round(built - imported, 1),
+        "build_jsii_calls": build_calls,
+        "synth_and_packs": round(done - built, 1),
+        "synth_jsii_calls": calls[0] - build_calls,
+    }
+    (outdir / "bench-phases.json").write_text(json.dumps(phases) + "\n")
 
 
 def synth_floor(source: Path, outdir: Path) -> None:
@@ -214,13 +249,20 @@ def summarize(outdir: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", type=int, nargs="+", default=[50, 200, 500])
-    parser.add_argument("--child", choices=["app", "floor"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--governance-split",
+        action="store_true",
+        help="also synthesize the app without the Governance pack, to report that pack's share",
+    )
+    parser.add_argument(
+        "--child", choices=["app", "app-no-governance", "floor"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--source", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--outdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child == "app":
-        synth_app(args.config, args.outdir)
+    if args.child in {"app", "app-no-governance"}:
+        synth_app(args.config, args.outdir, governance=args.child == "app")
         return
     if args.child == "floor":
         synth_floor(args.source, args.outdir)
@@ -241,21 +283,38 @@ def main() -> None:
         floor = run_child(
             ["--child", "floor", "--source", str(app_out), "--outdir", str(floor_out)]
         )
-        run = {
+        app["phases"] = json.loads((app_out / "bench-phases.json").read_text())
+        run: dict[str, Any] = {
             "models": count,
             "app": app,
             "floor": floor,
             "ratio": round(app["seconds"] / floor["seconds"], 2),
             **summarize(app_out),
         }
+        if args.governance_split:
+            bare_out = RESULTS / f"scale-{count}.app-no-governance.out"
+            bare = run_child(
+                ["--child", "app-no-governance", "--config", str(config), "--outdir", str(bare_out)]
+            )
+            bare["phases"] = json.loads((bare_out / "bench-phases.json").read_text())
+            run["app_without_governance_pack"] = bare
+            run["ratio_without_governance_pack"] = round(bare["seconds"] / floor["seconds"], 2)
         runs.append(run)
         print(
             f"{count} models: app {app['seconds']} s / {app['peak_mib']} MiB, floor "
             f"{floor['seconds']} s / {floor['peak_mib']} MiB, ratio {run['ratio']}; "
             f"{run['templates']} templates, {run['resources']} resources, largest stack "
-            f"{run['largest_stack_resources']}; breaches: {len(run['breaches'])}",
+            f"{run['largest_stack_resources']}; breaches: {len(run['breaches'])}; app phases "
+            f"{app['phases']}",
             flush=True,
         )
+        if args.governance_split:
+            bare = run["app_without_governance_pack"]
+            print(
+                f"  without the Governance pack: app {bare['seconds']} s, ratio "
+                f"{run['ratio_without_governance_pack']}; phases {bare['phases']}",
+                flush=True,
+            )
         for stack, policy in run["largest_policy_per_stack"].items():
             print(
                 f"  {stack}: {policy['limit']} {policy['measured']:,}/{policy['allowed']:,} "
