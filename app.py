@@ -18,6 +18,7 @@ import aws_cdk as cdk
 from jsii.errors import JSIIError
 
 from cdk_constructs.compliance import register_compliance_packs, write_pack_manifest
+from cdk_constructs.limits import QuotaError
 from cdk_constructs.monitoring.clarify_config import ClarifyConfigError
 from cdk_constructs.monitoring.images import MonitorImageError
 from cdk_constructs.registry import ModelCardSchemaError
@@ -58,11 +59,18 @@ def main(app: cdk.App | None = None) -> int:
         table = load_prices(prices) if prices else None
         config = load_config(options.config_path)
         built = build_governance(app, config)
-    except (ConfigError, ContextError, PriceTableError, *CONSTRUCT_INPUT_ERRORS) as error:
+        # Registering reads the 'quotas' context (raised AWS quotas for the limits check).
+        register_compliance_packs(app)
+    except (
+        ConfigError,
+        ContextError,
+        PriceTableError,
+        QuotaError,
+        *CONSTRUCT_INPUT_ERRORS,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         discard(outdir)
         return 1
-    register_compliance_packs(app)
     synth_error: str | None = None
     try:
         app.synth()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
+from aws_cdk import Aws, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
@@ -14,12 +16,39 @@ from constructs import Construct
 from cdk_constructs.encryption import GovernanceKey
 from cdk_constructs.queues import dead_letter_queue
 
-# Services that publish governance alerts directly (alarms, event rules) need the topic's key.
-PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
+_PUBLISH_KEY_USE = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+
+
+class IAlerts(Protocol):
+    """Where alarms and rules send governance alerts."""
+
+    @property
+    def topic(self) -> sns.ITopic: ...
+
+    def alarm_action(self) -> cloudwatch.IAlarmAction: ...
+
+
+def publishing_services(stack: Stack) -> dict[str, str]:
+    """Services that publish to the topic directly, and the ARN pattern of what they publish
+    for (``aws:SourceArn``): CloudWatch alarms and EventBridge rules of this account/region.
+
+    The pattern cannot name the alarms and rules themselves: they live in the models stacks,
+    and naming them here would make the foundation change with every model.
+    """
+    base = f"{stack.region}:{stack.account}"
+    return {
+        "cloudwatch.amazonaws.com": f"arn:{Aws.PARTITION}:cloudwatch:{base}:alarm:*",
+        "events.amazonaws.com": f"arn:{Aws.PARTITION}:events:{base}:rule/*",
+    }
 
 
 class GovernanceAlerts(Construct):
-    """An SNS topic for governance alerts, encrypted with ``key``, TLS-only, with e-mails."""
+    """An SNS topic for governance alerts, encrypted with ``key``, TLS-only, with e-mails.
+
+    The topic policy and the key policy let CloudWatch alarms and EventBridge rules of this
+    account publish, each bounded by ``aws:SourceAccount`` and ``aws:SourceArn`` (confused-deputy
+    protection); SNS may use the key to redrive undeliverable messages of this topic only.
+    """
 
     def __init__(
         self,
@@ -31,36 +60,75 @@ class GovernanceAlerts(Construct):
         display_name: str = "Model governance alerts",
     ) -> None:
         super().__init__(scope, construct_id)
+        stack = Stack.of(self)
         self.key = key
-        self.topic = sns.Topic(
+        self._topic = sns.Topic(
             self,
             "Resource",
             display_name=display_name,
             master_key=key.key,
             enforce_ssl=True,
         )
-        for service in PUBLISHING_SERVICES:
-            key.grant_to_service(
-                service, actions=("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+        for service, source_arn in publishing_services(stack).items():
+            key.grant_to_service(service, actions=_PUBLISH_KEY_USE, source_arn=source_arn)
+            self._topic.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"PublishFrom{service.split('.')[0].title()}",
+                    principals=[iam.ServicePrincipal(service)],
+                    actions=["sns:Publish"],
+                    resources=[self._topic.topic_arn],
+                    conditions={
+                        "StringEquals": {"aws:SourceAccount": stack.account},
+                        "ArnLike": {"aws:SourceArn": source_arn},
+                    },
+                )
             )
-        key.grant_to_service("sns.amazonaws.com")
+        # SNS encrypts undeliverable messages into the dead-letter queue with this key. The
+        # pattern (this account's topics) avoids a cycle: the topic itself uses the key.
+        key.grant_to_service(
+            "sns.amazonaws.com",
+            source_arn=f"arn:{Aws.PARTITION}:sns:{stack.region}:{stack.account}:*",
+        )
         # Undeliverable alerts are kept, not dropped: every subscription redrives here.
         self.undelivered = dead_letter_queue(self, "Undelivered", key=key)
         for email in emails:
-            self.topic.add_subscription(
+            self._topic.add_subscription(
                 subscriptions.EmailSubscription(email, dead_letter_queue=self.undelivered)
             )
 
     @property
+    def topic(self) -> sns.Topic:
+        return self._topic
+
+    @property
     def topic_arn(self) -> str:
-        return self.topic.topic_arn
+        return self._topic.topic_arn
 
     def grant_publish(self, grantee: iam.IGrantable) -> iam.Grant:
         """Publish to the topic; the key grant names the publisher in the key policy."""
         self.key.grant_encrypt(grantee)
         return iam.Grant.add_to_principal(
-            grantee=grantee, actions=["sns:Publish"], resource_arns=[self.topic.topic_arn]
+            grantee=grantee, actions=["sns:Publish"], resource_arns=[self._topic.topic_arn]
         )
 
     def alarm_action(self) -> cloudwatch.IAlarmAction:
-        return cloudwatch_actions.SnsAction(self.topic)
+        return cloudwatch_actions.SnsAction(self._topic)
+
+
+class AlertsReference(Construct):
+    """The foundation's alert topic as another stack sees it.
+
+    Its policies stay in the foundation: a rule or alarm here that targets the topic adds
+    nothing to them (the foundation already lets this account's alarms and rules publish).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, topic_arn: str) -> None:
+        super().__init__(scope, construct_id)
+        self._topic = sns.Topic.from_topic_arn(self, "Topic", topic_arn)
+
+    @property
+    def topic(self) -> sns.ITopic:
+        return self._topic
+
+    def alarm_action(self) -> cloudwatch.IAlarmAction:
+        return cloudwatch_actions.SnsAction(self._topic)

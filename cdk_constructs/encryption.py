@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Protocol
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from cdk_constructs import defaults
+from cdk_constructs import access, defaults
 
 
 class DataDomain(StrEnum):
@@ -30,6 +32,67 @@ _ENCRYPT_DECRYPT = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:De
 _DECRYPT = ("kms:Decrypt", "kms:DescribeKey")
 # Multipart uploads to SSE-KMS buckets decrypt the data key of earlier parts.
 _ENCRYPT = ("kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey")
+# What SageMaker calls on a model card's key for the caller: DescribeModelCard decrypts,
+# CreateModelCard/UpdateModelCard generate data keys (AWS::SageMaker::ModelCard handlers).
+CARD_READ = ("kms:Decrypt", "kms:DescribeKey")
+CARD_WRITE = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
+
+
+@dataclass(frozen=True)
+class DeployerKeyUse:
+    """What CloudFormation's handler for one resource type calls on that resource's key."""
+
+    service: str  # the service that calls KMS for the handler (kms:ViaService)
+    actions: tuple[str, ...]
+
+
+# From the CloudFormation provider schemas (cfn-lint 1.58.0, cfnlint/data/schemas/providers/
+# <region>.json -> resources/<hash>.json, the kms:* entries of handlers.*.permissions), limited
+# to actions that apply to a key: kms:ListAliases (DynamoDB) has no resource type in the Service
+# Authorization Reference, so a key policy cannot grant it (the deploying role's own policy
+# does). tests/foundation/test_deployer_key_use.py re-reads the schemas and fails on drift.
+DEPLOYER_KEY_USE: Mapping[str, DeployerKeyUse] = MappingProxyType(
+    {
+        "AWS::SageMaker::ModelCard": DeployerKeyUse(
+            "sagemaker",
+            (
+                "kms:CreateGrant",
+                "kms:Decrypt",
+                "kms:DescribeKey",
+                "kms:GenerateDataKey",
+                "kms:RetireGrant",
+            ),
+        ),
+        "AWS::DynamoDB::Table": DeployerKeyUse(
+            "dynamodb",
+            (
+                "kms:CreateGrant",
+                "kms:Decrypt",
+                "kms:DescribeKey",
+                "kms:Encrypt",
+                "kms:RevokeGrant",
+            ),
+        ),
+        "AWS::SageMaker::EndpointConfig": DeployerKeyUse("sagemaker", ("kms:DescribeKey",)),
+    }
+)
+
+
+class IGovernanceKey(Protocol):
+    """What a construct needs from a governance key it only references."""
+
+    @property
+    def domain(self) -> DataDomain: ...
+
+    @property
+    def key(self) -> kms.IKey: ...
+
+    @property
+    def key_arn(self) -> str: ...
+
+
+def _sid(text: str) -> str:
+    return "".join(ch for ch in text.title() if ch.isalnum())
 
 
 class GovernanceKey(Construct):
@@ -50,14 +113,14 @@ class GovernanceKey(Construct):
         description: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.domain = domain
+        self._domain = domain
         admin = iam.PolicyStatement(
             sid="KeyAdministration",
             principals=[iam.AccountRootPrincipal()],
             actions=list(defaults.KEY_ADMIN_ACTIONS),
             resources=["*"],
         )
-        self.key = kms.Key(
+        self._key = kms.Key(
             self,
             "Resource",
             alias=f"alias/{alias_prefix}/{domain.value}",
@@ -69,16 +132,46 @@ class GovernanceKey(Construct):
         )
 
     @property
+    def domain(self) -> DataDomain:
+        return self._domain
+
+    @property
+    def key(self) -> kms.Key:
+        return self._key
+
+    @property
     def key_arn(self) -> str:
-        return self.key.key_arn
+        return self._key.key_arn
 
     def _grant(self, grantee: iam.IGrantable, actions: Sequence[str]) -> iam.Grant:
         return iam.Grant.add_to_principal_and_resource(
             grantee=grantee,
             actions=list(actions),
-            resource_arns=[self.key.key_arn],
-            resource=self.key,
+            resource_arns=[self._key.key_arn],
+            resource=self._key,
             resource_self_arns=["*"],
+        )
+
+    def _grant_conditioned(
+        self,
+        grantee: iam.IGrantable,
+        actions: Sequence[str],
+        conditions: Mapping[str, Mapping[str, Any]],
+    ) -> iam.Grant:
+        # Written out: Grant.add_to_principal_and_resource drops conditions on the key side.
+        self._key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[grantee.grant_principal],
+                actions=list(actions),
+                resources=["*"],
+                conditions=dict(conditions),
+            )
+        )
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(actions),
+            resource_arns=[self._key.key_arn],
+            conditions=dict(conditions),
         )
 
     def grant_encrypt_decrypt(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -96,35 +189,102 @@ class GovernanceKey(Construct):
         SageMaker creates a KMS grant for each job or endpoint instance; the condition limits
         the grants to ones made for AWS resources.
         """
-        for_aws_resources = {"Bool": {"kms:GrantIsForAWSResource": "true"}}
-        # Written out: Grant.add_to_principal_and_resource drops conditions on the key side.
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[grantee.grant_principal],
-                actions=["kms:CreateGrant"],
-                resources=["*"],
-                conditions=for_aws_resources,
-            )
-        )
-        iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["kms:CreateGrant"],
-            resource_arns=[self.key.key_arn],
-            conditions=for_aws_resources,
+        self._grant_conditioned(
+            grantee, ["kms:CreateGrant"], {"Bool": {"kms:GrantIsForAWSResource": "true"}}
         )
         return self._grant(grantee, _ENCRYPT_DECRYPT)
+
+    def grant_use_via(
+        self, grantee: iam.IGrantable, *, service: str, actions: Sequence[str]
+    ) -> iam.Grant:
+        """Let ``grantee`` use the key only through ``service`` (e.g. SageMaker model cards).
+
+        ``kms:ViaService`` keeps the grant from reaching the key's other data: a persona that
+        reads model cards through SageMaker cannot decrypt the artifacts bucket through S3.
+        """
+        stack = Stack.of(self)
+        return self._grant_conditioned(
+            grantee,
+            actions,
+            access.via_service(service, region=stack.region, account=stack.account),
+        )
+
+    def grant_deployer(self, deployer_role_arn: str, *, resource_types: Sequence[str]) -> None:
+        """Let the deploying role do what CloudFormation's handlers of ``resource_types`` call.
+
+        CloudFormation calls the resource's service with the deploying role's credentials, and
+        that service calls KMS: ``kms:ViaService`` names it and ``kms:CallerAccount`` keeps the
+        calls in this account (see :data:`DEPLOYER_KEY_USE`). One statement per service.
+        """
+        stack = Stack.of(self)
+        by_service: dict[str, set[str]] = {}
+        for resource_type in resource_types:
+            if resource_type not in DEPLOYER_KEY_USE:
+                raise ValueError(
+                    f"no recorded CloudFormation handler key use for {resource_type!r}; "
+                    f"known: {', '.join(sorted(DEPLOYER_KEY_USE))}"
+                )
+            use = DEPLOYER_KEY_USE[resource_type]
+            by_service.setdefault(use.service, set()).update(use.actions)
+        for service, actions in sorted(by_service.items()):
+            self._key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"DeployerVia{_sid(service)}",
+                    principals=[iam.ArnPrincipal(deployer_role_arn)],
+                    actions=sorted(actions),
+                    resources=["*"],
+                    conditions=access.via_service(
+                        service, region=stack.region, account=stack.account
+                    ),
+                )
+            )
+
+    def grant_decrypt_to_accounts(self, accounts: Sequence[str], *, service: str) -> None:
+        """Let other accounts decrypt what ``service`` reads for them (cross-account consumers).
+
+        The grant names each account (its own IAM then decides which role may use it) and only
+        works through ``service`` in this region.
+        """
+        if not accounts:
+            return
+        stack = Stack.of(self)
+        self._key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=f"ConsumerAccountsVia{_sid(service)}",
+                principals=[iam.AccountPrincipal(a) for a in sorted(set(accounts))],
+                actions=list(_DECRYPT),
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"{service}.{stack.region}.amazonaws.com"}
+                },
+            )
+        )
 
     def grant_to_service(
         self,
         service: str,
         *,
         actions: Sequence[str] = _ENCRYPT_DECRYPT,
+        source_arn: str | None = None,
         conditions: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
-        """Let an AWS service principal use the key, scoped to this account by default."""
+        """Let an AWS service principal use the key for this account's resources only.
+
+        By default ``aws:SourceAccount`` is required, and ``source_arn`` (a pattern) adds
+        ``aws:SourceArn`` so that the service acts only for those resources (confused-deputy
+        protection). A service that does not send those keys to KMS (CloudWatch Logs sends its
+        log group in the encryption context) gets ``conditions`` instead.
+        """
         account = Stack.of(self).account
-        scoped = dict(conditions or {"StringEquals": {"aws:SourceAccount": account}})
-        self.key.add_to_resource_policy(
+        scoped = (
+            dict(conditions)
+            if conditions
+            else access.merge(
+                {"StringEquals": {"aws:SourceAccount": account}},
+                {"ArnLike": {"aws:SourceArn": source_arn}} if source_arn else {},
+            )
+        )
+        self._key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid=f"Use by {service}".replace(".", "").replace(" ", ""),
                 principals=[iam.ServicePrincipal(service)],
@@ -133,6 +293,36 @@ class GovernanceKey(Construct):
                 conditions=scoped,
             )
         )
+
+
+class GovernanceKeyReference(Construct):
+    """A foundation key as another stack sees it: usable by ARN, its policy out of reach.
+
+    Grants are never written from here: the key policy lives in the foundation, which grants
+    by role and service, so adding a model never changes it.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, key_arn: str, domain: DataDomain
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._domain = domain
+        # Kept on the Python side: every job definition and endpoint config reads it, and each
+        # read through the imported key would be a call into the jsii runtime.
+        self._key_arn = key_arn
+        self._key = kms.Key.from_key_arn(self, "Resource", key_arn)
+
+    @property
+    def domain(self) -> DataDomain:
+        return self._domain
+
+    @property
+    def key(self) -> kms.IKey:
+        return self._key
+
+    @property
+    def key_arn(self) -> str:
+        return self._key_arn
 
 
 class GovernanceKeys(Construct):

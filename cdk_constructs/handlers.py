@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
@@ -20,17 +21,19 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
+from aws_cdk.interfaces import aws_events as events_refs
 from constructs import Construct
 
-from cdk_constructs import defaults, tags
-from cdk_constructs.alerts import GovernanceAlerts
+from cdk_constructs import access, defaults, tags
+from cdk_constructs.access import SageMakerArns
+from cdk_constructs.alerts import GovernanceAlerts, IAlerts
 from cdk_constructs.compliance.acknowledgments import (
     acknowledge,
     acknowledge_in_frameworks,
     acknowledge_wildcards,
     nag_string,
 )
-from cdk_constructs.encryption import GovernanceKey
+from cdk_constructs.encryption import CARD_READ, GovernanceKey
 from cdk_constructs.queues import dead_letter_queue
 from cdk_constructs.roles import ManagedPolicyRole
 from cdk_constructs.storage import GovernedBucket
@@ -98,7 +101,7 @@ def monitoring_runs_pattern() -> events.EventPattern:
 
 
 def depth_alarm(
-    scope: Construct, construct_id: str, *, queue: sqs.IQueue, alerts: GovernanceAlerts, what: str
+    scope: Construct, construct_id: str, *, queue: sqs.IQueue, alerts: IAlerts, what: str
 ) -> cloudwatch.Alarm:
     alarm = cloudwatch.Alarm(
         scope,
@@ -216,19 +219,7 @@ class GovernanceFunction(Construct):
                 resources=[f"{self.log_group.log_group_arn}:*"],
             )
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="VpcNetworkInterfaces",
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:AssignPrivateIpAddresses",
-                    "ec2:UnassignPrivateIpAddresses",
-                ],
-                resources=["*"],
-            )
-        )
+        self._grant_network_interfaces(network)
         if reserved_concurrency is None:
             acknowledge_in_frameworks(
                 self.function,
@@ -248,8 +239,10 @@ class GovernanceFunction(Construct):
         acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::*]",
-            "Lambda's VPC network-interface calls and X-Ray trace writes support no "
-            "resource-level permissions; everything else this role holds is scoped.",
+            "ec2:DescribeNetworkInterfaces and the X-Ray trace writes have no resource types in "
+            "the Service Authorization Reference (and Lambda requires DescribeNetworkInterfaces "
+            "on '*'); every other network-interface call is scoped to this VPC's subnets, "
+            "security group and this account's network interfaces.",
         )
         acknowledge_wildcards(
             self.role,
@@ -260,13 +253,115 @@ class GovernanceFunction(Construct):
             ),
         )
 
+    def _grant_network_interfaces(self, network: HandlerNetwork) -> None:
+        """What Lambda does with this role to attach the function to the VPC.
+
+        The Service Authorization Reference lets CreateNetworkInterface be scoped to the
+        subnets and security group it uses, and the other calls to network interfaces of this
+        account and region; DescribeNetworkInterfaces has no resource type. Lambda's guide
+        (configuration-vpc) asks for DeleteNetworkInterface on every interface id, which
+        ``network-interface/*`` of this account and region is.
+        """
+        stack = cdk.Stack.of(self)
+        ec2_arn = f"arn:{cdk.Aws.PARTITION}:ec2:{stack.region}:{stack.account}"
+        interfaces = f"{ec2_arn}:network-interface/*"
+        subnet_ids = network.vpc.select_subnets(
+            subnet_type=network.subnets.subnet_type,
+            subnet_group_name=network.subnets.subnet_group_name,
+        ).subnet_ids
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="CreateNetworkInterfacesInTheVpc",
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[
+                    interfaces,
+                    *(f"{ec2_arn}:subnet/{subnet}" for subnet in subnet_ids),
+                    f"{ec2_arn}:security-group/{network.security_group.security_group_id}",
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ManageOwnAccountsNetworkInterfaces",
+                actions=[
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                resources=[interfaces],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DescribeNetworkInterfaces",
+                actions=["ec2:DescribeNetworkInterfaces"],
+                resources=["*"],
+            )
+        )
+        acknowledge_wildcards(
+            self.role,
+            resources=[nag_string(stack, interfaces)],
+            reason=(
+                "Lambda creates and deletes the function's network interfaces under ids it "
+                "chooses; the pattern is limited to network interfaces of this account and "
+                "region, and creation to this VPC's subnets and security group."
+            ),
+        )
+
     def target(self, *, dead_letter_queue: sqs.IQueue) -> targets.LambdaFunction:
         """An EventBridge target that retries for a day, then dead-letters the event."""
-        return targets.LambdaFunction(
-            self.function,
-            dead_letter_queue=dead_letter_queue,
-            retry_attempts=185,
-            max_event_age=cdk.Duration.hours(24),
+        return handler_target(self.function, dead_letter_queue=dead_letter_queue)
+
+
+# A day of retries (EventBridge's maximum event age) before an event is dead-lettered.
+RETRY_ATTEMPTS = 185
+MAX_EVENT_AGE = cdk.Duration.hours(24)
+
+
+def handler_target(
+    function: lambda_.IFunction, *, dead_letter_queue: sqs.IQueue
+) -> targets.LambdaFunction:
+    """An EventBridge target for a governance handler of the same stack: retries for a day
+    (185 attempts), then the event waits in ``dead_letter_queue``."""
+    return targets.LambdaFunction(
+        function,
+        dead_letter_queue=dead_letter_queue,
+        retry_attempts=RETRY_ATTEMPTS,
+        max_event_age=MAX_EVENT_AGE,
+    )
+
+
+@jsii.implements(events.IRuleTarget)
+class SharedHandlerTarget:
+    """A foundation handler as the target of a rule in a models stack, by ARN.
+
+    Unlike ``targets.LambdaFunction`` it adds no ``AWS::Lambda::Permission`` (which would put a
+    statement per models stack into the function's resource policy): the foundation lets every
+    shard rule invoke the handler by rule name (``GovernanceHandlers``). Retries and the
+    dead-letter queue are as :func:`handler_target`'s; the queue's policy lets this rule send.
+    """
+
+    def __init__(self, function_arn: str, *, dead_letter_queue: sqs.IQueue) -> None:
+        self._function_arn = function_arn
+        self._queue = dead_letter_queue
+
+    def bind(self, rule: events_refs.IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
+        self._queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EventsDeliverFailedEvents",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[self._queue.queue_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_ref.rule_arn}},
+            )
+        )
+        return events.RuleTargetConfig(
+            arn=self._function_arn,
+            dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=self._queue.queue_arn),
+            retry_policy=events.CfnRule.RetryPolicyProperty(
+                maximum_retry_attempts=RETRY_ATTEMPTS,
+                maximum_event_age_in_seconds=int(MAX_EVENT_AGE.to_seconds()),
+            ),
         )
 
 
@@ -293,15 +388,15 @@ class GovernanceHandlers(Construct):
         evidence: list[GovernedBucket],
         monitoring_reports: GovernedBucket,
         alerts: GovernanceAlerts,
-        governed_groups: list[str],
-        retraining_pipelines: list[str] | None = None,
+        card_key: GovernanceKey,
+        shard_rule_pattern: str | None = None,
         reserved_concurrency: int | None = None,
         powertools_layer_arn: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         arn = f"arn:{cdk.Aws.PARTITION}"
-        sagemaker_arn = f"{arn}:sagemaker:{stack.region}:{stack.account}"
+        sagemaker = SageMakerArns(stack)
         parameters_arn = f"{arn}:ssm:{stack.region}:{stack.account}:parameter"
 
         self.ledger = dynamodb.Table(
@@ -412,29 +507,34 @@ class GovernanceHandlers(Construct):
                 )
             )
 
-        # Approval gate: read the policy and the evidence, set a version back, alert.
+        # Approval gate: read the policy and the evidence, set a version back, alert. It must
+        # judge every version of a governed group, including one registered without governance
+        # tags (versions carry no tags of their own), so versions are not tag-scoped here; the
+        # gate is only invoked by the state-change rules of governed groups.
         gate = self.approval_gate.role
         self._read_parameters(gate, f"{parameters_arn}{POLICY_PARAMETER_PREFIX}*")
         gate.add_to_policy(
             iam.PolicyStatement(
-                sid="JudgeGovernedVersions",
+                sid="JudgeVersions",
                 actions=["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"],
-                resources=[f"{sagemaker_arn}:model-package/{g}/*" for g in governed_groups],
+                resources=[sagemaker.versions],
             )
         )
         gate.add_to_policy(
             iam.PolicyStatement(
-                sid="ReadModelCards",
-                # Versions and who changed each: the card's approver is checked too.
+                sid="ReadGovernedModelCards",
                 actions=["sagemaker:DescribeModelCard", "sagemaker:ListModelCardVersions"],
-                resources=[f"{sagemaker_arn}:model-card/{g}" for g in governed_groups],
+                resources=[sagemaker.cards],
+                conditions=access.created_by_this_app(),
             )
         )
+        card_key.grant_use_via(gate, service="sagemaker", actions=CARD_READ)
         for bucket in evidence:
             bucket.grant_read(gate)
         alerts.grant_publish(gate)
 
-        # Audit ledger: append records, mirror them to the Object-Lock bucket.
+        # Audit ledger: append records, mirror them to the Object-Lock bucket, and read the
+        # version behind an event (who registered and who approved it) the way the gate does.
         ledger_role = self.audit_ledger.role
         self._read_parameters(ledger_role, f"{parameters_arn}{POLICY_PARAMETER_PREFIX}*")
         grant_table(
@@ -449,12 +549,11 @@ class GovernanceHandlers(Construct):
             ],
         )
         audit.grant_read_write(ledger_role, "ledger/*")
-        # The documented state-change event names nobody: the actor is read from the version.
         ledger_role.add_to_policy(
             iam.PolicyStatement(
-                sid="ReadGovernedVersions",
+                sid="ReadVersions",
                 actions=["sagemaker:DescribeModelPackage"],
-                resources=[f"{sagemaker_arn}:model-package/{g}/*" for g in governed_groups],
+                resources=[sagemaker.versions],
             )
         )
 
@@ -468,57 +567,65 @@ class GovernanceHandlers(Construct):
                     "sagemaker:DescribeProcessingJob",
                     "sagemaker:DescribeMonitoringSchedule",
                 ],
-                resources=[
-                    f"{sagemaker_arn}:processing-job/*",
-                    f"{sagemaker_arn}:monitoring-schedule/*",
-                ],
+                resources=[sagemaker.of("processing-job"), sagemaker.of("monitoring-schedule")],
             )
         )
         monitoring_reports.grant_read(violations_role)
         alerts.grant_publish(violations_role)
-        if retraining_pipelines:
-            violations_role.add_to_policy(
-                iam.PolicyStatement(
-                    sid="StartRetrainingPipelines",
-                    actions=["sagemaker:StartPipelineExecution"],
-                    # Pipeline ARNs carry the name in lower case.
-                    resources=[
-                        f"{sagemaker_arn}:pipeline/{name.lower()}" for name in retraining_pipelines
-                    ],
-                )
+        # Only pipelines that carry governance:model (set by whoever owns the pipeline; no role
+        # of this app can set governance tags) may be started; which one is the model's
+        # endpoint parameter's choice.
+        violations_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="StartRetrainingPipelines",
+                actions=["sagemaker:StartPipelineExecution"],
+                resources=[sagemaker.of("pipeline")],
+                conditions={"Null": {f"aws:ResourceTag/{tags.MODEL}": "false"}},
             )
+        )
 
+        for role in (gate, ledger_role):
+            acknowledge_wildcards(
+                role,
+                resources=[nag_string(stack, sagemaker.versions)],
+                reason=(
+                    "Model package versions are numbered at registration and carry no tags "
+                    "unless the registrant set them; the handler must read (the gate also "
+                    "reject) any version of a governed group, and is invoked only by the "
+                    "state-change rules of governed groups."
+                ),
+            )
         acknowledge_wildcards(
             gate,
-            resources=[
-                nag_string(stack, f"{sagemaker_arn}:model-package/{g}/*") for g in governed_groups
-            ],
+            resources=[nag_string(stack, sagemaker.cards)],
             reason=(
-                "Model package versions are numbered at registration; the gate may judge any "
-                "version inside a governed group and nothing outside them."
-            ),
-        )
-        acknowledge_wildcards(
-            ledger_role,
-            resources=[
-                nag_string(stack, f"{sagemaker_arn}:model-package/{g}/*") for g in governed_groups
-            ],
-            reason=(
-                "Model package versions are numbered at registration; the ledger reads (never "
-                "changes) any version inside a governed group to name who changed it."
+                f"Model cards are named per model; reads are limited by condition to cards "
+                f"tagged {tags.MANAGED_BY}={tags.MANAGED_BY_VALUE}."
             ),
         )
         acknowledge_wildcards(
             violations_role,
             resources=[
-                nag_string(stack, f"{sagemaker_arn}:processing-job/*"),
-                nag_string(stack, f"{sagemaker_arn}:monitoring-schedule/*"),
+                nag_string(stack, sagemaker.of("processing-job")),
+                nag_string(stack, sagemaker.of("monitoring-schedule")),
             ],
             reason=(
                 "Monitoring executions are processing jobs SageMaker names per run; the handler "
                 "only describes them (read-only) to find the schedule and report."
             ),
         )
+        acknowledge_wildcards(
+            violations_role,
+            resources=[nag_string(stack, sagemaker.of("pipeline"))],
+            reason=(
+                f"Retraining pipelines belong to model teams; only pipelines tagged "
+                f"{tags.MODEL} (condition) can be started, and the handler starts only the one "
+                "named in the model's endpoint parameter."
+            ),
+        )
+
+        if shard_rule_pattern is not None:
+            self._let_shard_rules_invoke(shard_rule_pattern)
 
         # Environment-wide routing: our own events to the ledger, monitoring runs to the
         # violations handler. Per-model state-change rules live with the models.
@@ -556,6 +663,25 @@ class GovernanceHandlers(Construct):
             event_pattern=monitoring_runs_pattern(),
             targets=[self.violations.target(dead_letter_queue=self.routing_dlq)],
         )
+
+    def _let_shard_rules_invoke(self, rule_name_pattern: str) -> None:
+        """One permission per function for every shard's state-change rule, by rule name.
+
+        A permission per shard would add a statement per models stack to each function's
+        resource policy (20 KB, so about 40 shards); the name pattern is an
+        organisation-level input, so the foundation does not change when shards are added.
+        """
+        stack = cdk.Stack.of(self)
+        rules = (
+            f"arn:{stack.partition}:events:{stack.region}:{stack.account}:rule/{rule_name_pattern}"
+        )
+        for function in (self.approval_gate, self.audit_ledger):
+            function.function.add_permission(
+                "ShardStateChangeRules",
+                principal=iam.ServicePrincipal("events.amazonaws.com"),
+                source_account=stack.account,
+                source_arn=rules,
+            )
 
     @staticmethod
     def _read_parameters(role: iam.Role, parameters: str) -> None:

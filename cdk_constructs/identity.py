@@ -1,9 +1,13 @@
 """Persona roles and job execution roles, all under one permissions boundary.
 
 Personas follow SageMaker Role Manager's: data scientist, MLOps engineer, model approver (risk
-officer) and auditor. Separation of duties is enforced with explicit denies, which no later
-grant can override: data scientists register versions but cannot approve them; approvers
-approve but cannot create or delete versions.
+officer) and auditor. Access is attribute-based (:mod:`cdk_constructs.access`): every statement
+names a resource *type* and the tag or prefix that bounds it, never a model, so the policies are
+the same size for any number of models. Separation of duties is enforced with explicit denies,
+which no later grant can override: data scientists register versions (only as
+``PendingManualApproval``, only into their own team's groups) but cannot approve them;
+approvers approve but cannot create or delete versions; nobody with a role of this app can
+add or remove ``governance:*`` tags outside resource creation.
 """
 
 from __future__ import annotations
@@ -11,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import Aws, Stack
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from cdk_constructs import access, tags
 from cdk_constructs.compliance.acknowledgments import (
     acknowledge,
     acknowledge_wildcards,
@@ -22,42 +26,61 @@ from cdk_constructs.compliance.acknowledgments import (
 )
 from cdk_constructs.roles import ManagedPolicyRole
 
-# Approval is UpdateModelPackage with ModelApprovalStatus set; the condition key carries it.
-APPROVAL_STATUS_CONDITION = "sagemaker:ModelApprovalStatus"
+APPROVAL_STATUS_CONDITION = access.APPROVAL_STATUS_KEY
+# Read access to the governed registry; ListTags lets a reader see the governance tags.
 REGISTRY_READ_ACTIONS = (
-    "sagemaker:DescribeModelPackage",
     "sagemaker:DescribeModelPackageGroup",
-    "sagemaker:ListModelPackages",
     "sagemaker:DescribeModelCard",
     "sagemaker:ListModelCardVersions",
     "sagemaker:ListTags",
 )
+VERSION_READ_ACTIONS = ("sagemaker:DescribeModelPackage", "sagemaker:ListTags")
 VERSION_LIFECYCLE_ACTIONS = (
     "sagemaker:CreateModelPackage",
     "sagemaker:DeleteModelPackage",
     "sagemaker:DeleteModelPackageGroup",
 )
-
-
-def registry_arns(stack: Stack, group_names: Sequence[str]) -> list[str]:
-    """ARNs of the governed groups and of every version inside them."""
-    base = f"arn:{Aws.PARTITION}:sagemaker:{stack.region}:{stack.account}"
-    arns: list[str] = []
-    for name in group_names:
-        arns += [f"{base}:model-package-group/{name}", f"{base}:model-package/{name}/*"]
-    return arns
-
-
-def model_card_arns(stack: Stack, model_names: Sequence[str]) -> list[str]:
-    base = f"arn:{Aws.PARTITION}:sagemaker:{stack.region}:{stack.account}"
-    return [f"{base}:model-card/{name}" for name in model_names]
+# What Clarify does with a shadow endpoint for the explainability (SHAP) monitor: create an
+# endpoint config and endpoint from the monitored model, wait for it, invoke it, delete both
+# (SageMaker developer guide: clarify-processing-job-configure-how-it-works, clarify-vpc).
+SHADOW_ENDPOINT_ACTIONS = (
+    "sagemaker:CreateEndpointConfig",
+    "sagemaker:CreateEndpoint",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:InvokeEndpoint",
+    "sagemaker:DeleteEndpoint",
+    "sagemaker:DeleteEndpointConfig",
+)
+MONITORED_RESOURCE_READ_ACTIONS = (
+    "sagemaker:DescribeModel",
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DescribeEndpointConfig",
+)
+# Every SageMaker job in a VPC validates these when it is created; the developer guide says not
+# to scope them with conditions or resource filters, or the validation fails
+# (sagemaker-roles: "If you specify a private VPC for your processing job ... Don't scope in the
+# policy with any conditions or resource filters").
+JOB_NETWORK_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+)
 
 
 class PermissionsBoundary(Construct):
     """The ceiling for every role the app creates.
 
     It allows only the services governance workloads use and denies what would let a role
-    escape governance: changing IAM, removing this boundary, disabling the trail or keys.
+    escape governance: changing IAM, removing this boundary, disabling the trail or keys, and
+    changing ``governance:*`` tags after creation (which would move a resource into another
+    team's or model's scope).
     """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
@@ -76,6 +99,9 @@ class PermissionsBoundary(Construct):
                 "sagemaker:InvokeEndpoint",
                 "sagemaker:DeleteModelPackage",
                 "sagemaker:DeleteModelPackageGroup",
+                # Clarify deletes the shadow endpoint it created for the explainability monitor.
+                "sagemaker:DeleteEndpoint",
+                "sagemaker:DeleteEndpointConfig",
                 "s3:GetObject*",
                 "s3:PutObject*",
                 "s3:ListBucket*",
@@ -124,6 +150,15 @@ class PermissionsBoundary(Construct):
             ],
             resources=["*"],
         )
+        # Jobs and endpoints with a volume key need kms:CreateGrant through the boundary as well
+        # as through their own policy and the key policy (a boundary caps what a key policy
+        # grants to a role: IAM user guide, policy evaluation logic / permissions boundaries).
+        grants = iam.PolicyStatement(
+            sid="KmsGrantsForAwsResources",
+            actions=["kms:CreateGrant"],
+            resources=["*"],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        )
         deny = iam.PolicyStatement(
             sid="NoGovernanceEscape",
             effect=iam.Effect.DENY,
@@ -144,11 +179,31 @@ class PermissionsBoundary(Construct):
             ],
             resources=["*"],
         )
+        # Governance tags decide who may act on a resource, so they are set only when a resource
+        # is created (CloudFormation, or a registration that must tag its version): standalone
+        # AddTags has no sagemaker:TaggingAction, tag-on-create has the create API's name.
+        no_retagging = iam.PolicyStatement(
+            sid="NoGovernanceTagChanges",
+            effect=iam.Effect.DENY,
+            actions=["sagemaker:AddTags"],
+            resources=["*"],
+            conditions={
+                "ForAnyValue:StringLike": {"aws:TagKeys": [access.GOVERNANCE_TAG_KEYS]},
+                "Null": {"sagemaker:TaggingAction": "true"},
+            },
+        )
+        no_untagging = iam.PolicyStatement(
+            sid="NoGovernanceTagRemoval",
+            effect=iam.Effect.DENY,
+            actions=["sagemaker:DeleteTags"],
+            resources=["*"],
+            conditions={"ForAnyValue:StringLike": {"aws:TagKeys": [access.GOVERNANCE_TAG_KEYS]}},
+        )
         self.policy = iam.ManagedPolicy(
             self,
             "Resource",
             description="Permissions boundary for SageMaker model governance roles",
-            statements=[allow, deny],
+            statements=[allow, grants, deny, no_retagging, no_untagging],
         )
         acknowledge_wildcards(
             self.policy,
@@ -161,26 +216,49 @@ class PermissionsBoundary(Construct):
         )
 
 
+def _acknowledge_registry_wildcards(
+    role: iam.IRole, stack: Stack, arns: access.SageMakerArns
+) -> None:
+    reasons = {
+        arns.groups: f"Model package groups are created per model; reads are limited by "
+        f"condition to groups tagged {tags.MANAGED_BY}={tags.MANAGED_BY_VALUE}, writes to "
+        f"groups whose {tags.OWNER} tag is the caller's team.",
+        arns.cards: f"Model cards are created per model; access is limited by condition to "
+        f"cards tagged {tags.MANAGED_BY}={tags.MANAGED_BY_VALUE} (updates by data scientists "
+        f"to cards of their own team by {tags.OWNER}).",
+        arns.versions: f"Model package versions are numbered by SageMaker at registration; "
+        f"access is limited by condition to versions tagged {tags.MODEL} at registration "
+        f"(and, for registration, to the caller's team by {tags.OWNER}).",
+        arns.packages: "ListModelPackages is authorized against the model-package resource "
+        "type; it returns names and statuses only, never artifacts or metrics.",
+    }
+    for arn, reason in reasons.items():
+        acknowledge_wildcards(role, resources=[nag_string(stack, arn)], reason=reason)
+
+
 class PersonaRoles(Construct):
-    """Human personas, assumed from the account with MFA, scoped to the governed groups."""
+    """Human personas, assumed from the account with MFA, scoped by governance tags.
+
+    The data scientist's team comes from the session tag ``governance:owner`` (from the
+    identity provider, or passed on AssumeRole and then limited to the caller's own tag by the
+    trust policy); without it a data scientist can read but not write.
+    """
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        governed_groups: Sequence[str],
         job_roles: Sequence[iam.IRole],
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        registry = registry_arns(stack, governed_groups)
-        cards = model_card_arns(stack, governed_groups)
+        arns = access.SageMakerArns(stack)
         human = iam.AccountRootPrincipal().with_conditions(
             {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
         )
 
-        def persona(role_id: str, description: str) -> iam.Role:
+        def persona(role_id: str, description: str) -> ManagedPolicyRole:
             return ManagedPolicyRole(self, role_id, assumed_by=human, description=description)
 
         self.data_scientist = persona(
@@ -193,30 +271,110 @@ class PersonaRoles(Construct):
             "ModelApprover", "Risk officer: approves or rejects versions; cannot create or delete"
         )
         self.auditor = persona("Auditor", "Read-only access to the registry and audit evidence")
+        # A session may carry the caller's own team and nothing else (IAM user guide, "Passing
+        # session tags in AWS STS": aws:RequestTag / aws:TagKeys on sts:TagSession).
+        trust = self.data_scientist.assume_role_policy
+        if trust is None:  # a Role built with assumed_by always has one
+            raise RuntimeError("the data scientist role has no trust policy")
+        trust.add_statements(
+            iam.PolicyStatement(
+                sid="OwnTeamSessionTagOnly",
+                principals=[iam.AccountRootPrincipal()],
+                actions=["sts:TagSession"],
+                conditions={
+                    "StringEquals": {f"aws:RequestTag/{tags.OWNER}": access.OWN_TEAM},
+                    "ForAllValues:StringEquals": {"aws:TagKeys": [tags.OWNER]},
+                },
+            )
+        )
 
-        for role in (self.data_scientist, self.mlops_engineer, self.model_approver, self.auditor):
+        for role in self.all:
             role.add_to_policy(
                 iam.PolicyStatement(
                     sid="ReadGovernedRegistry",
                     actions=list(REGISTRY_READ_ACTIONS),
-                    resources=registry + cards,
+                    resources=[arns.groups, arns.cards],
+                    conditions=access.created_by_this_app(),
+                )
+            )
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="ReadGovernedVersions",
+                    actions=list(VERSION_READ_ACTIONS),
+                    resources=[arns.versions],
+                    conditions=access.governed_version(),
+                )
+            )
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="ListVersions",
+                    actions=["sagemaker:ListModelPackages"],
+                    resources=[arns.packages],
                 )
             )
 
-        self.data_scientist.add_to_policy(
+        ds = self.data_scientist
+        # CreateModelPackage is authorized against the group (its owner tag) and the new version
+        # (its request tags); both statements require the version to be tagged for the caller's
+        # team and to start unapproved (Service Authorization Reference, CreateModelPackage).
+        ds.add_to_policy(
             iam.PolicyStatement(
-                sid="RegisterVersions",
-                actions=["sagemaker:CreateModelPackage", "sagemaker:AddTags"],
-                resources=registry,
+                sid="RegisterIntoOwnTeamsGroups",
+                actions=["sagemaker:CreateModelPackage"],
+                resources=[arns.groups],
+                conditions=access.merge(
+                    access.owned_by_callers_team(),
+                    access.tagged_for_callers_team(),
+                    access.pending_approval(),
+                ),
             )
         )
-        self.data_scientist.add_to_policy(
+        ds.add_to_policy(
             iam.PolicyStatement(
-                sid="DraftModelCards",
+                sid="RegisterVersionsForOwnTeam",
+                actions=["sagemaker:CreateModelPackage"],
+                resources=[arns.versions],
+                conditions=access.merge(
+                    access.tagged_for_callers_team(), access.pending_approval()
+                ),
+            )
+        )
+        ds.add_to_policy(
+            iam.PolicyStatement(
+                sid="TagVersionsOnRegistration",
+                actions=["sagemaker:AddTags"],
+                resources=[arns.versions],
+                conditions=access.merge(
+                    access.tag_on_create("CreateModelPackage"),
+                    {"StringEquals": {f"aws:RequestTag/{tags.OWNER}": access.OWN_TEAM}},
+                ),
+            )
+        )
+        ds.add_to_policy(
+            iam.PolicyStatement(
+                sid="DraftOwnTeamsCards",
                 actions=["sagemaker:UpdateModelCard"],
-                resources=cards,
+                resources=[arns.cards],
+                conditions=access.owned_by_callers_team(),
             )
         )
+        # A missing sagemaker:ModelApprovalStatus also matches StringNotEquals (IAM user guide,
+        # condition operators: a negated operator is true when the key is absent), so a
+        # registration must say PendingManualApproval explicitly.
+        ds.add_to_policy(
+            iam.PolicyStatement(
+                sid="RegisterOnlyPendingVersions",
+                effect=iam.Effect.DENY,
+                actions=["sagemaker:CreateModelPackage"],
+                resources=["*"],
+                conditions={
+                    "StringNotEquals": {APPROVAL_STATUS_CONDITION: access.PENDING_APPROVAL}
+                },
+            )
+        )
+        # sagemaker:ModelCardStatus is not a condition key of UpdateModelCard (its only keys are
+        # aws:ResourceTag and sagemaker:ResourceTag), so IAM cannot tell drafting a card from
+        # approving it; the approval gate checks who approved the card instead.
         for role in (self.data_scientist, self.mlops_engineer):
             role.add_to_policy(
                 iam.PolicyStatement(
@@ -229,29 +387,25 @@ class PersonaRoles(Construct):
                     },
                 )
             )
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    sid="NeverApproveCards",
-                    effect=iam.Effect.DENY,
-                    actions=["sagemaker:UpdateModelCard"],
-                    resources=["*"],
-                    conditions={"StringEquals": {"sagemaker:ModelCardStatus": "Approved"}},
-                )
-            )
 
-        schedule_arns = (
-            f"arn:{Aws.PARTITION}:sagemaker:{stack.region}:{stack.account}:monitoring-schedule/*"
-        )
+        schedules = arns.of("monitoring-schedule")
         self.mlops_engineer.add_to_policy(
             iam.PolicyStatement(
                 sid="OperateMonitoring",
                 actions=[
                     "sagemaker:DescribeMonitoringSchedule",
-                    "sagemaker:ListMonitoringExecutions",
                     "sagemaker:StartMonitoringSchedule",
                     "sagemaker:StopMonitoringSchedule",
                 ],
-                resources=[schedule_arns],
+                resources=[schedules],
+                conditions=access.created_by_this_app(),
+            )
+        )
+        self.mlops_engineer.add_to_policy(
+            iam.PolicyStatement(
+                sid="ListMonitoringExecutions",
+                actions=["sagemaker:ListMonitoringExecutions"],
+                resources=["*"],
             )
         )
         if job_roles:
@@ -267,8 +421,17 @@ class PersonaRoles(Construct):
         self.model_approver.add_to_policy(
             iam.PolicyStatement(
                 sid="DecideApproval",
-                actions=["sagemaker:UpdateModelPackage", "sagemaker:UpdateModelCard"],
-                resources=registry + cards,
+                actions=["sagemaker:UpdateModelPackage"],
+                resources=[arns.versions],
+                conditions=access.governed_version(),
+            )
+        )
+        self.model_approver.add_to_policy(
+            iam.PolicyStatement(
+                sid="ApproveCards",
+                actions=["sagemaker:UpdateModelCard"],
+                resources=[arns.cards],
+                conditions=access.created_by_this_app(),
             )
         )
         self.model_approver.add_to_policy(
@@ -287,23 +450,22 @@ class PersonaRoles(Construct):
             )
         )
 
-        version_arns = [arn for arn in registry if arn.endswith("/*")]
         for role in self.all:
-            acknowledge_wildcards(
-                role,
-                resources=[nag_string(stack, arn) for arn in version_arns],
-                reason=(
-                    "Model package versions are numbered by SageMaker at registration; the "
-                    "pattern is limited to the versions inside one governed group."
-                ),
-            )
+            _acknowledge_registry_wildcards(role, stack, arns)
         acknowledge_wildcards(
             self.mlops_engineer,
-            resources=[nag_string(stack, schedule_arns)],
+            resources=[nag_string(stack, schedules)],
             reason=(
-                "Monitoring schedules are created per deployed model by the monitoring stacks; "
-                "MLOps operates all of them in this account and region, nothing else."
+                "Monitoring schedules are created per deployed model by the models stacks; "
+                f"MLOps operates only schedules tagged {tags.MANAGED_BY}="
+                f"{tags.MANAGED_BY_VALUE} (condition), in this account and region."
             ),
+        )
+        acknowledge(
+            self.mlops_engineer,
+            "AwsSolutions-IAM5[Resource::*]",
+            "sagemaker:ListMonitoringExecutions supports no resource-level permissions "
+            "(Service Authorization Reference); it lists execution summaries only.",
         )
         acknowledge(
             self.auditor,
@@ -313,7 +475,7 @@ class PersonaRoles(Construct):
         )
 
     @property
-    def all(self) -> list[iam.Role]:
+    def all(self) -> list[ManagedPolicyRole]:
         return [self.data_scientist, self.mlops_engineer, self.model_approver, self.auditor]
 
 
@@ -324,7 +486,7 @@ class JobExecutionRoles(Construct):
     job in the isolated VPC needs (image pulls, logs, metrics, network interfaces).
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, vpc: ec2.IVpc) -> None:
+    def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         account_arn = f"arn:{Aws.PARTITION}:sagemaker:{stack.region}:{stack.account}:*"
@@ -333,6 +495,10 @@ class JobExecutionRoles(Construct):
                 "StringEquals": {"aws:SourceAccount": stack.account},
                 "ArnLike": {"aws:SourceArn": account_arn},
             }
+        )
+        images = f"arn:{Aws.PARTITION}:ecr:{stack.region}:*:repository/*"
+        job_logs = (
+            f"arn:{Aws.PARTITION}:logs:{stack.region}:{stack.account}:log-group:/aws/sagemaker/*"
         )
         self.job_basics = iam.ManagedPolicy(
             self,
@@ -346,7 +512,7 @@ class JobExecutionRoles(Construct):
                         "ecr:GetDownloadUrlForLayer",
                         "ecr:BatchCheckLayerAvailability",
                     ],
-                    resources=[f"arn:{Aws.PARTITION}:ecr:{stack.region}:*:repository/*"],
+                    resources=[images],
                 ),
                 iam.PolicyStatement(
                     sid="EcrAuthToken", actions=["ecr:GetAuthorizationToken"], resources=["*"]
@@ -359,10 +525,7 @@ class JobExecutionRoles(Construct):
                         "logs:PutLogEvents",
                         "logs:DescribeLogStreams",
                     ],
-                    resources=[
-                        f"arn:{Aws.PARTITION}:logs:{stack.region}:{stack.account}"
-                        ":log-group:/aws/sagemaker/*"
-                    ],
+                    resources=[job_logs],
                 ),
                 iam.PolicyStatement(
                     sid="JobMetrics",
@@ -371,31 +534,9 @@ class JobExecutionRoles(Construct):
                     conditions={"StringLike": {"cloudwatch:namespace": ["aws/sagemaker/*"]}},
                 ),
                 iam.PolicyStatement(
-                    sid="DescribeNetwork",
-                    actions=[
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeVpcs",
-                        "ec2:DescribeDhcpOptions",
-                        "ec2:DescribeSubnets",
-                        "ec2:DescribeSecurityGroups",
-                    ],
-                    resources=["*"],
-                ),
-                iam.PolicyStatement(
                     sid="JobNetworkInterfaces",
-                    actions=[
-                        "ec2:CreateNetworkInterface",
-                        "ec2:CreateNetworkInterfacePermission",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:DeleteNetworkInterfacePermission",
-                    ],
+                    actions=list(JOB_NETWORK_ACTIONS),
                     resources=["*"],
-                    conditions={
-                        "ArnEquals": {
-                            "ec2:Vpc": f"arn:{Aws.PARTITION}:ec2:{stack.region}:{stack.account}"
-                            f":vpc/{vpc.vpc_id}"
-                        }
-                    },
                 ),
             ],
         )
@@ -404,19 +545,13 @@ class JobExecutionRoles(Construct):
             self.job_basics,
             "AwsSolutions-IAM5[Resource::*]",
             "ecr:GetAuthorizationToken and the ec2:Describe* calls support no resource-level "
-            "permissions; PutMetricData is limited to the aws/sagemaker/* namespaces and network "
-            "interface changes to this VPC by conditions.",
+            "permissions; the network-interface calls must not be scoped by resource or "
+            "condition or SageMaker's VPC validation fails when a job is created (SageMaker "
+            "developer guide, sagemaker-roles); PutMetricData is limited to aws/sagemaker/*.",
         )
         acknowledge_wildcards(
             self.job_basics,
-            resources=[
-                nag_string(stack, f"arn:{Aws.PARTITION}:ecr:{stack.region}:*:repository/*"),
-                nag_string(
-                    stack,
-                    f"arn:{Aws.PARTITION}:logs:{stack.region}:{stack.account}"
-                    ":log-group:/aws/sagemaker/*",
-                ),
-            ],
+            resources=[nag_string(stack, images), nag_string(stack, job_logs)],
             reason=(
                 "SageMaker's built-in images (Model Monitor, Clarify, frameworks) live in "
                 "AWS-owned registries whose account differs per region; job logs go to the "
@@ -424,7 +559,7 @@ class JobExecutionRoles(Construct):
             ),
         )
 
-        def job_role(role_id: str, description: str) -> iam.Role:
+        def job_role(role_id: str, description: str) -> ManagedPolicyRole:
             return ManagedPolicyRole(
                 self,
                 role_id,
@@ -437,7 +572,111 @@ class JobExecutionRoles(Construct):
         self.processing = job_role("Processing", "SageMaker processing and baselining jobs")
         self.monitoring = job_role("Monitoring", "Model Monitor and Clarify monitoring jobs")
         self.inference = job_role("Inference", "Models served on governed endpoints")
+        self._grant_clarify_shadow_endpoints(stack)
+
+    def _grant_clarify_shadow_endpoints(self, stack: Stack) -> None:
+        """The explainability monitor's Clarify job runs a shadow endpoint of the monitored
+        model, so the monitoring role reads the governed endpoint and model and manages
+        endpoints named ``sm-clarify-*`` (and only those)."""
+        arns = access.SageMakerArns(stack)
+        shadow = [
+            arns.of("endpoint", f"{access.CLARIFY_SHADOW_PREFIX}*"),
+            arns.of("endpoint-config", f"{access.CLARIFY_SHADOW_PREFIX}*"),
+        ]
+        monitored = [arns.of("model"), arns.of("endpoint"), arns.of("endpoint-config")]
+        role = self.monitoring
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ClarifyShadowEndpoints",
+                actions=list(SHADOW_ENDPOINT_ACTIONS),
+                resources=shadow,
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="TagShadowEndpointsOnCreate",
+                actions=["sagemaker:AddTags"],
+                resources=shadow,
+                conditions=access.tag_on_create("CreateEndpoint", "CreateEndpointConfig"),
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadMonitoredEndpoints",
+                actions=list(MONITORED_RESOURCE_READ_ACTIONS),
+                resources=monitored,
+                conditions=access.created_by_this_app(),
+            )
+        )
+        acknowledge_wildcards(
+            role,
+            resources=[nag_string(stack, arn) for arn in shadow],
+            reason=(
+                "Clarify names its shadow endpoint and endpoint config with the documented "
+                f"prefix '{access.CLARIFY_SHADOW_PREFIX}' plus a per-run suffix; the pattern "
+                "is limited to that prefix in this account and region."
+            ),
+        )
+        acknowledge_wildcards(
+            role,
+            resources=[nag_string(stack, arn) for arn in monitored],
+            reason=(
+                "Models, endpoint configs and endpoints get per-deployment names; reads are "
+                f"limited by condition to resources tagged {tags.MANAGED_BY}="
+                f"{tags.MANAGED_BY_VALUE}."
+            ),
+        )
+
+    def grant_monitoring_inputs(self, *, asset_objects: str) -> None:
+        """Let the monitoring role read its inputs outside the governance buckets.
+
+        ``asset_objects`` is the pattern of the CDK file assets holding the Clarify analysis
+        configs (``<bootstrap assets bucket>/*.json``). Ground truth and SHAP baselines in the
+        organisation's own buckets are read by S3 attribute-based access control: a bucket
+        tagged ``governance:monitoring-input=true`` (with ABAC enabled on it) is readable.
+        """
+        stack = Stack.of(self)
+        role = self.monitoring
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadAnalysisConfigAssets",
+                actions=["s3:GetObject"],
+                resources=[asset_objects],
+            )
+        )
+        any_bucket = f"arn:{Aws.PARTITION}:s3:::*"
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadTaggedMonitoringInputs",
+                actions=["s3:GetObject", "s3:ListBucket"],
+                resources=[any_bucket, f"{any_bucket}/*"],
+                conditions={
+                    "StringEquals": {
+                        f"aws:ResourceTag/{tags.MONITORING_INPUT}": tags.MONITORING_INPUT_VALUE
+                    }
+                },
+            )
+        )
+        acknowledge_wildcards(
+            role,
+            resources=[nag_string(stack, asset_objects)],
+            reason=(
+                "Clarify analysis configs ship as CDK file assets named by their content hash; "
+                "read-only access is limited to JSON objects of the bootstrap assets bucket "
+                "(synthesized templates and these configs, no data)."
+            ),
+        )
+        acknowledge_wildcards(
+            role,
+            resources=[nag_string(stack, any_bucket), nag_string(stack, f"{any_bucket}/*")],
+            reason=(
+                "Ground truth and SHAP baselines live in the organisation's own buckets; "
+                f"read-only access is limited by condition to buckets tagged "
+                f"{tags.MONITORING_INPUT}={tags.MONITORING_INPUT_VALUE} (S3 ABAC), which no "
+                "role of this app can tag."
+            ),
+        )
 
     @property
-    def all(self) -> list[iam.Role]:
+    def all(self) -> list[ManagedPolicyRole]:
         return [self.training, self.processing, self.monitoring, self.inference]

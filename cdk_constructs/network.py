@@ -125,8 +125,11 @@ class IsolatedMlNetwork(Construct):
         }
 
         logs_arn = f"arn:{Aws.PARTITION}:logs:*:{self.vpc.stack.account}:*"
+        # CloudWatch Logs names the log group in the encryption context of every data key
+        # request; DescribeKey has no encryption context, so it is not granted under it.
         flow_log_key.grant_to_service(
             "logs.amazonaws.com",
+            actions=("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"),
             conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": logs_arn}},
         )
         self.flow_log_group = logs.LogGroup(
@@ -136,10 +139,21 @@ class IsolatedMlNetwork(Construct):
             retention=defaults.LOG_RETENTION,
             removal_policy=defaults.REMOVAL_POLICY,
         )
+        # Only this account's flow logs may have the service assume the role (VPC user guide,
+        # flow logs to CloudWatch Logs: confused-deputy prevention with aws:SourceArn).
+        account = self.vpc.stack.account
         flow_log_role = ManagedPolicyRole(
             self,
             "FlowLogRole",
-            assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"),
+            assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com").with_conditions(
+                {
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{Aws.PARTITION}:ec2:{self.vpc.stack.region}:"
+                        f"{account}:vpc-flow-log/*"
+                    },
+                }
+            ),
             description="Delivers VPC flow logs to the encrypted log group",
         )
         self.flow_log = self.vpc.add_flow_log(

@@ -7,10 +7,10 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk_constructs.compliance.acknowledgments import acknowledge
-from cdk_constructs.encryption import GovernanceKey
+from cdk_constructs.encryption import IGovernanceKey
 
 
-def dead_letter_queue(scope: Construct, construct_id: str, *, key: GovernanceKey) -> sqs.Queue:
+def dead_letter_queue(scope: Construct, construct_id: str, *, key: IGovernanceKey) -> sqs.Queue:
     """A KMS-encrypted, TLS-only queue that keeps failed events for the maximum 14 days."""
     queue = sqs.Queue(
         scope,

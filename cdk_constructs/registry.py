@@ -13,7 +13,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from cdk_constructs import defaults, tags
-from cdk_constructs.encryption import GovernanceKey
+from cdk_constructs.encryption import IGovernanceKey
 from config.model import GovernancePolicy, ModelConfig
 from governance.contracts.vocabulary import POLICY_PARAMETER_PREFIX
 
@@ -104,15 +104,13 @@ class GovernedModelPackageGroup(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, model: ModelConfig) -> None:
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
         self.model = model
-        policy = (
-            consumer_policy(
+        policy = None
+        if model.consumer_accounts:
+            stack = cdk.Stack.of(self)
+            policy = consumer_policy(
                 model, partition=cdk.Aws.PARTITION, region=stack.region, account=stack.account
             )
-            if model.consumer_accounts
-            else None
-        )
         self.resource = sagemaker.CfnModelPackageGroup(
             self,
             "Resource",
@@ -235,7 +233,7 @@ class GovernedModelCard(Construct):
         *,
         model: ModelConfig,
         organisation: str,
-        key: GovernanceKey,
+        key: IGovernanceKey,
     ) -> None:
         super().__init__(scope, construct_id)
         self.content = model_card_content(model, organisation)
@@ -260,11 +258,9 @@ class GovernedModelCard(Construct):
             tags=model_tags(model),
         )
         self.resource.apply_removal_policy(defaults.REMOVAL_POLICY)
-        # SageMaker encrypts the card with the caller's (CloudFormation's) credentials.
-        key.grant_to_service(
-            "sagemaker.amazonaws.com",
-            actions=("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"),
-        )
+        # SageMaker encrypts the card with the caller's credentials, not as its own service
+        # principal: the foundation's key policy lets the deploying role use ``key`` through
+        # SageMaker (GovernanceKey.grant_deployer) and the personas through grant_use_via.
 
     @property
     def card_name(self) -> str:

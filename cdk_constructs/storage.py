@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from collections.abc import Sequence
+from typing import Protocol
+
+from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -13,7 +16,7 @@ from cdk_constructs.compliance.acknowledgments import (
     acknowledge_wildcards,
     nag_string,
 )
-from cdk_constructs.encryption import GovernanceKey
+from cdk_constructs.encryption import GovernanceKey, IGovernanceKey
 
 REPLICATION_REASON = (
     "This foundation is single-region by design; governance evidence is protected in place by "
@@ -59,12 +62,29 @@ class AccessLogBucket(Construct):
         )
 
 
+class IGovernedBucket(Protocol):
+    """What a construct needs from a governed bucket it only references."""
+
+    @property
+    def bucket_name(self) -> str: ...
+
+    @property
+    def bucket_arn(self) -> str: ...
+
+    @property
+    def key(self) -> IGovernanceKey: ...
+
+    def s3_uri(self, prefix: str = "") -> str: ...
+
+
 class GovernedBucket(Construct):
     """A bucket for one data domain, encrypted with that domain's key.
 
     Optional props default to: versioned, all public access blocked, TLS 1.2+ only, bucket-owner
     object ownership, server access logs to ``access_logs`` under ``<id>/``, noncurrent versions
     expired after a year, retained on stack deletion, no Object Lock.
+    ``expire_noncurrent_under`` limits that expiry to some prefixes: every other prefix keeps
+    every version (what the artifacts bucket does for registered model artifacts).
     """
 
     def __init__(
@@ -76,15 +96,17 @@ class GovernedBucket(Construct):
         access_logs: s3.IBucket,
         object_lock_retention: s3.ObjectLockRetention | None = None,
         transition_to_infrequent_access: Duration | None = defaults.INFREQUENT_ACCESS_AFTER,
+        expire_noncurrent_under: Sequence[str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.key = key
+        self._key = key
+        # With Object Lock, noncurrent versions are evidence: never expire them.
+        expire_everywhere = object_lock_retention is None and expire_noncurrent_under is None
         lifecycle = s3.LifecycleRule(
             id="tiering-and-cleanup",
             abort_incomplete_multipart_upload_after=defaults.ABORT_INCOMPLETE_UPLOAD,
-            # With Object Lock, noncurrent versions are evidence: never expire them.
             noncurrent_version_expiration=(
-                None if object_lock_retention else defaults.NONCURRENT_VERSION_EXPIRATION
+                defaults.NONCURRENT_VERSION_EXPIRATION if expire_everywhere else None
             ),
             transitions=(
                 [
@@ -113,9 +135,24 @@ class GovernedBucket(Construct):
             server_access_logs_prefix=f"{construct_id}/",
             object_lock_enabled=object_lock_retention is not None,
             object_lock_default_retention=object_lock_retention,
-            lifecycle_rules=[lifecycle],
+            lifecycle_rules=[
+                lifecycle,
+                *(
+                    s3.LifecycleRule(
+                        id=f"expire-noncurrent-{prefix.strip('/')}",
+                        prefix=prefix,
+                        noncurrent_version_expiration=defaults.NONCURRENT_VERSION_EXPIRATION,
+                    )
+                    for prefix in (expire_noncurrent_under or ())
+                    if object_lock_retention is None
+                ),
+            ],
         )
         acknowledge_in_frameworks(self.bucket, "S3BucketReplicationEnabled", REPLICATION_REASON)
+
+    @property
+    def key(self) -> GovernanceKey:
+        return self._key
 
     @property
     def bucket_name(self) -> str:
@@ -140,14 +177,14 @@ class GovernedBucket(Construct):
             resources=[nag_string(Stack.of(self), self._object_arn(prefix))],
             reason=(
                 f"Object access is limited to keys under '{prefix}' in the "
-                f"{self.key.domain.value} bucket; object keys are created at run time, so the "
+                f"{self._key.domain.value} bucket; object keys are created at run time, so the "
                 "prefix is as narrow as the grant can be."
             ),
         )
 
     def grant_read(self, grantee: iam.IGrantable, prefix: str = "*") -> iam.Grant:
         """Read objects under ``prefix`` and list the bucket; decrypt with the domain key."""
-        self.key.grant_decrypt(grantee)
+        self._key.grant_decrypt(grantee)
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["s3:ListBucket", "s3:GetBucketLocation"],
@@ -162,7 +199,7 @@ class GovernedBucket(Construct):
 
     def grant_write(self, grantee: iam.IGrantable, prefix: str = "*") -> iam.Grant:
         """Put objects under ``prefix``; encrypt with the domain key. No delete."""
-        self.key.grant_encrypt(grantee)
+        self._key.grant_encrypt(grantee)
         self._acknowledge_prefix(grantee, prefix)
         return iam.Grant.add_to_principal(
             grantee=grantee,
@@ -173,3 +210,82 @@ class GovernedBucket(Construct):
     def grant_read_write(self, grantee: iam.IGrantable, prefix: str = "*") -> iam.Grant:
         self.grant_read(grantee, prefix)
         return self.grant_write(grantee, prefix)
+
+    def protect_prefix(self, prefix: str, *, writer: iam.IRole) -> None:
+        """Keep what is under ``prefix`` (e.g. registered model artifacts): only ``writer`` puts
+        objects there and nobody deletes them or their versions, whatever IAM policies allow.
+
+        An explicit Deny in the bucket policy wins over any Allow (IAM policy evaluation logic),
+        so no persona, job or administrator role can overwrite or delete them; ``writer`` can
+        only add objects (and a new version keeps the old one, since the bucket is versioned).
+        """
+        objects = self._object_arn(f"{prefix}*")
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=f"Only{_sid(writer.node.id)}Writes{_sid(prefix)}",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:PutObject"],
+                resources=[objects],
+                conditions={"ArnNotEquals": {"aws:PrincipalArn": writer.role_arn}},
+            )
+        )
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=f"NoDeletes{_sid(prefix)}",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                resources=[objects],
+            )
+        )
+
+    def grant_read_to_accounts(self, accounts: Sequence[str], prefix: str) -> None:
+        """Let other accounts read objects under ``prefix`` (and decrypt them through S3).
+
+        Read-only and object-level only: no listing, no other prefix.
+        """
+        if not accounts:
+            return
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=f"ConsumerAccountsRead{_sid(prefix)}",
+                principals=[iam.AccountPrincipal(a) for a in sorted(set(accounts))],
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                resources=[self._object_arn(f"{prefix}*")],
+            )
+        )
+        self._key.grant_decrypt_to_accounts(accounts, service="s3")
+
+
+def _sid(text: str) -> str:
+    return "".join(ch for ch in text.title() if ch.isalnum())
+
+
+class GovernedBucketReference(Construct):
+    """A foundation bucket as another stack sees it: its name, ARN, URIs and key.
+
+    Nothing is granted from here; the foundation grants its roles by prefix.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, bucket_name: str, key: IGovernanceKey
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._bucket_name = bucket_name
+        self._key = key
+
+    @property
+    def bucket_name(self) -> str:
+        return self._bucket_name
+
+    @property
+    def bucket_arn(self) -> str:
+        return f"arn:{Aws.PARTITION}:s3:::{self._bucket_name}"
+
+    @property
+    def key(self) -> IGovernanceKey:
+        return self._key
+
+    def s3_uri(self, prefix: str = "") -> str:
+        return f"s3://{self._bucket_name}/{prefix}"

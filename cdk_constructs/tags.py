@@ -5,7 +5,7 @@ of the public contract: every resource that belongs to one governed model carrie
 are defined once, in the contract module the handlers share (``governance.contracts``).
 """
 
-from governance.contracts.vocabulary import MANAGED_BY_VALUE, TagKey
+from governance.contracts.vocabulary import MANAGED_BY_VALUE, MONITORING_INPUT_VALUE, TagKey
 
 MODEL = TagKey.MODEL.value
 OWNER = TagKey.OWNER.value
@@ -14,6 +14,7 @@ DATA_CLASSIFICATION = TagKey.DATA_CLASSIFICATION.value
 MONITOR_TYPE = TagKey.MONITOR_TYPE.value
 MANAGED_BY = TagKey.MANAGED_BY.value
 COMPONENT = TagKey.COMPONENT.value
+MONITORING_INPUT = TagKey.MONITORING_INPUT.value
 
 __all__ = [
     "COMPONENT",
@@ -21,6 +22,8 @@ __all__ = [
     "MANAGED_BY",
     "MANAGED_BY_VALUE",
     "MODEL",
+    "MONITORING_INPUT",
+    "MONITORING_INPUT_VALUE",
     "MONITOR_TYPE",
     "OWNER",
     "RISK_TIER",

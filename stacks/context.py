@@ -9,6 +9,7 @@ from constructs import Construct
 APP_CONTEXT_KEYS = {
     "config": "path to the organisation's governance YAML (default: embedded)",
     "prices": "path to a price table for the report's cost estimate (default: built-in)",
+    "quotas": 'raised AWS quotas as JSON, e.g. {"iam.managed-policies-per-role": 20}',
 }
 # Keys the CDK CLI, the toolkit and cdk.json's feature flags set themselves.
 _FRAMEWORK_PREFIXES = (

@@ -4,33 +4,26 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Aws, Stack
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from cdk_constructs.compliance.acknowledgments import acknowledge_wildcards, nag_string
 from cdk_constructs.encryption import DataDomain
 from cdk_constructs.monitoring.engine import MonitoringEngine, MonitoringResources
 from cdk_constructs.monitoring.metrics import MonitorAlarms, MonitorMetrics
 from cdk_constructs.monitoring.serving import GovernedEndpoint
 from config.model import GovernancePolicy, ModelConfig
 from governance.contracts.vocabulary import ENDPOINT_PARAMETER_PREFIX
-from stacks.foundation_stack import FoundationStack
-
-
-def _s3_read_arns(uri: str, partition: str) -> list[str]:
-    """Bucket and object ARNs to read ``uri``: a prefix (ending in ``/``) or one object."""
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    objects = f"{key}*" if key.endswith("/") else key
-    return [f"arn:{partition}:s3:::{bucket}", f"arn:{partition}:s3:::{bucket}/{objects}"]
+from stacks.foundation_stack import FoundationReference
 
 
 class DeployedModel(Construct):
     """Serve the configured package version and watch it through a monitoring engine.
 
     The engine is an interface (:class:`MonitoringEngine`): Model Monitor today, a scheduled
-    pipeline engine later, without touching the registry, handlers or alarms.
+    pipeline engine later, without touching the registry, handlers or alarms. The shared
+    foundation roles already hold, by prefix and tag, what the endpoint and the monitors need
+    (including ground truth and SHAP baselines in buckets tagged
+    ``governance:monitoring-input=true``), so nothing is granted per model.
     """
 
     def __init__(
@@ -40,7 +33,7 @@ class DeployedModel(Construct):
         *,
         model: ModelConfig,
         environment: str,
-        foundation: FoundationStack,
+        foundation: FoundationReference,
         policy: GovernancePolicy,
         engine: MonitoringEngine,
     ) -> None:
@@ -53,64 +46,33 @@ class DeployedModel(Construct):
                 f"model {model.name!r} names its versions per environment; pass the model as "
                 "the environment deploys it (ModelConfig.for_environment)"
             )
-        network = foundation.network
-        subnets = network.vpc.select_subnets(subnet_type=network.subnets.subnet_type).subnets
+        subnets = foundation.subnets
         self.endpoint = GovernedEndpoint(
             self,
             "Endpoint",
             model=model,
             environment=environment,
-            execution_role=foundation.job_roles.inference,
+            execution_role=foundation.inference_role,
             subnets=subnets,
-            security_group=network.job_security_group,
+            security_group=foundation.job_security_group,
             storage_key=foundation.keys[DataDomain.DATA_CAPTURE],
             data_capture=foundation.data_capture,
-            artifacts=foundation.artifacts,
         )
-        monitoring_role = foundation.job_roles.monitoring
         self.monitors = engine.deploy(
             self,
             model=model,
             endpoint=self.endpoint,
             resources=MonitoringResources(
-                role=monitoring_role,
+                role=foundation.monitoring_role,
                 subnets=subnets,
-                security_group=network.job_security_group,
+                security_group=foundation.job_security_group,
                 key=foundation.keys[DataDomain.MONITORING],
                 reports=foundation.monitoring_reports,
                 data_capture=foundation.data_capture,
-                vpc=network.vpc,
+                vpc=foundation.vpc,
                 logs_key=foundation.keys[DataDomain.LOGS],
             ),
         )
-        external_inputs = [
-            uri
-            for uri in (deployment.ground_truth_s3_uri, deployment.explainability.baseline_s3_uri)
-            if uri
-        ]
-        if external_inputs:
-            # Ground truth and SHAP baselines live where the organisation keeps them.
-            resources = [a for uri in external_inputs for a in _s3_read_arns(uri, Aws.PARTITION)]
-            inputs_policy = iam.ManagedPolicy(
-                self,
-                "MonitorInputs",
-                description=f"Monitoring inputs of {model.name} outside the governance buckets",
-                roles=[monitoring_role],
-                statements=[
-                    iam.PolicyStatement(
-                        actions=["s3:GetObject", "s3:ListBucket"],
-                        resources=resources,
-                    )
-                ],
-            )
-            acknowledge_wildcards(
-                inputs_policy,
-                resources=[nag_string(Stack.of(self), a) for a in resources],
-                reason=(
-                    "Ground truth arrives as new objects under the configured prefix while the "
-                    "model serves; read access is limited to that prefix of that bucket."
-                ),
-            )
         schedule_names = {m.monitor_type: m.schedule_name for m in self.monitors.monitors}
         self.alarms = MonitorAlarms(
             self,

@@ -47,12 +47,9 @@ def build_governance(app: Construct, config: GovernanceConfig) -> list[Environme
             description=f"Model governance foundation for {config.organisation.name} "
             f"({environment.name}): keys, buckets, network, identity, alerts",
             policy=config.governance,
-            governed_groups=[m.name for m in models],
-            retraining_pipelines=[
-                m.deployment.retraining_pipeline_name
-                for m in models
-                if m.deployment and m.deployment.retraining_pipeline_name
-            ],
+            # The accounts that deploy shared models: an organisation-level set (its order
+            # and which model names an account do not matter), never the model list itself.
+            consumer_accounts=sorted({a for m in config.models for a in m.consumer_accounts}),
             resource_prefix=prefix,
             availability_zones=environment.zones(),
             handler_settings=environment.handlers,

@@ -10,7 +10,7 @@ from constructs import Construct
 
 from cdk_constructs import tags
 from cdk_constructs.encryption import DataDomain
-from cdk_constructs.handlers import depth_alarm
+from cdk_constructs.handlers import SharedHandlerTarget, depth_alarm
 from cdk_constructs.monitoring.engine import ModelMonitorEngine, MonitoringEngine
 from cdk_constructs.queues import dead_letter_queue
 from cdk_constructs.registry import (
@@ -20,7 +20,7 @@ from cdk_constructs.registry import (
 )
 from config.model import GovernancePolicy, ModelConfig
 from stacks.deployed_model import DeployedModel
-from stacks.foundation_stack import FoundationStack
+from stacks.foundation_stack import FoundationReference, FoundationStack, shard_rule_name
 
 STATE_CHANGE = "SageMaker Model Package State Change"
 
@@ -28,8 +28,9 @@ STATE_CHANGE = "SageMaker Model Package State Change"
 class ModelsStack(Stack):
     """Per-model resources for up to ``models_per_stack`` models, wired to the foundation.
 
-    It references the foundation (keys, handlers, topic) and never the other way round, so
-    shards can be added or removed without touching the foundation's template.
+    It references the foundation (keys, handlers, topic) through its named outputs and never the
+    other way round, so shards can be added or removed without touching the foundation's
+    template; nothing here grants on a foundation role, key or topic.
     """
 
     def __init__(
@@ -52,16 +53,16 @@ class ModelsStack(Stack):
         engine = engine or ModelMonitorEngine()
         foundation.role_boundary.apply(self)
         self.deployments: dict[str, DeployedModel] = {}
-        artifacts_key = foundation.keys[DataDomain.ARTIFACTS]
-        handlers = foundation.handlers
+        self.foundation = FoundationReference(self, "Foundation", foundation=foundation)
+        artifacts_key = self.foundation.keys[DataDomain.ARTIFACTS]
         self.state_change_dlq = dead_letter_queue(
-            self, "DeadLetterQueue", key=foundation.keys[DataDomain.ALERTS]
+            self, "DeadLetterQueue", key=self.foundation.keys[DataDomain.ALERTS]
         )
         depth_alarm(
             self,
             "DlqDepth",
             queue=self.state_change_dlq,
-            alerts=foundation.alerts,
+            alerts=self.foundation.alerts,
             what="Model events of this shard",
         )
         self.groups: dict[str, GovernedModelPackageGroup] = {}
@@ -88,7 +89,7 @@ class ModelsStack(Stack):
                     "Serving",
                     model=model,
                     environment=environment,
-                    foundation=foundation,
+                    foundation=self.foundation,
                     policy=policy,
                     engine=engine,
                 )
@@ -96,6 +97,7 @@ class ModelsStack(Stack):
         self.state_change_rule = events.Rule(
             self,
             "StateChanges",
+            rule_name=shard_rule_name(self.stack_name),
             description="Model package state changes of this shard's governed groups",
             event_pattern=events.EventPattern(
                 source=["aws.sagemaker"],
@@ -103,7 +105,11 @@ class ModelsStack(Stack):
                 detail={"ModelPackageGroupName": [m.name for m in models]},
             ),
             targets=[
-                handlers.approval_gate.target(dead_letter_queue=self.state_change_dlq),
-                handlers.audit_ledger.target(dead_letter_queue=self.state_change_dlq),
+                SharedHandlerTarget(
+                    self.foundation.approval_gate_arn, dead_letter_queue=self.state_change_dlq
+                ),
+                SharedHandlerTarget(
+                    self.foundation.audit_ledger_arn, dead_letter_queue=self.state_change_dlq
+                ),
             ],
         )

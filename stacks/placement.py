@@ -9,10 +9,10 @@ from config.model import ModelConfig
 from config.schedules import schedule_interval_hours
 
 CLOUDFORMATION_RESOURCE_LIMIT = 500
-# Per models stack: the shard's DLQ, its policy and alarm, the state-change rule and its two
-# Lambda permissions, the package check's function with its role, grants policy and log group,
-# and CDK metadata.
-STACK_OVERHEAD = 11
+# Per models stack: the shard's DLQ, its policy and alarm, the state-change rule, the package
+# check's function with its role, grants policy and log group, and CDK metadata. (The rule needs
+# no Lambda permission of its own: the foundation lets every shard rule invoke the handlers.)
+STACK_OVERHEAD = 9
 # Headroom for what the estimate cannot see (a new construct adding a resource per model).
 DEFAULT_RESOURCE_BUDGET = 450
 
@@ -42,8 +42,6 @@ def estimate_resources(model: ModelConfig, *, bias_metrics: int = 0) -> int:
     # model, endpoint config, endpoint, endpoint parameter, package check (custom resource),
     # dashboard
     count += 6
-    if deployment.ground_truth_s3_uri or deployment.explainability.baseline_s3_uri:
-        count += 1  # the monitoring inputs policy
     monitors = model.monitoring
     enabled = [
         monitors.data_quality,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import aws_cdk as cdk
 from constructs import IConstruct
 
 MIN_REASON_LENGTH = 40
+_POLICY_VARIABLE = re.compile(r"\$\{([^}]+)\}")
 
 
 def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
@@ -17,15 +19,24 @@ def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     stays in ``validation-report.json``. Reasons must say why *this* resource is fine; short
     boilerplate is refused.
     """
-    pack, sep, _ = rule.partition("-")
-    if not sep or not pack:
-        raise ValueError(f"rule must look like '<Pack>-<Rule>' (got {rule!r})")
-    if len(reason.strip()) < MIN_REASON_LENGTH:
-        raise ValueError(
-            f"acknowledgment of {rule} on {scope.node.path} needs a specific reason of at least "
-            f"{MIN_REASON_LENGTH} characters (got {reason!r})"
-        )
-    cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=f"{pack}::{rule}", reason=reason))
+    _acknowledge_all(scope, [rule], reason)
+
+
+def _acknowledge_all(scope: IConstruct, rules: list[str], reason: str) -> None:
+    """Acknowledge ``rules`` on ``scope`` with one call into the jsii runtime (synth speed)."""
+    acknowledgments = []
+    for rule in rules:
+        pack, sep, _ = rule.partition("-")
+        if not sep or not pack:
+            raise ValueError(f"rule must look like '<Pack>-<Rule>' (got {rule!r})")
+        if len(reason.strip()) < MIN_REASON_LENGTH:
+            raise ValueError(
+                f"acknowledgment of {rule} on {scope.node.path} needs a specific reason of at "
+                f"least {MIN_REASON_LENGTH} characters (got {reason!r})"
+            )
+        acknowledgments.append(cdk.Acknowledgment(id=f"{pack}::{rule}", reason=reason))
+    if acknowledgments:
+        cdk.Validations.of(scope).acknowledge(*acknowledgments)
 
 
 def _flatten(value: Any) -> str:
@@ -48,7 +59,8 @@ def nag_string(stack: cdk.Stack, value: str) -> str:
     ``arn:${Token[AWS.Partition]}:...`` becomes ``arn:<AWS::Partition>:...`` and a bucket's
     ``Arn`` attribute ``<Bucket1234.Arn>``, so an acknowledgment names exactly one finding.
     """
-    return _flatten(stack.resolve(value))
+    # cdk-nag writes an IAM policy variable ``${aws:PrincipalTag/x}`` as ``<aws:PrincipalTag/x>``.
+    return _POLICY_VARIABLE.sub(r"<\1>", _flatten(stack.resolve(value)))
 
 
 def acknowledge_wildcards(
@@ -63,12 +75,9 @@ def acknowledge_wildcards(
     cdk-nag 3 has no prefix matching, so every finding is named; the caller passes exactly the
     wildcards its statements contain, keeping the acknowledgment as narrow as the grant.
     """
-    for action in actions:
-        if "*" in action:
-            acknowledge(scope, f"AwsSolutions-IAM5[Action::{action}]", reason)
-    for resource in resources:
-        if "*" in resource:
-            acknowledge(scope, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+    rules = [f"AwsSolutions-IAM5[Action::{action}]" for action in actions if "*" in action]
+    rules += [f"AwsSolutions-IAM5[Resource::{r}]" for r in resources if "*" in r]
+    _acknowledge_all(scope, rules, reason)
 
 
 # Packs that share a rule name; an acknowledgment of one rule applies the same reason to each.
@@ -77,5 +86,4 @@ CONTROL_FRAMEWORK_PACKS = ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
 
 def acknowledge_in_frameworks(scope: IConstruct, rule: str, reason: str) -> None:
     """Acknowledge ``rule`` (e.g. ``S3BucketReplicationEnabled``) in each control framework."""
-    for pack in CONTROL_FRAMEWORK_PACKS:
-        acknowledge(scope, f"{pack}-{rule}", reason)
+    _acknowledge_all(scope, [f"{pack}-{rule}" for pack in CONTROL_FRAMEWORK_PACKS], reason)

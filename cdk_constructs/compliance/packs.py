@@ -18,12 +18,22 @@ PUBLIC_PACKS: tuple[type[cdk_nag.NagPack], ...] = (
 )
 
 
-def register_compliance_packs(app: IConstruct) -> None:
-    """Every stack of ``app`` is checked by each public pack and our governance pack at synth."""
-    from cdk_constructs.compliance.governance_pack import GovernanceChecks
+QUOTAS_CONTEXT_KEY = "quotas"
 
+
+def register_compliance_packs(app: IConstruct) -> None:
+    """Every stack of ``app`` is checked by each public pack, our governance pack and AWS's
+    limits (``LimitsChecks``, with the raised quotas of context ``quotas``) at synth.
+
+    Raises :class:`cdk_constructs.limits.QuotaError` for a malformed ``quotas`` value.
+    """
+    from cdk_constructs.compliance.governance_pack import GovernanceChecks
+    from cdk_constructs.compliance.limits_check import LimitsChecks
+    from cdk_constructs.limits import Quotas
+
+    quotas = Quotas.from_context(app.node.try_get_context(QUOTAS_CONTEXT_KEY))
     cdk.Validations.of(app).add_plugins(
-        *(pack(app) for pack in PUBLIC_PACKS), GovernanceChecks(app)
+        *(pack(app) for pack in PUBLIC_PACKS), GovernanceChecks(app), LimitsChecks(quotas=quotas)
     )
 
 
@@ -38,8 +48,10 @@ def write_pack_manifest(outdir: str | Path) -> Path:
     aws-cdk-lib leaves a plugin with nothing to report out of validation-report.json; the
     governance report reads this file to list the rules that passed.
     """
+    from cdk_constructs.compliance.limits_check import PLUGIN_NAME as LIMITS_PLUGIN
     from cdk_constructs.compliance.rules import CLAIMS, RULES
     from cdk_constructs.compliance.rules.model import PACK_NAME
+    from cdk_constructs.limits import LIMITS
 
     path = Path(outdir) / GOVERNANCE_PACK_MANIFEST
     path.write_text(
@@ -61,6 +73,8 @@ def write_pack_manifest(outdir: str | Path) -> Path:
                     }
                     for claim in CLAIMS
                 ],
+                # The limits check reports only breaches; this says which limits it checked.
+                "limits": {"pluginName": LIMITS_PLUGIN, "ruleIds": list(LIMITS)},
             },
             indent=2,
         )

@@ -37,7 +37,7 @@ from cdk_constructs.compliance.acknowledgments import (
     acknowledge_wildcards,
     nag_string,
 )
-from cdk_constructs.encryption import GovernanceKey
+from cdk_constructs.encryption import IGovernanceKey
 from cdk_constructs.handlers import ARCHITECTURE, LAMBDA_ASSET, RUNTIME
 from cdk_constructs.monitoring.images import MONITOR_TYPES, MonitorType
 from cdk_constructs.roles import ManagedPolicyRole
@@ -134,7 +134,7 @@ class PackageBaselinesProvider(Construct):
         vpc: ec2.IVpc,
         subnets: Sequence[ec2.ISubnet],
         security_group: ec2.ISecurityGroup,
-        logs_key: GovernanceKey | None = None,
+        logs_key: IGovernanceKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -204,7 +204,7 @@ class PackageBaselinesProvider(Construct):
         vpc: ec2.IVpc,
         subnets: Sequence[ec2.ISubnet],
         security_group: ec2.ISecurityGroup,
-        logs_key: GovernanceKey | None = None,
+        logs_key: IGovernanceKey | None = None,
     ) -> PackageBaselinesProvider:
         """The provider of ``scope``'s stack, created on first use."""
         stack = cdk.Stack.of(scope)

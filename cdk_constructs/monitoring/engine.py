@@ -25,7 +25,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from cdk_constructs import tags
-from cdk_constructs.encryption import GovernanceKey
+from cdk_constructs.encryption import IGovernanceKey
 from cdk_constructs.monitoring.baselines import PackageBaselines, PackageBaselinesProvider
 from cdk_constructs.monitoring.clarify_config import (
     BiasSettings,
@@ -44,7 +44,7 @@ from cdk_constructs.monitoring.images import (
 )
 from cdk_constructs.monitoring.metrics import METRIC_NAMESPACES
 from cdk_constructs.monitoring.serving import GovernedEndpoint, model_tags
-from cdk_constructs.storage import GovernedBucket
+from cdk_constructs.storage import IGovernedBucket
 from config.model import Deployment, GroundTruthWindow, ModelConfig, ProblemType, Schedule
 
 # MonitoringScheduleConfig.MonitoringType of each monitor.
@@ -75,17 +75,23 @@ _SCHEDULE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 @dataclass(frozen=True)
 class MonitoringResources:
-    """What the monitors of one environment share (typically from the foundation stack)."""
+    """What the monitors of one environment share (typically from the foundation stack).
+
+    ``role`` is shared by every monitor of the environment and is granted nothing here: it
+    must already read the data-capture bucket's ``endpoints/*``, read and write the reports
+    bucket, use ``key``, read the Clarify analysis-config assets and run Clarify's shadow
+    endpoints (the foundation grants its monitoring role exactly that, by prefix and tag).
+    """
 
     role: iam.IRole
     subnets: Sequence[ec2.ISubnet]
     security_group: ec2.ISecurityGroup
-    key: GovernanceKey
-    reports: GovernedBucket
-    data_capture: GovernedBucket
+    key: IGovernanceKey
+    reports: IGovernedBucket
+    data_capture: IGovernedBucket
     vpc: ec2.IVpc
     # Encrypts the log group of the deploy-time package check (None: CloudWatch Logs' own key).
-    logs_key: GovernanceKey | None = None
+    logs_key: IGovernanceKey | None = None
 
 
 @dataclass(frozen=True)
@@ -239,7 +245,6 @@ class _ModelMonitors(Construct):
         )
         # Nothing may serve the version before the check says it is Approved.
         endpoint.model.node.add_dependency(self.baselines.resource)
-        self._grant_access()
         builders = {
             "data_quality": self._data_quality,
             "model_quality": self._model_quality,
@@ -252,12 +257,6 @@ class _ModelMonitors(Construct):
         )
 
     # -- shared pieces ---------------------------------------------------------------------
-
-    def _grant_access(self) -> None:
-        r = self.resources
-        r.key.grant_encrypt_decrypt(r.role)
-        r.data_capture.grant_read(r.role, f"{self.endpoint.capture_prefix}*")
-        r.reports.grant_read_write(r.role, f"{self.endpoint.endpoint_name}/*")
 
     def _image(self, kind: ImageKind) -> str:
         stack = Stack.of(self)
@@ -323,15 +322,8 @@ class _ModelMonitors(Construct):
         """Ship an analysis config as a single-file asset (the job reads the JSON itself)."""
         base = self.engine.config_directory or Path(tempfile.mkdtemp(prefix="clarify-config-"))
         path = write_analysis_config(config, base / f"{self.model.name}-{name}")
-        asset = s3_assets.Asset(self, f"{name.title()}AnalysisConfig", path=str(path))
-        # Exactly this object, rather than Asset.grant_read's wildcards over the asset bucket.
-        self.resources.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject"],
-                resources=[asset.bucket.arn_for_objects(asset.s3_object_key)],
-            )
-        )
-        return asset
+        # The monitoring role reads the assets bucket's JSON objects (foundation grant).
+        return s3_assets.Asset(self, f"{name.title()}AnalysisConfig", path=str(path))
 
     def _finish(self, job: CfnResource) -> CfnResource:
         # SageMaker checks the endpoint and the role when it creates a job definition.

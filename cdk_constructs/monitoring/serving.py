@@ -13,8 +13,8 @@ from constructs import Construct
 
 from cdk_constructs import tags
 from cdk_constructs.compliance.rules.monitoring import has_local_storage
-from cdk_constructs.encryption import GovernanceKey
-from cdk_constructs.storage import GovernedBucket
+from cdk_constructs.encryption import IGovernanceKey
+from cdk_constructs.storage import IGovernedBucket
 from config.model import Deployment, ModelConfig
 
 # SageMaker endpoint names: alphanumerics and hyphens, at most 63 characters.
@@ -71,8 +71,12 @@ class GovernedEndpoint(Construct):
     ``s3://<data capture bucket>/endpoints/<endpoint name>/``, encrypted with the data-capture
     bucket's key. Model and endpoint config get CloudFormation-generated names (they are
     replaced on change); the endpoint name is ``<model>-<environment>`` so monitors, alarms and
-    people can find it. ``execution_role`` is granted read of ``models/*`` in ``artifacts``
-    (when given) and write of the capture prefix.
+    people can find it.
+
+    Nothing is granted here: ``execution_role`` is shared by every endpoint of an environment,
+    so it must already read the model artifacts and write ``endpoints/*`` of the data-capture
+    bucket (the foundation grants its inference role exactly that, by prefix). A grant per
+    endpoint would grow a shared policy with every model.
     """
 
     def __init__(
@@ -85,9 +89,8 @@ class GovernedEndpoint(Construct):
         execution_role: iam.IRole,
         subnets: Sequence[ec2.ISubnet],
         security_group: ec2.ISecurityGroup,
-        storage_key: GovernanceKey,
-        data_capture: GovernedBucket,
-        artifacts: GovernedBucket | None = None,
+        storage_key: IGovernanceKey,
+        data_capture: IGovernedBucket,
     ) -> None:
         super().__init__(scope, construct_id)
         deployment = require_deployment(model)
@@ -101,10 +104,6 @@ class GovernedEndpoint(Construct):
         self.capture_prefix = f"{DATA_CAPTURE_PREFIX}/{self.endpoint_name}/"
         self.capture_s3_uri = data_capture.s3_uri(self.capture_prefix)
         governed = model_tags(model)
-
-        if artifacts is not None:
-            artifacts.grant_read(execution_role, "models/*")
-        data_capture.grant_write(execution_role, f"{self.capture_prefix}*")
 
         self.model = sagemaker.CfnModel(
             self,

@@ -84,3 +84,11 @@ def test_per_stack_must_be_positive() -> None:
 def test_a_model_too_big_for_any_stack_is_refused() -> None:
     with pytest.raises(ValueError, match="alone needs about"):
         shard_models(_models(1), 25, bias_metrics=300)
+
+
+def test_shard_rules_are_named_after_their_stack_within_eventbridge_rules() -> None:
+    from stacks.foundation_stack import shard_rule_name
+
+    assert shard_rule_name("acme-prod-models-07") == "acme-prod-models-07-state-changes"
+    with pytest.raises(ValueError, match="at most 64 letters"):
+        shard_rule_name(f"{'a' * 50}-models-07")

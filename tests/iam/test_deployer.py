@@ -25,7 +25,7 @@ _ITEM1 = (
     "CloudFormation's handlers cannot; fixed on branch w1/scale"
 )
 #: Handler calls that fail on today's templates (issue 9 item 1).
-KNOWN_DEFECTS = {
+HANDLER_CALLS_THE_ISSUE_NAMES = {
     "AWS::DynamoDB::Table/create/kms:Decrypt@Keys/audit",
     "AWS::DynamoDB::Table/create/kms:Encrypt@Keys/audit",
     "AWS::SageMaker::ModelCard/create/kms:GenerateDataKey@Keys/artifacts",
@@ -51,7 +51,7 @@ def test_the_handlers_we_know_need_keys_are_found(deployer_calls: dict[str, Depl
         "AWS::DynamoDB::Table",
         "AWS::SageMaker::EndpointConfig",
     } <= types
-    assert set(deployer_calls) >= KNOWN_DEFECTS
+    assert set(deployer_calls) >= HANDLER_CALLS_THE_ISSUE_NAMES
 
 
 def test_handler_calls(deployer_calls: dict[str, DeployerCall], account: Account) -> None:
@@ -60,17 +60,7 @@ def test_handler_calls(deployer_calls: dict[str, DeployerCall], account: Account
         for call_id, call in deployer_calls.items()
         if not evaluate_deployer_call(call, account).allowed
     }
-    unexpected = {k: v for k, v in failing.items() if k not in KNOWN_DEFECTS}
-    assert unexpected == {}
-
-
-@pytest.mark.parametrize("call_id", sorted(KNOWN_DEFECTS))
-@pytest.mark.xfail(strict=True, reason=_ITEM1)
-def test_known_handler_defect(
-    call_id: str, deployer_calls: dict[str, DeployerCall], account: Account
-) -> None:
-    result = evaluate_deployer_call(deployer_calls[call_id], account)
-    assert result.allowed, result.explain()
+    assert failing == {}
 
 
 def test_provider_schema_lookup() -> None:

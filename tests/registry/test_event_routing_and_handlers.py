@@ -121,8 +121,17 @@ def test_state_change_rule_routes_governed_groups_with_retry_and_dlq(
             "MaximumRetryAttempts": 185,
         }
         assert "DeadLetterConfig" in target
-    permissions = _resources(default_assembly, MODELS, "AWS::Lambda::Permission")
-    assert len(permissions) == 2
+    # The shard adds no Lambda permission: the foundation lets every rule named after a
+    # models stack invoke the gate and the ledger, so their policies do not grow per shard.
+    assert _resources(default_assembly, MODELS, "AWS::Lambda::Permission") == {}
+    assert rule["Properties"]["Name"] == f"{MODELS}-state-changes"
+    allowed = [
+        p["Properties"]
+        for p in _resources(default_assembly, FOUNDATION, "AWS::Lambda::Permission").values()
+        if str(p["Properties"]["SourceArn"]).endswith(":rule/example-bank-prod-models-*")
+    ]
+    assert len(allowed) == 2
+    assert all(p["SourceAccount"] == "111122223333" for p in allowed)
 
 
 def test_every_dead_letter_queue_is_encrypted_and_alarmed(default_assembly: Assembly) -> None:
@@ -173,31 +182,35 @@ def test_foundation_never_references_model_stacks(default_assembly: Assembly) ->
     assert "Fn::ImportValue" not in json.dumps(default_assembly.templates[FOUNDATION])
 
 
-def test_gate_may_only_judge_governed_versions(default_assembly: Assembly) -> None:
-    policies = _resources(default_assembly, FOUNDATION, "AWS::IAM::ManagedPolicy")
-    (gate_policy,) = [p for k, p in policies.items() if k.startswith("HandlersApprovalGateRole")]
-    statements = gate_policy["Properties"]["PolicyDocument"]["Statement"]
-    (judge,) = [s for s in statements if s.get("Sid") == "JudgeGovernedVersions"]
-    rendered = json.dumps(judge["Resource"])
+def _handler_statements(assembly: Assembly, role_prefix: str) -> list[dict[str, Any]]:
+    policies = _resources(assembly, FOUNDATION, "AWS::IAM::ManagedPolicy")
+    (policy,) = [p for k, p in policies.items() if k.startswith(role_prefix)]
+    return list(policy["Properties"]["PolicyDocument"]["Statement"])
+
+
+def test_gate_judges_versions_by_type_not_by_model_list(default_assembly: Assembly) -> None:
+    # The gate must judge every version of a governed group (versions carry no tags of their
+    # own); its policy names the resource type, never a model, so it does not grow with them.
+    statements = _handler_statements(default_assembly, "HandlersApprovalGateRole")
+    (judge,) = [s for s in statements if s.get("Sid") == "JudgeVersions"]
+    resource = json.dumps(judge["Resource"])
+    assert resource.count("model-package/") == 1
+    assert ':model-package/*/*"' in resource
+    (cards,) = [s for s in statements if s.get("Sid") == "ReadGovernedModelCards"]
+    assert cards["Condition"] == {
+        "StringEquals": {f"aws:ResourceTag/{tags.MANAGED_BY}": tags.MANAGED_BY_VALUE}
+    }
+    rendered = json.dumps(statements)
     for model in load_config().models:
-        assert f"model-package/{model.name}/*" in rendered
-    assert "model-package/*" not in rendered
+        assert model.name not in rendered
 
 
-def test_violations_handler_may_start_only_configured_retraining_pipelines(
+def test_violations_handler_may_start_only_pipelines_tagged_for_a_model(
     default_assembly: Assembly,
 ) -> None:
-    policies = _resources(default_assembly, FOUNDATION, "AWS::IAM::ManagedPolicy")
-    (policy,) = [p for k, p in policies.items() if k.startswith("HandlersMonitoringViolationsRole")]
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    statements = _handler_statements(default_assembly, "HandlersMonitoringViolationsRole")
     (start,) = [s for s in statements if s.get("Sid") == "StartRetrainingPipelines"]
-    pipelines = [
-        m.deployment.retraining_pipeline_name
-        for m in load_config().models
-        if m.deployment and m.deployment.retraining_pipeline_name
-    ]
-    assert pipelines
-    rendered = json.dumps(start["Resource"])
-    for name in pipelines:
-        assert f":pipeline/{name}" in rendered
-    assert "pipeline/*" not in rendered
+    assert ':pipeline/*"' in json.dumps(start["Resource"])
+    assert start["Condition"] == {"Null": {f"aws:ResourceTag/{tags.MODEL}": "false"}}
+    for model in load_config().models:
+        assert model.name not in json.dumps(statements)

@@ -177,6 +177,13 @@ class Scenario:
                 )
         if shap_baseline_uri is not None:
             extra["shap_baseline"] = _s3_arn(shap_baseline_uri, partition)
+        for _, props in account.resources_of_type("AWS::SageMaker::ModelPackageGroup"):
+            if props.get("ModelPackageGroupName") == group:
+                owner = {t["Key"]: t["Value"] for t in props.get("Tags", [])}.get(
+                    "governance:owner"
+                )
+                if owner is not None:
+                    extra["team"] = str(owner)
         topic = account.resource("Alerts", "AWS::SNS::Topic").ref
         for rule, props in account.resources_of_type("AWS::Events::Rule"):
             if any(target.get("Arn") == topic for target in props.get("Targets", [])):
@@ -327,6 +334,23 @@ _ENI_PERMISSION = ("arn:{partition}:ec2:{region}:{account}:network-interface/*",
 _VIA = "{service}.{region}.amazonaws.com"
 
 
+# Request context of the access model (ARCHITECTURE.md, "Access model"): what the app tags its
+# resources with, the session tag a persona carries, and what registration must tag a version
+# with. Allow and deny rows of one persona use the same context, so a deny holds because of the
+# control it names, not because a tag was missing from the request.
+_APP_RESOURCE = {"aws:ResourceTag/governance:managed-by": "sagemaker-model-governance"}
+_TEAM_SESSION = {"aws:PrincipalTag/governance:owner": "{team}"}
+_TEAMS_RESOURCE = {**_APP_RESOURCE, "aws:ResourceTag/governance:owner": "{team}"}
+_GOVERNED_VERSION = {"aws:ResourceTag/governance:model": "{model}"}
+_REGISTRATION = {
+    **_TEAM_SESSION,
+    **_TEAMS_RESOURCE,
+    "aws:RequestTag/governance:owner": "{team}",
+    "aws:RequestTag/governance:model": "{model}",
+}
+_MONITORING_INPUT = {"aws:ResourceTag/governance:monitoring-input": "true"}
+
+
 def _via(service: str) -> dict[str, str]:
     return {
         "kms:ViaService": f"{service}.{{region}}.amazonaws.com",
@@ -419,7 +443,6 @@ def _job_calls(
             vpc_source,
             "attach the job to the VPC; SageMaker validates this permission without a "
             "request context",
-            known_defect=_ITEM2_ENI,
         ),
         Call(
             f"{prefix}/eni-permission",
@@ -429,7 +452,6 @@ def _job_calls(
             A,
             vpc_source,
             "let SageMaker manage the job's ENI",
-            known_defect=_ITEM2_ENI,
         ),
         Call(
             f"{prefix}/volume-key-grant",
@@ -440,7 +462,6 @@ def _job_calls(
             SM_KMS_VOLUME,
             "encrypt the ML storage volume with the customer managed key",
             context=_grant("sagemaker"),
-            known_defect=_ITEM2_GRANT,
         ),
         Call(
             f"{prefix}/read-input",
@@ -558,7 +579,6 @@ def _monitor_calls(monitor: str, prefix: str) -> list[Call]:
             SM_KMS_VOLUME,
             "the job's volume uses the monitoring key",
             context=_grant("sagemaker"),
-            known_defect=_ITEM2_GRANT,
         ),
         Call(
             f"monitor-{monitor}/create-eni",
@@ -568,7 +588,6 @@ def _monitor_calls(monitor: str, prefix: str) -> list[Call]:
             A,
             SM_VPC_PROCESSING,
             "monitoring jobs run in the VPC",
-            known_defect=_ITEM2_ENI,
         ),
     ]
 
@@ -738,6 +757,7 @@ CALLS: tuple[Call, ...] = (
         A,
         SM_MODEL_QUALITY,
         "merge captured predictions with ground truth",
+        context=_MONITORING_INPUT,
     ),
     Call(
         "monitor-model-quality/metrics",
@@ -767,6 +787,7 @@ CALLS: tuple[Call, ...] = (
         A,
         SM_MODEL_QUALITY,
         "post-training bias needs ground truth",
+        context=_MONITORING_INPUT,
     ),
     *_monitor_calls("explainability", "explainability"),
     Call(
@@ -777,6 +798,7 @@ CALLS: tuple[Call, ...] = (
         A,
         SM_CLARIFY_SHADOW,
         "read the SHAP baseline",
+        context=_MONITORING_INPUT,
     ),
     *(
         Call(
@@ -787,7 +809,8 @@ CALLS: tuple[Call, ...] = (
             A,
             SM_CLARIFY_SHADOW,
             "Clarify explainability runs on a shadow endpoint it creates and deletes",
-            known_defect=_ITEM3,
+            # The served model is the app's (tagged); the shadow resources are named sm-clarify.
+            context=_APP_RESOURCE if action == "DescribeModel" else {},
         )
         for action, resource in (
             ("CreateEndpointConfig", f"{_SMARN}:endpoint-config/sm-clarify-{{endpoint}}-1"),
@@ -865,7 +888,6 @@ CALLS: tuple[Call, ...] = (
         SM_KMS_VOLUME,
         "the endpoint's volume key",
         context=_grant("sagemaker"),
-        known_defect=_ITEM2_GRANT,
     ),
     Call(
         "inference/create-eni",
@@ -875,7 +897,6 @@ CALLS: tuple[Call, ...] = (
         A,
         SM_VPC_HOSTING,
         "the model runs in the VPC",
-        known_defect=_ITEM2_ENI,
     ),
     Call(
         "inference/no-model-overwrite",
@@ -916,6 +937,7 @@ CALLS: tuple[Call, ...] = (
         A,
         HANDLER_CODE,
         "check the model card",
+        context=_APP_RESOURCE,
     ),
     Call(
         "approval-gate/decrypt-card",
@@ -959,10 +981,11 @@ CALLS: tuple[Call, ...] = (
         "approval-gate/no-foreign-version",
         "Handlers/ApprovalGate/Role",
         "sagemaker:UpdateModelPackage",
-        (f"{_SMARN}:model-package/ungoverned/1",),
+        ("arn:{partition}:sagemaker:{region}:999988887777:model-package/ungoverned/1",),
         D,
         README_SOD,
-        "the gate judges governed groups only",
+        "the gate judges its own account's versions (any group: versions carry no tags of "
+        "their own, and the gate refuses a group without a policy parameter)",
     ),
     Call(
         "approval-gate/no-ledger-write",
@@ -1097,6 +1120,7 @@ CALLS: tuple[Call, ...] = (
         HANDLER_CODE,
         "start the configured retraining pipeline",
         needs=("pipeline",),
+        context=_GOVERNED_VERSION,  # the pipeline is tagged governance:model
     ),
     Call(
         "violations/no-other-pipeline",
@@ -1116,7 +1140,7 @@ CALLS: tuple[Call, ...] = (
         A,
         SM_REGISTRY_APPROVE,
         "register a version for review",
-        context={"sagemaker:ModelApprovalStatus": "PendingManualApproval"},
+        context={**_REGISTRATION, "sagemaker:ModelApprovalStatus": "PendingManualApproval"},
     ),
     Call(
         "data-scientist/read-version",
@@ -1126,6 +1150,7 @@ CALLS: tuple[Call, ...] = (
         A,
         README_SOD,
         "read the registry",
+        context={**_TEAM_SESSION, **_GOVERNED_VERSION},
     ),
     Call(
         "data-scientist/no-register-approved",
@@ -1135,11 +1160,7 @@ CALLS: tuple[Call, ...] = (
         D,
         SAR_SAGEMAKER,
         "registering a version as Approved skips review",
-        context={"sagemaker:ModelApprovalStatus": "Approved"},
-        known_defect=(
-            "issue 9 item 15: CreateModelPackage is not denied for ModelApprovalStatus other "
-            "than PendingManualApproval; fixed on branch w1/scale"
-        ),
+        context={**_REGISTRATION, "sagemaker:ModelApprovalStatus": "Approved"},
     ),
     Call(
         "data-scientist/no-approve-version",
@@ -1149,21 +1170,19 @@ CALLS: tuple[Call, ...] = (
         D,
         SAR_SAGEMAKER,
         "approvers approve, registrants don't",
-        context={"sagemaker:ModelApprovalStatus": "Approved"},
+        context={**_TEAM_SESSION, **_GOVERNED_VERSION, "sagemaker:ModelApprovalStatus": "Approved"},
     ),
     Call(
-        "data-scientist/no-approve-card",
+        "data-scientist/no-update-other-teams-card",
         "Personas/DataScientist",
         "sagemaker:UpdateModelCard",
         (_CARD,),
         D,
         SAR_SAGEMAKER,
-        "approving a card is UpdateModelCard(ModelCardStatus=Approved); the SAR has no key "
-        "for the status, so IAM can only refuse UpdateModelCard itself",
-        known_defect=(
-            "issue 9 item 14: the deny is keyed on sagemaker:ModelCardStatus, which is not a "
-            "condition key; fixed on branches w1/scale (IAM) and w1/handlers (gate)"
-        ),
+        "a data scientist drafts only their own team's cards. Approving a card is "
+        "UpdateModelCard(ModelCardStatus=Approved) and the SAR has no key for the status, so IAM "
+        "cannot tell drafting from approving: the approval gate checks who approved the card",
+        context={**_TEAM_SESSION, **_APP_RESOURCE, "aws:ResourceTag/governance:owner": "other"},
     ),
     Call(
         "data-scientist/no-overwrite-artifacts",
@@ -1173,10 +1192,6 @@ CALLS: tuple[Call, ...] = (
         D,
         README_SOD,
         "registered artifacts are immutable",
-        known_defect=(
-            "issue 9 item 16: the data scientist may write anywhere in the artifacts bucket; "
-            "fixed on branch w1/scale"
-        ),
     ),
     Call(
         "data-scientist/no-delete-artifacts",
@@ -1205,7 +1220,7 @@ CALLS: tuple[Call, ...] = (
         A,
         SM_REGISTRY_APPROVE,
         "approve a version",
-        context={"sagemaker:ModelApprovalStatus": "Approved"},
+        context={**_GOVERNED_VERSION, "sagemaker:ModelApprovalStatus": "Approved"},
     ),
     Call(
         "approver/approve-card",
@@ -1215,6 +1230,7 @@ CALLS: tuple[Call, ...] = (
         A,
         SM_REGISTRY_APPROVE,
         "approve a model card",
+        context=_APP_RESOURCE,
     ),
     Call(
         "approver/approve-card-key",
@@ -1225,10 +1241,6 @@ CALLS: tuple[Call, ...] = (
         SM_MODEL_CARD_KMS,
         "UpdateModelCard re-encrypts the card",
         context=_via("sagemaker"),
-        known_defect=(
-            "issue 9 item 17: the approver lacks kms:GenerateDataKey on the card key; fixed on "
-            "branch w1/scale"
-        ),
     ),
     Call(
         "approver/approve-card-decrypt",
@@ -1266,12 +1278,14 @@ CALLS: tuple[Call, ...] = (
         A,
         README_SOD,
         "read the registry",
+        context=_GOVERNED_VERSION,
     ),
     Call(
         "auditor/list-versions",
         "Personas/Auditor",
         "sagemaker:ListModelPackages",
-        (_GROUP,),
+        # ListModelPackages is authorized against the model-package ARN format (SAR).
+        (f"{_SMARN}:model-package/{{model}}",),
         A,
         README_SOD,
         "read the registry",
@@ -1347,10 +1361,6 @@ CALLS: tuple[Call, ...] = (
         A,
         SAR_SAGEMAKER,
         "operate monitoring (the SAR: ListMonitoringExecutions takes no resource, only '*')",
-        known_defect=(
-            "not in issue 9: ListMonitoringExecutions is granted on monitoring-schedule ARNs, "
-            "which the SAR says it does not take, so it is never granted; unassigned"
-        ),
     ),
     # -- AWS services on our resources (confused deputy, item 18) ----------------------------
     Call(
@@ -1389,10 +1399,6 @@ CALLS: tuple[Call, ...] = (
             "aws:SourceArn": "arn:{partition}:cloudwatch:{region}:{account}:alarm:a",
             "aws:SourceAccount": "{account}",
         },
-        known_defect=(
-            "not in issue 9: the alerts topic policy allows only events.amazonaws.com, so "
-            "CloudWatch alarms cannot publish to it; unassigned"
-        ),
     ),
     Call(
         "cloudwatch/alarm-key",
@@ -1434,13 +1440,12 @@ CALLS: tuple[Call, ...] = (
             "aws:SourceArn": "arn:{partition}:cloudtrail:{region}:999988887777:trail/x",
             "aws:SourceAccount": "999988887777",
         },
-        known_defect=_ITEM18,
     ),
     Call(
         "cloudtrail/assume-logs-role",
         "service:cloudtrail.amazonaws.com",
         "sts:AssumeRole",
-        ("{arn:Trail/Resource/LogsRole}",),
+        ("{arn:Trail/LogsRole}",),
         A,
         CLOUDTRAIL_LOGS_ROLE,
         "deliver to CloudWatch Logs",
@@ -1450,7 +1455,7 @@ CALLS: tuple[Call, ...] = (
         "cloudtrail/no-foreign-assume",
         "service:cloudtrail.amazonaws.com",
         "sts:AssumeRole",
-        ("{arn:Trail/Resource/LogsRole}",),
+        ("{arn:Trail/LogsRole}",),
         D,
         CONFUSED_DEPUTY,
         "another account's trail must not use the role",
@@ -1458,7 +1463,6 @@ CALLS: tuple[Call, ...] = (
             "aws:SourceArn": "arn:{partition}:cloudtrail:{region}:999988887777:trail/x",
             "aws:SourceAccount": "999988887777",
         },
-        known_defect=_ITEM18,
     ),
     Call(
         "flow-logs/assume-role",
@@ -1485,7 +1489,6 @@ CALLS: tuple[Call, ...] = (
             "aws:SourceArn": "arn:{partition}:ec2:{region}:999988887777:vpc-flow-log/fl-1",
             "aws:SourceAccount": "999988887777",
         },
-        known_defect=_ITEM18,
     ),
     Call(
         "sagemaker/no-foreign-assume",
@@ -1530,7 +1533,6 @@ CALLS: tuple[Call, ...] = (
         SM_CROSS_ACCOUNT,
         "the consumer's CreateModel loads the artifacts",
         needs=("consumer",),
-        known_defect=_ITEM13,
     ),
     Call(
         "consumer/decrypt-artifacts",
@@ -1542,7 +1544,6 @@ CALLS: tuple[Call, ...] = (
         "the artifacts are SSE-KMS",
         context=_via("s3"),
         needs=("consumer",),
-        known_defect=_ITEM13,
     ),
     Call(
         "consumer/no-approve",

@@ -54,9 +54,13 @@ class TagKey(StrEnum):
     MONITOR_TYPE = "governance:monitor-type"
     MANAGED_BY = "governance:managed-by"
     COMPONENT = "governance:component"
+    # On an S3 bucket outside the governance buckets (ground truth, SHAP baselines): "true" lets
+    # the monitoring role read it (S3 ABAC, see ARCHITECTURE.md "Access model").
+    MONITORING_INPUT = "governance:monitoring-input"
 
 
 MANAGED_BY_VALUE: Final = "sagemaker-model-governance"
+MONITORING_INPUT_VALUE: Final = "true"
 
 # --- Approval policy -------------------------------------------------------------------------
 

@@ -1,0 +1,332 @@
+"""Synth at scale: the app against a floor of the same templates as raw ``CfnResource``s.
+
+Usage: ``.venv/bin/python bench/scale.py [--models 50 200 500]``.
+
+For each model count it generates a config (``measure.generate_config``: the default config's
+two deployed-model shapes, alternating) and, in one paired run, synthesizes
+
+- the app (``build_governance`` + every compliance plugin: five public cdk-nag packs, the
+  Governance pack, the limits check), and
+- the floor: every template the app produced, rebuilt as raw ``CfnResource``s (same logical
+  ids, properties, outputs, mappings) under the same five public packs and the same
+  acknowledgments, i.e. what synth costs without our constructs,
+
+each in its own process, and reports wall-clock seconds, the peak memory of the process tree
+(Python + the jsii Node runtime), templates, resources, and the largest policy of each stack
+against its limit. Results go to ``bench/results/scale.json``. Figures are measurements of this
+machine, quoted in notes, never asserted by tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+ENV = {
+    **os.environ,
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    "CDK_VALIDATION": "false",
+    "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "eu-west-1"),
+}
+POLICY_LIMITS = (
+    "iam.managed-policy-size",
+    "iam.role-trust-policy-size",
+    "iam.role-inline-policies-size",
+    "kms.key-policy-size",
+    "s3.bucket-policy-size",
+    "sns.topic-policy-size",
+    "sqs.queue-policy-size",
+    "sagemaker.model-package-group-policy-size",
+    "lambda.function-policy-size",
+)
+
+
+def _peak_tree_rss(pid: int, stop: threading.Event, peak: list[int]) -> None:
+    import psutil  # type: ignore[import-untyped]
+
+    try:
+        root = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return
+    while not stop.is_set():
+        try:
+            processes = [root, *root.children(recursive=True)]
+            total = 0
+            for process in processes:
+                try:
+                    total += process.memory_info().rss
+                except psutil.NoSuchProcess:
+                    continue
+            peak[0] = max(peak[0], total)
+        except psutil.NoSuchProcess:
+            return
+        stop.wait(0.2)
+
+
+def run_child(args: list[str]) -> dict[str, float]:
+    """Run ``bench/scale.py <args>`` in a new process; wall seconds and peak tree memory."""
+    command = [sys.executable, str(Path(__file__).resolve()), *args]
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=REPO, env=ENV)
+    stop, peak = threading.Event(), [0]
+    sampler = threading.Thread(target=_peak_tree_rss, args=(process.pid, stop, peak))
+    sampler.start()
+    code = process.wait()
+    seconds = time.perf_counter() - start
+    stop.set()
+    sampler.join()
+    if code != 0:
+        raise SystemExit(f"{' '.join(args)} failed with exit status {code}")
+    return {"seconds": round(seconds, 1), "peak_mib": round(peak[0] / 2**20)}
+
+
+def _context() -> dict[str, Any]:
+    context: dict[str, Any] = json.loads((REPO / "cdk.json").read_text())["context"]
+    context.update(
+        {"@aws-cdk/core:failSynthOnValidationErrors": False, "aws:cdk:enable-path-metadata": True}
+    )
+    return context
+
+
+def _count_jsii_calls() -> list[int]:
+    """Count messages to the jsii runtime (each a round trip between Python and Node)."""
+    from jsii._kernel.providers import process
+
+    calls = [0]
+    send = process._NodeProcess.send
+
+    def counted(self: Any, request: Any, response_type: Any) -> Any:
+        calls[0] += 1
+        return send(self, request, response_type)
+
+    process._NodeProcess.send = counted  # type: ignore[method-assign]
+    return calls
+
+
+def synth_app(config: Path, outdir: Path, *, governance: bool = True) -> None:
+    """Child: the app, as ``cdk synth`` builds it, with every compliance plugin (or without
+    the Governance pack, to see its share). Writes ``bench-phases.json`` into ``outdir``."""
+    start = time.perf_counter()
+    sys.path[:0] = [str(REPO), str(REPO / "lambda")]
+    import aws_cdk as cdk
+
+    from cdk_constructs.compliance import register_compliance_packs, write_pack_manifest
+    from cdk_constructs.compliance.limits_check import LimitsChecks
+    from cdk_constructs.compliance.packs import PUBLIC_PACKS
+    from config import load_config
+    from stacks.governance_app import build_governance
+
+    calls = _count_jsii_calls()
+    loaded = load_config(str(config))
+    imported = time.perf_counter()
+    app = cdk.App(outdir=str(outdir), context=_context())
+    build_governance(app, loaded)
+    built, build_calls = time.perf_counter(), calls[0]
+    if governance:
+        register_compliance_packs(app)
+    else:
+        cdk.Validations.of(app).add_plugins(*(p(app) for p in PUBLIC_PACKS), LimitsChecks())
+    app.synth()
+    write_pack_manifest(outdir)
+    done = time.perf_counter()
+    phases = {
+        "imports_and_config": round(imported - start, 1),
+        "build": round(built - imported, 1),
+        "build_jsii_calls": build_calls,
+        "synth_and_packs": round(done - built, 1),
+        "synth_jsii_calls": calls[0] - build_calls,
+    }
+    (outdir / "bench-phases.json").write_text(json.dumps(phases) + "\n")
+
+
+def synth_floor(source: Path, outdir: Path) -> None:
+    """Child: the app's templates as raw CfnResources under the same public packs."""
+    sys.path[:0] = [str(REPO), str(REPO / "lambda")]
+    import aws_cdk as cdk
+
+    from cdk_constructs.compliance.packs import PUBLIC_PACKS
+
+    acknowledged: dict[tuple[str, str], set[str]] = {}
+    report = json.loads((source / "validation-report.json").read_text())
+    for plugin in report.get("pluginReports", []):
+        for suppressed in plugin.get("suppressedViolations", []):
+            for construct in suppressed.get("violatingConstructs", []):
+                resource = construct.get("cloudFormationResource") or {}
+                template_name = str(resource.get("templatePath", ""))
+                key = (
+                    Path(template_name.removesuffix(".template.json")).name,
+                    str(resource.get("logicalId")),
+                )
+                acknowledged.setdefault(key, set()).add(str(suppressed["acknowledgedId"]))
+
+    manifest = json.loads((source / "manifest.json").read_text())
+    app = cdk.App(outdir=str(outdir), context=_context())
+    for name, artifact in sorted(manifest["artifacts"].items()):
+        if artifact.get("type") != "aws:cloudformation:stack":
+            continue
+        environment = str(artifact["environment"]).removeprefix("aws://")
+        account, _, region = environment.partition("/")
+        template = json.loads((source / artifact["properties"]["templateFile"]).read_text())
+        stack = cdk.Stack(
+            app,
+            name,
+            env=cdk.Environment(account=account, region=region),
+            synthesizer=cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
+        )
+        for logical_id, resource in template.get("Resources", {}).items():
+            if resource["Type"] == "AWS::CDK::Metadata":
+                continue
+            element = cdk.CfnResource(
+                stack,
+                logical_id,
+                type=resource["Type"],
+                properties=resource.get("Properties"),
+            )
+            element.override_logical_id(logical_id)
+            for rule in sorted(acknowledged.get((name, logical_id), ())):
+                reason = "Acknowledged in the app with a specific reason (bench floor)."
+                cdk.Validations.of(element).acknowledge(cdk.Acknowledgment(id=rule, reason=reason))
+        for output_id, output in template.get("Outputs", {}).items():
+            cdk.CfnOutput(
+                stack, output_id, value=cdk.Token.as_string(output["Value"])
+            ).override_logical_id(output_id)
+        for mapping_id, mapping in template.get("Mappings", {}).items():
+            cdk.CfnMapping(stack, mapping_id, mapping=mapping)
+    cdk.Validations.of(app).add_plugins(*(pack(app) for pack in PUBLIC_PACKS))
+    app.synth()
+
+
+def summarize(outdir: Path) -> dict[str, Any]:
+    """Templates, resources and the largest policy per stack (against its limit)."""
+    sys.path[:0] = [str(REPO), str(REPO / "lambda")]
+    from cdk_constructs.compliance.limits_check import load_assembly, measure
+
+    stacks = load_assembly(outdir)
+    measurements = measure(stacks)
+    largest: dict[str, dict[str, Any]] = {}
+    for m in measurements:
+        if m.limit.key not in POLICY_LIMITS:
+            continue
+        share = m.value / m.allowed
+        current = largest.get(m.stack.name)
+        if current is None or share > current["share"]:
+            largest[m.stack.name] = {
+                "limit": m.limit.key,
+                "resource": m.construct_path or m.logical_id,
+                "measured": m.value,
+                "allowed": m.allowed,
+                "share": round(share, 3),
+            }
+    worst: dict[str, dict[str, Any]] = {}
+    for m in measurements:
+        share = m.value / m.allowed
+        if m.limit.key not in worst or share > worst[m.limit.key]["share"]:
+            worst[m.limit.key] = {
+                "measured": m.value,
+                "allowed": m.allowed,
+                "share": round(share, 3),
+            }
+    return {
+        "templates": len(stacks),
+        "resources": sum(len(s.resources) for s in stacks),
+        "largest_stack_resources": max(len(s.resources) for s in stacks),
+        "largest_policy_per_stack": largest,
+        "closest_to_each_limit": worst,
+        "breaches": [m.message for m in measurements if m.breach],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--models", type=int, nargs="+", default=[50, 200, 500])
+    parser.add_argument(
+        "--governance-split",
+        action="store_true",
+        help="also synthesize the app without the Governance pack, to report that pack's share",
+    )
+    parser.add_argument(
+        "--child", choices=["app", "app-no-governance", "floor"], help=argparse.SUPPRESS
+    )
+    parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--source", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--outdir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child in {"app", "app-no-governance"}:
+        synth_app(args.config, args.outdir, governance=args.child == "app")
+        return
+    if args.child == "floor":
+        synth_floor(args.source, args.outdir)
+        return
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from measure import generate_config
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for count in args.models:
+        config = generate_config(count, RESULTS / f"scale-{count}.yaml")
+        app_out, floor_out = (
+            RESULTS / f"scale-{count}.app.out",
+            RESULTS / f"scale-{count}.floor.out",
+        )
+        app = run_child(["--child", "app", "--config", str(config), "--outdir", str(app_out)])
+        floor = run_child(
+            ["--child", "floor", "--source", str(app_out), "--outdir", str(floor_out)]
+        )
+        app["phases"] = json.loads((app_out / "bench-phases.json").read_text())
+        run: dict[str, Any] = {
+            "models": count,
+            "app": app,
+            "floor": floor,
+            "ratio": round(app["seconds"] / floor["seconds"], 2),
+            **summarize(app_out),
+        }
+        if args.governance_split:
+            bare_out = RESULTS / f"scale-{count}.app-no-governance.out"
+            bare = run_child(
+                ["--child", "app-no-governance", "--config", str(config), "--outdir", str(bare_out)]
+            )
+            bare["phases"] = json.loads((bare_out / "bench-phases.json").read_text())
+            run["app_without_governance_pack"] = bare
+            run["ratio_without_governance_pack"] = round(bare["seconds"] / floor["seconds"], 2)
+        runs.append(run)
+        print(
+            f"{count} models: app {app['seconds']} s / {app['peak_mib']} MiB, floor "
+            f"{floor['seconds']} s / {floor['peak_mib']} MiB, ratio {run['ratio']}; "
+            f"{run['templates']} templates, {run['resources']} resources, largest stack "
+            f"{run['largest_stack_resources']}; breaches: {len(run['breaches'])}; app phases "
+            f"{app['phases']}",
+            flush=True,
+        )
+        if args.governance_split:
+            bare = run["app_without_governance_pack"]
+            print(
+                f"  without the Governance pack: app {bare['seconds']} s, ratio "
+                f"{run['ratio_without_governance_pack']}; phases {bare['phases']}",
+                flush=True,
+            )
+        for stack, policy in run["largest_policy_per_stack"].items():
+            print(
+                f"  {stack}: {policy['limit']} {policy['measured']:,}/{policy['allowed']:,} "
+                f"({policy['resource']})"
+            )
+    result = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, load average {os.getloadavg()}",
+        "runs": runs,
+    }
+    (RESULTS / "scale.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""The foundation does not depend on the model list: same template for 2 models or 300.
+
+Adding, removing or reordering models must leave the foundation's template byte-identical, so
+adding a model never redeploys the foundation or any persona's policy. The 500-model scale test
+(tests/scale) checks the same with every model deployed and monitored.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+
+from config import load_config
+from config.model import GovernanceConfig
+from stacks.governance_app import build_governance
+from tests.conftest import Assembly, cdk_context
+
+FOUNDATION = "example-bank-prod-foundation.template.json"
+
+
+def _synth_foundation(config: GovernanceConfig, outdir: Path) -> bytes:
+    app = cdk.App(outdir=str(outdir), context=cdk_context())
+    build_governance(app, config)
+    app.synth()
+    return (outdir / FOUNDATION).read_bytes()
+
+
+def _renamed(config: GovernanceConfig, count: int, *, deployed: bool) -> GovernanceConfig:
+    shapes = config.models
+    models = []
+    for index in range(count):
+        shape = shapes[index % len(shapes)]
+        update: dict[str, Any] = {"name": f"{shape.name}-{index:03d}"}
+        if not deployed:
+            update["deployment"] = None
+        models.append(shape.model_copy(update=update))
+    return config.model_copy(update={"models": models})
+
+
+@pytest.fixture(scope="module")
+def foundations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    config = load_config()
+    # Every variant keeps the organisation's set of consumer accounts (the default's one), the
+    # only thing models contribute to the foundation (read access to registered artifacts).
+    with_consumers = [m for m in config.models if m.consumer_accounts]
+    variants = {
+        "two deployed models": config,
+        "reordered": config.model_copy(update={"models": config.models[::-1]}),
+        "one removed": config.model_copy(update={"models": with_consumers}),
+        "300 models": _renamed(config, 300, deployed=False),
+    }
+    return {
+        name: _synth_foundation(variant, tmp_path_factory.mktemp("foundation"))
+        for name, variant in variants.items()
+    }
+
+
+def test_foundation_is_byte_identical_for_any_model_list(foundations: dict[str, bytes]) -> None:
+    reference = foundations["two deployed models"]
+    for name, template in foundations.items():
+        assert template == reference, f"the foundation changed for: {name}"
+
+
+def test_foundation_changes_with_organisation_level_inputs(
+    tmp_path_factory: pytest.TempPathFactory, foundations: dict[str, bytes]
+) -> None:
+    # The comparison can fail: an organisation-level input (alert e-mails) changes it.
+    config = load_config()
+    policy = config.governance.model_copy(update={"alert_emails": ["someone@example.com"]})
+    changed = _synth_foundation(
+        config.model_copy(update={"governance": policy}), tmp_path_factory.mktemp("changed")
+    )
+    assert changed != foundations["two deployed models"]
+
+
+def test_models_stacks_grant_nothing_on_foundation_roles(default_assembly: Assembly) -> None:
+    # A policy in a models stack attached to a foundation role would grow with the models.
+    for stack, template in default_assembly.templates.items():
+        if "-models-" not in stack:
+            continue
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] in {"AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"}:
+                roles = json.dumps(resource["Properties"].get("Roles", []))
+                assert "Fn::GetStackOutput" not in roles, f"{stack}/{logical_id}"
+
+
+def test_models_stacks_read_only_the_foundations_named_outputs(default_assembly: Assembly) -> None:
+    foundation = default_assembly.templates[FOUNDATION.removesuffix(".template.json")]
+    published = set(foundation["Outputs"])
+    assert not [o for o in published if o.startswith("PublishOutput")]
+    used = set()
+    for stack, template in default_assembly.templates.items():
+        if "-models-" in stack:
+            text = json.dumps(template)
+            used |= {o for o in published if f'"OutputName": "{o}"' in text}
+    assert used
+    assert used <= published
