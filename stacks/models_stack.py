@@ -21,6 +21,7 @@ from cdk_constructs.registry import (
 from config.model import GovernancePolicy, ModelConfig
 from stacks.deployed_model import DeployedModel
 from stacks.foundation_stack import FoundationReference, FoundationStack, shard_rule_name
+from stacks.props import approval_policy, registered_model
 
 STATE_CHANGE = "SageMaker Model Package State Change"
 
@@ -72,17 +73,23 @@ class ModelsStack(Stack):
             # Every resource of the model (alarms and queues included) names it, so rules and
             # the report find a model's resources without guessing from names.
             Tags.of(scope_for_model).add(tags.MODEL, model.name)
+            registered = registered_model(model)
             self.groups[model.name] = GovernedModelPackageGroup(
-                scope_for_model, "Group", model=model
+                scope_for_model, "Group", model=registered
             )
             self.cards[model.name] = GovernedModelCard(
                 scope_for_model,
                 "Card",
-                model=model,
+                model=registered,
                 organisation=organisation,
                 key=artifacts_key,
             )
-            ApprovalPolicyParameter(scope_for_model, "ApprovalPolicy", model=model, policy=policy)
+            ApprovalPolicyParameter(
+                scope_for_model,
+                "ApprovalPolicy",
+                policy=approval_policy(model, policy),
+                summary=policy.effective_approval(model).summary(),
+            )
             if model.deployment is not None:
                 self.deployments[model.name] = DeployedModel(
                     scope_for_model,
