@@ -64,6 +64,8 @@ def findings() -> b.Findings:
     _role(stack, "Scientist", REGISTER, ONLY_PENDING, NO_APPROVE, READ)
     _role(stack, "ScientistWhoApproves", REGISTER, ONLY_PENDING, READ, APPROVE)
     _role(stack, "RegistersApproved", REGISTER, NO_APPROVE)
+    # Cannot approve today, but only because no allow exists: a later grant would let it
+    _role(stack, "ScientistWithoutDeny", REGISTER, ONLY_PENDING, READ)
     # The status deny is there but keyed on a condition that never matches what is sent
     _role(
         stack,
@@ -84,7 +86,10 @@ def findings() -> b.Findings:
     assert isinstance(bounded_cfn, iam.CfnRole)
     bounded_cfn.permissions_boundary = boundary.managed_policy_arn
 
-    _role(stack, "Approver", APPROVE, READ)
+    lifecycle = ["sagemaker:CreateModelPackage", "sagemaker:DeleteModelPackage"]
+    lifecycle_deny = _deny([*lifecycle, "sagemaker:DeleteModelPackageGroup"], ["*"])
+    _role(stack, "Approver", APPROVE, READ, lifecycle_deny)
+    _role(stack, "ApproverWithoutDeny", APPROVE, READ)
     _role(stack, "ApproverWhoDeletes", APPROVE, _allow(["sagemaker:DeleteModelPackage"], ["*"]))
     _role(stack, "ApproverWhoRegisters", APPROVE, REGISTER)
 
@@ -145,8 +150,10 @@ CASES = [
     ("SOD1", "Duties/Scientist", "Duties/ScientistWhoApproves"),
     ("SOD1", "Duties/Scientist", "Duties/RegistersApproved"),
     ("SOD1", "Duties/BoundedScientist", "Duties/MisKeyedDeny"),
+    ("SOD1", "Duties/Scientist", "Duties/ScientistWithoutDeny"),
     ("SOD2", "Duties/Approver", "Duties/ApproverWhoDeletes"),
     ("SOD2", "Duties/Approver", "Duties/ApproverWhoRegisters"),
+    ("SOD2", "Duties/Approver", "Duties/ApproverWithoutDeny"),
     ("SOD3", "Duties/Auditor", "Duties/AuditorWhoWrites"),
     ("SOD3", "Duties/UndeclaredWriter", "Duties/AuditorNotAction"),
     ("KMS1", "Duties/NamedUsers", "Duties/AccountMayUse"),

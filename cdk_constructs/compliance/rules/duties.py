@@ -12,6 +12,11 @@ a boundary widened, a key policy opened to the account.
   ``aws:PrincipalTag``), i.e. the context in which a team member would try: a role that may
   register a version in a group must not be able to approve one there, no role may register a
   version as already Approved, and a role that may approve must not create or delete versions.
+  "Must not" is checked as README.md promises it, with explicit denies "which no later grant
+  can override": the forbidden request is evaluated with the role's policies *plus* an
+  ``sagemaker:*`` grant (as if a broad managed policy were attached later), so only an explicit
+  deny or the permissions boundary keeps it forbidden. Removing the deny is a finding even
+  while no allow happens to exist.
 - **SOD3** applies to the roles the app declares read-only (the template's
   ``Metadata.GovernanceReadOnlyRoles``, written by
   :func:`cdk_constructs.compliance.declarations.declare_read_only_roles`): their identity
@@ -33,7 +38,7 @@ makes a rule ``[Undecidable]``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cdk_constructs import tags
@@ -42,6 +47,7 @@ from cdk_constructs.compliance.iam.assembly import DEFAULT_ACCOUNT, DEFAULT_REGI
 from cdk_constructs.compliance.iam.assembly import StackTemplate as IamStack
 from cdk_constructs.compliance.iam.errors import IamCheckError
 from cdk_constructs.compliance.iam.evaluator import Principal
+from cdk_constructs.compliance.iam.policy import PolicyDocument
 from cdk_constructs.compliance.iam.vocabulary import ServiceAuthorizationReference
 from cdk_constructs.compliance.rules.model import AppIndex, GovernanceRule, Resource, Verdict
 from cdk_constructs.compliance.rules.wiring import KMS_KEY, MODEL_PACKAGE_GROUP
@@ -157,6 +163,17 @@ def _groups(app: _App, role: Role) -> list[_Group]:
     return found
 
 
+# A broad grant attached later (AmazonSageMakerFullAccess, say): the duties must survive it.
+LATER_GRANT = PolicyDocument.of(
+    {"Effect": "Allow", "Action": "sagemaker:*", "Resource": "*"}, name="a later sagemaker:* grant"
+)
+
+
+def later_granted(role: Role) -> Role:
+    """``role`` with :data:`LATER_GRANT` attached: what only a deny or the boundary forbids."""
+    return replace(role, identity_policies=(*role.identity_policies, LATER_GRANT))
+
+
 def _may(app: _App, role: Role, action: str, resources: Iterable[str], context: Any) -> bool:
     """Is ``action`` allowed on every one of ``resources`` (as AWS authorizes it)?"""
     return all(
@@ -194,9 +211,10 @@ def _role_verdict(resource: Resource, index: AppIndex) -> tuple[_App, Role] | Ve
 
 def registrants_cannot_approve(resource: Resource, index: AppIndex) -> Verdict:
     """For every governed model package group: the role may not CreateModelPackage with
-    ModelApprovalStatus Approved, and if it may register a version (PendingManualApproval) it
-    may not UpdateModelPackage to Approved, evaluated through its identity policies, its
-    permissions boundary and the group's resource policy."""
+    ModelApprovalStatus Approved; and if it may register a version (PendingManualApproval),
+    neither UpdateModelPackage to Approved nor CreateModelPackage as Approved is allowed even
+    with a later sagemaker:* grant added (an explicit deny or the boundary must forbid them).
+    Evaluated through its identity policies, its permissions boundary and the group's policy."""
     found = _role_verdict(resource, index)
     if isinstance(found, Verdict):
         return found
@@ -206,7 +224,10 @@ def registrants_cannot_approve(resource: Resource, index: AppIndex) -> Verdict:
         for group in groups:
             if _registers(app, role, group, APPROVED):
                 return Verdict.NON_COMPLIANT
-            if _registers(app, role, group, PENDING) and _approves(app, role, group):
+            registrant = _registers(app, role, group, PENDING)
+            if registrant and _approves(app, later_granted(role), group):
+                return Verdict.NON_COMPLIANT
+            if registrant and _registers(app, later_granted(role), group, APPROVED):
                 return Verdict.NON_COMPLIANT
     except IamCheckError:
         return Verdict.UNDECIDABLE
@@ -215,8 +236,8 @@ def registrants_cannot_approve(resource: Resource, index: AppIndex) -> Verdict:
 
 def approvers_cannot_create_or_delete(resource: Resource, index: AppIndex) -> Verdict:
     """For every governed model package group: if the role may UpdateModelPackage to Approved,
-    it may not CreateModelPackage (any status), DeleteModelPackage or
-    DeleteModelPackageGroup there."""
+    CreateModelPackage (any status), DeleteModelPackage and DeleteModelPackageGroup there stay
+    denied even with a later sagemaker:* grant added (an explicit deny or the boundary)."""
     found = _role_verdict(resource, index)
     if isinstance(found, Verdict):
         return found
@@ -226,17 +247,18 @@ def approvers_cannot_create_or_delete(resource: Resource, index: AppIndex) -> Ve
         for group in groups:
             if not _approves(app, role, group):
                 continue
+            broad = later_granted(role)
             lifecycle = (
-                _registers(app, role, group, PENDING)
+                _registers(app, broad, group, PENDING)
                 or _may(
                     app,
-                    role,
+                    broad,
                     "sagemaker:DeleteModelPackage",
                     (group.version(1),),
                     group.context(),
                 )
                 or _may(
-                    app, role, "sagemaker:DeleteModelPackageGroup", (group.arn,), group.context()
+                    app, broad, "sagemaker:DeleteModelPackageGroup", (group.arn,), group.context()
                 )
             )
             if lifecycle:
@@ -353,9 +375,9 @@ RULES: Sequence[GovernanceRule] = (
         rule_id="SOD1",
         resource_types=(IAM_ROLE,),
         title="Registrants cannot approve, and nobody registers a version as Approved",
-        info="The role may register a model version as Approved, or may both register a "
-        "version in a governed model package group and approve versions there (evaluated "
-        "from its identity policies, permissions boundary and the group's policy).",
+        info="The role may register a model version as Approved, or may register versions in "
+        "a governed model package group without an explicit deny (or boundary) that keeps it "
+        "from approving them, whatever SageMaker permission is granted later.",
         explanation="Approval is the independent review of a model before it may be served "
         "(SR 11-7 effective challenge): whoever builds and registers a model must not be the "
         "one who approves it, and no version may skip review by being created Approved.",
@@ -370,8 +392,9 @@ RULES: Sequence[GovernanceRule] = (
         rule_id="SOD2",
         resource_types=(IAM_ROLE,),
         title="Approvers cannot create or delete versions",
-        info="The role may approve model versions of a governed group and may also create or "
-        "delete versions, or delete the group.",
+        info="The role may approve model versions of a governed group, and nothing but an "
+        "allow that is missing today (no explicit deny, no boundary) keeps it from creating or "
+        "deleting versions or deleting the group.",
         explanation="An approver who could also register or delete versions could approve "
         "their own work or remove the evidence of a rejected one.",
         undecidable="A policy, boundary or group ARN the role depends on is known only at "
