@@ -84,6 +84,14 @@ QUALITY_METRICS = {
         "R2Score": "r2",
     },
 }
+# Drift as a distance that grows with drift, like Model Monitor's baseline drift distance, so the
+# same threshold (0.1, Model Monitor's default, and Evidently's default for both methods) applies:
+# numeric features by Wasserstein distance normed by the reference's standard deviation,
+# categorical and boolean ones by Jensen-Shannon distance (Evidently "All metrics" / data drift
+# methods). Text features have no distance of this kind and are not drift-checked.
+NUMERIC_DRIFT_METHOD = "wasserstein"
+CATEGORICAL_DRIFT_METHOD = "jensenshannon"
+DRIFT_METHOD_NAMES = {True: "Wasserstein distance (normed)", False: "Jensen-Shannon distance"}
 # PutMetricData takes at most 1,000 metrics per request (CloudWatch API reference).
 PUT_METRIC_BATCH = 1000
 
@@ -282,7 +290,12 @@ def data_quality(current: Any, reference: Any, settings: Settings) -> CheckResul
     )
     report = Report(
         [
-            DataDriftPreset(method="jensenshannon", threshold=settings.drift_threshold),
+            DataDriftPreset(
+                columns=numeric + categorical,
+                num_method=NUMERIC_DRIFT_METHOD,
+                cat_method=CATEGORICAL_DRIFT_METHOD,
+                threshold=settings.drift_threshold,
+            ),
             DataSummaryPreset(),
         ]
     )
@@ -308,8 +321,8 @@ def data_quality(current: Any, reference: Any, settings: Settings) -> CheckResul
                         "feature_name": column,
                         "constraint_check_type": "baseline_drift_check",
                         "description": (
-                            f"Jensen-Shannon distance {distance:.4f} from the approved "
-                            f"reference exceeds the threshold {settings.drift_threshold}"
+                            f"{DRIFT_METHOD_NAMES[column in numeric]} {distance:.4f} from the "
+                            f"approved reference exceeds the threshold {settings.drift_threshold}"
                         ),
                     }
                 )
