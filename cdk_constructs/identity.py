@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import Aws, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -71,6 +72,15 @@ JOB_NETWORK_ACTIONS = (
     "ec2:DescribeDhcpOptions",
     "ec2:DescribeSubnets",
     "ec2:DescribeSecurityGroups",
+)
+
+# What CDK's Custom::VpcRestrictDefaultSG handler calls on the VPC's default security group
+# (see PermissionsBoundary.allow_default_security_group_restriction).
+DEFAULT_SECURITY_GROUP_ACTIONS = (
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupIngress",
+    "ec2:RevokeSecurityGroupEgress",
 )
 
 
@@ -213,6 +223,36 @@ class PermissionsBoundary(Construct):
                 "This is a permissions boundary: it grants nothing and only caps what the "
                 "app's roles may ever do; each role's own policy is least-privilege."
             ),
+        )
+
+    def allow_default_security_group_restriction(self, vpc: ec2.Vpc) -> None:
+        """Let roles change the rules of ``vpc``'s default security group, and no other.
+
+        ``ec2.Vpc(restrict_default_security_group=True)`` removes the default group's rules
+        through a CDK-internal custom-resource provider (``Custom::VpcRestrictDefaultSG``), whose
+        role gets this boundary from the Aspect. Its handler (aws-cdk
+        ``packages/@aws-cdk/custom-resource-handlers/lib/aws-ec2/
+        restrict-default-security-group-handler/index.ts``) calls RevokeSecurityGroupEgress and
+        RevokeSecurityGroupIngress on create, AuthorizeSecurityGroupIngress and
+        AuthorizeSecurityGroupEgress on delete, each on the default group only. All four are
+        authorized on the ``security-group`` resource type,
+        ``arn:${Partition}:ec2:${Region}:${Account}:security-group/${SecurityGroupId}``
+        (Service Authorization Reference, Amazon EC2), so the boundary names that one group,
+        the same resource CDK's own inline policy for the role names.
+        """
+        stack = Stack.of(self)
+        self.policy.add_statements(
+            iam.PolicyStatement(
+                sid="RestrictDefaultSecurityGroup",
+                actions=list(DEFAULT_SECURITY_GROUP_ACTIONS),
+                resources=[
+                    stack.format_arn(
+                        service="ec2",
+                        resource="security-group",
+                        resource_name=vpc.vpc_default_security_group,
+                    )
+                ],
+            )
         )
 
 

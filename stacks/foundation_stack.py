@@ -184,6 +184,7 @@ class FoundationStack(Stack):
             flow_log_key=self.keys[DataDomain.LOGS],
             availability_zones=availability_zones,
         )
+        self.boundary.allow_default_security_group_restriction(self.network.vpc)
 
         self.job_roles = JobExecutionRoles(self, "JobRoles")
         self._grant_jobs()

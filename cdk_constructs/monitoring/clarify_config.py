@@ -31,8 +31,9 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -56,6 +57,28 @@ class ClarifyConfigError(ValueError):
         self.value = value
         self.allowed = allowed
         super().__init__(f"model {model!r}: {field} {reason} (got {value!r}); allowed: {allowed}")
+
+
+EndpointAttribute = Literal[
+    "inference_attribute", "probability_attribute", "probability_threshold_attribute"
+]
+"""Optional ``EndpointInput`` attributes of the monitoring job definitions."""
+
+# Where each attribute's value is read from: BiasSettings, ExplainabilitySettings or the
+# deployment's ``output`` section (the same field names).
+_ATTRIBUTE_FIELDS: dict[EndpointAttribute, str] = {
+    "inference_attribute": "inference_attribute",
+    "probability_attribute": "probability_attribute",
+    "probability_threshold_attribute": "probability_threshold",
+}
+
+
+def endpoint_input_attributes(
+    source: object, names: Iterable[EndpointAttribute]
+) -> dict[str, str | float]:
+    """Keyword arguments of an ``EndpointInputProperty``: ``names`` that ``source`` sets."""
+    values = {name: getattr(source, _ATTRIBUTE_FIELDS[name]) for name in names}
+    return {name: value for name, value in values.items() if value is not None}
 
 
 class _Settings(BaseModel):
@@ -92,12 +115,7 @@ class BiasSettings(_Settings):
 
         These belong to the job input, not to the analysis config file.
         """
-        attributes: dict[str, str | float | None] = {
-            "inference_attribute": self.inference_attribute,
-            "probability_attribute": self.probability_attribute,
-            "probability_threshold_attribute": self.probability_threshold,
-        }
-        return {key: value for key, value in attributes.items() if value is not None}
+        return endpoint_input_attributes(self, get_args(EndpointAttribute))
 
 
 class ExplainabilitySettings(_Settings):
@@ -144,13 +162,9 @@ class ExplainabilitySettings(_Settings):
             raise ValueError("baseline needs at least one row")
         return self
 
-    def endpoint_input_attributes(self) -> dict[str, str]:
+    def endpoint_input_attributes(self) -> dict[str, str | float]:
         """Keyword arguments for ``CfnModelExplainabilityJobDefinition.EndpointInputProperty``."""
-        attributes = {
-            "inference_attribute": self.inference_attribute,
-            "probability_attribute": self.probability_attribute,
-        }
-        return {key: value for key, value in attributes.items() if value is not None}
+        return endpoint_input_attributes(self, ("inference_attribute", "probability_attribute"))
 
 
 DEFAULT_BIAS_SETTINGS = BiasSettings()

@@ -407,7 +407,7 @@ CASES = [
     Case(
         "environment-sizing-with-an-unknown-instance-type",
         replace(
-            "dev: {package_version: 31, instance_type: ml.c5.large}",
+            "dev: {package_version: 31, instance_type: ml.m5.xlarge}",
             "dev: {package_version: 31, instance_type: ml.c5.medium}",
         ),
         "models[1].deployment.environments.dev.instance_type",
@@ -417,8 +417,8 @@ CASES = [
     Case(
         "unknown-key-in-an-environment-entry",
         replace(
-            "dev: {package_version: 31, instance_type: ml.c5.large}",
-            "dev: {package_version: 31, instance_typ: ml.c5.large}",
+            "dev: {package_version: 31, instance_type: ml.m5.xlarge}",
+            "dev: {package_version: 31, instance_typ: ml.m5.xlarge}",
         ),
         "models[1].deployment.environments.dev.instance_typ",
         ("did you mean 'instance_type'", "package_version"),
