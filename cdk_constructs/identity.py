@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import Aws, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -24,6 +25,7 @@ from cdk_constructs.compliance.acknowledgments import (
     acknowledge_wildcards,
     nag_string,
 )
+from cdk_constructs.compliance.declarations import declare_read_only_roles
 from cdk_constructs.roles import ManagedPolicyRole
 
 APPROVAL_STATUS_CONDITION = access.APPROVAL_STATUS_KEY
@@ -71,6 +73,15 @@ JOB_NETWORK_ACTIONS = (
     "ec2:DescribeDhcpOptions",
     "ec2:DescribeSubnets",
     "ec2:DescribeSecurityGroups",
+)
+
+# What CDK's Custom::VpcRestrictDefaultSG handler calls on the VPC's default security group
+# (see PermissionsBoundary.allow_default_security_group_restriction).
+DEFAULT_SECURITY_GROUP_ACTIONS = (
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupIngress",
+    "ec2:RevokeSecurityGroupEgress",
 )
 
 
@@ -215,6 +226,36 @@ class PermissionsBoundary(Construct):
             ),
         )
 
+    def allow_default_security_group_restriction(self, vpc: ec2.Vpc) -> None:
+        """Let roles change the rules of ``vpc``'s default security group, and no other.
+
+        ``ec2.Vpc(restrict_default_security_group=True)`` removes the default group's rules
+        through a CDK-internal custom-resource provider (``Custom::VpcRestrictDefaultSG``), whose
+        role gets this boundary from the Aspect. Its handler (aws-cdk
+        ``packages/@aws-cdk/custom-resource-handlers/lib/aws-ec2/
+        restrict-default-security-group-handler/index.ts``) calls RevokeSecurityGroupEgress and
+        RevokeSecurityGroupIngress on create, AuthorizeSecurityGroupIngress and
+        AuthorizeSecurityGroupEgress on delete, each on the default group only. All four are
+        authorized on the ``security-group`` resource type,
+        ``arn:${Partition}:ec2:${Region}:${Account}:security-group/${SecurityGroupId}``
+        (Service Authorization Reference, Amazon EC2), so the boundary names that one group,
+        the same resource CDK's own inline policy for the role names.
+        """
+        stack = Stack.of(self)
+        self.policy.add_statements(
+            iam.PolicyStatement(
+                sid="RestrictDefaultSecurityGroup",
+                actions=list(DEFAULT_SECURITY_GROUP_ACTIONS),
+                resources=[
+                    stack.format_arn(
+                        service="ec2",
+                        resource="security-group",
+                        resource_name=vpc.vpc_default_security_group,
+                    )
+                ],
+            )
+        )
+
 
 def _acknowledge_registry_wildcards(
     role: iam.IRole, stack: Stack, arns: access.SageMakerArns
@@ -271,6 +312,7 @@ class PersonaRoles(Construct):
             "ModelApprover", "Risk officer: approves or rejects versions; cannot create or delete"
         )
         self.auditor = persona("Auditor", "Read-only access to the registry and audit evidence")
+        declare_read_only_roles(stack, [self.auditor])
         # A session may carry the caller's own team and nothing else (IAM user guide, "Passing
         # session tags in AWS STS": aws:RequestTag / aws:TagKeys on sts:TagSession).
         trust = self.data_scientist.assume_role_policy
@@ -627,7 +669,7 @@ class JobExecutionRoles(Construct):
             ),
         )
 
-    def grant_monitoring_inputs(self, *, asset_objects: str) -> None:
+    def grant_monitoring_inputs(self, *, asset_objects: Sequence[str]) -> None:
         """Let the monitoring role read its inputs outside the governance buckets.
 
         ``asset_objects`` is the pattern of the CDK file assets holding the Clarify analysis
@@ -641,7 +683,7 @@ class JobExecutionRoles(Construct):
             iam.PolicyStatement(
                 sid="ReadAnalysisConfigAssets",
                 actions=["s3:GetObject"],
-                resources=[asset_objects],
+                resources=list(asset_objects),
             )
         )
         any_bucket = f"arn:{Aws.PARTITION}:s3:::*"
@@ -659,11 +701,12 @@ class JobExecutionRoles(Construct):
         )
         acknowledge_wildcards(
             role,
-            resources=[nag_string(stack, asset_objects)],
+            resources=[nag_string(stack, pattern) for pattern in asset_objects],
             reason=(
-                "Clarify analysis configs ship as CDK file assets named by their content hash; "
-                "read-only access is limited to JSON objects of the bootstrap assets bucket "
-                "(synthesized templates and these configs, no data)."
+                "Clarify analysis configs and the Evidently job's script and wheelhouse ship as "
+                "CDK file assets named by their content hash; read-only access is limited to "
+                "JSON, Python and tar objects of the bootstrap assets bucket (synthesized "
+                "templates, these configs and the job code, no data)."
             ),
         )
         acknowledge_wildcards(

@@ -127,6 +127,10 @@ class GroundTruth:
     s3_uri: str
     start_time_offset: str
     end_time_offset: str
+    length_seconds: int
+    """From the start offset to the end offset."""
+    end_offset_seconds: int
+    """The end offset in seconds (negative: before the run)."""
 
 
 @dataclass(frozen=True)

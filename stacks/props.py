@@ -24,7 +24,7 @@ from cdk_constructs.props import (
     ServedModel,
     Shap,
 )
-from config.model import Deployment, GovernancePolicy, ModelConfig, Schedule
+from config.model import Deployment, GovernancePolicy, ModelConfig, Schedule, offset_seconds
 from config.schedules import schedule_interval_hours
 from governance.contracts.parameters import ApprovalPolicy
 
@@ -163,6 +163,8 @@ def monitored_model(model: ModelConfig, policy: GovernancePolicy) -> MonitoredMo
                 s3_uri=str(deployment.ground_truth_s3_uri),
                 start_time_offset=window.start_time_offset,
                 end_time_offset=window.end_time_offset,
+                length_seconds=window.length_seconds,
+                end_offset_seconds=offset_seconds(window.end_time_offset),
             )
             if deployment.ground_truth_s3_uri
             else None

@@ -39,6 +39,29 @@ ADMINISTRATOR_ACCESS = PolicyDocument.of(
     {"Effect": "Allow", "Action": "*", "Resource": "*"}, name="AdministratorAccess"
 )
 
+#: AWS managed policies the app's CDK-internal roles attach by ARN, with their documented
+#: content, so those roles are evaluated like any other (keyed by the ARN after the partition).
+#: AWSLambdaBasicExecutionRole: AWS Managed Policy Reference Guide,
+#: https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaBasicExecutionRole.html
+#: (attached by CDK's CustomResourceProvider, e.g. Custom::VpcRestrictDefaultSG's role).
+AWS_MANAGED_POLICIES: Mapping[str, PolicyDocument] = {
+    ":iam::aws:policy/service-role/AWSLambdaBasicExecutionRole": PolicyDocument.of(
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": "*",
+        },
+        name="AWSLambdaBasicExecutionRole",
+    ),
+}
+
+
+def aws_managed_policy(arn: str) -> PolicyDocument | None:
+    """The documented content of an AWS managed policy of :data:`AWS_MANAGED_POLICIES`."""
+    _, _, rest = arn.partition(":")  # drop "arn"
+    _, _, rest = rest.partition(":")  # drop the partition
+    return AWS_MANAGED_POLICIES.get(f":{rest}")
+
 
 @dataclass(frozen=True)
 class Role:
@@ -232,8 +255,11 @@ def _roles(resolver: Resolver, sites: Sequence[PolicySite]) -> list[Role]:
             policies = list(attached_by_role.get(identity.name, []))
             external: list[str] = []
             for arn in props.get("ManagedPolicyArns", []):
+                known = aws_managed_policy(arn) if arn not in managed_by_arn else None
                 if arn in managed_by_arn:
                     policies.append(managed_by_arn[arn].document)
+                elif known is not None:
+                    policies.append(known)
                 else:
                     external.append(arn)
             boundary_arn = props.get("PermissionsBoundary")

@@ -1,0 +1,1 @@
+"""SageMaker Pipelines governed like every other resource: reusable constructs."""
