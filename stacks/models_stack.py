@@ -10,9 +10,9 @@ from constructs import Construct
 
 from cdk_constructs import tags
 from cdk_constructs.encryption import DataDomain
-from cdk_constructs.handlers import SharedHandlerTarget, depth_alarm
+from cdk_constructs.handlers import SharedHandlerTarget
 from cdk_constructs.monitoring.engine import ModelMonitorEngine, MonitoringEngine
-from cdk_constructs.queues import dead_letter_queue
+from cdk_constructs.queues import DeadLetterQueue
 from cdk_constructs.registry import (
     ApprovalPolicyParameter,
     GovernedModelCard,
@@ -56,13 +56,10 @@ class ModelsStack(Stack):
         self.deployments: dict[str, DeployedModel] = {}
         self.foundation = FoundationReference(self, "Foundation", foundation=foundation)
         artifacts_key = self.foundation.keys[DataDomain.ARTIFACTS]
-        self.state_change_dlq = dead_letter_queue(
-            self, "DeadLetterQueue", key=self.foundation.keys[DataDomain.ALERTS]
-        )
-        depth_alarm(
+        self.state_change_dlq = DeadLetterQueue(
             self,
-            "DlqDepth",
-            queue=self.state_change_dlq,
+            "DeadLetterQueue",
+            key=self.foundation.keys[DataDomain.ALERTS],
             alerts=self.foundation.alerts,
             what="Model events of this shard",
         )
@@ -113,10 +110,10 @@ class ModelsStack(Stack):
             ),
             targets=[
                 SharedHandlerTarget(
-                    self.foundation.approval_gate_arn, dead_letter_queue=self.state_change_dlq
+                    self.foundation.approval_gate_arn, dead_letter_queue=self.state_change_dlq.queue
                 ),
                 SharedHandlerTarget(
-                    self.foundation.audit_ledger_arn, dead_letter_queue=self.state_change_dlq
+                    self.foundation.audit_ledger_arn, dead_letter_queue=self.state_change_dlq.queue
                 ),
             ],
         )
