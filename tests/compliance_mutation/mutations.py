@@ -181,6 +181,12 @@ CHURN_POLICY = Where(
 CHURN_AUC_ALARM = Where(
     MODELS, "churn-propensity/Serving/Alarms/ModelQuality-auc/Resource", "AWS::CloudWatch::Alarm"
 )
+VIOLATIONS_DLQ = Where(
+    FOUNDATION, "Handlers/MonitoringViolations/DeadLetterQueue/Resource", "AWS::SQS::Queue"
+)
+VIOLATIONS_DLQ_ALARM = Where(
+    FOUNDATION, "Handlers/MonitoringViolations/DlqDepth/Resource", "AWS::CloudWatch::Alarm"
+)
 ARTIFACTS_POLICY = Where(FOUNDATION, "Artifacts/Resource/Policy/Resource", "AWS::S3::BucketPolicy")
 
 
@@ -349,6 +355,11 @@ def _internet_gateway_added(templates: Templates) -> None:
         "Type": "AWS::EC2::InternetGateway",
         "Metadata": {"aws:cdk:path": f"{stack}/MutationInternetGateway"},
     }
+
+
+def _dlq_alarm_removed(templates: Templates) -> None:
+    stack, logical_id = locate(templates, VIOLATIONS_DLQ_ALARM)
+    del templates[stack]["Resources"][logical_id]
 
 
 def _no_invoke_destination(templates: Templates) -> None:
@@ -641,6 +652,14 @@ MUTATIONS: tuple[Mutation, ...] = (
         CHURN_AUC_ALARM,
         f"{G}ALM1",
         _set(CHURN_AUC_ALARM, AlarmActions=["arn:aws:sns:eu-west-1:999988887777:elsewhere"]),
+    ),
+    Mutation(
+        "dlq-unwatched",
+        ("DLV-2", "HND-1"),
+        "the violations handler's dead-letter queue loses its depth alarm",
+        VIOLATIONS_DLQ,
+        f"{G}ASY4",
+        _dlq_alarm_removed,
     ),
     # -- claims enforced by the public packs (error level) ---------------------------------
     Mutation(

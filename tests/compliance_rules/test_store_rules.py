@@ -1,4 +1,4 @@
-"""Rules closing the claims table's gaps: RET1, KEY1, TLS1, NET1, ALM1, IAM2, CT3, MPG6 and
+"""Rules closing the claims table's gaps: RET1, KEY1, TLS1, NET1, ALM1, ASY4, IAM2, CT3, MPG6 and
 MPG2's data classification; a compliant and a non-compliant resource each, one synth."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -125,6 +126,38 @@ def findings() -> b.Findings:
             alarm_actions=actions,
         )
 
+    # Dead-letter queues of an event rule: one watched by a depth alarm, one not
+    watched = sqs.CfnQueue(stack, "WatchedDlq", kms_master_key_id=key.attr_arn)
+    unwatched = sqs.CfnQueue(stack, "UnwatchedDlq", kms_master_key_id=key.attr_arn)
+    events.CfnRule(
+        stack,
+        "Rule",
+        event_pattern={"source": ["aws.sagemaker"]},
+        targets=[
+            events.CfnRule.TargetProperty(
+                arn=b.TARGET,
+                id=f"T{number}",
+                dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=queue.attr_arn),
+            )
+            for number, queue in enumerate((watched, unwatched))
+        ],
+    )
+    cloudwatch.CfnAlarm(
+        stack,
+        "WatchedDlqDepth",
+        comparison_operator="GreaterThanThreshold",
+        evaluation_periods=1,
+        threshold=0,
+        metric_name="ApproximateNumberOfMessagesVisible",
+        namespace="AWS/SQS",
+        dimensions=[
+            cloudwatch.CfnAlarm.DimensionProperty(name="QueueName", value=watched.attr_queue_name)
+        ],
+        period=300,
+        statistic="Maximum",
+        alarm_actions=[topic.ref],
+    )
+
     alarm("Notifies", [topic.ref])
     alarm("Silent", None)
     alarm("ForeignTopic", ["arn:aws:sns:eu-west-1:999999999999:elsewhere"])
@@ -192,6 +225,8 @@ CASES = [
     ("IAM2", "Stores/ManagedOnly", "Stores/Inline"),
     ("IAM2", "Stores/ManagedOnly", "Stores/InlinePolicyResource"),
     ("CT3", "Stores/EveryRegion", "Stores/OneRegion"),
+    ("ASY4", "Stores/WatchedDlq", "Stores/UnwatchedDlq"),
+    ("ASY4", "Stores/OurQueue", "Stores/UnwatchedDlq"),
     ("MPG6", "Stores/WithPolicy", "Stores/WithoutPolicy"),
     ("MPG2", "Stores/WithPolicy", "Stores/Unclassified"),
     ("MPG2", "Stores/WithPolicy", "Stores/BadClassification"),

@@ -313,10 +313,11 @@ CLAIMS: tuple[Claim, ...] = (
         "Failures are seen",
         ARCHITECTURE,
         "every dead-letter",
-        rules=("Governance-ALM1", "NIST.800.53.R5-CloudWatchAlarmAction"),
-        gap="No rule checks that every dead-letter queue has a depth alarm (ALM1 and "
-        "CloudWatchAlarmAction only check where existing alarms go). The alert topic's own "
-        "dead-letter queue (AlertsUndelivered, cdk_constructs/alerts.py) has no depth alarm.",
+        rules=(
+            "Governance-ASY4",
+            "Governance-ALM1",
+            "NIST.800.53.R5-CloudWatchAlarmAction",
+        ),
     ),
     Claim(
         "DLV-3",
@@ -358,11 +359,11 @@ CLAIMS: tuple[Claim, ...] = (
             "NIST.800.53.R5-LambdaInsideVPC",
             "Governance-LMB1",
             "Governance-ASY3",
+            "Governance-ASY4",
             "NIST.800.53.R5-LambdaDLQ",
         ),
         elsewhere="Serverless-LambdaTracing also reports untraced functions, as a warning "
         "that does not fail the gate.",
-        gap="Depth alarms: see DLV-2.",
     ),
     # Registry, documentation and approval
     Claim(
