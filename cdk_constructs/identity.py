@@ -669,7 +669,7 @@ class JobExecutionRoles(Construct):
             ),
         )
 
-    def grant_monitoring_inputs(self, *, asset_objects: str) -> None:
+    def grant_monitoring_inputs(self, *, asset_objects: Sequence[str]) -> None:
         """Let the monitoring role read its inputs outside the governance buckets.
 
         ``asset_objects`` is the pattern of the CDK file assets holding the Clarify analysis
@@ -683,7 +683,7 @@ class JobExecutionRoles(Construct):
             iam.PolicyStatement(
                 sid="ReadAnalysisConfigAssets",
                 actions=["s3:GetObject"],
-                resources=[asset_objects],
+                resources=list(asset_objects),
             )
         )
         any_bucket = f"arn:{Aws.PARTITION}:s3:::*"
@@ -701,11 +701,12 @@ class JobExecutionRoles(Construct):
         )
         acknowledge_wildcards(
             role,
-            resources=[nag_string(stack, asset_objects)],
+            resources=[nag_string(stack, pattern) for pattern in asset_objects],
             reason=(
-                "Clarify analysis configs ship as CDK file assets named by their content hash; "
-                "read-only access is limited to JSON objects of the bootstrap assets bucket "
-                "(synthesized templates and these configs, no data)."
+                "Clarify analysis configs and the Evidently job's script and wheelhouse ship as "
+                "CDK file assets named by their content hash; read-only access is limited to "
+                "JSON, Python and tar objects of the bootstrap assets bucket (synthesized "
+                "templates, these configs and the job code, no data)."
             ),
         )
         acknowledge_wildcards(
