@@ -14,6 +14,7 @@ from cdk_constructs.compliance.rules import (
     monitoring,
     registry,
     serving,
+    stores,
 )
 from cdk_constructs.compliance.rules.claims import CLAIMS, Claim
 from cdk_constructs.compliance.rules.model import (
@@ -35,6 +36,7 @@ RULES: tuple[GovernanceRule, ...] = (
     *identity.RULES,
     *duties.RULES,
     *delivery.RULES,
+    *stores.RULES,
 )
 
 _HEADER = f"""# Governance rule pack
