@@ -15,7 +15,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_CLI_NOTICES := false
 
-.PHONY: setup synth check ci test lint typecheck unit report screenshots verify-ledger bench clean
+.PHONY: wheelhouse setup synth check ci test lint typecheck unit report screenshots verify-ledger bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,23 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed
+# The Evidently engine's job dependencies (monitoring_jobs/requirements.lock), downloaded once
+# for the jobs' image (SageMaker scikit-learn 1.4-2-py312: CPython 3.12, x86_64) and shipped as
+# a job input; a reproducible tar (sorted, fixed mtime and owner) so its asset hash is stable.
+WHEELHOUSE := build/evidently-wheelhouse.tar
+$(WHEELHOUSE): monitoring_jobs/requirements.lock $(VENV)/.installed
+	rm -rf build/wheelhouse && mkdir -p build/wheelhouse
+	$(PY) -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+	  --platform manylinux2014_x86_64 --python-version 3.12 --implementation cp \
+	  --dest build/wheelhouse -r monitoring_jobs/requirements.lock
+	cp monitoring_jobs/requirements.lock build/wheelhouse/requirements.lock
+	tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C build/wheelhouse \
+	  -cf $@.tmp requirements.lock $$(cd build/wheelhouse && ls *.whl)
+	mv $@.tmp $@
+
+wheelhouse: $(WHEELHOUSE)
+
+setup: $(VENV)/.installed node_modules/.installed $(WHEELHOUSE)
 
 ## synth: templates, validation-report.json, governance-inventory.json and the governance report
 ## in $(OUT)/, exactly what `cdk synth -c config=...` writes; exits non-zero when anything is open.

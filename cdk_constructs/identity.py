@@ -25,6 +25,7 @@ from cdk_constructs.compliance.acknowledgments import (
     acknowledge_wildcards,
     nag_string,
 )
+from cdk_constructs.compliance.declarations import declare_read_only_roles
 from cdk_constructs.roles import ManagedPolicyRole
 
 APPROVAL_STATUS_CONDITION = access.APPROVAL_STATUS_KEY
@@ -311,6 +312,7 @@ class PersonaRoles(Construct):
             "ModelApprover", "Risk officer: approves or rejects versions; cannot create or delete"
         )
         self.auditor = persona("Auditor", "Read-only access to the registry and audit evidence")
+        declare_read_only_roles(stack, [self.auditor])
         # A session may carry the caller's own team and nothing else (IAM user guide, "Passing
         # session tags in AWS STS": aws:RequestTag / aws:TagKeys on sts:TagSession).
         trust = self.data_scientist.assume_role_policy
@@ -667,7 +669,7 @@ class JobExecutionRoles(Construct):
             ),
         )
 
-    def grant_monitoring_inputs(self, *, asset_objects: str) -> None:
+    def grant_monitoring_inputs(self, *, asset_objects: Sequence[str]) -> None:
         """Let the monitoring role read its inputs outside the governance buckets.
 
         ``asset_objects`` is the pattern of the CDK file assets holding the Clarify analysis
@@ -681,7 +683,7 @@ class JobExecutionRoles(Construct):
             iam.PolicyStatement(
                 sid="ReadAnalysisConfigAssets",
                 actions=["s3:GetObject"],
-                resources=[asset_objects],
+                resources=list(asset_objects),
             )
         )
         any_bucket = f"arn:{Aws.PARTITION}:s3:::*"
@@ -699,11 +701,12 @@ class JobExecutionRoles(Construct):
         )
         acknowledge_wildcards(
             role,
-            resources=[nag_string(stack, asset_objects)],
+            resources=[nag_string(stack, pattern) for pattern in asset_objects],
             reason=(
-                "Clarify analysis configs ship as CDK file assets named by their content hash; "
-                "read-only access is limited to JSON objects of the bootstrap assets bucket "
-                "(synthesized templates and these configs, no data)."
+                "Clarify analysis configs and the Evidently job's script and wheelhouse ship as "
+                "CDK file assets named by their content hash; read-only access is limited to "
+                "JSON, Python and tar objects of the bootstrap assets bucket (synthesized "
+                "templates, these configs and the job code, no data)."
             ),
         )
         acknowledge_wildcards(

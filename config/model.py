@@ -38,6 +38,8 @@ from config import names
 from config.api_constraints import ApiParameter
 from config.issues import Issue, raise_issues
 from config.schedules import HOURLY, check_schedule, schedule_interval_hours
+from config.training import Training, framework_image_problem, quality_metric_problem
+from monitoring_jobs.evidently_check import QUALITY_METRICS as EVIDENTLY_QUALITY_METRICS
 
 # -- values with a rule in words --------------------------------------------------------------
 
@@ -236,8 +238,38 @@ class HandlerSettings(_Strict):
         return value
 
 
+class MonitoringEngineName(StrEnum):
+    """Which engine runs an environment's monitoring checks (README, "Choosing an engine")."""
+
+    MODEL_MONITOR = "model-monitor"
+    """SageMaker Model Monitor schedules: only for accounts that already use Model Monitor
+    ("Amazon SageMaker Model Monitor is no longer open to new customers", developer guide,
+    model-monitor-availability-change)."""
+    EVIDENTLY = "evidently"
+    """AWS's documented replacement: Evidently AI presets in scheduled SageMaker processing jobs
+    (a SageMaker Pipeline started by EventBridge Scheduler), alerting through CloudWatch/SNS."""
+
+
+# The checks each engine can run; bias and explainability (SageMaker Clarify) are not yet
+# wired into the Evidently engine's pipelines.
+ENGINE_CHECKS: Mapping[MonitoringEngineName, frozenset[str]] = MappingProxyType(
+    {
+        MonitoringEngineName.MODEL_MONITOR: frozenset(
+            {"data_quality", "model_quality", "bias", "explainability"}
+        ),
+        MonitoringEngineName.EVIDENTLY: frozenset({"data_quality", "model_quality"}),
+    }
+)
+
+
 class Environment(_Strict):
     name: Name
+    monitoring_engine: MonitoringEngineName = Field(
+        default=MonitoringEngineName.MODEL_MONITOR,
+        description="model-monitor (accounts that already use SageMaker Model Monitor) or "
+        "evidently (Evidently AI in scheduled SageMaker processing jobs, AWS's documented "
+        "replacement, open to every account)",
+    )
     account: AccountId | None = Field(
         default=None, description="12-digit account id in quotes; omitted = any account"
     )
@@ -836,6 +868,10 @@ class ModelConfig(_Strict):
     monitoring: Monitoring = Monitoring()
     approval: ModelApproval | None = None
     deployment: Deployment | None = None
+    training: Training | None = Field(
+        default=None,
+        description="a governed training pipeline for this model (AWS::SageMaker::Pipeline)",
+    )
 
     @field_validator("description")
     @classmethod
@@ -894,6 +930,49 @@ class ModelConfig(_Strict):
                     f"{S3_URI_RULE}",
                 )
             )
+        raise_issues(issues)
+        return self
+
+    @model_validator(mode="after")
+    def _training_fits_the_model(self) -> ModelConfig:
+        training = self.training
+        if training is None:
+            return self
+        issues = []
+        problem = quality_metric_problem(training, self.problem_type.value)
+        if problem is not None:
+            issues.append(
+                Issue(
+                    ("training", "quality_floor", "metric"), problem, training.quality_floor.metric
+                )
+            )
+        if training.algorithm.framework is not None:
+            # Built-in algorithms read numbers only: a category written as text stops training.
+            for index, feature in enumerate(self.dataset_schema.features):
+                if feature.type not in ("numeric", "boolean"):
+                    issues.append(
+                        Issue(
+                            ("dataset_schema", "features", index, "type"),
+                            f"is {feature.type!r}, but training.algorithm "
+                            f"{training.algorithm.framework!r} reads numeric CSV only "
+                            "(SageMaker developer guide, XGBoost input formats): encode "
+                            "the column as numbers, or train with your own image_uri",
+                            feature.type,
+                        )
+                    )
+            if self.bias is not None:
+                for field in ("label_value", "facet_value"):
+                    value = getattr(self.bias, field)
+                    if isinstance(value, str):
+                        issues.append(
+                            Issue(
+                                ("bias", field),
+                                f"is text, but training.algorithm "
+                                f"{training.algorithm.framework!r} trains on numeric CSV, so "
+                                "Clarify would compute the report for a value that never occurs",
+                                value,
+                            )
+                        )
         raise_issues(issues)
         return self
 
@@ -1151,6 +1230,7 @@ class GovernanceConfig(_Strict):
             *self._approval_issues(),
             *self._name_issues(),
             *self._image_issues(),
+            *self._engine_issues(),
         ]
         raise_issues(issues)
         return self
@@ -1300,10 +1380,59 @@ class GovernanceConfig(_Strict):
                 self.models[index].name,
             )
 
+    def _engine_issues(self) -> Iterator[Issue]:
+        """A check the environment's engine cannot run, for a model served there."""
+        for environment in self.environments:
+            engine = environment.monitoring_engine
+            runnable = ENGINE_CHECKS[engine]
+            for index, model in enumerate(self.models):
+                if model.deployment is None or not model.deployment.serves_in(environment.name):
+                    continue
+                for check in model.monitoring.enabled_types():
+                    if check not in runnable:
+                        yield Issue(
+                            ("models", index, "monitoring", check, "enabled"),
+                            f"the {check} check cannot run on the {engine.value!r} engine of "
+                            f"environment {environment.name!r}; it runs "
+                            f"{', '.join(sorted(runnable))}: disable {check} for this model or "
+                            "serve it from an environment on model-monitor",
+                            True,
+                        )
+                floor = model.deployment.model_quality_floor
+                if (
+                    engine is MonitoringEngineName.EVIDENTLY
+                    and "model_quality" in model.monitoring.enabled_types()
+                    and floor is not None
+                ):
+                    computed = EVIDENTLY_QUALITY_METRICS[model.problem_type.value].values()
+                    if floor.metric not in computed:
+                        yield Issue(
+                            ("models", index, "deployment", "model_quality_floor", "metric"),
+                            f"is not a metric the evidently engine of environment "
+                            f"{environment.name!r} computes for {model.problem_type.value}; "
+                            f"allowed: {', '.join(sorted(computed))}",
+                            floor.metric,
+                        )
+
     def _image_issues(self) -> Iterator[Issue]:
         regions = monitor_image_regions()
         for env_index, environment in enumerate(self.environments):
             if environment.region is None:
+                continue
+            for index, model in enumerate(self.models):
+                if model.training is None:
+                    continue
+                problem = framework_image_problem(model.training.algorithm, environment.region)
+                if problem is not None:
+                    yield Issue(
+                        ("models", index, "training", "algorithm"),
+                        f"{problem} (environment {environment.name!r})",
+                        model.training.algorithm.model_dump(exclude_none=True),
+                    )
+            if environment.monitoring_engine is MonitoringEngineName.EVIDENTLY:
+                # Its jobs run the scikit-learn framework image, resolved per region by the
+                # engine (cdk_constructs/monitoring/evidently_engine.py), which names the
+                # regions that have it.
                 continue
             missing: dict[ImageKind, list[str]] = {}
             for model in self.models_served_in(environment.name):

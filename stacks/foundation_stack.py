@@ -96,8 +96,14 @@ def default_deployer_role_arn(stack: Stack) -> str:
     return _with_environment(synthesizer.cloud_formation_execution_role_arn, stack)
 
 
-def asset_objects_pattern(stack: Stack) -> str:
-    """JSON objects of the bootstrap assets bucket (where Clarify analysis configs ship)."""
+# File assets the monitoring role reads, by extension: Clarify analysis configs (.json), the
+# Evidently engine's job script (.py) and its dependency wheelhouse (.tar). CDK names a file
+# asset <content hash><extension> in the bootstrap bucket.
+MONITORING_ASSET_EXTENSIONS = (".json", ".py", ".tar")
+
+
+def asset_objects_pattern(stack: Stack, extension: str = ".json") -> str:
+    """Objects of the bootstrap assets bucket with ``extension`` (e.g. the Clarify configs)."""
     synthesizer = stack.synthesizer
     qualifier = DefaultStackSynthesizer.DEFAULT_QUALIFIER
     if isinstance(synthesizer, DefaultStackSynthesizer) and synthesizer.bootstrap_qualifier:
@@ -105,7 +111,7 @@ def asset_objects_pattern(stack: Stack) -> str:
     bucket = DefaultStackSynthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME.replace(
         "${Qualifier}", qualifier
     )
-    return _with_environment(f"arn:${{AWS::Partition}}:s3:::{bucket}/*.json", stack)
+    return _with_environment(f"arn:${{AWS::Partition}}:s3:::{bucket}/*{extension}", stack)
 
 
 class FoundationStack(Stack):
@@ -257,7 +263,9 @@ class FoundationStack(Stack):
         self.artifacts.grant_read(roles.monitoring, f"{BASELINES_PREFIX}*")
         self.data_capture.grant_read(roles.monitoring, f"{CAPTURE_PREFIX}*")
         self.monitoring_reports.grant_read_write(roles.monitoring)
-        roles.grant_monitoring_inputs(asset_objects=asset_objects_pattern(self))
+        roles.grant_monitoring_inputs(
+            asset_objects=[asset_objects_pattern(self, ext) for ext in MONITORING_ASSET_EXTENSIONS]
+        )
         self.artifacts.grant_read(roles.inference, f"{MODELS_PREFIX}*")
         self.data_capture.grant_write(roles.inference, f"{CAPTURE_PREFIX}*")
         # Jobs and endpoint instances encrypt their ML storage volumes with the domain key.

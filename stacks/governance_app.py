@@ -8,7 +8,9 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from cdk_constructs import tags
-from config.model import Environment, GovernanceConfig
+from cdk_constructs.monitoring.engine import ModelMonitorEngine, MonitoringEngine
+from cdk_constructs.monitoring.evidently_engine import EvidentlyEngine
+from config.model import Environment, GovernanceConfig, MonitoringEngineName
 from stacks.foundation_stack import FoundationStack
 from stacks.models_stack import ModelsStack
 from stacks.placement import ModelShard, shard_models
@@ -20,6 +22,13 @@ class EnvironmentStacks:
     foundation: FoundationStack
     shards: list[ModelShard] = field(default_factory=list)
     model_stacks: list[ModelsStack] = field(default_factory=list)
+
+
+def engine_for(environment: Environment) -> MonitoringEngine:
+    """The monitoring engine the environment's config names (``monitoring_engine``)."""
+    if environment.monitoring_engine is MonitoringEngineName.EVIDENTLY:
+        return EvidentlyEngine()
+    return ModelMonitorEngine()
 
 
 def build_governance(app: Construct, config: GovernanceConfig) -> list[EnvironmentStacks]:
@@ -55,6 +64,7 @@ def build_governance(app: Construct, config: GovernanceConfig) -> list[Environme
             handler_settings=environment.handlers,
         )
         stacks = EnvironmentStacks(environment=environment, foundation=foundation)
+        engine = engine_for(environment)
         for shard in shard_models(
             models,
             config.models_per_stack,
@@ -76,6 +86,7 @@ def build_governance(app: Construct, config: GovernanceConfig) -> list[Environme
                     policy=config.governance,
                     organisation=config.organisation.name,
                     environment=environment.name,
+                    engine=engine,
                 )
             )
         built.append(stacks)

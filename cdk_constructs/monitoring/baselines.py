@@ -39,7 +39,7 @@ from cdk_constructs.compliance.acknowledgments import (
 )
 from cdk_constructs.encryption import IGovernanceKey
 from cdk_constructs.handlers import ARCHITECTURE, LAMBDA_ASSET, RUNTIME
-from cdk_constructs.monitoring.images import MONITOR_TYPES, MonitorType
+from cdk_constructs.monitoring.images import MONITOR_TYPES
 from cdk_constructs.roles import ManagedPolicyRole
 
 BaselineFile = str
@@ -54,7 +54,14 @@ SERVICE_TIMEOUT = cdk.Duration.minutes(5)
 
 # DescribeModelPackage response paths of each monitor's baselines; the function answers with
 # these as attribute names. Equal to governance.package_baselines.BASELINE_PATHS (tested).
-BASELINE_PATHS: Mapping[MonitorType, Mapping[BaselineFile, str]] = MappingProxyType(
+BaselineKind = str
+"""A monitor type, or ``data_reference``: the Evidently engine's reference-data summary, which
+the training pipeline registers as ``DriftCheckBaselines.ModelDataQuality.Statistics``
+(``governance.contracts.reference_data``), without Model Monitor's constraints."""
+DATA_REFERENCE = "data_reference"
+BASELINE_KINDS: tuple[BaselineKind, ...] = (*MONITOR_TYPES, DATA_REFERENCE)
+
+BASELINE_PATHS: Mapping[BaselineKind, Mapping[BaselineFile, str]] = MappingProxyType(
     {
         "data_quality": {
             "constraints": "DriftCheckBaselines.ModelDataQuality.Constraints.S3Uri",
@@ -68,6 +75,9 @@ BASELINE_PATHS: Mapping[MonitorType, Mapping[BaselineFile, str]] = MappingProxyT
         },
         "explainability": {
             "constraints": "DriftCheckBaselines.Explainability.Constraints.S3Uri",
+        },
+        DATA_REFERENCE: {
+            "statistics": "DriftCheckBaselines.ModelDataQuality.Statistics.S3Uri",
         },
     }
 )
@@ -101,17 +111,17 @@ cannot be rolled back to.
 """
 
 
-def baseline_paths(monitor_types: Iterable[MonitorType]) -> list[str]:
+def baseline_paths(monitor_types: Iterable[BaselineKind]) -> list[str]:
     """Response paths needed by ``monitor_types``, in a stable order."""
     wanted = set(monitor_types)
-    unknown = wanted - set(MONITOR_TYPES)
+    unknown = wanted - set(BASELINE_KINDS)
     if unknown:
         raise ValueError(
-            f"unknown monitor types {sorted(unknown)}; allowed: {', '.join(MONITOR_TYPES)}"
+            f"unknown monitor types {sorted(unknown)}; allowed: {', '.join(BASELINE_KINDS)}"
         )
     return [
         path
-        for monitor_type in MONITOR_TYPES
+        for monitor_type in BASELINE_KINDS
         if monitor_type in wanted
         for path in BASELINE_PATHS[monitor_type].values()
     ]
@@ -282,13 +292,13 @@ class PackageBaselines(Construct):
         construct_id: str,
         *,
         model_package_arn: str,
-        monitor_types: Iterable[MonitorType],
+        monitor_types: Iterable[BaselineKind],
         provider: PackageBaselinesProvider,
     ) -> None:
         super().__init__(scope, construct_id)
         self.model_package_arn = model_package_arn
-        self.monitor_types: tuple[MonitorType, ...] = tuple(
-            t for t in MONITOR_TYPES if t in set(monitor_types)
+        self.monitor_types: tuple[BaselineKind, ...] = tuple(
+            t for t in BASELINE_KINDS if t in set(monitor_types)
         )
         baseline_paths(self.monitor_types)  # validates the types
         provider.grant_describe(model_package_arn)
@@ -307,7 +317,7 @@ class PackageBaselines(Construct):
         if provider.policy is not None:
             self.resource.node.add_dependency(provider.policy)
 
-    def uri(self, monitor_type: MonitorType, file: BaselineFile = "constraints") -> str:
+    def uri(self, monitor_type: BaselineKind, file: BaselineFile = "constraints") -> str:
         """The S3 URI of ``monitor_type``'s baseline ``file`` (a deploy-time token)."""
         if monitor_type not in self.monitor_types:
             raise ValueError(

@@ -70,6 +70,10 @@ BASELINE_PATHS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "explainability": {
             "constraints": "DriftCheckBaselines.Explainability.Constraints.S3Uri",
         },
+        # The Evidently engine's reference-data summary (governance.contracts.reference_data).
+        "data_reference": {
+            "statistics": "DriftCheckBaselines.ModelDataQuality.Statistics.S3Uri",
+        },
     }
 )
 
