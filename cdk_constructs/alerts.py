@@ -90,7 +90,6 @@ class GovernanceAlerts(Construct):
             source_arn=f"arn:{Aws.PARTITION}:sns:{stack.region}:{stack.account}:*",
         )
         # Undeliverable alerts are kept, not dropped: every subscription redrives here.
-        # No depth alarm: it would alert through the very topic whose messages failed.
         self.undelivered = DeadLetterQueue(self, "Undelivered", key=key)
         for email in emails:
             self._topic.add_subscription(
@@ -103,7 +102,7 @@ class GovernanceAlerts(Construct):
             "UndeliveredDepth",
             alarm_description="Governance alerts: a subscriber could not be reached; the "
             "alert waits in the Undelivered dead-letter queue",
-            metric=self.undelivered.metric_approximate_number_of_messages_visible(
+            metric=self.undelivered.queue.metric_approximate_number_of_messages_visible(
                 period=Duration.minutes(5), statistic="Maximum"
             ),
             threshold=0,
