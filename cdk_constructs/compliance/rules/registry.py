@@ -24,8 +24,7 @@ from cdk_constructs.compliance.rules.model import (
     per_resource,
     verdict_of,
 )
-from config.model import DataClassification
-from governance.contracts.vocabulary import POLICY_PARAMETER_PREFIX
+from governance.contracts.vocabulary import POLICY_PARAMETER_PREFIX, DataClassification
 
 MODEL_PACKAGE_GROUP = "AWS::SageMaker::ModelPackageGroup"
 MODEL_CARD = "AWS::SageMaker::ModelCard"
