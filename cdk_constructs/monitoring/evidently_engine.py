@@ -30,9 +30,12 @@ the same, and a failed or stopped run is alerted and recorded like any other.
 
 from __future__ import annotations
 
+import io
 import tarfile
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -63,11 +66,21 @@ from cdk_constructs.monitoring.metrics import (
     METRIC_NAMESPACES,
 )
 from cdk_constructs.monitoring.serving import GovernedEndpoint, model_tags
+from cdk_constructs.pipelines.governed_pipeline import SCHEDULE_SOURCE, schedule_expression_problem
 from config.model import ModelConfig
 from config.schedules import schedule_interval_hours
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 JOB_SCRIPT = REPOSITORY_ROOT / "monitoring_jobs" / "evidently_check.py"
+# What the job imports besides the wheelhouse: the reference-data contract shared with the
+# training pipeline (standard library + pydantic only, see governance.contracts).
+JOB_MODULES = (
+    "governance/__init__.py",
+    "governance/contracts/__init__.py",
+    "governance/contracts/errors.py",
+    "governance/contracts/reference_data.py",
+)
+LAMBDA_ROOT = REPOSITORY_ROOT / "lambda"
 REQUIREMENTS_LOCK = REPOSITORY_ROOT / "monitoring_jobs" / "requirements.lock"
 DEFAULT_WHEELHOUSE = REPOSITORY_ROOT / "build" / "evidently-wheelhouse.tar"
 LOCK_MEMBER = "requirements.lock"
@@ -82,13 +95,15 @@ IMAGE_PYTHON = "3.12"
 CODE_PATH = "/opt/ml/processing/input/code"
 WHEELHOUSE_PATH = "/opt/ml/processing/input/wheelhouse"
 OUTPUT_PATH = "/opt/ml/processing/output"
-# The processing job's entrypoint: install the shipped wheelhouse offline, then run the check.
+# The processing job's entrypoint: install the shipped wheelhouse offline, unpack the code
+# bundle, then run the check.
 ENTRYPOINT_SCRIPT = (
-    "set -eu; mkdir -p /tmp/wheelhouse; "
+    "set -eu; mkdir -p /tmp/wheelhouse /tmp/job; "
     f"tar -xf {WHEELHOUSE_PATH}/*.tar -C /tmp/wheelhouse; "
     "python3 -m pip install --quiet --no-index --no-deps --find-links /tmp/wheelhouse "
     f"-r /tmp/wheelhouse/{LOCK_MEMBER}; "
-    f'exec python3 {CODE_PATH}/*.py "$@"'
+    f"tar -xf {CODE_PATH}/*.tar -C /tmp/job; "
+    f'PYTHONPATH=/tmp/job exec python3 /tmp/job/{JOB_SCRIPT.name} "$@"'
 )
 # Environment variables Model Monitor sets on its processing jobs, which the violations handler
 # reads (governance.sagemaker.ENV_ENDPOINT_NAME / ENV_SCHEDULE_NAME, tested equal).
@@ -131,6 +146,21 @@ def check_wheelhouse(path: Path, lock: Path = REQUIREMENTS_LOCK) -> Path:
             f"the wheelhouse {path} was built from another {LOCK_MEMBER} than "
             f"{lock.relative_to(REPOSITORY_ROOT)}; rebuild it with `make wheelhouse`"
         )
+    return path
+
+
+@cache
+def job_code_bundle() -> Path:
+    """The job script and the contract modules it imports, as a reproducible tar (sorted, zero
+    mtimes and owners, so its asset hash changes only with the code)."""
+    path = Path(tempfile.mkdtemp(prefix="evidently-job-")) / "evidently-job.tar"
+    members = [(JOB_SCRIPT.name, JOB_SCRIPT)] + [(m, LAMBDA_ROOT / m) for m in JOB_MODULES]
+    with tarfile.open(path, "w") as archive:
+        for name, source in sorted(members):
+            data = source.read_bytes()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 0
+            archive.addfile(info, io.BytesIO(data))
     return path
 
 
@@ -228,8 +258,8 @@ class EvidentlyStackResources(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        # The monitoring role reads the bootstrap bucket's .py and .tar assets (foundation).
-        self.code = s3_assets.Asset(self, "JobCode", path=str(JOB_SCRIPT))
+        # The monitoring role reads the bootstrap bucket's .tar assets (foundation grant).
+        self.code = s3_assets.Asset(self, "JobCode", path=str(job_code_bundle()))
         self.wheelhouse = s3_assets.Asset(self, "Wheelhouse", path=str(engine.wheelhouse))
         self.image_uri = engine.image_uri or self._image()
         self.pipeline_role = iam.Role(
@@ -352,6 +382,13 @@ class EvidentlyMonitors(Construct):
             )
         for check in checks:
             schedule_name_for(endpoint.endpoint_name, check)  # validate names first
+            expression = getattr(model.monitoring, check).schedule
+            problem = schedule_expression_problem(expression)
+            if problem is not None:
+                raise ValueError(
+                    f"model {model.name!r}: monitoring.{check}.schedule {expression!r}: "
+                    f"{problem} [{SCHEDULE_SOURCE}]"
+                )
         self.shared = EvidentlyStackResources.of(self, engine, resources)
         self.baselines = PackageBaselines(
             self,
@@ -394,6 +431,8 @@ class EvidentlyMonitors(Construct):
             check,
             "--problem-type",
             model.problem_type.value,
+            "--model",
+            model.name,
             "--endpoint",
             self.endpoint.endpoint_name,
             "--schedule",

@@ -13,8 +13,10 @@ from __future__ import annotations
 import copy
 import json
 import re
+import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +25,14 @@ from botocore.session import get_session
 from botocore.validate import ParamValidator
 
 from cdk_constructs.handlers import MONITORING_RUN_FINAL_STATES
-from cdk_constructs.monitoring.evidently_engine import ENV_ENDPOINT_NAME, ENV_SCHEDULE_NAME
+from cdk_constructs.monitoring.evidently_engine import (
+    ENV_ENDPOINT_NAME,
+    ENV_SCHEDULE_NAME,
+    LOCK_MEMBER,
+    REQUIREMENTS_LOCK,
+    DependencyNotShippedError,
+    EvidentlyEngine,
+)
 from cdk_constructs.monitoring.metrics import METRIC_NAMESPACES
 from config import DEFAULT_CONFIG, parse_config
 from governance import sagemaker as sagemaker_shapes
@@ -242,7 +251,7 @@ def test_job_is_hardened_like_the_model_monitor_jobs(synth: Synth) -> None:
             "/sagemaker-scikit-learn:1.4-2-py312-cpu-py3" in request["AppSpecification"]["ImageUri"]
         )
         inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in request["ProcessingInputs"]}
-        assert inputs["code"].endswith(".py")
+        assert inputs["code"].endswith(".tar")
         assert inputs["wheelhouse"].endswith(".tar")
 
 
@@ -369,3 +378,28 @@ def test_the_handler_treats_runs_of_both_engines_alike(
     assert results["mm"] == results["ev"]
     assert MonitoringOutcome(outcome).value in results["ev"]["recorded"]
     assert results["ev"]["result"]["monitor_type"] == "data_quality"
+
+
+# --- dependencies that are not shipped stop synth ------------------------------------------
+
+
+def test_a_missing_wheelhouse_stops_synth_with_how_to_build_it(tmp_path: Path) -> None:
+    with pytest.raises(DependencyNotShippedError, match="does not exist; allowed: the wheelhouse"):
+        EvidentlyEngine(wheelhouse=tmp_path / "none.tar")
+
+
+def test_a_wheelhouse_of_another_lock_stops_synth(tmp_path: Path) -> None:
+    # Given a wheelhouse whose lock pins another evidently
+    lock = tmp_path / "requirements.lock"
+    lock.write_text(REQUIREMENTS_LOCK.read_text().replace("evidently==", "evidently==0.0.1#"))
+    stale = tmp_path / "stale.tar"
+    with tarfile.open(stale, "w") as archive:
+        archive.add(lock, arcname=LOCK_MEMBER)
+    # Then the engine refuses it
+    with pytest.raises(DependencyNotShippedError, match=r"built from another requirements\.lock"):
+        EvidentlyEngine(wheelhouse=stale)
+    # And a file that is no wheelhouse at all
+    junk = tmp_path / "junk.tar"
+    junk.write_text("not a tar")
+    with pytest.raises(DependencyNotShippedError, match="is not a wheelhouse"):
+        EvidentlyEngine(wheelhouse=junk)

@@ -22,10 +22,10 @@ from cdk_constructs.monitoring.evidently_engine import (
     LOCK_MEMBER,
     REQUIREMENTS_LOCK,
     check_wheelhouse,
+    job_code_bundle,
 )
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "monitoring_jobs" / "evidently_check.py"
 
 DRIVER = r"""
 import json, sys
@@ -68,6 +68,23 @@ def mq(floor, noise):
                             features, quality_floor=("auc", floor))
     result = job.model_quality(job.joined_frame(records, truth), settings)
     return {"violations": result.violations, "metrics": dict((m[0], m[2]) for m in result.metrics)}
+
+# The reference as the training pipeline registers it, read through the shipped contract.
+import hashlib, io
+csv = reference.assign(label=0).to_csv(index=False).encode()
+summary = {"format": "governance-reference/1", "model": "m", "execution_id": "e1",
+           "columns": [{"name": "age", "dtype": "float64", "kind": "numerical"},
+                       {"name": "channel", "dtype": "object", "kind": "categorical"},
+                       {"name": "label", "dtype": "int64", "kind": "categorical"}],
+           "row_count": len(reference), "sha256": hashlib.sha256(csv).hexdigest(),
+           "label": "label", "created": "2026-12-01T10:00:00Z"}
+class S3:
+    objects = {"baselines/m/e1/reference/summary.json": json.dumps(summary).encode(),
+               "baselines/m/e1/reference/reference.csv": csv}
+    def get_object(self, Bucket, Key):
+        return {"Body": io.BytesIO(self.objects[Key])}
+read = job.read_reference(S3(), "s3://art/baselines/m/e1/reference/summary.json", model="m")
+assert len(read) == len(reference), len(read)
 
 print(json.dumps({"same": dq(40), "drifted": dq(65), "incomplete": dq(40, missing=400),
                   "quality_ok": mq(0.7, 0.1), "quality_low": mq(0.7, 1.5)}))
@@ -123,9 +140,13 @@ def job_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def outcomes(job_python: Path) -> dict[str, Any]:
+def outcomes(job_python: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    # The code bundle the job unpacks: the script and the contract modules it imports.
+    code = tmp_path_factory.mktemp("job")
+    with tarfile.open(job_code_bundle()) as archive:
+        archive.extractall(code, filter="data")
     done = subprocess.run(
-        [str(job_python), "-c", DRIVER, str(SCRIPT.parent)],
+        [str(job_python), "-c", DRIVER, str(code)],
         capture_output=True,
         text=True,
         timeout=600,
