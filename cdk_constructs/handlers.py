@@ -43,6 +43,7 @@ from governance.contracts.vocabulary import (
     POLICY_PARAMETER_PREFIX,
     DetailType,
     EventSource,
+    OnFailureStatus,
 )
 
 LAMBDA_ASSET = Path(__file__).resolve().parents[1] / "lambda"
@@ -516,8 +517,23 @@ class GovernanceHandlers(Construct):
         gate.add_to_policy(
             iam.PolicyStatement(
                 sid="JudgeVersions",
-                actions=["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"],
+                actions=["sagemaker:DescribeModelPackage"],
                 resources=[sagemaker.versions],
+            )
+        )
+        # The gate only ever sets a version back (OnFailureStatus), never approves one: the
+        # Service Authorization Reference lists sagemaker:ModelApprovalStatus for
+        # UpdateModelPackage, and the handler always sends it (data_access/registry.py).
+        gate.add_to_policy(
+            iam.PolicyStatement(
+                sid="SetVersionsBack",
+                actions=["sagemaker:UpdateModelPackage"],
+                resources=[sagemaker.versions],
+                conditions={
+                    "StringEquals": {
+                        access.APPROVAL_STATUS_KEY: [status.value for status in OnFailureStatus]
+                    }
+                },
             )
         )
         gate.add_to_policy(

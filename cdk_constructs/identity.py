@@ -25,6 +25,7 @@ from cdk_constructs.compliance.acknowledgments import (
     acknowledge_wildcards,
     nag_string,
 )
+from cdk_constructs.compliance.declarations import declare_read_only_roles
 from cdk_constructs.roles import ManagedPolicyRole
 
 APPROVAL_STATUS_CONDITION = access.APPROVAL_STATUS_KEY
@@ -311,6 +312,7 @@ class PersonaRoles(Construct):
             "ModelApprover", "Risk officer: approves or rejects versions; cannot create or delete"
         )
         self.auditor = persona("Auditor", "Read-only access to the registry and audit evidence")
+        declare_read_only_roles(stack, [self.auditor])
         # A session may carry the caller's own team and nothing else (IAM user guide, "Passing
         # session tags in AWS STS": aws:RequestTag / aws:TagKeys on sts:TagSession).
         trust = self.data_scientist.assume_role_policy

@@ -38,6 +38,7 @@ from config import names
 from config.api_constraints import ApiParameter
 from config.issues import Issue, raise_issues
 from config.schedules import HOURLY, check_schedule, schedule_interval_hours
+from config.training import Training, framework_image_problem, quality_metric_problem
 from monitoring_jobs.evidently_check import QUALITY_METRICS as EVIDENTLY_QUALITY_METRICS
 
 # -- values with a rule in words --------------------------------------------------------------
@@ -867,6 +868,10 @@ class ModelConfig(_Strict):
     monitoring: Monitoring = Monitoring()
     approval: ModelApproval | None = None
     deployment: Deployment | None = None
+    training: Training | None = Field(
+        default=None,
+        description="a governed training pipeline for this model (AWS::SageMaker::Pipeline)",
+    )
 
     @field_validator("description")
     @classmethod
@@ -925,6 +930,49 @@ class ModelConfig(_Strict):
                     f"{S3_URI_RULE}",
                 )
             )
+        raise_issues(issues)
+        return self
+
+    @model_validator(mode="after")
+    def _training_fits_the_model(self) -> ModelConfig:
+        training = self.training
+        if training is None:
+            return self
+        issues = []
+        problem = quality_metric_problem(training, self.problem_type.value)
+        if problem is not None:
+            issues.append(
+                Issue(
+                    ("training", "quality_floor", "metric"), problem, training.quality_floor.metric
+                )
+            )
+        if training.algorithm.framework is not None:
+            # Built-in algorithms read numbers only: a category written as text stops training.
+            for index, feature in enumerate(self.dataset_schema.features):
+                if feature.type not in ("numeric", "boolean"):
+                    issues.append(
+                        Issue(
+                            ("dataset_schema", "features", index, "type"),
+                            f"is {feature.type!r}, but training.algorithm "
+                            f"{training.algorithm.framework!r} reads numeric CSV only "
+                            "(SageMaker developer guide, XGBoost input formats): encode "
+                            "the column as numbers, or train with your own image_uri",
+                            feature.type,
+                        )
+                    )
+            if self.bias is not None:
+                for field in ("label_value", "facet_value"):
+                    value = getattr(self.bias, field)
+                    if isinstance(value, str):
+                        issues.append(
+                            Issue(
+                                ("bias", field),
+                                f"is text, but training.algorithm "
+                                f"{training.algorithm.framework!r} trains on numeric CSV, so "
+                                "Clarify would compute the report for a value that never occurs",
+                                value,
+                            )
+                        )
         raise_issues(issues)
         return self
 
@@ -1371,6 +1419,16 @@ class GovernanceConfig(_Strict):
         for env_index, environment in enumerate(self.environments):
             if environment.region is None:
                 continue
+            for index, model in enumerate(self.models):
+                if model.training is None:
+                    continue
+                problem = framework_image_problem(model.training.algorithm, environment.region)
+                if problem is not None:
+                    yield Issue(
+                        ("models", index, "training", "algorithm"),
+                        f"{problem} (environment {environment.name!r})",
+                        model.training.algorithm.model_dump(exclude_none=True),
+                    )
             if environment.monitoring_engine is MonitoringEngineName.EVIDENTLY:
                 # Its jobs run the scikit-learn framework image, resolved per region by the
                 # engine (cdk_constructs/monitoring/evidently_engine.py), which names the

@@ -13,6 +13,7 @@ import re
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol, get_args
@@ -26,6 +27,7 @@ from constructs import Construct
 
 from cdk_constructs import tags
 from cdk_constructs.encryption import IGovernanceKey
+from cdk_constructs.identifiers import identifier
 from cdk_constructs.monitoring.baselines import (
     BaselineFile,
     PackageBaselines,
@@ -382,10 +384,17 @@ class _ModelMonitors(Construct):
             endpoint_name=endpoint.endpoint_name, monitors=tuple(monitors)
         )
 
-    def _image(self, kind: ImageKind) -> str:
+    @cached_property
+    def _stack(self) -> tuple[Stack, str | None]:
+        """This stack and its region (None when region-agnostic), read once per model."""
         stack = Stack.of(self)
-        if not Token.is_unresolved(stack.region):
-            return monitor_image_uri(kind, stack.region)
+        region = stack.region
+        return stack, None if Token.is_unresolved(region) else region
+
+    def _image(self, kind: ImageKind) -> str:
+        stack, region = self._stack
+        if region is not None:
+            return monitor_image_uri(kind, region)
         # A region-agnostic stack picks the image of the region it is deployed to.
         mapping_id = f"MonitorImages{kind.title().replace('-', '')}"
         mapping = stack.node.try_find_child(mapping_id)
@@ -478,7 +487,7 @@ class _ModelMonitors(Construct):
         job: CfnResource = cls(
             self,
             kind.construct_id,
-            role_arn=r.role.role_arn,
+            role_arn=identifier(r.role, "role_arn"),
             job_resources=cls.MonitoringResourcesProperty(
                 cluster_config=cls.ClusterConfigProperty(
                     instance_count=1,
@@ -491,8 +500,8 @@ class _ModelMonitors(Construct):
                 enable_network_isolation=kind.network_isolation,
                 enable_inter_container_traffic_encryption=True,
                 vpc_config=cls.VpcConfigProperty(
-                    subnets=[subnet.subnet_id for subnet in r.subnets],
-                    security_group_ids=[r.security_group.security_group_id],
+                    subnets=[identifier(subnet, "subnet_id") for subnet in r.subnets],
+                    security_group_ids=[identifier(r.security_group, "security_group_id")],
                 ),
             ),
             stopping_condition=cls.StoppingConditionProperty(

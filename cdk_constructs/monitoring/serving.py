@@ -14,6 +14,7 @@ from constructs import Construct
 from cdk_constructs import tags
 from cdk_constructs.compliance.rules.monitoring import has_local_storage
 from cdk_constructs.encryption import IGovernanceKey
+from cdk_constructs.identifiers import identifier
 from cdk_constructs.storage import IGovernedBucket
 from config.model import Deployment, ModelConfig
 
@@ -108,7 +109,7 @@ class GovernedEndpoint(Construct):
         self.model = sagemaker.CfnModel(
             self,
             "Model",
-            execution_role_arn=execution_role.role_arn,
+            execution_role_arn=identifier(execution_role, "role_arn"),
             containers=[
                 sagemaker.CfnModel.ContainerDefinitionProperty(
                     model_package_name=deployment.model_package_arn
@@ -116,8 +117,8 @@ class GovernedEndpoint(Construct):
             ],
             enable_network_isolation=True,
             vpc_config=sagemaker.CfnModel.VpcConfigProperty(
-                subnets=[subnet.subnet_id for subnet in subnets],
-                security_group_ids=[security_group.security_group_id],
+                subnets=[identifier(subnet, "subnet_id") for subnet in subnets],
+                security_group_ids=[identifier(security_group, "security_group_id")],
             ),
             tags=governed,
         )

@@ -30,10 +30,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
@@ -41,7 +39,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_s3_deployment as s3_deployment
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_scheduler as scheduler
@@ -50,6 +47,7 @@ from constructs import Construct
 
 from cdk_constructs import tags
 from cdk_constructs.encryption import IGovernanceKey
+from cdk_constructs.pipelines.schedules import SCHEDULE_SOURCE, schedule_expression_problem
 from cdk_constructs.roles import ManagedPolicyRole
 from cdk_constructs.storage import IGovernedBucket
 
@@ -69,42 +67,6 @@ _PARAMETER_NAME = re.compile(r"[A-Za-z0-9\-_]{1,256}")
 _MAX_PARAMETERS = 200
 _MAX_PARAMETER_VALUE = 1024
 _MAX_TAGS = 50
-# Schedule expressions EventBridge Scheduler accepts (EventBridge Scheduler user guide, "Schedule
-# types on EventBridge Scheduler"): at(yyyy-mm-ddThh:mm:ss), rate(value unit) with unit minute(s),
-# hour(s) or day(s), and cron(minutes hours day-of-month month day-of-week year) where one of the
-# two day fields is '?'.
-_AT = re.compile(r"at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)")
-_RATE = re.compile(r"rate\((?P<value>\d+) (?P<unit>minute|minutes|hour|hours|day|days)\)")
-_CRON = re.compile(r"cron\((?P<fields>[^()]+)\)")
-SCHEDULE_FORMS = (
-    "'rate(N unit)' with unit minute(s), hour(s) or day(s) (singular when N is 1), "
-    "'cron(minutes hours day-of-month month day-of-week year)' with '?' in one of the two day "
-    "fields, or 'at(yyyy-mm-ddThh:mm:ss)' for one run"
-)
-SCHEDULE_SOURCE = "EventBridge Scheduler user guide, schedule types"
-
-
-def schedule_expression_problem(expression: str) -> str | None:  # noqa: PLR0911 - one per form
-    """Why EventBridge Scheduler would refuse ``expression``, or None."""
-    if _AT.fullmatch(expression):
-        return None
-    rate = _RATE.fullmatch(expression)
-    if rate is not None:
-        value = int(rate["value"])
-        if value < 1:
-            return f"a rate must be a positive number ({SCHEDULE_FORMS})"
-        if (value == 1) != (not rate["unit"].endswith("s")):
-            return f"use the singular unit exactly when the value is 1 ({SCHEDULE_FORMS})"
-        return None
-    cron = _CRON.fullmatch(expression)
-    if cron is not None:
-        fields = cron["fields"].split()
-        if len(fields) != 6:
-            return f"a cron expression has 6 fields, not {len(fields)} ({SCHEDULE_FORMS})"
-        if (fields[2] == "?") == (fields[4] == "?"):
-            return f"exactly one of day-of-month and day-of-week must be '?' ({SCHEDULE_FORMS})"
-        return None
-    return f"EventBridge Scheduler accepts {SCHEDULE_FORMS}"
 
 
 @dataclass(frozen=True)
@@ -213,6 +175,8 @@ class GovernedPipeline(Construct):
     :param schedule: default no schedule (started on demand or by the retraining path only).
     :param dead_letters: required with ``schedule``.
     :param tags: added to every resource here (the pipeline, both roles, the schedule's role).
+    :param files: objects the definition reads (step code, Clarify analysis configs), by key
+        under ``pipelines/<pipeline name>/``; published with the definition.
     """
 
     def __init__(
@@ -231,12 +195,20 @@ class GovernedPipeline(Construct):
         schedule: PipelineSchedule | None = None,
         dead_letters: IScheduleDeadLetters | None = None,
         tags: Mapping[str, str] | None = None,
+        files: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not _PIPELINE_NAME.fullmatch(pipeline_name):
             raise ValueError(
                 f"pipeline name {pipeline_name!r}: use 1 to 256 letters, digits and hyphens, "
                 "starting and ending with a letter or digit"
+            )
+        prefix = f"{DEFINITIONS_PREFIX}{pipeline_name}/"
+        outside = sorted(key for key in files or {} if not key.startswith(prefix))
+        if outside:
+            raise ValueError(
+                f"pipeline {pipeline_name!r}: files must be kept under {prefix!r}, got "
+                + ", ".join(outside)
             )
         if schedule is not None and dead_letters is None:
             raise ValueError(
@@ -274,22 +246,23 @@ class GovernedPipeline(Construct):
         )
 
         destination = s3.Bucket.from_bucket_name(self, "Bucket", bucket.bucket_name)
-        file_name = self.definition_key.rsplit("/", 1)[1]
-        # Staged by CDK as cdk.out/asset.<hash>/<file>: rules and the report read it from there.
-        staging = Path(tempfile.mkdtemp(prefix="pipeline-definition-"))
-        (staging / file_name).write_text(definition.json_text)
-        self.asset = s3_assets.Asset(self, "DefinitionAsset", path=str(staging))
+        # Source.data renders CloudFormation values (bucket, roles, subnets) as markers that the
+        # copy replaces at deploy time, so the stored definition names the real resources.
+        self.file_keys = (self.definition_key, *sorted(files or {}))
+        texts = {self.definition_key: definition.json_text, **dict(files or {})}
         self.publication = s3_deployment.BucketDeployment(
             self,
             "Definition",
             destination_bucket=destination,
-            destination_key_prefix=self.definition_key.rsplit("/", 1)[0] + "/",
-            sources=[s3_deployment.Source.bucket(self.asset.bucket, self.asset.s3_object_key)],
+            destination_key_prefix=prefix,
+            sources=[
+                s3_deployment.Source.data(key.removeprefix(prefix), texts[key])
+                for key in self.file_keys
+            ],
             # Old definitions are evidence: never pruned, never deleted with the stack.
             prune=False,
             retain_on_delete=True,
             extract=True,
-            content_type="application/json",
             server_side_encryption=s3_deployment.ServerSideEncryption.AWS_KMS,
             server_side_encryption_aws_kms_key_id=bucket.key.key_arn,
             role=publisher,
@@ -312,12 +285,11 @@ class GovernedPipeline(Construct):
             },
         )
         self.resource.node.add_dependency(self.publication)
+        # Rules and the report find the staged definition from here: the deployment's first
+        # source (SourceObjectKeys[0], cdk.out/asset.<hash>/) holds this file.
         self.resource.add_metadata(
             DEFINITION_METADATA_KEY,
-            {
-                "path": f"{self.asset.asset_path}/{file_name}",
-                "sha256": definition.sha256,
-            },
+            {"file": self.definition_key.removeprefix(prefix), "sha256": definition.sha256},
         )
 
         self.schedule: scheduler.CfnSchedule | None = None

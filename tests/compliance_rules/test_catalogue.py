@@ -10,6 +10,7 @@ from cdk_constructs.compliance.rules import RULES, render_markdown
 from tests.compliance_rules import (
     test_audit_rules,
     test_delivery_rules,
+    test_duties_rules,
     test_identity_rules,
     test_monitoring_rules,
     test_registry_rules,
@@ -40,6 +41,7 @@ def test_every_rule_has_a_compliant_and_a_non_compliant_case() -> None:
         *test_audit_rules.CASES,
         *test_identity_rules.CASES,
         *test_delivery_rules.CASES,
+        *test_duties_rules.CASES,
     ]
     assert {rule.rule_id for rule in RULES} == {rule_id for rule_id, _, _ in cases}
 

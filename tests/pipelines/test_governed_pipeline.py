@@ -22,8 +22,8 @@ from cdk_constructs.pipelines.governed_pipeline import (
     PipelineDefinition,
     PipelineSchedule,
     ScheduleDeadLetters,
-    schedule_expression_problem,
 )
+from cdk_constructs.pipelines.schedules import schedule_expression_problem
 from cdk_constructs.storage import GovernedBucketReference
 from tests.conftest import cdk_context
 from tests.pipelines.schemas import schema_errors
@@ -94,6 +94,9 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
         schedule=PipelineSchedule("cron(0 3 ? * MON *)", parameters={"InputData": "s3://x/y"}),
         dead_letters=ScheduleDeadLetters(queue=queue, key=key),
         tags={"governance:model": "credit-risk"},
+        files={
+            f"{DEFINITIONS_PREFIX}credit-risk-training/files/abc/evaluate.py": "print('evaluate')"
+        },
     )
     app.synth()
     return Synth(outdir, json.loads((outdir / "Pipelines.template.json").read_text()))
@@ -119,12 +122,21 @@ def test_the_copy_puts_the_staged_definition_there_and_keeps_old_ones(synth: Syn
     assert deployment["RetainOnDelete"] is True
     assert deployment["SystemMetadata"]["sse"] == "aws:kms"
     assert deployment["SystemMetadata"]["sse-kms-key-id"].endswith(":key/artifacts")
-    # And the staged file (what the bucket will hold) is the SDK's JSON byte for byte
+    # And the first staged source (what the bucket will hold) is the SDK's JSON byte for byte
     metadata = synth.one("AWS::SageMaker::Pipeline")["Metadata"][DEFINITION_METADATA_KEY]
-    staged = synth.outdir / metadata["path"]
+    first = deployment["SourceObjectKeys"][0].removesuffix(".zip")
+    staged = synth.outdir / f"asset.{first}" / metadata["file"]
     assert staged.read_text() == DEFINITION
     assert metadata["sha256"] == hashlib.sha256(staged.read_bytes()).hexdigest()
-    assert deployment["SourceObjectKeys"] == [f"{staged.parent.name.removeprefix('asset.')}.zip"]
+
+
+def test_files_the_definition_reads_are_published_beside_it(synth: Synth) -> None:
+    deployment = synth.one("Custom::CDKBucketDeployment")["Properties"]
+    assert len(deployment["SourceObjectKeys"]) == 2
+    second = deployment["SourceObjectKeys"][1].removesuffix(".zip")
+    assert (synth.outdir / f"asset.{second}" / "files" / "abc" / "evaluate.py").read_text() == (
+        "print('evaluate')"
+    )
 
 
 def test_the_pipeline_waits_for_its_definition(synth: Synth) -> None:
@@ -260,3 +272,33 @@ def test_a_definition_that_is_not_the_sdks_is_refused() -> None:
         PipelineDefinition("{")
     with pytest.raises(ValueError, match="'Steps'"):
         PipelineDefinition('{"Version": "2020-12-01"}')
+
+
+def test_files_outside_the_pipelines_prefix_are_refused() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "S", env=cdk.Environment(account=ACCOUNT, region="eu-west-1"))
+    key = GovernanceKeyReference(
+        stack, "K", key_arn="arn:aws:kms:eu-west-1:1:key/k", domain=DataDomain.ARTIFACTS
+    )
+    vpc = ec2.Vpc(
+        stack,
+        "V",
+        max_azs=1,
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="j", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        ],
+    )
+    with pytest.raises(ValueError, match="files must be kept under 'pipelines/p/'"):
+        GovernedPipeline(
+            stack,
+            "P",
+            pipeline_name="p",
+            definition=PipelineDefinition(DEFINITION),
+            bucket=GovernedBucketReference(stack, "B", bucket_name="b", key=key),
+            publisher=iam.Role.from_role_arn(stack, "R", f"arn:aws:iam::{ACCOUNT}:role/r"),
+            vpc=vpc,
+            subnets=vpc.isolated_subnets,
+            security_groups=[],
+            files={"models/evil.py": "x"},
+        )

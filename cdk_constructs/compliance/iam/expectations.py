@@ -1016,6 +1016,16 @@ CALLS: tuple[Call, ...] = (
         "their own, and the gate refuses a group without a policy parameter)",
     ),
     Call(
+        "approval-gate/no-approve",
+        "Handlers/ApprovalGate/Role",
+        "sagemaker:UpdateModelPackage",
+        (_VERSION,),
+        D,
+        SAR_SAGEMAKER,
+        "the gate sets versions back, it never approves one",
+        context={**_GOVERNED_VERSION, "sagemaker:ModelApprovalStatus": "Approved"},
+    ),
+    Call(
         "approval-gate/no-ledger-write",
         "Handlers/ApprovalGate/Role",
         "dynamodb:PutItem",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from cdk_constructs.compliance.rules import (
     audit,
     delivery,
+    duties,
     identity,
     monitoring,
     registry,
@@ -32,6 +33,7 @@ RULES: tuple[GovernanceRule, ...] = (
     *monitoring.RULES,
     *audit.RULES,
     *identity.RULES,
+    *duties.RULES,
     *delivery.RULES,
 )
 

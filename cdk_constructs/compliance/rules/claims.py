@@ -42,11 +42,6 @@ class Claim:
         return "open" if self.gap else "elsewhere"
 
 
-_IAM_EVALUATOR = (
-    "Wave 2: a rule reading the personas' own policies with the IAM evaluator "
-    "(cdk_constructs/compliance/iam/, iamcheck stream) plugs in here."
-)
-
 CLAIMS: tuple[Claim, ...] = (
     # Encryption with our keys
     Claim(
@@ -85,8 +80,9 @@ CLAIMS: tuple[Claim, ...] = (
         "Key use only by named principals",
         README,
         "key policies let the account administer but not use a key",
-        gap="No synth rule evaluates key policies. Issue 9 offline checks (iamcheck stream's "
-        "evaluator) are to prove it; until then only template tests in tests/foundation.",
+        rules=("Governance-KMS1",),
+        elsewhere="tests/iam: the expectations table evaluates each workload's and persona's "
+        "key use through identity policy, boundary and key policy.",
     ),
     # Storage
     Claim(
@@ -234,23 +230,24 @@ CLAIMS: tuple[Claim, ...] = (
         "Separation of duties",
         README,
         "data scientist (registers, cannot approve)",
-        elsewhere="Run time: the approval gate rejects an approval by the registrant "
-        "(ARCHITECTURE.md, separation of duties; tests/handlers).",
-        gap=_IAM_EVALUATOR,
+        rules=("Governance-SOD1",),
+        elsewhere="Run time: the approval gate rejects an approval by the registrant, and "
+        "checks who approved the model card, which IAM cannot (no condition key for the card "
+        "status) (ARCHITECTURE.md, separation of duties; tests/handlers).",
     ),
     Claim(
         "SOD-2",
         "Separation of duties",
         README,
         "model approver (approves, cannot create or delete versions)",
-        gap=_IAM_EVALUATOR,
+        rules=("Governance-SOD2",),
     ),
     Claim(
         "SOD-3",
         "Read-only audit",
         README,
         "auditor (read-only)",
-        gap=_IAM_EVALUATOR,
+        rules=("Governance-SOD3",),
     ),
     Claim(
         "SOD-4",
@@ -289,7 +286,7 @@ CLAIMS: tuple[Claim, ...] = (
         "Least privilege",
         ARCHITECTURE,
         "Key policies name each principal",
-        gap="No synth rule evaluates key policies: iamcheck stream's evaluator (issue 9).",
+        rules=("Governance-KMS1",),
     ),
     # Nothing dropped silently
     Claim(
