@@ -41,6 +41,8 @@ from types import MappingProxyType
 from typing import Any
 
 from aws_cdk import Aws, CfnMapping, Duration, Stack, Token
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
@@ -49,7 +51,11 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk_constructs import tags
-from cdk_constructs.compliance.acknowledgments import acknowledge
+from cdk_constructs.compliance.acknowledgments import (
+    acknowledge,
+    acknowledge_wildcards,
+    nag_string,
+)
 from cdk_constructs.monitoring.baselines import PackageBaselines, PackageBaselinesProvider
 from cdk_constructs.monitoring.engine import (
     DEFAULT_VOLUME_SIZE_GB,
@@ -66,9 +72,12 @@ from cdk_constructs.monitoring.metrics import (
     METRIC_NAMESPACES,
 )
 from cdk_constructs.monitoring.serving import GovernedEndpoint, model_tags
-from cdk_constructs.pipelines.governed_pipeline import SCHEDULE_SOURCE, schedule_expression_problem
+from cdk_constructs.pipelines.schedules import SCHEDULE_SOURCE, schedule_expression_problem
+from cdk_constructs.roles import ManagedPolicyRole
 from config.model import ModelConfig
 from config.schedules import schedule_interval_hours
+from governance.contracts.vocabulary import MONITOR_JOB_TYPES
+from governance.contracts.vocabulary import MonitorType as ContractMonitorType
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 JOB_SCRIPT = REPOSITORY_ROOT / "monitoring_jobs" / "evidently_check.py"
@@ -109,6 +118,9 @@ ENTRYPOINT_SCRIPT = (
 # reads (governance.sagemaker.ENV_ENDPOINT_NAME / ENV_SCHEDULE_NAME, tested equal).
 ENV_ENDPOINT_NAME = "sagemaker_endpoint_name"
 ENV_SCHEDULE_NAME = "sagemaker_monitoring_schedule_name"
+# The check's Model Monitor MonitoringType, so the Governance pack (EP1) counts this pipeline as
+# the endpoint's monitor (compliance/rules/pipelines.py ENV_MONITORING_TYPE, tested equal).
+ENV_MONITORING_TYPE = "governance_monitoring_type"
 
 CHECK_STEP_NAMES: Mapping[MonitorType, str] = MappingProxyType(
     {"data_quality": "DataQualityCheck", "model_quality": "ModelQualityCheck"}
@@ -262,7 +274,7 @@ class EvidentlyStackResources(Construct):
         self.code = s3_assets.Asset(self, "JobCode", path=str(job_code_bundle()))
         self.wheelhouse = s3_assets.Asset(self, "Wheelhouse", path=str(engine.wheelhouse))
         self.image_uri = engine.image_uri or self._image()
-        self.pipeline_role = iam.Role(
+        self.pipeline_role = ManagedPolicyRole(
             self,
             "PipelineRole",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com").with_conditions(
@@ -273,7 +285,7 @@ class EvidentlyStackResources(Construct):
         processing_jobs = stack.format_arn(
             service="sagemaker", resource="processing-job", resource_name="*"
         )
-        self.pipeline_role.add_to_policy(
+        self.pipeline_role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="RunCheckJobs",
                 actions=[
@@ -285,7 +297,7 @@ class EvidentlyStackResources(Construct):
                 resources=[processing_jobs],
             )
         )
-        self.pipeline_role.add_to_policy(
+        self.pipeline_role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="PassMonitoringRole",
                 actions=["iam:PassRole"],
@@ -293,11 +305,10 @@ class EvidentlyStackResources(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             )
         )
-        acknowledge(
+        acknowledge_wildcards(
             self.pipeline_role,
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
-            "<AWS::AccountId>:processing-job/*]",
-            "SageMaker Pipelines name each step's processing job per execution "
+            resources=[nag_string(stack, processing_jobs)],
+            reason="SageMaker Pipelines name each step's processing job per execution "
             "(pipelines-<execution id>-<step>-<suffix>); the pattern is limited to processing "
             "jobs of this account and region, and only the monitoring role may be passed.",
         )
@@ -315,7 +326,7 @@ class EvidentlyStackResources(Construct):
                 "This queue is the monitoring schedules' dead-letter queue: pipeline starts "
                 "that failed after every retry stop here for inspection.",
             )
-        self.scheduler_role = iam.Role(
+        self.scheduler_role = ManagedPolicyRole(
             self,
             "SchedulerRole",
             assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com").with_conditions(
@@ -324,6 +335,22 @@ class EvidentlyStackResources(Construct):
             description="Starts the Evidently monitoring pipelines on their schedules",
         )
         self.dead_letters.grant_send_messages(self.scheduler_role)
+        if resources.alerts_topic is not None:
+            # A start that failed after every retry is a monitoring gap: alert on the first.
+            alarm = cloudwatch.Alarm(
+                self,
+                "ScheduleDeadLettersAlarm",
+                alarm_description="Evidently monitoring pipelines could not be started by "
+                "their schedules: runs are missing until the messages are inspected",
+                metric=self.dead_letters.metric_approximate_number_of_messages_visible(
+                    period=Duration.minutes(5), statistic="Maximum"
+                ),
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(resources.alerts_topic))
 
     def _image(self) -> str:
         stack = Stack.of(self)
@@ -341,7 +368,7 @@ class EvidentlyStackResources(Construct):
         return mapping.find_in_map(Aws.REGION, "uri")
 
     def allow_start(self, pipeline_arn: str) -> None:
-        self.scheduler_role.add_to_policy(
+        self.scheduler_role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn]
             )
@@ -518,6 +545,7 @@ class EvidentlyMonitors(Construct):
             "Environment": {
                 ENV_ENDPOINT_NAME: self.endpoint.endpoint_name,
                 ENV_SCHEDULE_NAME: name,
+                ENV_MONITORING_TYPE: MONITOR_JOB_TYPES[ContractMonitorType(check)].monitoring_type,
             },
             "ProcessingInputs": [
                 s3_input("code", shared.code.s3_object_url, CODE_PATH),

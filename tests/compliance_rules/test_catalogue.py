@@ -13,6 +13,7 @@ from tests.compliance_rules import (
     test_duties_rules,
     test_identity_rules,
     test_monitoring_rules,
+    test_pipeline_rules,
     test_registry_rules,
     test_serving_rules,
 )
@@ -38,6 +39,7 @@ def test_every_rule_has_a_compliant_and_a_non_compliant_case() -> None:
         *test_registry_rules.CASES,
         *test_serving_rules.CASES,
         *test_monitoring_rules.CASES,
+        *test_pipeline_rules.CASES,
         *test_audit_rules.CASES,
         *test_identity_rules.CASES,
         *test_delivery_rules.CASES,

@@ -73,6 +73,7 @@ def config_data() -> dict[str, Any]:
 @dataclass(frozen=True)
 class Synth:
     templates: Templates
+    outdir: Path
 
     def models_stack(self, env: str) -> dict[str, Any]:
         return self.templates[f"example-bank-{env}-models-00"]
@@ -96,17 +97,21 @@ class Synth:
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     import aws_cdk as cdk
 
+    from governance_report.scopes import record_inventory
     from stacks.governance_app import build_governance
 
     outdir = tmp_path_factory.mktemp("engines")
-    app = cdk.App(outdir=str(outdir), context=cdk_context())
-    build_governance(app, parse_config(config_data(), REPO / "engines.yaml"))
+    app = cdk.App(outdir=str(outdir), context=cdk_context(**{"aws:cdk:enable-path-metadata": True}))
+    config = parse_config(config_data(), REPO / "engines.yaml")
+    built = build_governance(app, config)
     app.synth()
+    record_inventory(built, [m.name for m in config.models], outdir)
     return Synth(
         {
             p.name.removesuffix(".template.json"): json.loads(p.read_text())
             for p in outdir.glob("*.template.json")
-        }
+        },
+        outdir,
     )
 
 
@@ -131,9 +136,11 @@ def _alarms(synth: Synth, env: str) -> list[Any]:
         "DatapointsToAlarm",
         "TreatMissingData",
     )
+    # The monitors' alarms (the Evidently engine adds one on its schedules' dead letters).
     alarms = [
         {k: r["Properties"].get(k) for k in keep}
         for r in synth.resources(env, "AWS::CloudWatch::Alarm").values()
+        if str(r["Properties"].get("Namespace")).startswith("aws/sagemaker/")
     ]
     return sorted((_neutral(a, env) for a in alarms), key=lambda a: json.dumps(a, sort_keys=True))
 
@@ -403,3 +410,53 @@ def test_a_wheelhouse_of_another_lock_stops_synth(tmp_path: Path) -> None:
     junk.write_text("not a tar")
     with pytest.raises(DependencyNotShippedError, match="is not a wheelhouse"):
         EvidentlyEngine(wheelhouse=junk)
+
+
+def test_failed_schedule_starts_are_kept_and_alarmed(synth: Synth) -> None:
+    queues = synth.resources("ev", "AWS::SQS::Queue")
+    schedules = synth.resources("ev", "AWS::Scheduler::Schedule").values()
+    dlq_ids = {
+        s["Properties"]["Target"]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0] for s in schedules
+    }
+    (dlq_id,) = dlq_ids
+    assert dlq_id in queues
+    alarms = [
+        a["Properties"]
+        for a in synth.resources("ev", "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("Namespace") == "AWS/SQS"
+        and a["Properties"]["Dimensions"][0]["Value"].get("Fn::GetAtt", [""])[0] == dlq_id
+    ]
+    assert len(alarms) == 1
+    assert alarms[0]["AlarmActions"]
+
+
+def test_the_report_shows_each_models_engine_schedule_and_checks(synth: Synth) -> None:
+    from governance_report.assembly import load_assembly
+    from governance_report.controls import governed_models
+
+    models = {m.environment: m for m in governed_models(load_assembly(synth.outdir))}
+    shown = {
+        env: sorted(
+            (m.monitoring_type, m.schedule_expression, m.job_definition.split(" ")[0])
+            for m in model.monitors
+        )
+        for env, model in models.items()
+    }
+    assert (
+        [(t, s) for t, s, _ in shown["ev"]]
+        == [(t, s) for t, s, _ in shown["mm"]]
+        == [
+            ("DataQuality", "cron(0 * ? * * *)"),
+            ("ModelQuality", "cron(0 0 ? * * *)"),
+        ]
+    )
+    assert {engine for _, _, engine in shown["ev"]} == {"Evidently"}
+    assert {engine for _, _, engine in shown["mm"]} != {"Evidently"}
+    assert all(m.instance_type == "ml.m5.xlarge" for m in models["ev"].monitors)
+    # The cost estimate covers the Evidently jobs like the Model Monitor ones.
+    from governance_report.costs import estimate, load_prices
+
+    lines = estimate([models["ev"]], load_prices()).lines
+    jobs = [line for line in lines if line.kind == "monitor"]
+    assert sorted(line.item for line in jobs) == ["DataQuality monitor", "ModelQuality monitor"]
+    assert all(line.monthly is not None or line.price is None for line in jobs)

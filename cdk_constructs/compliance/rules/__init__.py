@@ -12,6 +12,7 @@ from cdk_constructs.compliance.rules import (
     duties,
     identity,
     monitoring,
+    pipelines,
     registry,
     serving,
 )
@@ -31,6 +32,7 @@ RULES: tuple[GovernanceRule, ...] = (
     *registry.RULES,
     *serving.RULES,
     *monitoring.RULES,
+    *pipelines.RULES,
     *audit.RULES,
     *identity.RULES,
     *duties.RULES,
