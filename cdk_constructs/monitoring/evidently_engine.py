@@ -546,6 +546,12 @@ class EvidentlyMonitors(Construct):
                 ENV_ENDPOINT_NAME: self.endpoint.endpoint_name,
                 ENV_SCHEDULE_NAME: name,
                 ENV_MONITORING_TYPE: MONITOR_JOB_TYPES[ContractMonitorType(check)].monitoring_type,
+                # boto3 in the job calls S3 and CloudWatch in the stack's region (through the
+                # VPC endpoints); processing containers are not documented to set a region.
+                "AWS_DEFAULT_REGION": Stack.of(self).region,
+                # The image's Python 3.12 is Ubuntu's system Python (PEP 668): pip must be told
+                # that installing into it is intended (pip >= 23.0.1 reads this variable).
+                "PIP_BREAK_SYSTEM_PACKAGES": "1",
             },
             "ProcessingInputs": [
                 s3_input("code", shared.code.s3_object_url, CODE_PATH),

@@ -257,6 +257,9 @@ def test_job_is_hardened_like_the_model_monitor_jobs(synth: Synth) -> None:
         assert (
             "/sagemaker-scikit-learn:1.4-2-py312-cpu-py3" in request["AppSpecification"]["ImageUri"]
         )
+        # boto3 in the job needs the region; pip may install into the image's system Python.
+        assert request["Environment"]["AWS_DEFAULT_REGION"] == ENVIRONMENTS["ev"][1]
+        assert request["Environment"]["PIP_BREAK_SYSTEM_PACKAGES"] == "1"
         inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in request["ProcessingInputs"]}
         assert inputs["code"].endswith(".tar")
         assert inputs["wheelhouse"].endswith(".tar")
@@ -460,3 +463,19 @@ def test_the_report_shows_each_models_engine_schedule_and_checks(synth: Synth) -
     jobs = [line for line in lines if line.kind == "monitor"]
     assert sorted(line.item for line in jobs) == ["DataQuality monitor", "ModelQuality monitor"]
     assert all(line.monthly is not None or line.price is None for line in jobs)
+
+
+def test_placement_counts_what_the_evidently_engine_adds(synth: Synth) -> None:
+    from collections import Counter
+
+    from stacks.placement import EVIDENTLY_STACK_OVERHEAD, STACK_OVERHEAD, estimate_resources
+
+    model = parse_config(config_data(), REPO / "engines.yaml").models[0]
+    for env, engine_overhead in (("mm", 0), ("ev", EVIDENTLY_STACK_OVERHEAD)):
+        counts: Counter[str] = Counter()
+        for resource in synth.models_stack(env)["Resources"].values():
+            parts = resource.get("Metadata", {}).get("aws:cdk:path", "").split("/")
+            counts["model" if len(parts) > 2 and parts[1] == MODEL else "stack"] += 1
+        assert counts["model"] == estimate_resources(model), env
+        # (the CLI adds AWS::CDK::Metadata, which an in-process synth leaves out)
+        assert counts["stack"] == STACK_OVERHEAD - 1 + engine_overhead, env

@@ -1,12 +1,14 @@
 """The Evidently checks run on exactly what the job installs: a Python 3.12 venv built offline
 from the shipped wheelhouse (``make wheelhouse``), with ``--no-index --no-deps``, as the job's
-entrypoint does. The venv is cached under build/ per lock, so only the first run pays for it."""
+entrypoint does. The venv is cached per lock (~/.cache/sagemaker-governance), so only the first
+run on a machine pays for it (about a minute)."""
 
 from __future__ import annotations
 
 import glob
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -24,8 +26,6 @@ from cdk_constructs.monitoring.evidently_engine import (
     check_wheelhouse,
     job_code_bundle,
 )
-
-REPO = Path(__file__).resolve().parents[2]
 
 DRIVER = r"""
 import json, sys
@@ -108,7 +108,9 @@ def job_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if interpreter is None:
         pytest.skip(f"no CPython {IMAGE_PYTHON} here to install the job's wheelhouse into")
     lock_hash = hashlib.sha256(REQUIREMENTS_LOCK.read_bytes()).hexdigest()[:12]
-    venv = REPO / "build" / f"job-venv-{lock_hash}"
+    # Cached outside the work tree, per lock: a fresh clone on the same machine (CI) reuses it.
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    venv = cache / "sagemaker-governance" / f"job-venv-{lock_hash}"
     python = venv / "bin" / "python"
     if not (venv / ".installed").exists():
         shutil.rmtree(venv, ignore_errors=True)
