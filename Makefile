@@ -82,8 +82,9 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
+# -m '' lifts pyproject's default `-m 'not scale'`: make test runs the 500-model scale test too.
 unit: setup
-	$(PY) -m pytest -n 2 --dist loadfile -q
+	$(PY) -m pytest -n 2 --dist loadfile -q -m ''
 
 ## test: everything CI runs, offline
 test: lint typecheck unit

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from aws_cdk import Aws, Stack
+from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
@@ -14,7 +14,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from cdk_constructs.encryption import GovernanceKey
-from cdk_constructs.queues import dead_letter_queue
+from cdk_constructs.queues import DeadLetterQueue
 
 _PUBLISH_KEY_USE = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 
@@ -90,11 +90,27 @@ class GovernanceAlerts(Construct):
             source_arn=f"arn:{Aws.PARTITION}:sns:{stack.region}:{stack.account}:*",
         )
         # Undeliverable alerts are kept, not dropped: every subscription redrives here.
-        self.undelivered = dead_letter_queue(self, "Undelivered", key=key)
+        self.undelivered = DeadLetterQueue(self, "Undelivered", key=key)
         for email in emails:
             self._topic.add_subscription(
-                subscriptions.EmailSubscription(email, dead_letter_queue=self.undelivered)
+                subscriptions.EmailSubscription(email, dead_letter_queue=self.undelivered.queue)
             )
+        # An alert that waits there is one somebody did not get: say so on the topic, which
+        # still reaches the other subscribers (rule ASY4: every dead-letter queue is watched).
+        self.undelivered_alarm = cloudwatch.Alarm(
+            self,
+            "UndeliveredDepth",
+            alarm_description="Governance alerts: a subscriber could not be reached; the "
+            "alert waits in the Undelivered dead-letter queue",
+            metric=self.undelivered.queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.undelivered_alarm.add_alarm_action(cloudwatch_actions.SnsAction(self._topic))
 
     @property
     def topic(self) -> sns.Topic:

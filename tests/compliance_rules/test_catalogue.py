@@ -16,6 +16,7 @@ from tests.compliance_rules import (
     test_pipeline_rules,
     test_registry_rules,
     test_serving_rules,
+    test_store_rules,
 )
 
 RULES_MD = Path(__file__).resolve().parents[2] / "RULES.md"
@@ -44,6 +45,7 @@ def test_every_rule_has_a_compliant_and_a_non_compliant_case() -> None:
         *test_identity_rules.CASES,
         *test_delivery_rules.CASES,
         *test_duties_rules.CASES,
+        *test_store_rules.CASES,
     ]
     assert {rule.rule_id for rule in RULES} == {rule_id for rule_id, _, _ in cases}
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_ssm as ssm
 
+from governance.contracts.vocabulary import POLICY_PARAMETER_PREFIX
 from tests.compliance_rules import builders as b
 
 READ_ONLY_POLICY = {
@@ -50,6 +52,13 @@ def findings() -> b.Findings:
     routing = cdk.Stack(app, "Routing")
 
     b.group(registry, "Good", name="credit-risk", policy=READ_ONLY_POLICY)
+    ssm.CfnParameter(
+        registry,
+        "GoodPolicy",
+        type="String",
+        name=f"{POLICY_PARAMETER_PREFIX}credit-risk",
+        value="{}",
+    )
     b.card(cards, "CreditRiskCard", model="credit-risk")
     b.state_change_rule(routing, "CreditRiskRule", names=["credit-risk", "churn"])
 

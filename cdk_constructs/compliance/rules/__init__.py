@@ -15,6 +15,7 @@ from cdk_constructs.compliance.rules import (
     pipelines,
     registry,
     serving,
+    stores,
 )
 from cdk_constructs.compliance.rules.claims import CLAIMS, Claim
 from cdk_constructs.compliance.rules.model import (
@@ -37,6 +38,7 @@ RULES: tuple[GovernanceRule, ...] = (
     *identity.RULES,
     *duties.RULES,
     *delivery.RULES,
+    *stores.RULES,
 )
 
 _HEADER = f"""# Governance rule pack

@@ -24,12 +24,15 @@ from cdk_constructs.compliance.rules.model import (
     per_resource,
     verdict_of,
 )
+from governance.contracts.vocabulary import POLICY_PARAMETER_PREFIX, DataClassification
 
 MODEL_PACKAGE_GROUP = "AWS::SageMaker::ModelPackageGroup"
 MODEL_CARD = "AWS::SageMaker::ModelCard"
 EVENTS_RULE = "AWS::Events::Rule"
 
 RISK_TIERS = frozenset({"high", "medium", "low"})
+# The classifications the config accepts (config.model.DataClassification).
+DATA_CLASSIFICATIONS = frozenset(c.value for c in DataClassification)
 
 # What another account may do with a shared group: read it, and create a model from one of its
 # packages in its own account. Anything else (UpdateModelPackage approves, Delete*, Put*...) or
@@ -42,6 +45,8 @@ READ_ONLY_SHARING_ACTIONS = (
 )
 _READ_ONLY = frozenset(action.lower() for action in READ_ONLY_SHARING_ACTIONS)
 
+SSM_PARAMETER = "AWS::SSM::Parameter"
+
 STATE_CHANGE_SOURCE = "aws.sagemaker"
 STATE_CHANGE_DETAIL_TYPE = "SageMaker Model Package State Change"
 
@@ -53,11 +58,16 @@ def group_retained(group: Resource) -> Verdict:
 
 
 def group_tagged(group: Resource) -> Verdict:
-    """governance:model and governance:owner set, governance:risk-tier one of high|medium|low."""
+    """governance:model and governance:owner set, governance:risk-tier one of high|medium|low,
+    governance:data-classification one of public|internal|confidential|restricted."""
     wanted = (
         (tags.MODEL, _non_empty),
         (tags.OWNER, _non_empty),
         (tags.RISK_TIER, lambda value: isinstance(value, str) and value in RISK_TIERS),
+        (
+            tags.DATA_CLASSIFICATION,
+            lambda value: isinstance(value, str) and value in DATA_CLASSIFICATIONS,
+        ),
     )
     return combine(_tag_verdict(group.tag(key), valid) for key, valid in wanted)
 
@@ -70,6 +80,22 @@ def _tag_verdict(value: Any, valid: Callable[[Any], bool]) -> Verdict:
     if is_unresolved(value):
         return Verdict.UNDECIDABLE
     return verdict_of(valid(value))
+
+
+def group_has_approval_policy(group: Resource, index: AppIndex) -> Verdict:
+    """An AWS::SSM::Parameter named <POLICY_PARAMETER_PREFIX><group name> (the approval
+    policy the approval gate reads) is declared where the group is deployed."""
+    name = group.get("ModelPackageGroupName")
+    if not isinstance(name, str):
+        return Verdict.UNDECIDABLE
+    wanted = f"{POLICY_PARAMETER_PREFIX}{name}"
+    unsure = False
+    for parameter in index.peers(group, SSM_PARAMETER):
+        declared = parameter.get("Name")
+        if declared == wanted:
+            return Verdict.COMPLIANT
+        unsure = unsure or not isinstance(declared, str)
+    return Verdict.UNDECIDABLE if unsure else Verdict.NON_COMPLIANT
 
 
 def group_sharing_read_only(group: Resource) -> Verdict:
@@ -303,11 +329,13 @@ RULES = (
     GovernanceRule(
         rule_id="MPG2",
         resource_types=(MODEL_PACKAGE_GROUP,),
-        title="Model package groups name their model, owner and risk tier",
-        info="The model package group lacks governance:model / governance:owner tags or a "
-        "governance:risk-tier of high|medium|low.",
+        title="Model package groups name their model, owner, risk tier and data classification",
+        info="The model package group lacks governance:model / governance:owner tags, a "
+        "governance:risk-tier of high|medium|low or a governance:data-classification of "
+        "public|internal|confidential|restricted.",
         explanation="Every inventoried model needs an accountable owner and a risk tier, which "
-        "set the depth of validation and monitoring the other rules require.",
+        "set the depth of validation and monitoring the other rules require, and the "
+        "classification of the data it was trained on, which sets who may see its evidence.",
         undecidable="A governance tag value is a token; the owner or risk tier cannot be "
         "checked at synth time.",
         nist_800_53=("CM-8", "RA-2", "PM-5"),
@@ -362,6 +390,21 @@ RULES = (
         sr_11_7="VI (approval controls, audit)",
         eu_ai_act="Art. 12 (record-keeping), Art. 14 (human oversight)",
         check=group_has_state_change_rule,
+    ),
+    GovernanceRule(
+        rule_id="MPG6",
+        resource_types=(MODEL_PACKAGE_GROUP,),
+        title="Every governed group has its approval policy",
+        info="No AWS::SSM::Parameter named <POLICY_PARAMETER_PREFIX><group name> (the approval "
+        "policy: required evidence and thresholds) is declared where the group is deployed.",
+        explanation="The approval gate reads the group's policy to decide whether an approval "
+        "stands; without it the gate fails closed at run time and every approval is reverted, "
+        "so a group without its policy is a registry no one can approve into.",
+        undecidable="The group's name, or a parameter's name, is known only at deploy time.",
+        nist_800_53=("CM-3", "CA-2"),
+        sr_11_7="V (model validation), VI (approval controls)",
+        eu_ai_act="Art. 17 (quality management system)",
+        check=group_has_approval_policy,
     ),
     GovernanceRule(
         rule_id="MC1",
