@@ -18,6 +18,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 
+from cdk_constructs.compliance.rules.registry import GATE_HANDLER, LEDGER_HANDLER
 from governance.contracts.vocabulary import POLICY_PARAMETER_PREFIX
 from tests.compliance_rules import builders as b
 
@@ -205,6 +206,44 @@ def findings() -> b.Findings:
         name="bad-class",
         tag_list=b.model_tags("bad-class", classification="top-secret"),
     )
+    # MPG7: one group routed to the gate and the ledger (by reference and by ARN), one only
+    # to the gate
+    gate = b.function(stack, "Gate")
+    gate.handler = GATE_HANDLER
+    ledger = b.function(stack, "Ledger")
+    ledger.handler = LEDGER_HANDLER
+    ledger.function_name = "audit-ledger"
+    b.group(stack, "Routed", name="routed")
+    b.group(stack, "GateOnly", name="gate-only")
+    b.state_change_rule(
+        stack,
+        "RoutedRule",
+        names=["routed"],
+        targets=[
+            events.CfnRule.TargetProperty(
+                arn=gate.attr_arn,
+                id="Gate",
+                dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=b.DLQ),
+            ),
+            events.CfnRule.TargetProperty(
+                arn="arn:aws:lambda:eu-west-1:111111111111:function:audit-ledger",
+                id="Ledger",
+                dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=b.DLQ),
+            ),
+        ],
+    )
+    b.state_change_rule(
+        stack,
+        "GateOnlyRule",
+        names=["gate-only"],
+        targets=[
+            events.CfnRule.TargetProperty(
+                arn=gate.attr_arn,
+                id="Gate",
+                dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=b.DLQ),
+            )
+        ],
+    )
     # When
     return b.run_pack(app)
 
@@ -230,6 +269,7 @@ CASES = [
     ("MPG6", "Stores/WithPolicy", "Stores/WithoutPolicy"),
     ("MPG2", "Stores/WithPolicy", "Stores/Unclassified"),
     ("MPG2", "Stores/WithPolicy", "Stores/BadClassification"),
+    ("MPG7", "Stores/Routed", "Stores/GateOnly"),
 ]
 
 

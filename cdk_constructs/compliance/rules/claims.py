@@ -335,11 +335,10 @@ CLAIMS: tuple[Claim, ...] = (
             "Governance-ASY1",
             "Governance-EVB1",
             "Governance-MPG5",
+            "Governance-MPG7",
             "AwsSolutions-SQS2",
             "AwsSolutions-SQS4",
         ),
-        gap="MPG5 checks that a rule with dead-lettered targets receives each group's state "
-        "changes, not that its targets are the approval gate and the ledger handler.",
     ),
     Claim(
         "DLV-5",
