@@ -14,7 +14,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from cdk_constructs.encryption import GovernanceKey
-from cdk_constructs.queues import dead_letter_queue
+from cdk_constructs.queues import DeadLetterQueue
 
 _PUBLISH_KEY_USE = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 
@@ -90,10 +90,11 @@ class GovernanceAlerts(Construct):
             source_arn=f"arn:{Aws.PARTITION}:sns:{stack.region}:{stack.account}:*",
         )
         # Undeliverable alerts are kept, not dropped: every subscription redrives here.
-        self.undelivered = dead_letter_queue(self, "Undelivered", key=key)
+        # No depth alarm: it would alert through the very topic whose messages failed.
+        self.undelivered = DeadLetterQueue(self, "Undelivered", key=key)
         for email in emails:
             self._topic.add_subscription(
-                subscriptions.EmailSubscription(email, dead_letter_queue=self.undelivered)
+                subscriptions.EmailSubscription(email, dead_letter_queue=self.undelivered.queue)
             )
         # An alert that waits there is one somebody did not get: say so on the topic, which
         # still reaches the other subscribers (rule ASY4: every dead-letter queue is watched).

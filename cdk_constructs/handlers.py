@@ -12,7 +12,6 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import jsii
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
@@ -26,7 +25,7 @@ from constructs import Construct
 
 from cdk_constructs import access, defaults, tags
 from cdk_constructs.access import SageMakerArns
-from cdk_constructs.alerts import GovernanceAlerts, IAlerts
+from cdk_constructs.alerts import GovernanceAlerts
 from cdk_constructs.compliance.acknowledgments import (
     acknowledge,
     acknowledge_in_frameworks,
@@ -34,7 +33,7 @@ from cdk_constructs.compliance.acknowledgments import (
     nag_string,
 )
 from cdk_constructs.encryption import CARD_READ, GovernanceKey
-from cdk_constructs.queues import dead_letter_queue
+from cdk_constructs.queues import DeadLetterQueue
 from cdk_constructs.roles import ManagedPolicyRole
 from cdk_constructs.storage import GovernedBucket
 from governance.contracts.vocabulary import (
@@ -101,25 +100,6 @@ def monitoring_runs_pattern() -> events.EventPattern:
     )
 
 
-def depth_alarm(
-    scope: Construct, construct_id: str, *, queue: sqs.IQueue, alerts: IAlerts, what: str
-) -> cloudwatch.Alarm:
-    alarm = cloudwatch.Alarm(
-        scope,
-        construct_id,
-        alarm_description=f"{what}: events failed and wait in a dead-letter queue",
-        metric=queue.metric_approximate_number_of_messages_visible(
-            period=cdk.Duration.minutes(5), statistic="Maximum"
-        ),
-        threshold=0,
-        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluation_periods=1,
-        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-    )
-    alarm.add_alarm_action(alerts.alarm_action())
-    return alarm
-
-
 @dataclass(frozen=True)
 class HandlerNetwork:
     vpc: ec2.IVpc
@@ -174,7 +154,7 @@ class GovernanceFunction(Construct):
             retention=defaults.LOG_RETENTION,
             removal_policy=defaults.REMOVAL_POLICY,
         )
-        self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", key=queue_key)
+        self.dead_letters = DeadLetterQueue(self, "DeadLetterQueue", key=queue_key)
         queue_key.grant_encrypt(self.role)
         if reserved_concurrency is not None and reserved_concurrency < 1:
             raise ValueError(
@@ -207,7 +187,7 @@ class GovernanceFunction(Construct):
             reserved_concurrent_executions=reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
-            dead_letter_queue=self.dead_letter_queue,
+            dead_letter_queue=self.dead_letters.queue,
             retry_attempts=2,
             vpc=network.vpc,
             vpc_subnets=network.subnets,
@@ -645,22 +625,11 @@ class GovernanceHandlers(Construct):
 
         # Environment-wide routing: our own events to the ledger, monitoring runs to the
         # violations handler. Per-model state-change rules live with the models.
-        self.routing_dlq = dead_letter_queue(self, "RoutingDeadLetterQueue", key=queue_key)
-        depth_alarm(
-            self,
-            "RoutingDlqDepth",
-            queue=self.routing_dlq,
-            alerts=alerts,
-            what="Governance routing",
+        self.routing_dlq = DeadLetterQueue(
+            self, "RoutingDeadLetterQueue", key=queue_key, alerts=alerts, what="Governance routing"
         )
         for fn in (self.approval_gate, self.audit_ledger, self.violations):
-            depth_alarm(
-                fn,
-                "DlqDepth",
-                queue=fn.dead_letter_queue,
-                alerts=alerts,
-                what=f"{fn.node.id} handler",
-            )
+            fn.dead_letters.alarm_on_depth(alerts, what=f"{fn.node.id} handler")
         self.governance_events_rule = events.Rule(
             self,
             "GovernanceEventsToLedger",
@@ -669,7 +638,7 @@ class GovernanceHandlers(Construct):
                 source=[EventSource.GOVERNANCE.value],
                 detail_type=[detail_type.value for detail_type in GOVERNANCE_DETAIL_TYPES],
             ),
-            targets=[self.audit_ledger.target(dead_letter_queue=self.routing_dlq)],
+            targets=[self.audit_ledger.target(dead_letter_queue=self.routing_dlq.queue)],
         )
         self.monitoring_runs_rule = events.Rule(
             self,
@@ -677,7 +646,7 @@ class GovernanceHandlers(Construct):
             description="Finished, failed and stopped Model Monitor executions to the violations "
             "handler",
             event_pattern=monitoring_runs_pattern(),
-            targets=[self.violations.target(dead_letter_queue=self.routing_dlq)],
+            targets=[self.violations.target(dead_letter_queue=self.routing_dlq.queue)],
         )
 
     def _let_shard_rules_invoke(self, rule_name_pattern: str) -> None:

@@ -53,18 +53,15 @@ from cdk_constructs.monitoring.engine import (
     DeployedMonitor,
     DeployedMonitors,
     MonitoringResources,
-    enabled_monitors,
     schedule_name_for,
 )
 from cdk_constructs.monitoring.images import MonitorType
 from cdk_constructs.monitoring.metrics import (
     DEFAULT_FEATURE_DRIFT_THRESHOLD,
-    DEFAULT_MODEL_QUALITY_FLOORS,
     METRIC_NAMESPACES,
 )
-from cdk_constructs.monitoring.serving import GovernedEndpoint, model_tags
-from config.model import ModelConfig
-from config.schedules import schedule_interval_hours
+from cdk_constructs.monitoring.serving import GovernedEndpoint
+from cdk_constructs.props import MonitoredModel
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 JOB_SCRIPT = REPOSITORY_ROOT / "monitoring_jobs" / "evidently_check.py"
@@ -189,7 +186,7 @@ class EvidentlyEngine:
         self,
         scope: Construct,
         *,
-        model: ModelConfig,
+        model: MonitoredModel,
         endpoint: GovernedEndpoint,
         resources: MonitoringResources,
     ) -> DeployedMonitors:
@@ -327,7 +324,7 @@ class EvidentlyMonitors(Construct):
         construct_id: str,
         *,
         engine: EvidentlyEngine,
-        model: ModelConfig,
+        model: MonitoredModel,
         endpoint: GovernedEndpoint,
         resources: MonitoringResources,
     ) -> None:
@@ -336,19 +333,17 @@ class EvidentlyMonitors(Construct):
         self.model = model
         self.endpoint = endpoint
         self.resources = resources
-        deployment = endpoint.deployment
-        checks = enabled_monitors(model)
+        checks = tuple(model.monitors)
         unsupported = [c for c in checks if c not in CHECK_STEP_NAMES]
         if unsupported:
             raise ValueError(
                 f"model {model.name!r}: the evidently engine cannot run "
                 f"{', '.join(unsupported)}; allowed: {', '.join(CHECK_STEP_NAMES)}"
             )
-        if "model_quality" in checks and not deployment.ground_truth_s3_uri:
+        if "model_quality" in checks and model.ground_truth is None:
             raise ValueError(
-                f"model {model.name!r}: deployment.ground_truth_s3_uri is required by the "
-                "model_quality check (got None); allowed: an s3:// URI of the ground-truth "
-                "labels, or disable model_quality"
+                f"model {model.name!r}: the model_quality check merges ground truth, so "
+                "MonitoredModel.ground_truth is required (got None)"
             )
         for check in checks:
             schedule_name_for(endpoint.endpoint_name, check)  # validate names first
@@ -356,7 +351,7 @@ class EvidentlyMonitors(Construct):
         self.baselines = PackageBaselines(
             self,
             "Baselines",
-            model_package_arn=deployment.model_package_arn,
+            model_package_arn=endpoint.served.model_package_arn,
             monitor_types=["data_reference"] if "data_quality" in checks else [],
             provider=PackageBaselinesProvider.of(
                 self,
@@ -366,7 +361,7 @@ class EvidentlyMonitors(Construct):
                 logs_key=resources.logs_key,
             ),
         )
-        endpoint.model.node.add_dependency(self.baselines.resource)
+        endpoint.sagemaker_model.node.add_dependency(self.baselines.resource)
         self.checks = tuple(self._check(check) for check in checks)
         self.deployed = DeployedMonitors(
             endpoint_name=endpoint.endpoint_name,
@@ -383,12 +378,11 @@ class EvidentlyMonitors(Construct):
         )
 
     def _interval_hours(self, check: MonitorType) -> int:
-        schedule: str = getattr(self.model.monitoring, check).schedule
-        return schedule_interval_hours(schedule) or 1
+        return self.model.monitors[check].interval_hours or 1
 
     def _arguments(self, check: MonitorType, name: str) -> list[str]:
-        model, deployment = self.model, self.endpoint.deployment
-        features = ",".join(f"{f.name}:{f.type}" for f in model.dataset_schema.features)
+        model = self.model
+        features = ",".join(f"{f.name}:{f.type}" for f in model.dataset.features)
         arguments = [
             "--check",
             check,
@@ -414,21 +408,19 @@ class EvidentlyMonitors(Construct):
                 "--drift-threshold",
                 str(self.engine.drift_threshold),
             ]
-        window = deployment.ground_truth_window
-        floor = (
-            (deployment.model_quality_floor.metric, deployment.model_quality_floor.minimum)
-            if deployment.model_quality_floor
-            else DEFAULT_MODEL_QUALITY_FLOORS.get(model.problem_type)
-        )
+        window = model.ground_truth
+        if window is None:
+            raise ValueError(f"model {model.name!r}: the {check} check needs ground truth")
+        floor = model.model_quality_floor
         arguments += [
             "--ground-truth-uri",
-            str(deployment.ground_truth_s3_uri),
+            window.s3_uri,
             "--window-hours",
             str(max(1, window.length_seconds // 3600)),
             "--window-end-offset-hours",
-            str(-_offset_hours(window.end_time_offset)),
+            str(-(window.end_offset_seconds // 3600)),
             "--probability-threshold",
-            str(deployment.output.probability_threshold or 0.5),
+            str(model.output.probability_threshold or 0.5),
         ]
         if floor is not None:
             arguments += ["--quality-floor", f"{floor[0]}:{floor[1]}"]
@@ -466,7 +458,7 @@ class EvidentlyMonitors(Construct):
             "ProcessingResources": {
                 "ClusterConfig": {
                     "InstanceCount": 1,
-                    "InstanceType": self.endpoint.deployment.monitor_instance_type,
+                    "InstanceType": self.model.monitor_instance_type,
                     "VolumeSizeInGB": self.engine.volume_size_gb,
                     "VolumeKmsKeyId": r.key.key_arn,
                 }
@@ -508,14 +500,14 @@ class EvidentlyMonitors(Construct):
                 },
             },
             "StoppingCondition": {
-                "MaxRuntimeInSeconds": self.model.monitor_max_runtime_seconds(check)
+                "MaxRuntimeInSeconds": self.model.monitors[check].max_runtime_seconds
             },
             "RoleArn": r.role.role_arn,
             "Tags": [{"Key": tag.key, "Value": tag.value} for tag in self._tags(check)],
         }
 
     def _tags(self, check: MonitorType) -> list[Any]:
-        return model_tags(self.model, **{tags.MONITOR_TYPE: check.replace("_", "-")})
+        return self.model.identity.tags(**{tags.MONITOR_TYPE: check.replace("_", "-")})
 
     def _check(self, check: MonitorType) -> EvidentlyCheck:
         name = schedule_name_for(self.endpoint.endpoint_name, check)
@@ -556,7 +548,7 @@ class EvidentlyMonitors(Construct):
             f"{step}Schedule",
             name=name,
             description=f"Runs pipeline {name} on the model's {check} schedule",
-            schedule_expression=getattr(self.model.monitoring, check).schedule,
+            schedule_expression=self.model.monitors[check].expression,
             schedule_expression_timezone="UTC",
             flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
             state="ENABLED",
@@ -581,12 +573,6 @@ class EvidentlyMonitors(Construct):
         return EvidentlyCheck(
             monitor_type=check, name=name, pipeline=pipeline, schedule=schedule, job_request=request
         )
-
-
-def _offset_hours(offset: str) -> int:
-    from config.model import offset_seconds
-
-    return offset_seconds(offset) // 3600
 
 
 __all__: Sequence[str] = (

@@ -146,7 +146,7 @@ LEDGER_INVOKE = Where(
     "AWS::Lambda::EventInvokeConfig",
 )
 GATE_DLQ_ALARM = Where(
-    FOUNDATION, "Handlers/ApprovalGate/DlqDepth/Resource", "AWS::CloudWatch::Alarm"
+    FOUNDATION, "Handlers/ApprovalGate/DeadLetterQueue/Depth/Resource", "AWS::CloudWatch::Alarm"
 )
 AUC_ALARM = Where(
     MODELS, "credit-default/Serving/Alarms/ModelQuality-auc/Resource", "AWS::CloudWatch::Alarm"

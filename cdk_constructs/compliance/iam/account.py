@@ -233,10 +233,11 @@ class Account:
 
 
 def _path_matches(resource_path: str, wanted: str) -> bool:
-    """``Personas/Auditor`` matches ``Personas/Auditor/Resource`` and ``.../Resource/Resource``."""
+    """``Personas/Auditor`` matches ``Personas/Auditor/Resource`` and ``.../Resource/Resource``;
+    ``Default`` is a construct's default child too (``DeadLetterQueue/Default/Resource``)."""
     stripped = resource_path
-    while stripped.endswith("/Resource"):
-        stripped = stripped.removesuffix("/Resource")
+    while stripped.endswith(("/Resource", "/Default")):
+        stripped = stripped.rsplit("/", 1)[0]
     return stripped == wanted or stripped.endswith(f"/{wanted}") or resource_path == wanted
 
 

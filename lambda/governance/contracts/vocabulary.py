@@ -71,6 +71,22 @@ class RiskTier(StrEnum):
     LOW = "low"
 
 
+class DataClassification(StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+    CONFIDENTIAL = "confidential"
+    RESTRICTED = "restricted"
+
+
+class ProblemType(StrEnum):
+    """The problem types SageMaker Model Monitor's model-quality job accepts (botocore
+    ``MonitoringProblemType`` enum)."""
+
+    BINARY_CLASSIFICATION = "BinaryClassification"
+    MULTICLASS_CLASSIFICATION = "MulticlassClassification"
+    REGRESSION = "Regression"
+
+
 class Evidence(StrEnum):
     """What a model's policy may require before an approval stands (in report order)."""
 
