@@ -186,10 +186,12 @@ CHURN_AUC_ALARM = Where(
     MODELS, "churn-propensity/Serving/Alarms/ModelQuality-auc/Resource", "AWS::CloudWatch::Alarm"
 )
 VIOLATIONS_DLQ = Where(
-    FOUNDATION, "Handlers/MonitoringViolations/DeadLetterQueue/Resource", "AWS::SQS::Queue"
+    FOUNDATION, "Handlers/MonitoringViolations/DeadLetterQueue/Default/Resource", "AWS::SQS::Queue"
 )
 VIOLATIONS_DLQ_ALARM = Where(
-    FOUNDATION, "Handlers/MonitoringViolations/DlqDepth/Resource", "AWS::CloudWatch::Alarm"
+    FOUNDATION,
+    "Handlers/MonitoringViolations/DeadLetterQueue/Depth/Resource",
+    "AWS::CloudWatch::Alarm",
 )
 STATE_CHANGES = Where(MODELS, "StateChanges/Resource", "AWS::Events::Rule")
 ARTIFACTS_POLICY = Where(FOUNDATION, "Artifacts/Resource/Policy/Resource", "AWS::S3::BucketPolicy")

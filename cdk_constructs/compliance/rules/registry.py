@@ -30,15 +30,14 @@ from cdk_constructs.compliance.rules.wiring import (
     UNSURE,
     function_paths,
 )
-from config.model import DataClassification
-from governance.contracts.vocabulary import POLICY_PARAMETER_PREFIX
+from governance.contracts.vocabulary import POLICY_PARAMETER_PREFIX, DataClassification
 
 MODEL_PACKAGE_GROUP = "AWS::SageMaker::ModelPackageGroup"
 MODEL_CARD = "AWS::SageMaker::ModelCard"
 EVENTS_RULE = "AWS::Events::Rule"
 
 RISK_TIERS = frozenset({"high", "medium", "low"})
-# The classifications the config accepts (config.model.DataClassification).
+# The classifications the config accepts (governance.contracts.vocabulary.DataClassification).
 DATA_CLASSIFICATIONS = frozenset(c.value for c in DataClassification)
 
 # What another account may do with a shared group: read it, and create a model from one of its
