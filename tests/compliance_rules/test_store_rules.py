@@ -12,6 +12,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
@@ -101,7 +102,7 @@ def findings() -> b.Findings:
     _bucket(stack, "SseS3", None, algorithm="AES256")
     s3.CfnBucket(stack, "NotRetained")
 
-    sns.CfnTopic(stack, "OurTopic", kms_master_key_id=key.ref)
+    our_topic = sns.CfnTopic(stack, "OurTopic", kms_master_key_id=key.ref)
     sns.CfnTopic(stack, "AwsTopic", kms_master_key_id="alias/aws/sns")
     sqs.CfnQueue(stack, "OurQueue", kms_master_key_id=key.attr_arn)
     sqs.CfnQueue(stack, "SqsManagedQueue", sqs_managed_sse_enabled=True)
@@ -160,6 +161,7 @@ def findings() -> b.Findings:
     )
 
     alarm("Notifies", [topic.ref])
+    alarm("OtherAppTopic", [our_topic.ref])  # a topic of the app, not the one handlers alert
     alarm("Silent", None)
     alarm("ForeignTopic", ["arn:aws:sns:eu-west-1:999999999999:elsewhere"])
 
@@ -210,6 +212,9 @@ def findings() -> b.Findings:
     # to the gate
     gate = b.function(stack, "Gate")
     gate.handler = GATE_HANDLER
+    gate.environment = lambda_.CfnFunction.EnvironmentProperty(
+        variables={"ALERT_TOPIC_ARN": topic.ref}
+    )
     ledger = b.function(stack, "Ledger")
     ledger.handler = LEDGER_HANDLER
     ledger.function_name = "audit-ledger"
@@ -261,6 +266,7 @@ CASES = [
     ("NET1", "Stores/Vpc", "Stores/InternetGateway"),
     ("ALM1", "Stores/Notifies", "Stores/Silent"),
     ("ALM1", "Stores/Notifies", "Stores/ForeignTopic"),
+    ("ALM1", "Stores/Notifies", "Stores/OtherAppTopic"),
     ("IAM2", "Stores/ManagedOnly", "Stores/Inline"),
     ("IAM2", "Stores/ManagedOnly", "Stores/InlinePolicyResource"),
     ("CT3", "Stores/EveryRegion", "Stores/OneRegion"),

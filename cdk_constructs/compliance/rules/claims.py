@@ -445,8 +445,6 @@ CLAIMS: tuple[Claim, ...] = (
         README,
         "alarms to the governance topic",
         rules=("Governance-ALM1", "NIST.800.53.R5-CloudWatchAlarmAction"),
-        gap="ALM1 checks that an alarm notifies an SNS topic the app declares; the app has "
-        "one, the governance topic, but no rule would notice a second topic nobody reads.",
     ),
     # The gate itself
     Claim(
