@@ -17,9 +17,12 @@ export CDK_CLI_NOTICES := false
 
 .PHONY: wheelhouse setup synth check ci ci-default test lint typecheck unit report screenshots verify-ledger bench clean
 
+# --no-compile: pip would byte-compile all 1.7 GB of packages (aws-cdk-lib, botocore and sagemaker
+# alone take 20 s of CPU); Python compiles the modules the app imports on first use instead.
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile \
+	  -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
