@@ -98,12 +98,18 @@ class GovernanceAlerts(Construct):
             source_arn=format_arn(stack, service="sns", resource="*"),
         )
         # Undeliverable alerts are kept, not dropped: every subscription redrives here.
-        # No depth alarm: it would alert through the very topic whose messages failed.
         self.undelivered = DeadLetterQueue(self, "Undelivered", key=key)
         for email in emails:
             self._topic.add_subscription(
                 subscriptions.EmailSubscription(email, dead_letter_queue=self.undelivered.queue)
             )
+        # An alert waiting there is one a subscriber did not get (a bounced or unconfirmed
+        # address): the depth alarm goes to the same topic, which still reaches every other
+        # subscriber; with a single subscriber it is one more message that may not arrive, and
+        # the queue keeps both for 14 days. Rule ASY4: every dead-letter queue is watched.
+        self.undelivered.alarm_on_depth(
+            self, what="Governance alerts undeliverable to a subscriber"
+        )
 
     @property
     def topic(self) -> sns.Topic:

@@ -710,10 +710,10 @@ class JobExecutionRoles(Construct):
             role,
             resources=[nag_string(stack, pattern) for pattern in asset_objects],
             reason=(
-                "Clarify analysis configs and the Evidently job's script and wheelhouse ship as "
+                "Clarify analysis configs and the Evidently job's code and wheelhouse ship as "
                 "CDK file assets named by their content hash; read-only access is limited to "
-                "JSON, Python and tar objects of the bootstrap assets bucket (synthesized "
-                "templates, these configs and the job code, no data)."
+                "JSON and tar objects of the bootstrap assets bucket (synthesized templates, "
+                "these configs and the job code, no data)."
             ),
         )
         acknowledge_wildcards(
