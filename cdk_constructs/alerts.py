@@ -121,9 +121,13 @@ class GovernanceAlerts(Construct):
 
     def grant_publish(self, grantee: iam.IGrantable) -> iam.Grant:
         """Publish to the topic; the key grant names the publisher in the key policy."""
-        self.key.grant_encrypt(grantee)
-        return iam.Grant.add_to_principal(
-            grantee=grantee, actions=["sns:Publish"], resource_arns=[self._topic.topic_arn]
+        # Not Topic.grant_publish: it also grants kms:GenerateDataKey* on the key, where the
+        # key's own grant_encrypt is exact.
+        encrypt = self.key.grant_encrypt(grantee)
+        return encrypt.combine(
+            iam.Grant.add_to_principal(
+                grantee=grantee, actions=["sns:Publish"], resource_arns=[self._topic.topic_arn]
+            )
         )
 
     def alarm_action(self) -> cloudwatch.IAlarmAction:

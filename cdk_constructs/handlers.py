@@ -352,9 +352,10 @@ class SharedHandlerTarget:
 
 def grant_table(
     table: dynamodb.ITable, key: GovernanceKey, grantee: iam.IGrantable, actions: list[str]
-) -> None:
-    key.grant_encrypt_decrypt(grantee)
-    iam.Grant.add_to_principal(grantee=grantee, actions=actions, resource_arns=[table.table_arn])
+) -> iam.Grant:
+    """``actions`` on the table (``Table.grant``) and use of its key (``Table.grant`` leaves a
+    customer-managed key to the caller; the key's own grant is exact)."""
+    return key.grant_encrypt_decrypt(grantee).combine(table.grant(grantee, *actions))
 
 
 class GovernanceHandlers(Construct):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import aws_cdk as cdk
@@ -265,7 +264,3 @@ class ApprovalPolicyParameter(Construct):
             )[:1024],
             tier=ssm.ParameterTier.STANDARD,
         )
-
-
-def governed_group_names(groups: Sequence[GovernedModelPackageGroup]) -> list[str]:
-    return [g.group_name for g in groups]

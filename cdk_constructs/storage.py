@@ -183,34 +183,40 @@ class GovernedBucket(Construct):
             ),
         )
 
+    def _grant(
+        self, grantee: iam.IGrantable, actions: Sequence[str], resources: Sequence[str]
+    ) -> iam.Grant:
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(actions), resource_arns=list(resources)
+        )
+
     def grant_read(self, grantee: iam.IGrantable, prefix: str = "*") -> iam.Grant:
         """Read objects under ``prefix`` and list the bucket; decrypt with the domain key."""
         self._key.grant_decrypt(grantee)
-        iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["s3:ListBucket", "s3:GetBucketLocation"],
-            resource_arns=[self.bucket.bucket_arn],
+        listing = self._grant(
+            grantee, ["s3:ListBucket", "s3:GetBucketLocation"], [self.bucket.bucket_arn]
         )
         self._acknowledge_prefix(grantee, prefix)
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"],
-            resource_arns=[self._object_arn(prefix)],
+        return listing.combine(
+            self._grant(
+                grantee,
+                ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"],
+                [self._object_arn(prefix)],
+            )
         )
 
     def grant_write(self, grantee: iam.IGrantable, prefix: str = "*") -> iam.Grant:
         """Put objects under ``prefix``; encrypt with the domain key. No delete."""
         self._key.grant_encrypt(grantee)
         self._acknowledge_prefix(grantee, prefix)
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"],
-            resource_arns=[self._object_arn(prefix)],
+        return self._grant(
+            grantee,
+            ["s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"],
+            [self._object_arn(prefix)],
         )
 
     def grant_read_write(self, grantee: iam.IGrantable, prefix: str = "*") -> iam.Grant:
-        self.grant_read(grantee, prefix)
-        return self.grant_write(grantee, prefix)
+        return self.grant_read(grantee, prefix).combine(self.grant_write(grantee, prefix))
 
     def protect_prefix(self, prefix: str, *, writer: iam.IRole) -> None:
         """Keep what is under ``prefix`` (e.g. registered model artifacts): only ``writer`` puts

@@ -21,7 +21,6 @@ from functools import cache
 from types import MappingProxyType
 from typing import Annotated, Literal
 
-import boto3
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -35,6 +34,7 @@ from pydantic import (
 
 from cdk_constructs import tags
 from cdk_constructs.monitoring.images import IMAGE_KIND_BY_MONITOR_TYPE, ImageKind, image_regions
+from cdk_constructs.partitions import partition_of
 from config import names
 from config.api_constraints import ApiParameter
 from config.issues import Issue, raise_issues
@@ -109,11 +109,6 @@ def _region_with_images(value: str) -> str:
 
 
 Region = Annotated[str, AfterValidator(_region_with_images)]
-
-
-@cache
-def _partition(region: str) -> str:
-    return str(boto3.session.Session().get_partition_for_region(region))
 
 
 # Values that become SageMaker API parameters (through CloudFormation's handlers).
@@ -279,7 +274,7 @@ class Environment(_Strict):
                     f"function can only use a layer of its own region ({self.region})"
                 )
             return self
-        partition = _partition(self.region)
+        partition = partition_of(self.region)
         if partition != "aws":
             raise ValueError(
                 f"handlers.powertools_layer_arn is required in region {self.region} (partition "
@@ -297,7 +292,7 @@ class Environment(_Strict):
     @property
     def partition(self) -> str | None:
         """The region's partition (aws, aws-cn, aws-us-gov...) from botocore, or None."""
-        return None if self.region is None else _partition(self.region)
+        return None if self.region is None else partition_of(self.region)
 
     def may_share_account_and_region_with(self, other: Environment) -> bool:
         """Could both be deployed to one account and region (an omitted value matches any)?"""

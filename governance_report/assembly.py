@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from governance_report.intrinsics import as_list, dig, literal, pseudo_parameters, show
+from cdk_constructs.partitions import pseudo_parameters
+from governance_report.intrinsics import as_list, dig, literal, show
 from governance_report.inventory import INVENTORY_FILE, Inventory, InventoryError, read_inventory
 
 STACK_ARTIFACT = "aws:cloudformation:stack"

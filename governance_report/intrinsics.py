@@ -67,29 +67,6 @@ def _show_intrinsic(key: str, arg: Any) -> str:  # noqa: PLR0911 - one return pe
     return f"{key}={show(arg)}"
 
 
-def partition_of(region: str | None) -> str:
-    """The ARN partition of ``region`` (AWS General Reference, "Amazon Resource Names")."""
-    if region is None:
-        return "aws"
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
-
-def pseudo_parameters(account: str | None, region: str | None) -> dict[str, str]:
-    """The pseudo parameters a stack deployed to ``account``/``region`` resolves."""
-    values = {"AWS::Partition": partition_of(region), "AWS::URLSuffix": "amazonaws.com"}
-    if region:
-        values["AWS::Region"] = region
-        if region.startswith("cn-"):
-            values["AWS::URLSuffix"] = "amazonaws.com.cn"
-    if account:
-        values["AWS::AccountId"] = account
-    return values
-
-
 def resolve(value: Any, pseudo: Mapping[str, str]) -> str | None:  # noqa: PLR0911
     """``value`` as a plain string when it is a literal, or a ``Fn::Join``/``Fn::Sub``/``Ref``
     of literals and the given pseudo parameters; ``None`` when any part is only known at deploy.

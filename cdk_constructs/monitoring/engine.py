@@ -31,6 +31,7 @@ from cdk_constructs.encryption import IGovernanceKey
 from cdk_constructs.identifiers import identifier
 from cdk_constructs.monitoring.baselines import (
     BaselineFile,
+    BaselineKind,
     PackageBaselines,
     PackageBaselinesProvider,
 )
@@ -327,6 +328,32 @@ class ModelMonitorEngine:
         ).deployed
 
 
+def package_check(
+    scope: Construct,
+    *,
+    endpoint: GovernedEndpoint,
+    resources: MonitoringResources,
+    baselines: Sequence[BaselineKind],
+) -> PackageBaselines:
+    """The deploy-time check (``Baselines``) that the served version is Approved and carries
+    ``baselines``; nothing may serve the version before the check passes."""
+    check = PackageBaselines(
+        scope,
+        "Baselines",
+        model_package_arn=endpoint.served.model_package_arn,
+        monitor_types=baselines,
+        provider=PackageBaselinesProvider.of(
+            scope,
+            vpc=resources.vpc,
+            subnets=resources.subnets,
+            security_group=resources.security_group,
+            logs_key=resources.logs_key,
+        ),
+    )
+    endpoint.sagemaker_model.node.add_dependency(check.resource)
+    return check
+
+
 class _ModelMonitors(Construct):
     def __init__(
         self,
@@ -347,21 +374,9 @@ class _ModelMonitors(Construct):
         for monitor_type in monitor_types:
             schedule_name_for(endpoint.endpoint_name, monitor_type)  # validate names first
 
-        self.baselines = PackageBaselines(
-            self,
-            "Baselines",
-            model_package_arn=endpoint.served.model_package_arn,
-            monitor_types=monitor_types,
-            provider=PackageBaselinesProvider.of(
-                self,
-                vpc=resources.vpc,
-                subnets=resources.subnets,
-                security_group=resources.security_group,
-                logs_key=resources.logs_key,
-            ),
+        self.baselines = package_check(
+            self, endpoint=endpoint, resources=resources, baselines=monitor_types
         )
-        # Nothing may serve the version before the check says it is Approved.
-        endpoint.sagemaker_model.node.add_dependency(self.baselines.resource)
         monitors = [
             self._schedule(t, self._job_definition(MONITOR_KINDS[t])) for t in monitor_types
         ]

@@ -56,12 +56,12 @@ from cdk_constructs.compliance.acknowledgments import (
     acknowledge_wildcards,
     nag_string,
 )
-from cdk_constructs.monitoring.baselines import PackageBaselines, PackageBaselinesProvider
 from cdk_constructs.monitoring.engine import (
     DEFAULT_VOLUME_SIZE_GB,
     DeployedMonitor,
     DeployedMonitors,
     MonitoringResources,
+    package_check,
     schedule_name_for,
 )
 from cdk_constructs.monitoring.images import MonitorType
@@ -73,7 +73,7 @@ from cdk_constructs.monitoring.serving import GovernedEndpoint
 from cdk_constructs.pipelines.schedules import SCHEDULE_SOURCE, schedule_expression_problem
 from cdk_constructs.props import MonitoredModel
 from cdk_constructs.roles import ManagedPolicyRole
-from governance.contracts.vocabulary import MONITOR_JOB_TYPES
+from governance.contracts.vocabulary import DATA_REFERENCE, MONITOR_JOB_TYPES
 from governance.contracts.vocabulary import MonitorType as ContractMonitorType
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
@@ -412,20 +412,12 @@ class EvidentlyMonitors(Construct):
                     f"{problem} [{SCHEDULE_SOURCE}]"
                 )
         self.shared = EvidentlyStackResources.of(self, engine, resources)
-        self.baselines = PackageBaselines(
+        self.baselines = package_check(
             self,
-            "Baselines",
-            model_package_arn=endpoint.served.model_package_arn,
-            monitor_types=["data_reference"] if "data_quality" in checks else [],
-            provider=PackageBaselinesProvider.of(
-                self,
-                vpc=resources.vpc,
-                subnets=resources.subnets,
-                security_group=resources.security_group,
-                logs_key=resources.logs_key,
-            ),
+            endpoint=endpoint,
+            resources=resources,
+            baselines=[DATA_REFERENCE] if "data_quality" in checks else [],
         )
-        endpoint.sagemaker_model.node.add_dependency(self.baselines.resource)
         self.checks = tuple(self._check(check) for check in checks)
         self.deployed = DeployedMonitors(
             endpoint_name=endpoint.endpoint_name,

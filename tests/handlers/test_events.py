@@ -16,7 +16,7 @@ from governance.events import (
     parse_event,
     parse_governance_event,
 )
-from governance.logic.approval import Verdict, approval_description
+from governance.logic.approval import ApprovalVerdict, approval_description
 
 from .conftest import EVENTS, load_event
 
@@ -133,7 +133,7 @@ def test_approval_description_is_trimmed_to_the_api_limit() -> None:
         Check(name=f"check_{i}", passed=False, reason="reason line\nwith " + "x" * 200)
         for i in range(10)
     )
-    text = approval_description(Verdict(checks, ()), "evt-1")
+    text = approval_description(ApprovalVerdict(checks, ()), "evt-1")
 
     # Then it fits the API, says it was cut, and carries no control characters
     assert len(text) == 1024

@@ -7,9 +7,10 @@ import sys
 
 import pytest
 
-from cdk_constructs.compliance.iam.assembly import CloudAssembly, partition_of
+from cdk_constructs.compliance.iam.assembly import CloudAssembly
 from cdk_constructs.compliance.iam.errors import AssemblyError, UnresolvableIntrinsic
 from cdk_constructs.compliance.iam.intrinsics import Resolver
+from cdk_constructs.partitions import partition_of, pseudo_parameters
 from tests.conftest import REPO
 
 PRODUCER = {
@@ -163,6 +164,16 @@ def test_partitions() -> None:
     assert partition_of("cn-north-1") == "aws-cn"
     assert partition_of("us-gov-west-1") == "aws-us-gov"
     assert partition_of("eu-west-1") == "aws"
+    assert partition_of("us-isob-east-1") == "aws-iso-b"
+    assert partition_of(None) == "aws"
+    # AWS::URLSuffix is the partition's DNS suffix (botocore endpoints.json).
+    assert pseudo_parameters("111122223333", "cn-north-1") == {
+        "AWS::Partition": "aws-cn",
+        "AWS::URLSuffix": "amazonaws.com.cn",
+        "AWS::Region": "cn-north-1",
+        "AWS::AccountId": "111122223333",
+    }
+    assert pseudo_parameters(None, "us-iso-east-1")["AWS::URLSuffix"] == "c2s.ic.gov"
 
 
 # -- on the synthesized app --------------------------------------------------------------------

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cdk_constructs.compliance.iam.errors import AssemblyError
+from cdk_constructs.partitions import partition_of
 
 #: What an environment-agnostic stack (``aws://unknown-account/unknown-region``) is read as.
 #: AWS's documentation account, so nothing here can be mistaken for a real one.
@@ -28,24 +29,6 @@ DEFAULT_REGION = "us-east-1"
 
 _STACK_ARTIFACT = "aws:cloudformation:stack"
 _NESTED_ASSEMBLY = "cdk:cloud-assembly"
-
-
-def partition_of(region: str) -> str:
-    """The AWS partition of a region (ARN partition segment and ``AWS::Partition``)."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    if region.startswith("us-iso-"):
-        return "aws-iso"
-    if region.startswith("us-isob-"):
-        return "aws-iso-b"
-    return "aws"
-
-
-def url_suffix_of(region: str) -> str:
-    """``AWS::URLSuffix`` of a region."""
-    return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdk_constructs.compliance.iam.assembly import CloudAssembly, StackTemplate, url_suffix_of
+from cdk_constructs.compliance.iam.assembly import CloudAssembly, StackTemplate
 from cdk_constructs.compliance.iam.errors import UnresolvableIntrinsic
+from cdk_constructs.partitions import url_suffix_of
 
 
 class _NoValue:

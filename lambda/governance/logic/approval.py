@@ -50,7 +50,7 @@ _TRUNCATED: Final = " ...(truncated)"
 
 
 @dataclass(frozen=True)
-class Verdict:
+class ApprovalVerdict:
     checks: tuple[Check, ...]
     evidence_uris: tuple[str, ...]
 
@@ -124,7 +124,7 @@ def evaluate(
     bias_reports: BiasReports,
     card: CardApproval | None,
     skip: Iterable[Evidence] = (),
-) -> Verdict:
+) -> ApprovalVerdict:
     """Every check the policy asks for; thresholds are checked whenever the policy sets any."""
     skipped = set(skip)
 
@@ -154,7 +154,7 @@ def evaluate(
     if wanted(Evidence.SEPARATE_APPROVER):
         result = check_separation(package.created_by, package.last_modified_by)
         checks.append(_check(Evidence.SEPARATE_APPROVER, result.passed, result.reason))
-    return Verdict(tuple(checks), tuple(package.evidence_uris()))
+    return ApprovalVerdict(tuple(checks), tuple(package.evidence_uris()))
 
 
 def _check(name: str, passed: bool, reason: str) -> Check:
@@ -251,7 +251,7 @@ def revert_marker(source_event_id: str) -> str:
     return f"[governance gate, event {source_event_id}]"
 
 
-def approval_description(verdict: Verdict, source_event_id: str) -> str:
+def approval_description(verdict: ApprovalVerdict, source_event_id: str) -> str:
     """The reverted package's ``ApprovalDescription``: every failed check, within 1024 chars."""
     failed = verdict.failed_checks
     text = (
@@ -276,7 +276,7 @@ def withdrawal_alert(
     change: ModelPackageStateChange,
     package: ModelPackage,
     policy: ApprovalPolicy,
-    verdict: Verdict,
+    verdict: ApprovalVerdict,
 ) -> Alert:
     detail = change.detail
     failed = verdict.failed_checks
@@ -312,7 +312,10 @@ def withdrawal_alert(
 
 
 def verdict_detail(
-    change: ModelPackageStateChange, package: ModelPackage, verdict: Verdict, action_taken: str
+    change: ModelPackageStateChange,
+    package: ModelPackage,
+    verdict: ApprovalVerdict,
+    action_taken: str,
 ) -> ApprovalVerdictDetail:
     detail = change.detail
     return ApprovalVerdictDetail(
@@ -401,7 +404,7 @@ def run_gate(change: ModelPackageStateChange, stores: GateStores) -> dict[str, A
 
 def _judge(
     package: ModelPackage, policy: ApprovalPolicy, stores: GateStores, skip: Iterable[Evidence] = ()
-) -> Verdict:
+) -> ApprovalVerdict:
     reports = _bias_reports(package, stores.evidence) if policy.bias_thresholds else BiasReports(())
     card = (
         card_approval(policy.model_card_name, stores.cards)
@@ -436,7 +439,7 @@ def _notify(
     change: ModelPackageStateChange,
     package: ModelPackage,
     policy: ApprovalPolicy,
-    verdict: Verdict,
+    verdict: ApprovalVerdict,
     stores: GateStores,
 ) -> dict[str, Any]:
     stores.notifier.alert(withdrawal_alert(change, package, policy, verdict))
@@ -450,7 +453,7 @@ def _notify(
 
 
 def _verdict_entry(
-    change: ModelPackageStateChange, package: ModelPackage, verdict: Verdict, action: str
+    change: ModelPackageStateChange, package: ModelPackage, verdict: ApprovalVerdict, action: str
 ) -> dict[str, Any]:
     detail = verdict_detail(change, package, verdict, action)
     return governance_entry(DetailType.APPROVAL_VERDICT, detail, detail.model_package_arn)
