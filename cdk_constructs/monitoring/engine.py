@@ -23,6 +23,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from cdk_constructs import tags
@@ -213,6 +214,9 @@ class MonitoringResources:
     vpc: ec2.IVpc
     # Encrypts the log group of the deploy-time package check (None: CloudWatch Logs' own key).
     logs_key: IGovernanceKey | None = None
+    # Where an engine's own failure alarms go (the Evidently engine's schedule dead-letter
+    # queue); None: no such alarm.
+    alerts_topic: sns.ITopic | None = None
 
 
 @dataclass(frozen=True)

@@ -423,20 +423,26 @@ CLAIMS: tuple[Claim, ...] = (
             "Governance-MJD3",
             "Governance-MJD4",
             "Governance-MJD5",
+            # The Evidently engine's checks start on EventBridge Scheduler schedules.
+            "Governance-SCH1",
         ),
     ),
     Claim(
         "MON-2",
         "Monitoring jobs contained",
         ARCHITECTURE,
-        "Every monitoring job runs in the isolated VPC with network isolation, "
-        "inter-container traffic encryption, KMS-encrypted volumes and outputs",
+        "Every monitoring job runs in the isolated VPC with inter-container traffic encryption, "
+        "KMS-encrypted volumes and outputs, a stopping condition, and the monitoring role; every "
+        "Model Monitor job also with network isolation",
         rules=(
             "Governance-MJD1",
             "Governance-MJD2",
             "Governance-MJD3",
             "Governance-MJD4",
             "Governance-MJD5",
+            # The Evidently engine's checks: processing steps of its pipelines.
+            "Governance-PPS1",
+            "Governance-PPS2",
         ),
     ),
     Claim(
