@@ -38,7 +38,7 @@ makes a rule ``[Undecidable]``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cdk_constructs import tags
@@ -46,7 +46,7 @@ from cdk_constructs.compliance.iam.account import ADMINISTRATOR_ACCESS, Account,
 from cdk_constructs.compliance.iam.assembly import DEFAULT_ACCOUNT, DEFAULT_REGION, CloudAssembly
 from cdk_constructs.compliance.iam.assembly import StackTemplate as IamStack
 from cdk_constructs.compliance.iam.errors import IamCheckError
-from cdk_constructs.compliance.iam.evaluator import Principal
+from cdk_constructs.compliance.iam.evaluator import Principal, action_matches, glob_match
 from cdk_constructs.compliance.iam.policy import PolicyDocument
 from cdk_constructs.compliance.iam.vocabulary import ServiceAuthorizationReference
 from cdk_constructs.compliance.rules.model import AppIndex, GovernanceRule, Resource, Verdict
@@ -90,6 +90,10 @@ class _App:
 
     account: Account
     stack_names: Mapping[str, str]  # stack construct path -> stack name
+    groups: tuple[_Group, ...] = ()
+    resource_documents: tuple[PolicyDocument, ...] = ()
+    # (role ARN, identity policy count, action) -> could anything allow it
+    could: dict[tuple[str, int, str], bool] = field(default_factory=dict)
 
 
 def _iam_app(index: AppIndex) -> _App:
@@ -106,9 +110,12 @@ def _iam_app(index: AppIndex) -> _App:
                 for stack in stacks
             }
         )
+        account = Account.from_assembly(assembly)
         return _App(
-            Account.from_assembly(assembly),
+            account,
             {stack.construct_path: stack.stack_name for stack in stacks},
+            _all_groups(account),
+            tuple(site.document for site in account.sites if site.kind.is_resource_policy),
         )
 
     return index.derived("duties:iam", build)
@@ -148,8 +155,12 @@ class _Group:
 def _groups(app: _App, role: Role) -> list[_Group]:
     """Governed groups the role's account holds."""
     account = role.arn.split(":")[4]
+    return [group for group in app.groups if group.arn.split(":")[4] == account]
+
+
+def _all_groups(account: Account) -> tuple[_Group, ...]:
     found = []
-    for resource, props in app.account.resources_of_type(MODEL_PACKAGE_GROUP):
+    for resource, props in account.resources_of_type(MODEL_PACKAGE_GROUP):
         arn = resource.attributes.get("ModelPackageGroupArn")
         raw_tags = props.get("Tags") or []
         group_tags = {
@@ -157,10 +168,36 @@ def _groups(app: _App, role: Role) -> list[_Group]:
             for tag in raw_tags
             if isinstance(tag, Mapping) and "Key" in tag and "Value" in tag
         }
-        if arn is None or arn.split(":")[4] != account:
-            continue
-        found.append(_Group(arn, resource.name, group_tags))
-    return found
+        if arn is not None:
+            found.append(_Group(arn, resource.name, group_tags))
+    return tuple(found)
+
+
+def _could_allow(app: _App, role: Role, action: str) -> bool:
+    """Could anything grant ``action`` to ``role``: an Allow of its identity policies, or of a
+    resource policy (a group's), matching the action? Only then is the request evaluated; the
+    answer is the evaluator's, this only skips requests nothing could allow."""
+    key = (role.arn, len(role.identity_policies), action)
+    if key not in app.could:
+        app.could[key] = _allows_somewhere(
+            (*role.identity_policies, *app.resource_documents), action
+        )
+    return app.could[key]
+
+
+def _allows_somewhere(documents: Iterable[PolicyDocument], action: str) -> bool:
+    return any(
+        statement.effect == "Allow"
+        and (
+            any(action_matches(pattern, action) for pattern in statement.actions or ())
+            or (
+                statement.not_actions is not None
+                and not any(action_matches(p, action) for p in statement.not_actions)
+            )
+        )
+        for document in documents
+        for statement in document.statements
+    )
 
 
 # A broad grant attached later (AmazonSageMakerFullAccess, say): the duties must survive it.
@@ -176,6 +213,8 @@ def later_granted(role: Role) -> Role:
 
 def _may(app: _App, role: Role, action: str, resources: Iterable[str], context: Any) -> bool:
     """Is ``action`` allowed on every one of ``resources`` (as AWS authorizes it)?"""
+    if not _could_allow(app, role, action):
+        return False
     return all(
         app.account.authorize(
             role, action, resource, context, without_unknown_boundary=True
@@ -362,10 +401,12 @@ def key_used_only_by_named_principals(resource: Resource, index: AppIndex) -> Ve
         if arn is None:
             return Verdict.UNDECIDABLE
         region = arn.split(":")[3]
+        attached = app.account.resource_policy(arn)
         for principal, key_account in _strangers(arn):
             caller = principal.account or key_account
-            for context in _contexts(region, caller):
-                for action in KEY_USE_ACTIONS:
+            actions = _actions_open_to(attached[0] if attached else None, principal)
+            for context in _contexts(region, caller) if actions else ():
+                for action in actions:
                     allowed = app.account.authorize(
                         principal,
                         action,
@@ -379,6 +420,34 @@ def key_used_only_by_named_principals(resource: Resource, index: AppIndex) -> Ve
     except IamCheckError:
         return Verdict.UNDECIDABLE
     return Verdict.COMPLIANT
+
+
+def _actions_open_to(policy: PolicyDocument | None, stranger: Principal) -> list[str]:
+    """The key-use actions some Allow of the key policy could grant ``stranger``: one naming
+    every principal, the stranger's account or a pattern it matches (or using NotPrincipal).
+    KMS requires the key policy to allow a request (KMS developer guide, "Key policies"), so
+    only these are worth evaluating; which of them are allowed is the evaluator's answer."""
+    if policy is None:
+        return []
+    account = stranger.account or ""
+    names = {"*", account, f"arn:{stranger.partition}:iam::{account}:root"}
+    open_actions: list[str] = []
+    for statement in policy.statements:
+        if statement.effect != "Allow":
+            continue
+        if statement.not_principals is None:
+            aws = (statement.principals or {}).get("AWS", ())
+            arns = [stranger.arn, stranger.session_arn or ""]
+            if not any(p in names or any(glob_match(p, a) for a in arns) for p in aws):
+                continue
+        for action in KEY_USE_ACTIONS:
+            granted = any(action_matches(a, action) for a in statement.actions or ()) or (
+                statement.not_actions is not None
+                and not any(action_matches(a, action) for a in statement.not_actions)
+            )
+            if granted and action not in open_actions:
+                open_actions.append(action)
+    return open_actions
 
 
 _SOD = ("AC-5", "AC-6", "AC-6(1)")

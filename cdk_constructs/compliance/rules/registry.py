@@ -98,14 +98,20 @@ def group_has_approval_policy(group: Resource, index: AppIndex) -> Verdict:
     name = group.get("ModelPackageGroupName")
     if not isinstance(name, str):
         return Verdict.UNDECIDABLE
-    wanted = f"{POLICY_PARAMETER_PREFIX}{name}"
-    unsure = False
-    for parameter in index.peers(group, SSM_PARAMETER):
-        declared = parameter.get("Name")
-        if declared == wanted:
-            return Verdict.COMPLIANT
-        unsure = unsure or not isinstance(declared, str)
+    by_name = index.keyed("parameters-by-name", (SSM_PARAMETER,), _parameter_key)
+    named = by_name.get(f"{POLICY_PARAMETER_PREFIX}{name}", [])
+    if any(parameter.environment.overlaps(group.environment) for parameter in named):
+        return Verdict.COMPLIANT
+    unsure = any(
+        parameter.environment.overlaps(group.environment)
+        for parameter in by_name.get(UNKNOWN_KEY, [])
+    )
     return Verdict.UNDECIDABLE if unsure else Verdict.NON_COMPLIANT
+
+
+def _parameter_key(parameter: Resource) -> Any:
+    name = parameter.get("Name")
+    return name if isinstance(name, str) else UNKNOWN_KEY
 
 
 def group_sharing_read_only(group: Resource) -> Verdict:
