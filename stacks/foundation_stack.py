@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import CfnOutput, DefaultStackSynthesizer, Duration, Fn, Stack, Token
+from aws_cdk import Aws, CfnOutput, DefaultStackSynthesizer, Duration, Fn, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -36,6 +36,7 @@ from cdk_constructs.encryption import (
 from cdk_constructs.handlers import GovernanceHandlers, HandlerNetwork
 from cdk_constructs.identity import JobExecutionRoles, PermissionsBoundary, PersonaRoles
 from cdk_constructs.network import IsolatedMlNetwork
+from cdk_constructs.pipelines.foundation_access import PipelineFoundationAccess
 from cdk_constructs.role_boundary import GovernanceBoundary
 from cdk_constructs.storage import AccessLogBucket, GovernedBucket, GovernedBucketReference
 from config.model import GovernancePolicy, HandlerSettings, ObjectLockMode
@@ -96,8 +97,9 @@ def default_deployer_role_arn(stack: Stack) -> str:
     return _with_environment(synthesizer.cloud_formation_execution_role_arn, stack)
 
 
-def asset_objects_pattern(stack: Stack) -> str:
-    """JSON objects of the bootstrap assets bucket (where Clarify analysis configs ship)."""
+def asset_objects_pattern(stack: Stack, *, suffix: str = "*.json") -> str:
+    """Objects of the bootstrap assets bucket: JSON by default (where Clarify analysis configs
+    ship); ``suffix="*"`` for every file asset (staged pipeline definitions are zip files)."""
     synthesizer = stack.synthesizer
     qualifier = DefaultStackSynthesizer.DEFAULT_QUALIFIER
     if isinstance(synthesizer, DefaultStackSynthesizer) and synthesizer.bootstrap_qualifier:
@@ -105,7 +107,7 @@ def asset_objects_pattern(stack: Stack) -> str:
     bucket = DefaultStackSynthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME.replace(
         "${Qualifier}", qualifier
     )
-    return _with_environment(f"arn:${{AWS::Partition}}:s3:::{bucket}/*.json", stack)
+    return _with_environment(f"arn:${{AWS::Partition}}:s3:::{bucket}/{suffix}", stack)
 
 
 class FoundationStack(Stack):
@@ -233,6 +235,23 @@ class FoundationStack(Stack):
 
         # CloudFormation calls KMS with the deploying role for these resource types.
         deployer = deployer_role_arn or default_deployer_role_arn(self)
+        self.pipeline_access = PipelineFoundationAccess(
+            self,
+            "Pipelines",
+            artifacts=self.artifacts,
+            queue_key=self.keys[DataDomain.ALERTS],
+            processing_role=self.job_roles.processing,
+            asset_objects=asset_objects_pattern(self, suffix="*"),
+            deployer_role_arn=deployer,
+            models_prefix=MODELS_PREFIX,
+            baselines_prefix=BASELINES_PREFIX,
+            training_role=self.job_roles.training,
+            # Models stacks are <prefix>-models-NN; CloudFormation names their queues after them.
+            dead_letter_queues=(
+                f"arn:{Aws.PARTITION}:sqs:{self.region}:{self.account}:"
+                f"{resource_prefix}{SHARD_RULE_INFIX}*"
+            ),
+        )
         self.keys[DataDomain.ARTIFACTS].grant_deployer(
             deployer, resource_types=["AWS::SageMaker::ModelCard"]
         )
@@ -299,6 +318,11 @@ class FoundationStack(Stack):
                 "MonitoringReportsBucketName": self.monitoring_reports.bucket_name,
                 "InferenceRoleArn": self.job_roles.inference.role_arn,
                 "MonitoringRoleArn": self.job_roles.monitoring.role_arn,
+                "TrainingRoleArn": self.job_roles.training.role_arn,
+                "ProcessingRoleArn": self.job_roles.processing.role_arn,
+                "PipelineDefinitionPublisherRoleArn": self.pipeline_access.publisher.role_arn,
+                "PipelineExecutionRoleArn": self.pipeline_access.execution_role.role_arn,
+                "PipelineSchedulerRoleArn": self.pipeline_access.scheduler_role.role_arn,
                 "VpcId": self.network.vpc.vpc_id,
                 "JobSecurityGroupId": self.network.job_security_group.security_group_id,
                 "AlertsTopicArn": self.alerts.topic_arn,
@@ -369,6 +393,7 @@ class FoundationReference(Construct):
         self.monitoring_role = iam.Role.from_role_arn(
             self, "MonitoringRole", output("MonitoringRoleArn"), mutable=False
         )
+        self._output = output
         subnet_count = sum(1 for n in foundation.interface if _SUBNET_OUTPUT.fullmatch(n))
         self.subnets = [
             ec2.Subnet.from_subnet_attributes(
@@ -398,3 +423,11 @@ class FoundationReference(Construct):
         # ARNs only: the foundation already lets this environment's shard rules invoke them.
         self.approval_gate_arn = output("ApprovalGateFunctionArn")
         self.audit_ledger_arn = output("AuditLedgerFunctionArn")
+
+    def role(self, output_name: str) -> iam.IRole:
+        """A foundation role by its output (``TrainingRoleArn``, ...), imported immutable once."""
+        construct_id = output_name.removesuffix("Arn")
+        found = self.node.try_find_child(construct_id)
+        if found is not None:
+            return found  # type: ignore[return-value]
+        return iam.Role.from_role_arn(self, construct_id, self._output(output_name), mutable=False)

@@ -13,6 +13,9 @@ CLOUDFORMATION_RESOURCE_LIMIT = 500
 # check's function with its role, grants policy and log group, and CDK metadata. (The rule needs
 # no Lambda permission of its own: the foundation lets every shard rule invoke the handlers.)
 STACK_OVERHEAD = 9
+# A stack with a training pipeline also holds CDK's shared definition-copy function and its
+# log group (one each per stack, whatever the number of pipelines).
+TRAINING_STACK_OVERHEAD = 2
 # Headroom for what the estimate cannot see (a new construct adding a resource per model).
 DEFAULT_RESOURCE_BUDGET = 450
 
@@ -36,6 +39,10 @@ def estimate_resources(model: ModelConfig, *, bias_metrics: int = 0) -> int:
     alarm below its minimum and one above its maximum.
     """
     count = 3  # model package group, model card, approval-policy parameter
+    if model.training is not None:
+        # the pipeline, its definition copy (custom resource) and that copy's AWS CLI layer,
+        # and its schedule when it has one
+        count += 3 + (model.training.schedule is not None)
     deployment = model.deployment
     if deployment is None:
         return count
@@ -61,6 +68,12 @@ def estimate_resources(model: ModelConfig, *, bias_metrics: int = 0) -> int:
     return count
 
 
+def stack_overhead(models: Sequence[ModelConfig]) -> int:
+    """Resources of a models stack that belong to no model."""
+    training = any(model.training is not None for model in models)
+    return STACK_OVERHEAD + (TRAINING_STACK_OVERHEAD if training else 0)
+
+
 def shard_models(
     models: Sequence[ModelConfig],
     per_stack: int,
@@ -84,6 +97,8 @@ def shard_models(
     used = STACK_OVERHEAD
     for model in models:
         size = estimate_resources(model, bias_metrics=bias_metrics)
+        if model.training is not None and not any(m.training for m in current):
+            size += TRAINING_STACK_OVERHEAD
         if STACK_OVERHEAD + size > budget:
             raise ValueError(
                 f"model {model.name!r} alone needs about {size} resources, more than one stack's "

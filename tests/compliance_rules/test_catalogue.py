@@ -12,6 +12,7 @@ from tests.compliance_rules import (
     test_delivery_rules,
     test_identity_rules,
     test_monitoring_rules,
+    test_pipeline_rules,
     test_registry_rules,
     test_serving_rules,
 )
@@ -40,6 +41,7 @@ def test_every_rule_has_a_compliant_and_a_non_compliant_case() -> None:
         *test_audit_rules.CASES,
         *test_identity_rules.CASES,
         *test_delivery_rules.CASES,
+        *test_pipeline_rules.CASES,
     ]
     assert {rule.rule_id for rule in RULES} == {rule_id for rule_id, _, _ in cases}
 

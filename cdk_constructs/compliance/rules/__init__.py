@@ -11,6 +11,7 @@ from cdk_constructs.compliance.rules import (
     delivery,
     identity,
     monitoring,
+    pipelines,
     registry,
     serving,
 )
@@ -33,6 +34,7 @@ RULES: tuple[GovernanceRule, ...] = (
     *audit.RULES,
     *identity.RULES,
     *delivery.RULES,
+    *pipelines.RULES,
 )
 
 _HEADER = f"""# Governance rule pack
