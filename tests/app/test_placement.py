@@ -12,8 +12,8 @@ from stacks.placement import (
     CLOUDFORMATION_RESOURCE_LIMIT,
     STACK_OVERHEAD,
     estimate_resources,
-    stack_overhead,
     shard_models,
+    stack_overhead,
 )
 from tests.conftest import Assembly
 

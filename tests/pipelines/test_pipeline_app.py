@@ -26,7 +26,7 @@ def _foundation(assembly: Assembly) -> dict[str, Any]:
 
 
 def test_the_high_risk_credit_model_gets_its_pipeline(default_assembly: Assembly) -> None:
-    path, pipeline = _one(default_assembly, PIPELINE)
+    _, pipeline = _one(default_assembly, PIPELINE)
     properties = pipeline["Properties"]
     assert properties["PipelineName"] == "credit-default-training"
     location = properties["PipelineDefinition"]["PipelineDefinitionS3Location"]
@@ -86,8 +86,7 @@ def test_data_scientists_start_their_teams_pipelines_but_change_none(
     assert deny["Effect"] == "Deny"
     assert {"sagemaker:UpdatePipeline", "sagemaker:CreatePipeline"} <= set(deny["Action"])
     assert not any(
-        "iam:PassRole" in json.dumps(s.get("Action")) and s["Effect"] == "Allow"
-        for s in statements
+        "iam:PassRole" in json.dumps(s.get("Action")) and s["Effect"] == "Allow" for s in statements
     )
 
 
