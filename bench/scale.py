@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import threading
@@ -74,8 +75,11 @@ def _peak_tree_rss(pid: int, stop: threading.Event, peak: list[int]) -> None:
 
 
 def run_child(args: list[str]) -> dict[str, float]:
-    """Run ``bench/scale.py <args>`` in a new process; wall seconds and peak tree memory."""
+    """Run ``bench/scale.py <args>`` in a new process; wall seconds, CPU seconds (user + system
+    of the child and the jsii Node runtime it reaps: far steadier than wall time on a shared
+    machine) and peak tree memory."""
     command = [sys.executable, str(Path(__file__).resolve()), *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=REPO, env=ENV)
     stop, peak = threading.Event(), [0]
@@ -83,11 +87,17 @@ def run_child(args: list[str]) -> dict[str, float]:
     sampler.start()
     code = process.wait()
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     stop.set()
     sampler.join()
     if code != 0:
         raise SystemExit(f"{' '.join(args)} failed with exit status {code}")
-    return {"seconds": round(seconds, 1), "peak_mib": round(peak[0] / 2**20)}
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {
+        "seconds": round(seconds, 1),
+        "cpu_seconds": round(cpu, 1),
+        "peak_mib": round(peak[0] / 2**20),
+    }
 
 
 def _context() -> dict[str, Any]:
@@ -289,6 +299,7 @@ def main() -> None:
             "app": app,
             "floor": floor,
             "ratio": round(app["seconds"] / floor["seconds"], 2),
+            "cpu_ratio": round(app["cpu_seconds"] / floor["cpu_seconds"], 2),
             **summarize(app_out),
         }
         if args.governance_split:
@@ -301,8 +312,9 @@ def main() -> None:
             run["ratio_without_governance_pack"] = round(bare["seconds"] / floor["seconds"], 2)
         runs.append(run)
         print(
-            f"{count} models: app {app['seconds']} s / {app['peak_mib']} MiB, floor "
-            f"{floor['seconds']} s / {floor['peak_mib']} MiB, ratio {run['ratio']}; "
+            f"{count} models: app {app['seconds']} s ({app['cpu_seconds']} s CPU) / "
+            f"{app['peak_mib']} MiB, floor {floor['seconds']} s ({floor['cpu_seconds']} s CPU) / "
+            f"{floor['peak_mib']} MiB, ratio {run['ratio']} (CPU {run['cpu_ratio']}); "
             f"{run['templates']} templates, {run['resources']} resources, largest stack "
             f"{run['largest_stack_resources']}; breaches: {len(run['breaches'])}; app phases "
             f"{app['phases']}",

@@ -13,9 +13,13 @@ REMOVAL_POLICY = RemovalPolicy.RETAIN
 # KMS: yearly automatic rotation; deletion waits the maximum window so a mistake can be undone.
 KEY_ROTATION = True
 KEY_PENDING_WINDOW = Duration.days(30)
-# Key administrators may manage but never use a key; use is granted per principal.
+# Key administrators may manage but never use a key; use is granted per principal. Not
+# "kms:Create*" (AWS's default key-administrator statement): on a key it also means
+# kms:CreateGrant, and a grant lets its grantee use the key (Service Authorization Reference,
+# AWS KMS: the key-level Create* actions are CreateAlias and CreateGrant). Grants CloudFormation
+# needs are given to the deploying role by name, through the calling service (DeployerVia*).
 KEY_ADMIN_ACTIONS = (
-    "kms:Create*",
+    "kms:CreateAlias",
     "kms:Describe*",
     "kms:Enable*",
     "kms:List*",

@@ -14,16 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Aws, Stack
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cdk_constructs import access, tags
+from cdk_constructs.arns import format_arn
 from cdk_constructs.compliance.acknowledgments import (
     acknowledge,
     acknowledge_wildcards,
     nag_string,
 )
+from cdk_constructs.compliance.declarations import declare_read_only_roles
 from cdk_constructs.roles import ManagedPolicyRole
 
 APPROVAL_STATUS_CONDITION = access.APPROVAL_STATUS_KEY
@@ -91,6 +94,15 @@ JOB_NETWORK_ACTIONS = (
     "ec2:DescribeDhcpOptions",
     "ec2:DescribeSubnets",
     "ec2:DescribeSecurityGroups",
+)
+
+# What CDK's Custom::VpcRestrictDefaultSG handler calls on the VPC's default security group
+# (see PermissionsBoundary.allow_default_security_group_restriction).
+DEFAULT_SECURITY_GROUP_ACTIONS = (
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupIngress",
+    "ec2:RevokeSecurityGroupEgress",
 )
 
 
@@ -235,6 +247,36 @@ class PermissionsBoundary(Construct):
             ),
         )
 
+    def allow_default_security_group_restriction(self, vpc: ec2.Vpc) -> None:
+        """Let roles change the rules of ``vpc``'s default security group, and no other.
+
+        ``ec2.Vpc(restrict_default_security_group=True)`` removes the default group's rules
+        through a CDK-internal custom-resource provider (``Custom::VpcRestrictDefaultSG``), whose
+        role gets this boundary from the Aspect. Its handler (aws-cdk
+        ``packages/@aws-cdk/custom-resource-handlers/lib/aws-ec2/
+        restrict-default-security-group-handler/index.ts``) calls RevokeSecurityGroupEgress and
+        RevokeSecurityGroupIngress on create, AuthorizeSecurityGroupIngress and
+        AuthorizeSecurityGroupEgress on delete, each on the default group only. All four are
+        authorized on the ``security-group`` resource type,
+        ``arn:${Partition}:ec2:${Region}:${Account}:security-group/${SecurityGroupId}``
+        (Service Authorization Reference, Amazon EC2), so the boundary names that one group,
+        the same resource CDK's own inline policy for the role names.
+        """
+        stack = Stack.of(self)
+        self.policy.add_statements(
+            iam.PolicyStatement(
+                sid="RestrictDefaultSecurityGroup",
+                actions=list(DEFAULT_SECURITY_GROUP_ACTIONS),
+                resources=[
+                    stack.format_arn(
+                        service="ec2",
+                        resource="security-group",
+                        resource_name=vpc.vpc_default_security_group,
+                    )
+                ],
+            )
+        )
+
 
 def _acknowledge_registry_wildcards(
     role: iam.IRole, stack: Stack, arns: access.SageMakerArns
@@ -291,6 +333,7 @@ class PersonaRoles(Construct):
             "ModelApprover", "Risk officer: approves or rejects versions; cannot create or delete"
         )
         self.auditor = persona("Auditor", "Read-only access to the registry and audit evidence")
+        declare_read_only_roles(stack, [self.auditor])
         # A session may carry the caller's own team and nothing else (IAM user guide, "Passing
         # session tags in AWS STS": aws:RequestTag / aws:TagKeys on sts:TagSession).
         trust = self.data_scientist.assume_role_policy
@@ -554,16 +597,22 @@ class JobExecutionRoles(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        account_arn = f"arn:{Aws.PARTITION}:sagemaker:{stack.region}:{stack.account}:*"
+        account_arn = format_arn(stack, service="sagemaker", resource="*")
         principal = iam.ServicePrincipal("sagemaker.amazonaws.com").with_conditions(
             {
                 "StringEquals": {"aws:SourceAccount": stack.account},
                 "ArnLike": {"aws:SourceArn": account_arn},
             }
         )
-        images = f"arn:{Aws.PARTITION}:ecr:{stack.region}:*:repository/*"
-        job_logs = (
-            f"arn:{Aws.PARTITION}:logs:{stack.region}:{stack.account}:log-group:/aws/sagemaker/*"
+        images = format_arn(
+            stack, service="ecr", account="*", resource="repository", resource_name="*"
+        )
+        job_logs = format_arn(
+            stack,
+            service="logs",
+            resource="log-group",
+            resource_name="/aws/sagemaker/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         self.job_basics = iam.ManagedPolicy(
             self,
@@ -692,7 +741,7 @@ class JobExecutionRoles(Construct):
             ),
         )
 
-    def grant_monitoring_inputs(self, *, asset_objects: str) -> None:
+    def grant_monitoring_inputs(self, *, asset_objects: Sequence[str]) -> None:
         """Let the monitoring role read its inputs outside the governance buckets.
 
         ``asset_objects`` is the pattern of the CDK file assets holding the Clarify analysis
@@ -706,10 +755,10 @@ class JobExecutionRoles(Construct):
             iam.PolicyStatement(
                 sid="ReadAnalysisConfigAssets",
                 actions=["s3:GetObject"],
-                resources=[asset_objects],
+                resources=list(asset_objects),
             )
         )
-        any_bucket = f"arn:{Aws.PARTITION}:s3:::*"
+        any_bucket = format_arn(stack, service="s3", region="", account="", resource="*")
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadTaggedMonitoringInputs",
@@ -724,11 +773,12 @@ class JobExecutionRoles(Construct):
         )
         acknowledge_wildcards(
             role,
-            resources=[nag_string(stack, asset_objects)],
+            resources=[nag_string(stack, pattern) for pattern in asset_objects],
             reason=(
-                "Clarify analysis configs ship as CDK file assets named by their content hash; "
-                "read-only access is limited to JSON objects of the bootstrap assets bucket "
-                "(synthesized templates and these configs, no data)."
+                "Clarify analysis configs and the Evidently job's code and wheelhouse ship as "
+                "CDK file assets named by their content hash; read-only access is limited to "
+                "JSON and tar objects of the bootstrap assets bucket (synthesized templates, "
+                "these configs and the job code, no data)."
             ),
         )
         acknowledge_wildcards(

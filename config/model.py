@@ -12,6 +12,7 @@ pinned SageMaker SDK has (:mod:`cdk_constructs.monitoring.images`, the one list 
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ from config.api_constraints import ApiParameter
 from config.issues import Issue, raise_issues
 from config.schedules import HOURLY, check_schedule, schedule_interval_hours
 from config.training import Training, framework_image_problem, quality_metric_problem
+from governance.contracts.vocabulary import DataClassification, Evidence, ProblemType, RiskTier
+from monitoring_jobs.evidently_check import QUALITY_METRICS as EVIDENTLY_QUALITY_METRICS
 
 # -- values with a rule in words --------------------------------------------------------------
 
@@ -162,42 +165,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-class RiskTier(StrEnum):
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-
-
-class DataClassification(StrEnum):
-    PUBLIC = "public"
-    INTERNAL = "internal"
-    CONFIDENTIAL = "confidential"
-    RESTRICTED = "restricted"
-
-
-class ProblemType(StrEnum):
-    """The problem types SageMaker Model Monitor's model-quality job accepts."""
-
-    BINARY_CLASSIFICATION = "BinaryClassification"
-    MULTICLASS_CLASSIFICATION = "MulticlassClassification"
-    REGRESSION = "Regression"
-
-
-class Evidence(StrEnum):
-    """Evidence the approval gate can require before a model version may stay Approved.
-
-    Declared in the gate's canonical order (``lambda/governance/policy.py`` EVIDENCE_KINDS).
-    """
-
-    MODEL_QUALITY_METRICS = "model_quality_metrics"
-    BIAS_REPORT = "bias_report"
-    EXPLAINABILITY_REPORT = "explainability_report"
-    DRIFT_CHECK_BASELINES = "drift_check_baselines"
-    MODEL_CARD_APPROVED = "model_card_approved"
-    APPROVAL_DESCRIPTION = "approval_description"
-    SEPARATE_APPROVER = "separate_approver"
-
-
 # -- environments -----------------------------------------------------------------------------
 
 # Lambda's LayerVersionArn shape (botocore ``lambda`` service model, anchored here).
@@ -237,8 +204,38 @@ class HandlerSettings(_Strict):
         return value
 
 
+class MonitoringEngineName(StrEnum):
+    """Which engine runs an environment's monitoring checks (README, "Choosing an engine")."""
+
+    MODEL_MONITOR = "model-monitor"
+    """SageMaker Model Monitor schedules: only for accounts that already use Model Monitor
+    ("Amazon SageMaker Model Monitor is no longer open to new customers", developer guide,
+    model-monitor-availability-change)."""
+    EVIDENTLY = "evidently"
+    """AWS's documented replacement: Evidently AI presets in scheduled SageMaker processing jobs
+    (a SageMaker Pipeline started by EventBridge Scheduler), alerting through CloudWatch/SNS."""
+
+
+# The checks each engine can run; bias and explainability (SageMaker Clarify) are not yet
+# wired into the Evidently engine's pipelines.
+ENGINE_CHECKS: Mapping[MonitoringEngineName, frozenset[str]] = MappingProxyType(
+    {
+        MonitoringEngineName.MODEL_MONITOR: frozenset(
+            {"data_quality", "model_quality", "bias", "explainability"}
+        ),
+        MonitoringEngineName.EVIDENTLY: frozenset({"data_quality", "model_quality"}),
+    }
+)
+
+
 class Environment(_Strict):
     name: Name
+    monitoring_engine: MonitoringEngineName = Field(
+        default=MonitoringEngineName.MODEL_MONITOR,
+        description="model-monitor (accounts that already use SageMaker Model Monitor) or "
+        "evidently (Evidently AI in scheduled SageMaker processing jobs, AWS's documented "
+        "replacement, open to every account)",
+    )
     account: AccountId | None = Field(
         default=None, description="12-digit account id in quotes; omitted = any account"
     )
@@ -579,6 +576,10 @@ class DatasetSchema(_Strict):
         if self.label in names_:
             raise ValueError(f"label {self.label!r} must not also be a feature")
         return self
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class BiasFacet(_Strict):
@@ -971,12 +972,43 @@ class ModelConfig(_Strict):
                     self.bias.label,
                 )
             )
-        if self.bias.facet not in features:
+        facet = next((f for f in self.dataset_schema.features if f.name == self.bias.facet), None)
+        if facet is None:
             issues.append(
                 Issue(
                     ("bias", "facet"),
                     f"is not a feature column; columns: {', '.join(features)}",
                     self.bias.facet,
+                )
+            )
+        elif facet.type == "text":
+            issues.append(
+                Issue(
+                    ("bias", "facet"),
+                    "is a text feature, and Clarify measures bias against tabular columns; "
+                    "allowed: a numeric, categorical or boolean feature",
+                    self.bias.facet,
+                )
+            )
+        # Clarify reads a numeric facet's value as the exclusive lower bound of the sensitive
+        # group, and a Regression label value as the threshold above which an outcome is
+        # favourable (clarify.BiasConfig, facet_values_or_threshold / label_values_or_threshold).
+        elif facet.type == "numeric" and not _is_number(self.bias.facet_value):
+            issues.append(
+                Issue(
+                    ("bias", "facet_value"),
+                    f"must be a numeric threshold because facet {facet.name!r} is numeric; "
+                    "allowed: a finite number, records above it form the sensitive group",
+                    self.bias.facet_value,
+                )
+            )
+        if self.problem_type is ProblemType.REGRESSION and not _is_number(self.bias.label_value):
+            issues.append(
+                Issue(
+                    ("bias", "label_value"),
+                    "must be a numeric threshold for a Regression model; allowed: a finite "
+                    "number, predictions above it are the favourable outcome",
+                    self.bias.label_value,
                 )
             )
         raise_issues(issues)
@@ -1219,6 +1251,7 @@ class GovernanceConfig(_Strict):
             *self._approval_issues(),
             *self._name_issues(),
             *self._image_issues(),
+            *self._engine_issues(),
         ]
         raise_issues(issues)
         return self
@@ -1368,6 +1401,40 @@ class GovernanceConfig(_Strict):
                 self.models[index].name,
             )
 
+    def _engine_issues(self) -> Iterator[Issue]:
+        """A check the environment's engine cannot run, for a model served there."""
+        for environment in self.environments:
+            engine = environment.monitoring_engine
+            runnable = ENGINE_CHECKS[engine]
+            for index, model in enumerate(self.models):
+                if model.deployment is None or not model.deployment.serves_in(environment.name):
+                    continue
+                for check in model.monitoring.enabled_types():
+                    if check not in runnable:
+                        yield Issue(
+                            ("models", index, "monitoring", check, "enabled"),
+                            f"the {check} check cannot run on the {engine.value!r} engine of "
+                            f"environment {environment.name!r}; it runs "
+                            f"{', '.join(sorted(runnable))}: disable {check} for this model or "
+                            "serve it from an environment on model-monitor",
+                            True,
+                        )
+                floor = model.deployment.model_quality_floor
+                if (
+                    engine is MonitoringEngineName.EVIDENTLY
+                    and "model_quality" in model.monitoring.enabled_types()
+                    and floor is not None
+                ):
+                    computed = EVIDENTLY_QUALITY_METRICS[model.problem_type.value].values()
+                    if floor.metric not in computed:
+                        yield Issue(
+                            ("models", index, "deployment", "model_quality_floor", "metric"),
+                            f"is not a metric the evidently engine of environment "
+                            f"{environment.name!r} computes for {model.problem_type.value}; "
+                            f"allowed: {', '.join(sorted(computed))}",
+                            floor.metric,
+                        )
+
     def _image_issues(self) -> Iterator[Issue]:
         regions = monitor_image_regions()
         for env_index, environment in enumerate(self.environments):
@@ -1383,6 +1450,11 @@ class GovernanceConfig(_Strict):
                         f"{problem} (environment {environment.name!r})",
                         model.training.algorithm.model_dump(exclude_none=True),
                     )
+            if environment.monitoring_engine is MonitoringEngineName.EVIDENTLY:
+                # Its jobs run the scikit-learn framework image, resolved per region by the
+                # engine (cdk_constructs/monitoring/evidently_engine.py), which names the
+                # regions that have it.
+                continue
             missing: dict[ImageKind, list[str]] = {}
             for model in self.models_served_in(environment.name):
                 for monitor_type in model.monitoring.enabled_types():

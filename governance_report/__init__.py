@@ -16,7 +16,14 @@ from governance_report.assembly import Assembly, AssemblyError, Violation, load_
 from governance_report.controls import GovernedModel, governed_models
 from governance_report.costs import CostEstimate, PriceTable, estimate, load_prices
 from governance_report.gaps import Gap, gaps_of
-from governance_report.packs import GovernancePackStatus, governance_pack_status, read_pack_manifest
+from governance_report.packs import (
+    ClaimResult,
+    GovernancePackStatus,
+    claim_results,
+    governance_pack_status,
+    read_claims,
+    read_pack_manifest,
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,8 @@ class GovernanceReport:
     # Set when the synth that produced this assembly failed: the report says so first.
     failure: str | None = None
     environments: tuple[str, ...] = field(default=())
+    # RULES.md's claims table with each rule's result; None when the app wrote no manifest.
+    claims: tuple[ClaimResult, ...] | None = None
 
     @property
     def open_findings(self) -> tuple[Violation, ...]:
@@ -69,7 +78,13 @@ def build_report(
         ),
         failure=failure,
         environments=environments,
+        claims=_claims(folder, assembly),
     )
+
+
+def _claims(folder: Path, assembly: Assembly) -> tuple[ClaimResult, ...] | None:
+    claims = read_claims(folder)
+    return None if claims is None else claim_results(claims, assembly.validation)
 
 
 __all__ = ["AssemblyError", "GovernanceReport", "build_report"]

@@ -259,7 +259,9 @@ def _produces(step: Mapping[str, Any]) -> str:
     return _PRODUCES.get(kind, kind)
 
 
-def _training_pipeline(resource: Resource, assembly: Assembly) -> TrainingPipeline:
+def _training_pipeline(resource: Resource, assembly: Assembly) -> TrainingPipeline | None:
+    """The pipeline as a training pipeline; ``None`` for one that trains nothing (a monitoring
+    engine's scheduled checks), whose definition is readable and has no training step."""
     from cdk_constructs.pipelines.governed_pipeline import DEFINITION_METADATA_KEY
     from cdk_constructs.training.hardening import hardening, steps
 
@@ -280,6 +282,10 @@ def _training_pipeline(resource: Resource, assembly: Assembly) -> TrainingPipeli
     except ValueError:
         definition = None
     rows: list[PipelineStep] = []
+    if isinstance(definition, Mapping) and not any(
+        step.get("Type") == "Training" for step in steps(definition)
+    ):
+        return None
     if isinstance(definition, Mapping):
         checked = {h.name: h for h in hardening(definition)}
         for step in steps(definition):
@@ -586,6 +592,41 @@ def _monitor(
     )
 
 
+def _pipeline_monitor(
+    schedule: Resource, stack: Mapping[str, Resource], scope: str
+) -> Monitor | None:
+    """A scheduled monitoring check of the Evidently engine: the EventBridge Scheduler schedule
+    and the single processing step of the SageMaker pipeline it starts (an inline definition
+    whose step names its MonitoringType), or None for any other schedule."""
+    from cdk_constructs.compliance.rules.pipelines import ENV_MONITORING_TYPE, definition_steps
+
+    arn = literal(schedule.prop("Target", "Arn"))
+    if arn is None or ":pipeline/" not in arn:
+        return None
+    pipeline = _find_named(stack, arn.rsplit("/", 1)[1], "AWS::SageMaker::Pipeline", "PipelineName")
+    if pipeline is None:
+        return None
+    steps = definition_steps(pipeline.prop("PipelineDefinition", "PipelineDefinitionBody")) or []
+    for step in steps:
+        environment = step.get("Environment") or {}
+        kind = environment.get(ENV_MONITORING_TYPE)
+        if not isinstance(kind, str):
+            continue
+        cluster = dig(step, "ProcessingResources", "ClusterConfig")
+        return Monitor(
+            name=show(schedule.prop("Name")) or human_name(schedule, scope),
+            monitoring_type=kind,
+            schedule_expression=show(schedule.prop("ScheduleExpression")),
+            job_definition=f"Evidently pipeline {show(pipeline.prop('PipelineName'))}",
+            instance_type=literal(dig(cluster, "InstanceType")),
+            instance_count=number(dig(cluster, "InstanceCount")),
+            volume_gb=number(dig(cluster, "VolumeSizeInGB")),
+            max_runtime_seconds=number(dig(step, "StoppingCondition", "MaxRuntimeInSeconds")),
+            path=schedule.label,
+        )
+    return None
+
+
 def _alarm(resource: Resource) -> Alarm:
     return Alarm(
         name=construct_id(resource, "AlarmName"),
@@ -619,7 +660,7 @@ def _event_rule(resource: Resource, shared: bool) -> EventRule:
     )
 
 
-def _add(  # noqa: PLR0917 - private helper of governed_models
+def _add(  # noqa: PLR0912, PLR0917 - one branch per resource type; private helper
     model: GovernedModel,
     resource: Resource,
     entry: InventoryResource,
@@ -667,12 +708,18 @@ def _add(  # noqa: PLR0917 - private helper of governed_models
             )
         case "AWS::SageMaker::MonitoringSchedule":
             model.monitors.append(_monitor(resource, stack, scope, assembly))
+        case "AWS::Scheduler::Schedule" if (
+            monitor := _pipeline_monitor(resource, stack, scope)
+        ) is not None:
+            model.monitors.append(monitor)
         case "AWS::CloudWatch::Alarm" if not shared:
             model.alarms.append(_alarm(resource))
         case "AWS::Events::Rule":
             model.event_rules.append(_event_rule(resource, shared))
-        case "AWS::SageMaker::Pipeline":
-            model.pipelines.append(_training_pipeline(resource, assembly))
+        case "AWS::SageMaker::Pipeline" if (
+            trained := _training_pipeline(resource, assembly)
+        ) is not None:
+            model.pipelines.append(trained)
         case _:
             pass
 

@@ -23,7 +23,14 @@ from governance_report.controls import (
 from governance_report.costs import CostEstimate, describe, frequency, money
 from governance_report.gaps import EVIDENCE, GapKind
 from governance_report.inventory import Inventory
-from governance_report.packs import GOVERNANCE_PACK, acknowledgments_by_rule
+from governance_report.packs import (
+    ACKNOWLEDGED,
+    FAILED,
+    GOVERNANCE_PACK,
+    PASSED,
+    ClaimResult,
+    acknowledgments_by_rule,
+)
 
 # ok/warn/bad carry a verdict (coloured in HTML, marked in Markdown); "info" is a neutral label.
 Tone = Literal["ok", "warn", "bad", "info", ""]
@@ -736,6 +743,64 @@ def _compliance(report: GovernanceReport) -> Section:
             ),
             _acknowledgments(report),
             _governance_pack(report),
+            _claims(report),
+        ),
+    )
+
+
+_CLAIM_TONE: dict[str, Tone] = {PASSED: "ok", ACKNOWLEDGED: "warn", FAILED: "bad"}
+
+
+def _claim_row(claim: ClaimResult) -> tuple[Cell, ...]:
+    rules = "; ".join(f"{rule}: {result}" for rule, result in claim.rules) or "—"
+    notes = " ".join(
+        part
+        for part in (
+            f"Enforced elsewhere: {claim.elsewhere}" if claim.elsewhere else "",
+            f"Gap: {claim.gap}" if claim.gap else "",
+        )
+        if part
+    )
+    return (
+        claim.claim_id,
+        claim.control,
+        f'{claim.source}: "{claim.quote}"',
+        rules,
+        Flag(claim.result, _CLAIM_TONE.get(claim.result, "warn")),
+        notes or "—",
+    )
+
+
+def _claims(report: GovernanceReport) -> Section:
+    title, section_anchor = "Claims → rules", "claims"
+    if report.claims is None:
+        return Section(
+            title,
+            section_anchor,
+            (
+                Callout(
+                    "warn",
+                    "The assembly has no claims table (governance-pack.json): which rule "
+                    "enforces each promised control cannot be shown.",
+                ),
+            ),
+        )
+    return Section(
+        title,
+        section_anchor,
+        (
+            Paragraph(
+                "Every control README.md and ARCHITECTURE.md promise (RULES.md), the rules "
+                "that fail the synth when it is weakened, and how each rule fared here: "
+                "failed (an open finding), acknowledged (findings exempted with a reason, "
+                "listed above), passed. A claim no synth rule can check says where it is "
+                "enforced instead; an open gap is named."
+            ),
+            Table(
+                ("Claim", "Control", "Promised in", "Rules", "Result", "Notes"),
+                tuple(_claim_row(claim) for claim in report.claims),
+                empty="The claims table is empty.",
+            ),
         ),
     )
 
@@ -908,6 +973,16 @@ def _stacks(report: GovernanceReport) -> Section:
 # --------------------------------------------------------------------------- document
 
 
+def _claims_summary(report: GovernanceReport) -> Cell:
+    if report.claims is None:
+        return Flag("no claims table", "warn")
+    counts: dict[str, int] = {}
+    for claim in report.claims:
+        counts[claim.result] = counts.get(claim.result, 0) + 1
+    text = ", ".join(f"{count} {result}" for result, count in sorted(counts.items()))
+    return Flag(text, "bad" if counts.get(FAILED) else "ok")
+
+
 def _summary(report: GovernanceReport) -> Facts:
     validation = report.assembly.validation
     gov = report.governance_pack
@@ -946,6 +1021,7 @@ def _summary(report: GovernanceReport) -> Facts:
                 else f"{sum(r.findings for r in ack_rules)} in {_plural(len(ack_rules), 'rule')}",
             ),
             (f"{GOVERNANCE_PACK} pack", gov_text),
+            ("Claims", _claims_summary(report)),
             ("Gaps to close", Flag(str(gap_count), "warn" if gap_count else "ok")),
             (
                 "Monthly cost",
@@ -991,6 +1067,7 @@ NAVIGATION = (
     ("Models", "models"),
     ("Compliance", "compliance"),
     ("Acknowledgments", "acknowledgments"),
+    ("Claims", "claims"),
     ("Costs", "costs"),
     ("Stacks", "stacks"),
 )

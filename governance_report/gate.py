@@ -127,9 +127,13 @@ def conclude(
     prices: Path | None = None,
     table: PriceTable | None = None,
     synth_error: str | None = None,
-    stream: TextIO = sys.stderr,
+    stream: TextIO | None = None,
 ) -> int:
-    """Exit status of the synth that wrote ``folder``; renders the report either way."""
+    """Exit status of the synth that wrote ``folder``; renders the report either way.
+
+    Messages go to ``stream`` (default: ``sys.stderr`` as it is when called, not at import).
+    """
+    stream = stream or sys.stderr
     reason = failure_reason(folder, synth_error)
     out = folder / REPORT_DIR
     if (folder / "manifest.json").is_file():

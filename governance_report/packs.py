@@ -122,3 +122,89 @@ def governance_pack_status(
         with_findings=tuple(sorted({base_rule(f.rule) for f in pack.findings})),
         acknowledged=tuple(sorted({base_rule(a.rule) for a in pack.acknowledgments})),
     )
+
+
+# --------------------------------------------------------------------------- claims → rules
+
+PASSED = "passed"
+FAILED = "failed"
+ACKNOWLEDGED = "acknowledged"
+NOT_CHECKED = "not checked"
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """One promised control (RULES.md's claims table) and how its rules fared in this synth.
+
+    A rule *failed* when it has an open finding, is *acknowledged* when all its findings are
+    acknowledged (with the reasons listed under Acknowledgments), *passed* when it has none,
+    and is *not checked* when the assembly has no validation report.
+    """
+
+    claim_id: str
+    control: str
+    source: str
+    quote: str
+    rules: tuple[tuple[str, str], ...]  # (rule id, result)
+    elsewhere: str | None
+    gap: str | None
+    declared: str  # the claims table's status: enforced, partial, elsewhere, open
+
+    @property
+    def result(self) -> str:
+        """The claim's worst rule result; without rules, the declared status."""
+        results = {result for _, result in self.rules}
+        for worst in (FAILED, NOT_CHECKED, ACKNOWLEDGED, PASSED):
+            if worst in results:
+                return worst
+        return self.declared
+
+
+def read_claims(folder: Path) -> tuple[dict[str, object], ...] | None:
+    """The claims table the app wrote into ``governance-pack.json`` (None when absent)."""
+    path = folder / GOVERNANCE_PACK_MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    claims = data.get("claims") if isinstance(data, dict) else None
+    if not isinstance(claims, list):
+        return None
+    return tuple(claim for claim in claims if isinstance(claim, dict))
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def claim_results(
+    claims: Iterable[dict[str, object]], validation: ValidationReport | None
+) -> tuple[ClaimResult, ...]:
+    """Each claim with the result of each of its rules in ``validation``."""
+    open_rules = {base_rule(f.rule) for f in validation.findings} if validation else set()
+    acknowledged = {base_rule(a.rule) for a in validation.acknowledgments} if validation else set()
+
+    def result(rule: str) -> str:
+        if validation is None:
+            return NOT_CHECKED
+        if rule in open_rules:
+            return FAILED
+        return ACKNOWLEDGED if rule in acknowledged else PASSED
+
+    results = []
+    for claim in claims:
+        rules = claim.get("rules")
+        rule_list = [r for r in rules if isinstance(r, str)] if isinstance(rules, list) else []
+        results.append(
+            ClaimResult(
+                claim_id=str(claim.get("claimId", "")),
+                control=str(claim.get("control", "")),
+                source=str(claim.get("source", "")),
+                quote=str(claim.get("quote", "")),
+                rules=tuple((rule, result(rule)) for rule in rule_list),
+                elsewhere=_text(claim.get("elsewhere")),
+                gap=_text(claim.get("gap")),
+                declared=str(claim.get("status", "")),
+            )
+        )
+    return tuple(results)

@@ -97,9 +97,15 @@ def default_deployer_role_arn(stack: Stack) -> str:
     return _with_environment(synthesizer.cloud_formation_execution_role_arn, stack)
 
 
-def asset_objects_pattern(stack: Stack, *, suffix: str = "*.json") -> str:
-    """Objects of the bootstrap assets bucket: JSON by default (where Clarify analysis configs
-    ship); ``suffix="*"`` for every file asset (staged pipeline definitions are zip files)."""
+# File assets the monitoring role reads, by extension: Clarify analysis configs (.json), the
+# Evidently engine's job code bundle and dependency wheelhouse (.tar). CDK names a file asset
+# <content hash><extension> in the bootstrap bucket.
+MONITORING_ASSET_EXTENSIONS = (".json", ".tar")
+
+
+def asset_objects_pattern(stack: Stack, extension: str = ".json") -> str:
+    """Objects of the bootstrap assets bucket with ``extension`` (e.g. the Clarify configs;
+    ``""`` for every file asset: staged pipeline definitions are zip files)."""
     synthesizer = stack.synthesizer
     qualifier = DefaultStackSynthesizer.DEFAULT_QUALIFIER
     if isinstance(synthesizer, DefaultStackSynthesizer) and synthesizer.bootstrap_qualifier:
@@ -107,7 +113,7 @@ def asset_objects_pattern(stack: Stack, *, suffix: str = "*.json") -> str:
     bucket = DefaultStackSynthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME.replace(
         "${Qualifier}", qualifier
     )
-    return _with_environment(f"arn:${{AWS::Partition}}:s3:::{bucket}/{suffix}", stack)
+    return _with_environment(f"arn:${{AWS::Partition}}:s3:::{bucket}/*{extension}", stack)
 
 
 class FoundationStack(Stack):
@@ -186,6 +192,7 @@ class FoundationStack(Stack):
             flow_log_key=self.keys[DataDomain.LOGS],
             availability_zones=availability_zones,
         )
+        self.boundary.allow_default_security_group_restriction(self.network.vpc)
 
         self.job_roles = JobExecutionRoles(self, "JobRoles")
         self._grant_jobs()
@@ -241,7 +248,7 @@ class FoundationStack(Stack):
             artifacts=self.artifacts,
             queue_key=self.keys[DataDomain.ALERTS],
             processing_role=self.job_roles.processing,
-            asset_objects=asset_objects_pattern(self, suffix="*"),
+            asset_objects=asset_objects_pattern(self, extension=""),
             deployer_role_arn=deployer,
             models_prefix=MODELS_PREFIX,
             baselines_prefix=BASELINES_PREFIX,
@@ -275,7 +282,9 @@ class FoundationStack(Stack):
         self.artifacts.grant_read(roles.monitoring, f"{BASELINES_PREFIX}*")
         self.data_capture.grant_read(roles.monitoring, f"{CAPTURE_PREFIX}*")
         self.monitoring_reports.grant_read_write(roles.monitoring)
-        roles.grant_monitoring_inputs(asset_objects=asset_objects_pattern(self))
+        roles.grant_monitoring_inputs(
+            asset_objects=[asset_objects_pattern(self, ext) for ext in MONITORING_ASSET_EXTENSIONS]
+        )
         self.artifacts.grant_read(roles.inference, f"{MODELS_PREFIX}*")
         self.data_capture.grant_write(roles.inference, f"{CAPTURE_PREFIX}*")
         # Jobs and endpoint instances encrypt their ML storage volumes with the domain key.

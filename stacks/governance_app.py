@@ -8,10 +8,12 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from cdk_constructs import tags
-from config.model import Environment, GovernanceConfig
+from cdk_constructs.monitoring.engine import ModelMonitorEngine, MonitoringEngine
+from cdk_constructs.monitoring.evidently_engine import EvidentlyEngine
+from config.model import Environment, GovernanceConfig, MonitoringEngineName
 from stacks.foundation_stack import FoundationStack
 from stacks.models_stack import ModelsStack
-from stacks.placement import ModelShard, shard_models
+from stacks.placement import EVIDENTLY_STACK_OVERHEAD, ModelShard, shard_models
 
 
 @dataclass
@@ -20,6 +22,13 @@ class EnvironmentStacks:
     foundation: FoundationStack
     shards: list[ModelShard] = field(default_factory=list)
     model_stacks: list[ModelsStack] = field(default_factory=list)
+
+
+def engine_for(environment: Environment) -> MonitoringEngine:
+    """The monitoring engine the environment's config names (``monitoring_engine``)."""
+    if environment.monitoring_engine is MonitoringEngineName.EVIDENTLY:
+        return EvidentlyEngine()
+    return ModelMonitorEngine()
 
 
 def build_governance(app: Construct, config: GovernanceConfig) -> list[EnvironmentStacks]:
@@ -55,10 +64,16 @@ def build_governance(app: Construct, config: GovernanceConfig) -> list[Environme
             handler_settings=environment.handlers,
         )
         stacks = EnvironmentStacks(environment=environment, foundation=foundation)
+        engine = engine_for(environment)
         for shard in shard_models(
             models,
             config.models_per_stack,
             bias_metrics=len(config.governance.bias_thresholds),
+            engine_overhead=(
+                EVIDENTLY_STACK_OVERHEAD
+                if environment.monitoring_engine is MonitoringEngineName.EVIDENTLY
+                else 0
+            ),
         ):
             stacks.shards.append(shard)
             stacks.model_stacks.append(
@@ -76,6 +91,7 @@ def build_governance(app: Construct, config: GovernanceConfig) -> list[Environme
                     policy=config.governance,
                     organisation=config.organisation.name,
                     environment=environment.name,
+                    engine=engine,
                 )
             )
         built.append(stacks)

@@ -35,6 +35,10 @@ def baseline_form(engine: object) -> EngineKind:
     """Which data-quality baseline the environment's monitoring engine reads: an engine says
     so with ``baseline_form`` ("evidently": the reference-data snapshot); Model Monitor's
     statistics and constraints otherwise."""
+    from cdk_constructs.monitoring.evidently_engine import EvidentlyEngine
+
+    if isinstance(engine, EvidentlyEngine):
+        return "evidently"
     form = getattr(engine, "baseline_form", "model-monitor")
     if form not in ("model-monitor", "evidently"):
         raise ValueError(

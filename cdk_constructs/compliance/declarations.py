@@ -5,11 +5,17 @@ The audit retention the organisation requires comes from the config (``governanc
 audit evidence, in the template's ``Metadata``, so rule AUD1 compares each audit bucket with the
 policy instead of with itself: turning Object Lock off or shortening a bucket's retention is a
 finding, and changing the policy is a visible config change.
+
+Which roles are read-only (the auditor) is declared the same way, so rule SOD3 can hold them to
+it: a write permission added to a declared role is a finding.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from collections.abc import Sequence
+
+from aws_cdk import CfnElement, Stack
+from aws_cdk import aws_iam as iam
 
 from cdk_constructs.compliance.rules.audit import (
     LOCK_MODE,
@@ -17,6 +23,7 @@ from cdk_constructs.compliance.rules.audit import (
     POLICY_METADATA,
     RETENTION_DAYS,
 )
+from cdk_constructs.compliance.rules.duties import READ_ONLY_METADATA
 
 
 def declare_audit_policy(stack: Stack, *, retention_days: int, object_lock_mode: str) -> None:
@@ -36,3 +43,20 @@ def declare_audit_policy(stack: Stack, *, retention_days: int, object_lock_mode:
     stack.add_metadata(
         POLICY_METADATA, {RETENTION_DAYS: retention_days, LOCK_MODE: object_lock_mode}
     )
+
+
+def declare_read_only_roles(stack: Stack, roles: Sequence[iam.IRole]) -> None:
+    """Record in ``stack``'s template that ``roles`` are read-only (rule SOD3 holds them to it).
+
+    The roles must be roles this stack creates (``iam.Role``), named by their logical ids.
+    """
+    logical_ids = []
+    for role in roles:
+        cfn = role.node.default_child
+        if not isinstance(cfn, CfnElement) or Stack.of(cfn) is not stack:
+            raise ValueError(
+                f"{role.node.path} is not a role created in {stack.node.path}: only a role "
+                "the stack creates can be declared read-only there"
+            )
+        logical_ids.append(stack.get_logical_id(cfn))
+    stack.add_metadata(READ_ONLY_METADATA, logical_ids)

@@ -154,7 +154,7 @@ class GovernanceChecks:
     def check(self, stacks: Sequence[StackTemplate]) -> PackReport:
         """Run the rules on ``stacks`` (templates may be edited in memory before)."""
         loaded = load_resources(stacks)
-        index = AppIndex(loaded.resources, loaded.stack_metadata)
+        index = AppIndex(loaded.resources, loaded.stack_metadata, stacks)
         violations: dict[str, Violation] = {}
         for resource in loaded.resources:
             for rule in self._rules_by_type.get(resource.type, ()):

@@ -1,4 +1,4 @@
-"""Monitoring engines: what turns a deployed model's monitoring config into running monitors.
+"""Monitoring engines: what turns a served model's monitors into running jobs.
 
 The registry, the handlers and the alarms only see :class:`MonitoringEngine` and
 :class:`DeployedMonitors`. :class:`ModelMonitorEngine` implements it with SageMaker Model Monitor
@@ -11,31 +11,39 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, Protocol, get_args
 
 from aws_cdk import Aws, CfnMapping, CfnResource, Fn, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from cdk_constructs import tags
 from cdk_constructs.encryption import IGovernanceKey
-from cdk_constructs.monitoring.baselines import PackageBaselines, PackageBaselinesProvider
+from cdk_constructs.identifiers import identifier
+from cdk_constructs.monitoring.baselines import (
+    BaselineFile,
+    PackageBaselines,
+    PackageBaselinesProvider,
+)
 from cdk_constructs.monitoring.clarify_config import (
     BiasSettings,
+    EndpointAttribute,
     ExplainabilitySettings,
     build_bias_analysis_config,
     build_explainability_analysis_config,
+    endpoint_input_attributes,
     write_analysis_config,
 )
 from cdk_constructs.monitoring.images import (
-    MONITOR_TYPES,
     ImageKind,
     MonitorType,
     image_kind_for,
@@ -43,19 +51,11 @@ from cdk_constructs.monitoring.images import (
     monitor_image_uri,
 )
 from cdk_constructs.monitoring.metrics import METRIC_NAMESPACES
-from cdk_constructs.monitoring.serving import GovernedEndpoint, model_tags
+from cdk_constructs.monitoring.serving import GovernedEndpoint
+from cdk_constructs.props import MonitoredModel
 from cdk_constructs.storage import IGovernedBucket
-from config.model import Deployment, GroundTruthWindow, ModelConfig, ProblemType, Schedule
-
-# MonitoringScheduleConfig.MonitoringType of each monitor.
-MONITORING_TYPES: Mapping[MonitorType, str] = MappingProxyType(
-    {
-        "data_quality": "DataQuality",
-        "model_quality": "ModelQuality",
-        "bias": "ModelBias",
-        "explainability": "ModelExplainability",
-    }
-)
+from governance.contracts.vocabulary import MONITOR_JOB_TYPES, ProblemType
+from governance.contracts.vocabulary import MonitorType as ContractMonitorType
 
 # Where the monitoring container reads captured data and writes its reports.
 ENDPOINT_LOCAL_PATH = "/opt/ml/processing/input/endpoint"
@@ -63,14 +63,136 @@ OUTPUT_LOCAL_PATH = "/opt/ml/processing/output"
 # Every monitor publishes its metrics to CloudWatch; the alarms are built on them.
 MONITOR_ENVIRONMENT: Mapping[str, str] = MappingProxyType({"publish_cloudwatch_metrics": "Enabled"})
 DEFAULT_VOLUME_SIZE_GB = 30
-# Clarify's feature-attribution job gets its predictions from a shadow endpoint it creates from
-# the model, deletes afterwards, and calls over the network: "The network isolation option of
-# the SageMaker Clarify job must be turned off ... so that the SageMaker Clarify job can
-# communicate with the shadow endpoint" (SageMaker developer guide, clarify-vpc; the steps are in
-# clarify-processing-job-configure-how-it-works). It still runs in the isolated VPC, whose only
-# paths lead to the VPC endpoints; Governance-MJD1 allows exactly this exception.
-NETWORK_ISOLATION_EXEMPT: frozenset[MonitorType] = frozenset({"explainability"})
 _SCHEDULE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+
+AnalysisConfigBuilder = Callable[[MonitoredModel, Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class MonitorKind:
+    """How one monitor type becomes a CloudFormation job definition.
+
+    The job definition's properties and property classes are named after ``monitoring_type``
+    (``ModelBias`` -> ``model_bias_app_specification``, ``ModelBiasAppSpecificationProperty``;
+    CloudFormation resource specification, ``AWS::SageMaker::<type>JobDefinition``).
+    """
+
+    monitor_type: MonitorType
+    job_definition: type[CfnResource]
+    """The L1 class."""
+    construct_id: str
+    baseline_files: tuple[BaselineFile, ...]
+    """The baseline config's ``<file>_resource`` properties, read from the package check."""
+    endpoint_attributes: tuple[EndpointAttribute, ...]
+    """``EndpointInput`` attributes the job reads when configured."""
+    needs_ground_truth: bool
+    """Merges labels: ``GroundTruthS3Input`` and the window's start/end offsets."""
+    needs_problem_type: bool
+    """``ProblemType`` in the app specification."""
+    default_settings: Callable[[MonitoredModel], Any] | None = None
+    """Clarify settings derived from the model's props when the engine is given none."""
+    analysis_config: AnalysisConfigBuilder | None = None
+    """Builds the ``ConfigUri`` file from the model and its settings."""
+    network_isolation: bool = True
+
+    @property
+    def monitoring_type(self) -> str:
+        """``MonitoringScheduleConfig.MonitoringType``, also the job definition's name stem."""
+        return MONITOR_JOB_TYPES[ContractMonitorType(self.monitor_type)].monitoring_type
+
+    def property_class(self, stem: str) -> Any:
+        """``<MonitoringType><stem>Property`` of the L1 class: ``ModelBiasJobInputProperty``."""
+        return getattr(self.job_definition, f"{self.monitoring_type}{stem}Property")
+
+    def property_name(self, stem: str) -> str:
+        """``<monitoring_type>_<stem>`` in snake case, e.g. ``model_bias_job_input``."""
+        return f"{_snake(self.monitoring_type)}_{stem}"
+
+
+def _snake(pascal: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", pascal).lower()
+
+
+def _bias_settings_of(model: MonitoredModel) -> BiasSettings:
+    output = model.output
+    return BiasSettings(
+        probability_threshold=output.probability_threshold,
+        inference_attribute=output.inference_attribute,
+        probability_attribute=output.probability_attribute,
+    )
+
+
+def _explainability_settings_of(model: MonitoredModel) -> ExplainabilitySettings:
+    shap = model.shap
+    output = model.output
+    return ExplainabilitySettings(
+        baseline=shap.baseline_s3_uri,
+        num_samples=shap.num_samples,
+        agg_method=shap.agg_method,
+        inference_attribute=output.inference_attribute,
+        probability_attribute=output.probability_attribute,
+    )
+
+
+_ALL_ATTRIBUTES: tuple[EndpointAttribute, ...] = get_args(EndpointAttribute)
+
+MONITOR_KINDS: Mapping[MonitorType, MonitorKind] = MappingProxyType(
+    {
+        "data_quality": MonitorKind(
+            monitor_type="data_quality",
+            job_definition=sagemaker.CfnDataQualityJobDefinition,
+            construct_id="DataQualityJobDefinition",
+            baseline_files=("constraints", "statistics"),
+            endpoint_attributes=(),
+            needs_ground_truth=False,
+            needs_problem_type=False,
+        ),
+        "model_quality": MonitorKind(
+            monitor_type="model_quality",
+            job_definition=sagemaker.CfnModelQualityJobDefinition,
+            construct_id="ModelQualityJobDefinition",
+            baseline_files=("constraints",),
+            endpoint_attributes=_ALL_ATTRIBUTES,
+            needs_ground_truth=True,
+            needs_problem_type=True,
+        ),
+        "bias": MonitorKind(
+            monitor_type="bias",
+            job_definition=sagemaker.CfnModelBiasJobDefinition,
+            construct_id="BiasJobDefinition",
+            baseline_files=("constraints",),
+            endpoint_attributes=_ALL_ATTRIBUTES,
+            needs_ground_truth=True,
+            needs_problem_type=False,
+            default_settings=_bias_settings_of,
+            analysis_config=lambda model, settings: build_bias_analysis_config(
+                model, settings=settings
+            ),
+        ),
+        "explainability": MonitorKind(
+            monitor_type="explainability",
+            job_definition=sagemaker.CfnModelExplainabilityJobDefinition,
+            construct_id="ExplainabilityJobDefinition",
+            baseline_files=("constraints",),
+            endpoint_attributes=("inference_attribute", "probability_attribute"),
+            needs_ground_truth=False,
+            needs_problem_type=False,
+            default_settings=_explainability_settings_of,
+            analysis_config=lambda model, settings: build_explainability_analysis_config(
+                model, settings=settings
+            ),
+            # Clarify's feature-attribution job gets its predictions from a shadow endpoint it
+            # creates from the model, deletes afterwards, and calls over the network: "The
+            # network isolation option of the SageMaker Clarify job must be turned off ... so
+            # that the SageMaker Clarify job can communicate with the shadow endpoint"
+            # (SageMaker developer guide, clarify-vpc; the steps are in
+            # clarify-processing-job-configure-how-it-works). It still runs in the isolated
+            # VPC, whose only paths lead to the VPC endpoints; Governance-MJD1 allows exactly
+            # this exception.
+            network_isolation=False,
+        ),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -92,6 +214,9 @@ class MonitoringResources:
     vpc: ec2.IVpc
     # Encrypts the log group of the deploy-time package check (None: CloudWatch Logs' own key).
     logs_key: IGovernanceKey | None = None
+    # Where an engine's own failure alarms go (the Evidently engine's schedule dead-letter
+    # queue); None: no such alarm.
+    alerts_topic: sns.ITopic | None = None
 
 
 @dataclass(frozen=True)
@@ -119,26 +244,21 @@ class DeployedMonitors:
 
 
 class MonitoringEngine(Protocol):
-    """Turns a model's ``monitoring`` config into monitors of ``endpoint``."""
+    """Turns the enabled monitors of ``model`` into monitors of ``endpoint``."""
 
     def deploy(
         self,
         scope: Construct,
         *,
-        model: ModelConfig,
+        model: MonitoredModel,
         endpoint: GovernedEndpoint,
         resources: MonitoringResources,
     ) -> DeployedMonitors: ...
 
 
-def enabled_monitors(model: ModelConfig) -> tuple[MonitorType, ...]:
-    """The monitor types switched on in ``model.monitoring``, in ``MONITOR_TYPES`` order."""
-    return tuple(t for t in MONITOR_TYPES if _schedule_of(model, t).enabled)
-
-
 def schedule_name_for(endpoint_name: str, monitor_type: MonitorType) -> str:
     """``<endpoint>-<monitor-type>``: resolved strings only, so the name is stable."""
-    name = f"{endpoint_name}-{monitor_type.replace('_', '-')}"
+    name = f"{endpoint_name}-{_dashed(monitor_type)}"
     if not _SCHEDULE_NAME.fullmatch(name):
         raise ValueError(
             f"monitoring schedule name {name!r} is not valid; allowed: letters, digits and "
@@ -147,9 +267,8 @@ def schedule_name_for(endpoint_name: str, monitor_type: MonitorType) -> str:
     return name
 
 
-def _schedule_of(model: ModelConfig, monitor_type: MonitorType) -> Schedule:
-    schedule: Schedule = getattr(model.monitoring, monitor_type)
-    return schedule
+def _dashed(monitor_type: MonitorType) -> str:
+    return monitor_type.replace("_", "-")
 
 
 class ModelMonitorEngine:
@@ -159,14 +278,14 @@ class ModelMonitorEngine:
     explainability job, which must reach the Clarify shadow endpoint) network isolation, its
     volume and its output encrypted with the monitoring key, its reports written to
     ``s3://<reports>/<endpoint>/<monitor-type>/``, its runtime capped at what its schedule
-    allows (``ModelConfig.monitor_max_runtime_seconds``). Job definitions are immutable and get
+    allows (``MonitorSchedule.max_runtime_seconds``). Job definitions are immutable and get
     CloudFormation-generated names, so any change replaces them cleanly; schedules are named
     ``<endpoint>-<monitor-type>`` and updated in place. Baselines come from the approved
     package (:class:`PackageBaselines`), which also refuses a version that is not Approved;
     the served model, every job definition and every schedule depend on that check.
 
     ``volume_size_gb`` defaults to 30; ``bias_settings`` / ``explainability_settings`` default
-    to what the deployment's ``output`` and ``explainability`` sections say.
+    to what the model's ``output`` and ``shap`` props say.
     """
 
     def __init__(
@@ -180,15 +299,21 @@ class ModelMonitorEngine:
         if volume_size_gb < 1:
             raise ValueError(f"volume_size_gb must be at least 1 (got {volume_size_gb})")
         self.volume_size_gb = volume_size_gb
-        self.bias_settings = bias_settings
-        self.explainability_settings = explainability_settings
+        given: dict[MonitorType, Any] = {
+            "bias": bias_settings,
+            "explainability": explainability_settings,
+        }
+        # Clarify settings by monitor type; a type without an entry uses its kind's defaults.
+        self.settings: Mapping[MonitorType, Any] = MappingProxyType(
+            {t: settings for t, settings in given.items() if settings is not None}
+        )
         self.config_directory = config_directory
 
     def deploy(
         self,
         scope: Construct,
         *,
-        model: ModelConfig,
+        model: MonitoredModel,
         endpoint: GovernedEndpoint,
         resources: MonitoringResources,
     ) -> DeployedMonitors:
@@ -209,31 +334,23 @@ class _ModelMonitors(Construct):
         construct_id: str,
         *,
         engine: ModelMonitorEngine,
-        model: ModelConfig,
+        model: MonitoredModel,
         endpoint: GovernedEndpoint,
         resources: MonitoringResources,
     ) -> None:
         super().__init__(scope, construct_id)
         self.engine = engine
         self.model = model
-        self.deployment: Deployment = endpoint.deployment
         self.endpoint = endpoint
         self.resources = resources
-        monitor_types = enabled_monitors(model)
+        monitor_types = tuple(model.monitors)
         for monitor_type in monitor_types:
             schedule_name_for(endpoint.endpoint_name, monitor_type)  # validate names first
-        needs_ground_truth = {"model_quality", "bias"} & set(monitor_types)
-        if needs_ground_truth and not self.deployment.ground_truth_s3_uri:
-            raise ValueError(
-                f"model {model.name!r}: deployment.ground_truth_s3_uri is required by the "
-                f"{', '.join(sorted(needs_ground_truth))} monitor(s) (got None); allowed: an "
-                "s3:// URI of the ground-truth labels, or disable those monitors"
-            )
 
         self.baselines = PackageBaselines(
             self,
             "Baselines",
-            model_package_arn=self.deployment.model_package_arn,
+            model_package_arn=endpoint.served.model_package_arn,
             monitor_types=monitor_types,
             provider=PackageBaselinesProvider.of(
                 self,
@@ -244,24 +361,25 @@ class _ModelMonitors(Construct):
             ),
         )
         # Nothing may serve the version before the check says it is Approved.
-        endpoint.model.node.add_dependency(self.baselines.resource)
-        builders = {
-            "data_quality": self._data_quality,
-            "model_quality": self._model_quality,
-            "bias": self._bias,
-            "explainability": self._explainability,
-        }
-        monitors = [self._schedule(t, builders[t](t)) for t in monitor_types]
+        endpoint.sagemaker_model.node.add_dependency(self.baselines.resource)
+        monitors = [
+            self._schedule(t, self._job_definition(MONITOR_KINDS[t])) for t in monitor_types
+        ]
         self.deployed = DeployedMonitors(
             endpoint_name=endpoint.endpoint_name, monitors=tuple(monitors)
         )
 
-    # -- shared pieces ---------------------------------------------------------------------
+    @cached_property
+    def _stack(self) -> tuple[Stack, str | None]:
+        """This stack and its region (None when region-agnostic), read once per model."""
+        stack = Stack.of(self)
+        region = stack.region
+        return stack, None if Token.is_unresolved(region) else region
 
     def _image(self, kind: ImageKind) -> str:
-        stack = Stack.of(self)
-        if not Token.is_unresolved(stack.region):
-            return monitor_image_uri(kind, stack.region)
+        stack, region = self._stack
+        if region is not None:
+            return monitor_image_uri(kind, region)
         # A region-agnostic stack picks the image of the region it is deployed to.
         mapping_id = f"MonitorImages{kind.title().replace('-', '')}"
         mapping = stack.node.try_find_child(mapping_id)
@@ -274,49 +392,7 @@ class _ModelMonitors(Construct):
         return mapping.find_in_map(Aws.REGION, "uri")
 
     def _tags(self, monitor_type: MonitorType) -> list[Any]:
-        return model_tags(self.model, **{tags.MONITOR_TYPE: monitor_type.replace("_", "-")})
-
-    def _common(self, cls: Any, monitor_type: MonitorType) -> dict[str, Any]:
-        """Properties every job definition type shares, built with its own property classes."""
-        r = self.resources
-        output_uri = r.reports.s3_uri(
-            f"{self.endpoint.endpoint_name}/{monitor_type.replace('_', '-')}/"
-        )
-        return {
-            "role_arn": r.role.role_arn,
-            "job_resources": cls.MonitoringResourcesProperty(
-                cluster_config=cls.ClusterConfigProperty(
-                    instance_count=1,
-                    instance_type=self.deployment.monitor_instance_type,
-                    volume_size_in_gb=self.engine.volume_size_gb,
-                    volume_kms_key_id=r.key.key_arn,
-                )
-            ),
-            "network_config": cls.NetworkConfigProperty(
-                enable_network_isolation=monitor_type not in NETWORK_ISOLATION_EXEMPT,
-                enable_inter_container_traffic_encryption=True,
-                vpc_config=cls.VpcConfigProperty(
-                    subnets=[subnet.subnet_id for subnet in r.subnets],
-                    security_group_ids=[r.security_group.security_group_id],
-                ),
-            ),
-            "stopping_condition": cls.StoppingConditionProperty(
-                max_runtime_in_seconds=self.model.monitor_max_runtime_seconds(monitor_type)
-            ),
-            "output_config": cls.MonitoringOutputConfigProperty(
-                kms_key_id=r.key.key_arn,
-                monitoring_outputs=[
-                    cls.MonitoringOutputProperty(
-                        s3_output=cls.S3OutputProperty(
-                            local_path=OUTPUT_LOCAL_PATH,
-                            s3_uri=output_uri,
-                            s3_upload_mode="EndOfJob",
-                        )
-                    )
-                ],
-            ),
-            "tags": self._tags(monitor_type),
-        }
+        return self.model.identity.tags(**{tags.MONITOR_TYPE: _dashed(monitor_type)})
 
     def _config_asset(self, name: str, config: dict[str, Any]) -> s3_assets.Asset:
         """Ship an analysis config as a single-file asset (the job reads the JSON itself)."""
@@ -325,217 +401,128 @@ class _ModelMonitors(Construct):
         # The monitoring role reads the assets bucket's JSON objects (foundation grant).
         return s3_assets.Asset(self, f"{name.title()}AnalysisConfig", path=str(path))
 
-    def _finish(self, job: CfnResource) -> CfnResource:
-        # SageMaker checks the endpoint and the role when it creates a job definition.
-        job.node.add_dependency(self.endpoint.endpoint, self.resources.role)
-        return job
+    def _settings(self, kind: MonitorKind) -> Any:
+        """The Clarify settings of ``kind``: the engine's, or derived from the model's props."""
+        given = self.engine.settings.get(kind.monitor_type)
+        if given is not None or kind.default_settings is None:
+            return given
+        return kind.default_settings(self.model)
 
-    # -- the four job definitions ----------------------------------------------------------
+    def _endpoint_attributes(self, kind: MonitorKind, settings: Any) -> dict[str, str | float]:
+        """The ``EndpointInput`` attributes of ``kind`` that are configured.
 
-    def _data_quality(self, monitor_type: MonitorType) -> CfnResource:
-        cls = sagemaker.CfnDataQualityJobDefinition
-        common = self._common(cls, monitor_type)
-        return self._finish(
-            cls(
-                self,
-                "DataQualityJobDefinition",
-                role_arn=common["role_arn"],
-                job_resources=common["job_resources"],
-                network_config=common["network_config"],
-                stopping_condition=common["stopping_condition"],
-                data_quality_job_output_config=common["output_config"],
-                tags=common["tags"],
-                data_quality_app_specification=cls.DataQualityAppSpecificationProperty(
-                    image_uri=self._image(image_kind_for(monitor_type)),
-                    environment=dict(MONITOR_ENVIRONMENT),
-                ),
-                data_quality_job_input=cls.DataQualityJobInputProperty(
-                    endpoint_input=cls.EndpointInputProperty(
-                        endpoint_name=self.endpoint.endpoint_name,
-                        local_path=ENDPOINT_LOCAL_PATH,
-                    )
-                ),
-                data_quality_baseline_config=cls.DataQualityBaselineConfigProperty(
-                    constraints_resource=cls.ConstraintsResourceProperty(
-                        s3_uri=self.baselines.uri(monitor_type, "constraints")
-                    ),
-                    statistics_resource=cls.StatisticsResourceProperty(
-                        s3_uri=self.baselines.uri(monitor_type, "statistics")
-                    ),
-                ),
-            )
-        )
-
-    @property
-    def _ground_truth_window(self) -> GroundTruthWindow:
-        """StartTimeOffset/EndTimeOffset of the monitors that merge ground truth.
-
-        A run at T analyses the predictions captured in [T + start, T + end], so labels that
-        arrive after the predictions are still joined (AWS docs, "Schedule model quality
-        monitoring jobs", model monitor offsets; bias drift uses the same offsets).
+        A job without Clarify settings reads the model's ``output`` props.
         """
-        return self.deployment.ground_truth_window
-
-    def _quality_attributes(self) -> dict[str, Any]:
-        output = self.deployment.output
-        attributes: dict[str, Any] = {
-            "inference_attribute": output.inference_attribute,
-            "probability_attribute": output.probability_attribute,
-            "probability_threshold_attribute": output.probability_threshold,
-        }
+        attributes = endpoint_input_attributes(
+            settings if settings is not None else self.model.output,
+            kind.endpoint_attributes,
+        )
         # A binary classifier answering with one CSV score: the score is column 0.
         if (
-            self.model.problem_type is ProblemType.BINARY_CLASSIFICATION
-            and output.inference_attribute is None
-            and output.probability_attribute is None
+            kind.needs_problem_type
+            and self.model.problem_type is ProblemType.BINARY_CLASSIFICATION
+            and "inference_attribute" not in attributes
+            and "probability_attribute" not in attributes
         ):
             attributes["probability_attribute"] = "0"
-        return {k: v for k, v in attributes.items() if v is not None}
+        return attributes
 
-    def _model_quality(self, monitor_type: MonitorType) -> CfnResource:
-        cls = sagemaker.CfnModelQualityJobDefinition
-        common = self._common(cls, monitor_type)
-        return self._finish(
-            cls(
-                self,
-                "ModelQualityJobDefinition",
-                role_arn=common["role_arn"],
-                job_resources=common["job_resources"],
-                network_config=common["network_config"],
-                stopping_condition=common["stopping_condition"],
-                model_quality_job_output_config=common["output_config"],
-                tags=common["tags"],
-                model_quality_app_specification=cls.ModelQualityAppSpecificationProperty(
-                    image_uri=self._image(image_kind_for(monitor_type)),
-                    problem_type=self.model.problem_type.value,
-                    environment=dict(MONITOR_ENVIRONMENT),
-                ),
-                model_quality_job_input=cls.ModelQualityJobInputProperty(
-                    endpoint_input=cls.EndpointInputProperty(
-                        endpoint_name=self.endpoint.endpoint_name,
-                        local_path=ENDPOINT_LOCAL_PATH,
-                        start_time_offset=self._ground_truth_window.start_time_offset,
-                        end_time_offset=self._ground_truth_window.end_time_offset,
-                        **self._quality_attributes(),
-                    ),
-                    ground_truth_s3_input=cls.MonitoringGroundTruthS3InputProperty(
-                        s3_uri=str(self.deployment.ground_truth_s3_uri)
-                    ),
-                ),
-                model_quality_baseline_config=cls.ModelQualityBaselineConfigProperty(
-                    constraints_resource=cls.ConstraintsResourceProperty(
-                        s3_uri=self.baselines.uri(monitor_type)
-                    )
-                ),
+    def _job_definition(self, kind: MonitorKind) -> CfnResource:
+        """The job definition of ``kind``, every property built with the L1's own classes."""
+        cls: Any = kind.job_definition
+        monitor_type = kind.monitor_type
+        r = self.resources
+        settings = self._settings(kind)
+
+        app_specification: dict[str, Any] = {
+            "image_uri": self._image(image_kind_for(monitor_type)),
+            "environment": dict(MONITOR_ENVIRONMENT),
+        }
+        if kind.needs_problem_type:
+            app_specification["problem_type"] = self.model.problem_type.value
+        if kind.analysis_config is not None:
+            config = kind.analysis_config(self.model, settings)
+            app_specification["config_uri"] = self._config_asset(monitor_type, config).s3_object_url
+
+        endpoint_input: dict[str, Any] = {
+            "endpoint_name": self.endpoint.endpoint_name,
+            "local_path": ENDPOINT_LOCAL_PATH,
+            **self._endpoint_attributes(kind, settings),
+        }
+        job_input: dict[str, Any] = {}
+        if kind.needs_ground_truth:
+            # A run at T analyses the predictions captured in [T + start, T + end], so labels
+            # that arrive after the predictions are still joined (AWS docs, "Schedule model
+            # quality monitoring jobs", model monitor offsets; bias drift uses the same offsets).
+            ground_truth = self.model.ground_truth
+            if ground_truth is None:
+                raise ValueError(
+                    f"model {self.model.name!r}: the {_dashed(monitor_type)} monitor merges "
+                    "ground truth, so MonitoredModel.ground_truth is required (got None)"
+                )
+            endpoint_input["start_time_offset"] = ground_truth.start_time_offset
+            endpoint_input["end_time_offset"] = ground_truth.end_time_offset
+            job_input["ground_truth_s3_input"] = cls.MonitoringGroundTruthS3InputProperty(
+                s3_uri=ground_truth.s3_uri
             )
-        )
+        job_input["endpoint_input"] = cls.EndpointInputProperty(**endpoint_input)
 
-    def _bias_settings(self) -> BiasSettings:
-        if self.engine.bias_settings is not None:
-            return self.engine.bias_settings
-        output = self.deployment.output
-        return BiasSettings(
-            probability_threshold=output.probability_threshold,
-            inference_attribute=output.inference_attribute,
-            probability_attribute=output.probability_attribute,
-        )
-
-    def _bias(self, monitor_type: MonitorType) -> CfnResource:
-        cls = sagemaker.CfnModelBiasJobDefinition
-        settings = self._bias_settings()
-        attributes: dict[str, Any] = dict(settings.endpoint_input_attributes())
-        asset = self._config_asset(
-            "bias", build_bias_analysis_config(self.model, settings=settings)
-        )
-        common = self._common(cls, monitor_type)
-        return self._finish(
-            cls(
-                self,
-                "BiasJobDefinition",
-                role_arn=common["role_arn"],
-                job_resources=common["job_resources"],
-                network_config=common["network_config"],
-                stopping_condition=common["stopping_condition"],
-                model_bias_job_output_config=common["output_config"],
-                tags=common["tags"],
-                model_bias_app_specification=cls.ModelBiasAppSpecificationProperty(
-                    image_uri=self._image(image_kind_for(monitor_type)),
-                    config_uri=asset.s3_object_url,
-                    environment=dict(MONITOR_ENVIRONMENT),
-                ),
-                model_bias_job_input=cls.ModelBiasJobInputProperty(
-                    endpoint_input=cls.EndpointInputProperty(
-                        endpoint_name=self.endpoint.endpoint_name,
-                        local_path=ENDPOINT_LOCAL_PATH,
-                        start_time_offset=self._ground_truth_window.start_time_offset,
-                        end_time_offset=self._ground_truth_window.end_time_offset,
-                        **attributes,
-                    ),
-                    ground_truth_s3_input=cls.MonitoringGroundTruthS3InputProperty(
-                        s3_uri=str(self.deployment.ground_truth_s3_uri)
-                    ),
-                ),
-                model_bias_baseline_config=cls.ModelBiasBaselineConfigProperty(
-                    constraints_resource=cls.ConstraintsResourceProperty(
-                        s3_uri=self.baselines.uri(monitor_type)
-                    )
-                ),
+        baseline_config = {
+            f"{file}_resource": getattr(cls, f"{file.title()}ResourceProperty")(
+                s3_uri=self.baselines.uri(monitor_type, file)
             )
-        )
-
-    def _explainability_settings(self) -> ExplainabilitySettings:
-        if self.engine.explainability_settings is not None:
-            return self.engine.explainability_settings
-        shap = self.deployment.explainability
-        output = self.deployment.output
-        return ExplainabilitySettings(
-            baseline=shap.baseline_s3_uri,
-            num_samples=shap.num_samples,
-            agg_method=shap.agg_method,
-            inference_attribute=output.inference_attribute,
-            probability_attribute=output.probability_attribute,
-        )
-
-    def _explainability(self, monitor_type: MonitorType) -> CfnResource:
-        cls = sagemaker.CfnModelExplainabilityJobDefinition
-        settings = self._explainability_settings()
-        asset = self._config_asset(
-            "explainability", build_explainability_analysis_config(self.model, settings=settings)
-        )
-        common = self._common(cls, monitor_type)
-        return self._finish(
-            cls(
-                self,
-                "ExplainabilityJobDefinition",
-                role_arn=common["role_arn"],
-                job_resources=common["job_resources"],
-                network_config=common["network_config"],
-                stopping_condition=common["stopping_condition"],
-                model_explainability_job_output_config=common["output_config"],
-                tags=common["tags"],
-                model_explainability_app_specification=(
-                    cls.ModelExplainabilityAppSpecificationProperty(
-                        image_uri=self._image(image_kind_for(monitor_type)),
-                        config_uri=asset.s3_object_url,
-                        environment=dict(MONITOR_ENVIRONMENT),
-                    )
+            for file in kind.baseline_files
+        }
+        output_uri = r.reports.s3_uri(f"{self.endpoint.endpoint_name}/{_dashed(monitor_type)}/")
+        job: CfnResource = cls(
+            self,
+            kind.construct_id,
+            role_arn=identifier(r.role, "role_arn"),
+            job_resources=cls.MonitoringResourcesProperty(
+                cluster_config=cls.ClusterConfigProperty(
+                    instance_count=1,
+                    instance_type=self.model.monitor_instance_type,
+                    volume_size_in_gb=self.engine.volume_size_gb,
+                    volume_kms_key_id=r.key.key_arn,
+                )
+            ),
+            network_config=cls.NetworkConfigProperty(
+                enable_network_isolation=kind.network_isolation,
+                enable_inter_container_traffic_encryption=True,
+                vpc_config=cls.VpcConfigProperty(
+                    subnets=[identifier(subnet, "subnet_id") for subnet in r.subnets],
+                    security_group_ids=[identifier(r.security_group, "security_group_id")],
                 ),
-                model_explainability_job_input=cls.ModelExplainabilityJobInputProperty(
-                    endpoint_input=cls.EndpointInputProperty(
-                        endpoint_name=self.endpoint.endpoint_name,
-                        local_path=ENDPOINT_LOCAL_PATH,
-                        **settings.endpoint_input_attributes(),
-                    )
-                ),
-                model_explainability_baseline_config=(
-                    cls.ModelExplainabilityBaselineConfigProperty(
-                        constraints_resource=cls.ConstraintsResourceProperty(
-                            s3_uri=self.baselines.uri(monitor_type)
+            ),
+            stopping_condition=cls.StoppingConditionProperty(
+                max_runtime_in_seconds=self.model.monitors[monitor_type].max_runtime_seconds
+            ),
+            tags=self._tags(monitor_type),
+            **{
+                kind.property_name("job_output_config"): cls.MonitoringOutputConfigProperty(
+                    kms_key_id=r.key.key_arn,
+                    monitoring_outputs=[
+                        cls.MonitoringOutputProperty(
+                            s3_output=cls.S3OutputProperty(
+                                local_path=OUTPUT_LOCAL_PATH,
+                                s3_uri=output_uri,
+                                s3_upload_mode="EndOfJob",
+                            )
                         )
-                    )
+                    ],
                 ),
-            )
+                kind.property_name("app_specification"): kind.property_class("AppSpecification")(
+                    **app_specification
+                ),
+                kind.property_name("job_input"): kind.property_class("JobInput")(**job_input),
+                kind.property_name("baseline_config"): kind.property_class("BaselineConfig")(
+                    **baseline_config
+                ),
+            },
         )
+        # SageMaker checks the endpoint and the role when it creates a job definition.
+        job.node.add_dependency(self.endpoint.endpoint, r.role)
+        return job
 
     # -- the schedule ----------------------------------------------------------------------
 
@@ -546,14 +533,14 @@ class _ModelMonitors(Construct):
         job_arn = job.get_att("JobDefinitionArn").to_string()
         schedule = sagemaker.CfnMonitoringSchedule(
             self,
-            f"{MONITORING_TYPES[monitor_type]}Schedule",
+            f"{MONITOR_KINDS[monitor_type].monitoring_type}Schedule",
             monitoring_schedule_name=name,
             endpoint_name=self.endpoint.endpoint_name,
             monitoring_schedule_config=sagemaker.CfnMonitoringSchedule.MonitoringScheduleConfigProperty(
                 monitoring_job_definition_name=Fn.select(1, Fn.split("/", job_arn)),
-                monitoring_type=MONITORING_TYPES[monitor_type],
+                monitoring_type=MONITOR_KINDS[monitor_type].monitoring_type,
                 schedule_config=sagemaker.CfnMonitoringSchedule.ScheduleConfigProperty(
-                    schedule_expression=_schedule_of(self.model, monitor_type).schedule
+                    schedule_expression=self.model.monitors[monitor_type].expression
                 ),
             ),
             tags=self._tags(monitor_type),

@@ -27,22 +27,30 @@ stopped runs are also reported one by one by the violations handler (the environ
 monitoring-runs rule in ``cdk_constructs/handlers.py``), which reads the run's schedule with
 ``DescribeProcessingJob``: the processing-job state-change event itself is not documented to
 carry ``MonitoringScheduleArn``, so no rule filters on it.
+
+Metrics are plain data (:class:`MonitorMetric`) until they are rendered: the alarms are
+``AWS::CloudWatch::Alarm`` resources written from that data, and only the dashboard's widgets get
+``cloudwatch.Metric`` objects. A model has a dozen alarms, and the L2 ``Metric.create_alarm`` /
+``add_alarm_action`` path cost about six round trips to the jsii runtime per alarm, the largest
+per-model share of synth time at 500 models (``bench/scale.py``); the templates are the same.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
 from types import MappingProxyType
+from typing import Literal
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from cdk_constructs.monitoring.images import MonitorType
-from config.model import GovernancePolicy, ModelConfig, ProblemType
-from config.schedules import schedule_interval_hours
+from cdk_constructs.props import MonitoredModel
 
 METRIC_NAMESPACES: Mapping[MonitorType, str] = MappingProxyType(
     {
@@ -59,20 +67,66 @@ BIAS_STAGES = ("Pre-training", "Post-Training")  # BiasStage values as AWS docum
 
 # Model Monitor's default comparison threshold for a feature's baseline drift distance.
 DEFAULT_FEATURE_DRIFT_THRESHOLD = 0.1
-# Floors of the headline model-quality metric per problem type. Regression has no default:
-# an error bound depends on the target's scale, so it must be given.
-DEFAULT_MODEL_QUALITY_FLOORS: Mapping[ProblemType, tuple[str, float]] = MappingProxyType(
-    {
-        ProblemType.BINARY_CLASSIFICATION: ("auc", 0.7),
-        ProblemType.MULTICLASS_CLASSIFICATION: ("weighted_f1", 0.7),
-    }
-)
-DEFAULT_PERIOD = Duration.hours(1)
+DEFAULT_PERIOD_SECONDS = 3600
 # A "no results" alarm fires when this many consecutive schedule intervals passed without a
 # run publishing: one late run (Model Monitor starts up to 20 minutes after the scheduled time,
 # model-monitor-schedule-expression) never alerts, a schedule that stopped always does. Two
 # daily periods stay well within CloudWatch's 7-day evaluation limit (PutMetricAlarm, Period).
 NO_RESULTS_INTERVALS = 2
+
+# The statistics the monitors' metrics are read with. AWS::CloudWatch::Alarm's ``Statistic``
+# allows SampleCount, Average, Sum, Minimum and Maximum (percentiles go to ExtendedStatistic,
+# which no monitor alarm uses); the CloudFormation provider schema lists the same enum.
+Statistic = Literal["SampleCount", "Average", "Sum", "Minimum", "Maximum"]
+# AWS::CloudWatch::Alarm ``ComparisonOperator`` and ``TreatMissingData`` values used here
+# (CloudFormation provider schema / PutMetricAlarm API reference).
+Comparison = Literal["GreaterThanThreshold", "LessThanThreshold"]
+MissingData = Literal["breaching", "notBreaching"]
+
+
+@cache
+def _duration(seconds: int) -> Duration:
+    """One ``Duration`` per distinct period (each is a call into the jsii runtime)."""
+    return Duration.seconds(seconds)
+
+
+@dataclass(frozen=True)
+class MonitorMetric:
+    """One metric a monitor publishes, as data: read by the alarms, rendered for the dashboard."""
+
+    namespace: str
+    metric_name: str
+    dimensions: tuple[tuple[str, str], ...]
+    statistic: Statistic = "Average"
+    period_seconds: int = DEFAULT_PERIOD_SECONDS
+    label: str | None = None
+
+    def with_(
+        self, *, period_seconds: int | None = None, statistic: Statistic | None = None
+    ) -> MonitorMetric:
+        return dataclasses.replace(
+            self,
+            period_seconds=self.period_seconds if period_seconds is None else period_seconds,
+            statistic=self.statistic if statistic is None else statistic,
+        )
+
+    def alarm_dimensions(self) -> list[cloudwatch.CfnAlarm.DimensionProperty]:
+        """The alarm's ``Dimensions``, sorted by name as ``cloudwatch.Alarm`` writes them."""
+        return [
+            cloudwatch.CfnAlarm.DimensionProperty(name=name, value=value)
+            for name, value in sorted(self.dimensions)
+        ]
+
+    def render(self) -> cloudwatch.Metric:
+        """The ``cloudwatch.Metric`` of this metric, for a dashboard widget."""
+        return cloudwatch.Metric(
+            namespace=self.namespace,
+            metric_name=self.metric_name,
+            dimensions_map=dict(self.dimensions),
+            statistic=self.statistic,
+            period=_duration(self.period_seconds),
+            label=self.label,
+        )
 
 
 class MonitorMetrics:
@@ -83,11 +137,11 @@ class MonitorMetrics:
         *,
         endpoint_name: str,
         schedule_names: Mapping[MonitorType, str],
-        period: Duration = DEFAULT_PERIOD,
+        period_seconds: int = DEFAULT_PERIOD_SECONDS,
     ) -> None:
         self.endpoint_name = endpoint_name
         self.schedule_names = dict(schedule_names)
-        self.period = period
+        self.period_seconds = period_seconds
 
     def _schedule(self, monitor_type: MonitorType) -> str:
         try:
@@ -103,24 +157,25 @@ class MonitorMetrics:
         monitor_type: MonitorType,
         metric_name: str,
         *,
-        statistic: str = "Average",
+        statistic: Statistic = "Average",
         extra_dimensions: Mapping[str, str] | None = None,
         label: str | None = None,
-    ) -> cloudwatch.Metric:
-        return cloudwatch.Metric(
+    ) -> MonitorMetric:
+        dimensions = {
+            "Endpoint": self.endpoint_name,
+            "MonitoringSchedule": self._schedule(monitor_type),
+            **(extra_dimensions or {}),
+        }
+        return MonitorMetric(
             namespace=METRIC_NAMESPACES[monitor_type],
             metric_name=metric_name,
-            dimensions_map={
-                "Endpoint": self.endpoint_name,
-                "MonitoringSchedule": self._schedule(monitor_type),
-                **(extra_dimensions or {}),
-            },
+            dimensions=tuple(dimensions.items()),
             statistic=statistic,
-            period=self.period,
+            period_seconds=self.period_seconds,
             label=label,
         )
 
-    def metric_feature_baseline_drift(self, feature: str) -> cloudwatch.Metric:
+    def metric_feature_baseline_drift(self, feature: str) -> MonitorMetric:
         """``feature_baseline_drift_<feature>``: distance of the feature from its baseline."""
         return self._metric(
             "data_quality",
@@ -129,7 +184,7 @@ class MonitorMetrics:
             extra_dimensions={"Feature": feature},
         )
 
-    def metric_feature_non_null(self, feature: str) -> cloudwatch.Metric:
+    def metric_feature_non_null(self, feature: str) -> MonitorMetric:
         """``feature_non_null_<feature>``: the feature's non-null values in a run.
 
         The guide's "Completeness" metric (``Stat: Sum``); published for numeric and string
@@ -142,7 +197,7 @@ class MonitorMetrics:
             extra_dimensions={"Feature": feature},
         )
 
-    def metric_model_quality(self, name: str) -> cloudwatch.Metric:
+    def metric_model_quality(self, name: str) -> MonitorMetric:
         """A model-quality metric by its official name (``auc``, ``f1``, ``rmse``...)."""
         return self._metric("model_quality", name)
 
@@ -154,7 +209,7 @@ class MonitorMetrics:
         label_value: str,
         facet: str,
         facet_value: str,
-    ) -> cloudwatch.Metric:
+    ) -> MonitorMetric:
         """``bias_metric_<NAME>`` (e.g. ``bias_metric_DI``) for one facet value."""
         stage = BIAS_STAGES[0] if metric_name in PRE_TRAINING_BIAS_METRICS else BIAS_STAGES[1]
         return self._metric(
@@ -169,9 +224,7 @@ class MonitorMetrics:
             },
         )
 
-    def metric_feature_attribution(
-        self, feature: str, *, label: str = "label0"
-    ) -> cloudwatch.Metric:
+    def metric_feature_attribution(self, feature: str, *, label: str = "label0") -> MonitorMetric:
         """``feature_<feature>``: the feature's global SHAP value (Kernel SHAP)."""
         return self._metric(
             "explainability",
@@ -189,9 +242,8 @@ class MonitorAlarms(Construct):
 
     * data quality: one alarm per dataset feature, ``feature_baseline_drift_<feature>`` above
       ``feature_drift_threshold`` (default 0.1, Model Monitor's own default);
-    * model quality: the headline metric (``auc`` for binary, ``weighted_f1`` for multiclass,
-      or ``model_quality_floor``) below its floor;
-    * bias: for each metric of ``policy.bias_thresholds``, one alarm below ``min`` and one
+    * model quality: ``model.model_quality_floor``'s metric below its floor;
+    * bias: for each metric of ``model.bias_thresholds``, one alarm below ``min`` and one
       above ``max``;
     * no results: per monitor with a recurring schedule, an alarm when
       ``NO_RESULTS_INTERVALS`` schedule intervals pass without the run publishing its metrics
@@ -208,23 +260,22 @@ class MonitorAlarms(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        model: ModelConfig,
+        model: MonitoredModel,
         metrics: MonitorMetrics,
-        policy: GovernancePolicy,
         topic: sns.ITopic,
         feature_drift_threshold: float = DEFAULT_FEATURE_DRIFT_THRESHOLD,
-        model_quality_floor: tuple[str, float] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.model = model
         self.metrics = metrics
-        self.action = cloudwatch_actions.SnsAction(topic)
-        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        # What cloudwatch_actions.SnsAction(topic) puts in AlarmActions: the topic's ARN.
+        self.alarm_actions = [topic.topic_arn]
+        self.alarms: dict[str, cloudwatch.CfnAlarm] = {}
         deployed = set(metrics.schedule_names)
-        features = [f.name for f in model.dataset_schema.features]
-        widgets: list[cloudwatch.IWidget] = []
+        features = list(model.dataset.feature_names)
+        widgets: list[tuple[str, list[MonitorMetric]]] = []
         # The metric each monitor's runs always publish, for its "no results" alarm.
-        published: dict[MonitorType, cloudwatch.Metric] = {}
+        published: dict[MonitorType, MonitorMetric] = {}
 
         if "data_quality" in deployed:
             drift = [
@@ -236,15 +287,15 @@ class MonitorAlarms(Construct):
                     f"FeatureDrift-{feature}",
                     metric,
                     threshold=feature_drift_threshold,
-                    comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                    comparison="GreaterThanThreshold",
                     description=f"{model.name}: feature '{feature}' drifted from its baseline "
                     f"(distance > {feature_drift_threshold})",
                 )
-            widgets.append(cloudwatch.GraphWidget(title="Feature baseline drift", left=drift))
+            widgets.append(("Feature baseline drift", drift))
             published["data_quality"] = metrics.metric_feature_non_null(features[0])
 
         if "model_quality" in deployed:
-            floor = model_quality_floor or DEFAULT_MODEL_QUALITY_FLOORS.get(model.problem_type)
+            floor = model.model_quality_floor
             if floor is None:
                 raise ValueError(
                     f"model {model.name!r} ({model.problem_type.value}): model_quality_floor is "
@@ -256,16 +307,16 @@ class MonitorAlarms(Construct):
                 f"ModelQuality-{name}",
                 metric,
                 threshold=threshold,
-                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                comparison="LessThanThreshold",
                 description=f"{model.name}: model quality {name} fell below {threshold}",
             )
-            widgets.append(cloudwatch.GraphWidget(title=f"Model quality: {name}", left=[metric]))
+            widgets.append((f"Model quality: {name}", [metric]))
             published["model_quality"] = metrics.metric_model_quality(name)
 
         if "bias" in deployed and model.bias is not None:
             bias = model.bias
             bias_metrics = []
-            for name, interval in policy.bias_thresholds.items():
+            for name, interval in model.bias_thresholds.items():
                 metric = self._per_run(
                     "bias",
                     metrics.metric_bias(
@@ -278,10 +329,11 @@ class MonitorAlarms(Construct):
                 )
                 bias_metrics.append(metric)
                 published.setdefault("bias", metric)
-                for bound, threshold, comparison in (
-                    ("Min", interval.min, cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD),
-                    ("Max", interval.max, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD),
-                ):
+                bounds: tuple[tuple[str, float, Comparison], ...] = (
+                    ("Min", interval.min, "LessThanThreshold"),
+                    ("Max", interval.max, "GreaterThanThreshold"),
+                )
+                for bound, threshold, comparison in bounds:
                     self._alarm(
                         f"Bias-{name}-{bound}",
                         metric,
@@ -291,82 +343,92 @@ class MonitorAlarms(Construct):
                         f"{bias.facet_value} left the policy interval "
                         f"[{interval.min}, {interval.max}]",
                     )
-            widgets.append(cloudwatch.GraphWidget(title="Bias metrics", left=bias_metrics))
+            widgets.append(("Bias metrics", bias_metrics))
 
         if "explainability" in deployed:
             attributions = [
                 self._per_run("explainability", metrics.metric_feature_attribution(f))
                 for f in features
             ]
-            widgets.append(cloudwatch.GraphWidget(title="Global SHAP values", left=attributions))
+            widgets.append(("Global SHAP values", attributions))
             published["explainability"] = attributions[0]
 
         runs = [self._no_results_alarm(t, m) for t, m in published.items()]
         counted = [metric for metric in runs if metric is not None]
         if counted:
-            widgets.append(cloudwatch.GraphWidget(title="Results published per run", left=counted))
+            widgets.append(("Results published per run", counted))
 
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
             dashboard_name=f"{metrics.endpoint_name}-monitoring",
-            widgets=[[widget] for widget in widgets],
+            widgets=[
+                [cloudwatch.GraphWidget(title=title, left=[m.render() for m in graphed])]
+                for title, graphed in widgets
+            ],
         )
 
-    def interval(self, monitor_type: MonitorType) -> Duration | None:
-        """Time between two runs of ``monitor_type`` (None for a one-time ``NOW`` schedule)."""
-        schedule: str = getattr(self.model.monitoring, monitor_type).schedule
-        hours = schedule_interval_hours(schedule)
-        return Duration.hours(hours) if hours is not None else None
+    def interval_seconds(self, monitor_type: MonitorType) -> int | None:
+        """Seconds between two runs of ``monitor_type`` (None for a one-time ``NOW`` schedule)."""
+        hours = self.model.monitors[monitor_type].interval_hours
+        return hours * 3600 if hours is not None else None
 
-    def _per_run(self, monitor_type: MonitorType, metric: cloudwatch.Metric) -> cloudwatch.Metric:
+    def _per_run(self, monitor_type: MonitorType, metric: MonitorMetric) -> MonitorMetric:
         """``metric`` aggregated over its monitor's schedule interval (one run per period)."""
-        return metric.with_(period=self.interval(monitor_type) or self.metrics.period)
+        interval = self.interval_seconds(monitor_type)
+        return metric.with_(period_seconds=interval or self.metrics.period_seconds)
 
     def _no_results_alarm(
-        self, monitor_type: MonitorType, metric: cloudwatch.Metric
-    ) -> cloudwatch.Metric | None:
-        interval = self.interval(monitor_type)
+        self, monitor_type: MonitorType, metric: MonitorMetric
+    ) -> MonitorMetric | None:
+        interval = self.interval_seconds(monitor_type)
         if interval is None:
             return None  # a one-time schedule runs once; there is no cadence to miss
-        samples = metric.with_(statistic="SampleCount", period=interval)
+        samples = metric.with_(statistic="SampleCount", period_seconds=interval)
         label = monitor_type.replace("_", " ")
         self._alarm(
             f"NoResults-{monitor_type}",
             samples,
             threshold=1,
-            comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            comparison="LessThanThreshold",
             description=f"{self.model.name}: the {label} monitor published no results for "
-            f"{NO_RESULTS_INTERVALS} schedule intervals ({interval.to_hours():g} h each): the "
+            f"{NO_RESULTS_INTERVALS} schedule intervals ({interval / 3600:g} h each): the "
             "schedule stopped, its runs fail, or the metrics moved; until it publishes, nothing "
             "watches this model's "
             f"{label}",
             evaluation_periods=NO_RESULTS_INTERVALS,
-            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+            treat_missing_data="breaching",
         )
         return samples
 
     def _alarm(
         self,
         alarm_id: str,
-        metric: cloudwatch.Metric,
+        metric: MonitorMetric,
         *,
         threshold: float,
-        comparison: cloudwatch.ComparisonOperator,
+        comparison: Comparison,
         description: str,
         evaluation_periods: int = 1,
-        treat_missing_data: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
-    ) -> cloudwatch.Alarm:
-        alarm = metric.create_alarm(
-            self,
-            alarm_id,
-            threshold=threshold,
-            comparison_operator=comparison,
-            evaluation_periods=evaluation_periods,
-            datapoints_to_alarm=evaluation_periods,
+        treat_missing_data: MissingData = "notBreaching",
+    ) -> cloudwatch.CfnAlarm:
+        """The alarm ``metric.create_alarm`` + ``add_alarm_action(SnsAction(topic))`` would
+        write, at the same construct path (``<alarm_id>/Resource``, so the same logical id)."""
+        alarm = cloudwatch.CfnAlarm(
+            Construct(self, alarm_id),
+            "Resource",
+            alarm_actions=self.alarm_actions,
             alarm_description=description,
+            comparison_operator=comparison,
+            datapoints_to_alarm=evaluation_periods,
+            evaluation_periods=evaluation_periods,
+            threshold=threshold,
             treat_missing_data=treat_missing_data,
+            namespace=metric.namespace,
+            metric_name=metric.metric_name,
+            dimensions=metric.alarm_dimensions(),
+            statistic=metric.statistic,
+            period=metric.period_seconds,
         )
-        alarm.add_alarm_action(self.action)
         self.alarms[alarm_id] = alarm
         return alarm

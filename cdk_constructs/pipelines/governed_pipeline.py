@@ -70,6 +70,17 @@ _MAX_PARAMETER_VALUE = 1024
 _MAX_TAGS = 50
 
 
+_TOKEN = re.compile(r"\$\{Token\[[^\]]*\]\}")
+
+
+def staged_text(text: str) -> str:
+    """``text`` as ``Source.data`` stages it: each CDK token occurrence, in order, becomes
+    ``<<marker:0xbaba:N>>`` (aws-cdk-lib aws-s3-deployment render-data.js, TokenToMarkerMapper),
+    which the deploy-time copy replaces with the resolved value."""
+    counter = iter(range(len(text)))
+    return _TOKEN.sub(lambda _: f"<<marker:0xbaba:{next(counter)}>>", text)
+
+
 @dataclass(frozen=True)
 class PipelineDefinition:
     """A pipeline definition as the SDK wrote it (``Pipeline.definition()``)."""
@@ -232,7 +243,11 @@ class GovernedPipeline(Construct):
         stack = cdk.Stack.of(self)
         self.pipeline_name = pipeline_name
         self.definition = definition
-        self.definition_key = f"{DEFINITIONS_PREFIX}{pipeline_name}/{definition.sha256}.json"
+        # What the bucket will hold: CDK tokens become the markers the copy fills in at deploy
+        # time, so this is also the staged file's content, which rules and the report read.
+        self.staged_definition = staged_text(definition.json_text)
+        self.definition_sha256 = hashlib.sha256(self.staged_definition.encode()).hexdigest()
+        self.definition_key = f"{DEFINITIONS_PREFIX}{pipeline_name}/{self.definition_sha256}.json"
         self.pipeline_arn = (
             f"arn:{cdk.Aws.PARTITION}:sagemaker:{stack.region}:{stack.account}:"
             f"pipeline/{pipeline_name.lower()}"
@@ -302,7 +317,7 @@ class GovernedPipeline(Construct):
         # source (SourceObjectKeys[0], cdk.out/asset.<hash>/) holds this file.
         self.resource.add_metadata(
             DEFINITION_METADATA_KEY,
-            {"file": self.definition_key.removeprefix(prefix), "sha256": definition.sha256},
+            {"file": self.definition_key.removeprefix(prefix), "sha256": self.definition_sha256},
         )
 
         self.schedule: scheduler.CfnSchedule | None = None

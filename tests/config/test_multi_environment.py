@@ -17,8 +17,11 @@ import pytest
 from cdk_constructs.compliance import register_compliance_packs, write_pack_manifest
 from cdk_constructs.encryption import DataDomain
 from config import load_config, names
-from config.model import Evidence, GovernanceConfig
+from config.model import GovernanceConfig
 from governance.contracts.parameters import parse_policy
+from governance.contracts.vocabulary import Evidence
+from governance_report import build_report
+from governance_report.scopes import record_inventory
 from stacks.governance_app import build_governance
 from tests.conftest import REPO, Assembly, cdk_context
 
@@ -35,12 +38,18 @@ def assembly(example: GovernanceConfig, tmp_path_factory: pytest.TempPathFactory
     outdir = tmp_path_factory.mktemp("multi-environment.out")
     app = cdk.App(
         outdir=str(outdir),
-        context=cdk_context(**{"@aws-cdk/core:failSynthOnValidationErrors": False}),
+        context=cdk_context(
+            **{
+                "@aws-cdk/core:failSynthOnValidationErrors": False,
+                "aws:cdk:enable-path-metadata": True,
+            }
+        ),
     )
-    build_governance(app, example)
+    built = build_governance(app, example)
     register_compliance_packs(app)
     app.synth()
     write_pack_manifest(outdir)
+    record_inventory(built, [m.name for m in example.models], outdir)
     return Assembly(
         outdir=outdir,
         templates={
@@ -100,8 +109,8 @@ def test_each_environment_serves_its_version_with_its_sizing(
         assert (
             sizes
             == {
-                "dev": [("ml.c5.large", 1), ("ml.m5.large", 1), ("ml.m5.large", 1)],
-                "prod": [("ml.c5.2xlarge", 3), ("ml.m5.xlarge", 2)],
+                "dev": [("ml.m5.large", 1), ("ml.m5.large", 1), ("ml.m5.xlarge", 1)],
+                "prod": [("ml.m5.xlarge", 2), ("ml.m5.xlarge", 3)],
             }[environment.name]
         )
 
@@ -220,3 +229,12 @@ def test_every_fixed_name_is_the_one_config_composes_and_checks(
 
 def test_key_domains_are_the_foundations() -> None:
     assert tuple(d.value for d in DataDomain) == names.KEY_DOMAINS
+
+
+def test_every_instance_the_example_runs_is_priced_in_its_region(assembly: Assembly) -> None:
+    # Issue 10: the built-in price table covers the instance types the examples use in their
+    # regions, so the example's cost total is a figure, not "partial".
+    report = build_report(assembly.outdir)
+    assert report.costs.lines, "the example runs endpoints and monitors"
+    assert [(line.model, line.environment) for line in report.costs.lines if not line.price] == []
+    assert report.costs.unpriced == ()

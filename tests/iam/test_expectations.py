@@ -114,3 +114,26 @@ def test_a_broken_policy_fails_its_row(account: Account, scenario: Scenario) -> 
         Call(**{**moved.__dict__, "who": "JobRoles/Training"}), scenario, account
     )
     assert not mlops_denied.as_expected
+
+
+def test_every_role_the_app_emits_has_required_and_forbidden_rows(account: Account) -> None:
+    # CDK-internal roles (custom-resource providers and the like) included: a role that
+    # appears in the synthesized app without rows here has never been shown to work through
+    # the permissions boundary, nor to be limited to what its handler calls.
+    covered = {
+        role.path
+        for call in CALLS
+        if not call.who.startswith("service:") and call.who != "consumer"
+        for role in [account.role(call.who)]
+    }
+    expectations: dict[str, set[Expect]] = {}
+    for call in CALLS:
+        if call.who.startswith("service:") or call.who == "consumer":
+            continue
+        expectations.setdefault(account.role(call.who).path, set()).add(call.expect)
+    missing = sorted(role.path for role in account.roles if role.path not in covered)
+    assert not missing, f"roles without rows in the expectations table: {missing}"
+    one_sided = sorted(
+        path for path, found in expectations.items() if found != {Expect.ALLOW, Expect.DENY}
+    )
+    assert not one_sided, f"roles without both a required and a forbidden row: {one_sided}"

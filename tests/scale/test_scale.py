@@ -2,8 +2,9 @@
 
 One synth of a generated config (``bench/measure.py``'s ``generate_config``: the default's two
 deployed shapes alternating, so half the models run all four monitors) with every compliance
-plugin on. It takes minutes, so it carries the ``scale`` marker; ``make test`` runs it (its
-module goes to one xdist worker while the other runs the rest of the suite).
+plugin on. It takes minutes, so it carries the ``scale`` marker, which a plain ``pytest`` leaves out
+(pyproject's ``-m 'not scale'``); ``make test`` runs it (``-m ''``; its module goes to one xdist
+worker while the other runs the rest of the suite), and so does ``pytest -m scale tests/scale``.
 """
 
 from __future__ import annotations

@@ -80,6 +80,19 @@ CLOUDTRAIL_LOGS_ROLE = (
 FLOW_LOGS_ROLE = "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html"
 CONFUSED_DEPUTY = "https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html"
 README_SOD = "README.md / ARCHITECTURE.md: personas and separation of duties"
+_CDK_HANDLERS = (
+    "https://github.com/aws/aws-cdk/blob/main/packages/@aws-cdk/custom-resource-handlers/lib"
+)
+CDK_RESTRICT_DEFAULT_SG = (
+    f"{_CDK_HANDLERS}/aws-ec2/restrict-default-security-group-handler/index.ts "
+    "(revokeRules on Create: RevokeSecurityGroupEgress, RevokeSecurityGroupIngress; "
+    "authorizeRules on Delete: AuthorizeSecurityGroupIngress, AuthorizeSecurityGroupEgress; "
+    "GroupId is the VPC's default security group)"
+)
+LAMBDA_LOGS = "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html"
+BASELINES_HANDLER = (
+    "lambda/governance/package_baselines.py (DescribeModelPackage on the configured version)"
+)
 HANDLER_CODE = "lambda/governance (the handler's boto3 calls)"
 
 
@@ -175,6 +188,9 @@ class Scenario:
                 extra["ground_truth"] = str(job_input["GroundTruthS3Input"]["S3Uri"]).removeprefix(
                     "s3://"
                 )
+        for network, _ in account.resources_of_type("AWS::EC2::VPC"):
+            if network.stack == foundation.name:
+                extra["default_security_group"] = str(network.attributes["DefaultSecurityGroup"])
         if shap_baseline_uri is not None:
             extra["shap_baseline"] = _s3_arn(shap_baseline_uri, partition)
         for _, props in account.resources_of_type("AWS::SageMaker::ModelPackageGroup"):
@@ -595,33 +611,7 @@ def _monitor_calls(monitor: str, prefix: str) -> list[Call]:
 def _handler_calls(name: str, who: str) -> list[Call]:
     """Shared by the three handlers: VPC, alerts, DLQ, events, idempotency."""
     return [
-        Call(
-            f"{name}/lambda-eni",
-            who,
-            "ec2:CreateNetworkInterface",
-            _ENI,
-            A,
-            LAMBDA_VPC,
-            "a function in a VPC creates its ENIs",
-        ),
-        Call(
-            f"{name}/lambda-describe-eni",
-            who,
-            "ec2:DescribeNetworkInterfaces",
-            ("*",),
-            A,
-            LAMBDA_VPC,
-            "a function in a VPC describes its ENIs",
-        ),
-        Call(
-            f"{name}/lambda-delete-eni",
-            who,
-            "ec2:DeleteNetworkInterface",
-            _ENI_PERMISSION,
-            A,
-            LAMBDA_VPC,
-            "a function in a VPC deletes its ENIs",
-        ),
+        *_handler_network_calls(name, who),
         Call(
             f"{name}/idempotency",
             who,
@@ -658,6 +648,44 @@ def _handler_calls(name: str, who: str) -> list[Call]:
             SQS_SSE,
             "the DLQ is encrypted with the alerts key",
             context=_via("sqs"),
+        ),
+    ]
+
+
+_RESTRICT_SG_ROLE = "Custom::VpcRestrictDefaultSGCustomResourceProvider/Role"
+_BASELINES_ROLE = "PackageBaselinesProvider/Role"
+_DEFAULT_SG = "arn:{partition}:ec2:{region}:{account}:security-group/{default_security_group}"
+
+
+def _handler_network_calls(name: str, who: str) -> list[Call]:
+    """What a function in a VPC needs for its ENIs (Lambda developer guide, configuration-vpc)."""
+    return [
+        Call(
+            f"{name}/lambda-eni",
+            who,
+            "ec2:CreateNetworkInterface",
+            _ENI,
+            A,
+            LAMBDA_VPC,
+            "a function in a VPC creates its ENIs",
+        ),
+        Call(
+            f"{name}/lambda-describe-eni",
+            who,
+            "ec2:DescribeNetworkInterfaces",
+            ("*",),
+            A,
+            LAMBDA_VPC,
+            "a function in a VPC describes its ENIs",
+        ),
+        Call(
+            f"{name}/lambda-delete-eni",
+            who,
+            "ec2:DeleteNetworkInterface",
+            _ENI_PERMISSION,
+            A,
+            LAMBDA_VPC,
+            "a function in a VPC deletes its ENIs",
         ),
     ]
 
@@ -986,6 +1014,16 @@ CALLS: tuple[Call, ...] = (
         README_SOD,
         "the gate judges its own account's versions (any group: versions carry no tags of "
         "their own, and the gate refuses a group without a policy parameter)",
+    ),
+    Call(
+        "approval-gate/no-approve",
+        "Handlers/ApprovalGate/Role",
+        "sagemaker:UpdateModelPackage",
+        (_VERSION,),
+        D,
+        SAR_SAGEMAKER,
+        "the gate sets versions back, it never approves one",
+        context={**_GOVERNED_VERSION, "sagemaker:ModelApprovalStatus": "Approved"},
     ),
     Call(
         "approval-gate/no-ledger-write",
@@ -1512,6 +1550,134 @@ CALLS: tuple[Call, ...] = (
         SM_ROLES_TRAINING,
         "SageMaker runs our training job",
         context={"aws:SourceArn": f"{_SMARN}:training-job/x", "aws:SourceAccount": "{account}"},
+    ),
+    # -- CDK-internal and custom-resource provider roles (issue 9 item 20) --------------------
+    # Every role the app emits is in this table, CDK's own included (a test fails otherwise):
+    # each must be able to make its handler's calls through the permissions boundary the
+    # Aspect puts on it, and no more than its handler needs.
+    *(
+        Call(
+            f"cdk-restrict-default-sg/{action.split(':')[1].lower()}",
+            _RESTRICT_SG_ROLE,
+            action,
+            (_DEFAULT_SG,),
+            A,
+            CDK_RESTRICT_DEFAULT_SG,
+            "restrict_default_security_group=True: remove (create) or restore (delete) the "
+            "default security group's rules",
+        )
+        for action in (
+            "ec2:RevokeSecurityGroupEgress",
+            "ec2:RevokeSecurityGroupIngress",
+            "ec2:AuthorizeSecurityGroupIngress",
+            "ec2:AuthorizeSecurityGroupEgress",
+        )
+    ),
+    Call(
+        "cdk-restrict-default-sg/logs",
+        _RESTRICT_SG_ROLE,
+        "logs:PutLogEvents",
+        (
+            "arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/"
+            "{name:Custom::VpcRestrictDefaultSGCustomResourceProvider/Handler}"
+            ":log-stream:2024/01/01/[$LATEST]0",
+        ),
+        A,
+        LAMBDA_LOGS,
+        "the provider function writes its log (AWSLambdaBasicExecutionRole)",
+    ),
+    Call(
+        "cdk-restrict-default-sg/no-other-group",
+        _RESTRICT_SG_ROLE,
+        "ec2:AuthorizeSecurityGroupIngress",
+        ("arn:{partition}:ec2:{region}:{account}:security-group/{security_group}",),
+        D,
+        CDK_RESTRICT_DEFAULT_SG,
+        "the handler only touches the default security group; opening any other group would "
+        "bypass the isolated network",
+    ),
+    *_handler_network_calls("package-baselines", _BASELINES_ROLE),
+    Call(
+        "package-baselines/describe-version",
+        _BASELINES_ROLE,
+        "sagemaker:DescribeModelPackage",
+        (_VERSION,),
+        A,
+        BASELINES_HANDLER,
+        "refuse an unapproved version, read its drift-check baselines",
+    ),
+    Call(
+        "package-baselines/logs",
+        _BASELINES_ROLE,
+        "logs:PutLogEvents",
+        (
+            "arn:{partition}:logs:{region}:{account}:log-group:"
+            "{name:PackageBaselinesProvider/Logs}:log-stream:2024/01/01/[$LATEST]0",
+        ),
+        A,
+        LAMBDA_LOGS,
+        "the provider function writes its encrypted log group",
+    ),
+    Call(
+        "package-baselines/no-foreign-version",
+        _BASELINES_ROLE,
+        "sagemaker:DescribeModelPackage",
+        (f"{_SMARN}:model-package/not-deployed/1",),
+        D,
+        BASELINES_HANDLER,
+        "its role may describe exactly the stack's configured versions",
+    ),
+    Call(
+        "package-baselines/no-approve",
+        _BASELINES_ROLE,
+        "sagemaker:UpdateModelPackage",
+        (_VERSION,),
+        D,
+        README_SOD,
+        "a deploy-time check never changes what it checks",
+        context={"sagemaker:ModelApprovalStatus": "Approved"},
+    ),
+    Call(
+        "flow-logs/write",
+        "Network/FlowLogRole",
+        "logs:PutLogEvents",
+        (
+            "arn:{partition}:logs:{region}:{account}:log-group:{name:Network/FlowLogs}"
+            ":log-stream:eni-0",
+        ),
+        A,
+        FLOW_LOGS_ROLE,
+        "deliver flow log records",
+    ),
+    Call(
+        "flow-logs/no-other-group",
+        "Network/FlowLogRole",
+        "logs:PutLogEvents",
+        ("arn:{partition}:logs:{region}:{account}:log-group:{name:Trail/Logs}:log-stream:x",),
+        D,
+        FLOW_LOGS_ROLE,
+        "flow logs cannot write into the trail's log group",
+    ),
+    Call(
+        "cloudtrail/write-logs",
+        "Trail/LogsRole",
+        "logs:PutLogEvents",
+        (
+            "arn:{partition}:logs:{region}:{account}:log-group:{name:Trail/Logs}"
+            ":log-stream:{account}_CloudTrail_{region}",
+        ),
+        A,
+        CLOUDTRAIL_LOGS_ROLE,
+        "deliver trail events to CloudWatch Logs",
+    ),
+    Call(
+        "cloudtrail/no-other-group",
+        "Trail/LogsRole",
+        "logs:PutLogEvents",
+        ("arn:{partition}:logs:{region}:{account}:log-group:{name:Network/FlowLogs}:log-stream:x",),
+        D,
+        CLOUDTRAIL_LOGS_ROLE,
+        "the trail role writes its own log group only",
     ),
     # -- cross-account consumers (item 13) ---------------------------------------------------
     Call(

@@ -9,11 +9,14 @@ from __future__ import annotations
 from cdk_constructs.compliance.rules import (
     audit,
     delivery,
+    duties,
     identity,
     monitoring,
     pipelines,
     registry,
     serving,
+    stores,
+    training_pipelines,
 )
 from cdk_constructs.compliance.rules.claims import CLAIMS, Claim
 from cdk_constructs.compliance.rules.model import (
@@ -31,10 +34,13 @@ RULES: tuple[GovernanceRule, ...] = (
     *registry.RULES,
     *serving.RULES,
     *monitoring.RULES,
+    *pipelines.RULES,
     *audit.RULES,
     *identity.RULES,
+    *duties.RULES,
     *delivery.RULES,
-    *pipelines.RULES,
+    *stores.RULES,
+    *training_pipelines.RULES,
 )
 
 _HEADER = f"""# Governance rule pack

@@ -42,11 +42,6 @@ class Claim:
         return "open" if self.gap else "elsewhere"
 
 
-_IAM_EVALUATOR = (
-    "Wave 2: a rule reading the personas' own policies with the IAM evaluator "
-    "(cdk_constructs/compliance/iam/, iamcheck stream) plugs in here."
-)
-
 CLAIMS: tuple[Claim, ...] = (
     # Encryption with our keys
     Claim(
@@ -62,16 +57,17 @@ CLAIMS: tuple[Claim, ...] = (
             "Governance-MJD5",
             "Governance-DDB3",
             "Governance-AUD2",
+            "Governance-KEY1",
             "NIST.800.53.R5-S3DefaultEncryptionKMS",
             "NIST.800.53.R5-SNSEncryptedKMS",
             "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
             "NIST.800.53.R5-CloudTrailEncryptionEnabled",
             "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
         ),
-        gap="S3DefaultEncryptionKMS, SNSEncryptedKMS and the SageMaker key rules accept any "
-        "key, the AWS managed aws/s3 or aws/sns key included; only the ledger (DDB3) and the "
-        "audit bucket (AUD2) are checked for a key of ours. Proposed: extend the AUD2 check "
-        "(key_is_customer_managed) to every bucket, topic, queue and SageMaker key property.",
+        elsewhere="KEY1 requires a key of ours on every bucket, topic, queue and log group "
+        "(the public rules accept the AWS managed aws/s3 or aws/sns key); the server access "
+        "log bucket is exempt because S3 delivers access logs only to SSE-S3 buckets. The "
+        "SageMaker key properties (MC1, EPC1/2, MJD4/5) are checked for presence.",
     ),
     Claim(
         "ENC-2",
@@ -85,8 +81,9 @@ CLAIMS: tuple[Claim, ...] = (
         "Key use only by named principals",
         README,
         "key policies let the account administer but not use a key",
-        gap="No synth rule evaluates key policies. Issue 9 offline checks (iamcheck stream's "
-        "evaluator) are to prove it; until then only template tests in tests/foundation.",
+        rules=("Governance-KMS1",),
+        elsewhere="tests/iam: the expectations table evaluates each workload's and persona's "
+        "key use through identity policy, boundary and key policy.",
     ),
     # Storage
     Claim(
@@ -94,8 +91,11 @@ CLAIMS: tuple[Claim, ...] = (
         "TLS-only storage",
         README,
         "TLS 1.2+ only",
-        rules=("AwsSolutions-S10", "NIST.800.53.R5-S3BucketSSLRequestsOnly"),
-        gap="Both rules check aws:SecureTransport, not the aws:TlsVersion 1.2 floor.",
+        rules=(
+            "Governance-TLS1",
+            "AwsSolutions-S10",
+            "NIST.800.53.R5-S3BucketSSLRequestsOnly",
+        ),
     ),
     Claim(
         "STO-2",
@@ -119,10 +119,7 @@ CLAIMS: tuple[Claim, ...] = (
         "Access-logged, retained evidence stores",
         README,
         "server access logs, retained",
-        rules=("AwsSolutions-S1", "NIST.800.53.R5-S3BucketLoggingEnabled"),
-        gap="No rule checks DeletionPolicy/UpdateReplacePolicy Retain on buckets, keys and "
-        "log groups (only on the ledger, DDB2, and model package groups, MPG1). Proposed: a "
-        "Governance rule for evidence stores.",
+        rules=("Governance-RET1", "AwsSolutions-S1", "NIST.800.53.R5-S3BucketLoggingEnabled"),
     ),
     # Immutability of audit evidence
     Claim(
@@ -194,11 +191,11 @@ CLAIMS: tuple[Claim, ...] = (
         rules=(
             "Governance-CT1",
             "Governance-CT2",
+            "Governance-CT3",
             "NIST.800.53.R5-CloudTrailEncryptionEnabled",
             "NIST.800.53.R5-CloudTrailCloudWatchLogsEnabled",
             "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
         ),
-        gap="IsMultiRegionTrail is not checked by any rule.",
     ),
     # Network
     Claim(
@@ -209,13 +206,13 @@ CLAIMS: tuple[Claim, ...] = (
         rules=(
             "NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW",
             "NIST.800.53.R5-VPCSubnetAutoAssignPublicIpDisabled",
+            "Governance-NET1",
             "Governance-MDL1",
             "Governance-MDL2",
             "Governance-MJD1",
             "Governance-MJD3",
             "NIST.800.53.R5-LambdaInsideVPC",
         ),
-        gap="No rule forbids an AWS::EC2::InternetGateway or NatGateway resource itself.",
     ),
     Claim(
         "NET-2",
@@ -234,23 +231,24 @@ CLAIMS: tuple[Claim, ...] = (
         "Separation of duties",
         README,
         "data scientist (registers, cannot approve)",
-        elsewhere="Run time: the approval gate rejects an approval by the registrant "
-        "(ARCHITECTURE.md, separation of duties; tests/handlers).",
-        gap=_IAM_EVALUATOR,
+        rules=("Governance-SOD1",),
+        elsewhere="Run time: the approval gate rejects an approval by the registrant, and "
+        "checks who approved the model card, which IAM cannot (no condition key for the card "
+        "status) (ARCHITECTURE.md, separation of duties; tests/handlers).",
     ),
     Claim(
         "SOD-2",
         "Separation of duties",
         README,
         "model approver (approves, cannot create or delete versions)",
-        gap=_IAM_EVALUATOR,
+        rules=("Governance-SOD2",),
     ),
     Claim(
         "SOD-3",
         "Read-only audit",
         README,
         "auditor (read-only)",
-        gap=_IAM_EVALUATOR,
+        rules=("Governance-SOD3",),
     ),
     Claim(
         "SOD-4",
@@ -274,22 +272,23 @@ CLAIMS: tuple[Claim, ...] = (
         README,
         "grants land in managed policies, never inline",
         rules=(
+            "Governance-IAM2",
             "NIST.800.53.R5-IAMNoInlinePolicy",
             "HIPAA.Security-IAMNoInlinePolicy",
             "PCI.DSS.321-IAMNoInlinePolicy",
         ),
-        gap="cdk-nag checks typed L1 resources only: a role written as a plain CfnResource "
-        "(CDK's CustomResourceProvider role of Custom::VpcRestrictDefaultSG has an inline "
-        "policy) is never seen, and AwsCustomResource's inline policies are acknowledged. The "
-        "claim should read 'except CDK's own custom-resource providers', or a Governance rule "
-        "over the template JSON should check Policies on every role.",
+        elsewhere="IAM2 reads every role in the template, the plain-CfnResource roles of "
+        "CDK's own custom-resource providers included (cdk-nag sees typed L1 roles only). One "
+        "acknowledged exception: CDK's Custom::VpcRestrictDefaultSG provider role, whose inline "
+        "policy aws-cdk-lib always writes; it names only the VPC's default security group and "
+        "the boundary caps it (cdk_constructs/network.py).",
     ),
     Claim(
         "IAM-3",
         "Least privilege",
         ARCHITECTURE,
         "Key policies name each principal",
-        gap="No synth rule evaluates key policies: iamcheck stream's evaluator (issue 9).",
+        rules=("Governance-KMS1",),
     ),
     # Nothing dropped silently
     Claim(
@@ -314,10 +313,11 @@ CLAIMS: tuple[Claim, ...] = (
         "Failures are seen",
         ARCHITECTURE,
         "every dead-letter",
-        rules=("NIST.800.53.R5-CloudWatchAlarmAction",),
-        gap="No rule checks that every dead-letter queue has a depth alarm (CloudWatchAlarmAction "
-        "only checks that alarms have actions). The alert topic's own dead-letter queue "
-        "(AlertsUndelivered, cdk_constructs/alerts.py) has no depth alarm today.",
+        rules=(
+            "Governance-ASY4",
+            "Governance-ALM1",
+            "NIST.800.53.R5-CloudWatchAlarmAction",
+        ),
     ),
     Claim(
         "DLV-3",
@@ -335,11 +335,10 @@ CLAIMS: tuple[Claim, ...] = (
             "Governance-ASY1",
             "Governance-EVB1",
             "Governance-MPG5",
+            "Governance-MPG7",
             "AwsSolutions-SQS2",
             "AwsSolutions-SQS4",
         ),
-        gap="MPG5 checks that a rule with dead-lettered targets receives each group's state "
-        "changes, not that its targets are the approval gate and the ledger handler.",
     ),
     Claim(
         "DLV-5",
@@ -359,11 +358,11 @@ CLAIMS: tuple[Claim, ...] = (
             "NIST.800.53.R5-LambdaInsideVPC",
             "Governance-LMB1",
             "Governance-ASY3",
+            "Governance-ASY4",
             "NIST.800.53.R5-LambdaDLQ",
         ),
         elsewhere="Serverless-LambdaTracing also reports untraced functions, as a warning "
         "that does not fail the gate.",
-        gap="Depth alarms: see DLV-2.",
     ),
     # Registry, documentation and approval
     Claim(
@@ -372,8 +371,6 @@ CLAIMS: tuple[Claim, ...] = (
         README,
         "retained, tagged owner/risk tier/classification, shared read-only with",
         rules=("Governance-MPG1", "Governance-MPG2", "Governance-MPG3"),
-        gap="MPG2 checks governance:model, owner and risk tier, not "
-        "governance:data-classification.",
     ),
     Claim(
         "REG-2",
@@ -387,9 +384,9 @@ CLAIMS: tuple[Claim, ...] = (
         "Approval on evidence",
         README,
         "the approval policy the gate reads",
+        rules=("Governance-MPG6",),
         elsewhere="Run time: the approval gate reads the policy parameter and fails closed "
         "without it (tests/handlers).",
-        gap="No synth rule checks that each governed group has its policy parameter.",
     ),
     # Serving and monitoring
     Claim(
@@ -426,20 +423,26 @@ CLAIMS: tuple[Claim, ...] = (
             "Governance-MJD3",
             "Governance-MJD4",
             "Governance-MJD5",
+            # The Evidently engine's checks start on EventBridge Scheduler schedules.
+            "Governance-SCH1",
         ),
     ),
     Claim(
         "MON-2",
         "Monitoring jobs contained",
         ARCHITECTURE,
-        "Every monitoring job runs in the isolated VPC with network isolation, "
-        "inter-container traffic encryption, KMS-encrypted volumes and outputs",
+        "Every monitoring job runs in the isolated VPC with inter-container traffic encryption, "
+        "KMS-encrypted volumes and outputs, a stopping condition, and the monitoring role; every "
+        "Model Monitor job also with network isolation",
         rules=(
             "Governance-MJD1",
             "Governance-MJD2",
             "Governance-MJD3",
             "Governance-MJD4",
             "Governance-MJD5",
+            # The Evidently engine's checks: processing steps of its pipelines.
+            "Governance-PPS1",
+            "Governance-PPS2",
         ),
     ),
     Claim(
@@ -447,9 +450,7 @@ CLAIMS: tuple[Claim, ...] = (
         "Alerts reach people",
         README,
         "alarms to the governance topic",
-        rules=("NIST.800.53.R5-CloudWatchAlarmAction",),
-        gap="CloudWatchAlarmAction checks that an alarm has an action, not that it is the "
-        "governance topic.",
+        rules=("Governance-ALM1", "NIST.800.53.R5-CloudWatchAlarmAction"),
     ),
     # The gate itself
     Claim(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -215,7 +215,11 @@ class AppIndex:
         self,
         resources: Iterable[Resource],
         stack_metadata: Mapping[str, Mapping[str, Any]] | None = None,
+        templates: Sequence[Any] = (),
     ) -> None:
+        # The templates themselves (``templates.StackTemplate``), for rules that evaluate
+        # policies with the IAM evaluator, which reads whole templates.
+        self.templates = tuple(templates)
         self._by_type: dict[str, list[Resource]] = defaultdict(list)
         self._by_path: dict[str, Resource] = {}
         self._stack_metadata = dict(stack_metadata or {})

@@ -1,179 +1,269 @@
-"""Rules for SageMaker pipelines: where the definition lives, who the pipeline runs as, and
-whether every job it starts is hardened.
+"""Rules for SageMaker Pipelines' processing steps and EventBridge Scheduler schedules.
 
-A pipeline's jobs are not CloudFormation resources: they exist only in its definition, so the
-hardening rule reads the definition itself: the inline ``PipelineDefinitionBody``, or the file
-CDK staged in the cloud assembly for ``PipelineDefinitionS3Location`` (found through the
-pipeline's ``governance:pipeline-definition`` metadata and the ``Custom::CDKBucketDeployment``
-it depends on: ``asset.<SourceObjectKeys[0] without .zip>/<file>`` beside the template). A
-definition the rule cannot read is ``[Undecidable]``, never a pass.
+The Evidently monitoring engine runs its checks as processing steps of SageMaker Pipelines
+started by EventBridge Scheduler (cdk_constructs/monitoring/evidently_engine.py). A step's
+``Arguments`` are the ``CreateProcessingJob`` request, inside the pipeline's definition. A
+definition written inline (``PipelineDefinition.PipelineDefinitionBody``, a JSON string that may
+be an ``Fn::Join`` around deploy-time values) is read here: the deploy-time values become an
+opaque stand-in, which counts as "set" but never as a particular value. A definition kept in S3
+(``PipelineDefinitionS3Location``, ``GovernedPipeline``) is read from the copy staged in the
+cloud assembly, which the resource's ``governance:pipeline-definition`` metadata names with its
+SHA-256; without that, or when the copy does not match, it is undecidable.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from cdk_constructs.compliance.rules.identity import IAM_ROLE, has_app_boundary
 from cdk_constructs.compliance.rules.model import (
     AppIndex,
     GovernanceRule,
     Resource,
     Verdict,
-    as_list,
-    dig,
-    is_unresolved,
+    combine,
+    configured,
+    flag,
+    per_resource,
     verdict_of,
 )
-from cdk_constructs.pipelines.governed_pipeline import DEFINITION_METADATA_KEY
-from cdk_constructs.training.hardening import problems
+from cdk_constructs.compliance.rules.monitoring import has_local_storage, vpc_verdict
 
 PIPELINE = "AWS::SageMaker::Pipeline"
-S3_BUCKET = "AWS::S3::Bucket"
-BUCKET_DEPLOYMENT = "Custom::CDKBucketDeployment"
+SCHEDULE = "AWS::Scheduler::Schedule"
+# Stands in for a deploy-time value inside the definition's JSON text.
+_DEPLOY_TIME = "<deploy-time value>"
 
 
-def _bucket_is_governed(bucket: Resource) -> bool:
-    """Versioned, all public access blocked, encrypted with a customer managed KMS key."""
-    rules = as_list(bucket.get("BucketEncryption", "ServerSideEncryptionConfiguration"))
-    kms = any(
-        dig(rule, "ServerSideEncryptionByDefault", "SSEAlgorithm") == "aws:kms"
-        and dig(rule, "ServerSideEncryptionByDefault", "KMSMasterKeyID") is not None
-        for rule in rules
-    )
-    versioned = bucket.get("VersioningConfiguration", "Status") == "Enabled"
-    blocked = all(
-        bucket.get("PublicAccessBlockConfiguration", key) is True
-        for key in (
-            "BlockPublicAcls",
-            "BlockPublicPolicy",
-            "IgnorePublicAcls",
-            "RestrictPublicBuckets",
-        )
-    )
-    return kms and versioned and blocked
+def _text(value: Any) -> str | None:
+    """A definition body as JSON text, deploy-time parts replaced; None if not a string/join."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping) and set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        if not isinstance(separator, str) or not isinstance(parts, list):
+            return None
+        return separator.join(p if isinstance(p, str) else _DEPLOY_TIME for p in parts)
+    return None
 
 
-def definition_in_governed_bucket(pipeline: Resource, index: AppIndex) -> Verdict:
-    """PipelineDefinitionS3Location.Bucket is a bucket of the app that is versioned, blocks
-    public access and is encrypted with a KMS key (an inline body is not kept as evidence)."""
-    definition = pipeline.get("PipelineDefinition")
-    if is_unresolved(definition):
-        return Verdict.UNDECIDABLE
-    location = dig(definition, "PipelineDefinitionS3Location")
-    if location is None:
-        return Verdict.NON_COMPLIANT
-    bucket = index.resolve(dig(location, "Bucket"))
-    if bucket is None:
-        if is_unresolved(dig(location, "Bucket")):
-            return Verdict.UNDECIDABLE
-        return Verdict.NON_COMPLIANT
-    return verdict_of(bucket.type == S3_BUCKET and _bucket_is_governed(bucket))
+# Equal to cdk_constructs.pipelines.governed_pipeline.DEFINITION_METADATA_KEY (tested).
+DEFINITION_METADATA_KEY = "governance:pipeline-definition"
 
 
-def role_has_boundary(pipeline: Resource, index: AppIndex) -> Verdict:
-    """RoleArn is a role of the app that carries the app's permissions boundary."""
-    role = index.resolve(pipeline.get("RoleArn"))
-    if role is None:
-        if is_unresolved(pipeline.get("RoleArn")):
-            return Verdict.UNDECIDABLE
-        return Verdict.NON_COMPLIANT
-    if role.type != IAM_ROLE:
-        return Verdict.NON_COMPLIANT
-    return has_app_boundary(role, index)
+@lru_cache(maxsize=64)
+def _template(path: str) -> Mapping[str, Any]:
+    try:
+        loaded = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, Mapping) else {}
 
 
-def read_definition(pipeline: Resource, index: AppIndex) -> Mapping[str, Any] | None:
-    """The pipeline's definition document, or ``None`` when it cannot be read offline."""
-    body = pipeline.get("PipelineDefinition", "PipelineDefinitionBody")
-    if isinstance(body, str):
-        return _document(body)
-    staged = _staged_file(pipeline, index)
-    if staged is None:
+def _staged_definition(pipeline: Resource) -> str | None:
+    """The S3-kept definition's staged copy in the cloud assembly (``asset.<hash>/<file>``, the
+    copy's source), found by the file name and SHA-256 the resource's metadata records."""
+    if not pipeline.template_path:
+        return None
+    raw = _template(pipeline.template_path).get("Resources", {}).get(pipeline.logical_id, {})
+    staged = (raw.get("Metadata") or {}).get(DEFINITION_METADATA_KEY)
+    if not isinstance(staged, Mapping) or not isinstance(staged.get("file"), str):
+        return None
+    name = Path(staged["file"]).name
+    for candidate in sorted(Path(pipeline.template_path).parent.glob(f"asset.*/{name}")):
+        body = candidate.read_bytes()
+        if hashlib.sha256(body).hexdigest() == staged.get("sha256"):
+            return body.decode("utf-8", errors="replace")
+    return None
+
+
+def processing_steps(pipeline: Resource) -> list[Mapping[str, Any]] | None:
+    """The ``Arguments`` of each processing step; None when the definition is not readable."""
+    if pipeline.get("PipelineDefinition", "PipelineDefinitionS3Location") is not None:
+        return _steps_of(_staged_definition(pipeline))
+    return definition_steps(pipeline.get("PipelineDefinition", "PipelineDefinitionBody"))
+
+
+def definition_steps(body: Any) -> list[Mapping[str, Any]] | None:
+    """The processing steps' ``Arguments`` of an inline ``PipelineDefinitionBody`` (a string or
+    an ``Fn::Join``); None when it is not readable."""
+    return _steps_of(_text(body))
+
+
+def _steps_of(text: str | None) -> list[Mapping[str, Any]] | None:
+    if text is None:
         return None
     try:
-        return _document(staged.read_text())
-    except OSError:
-        return None
-
-
-def _document(text: str) -> Mapping[str, Any] | None:
-    try:
-        parsed = json.loads(text)
+        definition = json.loads(text)
     except ValueError:
         return None
-    return parsed if isinstance(parsed, Mapping) else None
-
-
-def _staged_file(pipeline: Resource, index: AppIndex) -> Path | None:
-    record = pipeline.metadata.get(DEFINITION_METADATA_KEY)
-    file = dig(record, "file") if isinstance(record, Mapping) else None
-    if not isinstance(file, str) or not pipeline.template_path:
+    steps = definition.get("Steps") if isinstance(definition, Mapping) else None
+    if not isinstance(steps, list):
         return None
-    deployments = [
-        resource
-        for resource in index.of_type(BUCKET_DEPLOYMENT)
-        if resource.stack == pipeline.stack and resource.logical_id in pipeline.depends_on
+    return [
+        step.get("Arguments") or {}
+        for step in _flatten(steps)
+        if isinstance(step, Mapping) and step.get("Type") == "Processing"
     ]
-    if len(deployments) != 1:
-        return None
-    keys = as_list(deployments[0].get("SourceObjectKeys"))
-    if not keys or not isinstance(keys[0], str):
-        return None
-    return Path(pipeline.template_path).parent / f"asset.{keys[0].removesuffix('.zip')}" / file
 
 
-def job_steps_hardened(pipeline: Resource, index: AppIndex) -> Verdict:
-    """Every training, processing, check, transform and model step of the definition is
-    hardened (``cdk_constructs.training.hardening``)."""
-    definition = read_definition(pipeline, index)
-    if definition is None:
-        return Verdict.UNDECIDABLE
-    return verdict_of(not problems(definition))
+def _flatten(steps: list[Any]) -> Iterator[Any]:
+    # A condition step nests its branches' steps.
+    for step in steps:
+        yield step
+        if isinstance(step, Mapping) and step.get("Type") == "Condition":
+            arguments = step.get("Arguments") or {}
+            for branch in ("IfSteps", "ElseSteps"):
+                yield from _flatten(arguments.get(branch) or [])
 
+
+def _per_step(check: Any) -> Any:
+    def rule(pipeline: Resource) -> Verdict:
+        steps = processing_steps(pipeline)
+        if steps is None:
+            return Verdict.UNDECIDABLE
+        if not steps:
+            return Verdict.NOT_APPLICABLE
+        return combine(check(step) for step in steps)
+
+    rule.__name__ = check.__name__
+    rule.__doc__ = check.__doc__
+    return rule
+
+
+def _dig(value: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def step_network_protected(step: Mapping[str, Any]) -> Verdict:
+    """The step's job runs in a VPC (Subnets and SecurityGroupIds) with inter-container
+    traffic encryption."""
+    return combine(
+        [
+            vpc_verdict(_dig(step, "NetworkConfig", "VpcConfig")),
+            verdict_of(flag(_dig(step, "NetworkConfig", "EnableInterContainerTrafficEncryption"))),
+        ]
+    )
+
+
+def step_storage_encrypted(step: Mapping[str, Any]) -> Verdict:
+    """The step's job encrypts its volume (unless NVMe) and its output with a KMS key."""
+    cluster = _dig(step, "ProcessingResources", "ClusterConfig") or {}
+    volume = (
+        Verdict.NOT_APPLICABLE
+        if has_local_storage(cluster.get("InstanceType"))
+        else verdict_of(configured(cluster.get("VolumeKmsKeyId")))
+    )
+    outputs = _dig(step, "ProcessingOutputConfig", "Outputs")
+    output = (
+        verdict_of(configured(_dig(step, "ProcessingOutputConfig", "KmsKeyId")))
+        if outputs
+        else Verdict.NOT_APPLICABLE
+    )
+    return combine([volume, output])
+
+
+# What a monitoring check's processing job says about itself in its Environment: the endpoint it
+# watches and its MonitoringType (evidently_engine.ENV_ENDPOINT_NAME / ENV_MONITORING_TYPE).
+ENV_ENDPOINT_NAME = "sagemaker_endpoint_name"
+ENV_MONITORING_TYPE = "governance_monitoring_type"
+
+
+def _scheduled_pipeline_names(index: AppIndex) -> dict[tuple[str, str | None, str | None], bool]:
+    """(pipeline name, account, region) of every pipeline an enabled schedule starts."""
+    found: dict[tuple[str, str | None, str | None], bool] = {}
+    for schedule in index.of_type(SCHEDULE):
+        arn = schedule.get("Target", "Arn")
+        state = schedule.get("State")
+        if not isinstance(arn, str) or ":pipeline/" not in arn or state == "DISABLED":
+            continue
+        environment = schedule.environment
+        found[(arn.rsplit("/", 1)[1], environment.account, environment.region)] = True
+    return found
+
+
+def scheduled_monitors(index: AppIndex) -> dict[tuple[str, str | None, str | None], set[str]]:
+    """MonitoringTypes run by scheduled pipelines, by (endpoint name, account, region)."""
+
+    def build(index: AppIndex) -> dict[tuple[str, str | None, str | None], set[str]]:
+        scheduled = _scheduled_pipeline_names(index)
+        monitors: dict[tuple[str, str | None, str | None], set[str]] = {}
+        for pipeline in index.of_type(PIPELINE):
+            name = pipeline.get("PipelineName")
+            where = (pipeline.environment.account, pipeline.environment.region)
+            if not isinstance(name, str) or (name.lower(), *where) not in scheduled:
+                continue
+            for step in processing_steps(pipeline) or []:
+                environment = _dig(step, "Environment") or {}
+                endpoint = environment.get(ENV_ENDPOINT_NAME)
+                kind = environment.get(ENV_MONITORING_TYPE)
+                if isinstance(endpoint, str) and isinstance(kind, str):
+                    monitors.setdefault((endpoint, *where), set()).add(kind)
+        return monitors
+
+    return index.derived("pipelines:scheduled-monitors", build)
+
+
+def schedule_keeps_failed_starts(schedule: Resource) -> Verdict:
+    """Target.DeadLetterConfig.Arn and Target.RetryPolicy are set."""
+    return combine(
+        [
+            verdict_of(configured(schedule.get("Target", "DeadLetterConfig", "Arn"))),
+            verdict_of(configured(schedule.get("Target", "RetryPolicy"))),
+        ]
+    )
+
+
+_STEPS = "Processing steps of SageMaker pipelines"
 
 RULES = (
     GovernanceRule(
-        rule_id="PIP1",
+        rule_id="PPS1",
         resource_types=(PIPELINE,),
-        title="Pipeline definitions are kept in a governed bucket",
-        info="The pipeline's definition is inline, or its PipelineDefinitionS3Location names a "
-        "bucket that is not one of the app's versioned, KMS-encrypted, non-public buckets.",
-        explanation="The definition is what ran: kept, versioned and encrypted in the governed "
-        "artifacts bucket, every version a pipeline ever had can be shown to an auditor.",
-        undecidable="The bucket is a parameter or an import nothing in the app exports.",
-        nist_800_53=("CM-2", "CM-3", "AU-9"),
-        sr_11_7="IV (model development documentation)",
-        eu_ai_act="Art. 11 (technical documentation)",
-        check=definition_in_governed_bucket,
-    ),
-    GovernanceRule(
-        rule_id="PIP2",
-        resource_types=(PIPELINE,),
-        title="Pipelines run as a role with the app's permissions boundary",
-        info="The pipeline's RoleArn is not a role of the app with the app's permissions boundary.",
-        explanation="A pipeline starts jobs and registers versions; its role must be bounded "
-        "like every other role of the platform.",
-        undecidable="RoleArn is a parameter or an import nothing in the app exports, or the "
-        "boundary cannot be resolved.",
-        nist_800_53=("AC-6", "AC-3"),
-        check=role_has_boundary,
-    ),
-    GovernanceRule(
-        rule_id="PIP3",
-        resource_types=(PIPELINE,),
-        title="Every job a pipeline starts is hardened",
-        info="A training, processing, check, transform or model step of the pipeline's "
-        "definition lacks KMS on its volume or output, the VPC, network isolation (except "
-        "Clarify's shadow-endpoint checks), inter-container encryption or a stopping condition.",
-        explanation="A pipeline's jobs exist only in its definition, so no template rule sees "
-        "them; they handle the training data and produce the model and its evidence.",
-        undecidable="The definition is neither inline nor staged in the cloud assembly where "
-        "the pipeline's metadata says.",
-        nist_800_53=("SC-28", "SC-7", "SC-8"),
+        title=f"{_STEPS} run in a VPC and encrypt inter-container traffic",
+        info="A processing step of the pipeline has no NetworkConfig.VpcConfig with Subnets and "
+        "SecurityGroupIds, or does not set EnableInterContainerTrafficEncryption to true.",
+        explanation="Monitoring checks read captured inference data and ground truth. In the "
+        "isolated VPC their only routes are the VPC endpoints, under the platform's network "
+        "controls; the Evidently checks need those routes (they read S3 and publish CloudWatch "
+        "metrics themselves), so the VPC is their network boundary.",
+        undecidable="The definition is kept in S3 without a matching staged copy in the cloud "
+        "assembly, or is not a readable JSON string.",
+        nist_800_53=("SC-7", "AC-4", "SC-8"),
         eu_ai_act="Art. 15 (cybersecurity)",
-        check=job_steps_hardened,
+        check=per_resource(_per_step(step_network_protected)),
+    ),
+    GovernanceRule(
+        rule_id="PPS2",
+        resource_types=(PIPELINE,),
+        title=f"{_STEPS} encrypt their volume and output with a KMS key",
+        info="A processing step of the pipeline has no ProcessingResources.ClusterConfig."
+        "VolumeKmsKeyId (and no NVMe instance storage) or no ProcessingOutputConfig.KmsKeyId.",
+        explanation="The job's volume holds copies of captured data; its output is monitoring "
+        "evidence. A customer managed key keeps access to both reviewable.",
+        undecidable="The definition is kept in S3 without a matching staged copy in the cloud "
+        "assembly, or is not a readable JSON string.",
+        nist_800_53=("SC-28", "SC-12"),
+        check=per_resource(_per_step(step_storage_encrypted)),
+    ),
+    GovernanceRule(
+        rule_id="SCH1",
+        resource_types=(SCHEDULE,),
+        title="EventBridge Scheduler schedules retry and keep failed starts",
+        info="The schedule's Target has no DeadLetterConfig.Arn or no RetryPolicy.",
+        explanation="A monitoring run the scheduler could not start leaves the model "
+        "unmonitored; with a retry policy and a dead-letter queue (whose depth is alarmed) the "
+        "gap is retried and then kept, never silent.",
+        undecidable="Target.DeadLetterConfig.Arn or Target.RetryPolicy is conditional.",
+        nist_800_53=("SI-4", "AU-5"),
+        check=per_resource(schedule_keeps_failed_starts),
     ),
 )

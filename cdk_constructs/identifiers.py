@@ -1,0 +1,31 @@
+"""The identifiers of shared references (an ARN or id token), read once per object.
+
+Reading ``role.role_arn`` on an aws-cdk object is a round trip to the jsii runtime (Node). A
+models stack reads the same foundation role's ARN, subnets' ids and security group's id for every
+model and every monitor; at 500 models those reads were a tenth of the per-model synth cost
+(``bench/scale.py``). These attributes are fixed for the object's life: aws-cdk sets them in the
+constructor (``Role.fromRoleArn``, ``Subnet.fromSubnetAttributes``,
+``SecurityGroup.fromSecurityGroupId``, or the resource's own ``Ref``/``GetAtt`` token), so a value
+read once stays right. Entries go away with the object (weak keys), so one process can build many
+apps.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Literal
+
+Identifier = Literal["role_arn", "subnet_id", "security_group_id"]
+
+_READ: weakref.WeakKeyDictionary[object, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def identifier(reference: object, attribute: Identifier) -> str:
+    """``getattr(reference, attribute)``, read from the jsii runtime once per object."""
+    known = _READ.setdefault(reference, {})
+    if attribute not in known:
+        value = getattr(reference, attribute)
+        if not isinstance(value, str):
+            raise TypeError(f"{attribute} of {reference!r} is {value!r}; expected a string")
+        known[attribute] = value
+    return known[attribute]

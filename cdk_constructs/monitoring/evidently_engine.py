@@ -1,0 +1,656 @@
+"""The Evidently engine: AWS's documented replacement for Model Monitor (``MonitoringEngine``).
+
+"Amazon SageMaker Model Monitor is no longer open to new customers" (SageMaker developer guide,
+model-monitor-availability-change). That page names the replacement: open-source monitoring with
+Evidently AI (DataDriftPreset / DataSummaryPreset for data quality, ClassificationPreset for
+model quality with delayed ground truth), run by EventBridge-scheduled processing jobs, alerting
+through SNS and CloudWatch. Per deployed model and enabled check this engine declares:
+
+* an ``AWS::SageMaker::Pipeline`` named like Model Monitor's schedule (``<endpoint>-<check>``)
+  with one processing step running ``monitoring_jobs/evidently_check.py`` on the SageMaker
+  scikit-learn image (Python 3.12), its dependencies installed from the pinned wheelhouse that
+  ships with it as a job input (``make wheelhouse``; nothing is downloaded at run time);
+* an ``AWS::Scheduler::Schedule`` on the check's cron (SageMaker's cron forms are valid
+  EventBridge Scheduler cron expressions, six fields), with a retry window no longer than one
+  interval and a dead-letter queue.
+
+The job is hardened like the Model Monitor jobs: isolated VPC subnets and the jobs' security
+group, inter-container encryption, volume and output encrypted with the monitoring key, runtime
+capped per check. Network isolation is off, for the same kind of documented reason as Clarify's
+explainability job: the check itself reads the capture window and ground truth from S3 and
+publishes its CloudWatch metrics, through the VPC endpoints only (the subnets have no other
+route). It runs as the environment's monitoring role, which already holds exactly that.
+
+The job sets the environment variables Model Monitor sets (``sagemaker_endpoint_name``,
+``sagemaker_monitoring_schedule_name``), writes ``constraint_violations.json`` as its first
+output and ``CompletedWithViolations`` as its exit message, and publishes Model Monitor's metric
+names and dimensions; so the violations handler, the alarms and the dashboard treat both engines
+the same, and a failed or stopped run is alerted and recorded like any other.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from aws_cdk import Aws, CfnMapping, Duration, Stack, Token
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from cdk_constructs import tags
+from cdk_constructs.compliance.acknowledgments import (
+    acknowledge,
+    acknowledge_wildcards,
+    nag_string,
+)
+from cdk_constructs.monitoring.baselines import PackageBaselines, PackageBaselinesProvider
+from cdk_constructs.monitoring.engine import (
+    DEFAULT_VOLUME_SIZE_GB,
+    DeployedMonitor,
+    DeployedMonitors,
+    MonitoringResources,
+    schedule_name_for,
+)
+from cdk_constructs.monitoring.images import MonitorType
+from cdk_constructs.monitoring.metrics import (
+    DEFAULT_FEATURE_DRIFT_THRESHOLD,
+    METRIC_NAMESPACES,
+)
+from cdk_constructs.monitoring.serving import GovernedEndpoint
+from cdk_constructs.pipelines.schedules import SCHEDULE_SOURCE, schedule_expression_problem
+from cdk_constructs.props import MonitoredModel
+from cdk_constructs.roles import ManagedPolicyRole
+from governance.contracts.vocabulary import MONITOR_JOB_TYPES
+from governance.contracts.vocabulary import MonitorType as ContractMonitorType
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
+JOB_SCRIPT = REPOSITORY_ROOT / "monitoring_jobs" / "evidently_check.py"
+# What the job imports besides the wheelhouse: the reference-data contract shared with the
+# training pipeline (standard library + pydantic only, see governance.contracts).
+JOB_MODULES = (
+    "governance/__init__.py",
+    "governance/contracts/__init__.py",
+    "governance/contracts/errors.py",
+    "governance/contracts/reference_data.py",
+)
+LAMBDA_ROOT = REPOSITORY_ROOT / "lambda"
+REQUIREMENTS_LOCK = REPOSITORY_ROOT / "monitoring_jobs" / "requirements.lock"
+DEFAULT_WHEELHOUSE = REPOSITORY_ROOT / "build" / "evidently-wheelhouse.tar"
+LOCK_MEMBER = "requirements.lock"
+
+# The SageMaker scikit-learn framework image the jobs run on, and its Python: the wheelhouse is
+# built for exactly this interpreter (aws/sagemaker-scikit-learn-container,
+# docker/1.4-2-py312/base/Dockerfile.cpu: PYTHON_VERSION=3.12, x86_64).
+IMAGE_FRAMEWORK = "sklearn"
+IMAGE_VERSION = "1.4-2-py312"
+IMAGE_PYTHON = "3.12"
+
+CODE_PATH = "/opt/ml/processing/input/code"
+WHEELHOUSE_PATH = "/opt/ml/processing/input/wheelhouse"
+OUTPUT_PATH = "/opt/ml/processing/output"
+# The processing job's entrypoint: install the shipped wheelhouse offline, unpack the code
+# bundle, then run the check.
+ENTRYPOINT_SCRIPT = (
+    "set -eu; mkdir -p /tmp/wheelhouse /tmp/job; "
+    f"tar -xf {WHEELHOUSE_PATH}/*.tar -C /tmp/wheelhouse; "
+    "python3 -m pip install --quiet --no-index --no-deps --find-links /tmp/wheelhouse "
+    f"-r /tmp/wheelhouse/{LOCK_MEMBER}; "
+    f"tar -xf {CODE_PATH}/*.tar -C /tmp/job; "
+    f'PYTHONPATH=/tmp/job exec python3 /tmp/job/{JOB_SCRIPT.name} "$@"'
+)
+# Environment variables Model Monitor sets on its processing jobs, which the violations handler
+# reads (governance.sagemaker.ENV_ENDPOINT_NAME / ENV_SCHEDULE_NAME, tested equal).
+ENV_ENDPOINT_NAME = "sagemaker_endpoint_name"
+ENV_SCHEDULE_NAME = "sagemaker_monitoring_schedule_name"
+# The check's Model Monitor MonitoringType, so the Governance pack (EP1) counts this pipeline as
+# the endpoint's monitor (compliance/rules/pipelines.py ENV_MONITORING_TYPE, tested equal).
+ENV_MONITORING_TYPE = "governance_monitoring_type"
+
+CHECK_STEP_NAMES: Mapping[MonitorType, str] = MappingProxyType(
+    {"data_quality": "DataQualityCheck", "model_quality": "ModelQualityCheck"}
+)
+PIPELINE_DEFINITION_VERSION = "2020-12-01"
+# EventBridge Scheduler RetryPolicy: MaximumEventAgeInSeconds 60-86400, attempts 0-185
+# (AWS::Scheduler::Schedule provider schema). A run retried after its interval would overlap
+# the next one, so the age is capped at one interval.
+SCHEDULE_RETRY_ATTEMPTS = 3
+
+
+class DependencyNotShippedError(ValueError):
+    """The job's wheelhouse is missing or does not hold the pinned lock."""
+
+
+def check_wheelhouse(path: Path, lock: Path = REQUIREMENTS_LOCK) -> Path:
+    """``path`` if it is a wheelhouse tar holding exactly ``lock``; otherwise a clear error."""
+    if not path.is_file():
+        raise DependencyNotShippedError(
+            f"the evidently engine's job dependencies are not shipped: {path} does not exist; "
+            "allowed: the wheelhouse built by `make wheelhouse` (pinned in "
+            f"{lock.relative_to(REPOSITORY_ROOT)}), since the jobs' VPC has no internet"
+        )
+    try:
+        with tarfile.open(path) as archive:
+            member = archive.extractfile(LOCK_MEMBER)
+            shipped = member.read() if member is not None else b""
+    except (tarfile.TarError, KeyError) as error:
+        raise DependencyNotShippedError(
+            f"{path} is not a wheelhouse with {LOCK_MEMBER} ({error}); rebuild it with "
+            "`make wheelhouse`"
+        ) from None
+    if shipped != lock.read_bytes():
+        raise DependencyNotShippedError(
+            f"the wheelhouse {path} was built from another {LOCK_MEMBER} than "
+            f"{lock.relative_to(REPOSITORY_ROOT)}; rebuild it with `make wheelhouse`"
+        )
+    return path
+
+
+@cache
+def job_code_bundle() -> Path:
+    """The job script and the contract modules it imports, as a reproducible tar (sorted, zero
+    mtimes and owners, so its asset hash changes only with the code)."""
+    path = Path(tempfile.mkdtemp(prefix="evidently-job-")) / "evidently-job.tar"
+    members = [(JOB_SCRIPT.name, JOB_SCRIPT)] + [(m, LAMBDA_ROOT / m) for m in JOB_MODULES]
+    with tarfile.open(path, "w") as archive:
+        for name, source in sorted(members):
+            data = source.read_bytes()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 0
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def image_uri_by_region() -> dict[str, str]:
+    """Region -> the scikit-learn image the jobs run, from the SDK's bundled table."""
+    from sagemaker.core import image_uris
+
+    config = image_uris.config_for_framework(IMAGE_FRAMEWORK)["training"]["versions"]
+    regions = sorted(config[IMAGE_VERSION]["registries"])
+    return {
+        region: str(
+            image_uris.retrieve(
+                IMAGE_FRAMEWORK, region=region, version=IMAGE_VERSION, instance_type="ml.m5.xlarge"
+            )
+        )
+        for region in regions
+    }
+
+
+@dataclass(frozen=True)
+class EvidentlyCheck:
+    """One scheduled check: its pipeline, its schedule, and the step's job request."""
+
+    monitor_type: MonitorType
+    name: str
+    pipeline: sagemaker.CfnPipeline
+    schedule: scheduler.CfnSchedule
+    job_request: Mapping[str, Any]
+
+
+class EvidentlyEngine:
+    """Evidently AI checks in scheduled SageMaker Pipelines (see the module docstring).
+
+    ``wheelhouse`` defaults to ``build/evidently-wheelhouse.tar`` (``make wheelhouse``); synth
+    stops with a clear error when it is missing or built from another lock. ``image_uri``
+    defaults to the SageMaker scikit-learn image 1.4-2-py312 of the stack's region (the
+    wheelhouse targets its Python 3.12). ``volume_size_gb`` defaults to 30.
+    """
+
+    def __init__(
+        self,
+        *,
+        wheelhouse: Path = DEFAULT_WHEELHOUSE,
+        image_uri: str | None = None,
+        volume_size_gb: int = DEFAULT_VOLUME_SIZE_GB,
+        drift_threshold: float = DEFAULT_FEATURE_DRIFT_THRESHOLD,
+    ) -> None:
+        if volume_size_gb < 1:
+            raise ValueError(f"volume_size_gb must be at least 1 (got {volume_size_gb})")
+        self.wheelhouse = check_wheelhouse(wheelhouse)
+        self.image_uri = image_uri
+        self.volume_size_gb = volume_size_gb
+        self.drift_threshold = drift_threshold
+
+    def deploy(
+        self,
+        scope: Construct,
+        *,
+        model: MonitoredModel,
+        endpoint: GovernedEndpoint,
+        resources: MonitoringResources,
+    ) -> DeployedMonitors:
+        return EvidentlyMonitors(
+            scope,
+            f"{model.name}-evidently",
+            engine=self,
+            model=model,
+            endpoint=endpoint,
+            resources=resources,
+        ).deployed
+
+
+class EvidentlyStackResources(Construct):
+    """What every Evidently check of one stack shares: the job code and wheelhouse assets, the
+    pipelines' role, the schedules' role and their dead-letter queue. One per stack, so the
+    foundation does not change when models are added."""
+
+    ID = "EvidentlyEngine"
+
+    @classmethod
+    def of(cls, scope: Construct, engine: EvidentlyEngine, resources: MonitoringResources) -> Any:
+        stack = Stack.of(scope)
+        found = stack.node.try_find_child(cls.ID)
+        if isinstance(found, cls):
+            return found
+        return cls(stack, cls.ID, engine=engine, resources=resources)
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        engine: EvidentlyEngine,
+        resources: MonitoringResources,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        # The monitoring role reads the bootstrap bucket's .tar assets (foundation grant).
+        self.code = s3_assets.Asset(self, "JobCode", path=str(job_code_bundle()))
+        self.wheelhouse = s3_assets.Asset(self, "Wheelhouse", path=str(engine.wheelhouse))
+        self.image_uri = engine.image_uri or self._image()
+        self.pipeline_role = ManagedPolicyRole(
+            self,
+            "PipelineRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com").with_conditions(
+                {"StringEquals": {"aws:SourceAccount": stack.account}}
+            ),
+            description="Runs the Evidently monitoring pipelines' processing steps",
+        )
+        processing_jobs = stack.format_arn(
+            service="sagemaker", resource="processing-job", resource_name="*"
+        )
+        self.pipeline_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RunCheckJobs",
+                actions=[
+                    "sagemaker:CreateProcessingJob",
+                    "sagemaker:DescribeProcessingJob",
+                    "sagemaker:StopProcessingJob",
+                    "sagemaker:AddTags",
+                ],
+                resources=[processing_jobs],
+            )
+        )
+        self.pipeline_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="PassMonitoringRole",
+                actions=["iam:PassRole"],
+                resources=[resources.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
+        acknowledge_wildcards(
+            self.pipeline_role,
+            resources=[nag_string(stack, processing_jobs)],
+            reason="SageMaker Pipelines name each step's processing job per execution "
+            "(pipelines-<execution id>-<step>-<suffix>); the pattern is limited to processing "
+            "jobs of this account and region, and only the monitoring role may be passed.",
+        )
+        self.dead_letters = sqs.Queue(
+            self,
+            "ScheduleDeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
+            acknowledge(
+                self.dead_letters,
+                rule,
+                "This queue is the monitoring schedules' dead-letter queue: pipeline starts "
+                "that failed after every retry stop here for inspection.",
+            )
+        self.scheduler_role = ManagedPolicyRole(
+            self,
+            "SchedulerRole",
+            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com").with_conditions(
+                {"StringEquals": {"aws:SourceAccount": stack.account}}
+            ),
+            description="Starts the Evidently monitoring pipelines on their schedules",
+        )
+        self.dead_letters.grant_send_messages(self.scheduler_role)
+        if resources.alerts_topic is not None:
+            # A start that failed after every retry is a monitoring gap: alert on the first.
+            alarm = cloudwatch.Alarm(
+                self,
+                "ScheduleDeadLettersAlarm",
+                alarm_description="Evidently monitoring pipelines could not be started by "
+                "their schedules: runs are missing until the messages are inspected",
+                metric=self.dead_letters.metric_approximate_number_of_messages_visible(
+                    period=Duration.minutes(5), statistic="Maximum"
+                ),
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(resources.alerts_topic))
+
+    def _image(self) -> str:
+        stack = Stack.of(self)
+        by_region = image_uri_by_region()
+        if not Token.is_unresolved(stack.region):
+            if stack.region not in by_region:
+                raise ValueError(
+                    f"no SageMaker scikit-learn {IMAGE_VERSION} image is known for region "
+                    f"{stack.region!r}; allowed regions: {', '.join(by_region)}"
+                )
+            return by_region[stack.region]
+        mapping = CfnMapping(
+            self, "Images", mapping={region: {"uri": uri} for region, uri in by_region.items()}
+        )
+        return mapping.find_in_map(Aws.REGION, "uri")
+
+    def allow_start(self, pipeline_arn: str) -> None:
+        self.scheduler_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn]
+            )
+        )
+
+
+class EvidentlyMonitors(Construct):
+    """The scheduled Evidently checks of one deployed model."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        engine: EvidentlyEngine,
+        model: MonitoredModel,
+        endpoint: GovernedEndpoint,
+        resources: MonitoringResources,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.engine = engine
+        self.model = model
+        self.endpoint = endpoint
+        self.resources = resources
+        checks = tuple(model.monitors)
+        unsupported = [c for c in checks if c not in CHECK_STEP_NAMES]
+        if unsupported:
+            raise ValueError(
+                f"model {model.name!r}: the evidently engine cannot run "
+                f"{', '.join(unsupported)}; allowed: {', '.join(CHECK_STEP_NAMES)}"
+            )
+        if "model_quality" in checks and model.ground_truth is None:
+            raise ValueError(
+                f"model {model.name!r}: the model_quality check merges ground truth, so "
+                "MonitoredModel.ground_truth is required (got None)"
+            )
+        for check in checks:
+            schedule_name_for(endpoint.endpoint_name, check)  # validate names first
+            expression = model.monitors[check].expression
+            problem = schedule_expression_problem(expression)
+            if problem is not None:
+                raise ValueError(
+                    f"model {model.name!r}: monitoring.{check}.schedule {expression!r}: "
+                    f"{problem} [{SCHEDULE_SOURCE}]"
+                )
+        self.shared = EvidentlyStackResources.of(self, engine, resources)
+        self.baselines = PackageBaselines(
+            self,
+            "Baselines",
+            model_package_arn=endpoint.served.model_package_arn,
+            monitor_types=["data_reference"] if "data_quality" in checks else [],
+            provider=PackageBaselinesProvider.of(
+                self,
+                vpc=resources.vpc,
+                subnets=resources.subnets,
+                security_group=resources.security_group,
+                logs_key=resources.logs_key,
+            ),
+        )
+        endpoint.sagemaker_model.node.add_dependency(self.baselines.resource)
+        self.checks = tuple(self._check(check) for check in checks)
+        self.deployed = DeployedMonitors(
+            endpoint_name=endpoint.endpoint_name,
+            monitors=tuple(
+                DeployedMonitor(
+                    monitor_type=c.monitor_type,
+                    schedule_name=c.name,
+                    schedule=c.schedule,
+                    job_definition=c.pipeline,
+                    metric_namespace=METRIC_NAMESPACES[c.monitor_type],
+                )
+                for c in self.checks
+            ),
+        )
+
+    def _interval_hours(self, check: MonitorType) -> int:
+        return self.model.monitors[check].interval_hours or 1
+
+    def _arguments(self, check: MonitorType, name: str) -> list[str]:
+        model = self.model
+        features = ",".join(f"{f.name}:{f.type}" for f in model.dataset.features)
+        arguments = [
+            "--check",
+            check,
+            "--problem-type",
+            model.problem_type.value,
+            "--model",
+            model.name,
+            "--endpoint",
+            self.endpoint.endpoint_name,
+            "--schedule",
+            name,
+            "--features",
+            features,
+            # SageMaker writes captures under <destination>/<endpoint>/<variant>/yyyy/mm/dd/hh/.
+            "--capture-uri",
+            f"{self.endpoint.capture_s3_uri}{self.endpoint.endpoint_name}/",
+        ]
+        if check == "data_quality":
+            return [
+                *arguments,
+                "--window-hours",
+                str(self._interval_hours(check)),
+                "--reference-uri",
+                self.baselines.uri("data_reference", "statistics"),
+                "--drift-threshold",
+                str(self.engine.drift_threshold),
+            ]
+        window = model.ground_truth
+        if window is None:
+            raise ValueError(f"model {model.name!r}: the {check} check needs ground truth")
+        floor = model.model_quality_floor
+        arguments += [
+            "--ground-truth-uri",
+            window.s3_uri,
+            "--window-hours",
+            str(max(1, window.length_seconds // 3600)),
+            "--window-end-offset-hours",
+            str(-(window.end_offset_seconds // 3600)),
+            "--probability-threshold",
+            str(model.output.probability_threshold or 0.5),
+        ]
+        if floor is not None:
+            arguments += ["--quality-floor", f"{floor[0]}:{floor[1]}"]
+        return arguments
+
+    def job_request(self, check: MonitorType, name: str) -> dict[str, Any]:
+        """The step's ``CreateProcessingJob`` request (without the name the pipeline gives)."""
+        r = self.resources
+        shared = self.shared
+        check_path = check.replace("_", "-")
+        output = {
+            "Std:Join": {
+                "On": "/",
+                "Values": [
+                    r.reports.s3_uri(f"{self.endpoint.endpoint_name}/{check_path}"),
+                    {"Get": "Execution.PipelineExecutionId"},
+                ],
+            }
+        }
+
+        def s3_input(input_name: str, uri: str, local_path: str) -> dict[str, Any]:
+            return {
+                "InputName": input_name,
+                "AppManaged": False,
+                "S3Input": {
+                    "S3Uri": uri,
+                    "LocalPath": local_path,
+                    "S3DataType": "S3Prefix",
+                    "S3InputMode": "File",
+                    "S3DataDistributionType": "FullyReplicated",
+                },
+            }
+
+        return {
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceCount": 1,
+                    "InstanceType": self.model.monitor_instance_type,
+                    "VolumeSizeInGB": self.engine.volume_size_gb,
+                    "VolumeKmsKeyId": r.key.key_arn,
+                }
+            },
+            "AppSpecification": {
+                "ImageUri": shared.image_uri,
+                "ContainerEntrypoint": ["/bin/sh", "-c", ENTRYPOINT_SCRIPT, "evidently-check"],
+                "ContainerArguments": self._arguments(check, name),
+            },
+            "Environment": {
+                ENV_ENDPOINT_NAME: self.endpoint.endpoint_name,
+                ENV_SCHEDULE_NAME: name,
+                ENV_MONITORING_TYPE: MONITOR_JOB_TYPES[ContractMonitorType(check)].monitoring_type,
+                # boto3 in the job calls S3 and CloudWatch in the stack's region (through the
+                # VPC endpoints); processing containers are not documented to set a region.
+                "AWS_DEFAULT_REGION": Stack.of(self).region,
+                # The image's Python 3.12 is Ubuntu's system Python (PEP 668): pip must be told
+                # that installing into it is intended (pip >= 23.0.1 reads this variable).
+                "PIP_BREAK_SYSTEM_PACKAGES": "1",
+            },
+            "ProcessingInputs": [
+                s3_input("code", shared.code.s3_object_url, CODE_PATH),
+                s3_input("wheelhouse", shared.wheelhouse.s3_object_url, WHEELHOUSE_PATH),
+            ],
+            "ProcessingOutputConfig": {
+                # The first output is the run's result location (constraint_violations.json).
+                "Outputs": [
+                    {
+                        "OutputName": "report",
+                        "AppManaged": False,
+                        "S3Output": {
+                            "S3Uri": output,
+                            "LocalPath": OUTPUT_PATH,
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                ],
+                "KmsKeyId": r.key.key_arn,
+            },
+            "NetworkConfig": {
+                "EnableInterContainerTrafficEncryption": True,
+                "EnableNetworkIsolation": False,
+                "VpcConfig": {
+                    "SecurityGroupIds": [r.security_group.security_group_id],
+                    "Subnets": [subnet.subnet_id for subnet in r.subnets],
+                },
+            },
+            "StoppingCondition": {
+                "MaxRuntimeInSeconds": self.model.monitors[check].max_runtime_seconds
+            },
+            "RoleArn": r.role.role_arn,
+            "Tags": [{"Key": tag.key, "Value": tag.value} for tag in self._tags(check)],
+        }
+
+    def _tags(self, check: MonitorType) -> list[Any]:
+        return self.model.identity.tags(**{tags.MONITOR_TYPE: check.replace("_", "-")})
+
+    def _check(self, check: MonitorType) -> EvidentlyCheck:
+        name = schedule_name_for(self.endpoint.endpoint_name, check)
+        stack = Stack.of(self)
+        request = self.job_request(check, name)
+        definition = {
+            "Version": PIPELINE_DEFINITION_VERSION,
+            "Metadata": {},
+            "Parameters": [],
+            "Steps": [
+                {"Name": CHECK_STEP_NAMES[check], "Type": "Processing", "Arguments": request}
+            ],
+        }
+        step = CHECK_STEP_NAMES[check]
+        pipeline = sagemaker.CfnPipeline(
+            self,
+            f"{step}Pipeline",
+            pipeline_name=name,
+            pipeline_display_name=name,
+            pipeline_description=(
+                f"Evidently {check.replace('_', ' ')} check of endpoint "
+                f"{self.endpoint.endpoint_name} (model {self.model.name})"
+            ),
+            role_arn=self.shared.pipeline_role.role_arn,
+            pipeline_definition={"PipelineDefinitionBody": stack.to_json_string(definition)},
+            tags=self._tags(check),
+        )
+        # SageMaker validates the role and the endpoint's data when a run starts, and the
+        # run must never read a baseline the deploy-time check has not confirmed.
+        pipeline.node.add_dependency(self.shared.pipeline_role, self.baselines.resource)
+        pipeline_arn = stack.format_arn(
+            service="sagemaker", resource="pipeline", resource_name=name
+        )
+        self.shared.allow_start(pipeline_arn)
+        interval_seconds = self._interval_hours(check) * 3600
+        schedule = scheduler.CfnSchedule(
+            self,
+            f"{step}Schedule",
+            name=name,
+            description=f"Runs pipeline {name} on the model's {check} schedule",
+            schedule_expression=self.model.monitors[check].expression,
+            schedule_expression_timezone="UTC",
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            state="ENABLED",
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=pipeline_arn,
+                role_arn=self.shared.scheduler_role.role_arn,
+                sage_maker_pipeline_parameters=(
+                    scheduler.CfnSchedule.SageMakerPipelineParametersProperty(
+                        pipeline_parameter_list=[]
+                    )
+                ),
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_event_age_in_seconds=min(max(interval_seconds, 60), 86400),
+                    maximum_retry_attempts=SCHEDULE_RETRY_ATTEMPTS,
+                ),
+                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(
+                    arn=self.shared.dead_letters.queue_arn
+                ),
+            ),
+        )
+        schedule.node.add_dependency(pipeline, self.shared.scheduler_role)
+        return EvidentlyCheck(
+            monitor_type=check, name=name, pipeline=pipeline, schedule=schedule, job_request=request
+        )
+
+
+__all__: Sequence[str] = (
+    "DependencyNotShippedError",
+    "EvidentlyEngine",
+    "EvidentlyMonitors",
+    "check_wheelhouse",
+)

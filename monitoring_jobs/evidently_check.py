@@ -1,0 +1,643 @@
+"""One monitoring check of the Evidently engine, run as a SageMaker processing job.
+
+AWS's replacement for Model Monitor (SageMaker developer guide, model-monitor-availability-change)
+is open-source monitoring with Evidently AI presets, run by scheduled processing jobs, alerting
+through SNS and CloudWatch. This script is that job. It keeps Model Monitor's outcomes so that the
+app's alarms, dashboard and violations handler work unchanged for both engines:
+
+* it reads the endpoint's data capture (Model Monitor's capture format, ``captureData`` /
+  ``eventMetadata``) for the window that ended when the run started, and for model quality the
+  ground truth in Model Monitor's ground-truth format, joined by ``eventId`` (or ``inferenceId``);
+* ``data_quality`` compares the captured features with the registry's approved reference
+  (Evidently ``DataDriftPreset`` with Jensen-Shannon distance, ``DataSummaryPreset``);
+  ``model_quality`` computes ``ClassificationPreset`` / ``RegressionPreset`` metrics and checks
+  them against the approved floor;
+* it writes ``constraint_violations.json`` in Model Monitor's documented format ("Schema for
+  Violations") to its output, next to the Evidently report, and ``/opt/ml/output/message``
+  (the processing job's ``ExitMessage``, developer guide byoc-metadata) starting with
+  ``CompletedWithViolations`` when it found violations, as Model Monitor executions do;
+* it publishes the metric names and dimensions Model Monitor publishes
+  (``feature_baseline_drift_<feature>``, ``feature_non_null_<feature>``, ``auc``, ``f1``...
+  with ``Endpoint``, ``MonitoringSchedule`` and for features ``Feature``).
+
+A run that cannot check (no captured traffic, unreadable reference) exits non-zero with the
+reason in the exit message: the processing job fails, and the violations handler alerts and
+records the gap. Violations are a successful run (exit 0).
+
+Runs on the SageMaker scikit-learn image with the pinned wheelhouse installed (no download at
+run time). Pure functions take data, not clients; ``main`` wires boto3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import hashlib
+import io
+import json
+import math
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+CHECKS = ("data_quality", "model_quality")
+PROBLEM_TYPES = ("BinaryClassification", "MulticlassClassification", "Regression")
+VIOLATIONS_REPORT_NAME = "constraint_violations.json"
+EVIDENTLY_REPORT_NAME = "evidently_report.json"
+EXIT_MESSAGE_PATH = Path("/opt/ml/output/message")
+VIOLATIONS_EXIT_PREFIX = "CompletedWithViolations"
+EXIT_MESSAGE_MAX_BYTES = 1024
+
+# Model Monitor's namespaces for real-time endpoints (developer guide, "CloudWatch Metrics").
+NAMESPACES = {
+    "data_quality": "aws/sagemaker/Endpoints/data-metrics",
+    "model_quality": "aws/sagemaker/Endpoints/model-metrics",
+}
+# Evidently metric type -> Model Monitor model-quality metric name per problem type
+# (developer guide, "Model quality metrics": binary, multiclass and regression tables).
+QUALITY_METRICS = {
+    "BinaryClassification": {
+        "Accuracy": "accuracy",
+        "Precision": "precision",
+        "Recall": "recall",
+        "F1Score": "f1",
+        "RocAuc": "auc",
+        "TPR": "true_positive_rate",
+        "TNR": "true_negative_rate",
+        "FPR": "false_positive_rate",
+        "FNR": "false_negative_rate",
+    },
+    "MulticlassClassification": {
+        "Accuracy": "accuracy",
+        "Precision": "weighted_precision",
+        "Recall": "weighted_recall",
+        "F1Score": "weighted_f1",
+    },
+    "Regression": {
+        "MAE": "mae",
+        "RMSE": "rmse",
+        "R2Score": "r2",
+    },
+}
+# Drift as a distance that grows with drift, like Model Monitor's baseline drift distance, so the
+# same threshold (0.1, Model Monitor's default, and Evidently's default for both methods) applies:
+# numeric features by Wasserstein distance normed by the reference's standard deviation,
+# categorical and boolean ones by Jensen-Shannon distance (Evidently "All metrics" / data drift
+# methods). Text features have no distance of this kind and are not drift-checked.
+NUMERIC_DRIFT_METHOD = "wasserstein"
+CATEGORICAL_DRIFT_METHOD = "jensenshannon"
+DRIFT_METHOD_NAMES = {True: "Wasserstein distance (normed)", False: "Jensen-Shannon distance"}
+# PutMetricData takes at most 1,000 metrics per request (CloudWatch API reference).
+PUT_METRIC_BATCH = 1000
+
+
+class CheckError(Exception):
+    """The run cannot check anything; the message says why (it becomes the ExitMessage)."""
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    kind: str  # numeric | categorical | text | boolean (config dataset_schema types)
+
+
+@dataclass(frozen=True)
+class Settings:
+    check: str
+    problem_type: str
+    endpoint_name: str
+    schedule_name: str
+    features: tuple[Feature, ...]
+    drift_threshold: float = 0.1
+    probability_threshold: float = 0.5
+    quality_floor: tuple[str, float] | None = None
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+
+@dataclass
+class CheckResult:
+    """What a run found: violations in Model Monitor's format and metrics to publish."""
+
+    violations: list[dict[str, str]] = field(default_factory=list)
+    # (metric name, extra dimensions, value)
+    metrics: list[tuple[str, dict[str, str], float]] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exit_message(self) -> str:
+        if self.violations:
+            return f"{VIOLATIONS_EXIT_PREFIX}: {len(self.violations)} violation(s)"
+        return "Completed: no violations"
+
+
+# --- captured traffic and ground truth ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CapturedRecord:
+    event_id: str
+    features: tuple[str, ...]
+    prediction: str | None
+
+
+def _decode(payload: Mapping[str, Any]) -> str:
+    data = str(payload.get("data", ""))
+    if str(payload.get("encoding", "")).upper() == "BASE64":
+        return base64.b64decode(data).decode("utf-8")
+    return data
+
+
+def _csv_rows(text: str) -> list[list[str]]:
+    return [row for row in csv.reader(io.StringIO(text.strip())) if row]
+
+
+def parse_capture_lines(lines: Iterable[str]) -> Iterator[CapturedRecord]:
+    """Model Monitor data capture JSON lines -> one record per CSV row of each request.
+
+    Format: ``{"captureData": {"endpointInput": {"data", "encoding", ...}, "endpointOutput":
+    {...}}, "eventMetadata": {"eventId", "inferenceId"?, "inferenceTime"}, "eventVersion"}``
+    (developer guide, model-monitor-data-capture-endpoint). A request with several CSV rows
+    yields one record per row, numbered ``<eventId>:<row>`` after the first.
+    """
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            capture = record["captureData"]
+            metadata = record["eventMetadata"]
+            inputs = _csv_rows(_decode(capture["endpointInput"]))
+        except (ValueError, KeyError, TypeError) as error:
+            raise CheckError(
+                f"captured record {number} is not Model Monitor capture: {error}"
+            ) from None
+        output = capture.get("endpointOutput")
+        outputs = _csv_rows(_decode(output)) if output else []
+        event_id = str(metadata.get("inferenceId") or metadata.get("eventId") or number)
+        for row, values in enumerate(inputs):
+            prediction = outputs[row][0] if row < len(outputs) and outputs[row] else None
+            yield CapturedRecord(
+                event_id=event_id if row == 0 else f"{event_id}:{row}",
+                features=tuple(values),
+                prediction=prediction,
+            )
+
+
+def parse_ground_truth_lines(lines: Iterable[str]) -> dict[str, str]:
+    """Model Monitor ground-truth JSON lines -> label by event id.
+
+    Format: ``{"groundTruthData": {"data", "encoding"}, "eventMetadata": {"eventId"},
+    "eventVersion"}`` (developer guide, model-monitor-model-quality-merge). A later label for
+    the same event replaces an earlier one.
+    """
+    labels: dict[str, str] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            event_id = str(record["eventMetadata"]["eventId"])
+            rows = _csv_rows(_decode(record["groundTruthData"]))
+        except (ValueError, KeyError, TypeError) as error:
+            raise CheckError(
+                f"ground-truth record {number} is not Model Monitor format: {error}"
+            ) from None
+        if rows and rows[0]:
+            labels[event_id] = rows[0][0]
+    return labels
+
+
+def captured_frame(records: Sequence[CapturedRecord], features: Sequence[Feature]) -> Any:
+    """The captured feature rows as a DataFrame with the schema's column names and types."""
+    import pandas as pd
+
+    width = len(features)
+    bad = next((r for r in records if len(r.features) != width), None)
+    if bad is not None:
+        raise CheckError(
+            f"captured request {bad.event_id} has {len(bad.features)} values; the dataset "
+            f"schema has {width} features ({', '.join(f.name for f in features)})"
+        )
+    frame = pd.DataFrame([r.features for r in records], columns=[f.name for f in features])
+    frame = frame.replace("", None)
+    for feature in features:
+        if feature.kind == "numeric":
+            frame[feature.name] = pd.to_numeric(frame[feature.name], errors="coerce")
+        else:
+            frame[feature.name] = frame[feature.name].astype("object")
+    frame.index = [r.event_id for r in records]
+    return frame
+
+
+def joined_frame(records: Sequence[CapturedRecord], labels: Mapping[str, str]) -> Any:
+    """Predictions joined with their ground truth by event id (unlabelled ones dropped)."""
+    import pandas as pd
+
+    rows = [
+        (r.event_id, r.prediction, labels[r.event_id])
+        for r in records
+        if r.event_id in labels and r.prediction is not None
+    ]
+    frame = pd.DataFrame(rows, columns=["event_id", "prediction", "target"])
+    frame["prediction"] = pd.to_numeric(frame["prediction"], errors="coerce")
+    frame["target"] = pd.to_numeric(frame["target"], errors="coerce")
+    return frame.dropna().set_index("event_id")
+
+
+# --- the checks ---------------------------------------------------------------------------
+
+
+def _metric_type(metric: Mapping[str, Any]) -> str:
+    return str(metric.get("config", {}).get("type", "")).rsplit(":", 1)[-1]
+
+
+def _finite(value: object) -> float | None:
+    if isinstance(value, Mapping):
+        value = value.get("count")
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def data_quality(current: Any, reference: Any, settings: Settings) -> CheckResult:
+    """Drift of each feature from the reference, and completeness, with Evidently presets."""
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset, DataSummaryPreset
+
+    names = settings.feature_names
+    missing = [name for name in names if name not in reference.columns]
+    if missing:
+        raise CheckError(f"the reference has no column(s) {', '.join(missing)}")
+    numeric = [f.name for f in settings.features if f.kind == "numeric"]
+    categorical = [f.name for f in settings.features if f.kind in ("categorical", "boolean")]
+    text = [f.name for f in settings.features if f.kind == "text"]
+    definition = DataDefinition(
+        numerical_columns=numeric, categorical_columns=categorical, text_columns=text
+    )
+    report = Report(
+        [
+            DataDriftPreset(
+                columns=numeric + categorical,
+                num_method=NUMERIC_DRIFT_METHOD,
+                cat_method=CATEGORICAL_DRIFT_METHOD,
+                threshold=settings.drift_threshold,
+            ),
+            DataSummaryPreset(),
+        ]
+    )
+    snapshot = report.run(
+        # Evidently plots drift against the index: give both a plain RangeIndex.
+        Dataset.from_pandas(current[names].reset_index(drop=True), data_definition=definition),
+        Dataset.from_pandas(reference[names].reset_index(drop=True), data_definition=definition),
+    )
+    result = CheckResult(report=_json_safe(snapshot.dict()))
+    for metric in result.report["metrics"]:
+        column = metric.get("config", {}).get("column")
+        kind = _metric_type(metric)
+        if kind == "ValueDrift" and column in names:
+            distance = _finite(metric.get("value"))
+            if distance is None:
+                continue
+            result.metrics.append(
+                (f"feature_baseline_drift_{column}", {"Feature": column}, distance)
+            )
+            if distance > settings.drift_threshold:
+                result.violations.append(
+                    {
+                        "feature_name": column,
+                        "constraint_check_type": "baseline_drift_check",
+                        "description": (
+                            f"{DRIFT_METHOD_NAMES[column in numeric]} {distance:.4f} from the "
+                            f"approved reference exceeds the threshold {settings.drift_threshold}"
+                        ),
+                    }
+                )
+    for name in names:
+        non_null = int(current[name].notna().sum())
+        result.metrics.append((f"feature_non_null_{name}", {"Feature": name}, float(non_null)))
+        reference_complete = float(reference[name].notna().mean()) if len(reference) else 1.0
+        current_complete = non_null / len(current) if len(current) else 1.0
+        if current_complete < reference_complete:
+            result.violations.append(
+                {
+                    "feature_name": name,
+                    "constraint_check_type": "completeness_check",
+                    "description": (
+                        f"completeness {current_complete:.4f} is below the reference's "
+                        f"{reference_complete:.4f}"
+                    ),
+                }
+            )
+    return result
+
+
+def model_quality(joined: Any, settings: Settings) -> CheckResult:
+    """Evidently classification/regression metrics on predictions joined with ground truth."""
+    from evidently import (
+        BinaryClassification,
+        DataDefinition,
+        Dataset,
+        MulticlassClassification,
+        Regression,
+        Report,
+    )
+    from evidently.presets import ClassificationPreset, RegressionPreset
+
+    if joined.empty:
+        raise CheckError(
+            "no captured prediction in the window has ground truth yet (joined by eventId); "
+            "check the ground-truth upload or widen ground_truth_window"
+        )
+    frame = joined.copy()
+    if settings.problem_type == "BinaryClassification":
+        definition = DataDefinition(
+            classification=[
+                BinaryClassification(
+                    target="target",
+                    prediction_probas="prediction",
+                    pos_label=1,
+                    # labels above the threshold are positive, as the endpoint output says
+                )
+            ]
+        )
+        frame["target"] = frame["target"].astype(int)
+        preset: Any = ClassificationPreset(probas_threshold=settings.probability_threshold)
+    elif settings.problem_type == "MulticlassClassification":
+        definition = DataDefinition(
+            classification=[
+                MulticlassClassification(target="target", prediction_labels="prediction")
+            ]
+        )
+        frame = frame.astype({"target": int, "prediction": int})
+        preset = ClassificationPreset()
+    else:
+        definition = DataDefinition(
+            regression=[Regression(target="target", prediction="prediction")]
+        )
+        preset = RegressionPreset()
+    frame = frame.reset_index(drop=True)
+    snapshot = Report([preset]).run(Dataset.from_pandas(frame, data_definition=definition), None)
+    result = CheckResult(report=_json_safe(snapshot.dict()))
+    names = QUALITY_METRICS[settings.problem_type]
+    found: dict[str, float] = {}
+    for metric in result.report["metrics"]:
+        name = names.get(_metric_type(metric))
+        value = _finite(metric.get("value"))
+        if name is not None and value is not None and name not in found:
+            found[name] = value
+    if settings.problem_type == "Regression" and "rmse" in found:
+        found["mse"] = found["rmse"] ** 2
+    result.metrics.extend((name, {}, value) for name, value in sorted(found.items()))
+    if settings.quality_floor is not None:
+        name, floor = settings.quality_floor
+        value = found.get(name)
+        if value is None:
+            raise CheckError(
+                f"the quality floor's metric {name!r} is not one Evidently computed for "
+                f"{settings.problem_type}; computed: {', '.join(sorted(found))}"
+            )
+        if value < floor:
+            result.violations.append(
+                {
+                    "metric_name": name,
+                    "constraint_check_type": "LessThanThreshold",
+                    "description": f"Metric {name} with {value:.4f} was LessThanThreshold {floor}",
+                }
+            )
+    return result
+
+
+# --- outputs --------------------------------------------------------------------------------
+
+
+def write_outputs(result: CheckResult, output_dir: Path) -> None:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / VIOLATIONS_REPORT_NAME).write_text(
+        json.dumps({"violations": result.violations}, indent=2)
+    )
+    (output_dir / EVIDENTLY_REPORT_NAME).write_text(json.dumps(result.report))
+
+
+def write_exit_message(message: str, path: Path = EXIT_MESSAGE_PATH) -> None:
+    """The processing job's ExitMessage: the first KB of this file, UTF-8 (byoc-metadata)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(message.encode("utf-8")[:EXIT_MESSAGE_MAX_BYTES])
+
+
+def metric_data(result: CheckResult, settings: Settings, when: datetime) -> list[dict[str, Any]]:
+    """PutMetricData entries with Model Monitor's dimensions for this endpoint and schedule."""
+    base = {"Endpoint": settings.endpoint_name, "MonitoringSchedule": settings.schedule_name}
+    return [
+        {
+            "MetricName": name,
+            "Dimensions": [{"Name": k, "Value": v} for k, v in {**base, **extra}.items()],
+            "Timestamp": when,
+            "Value": value,
+            "Unit": "None",
+        }
+        for name, extra, value in result.metrics
+    ]
+
+
+def publish(cloudwatch: Any, namespace: str, data: Sequence[Mapping[str, Any]]) -> None:
+    for start in range(0, len(data), PUT_METRIC_BATCH):
+        cloudwatch.put_metric_data(
+            Namespace=namespace, MetricData=list(data[start : start + PUT_METRIC_BATCH])
+        )
+
+
+# --- S3 inputs ------------------------------------------------------------------------------
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://"):
+        raise CheckError(f"{uri!r} is not an s3:// URI")
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    return bucket, key
+
+
+def hour_prefixes(prefix: str, start: datetime, end: datetime) -> list[str]:
+    """``<prefix>yyyy/mm/dd/hh/`` for every hour overlapping [start, end) (capture layout)."""
+    hour = start.replace(minute=0, second=0, microsecond=0)
+    prefixes = []
+    while hour < end:
+        prefixes.append(f"{prefix}{hour:%Y/%m/%d/%H}/")
+        hour += timedelta(hours=1)
+    return prefixes
+
+
+def _lines(s3: Any, bucket: str, prefixes: Iterable[str]) -> Iterator[str]:
+    paginator = s3.get_paginator("list_objects_v2")
+    for prefix in prefixes:
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+                yield from body.decode("utf-8").splitlines()
+
+
+def capture_lines(s3: Any, capture_uri: str, start: datetime, end: datetime) -> Iterator[str]:
+    """Captured lines of every variant under ``<capture uri>/<variant>/yyyy/mm/dd/hh/``."""
+    bucket, prefix = split_uri(capture_uri.rstrip("/") + "/")
+    variants = [
+        common["Prefix"]
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix, Delimiter="/"
+        )
+        for common in page.get("CommonPrefixes", [])
+    ]
+    for variant in variants:
+        yield from _lines(s3, bucket, hour_prefixes(variant, start, end))
+
+
+def read_reference(s3: Any, summary_uri: str, *, model: str | None = None) -> Any:
+    """The approved reference rows of ``model``.
+
+    ``summary_uri`` is the version's ``DriftCheckBaselines.ModelDataQuality.Statistics``: a
+    ``governance-reference/1`` summary the training pipeline wrote next to ``reference.csv``
+    (``governance.contracts.reference_data``, shipped with this script). The summary must sit
+    where it says it belongs, and the CSV must still have the SHA-256 and the columns it
+    records: a reference that changed after registration is refused.
+    """
+    import pandas as pd
+
+    from governance.contracts.errors import ContractError
+    from governance.contracts.reference_data import REFERENCE_FILE, parse_location, parse_summary
+
+    try:
+        location = parse_location(summary_uri, model=model)
+        bucket, key = split_uri(summary_uri)
+        summary = parse_summary(
+            s3.get_object(Bucket=bucket, Key=key)["Body"].read(), location=location
+        )
+    except ContractError as error:
+        raise CheckError(
+            f"the approved reference is not usable: {error}; register the version with the "
+            "training pipeline's reference snapshot"
+        ) from None
+    csv_uri = location.uri(REFERENCE_FILE)
+    bucket, key = split_uri(csv_uri)
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    if hashlib.sha256(body).hexdigest() != summary.sha256:
+        raise CheckError(f"{csv_uri} changed after registration (its SHA-256 differs)")
+    frame = pd.read_csv(io.BytesIO(body))
+    if tuple(frame.columns) != summary.column_names:
+        raise CheckError(
+            f"{csv_uri} has columns {', '.join(frame.columns)}; its summary records "
+            f"{', '.join(summary.column_names)}"
+        )
+    return frame
+
+
+# --- entry point ----------------------------------------------------------------------------
+
+
+def _features(text: str) -> tuple[Feature, ...]:
+    features = []
+    for item in text.split(","):
+        name, _, kind = item.partition(":")
+        if not name or kind not in ("numeric", "categorical", "text", "boolean"):
+            raise CheckError(
+                f"--features item {item!r}: expected <name>:<numeric|categorical|text|boolean>"
+            )
+        features.append(Feature(name, kind))
+    return tuple(features)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", required=True, choices=CHECKS)
+    parser.add_argument("--problem-type", required=True, choices=PROBLEM_TYPES)
+    parser.add_argument("--model", required=True, help="the model package group name")
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--schedule", required=True)
+    parser.add_argument("--features", required=True, type=_features)
+    parser.add_argument("--capture-uri", required=True)
+    parser.add_argument("--window-hours", type=int, default=1)
+    parser.add_argument("--window-end-offset-hours", type=int, default=0)
+    parser.add_argument("--reference-uri")
+    parser.add_argument("--ground-truth-uri")
+    parser.add_argument("--drift-threshold", type=float, default=0.1)
+    parser.add_argument("--probability-threshold", type=float, default=0.5)
+    parser.add_argument("--quality-floor", help="<metric>:<minimum>")
+    parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/output"))
+    parser.add_argument("--no-publish", action="store_true", help="write outputs only")
+    return parser.parse_args(argv)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    floor = None
+    if args.quality_floor:
+        name, _, minimum = args.quality_floor.partition(":")
+        floor = (name, float(minimum))
+    return Settings(
+        check=args.check,
+        problem_type=args.problem_type,
+        endpoint_name=args.endpoint,
+        schedule_name=args.schedule,
+        features=args.features,
+        drift_threshold=args.drift_threshold,
+        probability_threshold=args.probability_threshold,
+        quality_floor=floor,
+    )
+
+
+def run(args: argparse.Namespace, s3: Any, now: datetime) -> CheckResult:
+    settings = settings_from(args)
+    end = now - timedelta(hours=args.window_end_offset_hours)
+    start = end - timedelta(hours=args.window_hours)
+    records = list(parse_capture_lines(capture_lines(s3, args.capture_uri, start, end)))
+    if not records:
+        raise CheckError(
+            f"no captured traffic under {args.capture_uri} between {start:%Y-%m-%dT%H:%M}Z "
+            f"and {end:%Y-%m-%dT%H:%M}Z"
+        )
+    if settings.check == "data_quality":
+        if not args.reference_uri:
+            raise CheckError("--reference-uri is required by the data_quality check")
+        reference = read_reference(s3, args.reference_uri, model=args.model)
+        return data_quality(captured_frame(records, settings.features), reference, settings)
+    if not args.ground_truth_uri:
+        raise CheckError("--ground-truth-uri is required by the model_quality check")
+    bucket, prefix = split_uri(args.ground_truth_uri.rstrip("/") + "/")
+    labels = parse_ground_truth_lines(_lines(s3, bucket, hour_prefixes(prefix, start, now)))
+    return model_quality(joined_frame(records, labels), settings)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import boto3
+
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    now = datetime.now(UTC)
+    try:
+        result = run(args, boto3.client("s3"), now)
+    except CheckError as error:
+        write_exit_message(f"Failed: {error}")
+        print(f"check failed: {error}", file=sys.stderr)
+        return 1
+    write_outputs(result, args.output_dir)
+    if not args.no_publish:
+        publish(
+            boto3.client("cloudwatch"),
+            NAMESPACES[args.check],
+            metric_data(result, settings_from(args), now),
+        )
+    write_exit_message(result.exit_message)
+    print(result.exit_message)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
