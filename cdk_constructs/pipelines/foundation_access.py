@@ -31,6 +31,7 @@ from cdk_constructs import access, tags
 from cdk_constructs.compliance.acknowledgments import acknowledge, acknowledge_wildcards, nag_string
 from cdk_constructs.encryption import GovernanceKey
 from cdk_constructs.identity import (
+    APPROVAL_STATUS_CONDITION,
     JOB_NETWORK_ACTIONS,
     MONITORED_RESOURCE_READ_ACTIONS,
     SHADOW_ENDPOINT_ACTIONS,
@@ -240,6 +241,27 @@ class PipelineFoundationAccess(Construct):
                 actions=["sagemaker:CreateModelPackage"],
                 resources=[arns.versions],
                 conditions=registration,
+            )
+        )
+        # Separation of duties, explicitly: whatever else is ever granted, the role registers
+        # only pending versions and never approves or rejects one (as the data scientist).
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="RegisterOnlyPendingVersions",
+                effect=iam.Effect.DENY,
+                actions=["sagemaker:CreateModelPackage"],
+                resources=["*"],
+                conditions={
+                    "StringNotEquals": {APPROVAL_STATUS_CONDITION: access.PENDING_APPROVAL}
+                },
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="NeverApprove",
+                effect=iam.Effect.DENY,
+                actions=["sagemaker:UpdateModelPackage"],
+                resources=["*"],
             )
         )
         role.add_to_policy(

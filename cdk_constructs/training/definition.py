@@ -230,17 +230,19 @@ def _offline_sdk(region: str) -> Iterator[None]:
     }
     os.environ["SAGEMAKER_VALIDATE_ROLE"] = "false"
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
-    loggers = [logging.getLogger(name) for name in ("sagemaker", "sagemaker.core")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
+    # The SDK logs its progress at INFO/DEBUG and configures the root logger when imported;
+    # synth output stays the app's own: nothing below WARNING, root handlers as they were.
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    logging.disable(logging.INFO)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield
     finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
+        logging.disable(logging.NOTSET)
+        root.handlers[:] = handlers
+        root.setLevel(level)
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
