@@ -52,6 +52,10 @@ def generate_config(count: int, path: Path) -> Path:
         model = json.loads(json.dumps(shapes[i % len(shapes)]))
         name = f"{model['name']}-{i:03d}"
         model["name"] = name
+        if i >= len(shapes):
+            # One training pipeline per shape: each is built by the sagemaker SDK at synth
+            # (seconds each), and pipelines add no per-model limit the copies would probe.
+            model.pop("training", None)
         arn = model["deployment"]["model_package_arn"]
         model["deployment"]["model_package_arn"] = arn.replace(
             f"/{shapes[i % len(shapes)]['name']}/", f"/{name}/"

@@ -55,6 +55,26 @@ SHADOW_ENDPOINT_ACTIONS = (
     "sagemaker:DeleteEndpoint",
     "sagemaker:DeleteEndpointConfig",
 )
+# What a data scientist may do with the team's governed pipelines, and what no persona may do
+# with any pipeline (Service Authorization Reference, SageMaker: pipeline and
+# pipeline-execution resource types, aws:ResourceTag condition keys).
+PIPELINE_START_ACTIONS = (
+    "sagemaker:StartPipelineExecution",
+    "sagemaker:DescribePipeline",
+    "sagemaker:ListPipelineExecutions",
+)
+PIPELINE_EXECUTION_READ_ACTIONS = (
+    "sagemaker:DescribePipelineExecution",
+    "sagemaker:DescribePipelineDefinitionForExecution",
+    "sagemaker:ListPipelineExecutionSteps",
+    "sagemaker:StopPipelineExecution",
+)
+PIPELINE_CHANGE_ACTIONS = (
+    "sagemaker:CreatePipeline",
+    "sagemaker:UpdatePipeline",
+    "sagemaker:UpdatePipelineVersion",
+    "sagemaker:DeletePipeline",
+)
 MONITORED_RESOURCE_READ_ACTIONS = (
     "sagemaker:DescribeModel",
     "sagemaker:DescribeEndpoint",
@@ -401,6 +421,51 @@ class PersonaRoles(Construct):
                 conditions=access.owned_by_callers_team(),
             )
         )
+        # Governed pipelines: the owning team starts them and follows their executions; nobody
+        # with a persona changes a pipeline (its definition and role come from the app only).
+        pipelines = arns.of("pipeline")
+        ds.add_to_policy(
+            iam.PolicyStatement(
+                sid="StartOwnTeamsPipelines",
+                actions=list(PIPELINE_START_ACTIONS),
+                resources=[pipelines],
+                conditions=access.merge(
+                    access.created_by_this_app(), access.owned_by_callers_team()
+                ),
+            )
+        )
+        ds.add_to_policy(
+            iam.PolicyStatement(
+                sid="FollowOwnTeamsPipelineExecutions",
+                actions=list(PIPELINE_EXECUTION_READ_ACTIONS),
+                resources=[arns.of("pipeline", "*/execution/*")],
+                conditions=access.merge(
+                    access.created_by_this_app(), access.owned_by_callers_team()
+                ),
+            )
+        )
+        acknowledge_wildcards(
+            ds,
+            resources=[
+                nag_string(stack, pipelines),
+                nag_string(stack, arns.of("pipeline", "*/execution/*")),
+            ],
+            reason=(
+                "Governed pipelines are created per model by the models stacks; a data "
+                f"scientist starts and follows only pipelines tagged {tags.MANAGED_BY}="
+                f"{tags.MANAGED_BY_VALUE} whose {tags.OWNER} is the caller's own team "
+                "(condition), in this account and region."
+            ),
+        )
+        for role in (self.data_scientist, self.mlops_engineer, self.model_approver):
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="NeverChangePipelines",
+                    effect=iam.Effect.DENY,
+                    actions=list(PIPELINE_CHANGE_ACTIONS),
+                    resources=["*"],
+                )
+            )
         # A missing sagemaker:ModelApprovalStatus also matches StringNotEquals (IAM user guide,
         # condition operators: a negated operator is true when the key is absent), so a
         # registration must say PendingManualApproval explicitly.

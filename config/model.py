@@ -911,6 +911,18 @@ class ModelConfig(_Strict):
                     ("training", "quality_floor", "metric"), problem, training.quality_floor.metric
                 )
             )
+        deployment = self.deployment
+        own = names.training_pipeline_name(self.name)
+        if deployment is not None and deployment.retraining_pipeline_name not in (None, own):
+            issues.append(
+                Issue(
+                    ("deployment", "retraining_pipeline_name"),
+                    f"names another pipeline, but this model has its own training pipeline "
+                    f"{own!r}, which is its retraining target: leave the field out or set it "
+                    f"to {own!r}",
+                    deployment.retraining_pipeline_name,
+                )
+            )
         if training.algorithm.framework is not None:
             # Built-in algorithms read numbers only: a category written as text stops training.
             for index, feature in enumerate(self.dataset_schema.features):
@@ -1067,6 +1079,14 @@ class ModelConfig(_Strict):
         return min(
             DEFAULT_MONITOR_RUNTIME_SECONDS, max_runtime_limit(monitor_type, schedule.schedule)
         )
+
+    @property
+    def retraining_pipeline_name(self) -> str | None:
+        """What the violations handler starts: the model's own training pipeline if it has
+        one, else ``deployment.retraining_pipeline_name``."""
+        if self.training is not None:
+            return names.training_pipeline_name(self.name)
+        return self.deployment.retraining_pipeline_name if self.deployment else None
 
     @property
     def measures_bias(self) -> bool:

@@ -111,6 +111,12 @@ def schedule_name(model: str, environment: str, monitor_type: str) -> str:
     return f"{endpoint_name(model, environment)}-{monitor_type.replace('_', '-')}"
 
 
+def training_pipeline_name(model: str) -> str:
+    """``<model>-training``: the model's governed training pipeline (one per account and region,
+    like its package group; CreatePipeline PipelineName allows 256 characters)."""
+    return f"{model}-training"
+
+
 def dashboard_name(model: str, environment: str) -> str:
     return f"{endpoint_name(model, environment)}-monitoring"
 

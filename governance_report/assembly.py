@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,9 @@ class Resource:
     deletion_policy: str | None
     path: str
     tags: Mapping[str, str]
+    # The resource's own Metadata and DependsOn, as written.
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()
 
     def prop(self, *keys: str) -> Any:
         return dig(self.properties, *keys)
@@ -133,6 +136,28 @@ class Assembly:
         names = self._names
         return _LOGICAL_ID.sub(lambda m: names.get(m.group(0), m.group(0)), text)
 
+    def staged_file(self, stack: str, depends_on: Sequence[str], file: str) -> str | None:
+        """A file CDK's BucketDeployment (one of ``depends_on`` in ``stack``) publishes from its
+        first source: ``asset.<SourceObjectKeys[0] without .zip>/<file>``; ``None`` if absent."""
+        found = self.stack(stack)
+        if found is None:
+            return None
+        deployments = [
+            r
+            for r in found.resources
+            if r.type == "Custom::CDKBucketDeployment" and r.logical_id in depends_on
+        ]
+        if len(deployments) != 1:
+            return None
+        keys = as_list(deployments[0].prop("SourceObjectKeys"))
+        if not keys or not isinstance(keys[0], str):
+            return None
+        path = self.folder / f"asset.{keys[0].removesuffix('.zip')}" / file
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError:
+            return None
+
     def asset_json(self, uri: Any) -> Any:
         """The JSON file asset a template names by its S3 URI (e.g. a Clarify analysis config),
         read from the assembly where CDK staged it; ``None`` when it is not a staged asset.
@@ -215,6 +240,8 @@ def _stack(folder: Path, name: str, artifact: Mapping[str, Any]) -> Stack:
                 deletion_policy=literal(raw.get("DeletionPolicy")),
                 path=str(dig(raw, "Metadata", "aws:cdk:path") or ""),
                 tags=_tags(properties),
+                metadata=raw["Metadata"] if isinstance(raw.get("Metadata"), dict) else {},
+                depends_on=tuple(str(d) for d in as_list(raw.get("DependsOn"))),
             )
         )
     account, region = _environment(artifact)

@@ -211,6 +211,108 @@ class EventRule:
     path: str
 
 
+@dataclass(frozen=True)
+class PipelineStep:
+    name: str
+    step_type: str
+    produces: str
+    hardening: str
+    """"hardened", "n/a", or the missing controls."""
+    hardened: bool | None
+
+
+@dataclass(frozen=True)
+class TrainingPipeline:
+    name: str
+    definition: str
+    """Where the definition is kept (bucket and key), or "inline"."""
+    steps: tuple[PipelineStep, ...]
+    """Empty when the definition could not be read from the assembly."""
+    path: str
+
+
+# What each step of the governed training pipeline produces (cdk_constructs.training.definition).
+_PRODUCES = {
+    "QualityCheck": "data-quality statistics and constraints (Model Monitor analyzer)",
+    "Training": "the trained model (models/)",
+    "Model": "a SageMaker model of the trained artefact",
+    "Transform": "predictions for the held-out data",
+    "Condition": "the quality gate: continue only at or above the floor",
+    "Fail": "fails the execution and says why; nothing is registered",
+    "RegisterModel": "a PendingManualApproval version with its evidence",
+}
+_CLARIFY_PRODUCES = {
+    "DATA_BIAS": "pre-training bias report (Clarify)",
+    "MODEL_BIAS": "post-training bias report (Clarify)",
+    "MODEL_EXPLAINABILITY": "SHAP explainability report (Clarify)",
+}
+
+
+def _produces(step: Mapping[str, Any]) -> str:
+    kind = str(step.get("Type"))
+    if kind == "ClarifyCheck":
+        return _CLARIFY_PRODUCES.get(str(step.get("CheckType")), "Clarify check")
+    if kind == "Processing":
+        outputs = as_list(dig(step, "Arguments", "ProcessingOutputConfig", "Outputs"))
+        names = [str(o.get("OutputName")) for o in outputs if isinstance(o, Mapping)]
+        return "outputs: " + ", ".join(names) if names else "processing job"
+    return _PRODUCES.get(kind, kind)
+
+
+def _training_pipeline(resource: Resource, assembly: Assembly) -> TrainingPipeline | None:
+    """The pipeline as a training pipeline; ``None`` for one that trains nothing (a monitoring
+    engine's scheduled checks), whose definition is readable and has no training step."""
+    from cdk_constructs.pipelines.governed_pipeline import DEFINITION_METADATA_KEY
+    from cdk_constructs.training.hardening import hardening, steps
+
+    location = resource.prop("PipelineDefinition", "PipelineDefinitionS3Location")
+    record = resource.metadata.get(DEFINITION_METADATA_KEY)
+    text: str | None = None
+    if isinstance(location, Mapping):
+        where = f"s3://{show(location.get('Bucket'))}/{show(location.get('Key'))}"
+        file = record.get("file") if isinstance(record, Mapping) else None
+        if isinstance(file, str):
+            text = assembly.staged_file(resource.stack, resource.depends_on, file)
+    else:
+        where = "inline"
+        body = resource.prop("PipelineDefinition", "PipelineDefinitionBody")
+        text = body if isinstance(body, str) else None
+    try:
+        definition = json.loads(text) if text else None
+    except ValueError:
+        definition = None
+    rows: list[PipelineStep] = []
+    if isinstance(definition, Mapping) and not any(
+        step.get("Type") == "Training" for step in steps(definition)
+    ):
+        return None
+    if isinstance(definition, Mapping):
+        checked = {h.name: h for h in hardening(definition)}
+        for step in steps(definition):
+            found = checked.get(str(step.get("Name")))
+            if found is None:
+                hardened, summary = None, "n/a (no job)"
+            elif found.problems:
+                hardened = False
+                summary = "missing: " + "; ".join(p.split(": ", 1)[1] for p in found.problems)
+            else:
+                hardened = True
+                summary = "hardened" + (
+                    " (exempt: " + "; ".join(found.exemptions) + ")" if found.exemptions else ""
+                )
+            rows.append(
+                PipelineStep(
+                    str(step.get("Name")), str(step.get("Type")), _produces(step), summary, hardened
+                )
+            )
+    return TrainingPipeline(
+        name=show(resource.prop("PipelineName")) or resource.logical_id,
+        definition=where,
+        steps=tuple(rows),
+        path=resource.label,
+    )
+
+
 @dataclass
 class GovernedModel:
     """One model in one environment."""
@@ -230,6 +332,7 @@ class GovernedModel:
     monitors: list[Monitor] = field(default_factory=list)
     alarms: list[Alarm] = field(default_factory=list)
     event_rules: list[EventRule] = field(default_factory=list)
+    pipelines: list[TrainingPipeline] = field(default_factory=list)
     resource_count: int = 0
     shared_resource_count: int = 0
     concerns: dict[str, int] = field(default_factory=dict)
@@ -557,7 +660,7 @@ def _event_rule(resource: Resource, shared: bool) -> EventRule:
     )
 
 
-def _add(  # noqa: PLR0917 - private helper of governed_models
+def _add(  # noqa: PLR0912, PLR0917 - one branch per resource type; private helper
     model: GovernedModel,
     resource: Resource,
     entry: InventoryResource,
@@ -613,6 +716,10 @@ def _add(  # noqa: PLR0917 - private helper of governed_models
             model.alarms.append(_alarm(resource))
         case "AWS::Events::Rule":
             model.event_rules.append(_event_rule(resource, shared))
+        case "AWS::SageMaker::Pipeline" if (
+            trained := _training_pipeline(resource, assembly)
+        ) is not None:
+            model.pipelines.append(trained)
         case _:
             pass
 

@@ -393,6 +393,42 @@ def _monitors(models: Sequence[GovernedModel], cols: _Columns) -> Table:
     )
 
 
+def _training(models: Sequence[GovernedModel], cols: _Columns) -> Table:
+    """Each governed training pipeline: its steps, what each produces, each job's hardening."""
+    rows: list[tuple[Cell, ...]] = []
+    for model in models:
+        for pipeline in model.pipelines:
+            if not pipeline.steps:
+                rows.append(
+                    cols.row(
+                        model,
+                        pipeline.name,
+                        pipeline.definition,
+                        Flag("definition not readable from the assembly", "warn"),
+                        "—",
+                        "—",
+                    )
+                )
+            for number, step in enumerate(pipeline.steps):
+                first = number == 0
+                level: Tone = "info" if step.hardened is None else "ok" if step.hardened else "bad"
+                rows.append(
+                    cols.row(
+                        model,
+                        pipeline.name if first else "",
+                        pipeline.definition if first else "",
+                        f"{step.name} ({step.step_type})",
+                        step.produces,
+                        Flag(step.hardening, level),
+                    )
+                )
+    return Table(
+        cols.headers("Pipeline", "Definition", "Step", "Produces", "Hardening"),
+        tuple(rows),
+        empty="No training pipeline (add a training section to the model's config).",
+    )
+
+
 def _alarms(models: Sequence[GovernedModel], cols: _Columns) -> Details | Paragraph:
     alarms = [(m, a) for m in models for a in m.alarms]
     if not alarms:
@@ -511,6 +547,7 @@ def _model_section(report: GovernanceReport, models: Sequence[GovernedModel]) ->
                 "Registry and sharing", f"{section_anchor}-registry", (_registry(models, cols),)
             ),
             Section("Model card", f"{section_anchor}-card", (_cards(models, cols),)),
+            Section("Training pipeline", f"{section_anchor}-training", (_training(models, cols),)),
             Section("Serving", f"{section_anchor}-serving", (_serving(models, cols),)),
             Section("Monitoring", f"{section_anchor}-monitors", (_monitors(models, cols),)),
             Section(

@@ -89,9 +89,7 @@ class DeployedModel(Construct):
                     "model_package_group_name": model.name,
                     "endpoint_name": self.endpoint.endpoint_name,
                     "monitors": schedule_names,
-                    "retraining_pipeline_name": (
-                        model.deployment.retraining_pipeline_name if model.deployment else None
-                    ),
+                    "retraining_pipeline_name": model.retraining_pipeline_name,
                 },
                 sort_keys=True,
                 separators=(",", ":"),

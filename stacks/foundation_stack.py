@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import CfnOutput, DefaultStackSynthesizer, Duration, Fn, Stack, Token
+from aws_cdk import Aws, CfnOutput, DefaultStackSynthesizer, Duration, Fn, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -36,6 +36,7 @@ from cdk_constructs.encryption import (
 from cdk_constructs.handlers import GovernanceHandlers, HandlerNetwork
 from cdk_constructs.identity import JobExecutionRoles, PermissionsBoundary, PersonaRoles
 from cdk_constructs.network import IsolatedMlNetwork
+from cdk_constructs.pipelines.foundation_access import PipelineFoundationAccess
 from cdk_constructs.role_boundary import GovernanceBoundary
 from cdk_constructs.storage import AccessLogBucket, GovernedBucket, GovernedBucketReference
 from config.model import GovernancePolicy, HandlerSettings, ObjectLockMode
@@ -103,7 +104,8 @@ MONITORING_ASSET_EXTENSIONS = (".json", ".tar")
 
 
 def asset_objects_pattern(stack: Stack, extension: str = ".json") -> str:
-    """Objects of the bootstrap assets bucket with ``extension`` (e.g. the Clarify configs)."""
+    """Objects of the bootstrap assets bucket with ``extension`` (e.g. the Clarify configs;
+    ``""`` for every file asset: staged pipeline definitions are zip files)."""
     synthesizer = stack.synthesizer
     qualifier = DefaultStackSynthesizer.DEFAULT_QUALIFIER
     if isinstance(synthesizer, DefaultStackSynthesizer) and synthesizer.bootstrap_qualifier:
@@ -240,6 +242,23 @@ class FoundationStack(Stack):
 
         # CloudFormation calls KMS with the deploying role for these resource types.
         deployer = deployer_role_arn or default_deployer_role_arn(self)
+        self.pipeline_access = PipelineFoundationAccess(
+            self,
+            "Pipelines",
+            artifacts=self.artifacts,
+            queue_key=self.keys[DataDomain.ALERTS],
+            processing_role=self.job_roles.processing,
+            asset_objects=asset_objects_pattern(self, extension=""),
+            deployer_role_arn=deployer,
+            models_prefix=MODELS_PREFIX,
+            baselines_prefix=BASELINES_PREFIX,
+            training_role=self.job_roles.training,
+            # Models stacks are <prefix>-models-NN; CloudFormation names their queues after them.
+            dead_letter_queues=(
+                f"arn:{Aws.PARTITION}:sqs:{self.region}:{self.account}:"
+                f"{resource_prefix}{SHARD_RULE_INFIX}*"
+            ),
+        )
         self.keys[DataDomain.ARTIFACTS].grant_deployer(
             deployer, resource_types=["AWS::SageMaker::ModelCard"]
         )
@@ -308,6 +327,11 @@ class FoundationStack(Stack):
                 "MonitoringReportsBucketName": self.monitoring_reports.bucket_name,
                 "InferenceRoleArn": self.job_roles.inference.role_arn,
                 "MonitoringRoleArn": self.job_roles.monitoring.role_arn,
+                "TrainingRoleArn": self.job_roles.training.role_arn,
+                "ProcessingRoleArn": self.job_roles.processing.role_arn,
+                "PipelineDefinitionPublisherRoleArn": self.pipeline_access.publisher.role_arn,
+                "PipelineExecutionRoleArn": self.pipeline_access.execution_role.role_arn,
+                "PipelineSchedulerRoleArn": self.pipeline_access.scheduler_role.role_arn,
                 "VpcId": self.network.vpc.vpc_id,
                 "JobSecurityGroupId": self.network.job_security_group.security_group_id,
                 "AlertsTopicArn": self.alerts.topic_arn,
@@ -378,6 +402,7 @@ class FoundationReference(Construct):
         self.monitoring_role = iam.Role.from_role_arn(
             self, "MonitoringRole", output("MonitoringRoleArn"), mutable=False
         )
+        self._output = output
         subnet_count = sum(1 for n in foundation.interface if _SUBNET_OUTPUT.fullmatch(n))
         self.subnets = [
             ec2.Subnet.from_subnet_attributes(
@@ -407,3 +432,11 @@ class FoundationReference(Construct):
         # ARNs only: the foundation already lets this environment's shard rules invoke them.
         self.approval_gate_arn = output("ApprovalGateFunctionArn")
         self.audit_ledger_arn = output("AuditLedgerFunctionArn")
+
+    def role(self, output_name: str) -> iam.IRole:
+        """A foundation role by its output (``TrainingRoleArn``, ...), imported immutable once."""
+        construct_id = output_name.removesuffix("Arn")
+        found = self.node.try_find_child(construct_id)
+        if found is not None:
+            return found  # type: ignore[return-value]
+        return iam.Role.from_role_arn(self, construct_id, self._output(output_name), mutable=False)

@@ -18,10 +18,12 @@ from cdk_constructs.registry import (
     GovernedModelCard,
     GovernedModelPackageGroup,
 )
+from cdk_constructs.training.pipeline import TrainingPipeline
 from config.model import GovernancePolicy, ModelConfig
 from stacks.deployed_model import DeployedModel
 from stacks.foundation_stack import FoundationReference, FoundationStack, shard_rule_name
 from stacks.props import approval_policy, registered_model
+from stacks.training import add_training_pipeline, baseline_form
 
 STATE_CHANGE = "SageMaker Model Package State Change"
 
@@ -65,6 +67,7 @@ class ModelsStack(Stack):
         )
         self.groups: dict[str, GovernedModelPackageGroup] = {}
         self.cards: dict[str, GovernedModelCard] = {}
+        self.training: dict[str, TrainingPipeline] = {}
         for model in models:
             scope_for_model = Construct(self, model.name)
             # Every resource of the model (alarms and queues included) names it, so rules and
@@ -87,6 +90,14 @@ class ModelsStack(Stack):
                 policy=approval_policy(model, policy),
                 summary=policy.effective_approval(model).summary(),
             )
+            if model.training is not None:
+                self.training[model.name] = add_training_pipeline(
+                    scope_for_model,
+                    model=model,
+                    foundation=self.foundation,
+                    engine=baseline_form(engine),
+                    dead_letter_queue=self.state_change_dlq.queue,
+                )
             if model.deployment is not None:
                 self.deployments[model.name] = DeployedModel(
                     scope_for_model,

@@ -13,6 +13,9 @@ CLOUDFORMATION_RESOURCE_LIMIT = 500
 # check's function with its role, grants policy and log group, and CDK metadata. (The rule needs
 # no Lambda permission of its own: the foundation lets every shard rule invoke the handlers.)
 STACK_OVERHEAD = 9
+# A stack with a training pipeline also holds CDK's shared definition-copy function and its
+# log group (one each per stack, whatever the number of pipelines).
+TRAINING_STACK_OVERHEAD = 2
 # What the Evidently engine adds once per models stack (cdk_constructs/monitoring/
 # evidently_engine.py EvidentlyStackResources): the pipelines' and the schedules' roles with their
 # managed policies, the schedules' dead-letter queue, its queue policy and its alarm.
@@ -40,6 +43,10 @@ def estimate_resources(model: ModelConfig, *, bias_metrics: int = 0) -> int:
     alarm below its minimum and one above its maximum.
     """
     count = 3  # model package group, model card, approval-policy parameter
+    if model.training is not None:
+        # the pipeline, its definition copy (custom resource) and that copy's AWS CLI layer,
+        # and its schedule when it has one
+        count += 3 + (model.training.schedule is not None)
     deployment = model.deployment
     if deployment is None:
         return count
@@ -63,6 +70,12 @@ def estimate_resources(model: ModelConfig, *, bias_metrics: int = 0) -> int:
     if monitors.bias.enabled and model.bias is not None:
         count += 2 * bias_metrics
     return count
+
+
+def stack_overhead(models: Sequence[ModelConfig], *, engine_overhead: int = 0) -> int:
+    """Resources of a models stack that belong to no model."""
+    training = any(model.training is not None for model in models)
+    return STACK_OVERHEAD + engine_overhead + (TRAINING_STACK_OVERHEAD if training else 0)
 
 
 def shard_models(
@@ -91,6 +104,8 @@ def shard_models(
     used = overhead
     for model in models:
         size = estimate_resources(model, bias_metrics=bias_metrics)
+        if model.training is not None and not any(m.training for m in current):
+            size += TRAINING_STACK_OVERHEAD
         if overhead + size > budget:
             raise ValueError(
                 f"model {model.name!r} alone needs about {size} resources, more than one stack's "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -50,6 +51,10 @@ def _flatten(value: Any) -> str:
     if isinstance(value, dict) and "Fn::Join" in value:
         separator, parts = value["Fn::Join"]
         return str(separator).join(_flatten(part) for part in parts)
+    if isinstance(value, dict) and len(value) == 1 and "Fn::GetStackOutput" in value:
+        # cdk-nag's flattenCfnReference falls back to JSON.stringify for any other intrinsic
+        # (cdk-nag 3.0.2, lib/utils/flatten-cfn-reference.js): compact, keys in order.
+        return json.dumps(value, separators=(",", ":"))
     raise ValueError(f"cannot render {value!r} the way cdk-nag names findings")
 
 

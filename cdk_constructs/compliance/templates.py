@@ -262,9 +262,23 @@ def load_resources(stacks: Sequence[StackTemplate]) -> TemplateSet:
                     logical_id=str(logical_id),
                     stack=stack.construct_path,
                     template_path=stack.template_path,
+                    metadata=_mapping(raw.get("Metadata")),
+                    depends_on=_depends_on(raw.get("DependsOn")),
                 )
             )
     return TemplateSet(tuple(resources), metadata)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _depends_on(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(str(item) for item in value)
+    return ()
 
 
 class _ResolvedProperties(Mapping[str, Any]):

@@ -38,6 +38,7 @@ from typing import Any, Protocol
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from aws_cdk import aws_sagemaker as sagemaker
@@ -45,19 +46,19 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from cdk_constructs import tags
+from cdk_constructs import defaults
+from cdk_constructs.compliance.acknowledgments import acknowledge, acknowledge_in_frameworks
 from cdk_constructs.encryption import IGovernanceKey
 from cdk_constructs.pipelines.schedules import SCHEDULE_SOURCE, schedule_expression_problem
 from cdk_constructs.roles import ManagedPolicyRole
 from cdk_constructs.storage import IGovernedBucket
 
+_COPY_LOG_GROUP_ID = "PipelineDefinitionCopyLogs"
 DEFINITIONS_PREFIX = "pipelines/"
 """Prefix of the artifacts bucket where pipeline definitions are kept."""
 DEFINITION_METADATA_KEY = "governance:pipeline-definition"
 """CloudFormation metadata on the pipeline resource: the definition's file in the cloud assembly
 (relative to cdk.out) and its SHA-256, so rules and the report read the definition offline."""
-SCHEDULER_COMPONENT = "pipeline-scheduler"
-"""``governance:component`` of every schedule role; the DLQ key's policy may name roles by it."""
 
 # CreatePipeline PipelineName / AWS::SageMaker::Pipeline PipelineName: 1-256 characters,
 # ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255} (botocore sagemaker PipelineName; provider schema).
@@ -67,6 +68,17 @@ _PARAMETER_NAME = re.compile(r"[A-Za-z0-9\-_]{1,256}")
 _MAX_PARAMETERS = 200
 _MAX_PARAMETER_VALUE = 1024
 _MAX_TAGS = 50
+
+
+_TOKEN = re.compile(r"\$\{Token\[[^\]]*\]\}")
+
+
+def staged_text(text: str) -> str:
+    """``text`` as ``Source.data`` stages it: each CDK token occurrence, in order, becomes
+    ``<<marker:0xbaba:N>>`` (aws-cdk-lib aws-s3-deployment render-data.js, TokenToMarkerMapper),
+    which the deploy-time copy replaces with the resolved value."""
+    counter = iter(range(len(text)))
+    return _TOKEN.sub(lambda _: f"<<marker:0xbaba:{next(counter)}>>", text)
 
 
 @dataclass(frozen=True)
@@ -175,6 +187,12 @@ class GovernedPipeline(Construct):
     :param schedule: default no schedule (started on demand or by the retraining path only).
     :param dead_letters: required with ``schedule``.
     :param tags: added to every resource here (the pipeline, both roles, the schedule's role).
+    :param role: the execution role; default a new one trusting SageMaker Pipelines of this
+        account, granted nothing (the caller grants what its steps need).
+    :param scheduler_role: the schedule's role; default a new one that may start only this
+        pipeline and write only ``dead_letters``' queue (the queue's key policy must let it).
+    :param log_key: encrypts the copy function's log group (one per stack); default
+        CloudWatch Logs' own key.
     :param files: objects the definition reads (step code, Clarify analysis configs), by key
         under ``pipelines/<pipeline name>/``; published with the definition.
     """
@@ -196,6 +214,9 @@ class GovernedPipeline(Construct):
         dead_letters: IScheduleDeadLetters | None = None,
         tags: Mapping[str, str] | None = None,
         files: Mapping[str, str] | None = None,
+        log_key: IGovernanceKey | None = None,
+        role: iam.IRole | None = None,
+        scheduler_role: iam.IRole | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not _PIPELINE_NAME.fullmatch(pipeline_name):
@@ -222,13 +243,17 @@ class GovernedPipeline(Construct):
         stack = cdk.Stack.of(self)
         self.pipeline_name = pipeline_name
         self.definition = definition
-        self.definition_key = f"{DEFINITIONS_PREFIX}{pipeline_name}/{definition.sha256}.json"
+        # What the bucket will hold: CDK tokens become the markers the copy fills in at deploy
+        # time, so this is also the staged file's content, which rules and the report read.
+        self.staged_definition = staged_text(definition.json_text)
+        self.definition_sha256 = hashlib.sha256(self.staged_definition.encode()).hexdigest()
+        self.definition_key = f"{DEFINITIONS_PREFIX}{pipeline_name}/{self.definition_sha256}.json"
         self.pipeline_arn = (
             f"arn:{cdk.Aws.PARTITION}:sagemaker:{stack.region}:{stack.account}:"
             f"pipeline/{pipeline_name.lower()}"
         )
 
-        self.role = ManagedPolicyRole(
+        self.role: iam.IRole = role or ManagedPolicyRole(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com").with_conditions(
@@ -266,10 +291,13 @@ class GovernedPipeline(Construct):
             server_side_encryption=s3_deployment.ServerSideEncryption.AWS_KMS,
             server_side_encryption_aws_kms_key_id=bucket.key.key_arn,
             role=publisher,
+            log_group=self._copy_log_group(log_key),
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnets=list(subnets)),
             security_groups=list(security_groups),
         )
+
+        self._acknowledge_copy_function()
 
         self.resource = sagemaker.CfnPipeline(
             self,
@@ -289,51 +317,73 @@ class GovernedPipeline(Construct):
         # source (SourceObjectKeys[0], cdk.out/asset.<hash>/) holds this file.
         self.resource.add_metadata(
             DEFINITION_METADATA_KEY,
-            {"file": self.definition_key.removeprefix(prefix), "sha256": definition.sha256},
+            {"file": self.definition_key.removeprefix(prefix), "sha256": self.definition_sha256},
         )
 
         self.schedule: scheduler.CfnSchedule | None = None
-        self.scheduler_role: iam.Role | None = None
+        self.scheduler_role: iam.IRole | None = scheduler_role
         if schedule is not None and dead_letters is not None:
             self._schedule(schedule, dead_letters)
 
-    def _schedule(self, schedule: PipelineSchedule, dead_letters: IScheduleDeadLetters) -> None:
+    def _copy_log_group(self, key: IGovernanceKey | None) -> logs.ILogGroup:
+        """One log group per stack for the copy function CDK shares across deployments."""
         stack = cdk.Stack.of(self)
-        role = ManagedPolicyRole(
-            self,
-            "ScheduleRole",
-            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com").with_conditions(
-                {"StringEquals": {"aws:SourceAccount": stack.account}}
-            ),
-            description=f"EventBridge Scheduler starting SageMaker pipeline {self.pipeline_name}",
+        existing = stack.node.try_find_child(_COPY_LOG_GROUP_ID)
+        if isinstance(existing, logs.LogGroup):
+            return existing
+        return logs.LogGroup(
+            stack,
+            _COPY_LOG_GROUP_ID,
+            encryption_key=key.key if key is not None else None,
+            retention=defaults.LOG_RETENTION,
+            removal_policy=defaults.REMOVAL_POLICY,
         )
-        cdk.Tags.of(role).add(tags.COMPONENT, SCHEDULER_COMPONENT)
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="StartThisPipeline",
-                actions=["sagemaker:StartPipelineExecution"],
-                resources=[self.pipeline_arn],
+
+    def _acknowledge_copy_function(self) -> None:
+        stack = cdk.Stack.of(self)
+        for child in stack.node.children:
+            if not child.node.id.startswith("Custom::CDKBucketDeployment"):
+                continue
+            acknowledge(
+                child,
+                "AwsSolutions-L1",
+                "aws-cdk-lib's BucketDeployment chooses the copy function's runtime (pinned with "
+                "aws-cdk-lib in requirements.txt); it runs only while CloudFormation deploys.",
             )
-        )
-        # Scheduler sends undeliverable starts to the queue with the schedule's role (EventBridge
-        # Scheduler user guide, "Configuring a dead-letter queue"); SQS encrypts with the key.
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="DeadLetters",
-                actions=["sqs:SendMessage"],
-                resources=[dead_letters.queue.queue_arn],
+            acknowledge(
+                child,
+                "Serverless-LambdaLatestVersion",
+                "aws-cdk-lib's BucketDeployment chooses the copy function's runtime (pinned with "
+                "aws-cdk-lib); it runs only while CloudFormation deploys.",
             )
-        )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="DeadLettersKey",
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=[dead_letters.key.key_arn],
-                conditions={
-                    "StringEquals": {"kms:ViaService": f"sqs.{stack.region}.amazonaws.com"}
-                },
+            acknowledge(
+                child,
+                "Serverless-LambdaDLQ",
+                "CloudFormation invokes the copy function for a custom resource and waits for "
+                "its answer; a failed copy fails the deployment, visibly in the stack events, "
+                "and no pipeline is created without its definition.",
             )
-        )
+            acknowledge_in_frameworks(
+                child,
+                "LambdaDLQ",
+                "CloudFormation invokes the copy function for a custom resource and waits for "
+                "its answer; a failure fails the deployment, visibly in the stack events.",
+            )
+            acknowledge_in_frameworks(
+                child,
+                "LambdaConcurrency",
+                "The copy runs only during deployments, once per changed definition; a "
+                "reservation would take concurrency from the account (Lambda quotas).",
+            )
+            acknowledge(
+                child,
+                "Serverless-LambdaTracing",
+                "A deploy-time copy between two S3 buckets, invoked only by CloudFormation; its "
+                "log group records each run.",
+            )
+
+    def _schedule(self, schedule: PipelineSchedule, dead_letters: IScheduleDeadLetters) -> None:
+        role = self.scheduler_role or self._own_scheduler_role(dead_letters)
         self.scheduler_role = role
         parameters = [
             scheduler.CfnSchedule.SageMakerPipelineParameterProperty(name=name, value=value)
@@ -364,6 +414,44 @@ class GovernedPipeline(Construct):
             ),
         )
         self.schedule.node.add_dependency(self.resource)
+
+    def _own_scheduler_role(self, dead_letters: IScheduleDeadLetters) -> iam.IRole:
+        stack = cdk.Stack.of(self)
+        role = ManagedPolicyRole(
+            self,
+            "ScheduleRole",
+            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com").with_conditions(
+                {"StringEquals": {"aws:SourceAccount": stack.account}}
+            ),
+            description=f"EventBridge Scheduler starting SageMaker pipeline {self.pipeline_name}",
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="StartThisPipeline",
+                actions=["sagemaker:StartPipelineExecution"],
+                resources=[self.pipeline_arn],
+            )
+        )
+        # Scheduler sends undeliverable starts to the queue with the schedule's role (EventBridge
+        # Scheduler user guide, "Configuring a dead-letter queue"); SQS encrypts with the key.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DeadLetters",
+                actions=["sqs:SendMessage"],
+                resources=[dead_letters.queue.queue_arn],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DeadLettersKey",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[dead_letters.key.key_arn],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"sqs.{stack.region}.amazonaws.com"}
+                },
+            )
+        )
+        return role
 
     def grant_start(self, grantee: iam.IGrantable) -> iam.Grant:
         """Start executions of this pipeline (and see them); nothing that changes it."""

@@ -85,6 +85,15 @@ METADATA_KEYS: Mapping[str, str] = MappingProxyType(
     }
 )
 SOURCE_REVISION_PARAMETER = "SourceRevision"
+# What the violations handler passes when it starts a retraining execution
+# (governance.logic.monitoring.retraining_request); SageMaker refuses parameters a pipeline does
+# not declare, so each is declared, empty by default, and kept with the execution.
+TRIGGER_PARAMETERS = (
+    "TriggerSource",
+    "TriggerMonitorType",
+    "TriggerProcessingJobArn",
+    "TriggerReportUri",
+)
 
 _METRICS_KEY = {
     "BinaryClassification": "binary_classification_metrics",
@@ -160,7 +169,8 @@ class TrainingPipelineSpec:
     shap_agg_method: str = "mean_abs"
     probability_threshold: float = 0.5
     version_tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    """Tags of every registered version (governance:model, governance:owner)."""
+    """Tags of every registered version and created model (governance:model, owner,
+    managed-by): the access model and the approval gate find governed resources by them."""
 
 
 @dataclass(frozen=True)
@@ -212,21 +222,27 @@ class _CapturingSession:
 
 
 @contextmanager
-def _offline_sdk() -> Iterator[None]:
-    """The SDK builds definitions without AWS: no role simulation (an IAM call), no telemetry."""
-    saved = {name: os.environ.get(name) for name in ("SAGEMAKER_VALIDATE_ROLE",)}
+def _offline_sdk(region: str) -> Iterator[None]:
+    """The SDK builds definitions without AWS: no role simulation (an IAM call), and a region
+    for the boto3 clients some SDK modules create when imported (never called here)."""
+    saved = {
+        name: os.environ.get(name) for name in ("SAGEMAKER_VALIDATE_ROLE", "AWS_DEFAULT_REGION")
+    }
     os.environ["SAGEMAKER_VALIDATE_ROLE"] = "false"
-    loggers = [logging.getLogger(name) for name in ("sagemaker", "sagemaker.core")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
+    os.environ.setdefault("AWS_DEFAULT_REGION", region)
+    # The SDK logs its progress at INFO/DEBUG and configures the root logger when imported;
+    # synth output stays the app's own: nothing below WARNING, root handlers as they were.
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    logging.disable(logging.INFO)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield
     finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
+        logging.disable(logging.NOTSET)
+        root.handlers[:] = handlers
+        root.setLevel(level)
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -279,7 +295,7 @@ def _cached_build(spec: TrainingPipelineSpec) -> tuple[str, dict[str, bytes]]:
     # pipeline many times, and each build costs seconds.
     key = repr(spec)
     if key not in _BUILT:
-        with _offline_sdk():
+        with _offline_sdk(spec.region):
             _BUILT[key] = _build(spec)
     text, uploads = _BUILT[key]
     return text, dict(uploads)
@@ -359,7 +375,13 @@ def _build(spec: TrainingPipelineSpec) -> tuple[str, dict[str, bytes]]:  # noqa:
     class Session(_CapturingSession, PipelineSession):  # type: ignore[misc]
         pass
 
-    session = Session(default_bucket=_PLACEHOLDERS["bucket"])
+    import boto3
+
+    # A session for the region only: nothing is ever called with it (no credentials needed).
+    session = Session(
+        boto_session=boto3.Session(region_name=spec.region),
+        default_bucket=_PLACEHOLDERS["bucket"],
+    )
     session.uploads = {}
     bucket = f"s3://{_PLACEHOLDERS['bucket']}"
     key = _PLACEHOLDERS["key"]
@@ -374,6 +396,7 @@ def _build(spec: TrainingPipelineSpec) -> tuple[str, dict[str, bytes]]:  # noqa:
         return Join(on="/", values=[baselines, *parts])
 
     source_revision = ParameterString(SOURCE_REVISION_PARAMETER, default_value=spec.source_revision)
+    triggers = [ParameterString(name, default_value="on-demand") for name in TRIGGER_PARAMETERS]
 
     class RequestNetworkConfig(dict, NetworkConfig):  # type: ignore[type-arg, misc]
         """A NetworkConfig that is also its own request dict: the SDK's check steps put the
@@ -390,17 +413,31 @@ def _build(spec: TrainingPipelineSpec) -> tuple[str, dict[str, bytes]]:  # noqa:
         security_group_ids=[group],
         subnets=subnets,
     )
-    check_job = CheckJobConfig(
-        role=_PLACEHOLDERS["processing_role"],
-        instance_count=1,
-        instance_type=spec.processing_instance_type,
-        volume_kms_key=key,
-        output_kms_key=key,
-        max_runtime_in_seconds=spec.max_runtime_seconds,
-        base_job_name=f"{spec.model}-check",
-        sagemaker_session=session,
-        network_config=network,
+    # Clarify's model bias and explainability jobs call a shadow endpoint of the model, so their
+    # network isolation must be off (SageMaker developer guide, clarify-vpc); they still run in
+    # the isolated subnets, whose only routes lead to the VPC endpoints.
+    shadow_network = RequestNetworkConfig(
+        enable_network_isolation=False,
+        encrypt_inter_container_traffic=True,
+        security_group_ids=[group],
+        subnets=subnets,
     )
+
+    def check_job_config(network_config: Any) -> Any:
+        return CheckJobConfig(
+            role=_PLACEHOLDERS["processing_role"],
+            instance_count=1,
+            instance_type=spec.processing_instance_type,
+            volume_kms_key=key,
+            output_kms_key=key,
+            max_runtime_in_seconds=spec.max_runtime_seconds,
+            base_job_name=f"{spec.model}-check",
+            sagemaker_session=session,
+            network_config=network_config,
+        )
+
+    check_job = check_job_config(network)
+    shadow_check_job = check_job_config(shadow_network)
     sklearn_image = image_uris.retrieve("sklearn", region=spec.region, version="1.2-1")
 
     def processor(name: str) -> Any:
@@ -561,7 +598,12 @@ def _build(spec: TrainingPipelineSpec) -> tuple[str, dict[str, bytes]]:  # noqa:
             security_group_ids=[group], subnets=subnets, enable_network_isolation=True
         ),
     )
-    create_model = ModelStep(name=CREATE_MODEL_STEP, step_args=builder.build())
+    create_model = ModelStep(
+        name=CREATE_MODEL_STEP,
+        step_args=builder.build(
+            tags=[{"Key": k, "Value": v} for k, v in sorted(spec.version_tags.items())]
+        ),
+    )
     steps.append(create_model)
     model_name = create_model.properties.ModelName
 
@@ -645,7 +687,6 @@ def _build(spec: TrainingPipelineSpec) -> tuple[str, dict[str, bytes]]:  # noqa:
         content_type="text/csv",
         accept_type="text/csv",
     )
-    features = [column for column in spec.columns if column != spec.label]
     after_gate: list[Any] = []
     post_bias = None
     if bias_config is not None:
@@ -661,7 +702,7 @@ def _build(spec: TrainingPipelineSpec) -> tuple[str, dict[str, bytes]]:  # noqa:
                 if spec.problem_type == "BinaryClassification"
                 else ModelPredictedLabelConfig(),
             ),
-            check_job_config=check_job,
+            check_job_config=shadow_check_job,
             skip_check=True,
             register_new_baseline=True,
             model_package_group_name=spec.model,
@@ -679,12 +720,11 @@ def _build(spec: TrainingPipelineSpec) -> tuple[str, dict[str, bytes]]:  # noqa:
                 num_clusters=None if spec.shap_baseline_uri else 1,
             ),
         ),
-        check_job_config=check_job,
+        check_job_config=shadow_check_job,
         skip_check=True,
         register_new_baseline=True,
         model_package_group_name=spec.model,
     )
-    del features
     after_gate.append(explainability)
 
     # 9. Registration, PendingManualApproval, with evidence taken from step properties.
@@ -804,7 +844,7 @@ def _build(spec: TrainingPipelineSpec) -> tuple[str, dict[str, bytes]]:  # noqa:
 
     pipeline = Pipeline(
         name=spec.pipeline_name,
-        parameters=[source_revision],
+        parameters=[source_revision, *triggers],
         steps=steps,
         sagemaker_session=session,
         pipeline_experiment_config=PipelineExperimentConfig(

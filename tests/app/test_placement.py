@@ -13,6 +13,7 @@ from stacks.placement import (
     STACK_OVERHEAD,
     estimate_resources,
     shard_models,
+    stack_overhead,
 )
 from tests.conftest import Assembly
 
@@ -44,7 +45,8 @@ def test_estimate_matches_what_synth_produces(default_assembly: Assembly) -> Non
     for model in CONFIG.models:
         assert estimate_resources(model, bias_metrics=BIAS_METRICS) == actual[model.name]
     # (the CLI adds one more, AWS::CDK::Metadata, which this in-process synth leaves out)
-    assert set(overhead.values()) == {STACK_OVERHEAD - 1}
+    assert set(overhead.values()) == {stack_overhead(CONFIG.models) - 1}
+    assert stack_overhead(CONFIG.models) == STACK_OVERHEAD + 2  # the default trains one model
 
 
 def test_shards_keep_order_and_stay_within_budget() -> None:
@@ -52,7 +54,7 @@ def test_shards_keep_order_and_stay_within_budget() -> None:
     shards = shard_models(models, per_stack=25, bias_metrics=BIAS_METRICS)
     assert [m.name for s in shards for m in s.models] == [m.name for m in models]
     for shard in shards:
-        size = STACK_OVERHEAD + sum(
+        size = stack_overhead(shard.models) + sum(
             estimate_resources(m, bias_metrics=BIAS_METRICS) for m in shard.models
         )
         assert size <= 450 < CLOUDFORMATION_RESOURCE_LIMIT

@@ -17,6 +17,7 @@ from tests.compliance_rules import (
     test_registry_rules,
     test_serving_rules,
     test_store_rules,
+    test_training_pipeline_rules,
 )
 
 RULES_MD = Path(__file__).resolve().parents[2] / "RULES.md"
@@ -46,6 +47,7 @@ def test_every_rule_has_a_compliant_and_a_non_compliant_case() -> None:
         *test_delivery_rules.CASES,
         *test_duties_rules.CASES,
         *test_store_rules.CASES,
+        *test_training_pipeline_rules.CASES,
     ]
     assert {rule.rule_id for rule in RULES} == {rule_id for rule_id, _, _ in cases}
 

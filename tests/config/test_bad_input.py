@@ -255,8 +255,9 @@ CASES = [
     Case(
         "retraining-pipeline-name-with-underscore",
         replace(
-            "retraining_pipeline_name: credit-default-retrain",
-            "retraining_pipeline_name: credit_default_retrain",
+            "ground_truth_s3_uri: s3://example-bank-ground-truth/credit-default/",
+            "ground_truth_s3_uri: s3://example-bank-ground-truth/credit-default/\n"
+            "      retraining_pipeline_name: credit_default_training",
         ),
         "models[0].deployment.retraining_pipeline_name",
         ("letters, digits and hyphens", "CreatePipeline PipelineName"),

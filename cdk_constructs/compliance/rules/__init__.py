@@ -16,6 +16,7 @@ from cdk_constructs.compliance.rules import (
     registry,
     serving,
     stores,
+    training_pipelines,
 )
 from cdk_constructs.compliance.rules.claims import CLAIMS, Claim
 from cdk_constructs.compliance.rules.model import (
@@ -39,6 +40,7 @@ RULES: tuple[GovernanceRule, ...] = (
     *duties.RULES,
     *delivery.RULES,
     *stores.RULES,
+    *training_pipelines.RULES,
 )
 
 _HEADER = f"""# Governance rule pack

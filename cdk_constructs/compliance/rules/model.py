@@ -71,6 +71,9 @@ class Resource:
     logical_id: str = ""
     stack: str = ""
     template_path: str = ""
+    # The resource's own CloudFormation ``Metadata`` and ``DependsOn`` (as written, unresolved).
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()
 
     def get(self, *keys: str) -> Any:
         """The value at ``keys`` (``None`` when absent; an intrinsic when one is in the way)."""
