@@ -26,6 +26,7 @@ from constructs import Construct
 from cdk_constructs import access, defaults, tags
 from cdk_constructs.access import SageMakerArns
 from cdk_constructs.alerts import GovernanceAlerts
+from cdk_constructs.arns import format_arn
 from cdk_constructs.compliance.acknowledgments import (
     acknowledge,
     acknowledge_in_frameworks,
@@ -244,8 +245,11 @@ class GovernanceFunction(Construct):
         ``network-interface/*`` of this account and region is.
         """
         stack = cdk.Stack.of(self)
-        ec2_arn = f"arn:{cdk.Aws.PARTITION}:ec2:{stack.region}:{stack.account}"
-        interfaces = f"{ec2_arn}:network-interface/*"
+
+        def ec2_arn(resource: str, name: str) -> str:
+            return format_arn(stack, service="ec2", resource=resource, resource_name=name)
+
+        interfaces = ec2_arn("network-interface", "*")
         subnet_ids = network.vpc.select_subnets(
             subnet_type=network.subnets.subnet_type,
             subnet_group_name=network.subnets.subnet_group_name,
@@ -256,8 +260,8 @@ class GovernanceFunction(Construct):
                 actions=["ec2:CreateNetworkInterface"],
                 resources=[
                     interfaces,
-                    *(f"{ec2_arn}:subnet/{subnet}" for subnet in subnet_ids),
-                    f"{ec2_arn}:security-group/{network.security_group.security_group_id}",
+                    *(ec2_arn("subnet", subnet) for subnet in subnet_ids),
+                    ec2_arn("security-group", network.security_group.security_group_id),
                 ],
             )
         )
@@ -376,9 +380,15 @@ class GovernanceHandlers(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        arn = f"arn:{cdk.Aws.PARTITION}"
         sagemaker = SageMakerArns(stack)
-        parameters_arn = f"{arn}:ssm:{stack.region}:{stack.account}:parameter"
+
+        def parameters(prefix: str) -> str:
+            """Every SSM parameter under ``prefix`` (``/a/b/`` -> ``parameter/a/b/*``)."""
+            return format_arn(
+                stack, service="ssm", resource="parameter", resource_name=f"{prefix.lstrip('/')}*"
+            )
+
+        default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
 
         self.ledger = dynamodb.Table(
             self,
@@ -480,20 +490,14 @@ class GovernanceHandlers(Construct):
         ]
         for fn in (self.approval_gate, self.audit_ledger, self.violations):
             grant_table(self.idempotency, audit_key, fn.role, idempotency_actions)
-            fn.role.add_to_policy(
-                iam.PolicyStatement(
-                    sid="PutGovernanceEvents",
-                    actions=["events:PutEvents"],
-                    resources=[f"{arn}:events:{stack.region}:{stack.account}:event-bus/default"],
-                )
-            )
+            default_bus.grant_put_events_to(fn.role)
 
         # Approval gate: read the policy and the evidence, set a version back, alert. It must
         # judge every version of a governed group, including one registered without governance
         # tags (versions carry no tags of their own), so versions are not tag-scoped here; the
         # gate is only invoked by the state-change rules of governed groups.
         gate = self.approval_gate.role
-        self._read_parameters(gate, f"{parameters_arn}{POLICY_PARAMETER_PREFIX}*")
+        self._read_parameters(gate, parameters(POLICY_PARAMETER_PREFIX))
         gate.add_to_policy(
             iam.PolicyStatement(
                 sid="JudgeVersions",
@@ -532,7 +536,7 @@ class GovernanceHandlers(Construct):
         # Audit ledger: append records, mirror them to the Object-Lock bucket, and read the
         # version behind an event (who registered and who approved it) the way the gate does.
         ledger_role = self.audit_ledger.role
-        self._read_parameters(ledger_role, f"{parameters_arn}{POLICY_PARAMETER_PREFIX}*")
+        self._read_parameters(ledger_role, parameters(POLICY_PARAMETER_PREFIX))
         grant_table(
             self.ledger,
             audit_key,
@@ -555,7 +559,7 @@ class GovernanceHandlers(Construct):
 
         # Monitoring violations: read reports, alert, optionally start a retraining pipeline.
         violations_role = self.violations.role
-        self._read_parameters(violations_role, f"{parameters_arn}{ENDPOINT_PARAMETER_PREFIX}*")
+        self._read_parameters(violations_role, parameters(ENDPOINT_PARAMETER_PREFIX))
         violations_role.add_to_policy(
             iam.PolicyStatement(
                 sid="DescribeMonitoringRuns",
@@ -657,9 +661,8 @@ class GovernanceHandlers(Construct):
         organisation-level input, so the foundation does not change when shards are added.
         """
         stack = cdk.Stack.of(self)
-        rules = (
-            f"arn:{stack.partition}:events:{stack.region}:{stack.account}:rule/{rule_name_pattern}"
-        )
+        # The stack's own (literal) partition, as before.
+        rules = stack.format_arn(service="events", resource="rule", resource_name=rule_name_pattern)
         for function in (self.approval_gate, self.audit_ledger):
             function.function.add_permission(
                 "ShardStateChangeRules",

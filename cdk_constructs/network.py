@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Aws, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk_constructs import defaults
+from cdk_constructs.arns import format_arn
 from cdk_constructs.compliance.acknowledgments import acknowledge
 from cdk_constructs.encryption import GovernanceKey
 from cdk_constructs.roles import ManagedPolicyRole
@@ -129,7 +130,7 @@ class IsolatedMlNetwork(Construct):
             for name, service in INTERFACE_ENDPOINTS.items()
         }
 
-        logs_arn = f"arn:{Aws.PARTITION}:logs:*:{self.vpc.stack.account}:*"
+        logs_arn = format_arn(self.vpc.stack, service="logs", region="*", resource="*")
         # CloudWatch Logs names the log group in the encryption context of every data key
         # request; DescribeKey has no encryption context, so it is not granted under it.
         flow_log_key.grant_to_service(
@@ -154,8 +155,12 @@ class IsolatedMlNetwork(Construct):
                 {
                     "StringEquals": {"aws:SourceAccount": account},
                     "ArnLike": {
-                        "aws:SourceArn": f"arn:{Aws.PARTITION}:ec2:{self.vpc.stack.region}:"
-                        f"{account}:vpc-flow-log/*"
+                        "aws:SourceArn": format_arn(
+                            self.vpc.stack,
+                            service="ec2",
+                            resource="vpc-flow-log",
+                            resource_name="*",
+                        )
                     },
                 }
             ),

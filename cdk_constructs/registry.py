@@ -12,6 +12,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from cdk_constructs import defaults
+from cdk_constructs.arns import format_arn
 from cdk_constructs.encryption import IGovernanceKey
 from cdk_constructs.props import RegisteredModel
 from governance.contracts.parameters import ApprovalPolicy
@@ -36,15 +37,23 @@ CONSUMER_DENIED_ACTIONS = (
 RISK_RATING = {"high": "High", "medium": "Medium", "low": "Low"}
 
 
-def consumer_policy(
-    model: RegisteredModel, *, partition: str, region: str, account: str
-) -> dict[str, Any]:
+def consumer_policy(model: RegisteredModel, stack: cdk.Stack) -> dict[str, Any]:
     """The resource policy sharing ``model``'s group read-only with its consumer accounts."""
     name = model.identity.name
-    principals = {"AWS": [f"arn:{partition}:iam::{a}:root" for a in model.consumer_accounts]}
-    base = f"arn:{partition}:sagemaker:{region}:{account}"
-    group_arn = f"{base}:model-package-group/{name}"
-    versions_arn = f"{base}:model-package/{name}/*"
+    principals = {
+        "AWS": [
+            format_arn(stack, service="iam", region="", account=account, resource="root")
+            for account in model.consumer_accounts
+        ]
+    }
+
+    def sagemaker_arn(resource: str, resource_name: str) -> str:
+        return format_arn(
+            stack, service="sagemaker", resource=resource, resource_name=resource_name
+        )
+
+    group_arn = sagemaker_arn("model-package-group", name)
+    versions_arn = sagemaker_arn("model-package", f"{name}/*")
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -100,9 +109,7 @@ class GovernedModelPackageGroup(Construct):
         policy = None
         if model.consumer_accounts:
             stack = cdk.Stack.of(self)
-            policy = consumer_policy(
-                model, partition=cdk.Aws.PARTITION, region=stack.region, account=stack.account
-            )
+            policy = consumer_policy(model, stack)
         self.resource = sagemaker.CfnModelPackageGroup(
             self,
             "Resource",

@@ -50,3 +50,16 @@ def test_constructs_never_read_the_configuration_model() -> None:
         for path in sorted((REPO / "cdk_constructs").rglob("*.py"))
     }
     assert {path: found for path, found in offenders.items() if found} == {}
+
+
+def test_constructs_never_import_the_rule_pack() -> None:
+    # The rules judge what the constructs build; shared facts live outside the rule pack.
+    rules = "cdk_constructs.compliance.rules"
+    offenders = {
+        str(path.relative_to(REPO)): sorted(
+            m for m in _imported_modules(path) if m == rules or m.startswith(f"{rules}.")
+        )
+        for path in sorted((REPO / "cdk_constructs").rglob("*.py"))
+        if "compliance" not in path.relative_to(REPO / "cdk_constructs").parts
+    }
+    assert {path: found for path, found in offenders.items() if found} == {}

@@ -109,9 +109,27 @@ def _registry_regions(node: Any) -> Iterator[str]:
 
 @cache
 def _image_uri(kind: ImageKind, region: str) -> str:
-    from sagemaker.core import image_uris
+    from sagemaker.core import common_utils, image_uris
 
-    return str(image_uris.retrieve(kind, region=region))
+    # ``retrieve`` asks ``common_utils._botocore_resolver()`` for the region's ECR domain, and
+    # that builds a new resolver from botocore's endpoints.json (about 0.25 s of JSON parsing)
+    # on every call: 70 calls for a region-agnostic stack's two image mappings. The file does
+    # not change, so one resolver serves every call made here.
+    resolver = _botocore_resolver()
+    sdk_builder = common_utils._botocore_resolver
+    common_utils._botocore_resolver = lambda: resolver
+    try:
+        return str(image_uris.retrieve(kind, region=region))
+    finally:
+        common_utils._botocore_resolver = sdk_builder
+
+
+@cache
+def _botocore_resolver() -> Any:
+    """The SDK's own ``_botocore_resolver()``, built once."""
+    from sagemaker.core import common_utils
+
+    return common_utils._botocore_resolver()
 
 
 def _sdk_version() -> str:

@@ -10,9 +10,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from cdk_constructs.compliance.rules.monitoring import has_local_storage
 from cdk_constructs.encryption import IGovernanceKey
 from cdk_constructs.identifiers import identifier
+from cdk_constructs.instance_types import has_nvme_storage
 from cdk_constructs.props import ServedModel
 from cdk_constructs.storage import IGovernedBucket
 
@@ -20,14 +20,6 @@ from cdk_constructs.storage import IGovernedBucket
 _ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 VARIANT_NAME = "AllTraffic"
 DATA_CAPTURE_PREFIX = "endpoints"
-
-
-def has_nvme_storage(instance_type: str) -> bool:
-    """Does ``ml.<family>.<size>`` come with local NVMe storage (m5d, c5d, r5d, g4dn, p3dn...)?
-
-    The same test as governance rule EPC2, so the construct and the rule never disagree.
-    """
-    return bool(has_local_storage(instance_type))
 
 
 def endpoint_name_for(model_name: str, environment: str) -> str:

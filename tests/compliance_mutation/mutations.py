@@ -11,6 +11,7 @@ table survives a logical-id change and fails loudly if a construct is renamed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -100,6 +101,9 @@ class Mutation:
     target: Where
     rule: str
     apply: Callable[[Templates], None]
+    #: Other resources the weakening reaches through wiring, where a finding is expected too
+    #: (one routing rule serves every group of its stack).
+    reaches: tuple[Where, ...] = ()
 
 
 # -- resources -------------------------------------------------------------------------------
@@ -182,11 +186,14 @@ CHURN_AUC_ALARM = Where(
     MODELS, "churn-propensity/Serving/Alarms/ModelQuality-auc/Resource", "AWS::CloudWatch::Alarm"
 )
 VIOLATIONS_DLQ = Where(
-    FOUNDATION, "Handlers/MonitoringViolations/DeadLetterQueue/Resource", "AWS::SQS::Queue"
+    FOUNDATION, "Handlers/MonitoringViolations/DeadLetterQueue/Default/Resource", "AWS::SQS::Queue"
 )
 VIOLATIONS_DLQ_ALARM = Where(
-    FOUNDATION, "Handlers/MonitoringViolations/DlqDepth/Resource", "AWS::CloudWatch::Alarm"
+    FOUNDATION,
+    "Handlers/MonitoringViolations/DeadLetterQueue/Depth/Resource",
+    "AWS::CloudWatch::Alarm",
 )
+STATE_CHANGES = Where(MODELS, "StateChanges/Resource", "AWS::Events::Rule")
 ARTIFACTS_POLICY = Where(FOUNDATION, "Artifacts/Resource/Policy/Resource", "AWS::S3::BucketPolicy")
 
 
@@ -355,6 +362,14 @@ def _internet_gateway_added(templates: Templates) -> None:
         "Type": "AWS::EC2::InternetGateway",
         "Metadata": {"aws:cdk:path": f"{stack}/MutationInternetGateway"},
     }
+
+
+def _ledger_not_routed(templates: Templates) -> None:
+    targets = props(templates, STATE_CHANGES)["Targets"]
+    kept = [t for t in targets if "AuditLedger" not in json.dumps(t["Arn"])]
+    if len(kept) == len(targets):
+        raise LookupError("the state-change rule has no audit ledger target")
+    props(templates, STATE_CHANGES)["Targets"] = kept
 
 
 def _dlq_alarm_removed(templates: Templates) -> None:
@@ -660,6 +675,15 @@ MUTATIONS: tuple[Mutation, ...] = (
         VIOLATIONS_DLQ,
         f"{G}ASY4",
         _dlq_alarm_removed,
+    ),
+    Mutation(
+        "ledger-not-routed",
+        ("DLV-4",),
+        "the models stack's state-change rule no longer targets the audit ledger",
+        CREDIT_GROUP,
+        f"{G}MPG7",
+        _ledger_not_routed,
+        reaches=(CHURN_GROUP,),
     ),
     # -- claims enforced by the public packs (error level) ---------------------------------
     Mutation(

@@ -89,7 +89,8 @@ def _batches(baseline: Templates, mutations: Iterable[Mutation]) -> list[Batch]:
         mutated = copy.deepcopy(baseline)
         mutation.apply(mutated)
         target = locate(mutated, mutation.target)
-        footprint = _touched(baseline, mutated) | {target}
+        reached = {locate(mutated, where) for where in mutation.reaches}
+        footprint = _touched(baseline, mutated) | {target} | reached
         batch = next((b for b in batches if not b.touched & footprint), None)
         if batch is None:
             batches.append(Batch([mutation], footprint, {mutation.id: target}))

@@ -12,12 +12,14 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 
+from cdk_constructs.compliance.rules.registry import GATE_HANDLER, LEDGER_HANDLER
 from governance.contracts.vocabulary import POLICY_PARAMETER_PREFIX
 from tests.compliance_rules import builders as b
 
@@ -100,7 +102,7 @@ def findings() -> b.Findings:
     _bucket(stack, "SseS3", None, algorithm="AES256")
     s3.CfnBucket(stack, "NotRetained")
 
-    sns.CfnTopic(stack, "OurTopic", kms_master_key_id=key.ref)
+    our_topic = sns.CfnTopic(stack, "OurTopic", kms_master_key_id=key.ref)
     sns.CfnTopic(stack, "AwsTopic", kms_master_key_id="alias/aws/sns")
     sqs.CfnQueue(stack, "OurQueue", kms_master_key_id=key.attr_arn)
     sqs.CfnQueue(stack, "SqsManagedQueue", sqs_managed_sse_enabled=True)
@@ -159,6 +161,7 @@ def findings() -> b.Findings:
     )
 
     alarm("Notifies", [topic.ref])
+    alarm("OtherAppTopic", [our_topic.ref])  # a topic of the app, not the one handlers alert
     alarm("Silent", None)
     alarm("ForeignTopic", ["arn:aws:sns:eu-west-1:999999999999:elsewhere"])
 
@@ -205,6 +208,47 @@ def findings() -> b.Findings:
         name="bad-class",
         tag_list=b.model_tags("bad-class", classification="top-secret"),
     )
+    # MPG7: one group routed to the gate and the ledger (by reference and by ARN), one only
+    # to the gate
+    gate = b.function(stack, "Gate")
+    gate.handler = GATE_HANDLER
+    gate.environment = lambda_.CfnFunction.EnvironmentProperty(
+        variables={"ALERT_TOPIC_ARN": topic.ref}
+    )
+    ledger = b.function(stack, "Ledger")
+    ledger.handler = LEDGER_HANDLER
+    ledger.function_name = "audit-ledger"
+    b.group(stack, "Routed", name="routed")
+    b.group(stack, "GateOnly", name="gate-only")
+    b.state_change_rule(
+        stack,
+        "RoutedRule",
+        names=["routed"],
+        targets=[
+            events.CfnRule.TargetProperty(
+                arn=gate.attr_arn,
+                id="Gate",
+                dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=b.DLQ),
+            ),
+            events.CfnRule.TargetProperty(
+                arn="arn:aws:lambda:eu-west-1:111111111111:function:audit-ledger",
+                id="Ledger",
+                dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=b.DLQ),
+            ),
+        ],
+    )
+    b.state_change_rule(
+        stack,
+        "GateOnlyRule",
+        names=["gate-only"],
+        targets=[
+            events.CfnRule.TargetProperty(
+                arn=gate.attr_arn,
+                id="Gate",
+                dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=b.DLQ),
+            )
+        ],
+    )
     # When
     return b.run_pack(app)
 
@@ -222,6 +266,7 @@ CASES = [
     ("NET1", "Stores/Vpc", "Stores/InternetGateway"),
     ("ALM1", "Stores/Notifies", "Stores/Silent"),
     ("ALM1", "Stores/Notifies", "Stores/ForeignTopic"),
+    ("ALM1", "Stores/Notifies", "Stores/OtherAppTopic"),
     ("IAM2", "Stores/ManagedOnly", "Stores/Inline"),
     ("IAM2", "Stores/ManagedOnly", "Stores/InlinePolicyResource"),
     ("CT3", "Stores/EveryRegion", "Stores/OneRegion"),
@@ -230,6 +275,7 @@ CASES = [
     ("MPG6", "Stores/WithPolicy", "Stores/WithoutPolicy"),
     ("MPG2", "Stores/WithPolicy", "Stores/Unclassified"),
     ("MPG2", "Stores/WithPolicy", "Stores/BadClassification"),
+    ("MPG7", "Stores/Routed", "Stores/GateOnly"),
 ]
 
 

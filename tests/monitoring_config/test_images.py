@@ -84,3 +84,29 @@ def test_monitor_types_map_to_images() -> None:
 def test_monitor_types_match_the_config_schema() -> None:
     # A monitor added to the config must get an image here too.
     assert set(MONITOR_TYPES) == set(Monitoring.model_fields)
+
+
+def test_lookups_share_one_endpoint_resolver_and_leave_the_sdk_as_it_was() -> None:
+    from sagemaker.core import common_utils
+
+    from cdk_constructs.monitoring import images
+
+    sdk_builder = common_utils._botocore_resolver
+    images._image_uri.cache_clear()
+    built: list[object] = []
+
+    def counting() -> object:
+        built.append(sdk_builder())
+        return built[-1]
+
+    common_utils._botocore_resolver = counting
+    images._botocore_resolver.cache_clear()
+    try:
+        by_region = image_uri_by_region("model-monitor")
+    finally:
+        common_utils._botocore_resolver = sdk_builder
+        images._botocore_resolver.cache_clear()
+        images._image_uri.cache_clear()
+    assert len(by_region) > 20
+    assert len(built) == 1  # one endpoints.json parse for every region
+    assert by_region["eu-west-1"] == KNOWN_URIS[("model-monitor", "eu-west-1")]

@@ -15,6 +15,7 @@ from aws_cdk import aws_sns as sns
 from constructs import IConstruct
 
 from cdk_constructs.encryption import DataDomain, GovernanceKey
+from cdk_constructs.instance_types import has_nvme_storage
 from cdk_constructs.monitoring.engine import (
     DeployedMonitors,
     ModelMonitorEngine,
@@ -22,7 +23,7 @@ from cdk_constructs.monitoring.engine import (
 )
 from cdk_constructs.monitoring.images import ImageKind, monitor_image_uri
 from cdk_constructs.monitoring.metrics import MonitorAlarms, MonitorMetrics
-from cdk_constructs.monitoring.serving import GovernedEndpoint, has_nvme_storage
+from cdk_constructs.monitoring.serving import GovernedEndpoint
 from cdk_constructs.roles import ManagedPolicyRole
 from cdk_constructs.storage import GovernedBucket
 from config import GovernanceConfig, ModelConfig, load_config

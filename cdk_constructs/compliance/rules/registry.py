@@ -24,6 +24,12 @@ from cdk_constructs.compliance.rules.model import (
     per_resource,
     verdict_of,
 )
+from cdk_constructs.compliance.rules.wiring import (
+    LAMBDA_FUNCTION,
+    NOTHING,
+    UNSURE,
+    function_paths,
+)
 from governance.contracts.vocabulary import POLICY_PARAMETER_PREFIX, DataClassification
 
 MODEL_PACKAGE_GROUP = "AWS::SageMaker::ModelPackageGroup"
@@ -31,7 +37,7 @@ MODEL_CARD = "AWS::SageMaker::ModelCard"
 EVENTS_RULE = "AWS::Events::Rule"
 
 RISK_TIERS = frozenset({"high", "medium", "low"})
-# The classifications the config accepts (config.model.DataClassification).
+# The classifications the config accepts (governance.contracts.vocabulary.DataClassification).
 DATA_CLASSIFICATIONS = frozenset(c.value for c in DataClassification)
 
 # What another account may do with a shared group: read it, and create a model from one of its
@@ -46,6 +52,10 @@ READ_ONLY_SHARING_ACTIONS = (
 _READ_ONLY = frozenset(action.lower() for action in READ_ONLY_SHARING_ACTIONS)
 
 SSM_PARAMETER = "AWS::SSM::Parameter"
+# The handlers' entry points (lambda/governance/approval_gate.py and ledger.py): the contract
+# by which the approval gate and the ledger handler are found, whatever their names.
+GATE_HANDLER = "governance.approval_gate.handler"
+LEDGER_HANDLER = "governance.ledger.handler"
 
 STATE_CHANGE_SOURCE = "aws.sagemaker"
 STATE_CHANGE_DETAIL_TYPE = "SageMaker Model Package State Change"
@@ -287,6 +297,15 @@ def group_has_state_change_rule(group: Resource, index: AppIndex) -> Verdict:
     and has at least one target, every one with DeadLetterConfig.Arn."""
     if group.tag(tags.MODEL) is None:
         return Verdict.NOT_APPLICABLE  # ungoverned groups are reported by MPG2
+    decisions = [all_of(_route_base(rule), selected) for rule, selected in _selecting(group, index)]
+    if True in decisions:
+        return Verdict.COMPLIANT
+    return Verdict.UNDECIDABLE if None in decisions else Verdict.NON_COMPLIANT
+
+
+def _selecting(group: Resource, index: AppIndex) -> list[tuple[Resource, bool | None]]:
+    """State-change rules deployable next to ``group`` and whether each selects it (``None``:
+    cannot be told)."""
     routes = index.keyed("state-change-routes", (EVENTS_RULE,), _route_keys)
     group_name = literal_str(group.get("ModelPackageGroupName"))
     selecting: list[tuple[Resource, bool | None]]
@@ -301,14 +320,42 @@ def group_has_state_change_rule(group: Resource, index: AppIndex) -> Verdict:
             *((rule, True) for rule in routes.get(ALL_GROUPS, ())),
             *((rule, None) for rule in routes.get(UNKNOWN_KEY, ())),
         ]
-    decisions = [
-        all_of(_route_base(rule), selected)
-        for rule, selected in selecting
-        if rule.environment.overlaps(group.environment)
-    ]
-    if True in decisions:
+    return [(rule, sel) for rule, sel in selecting if rule.environment.overlaps(group.environment)]
+
+
+def _handler_functions(index: AppIndex, handler: str) -> frozenset[str]:
+    """Functions whose code entry point (``Handler``) is one of ``lambda/governance``'s."""
+    return frozenset(
+        function.path
+        for function in index.of_type(LAMBDA_FUNCTION)
+        if function.get("Handler") == handler
+    )
+
+
+def group_reaches_gate_and_ledger(group: Resource, index: AppIndex) -> Verdict:
+    """The state-change rules that deliver the group's changes (MPG5's) target, between them,
+    the approval gate and the audit ledger handler: functions whose Handler is
+    governance.approval_gate.handler and governance.ledger.handler, named by reference, name
+    or ARN."""
+    if group.tag(tags.MODEL) is None:
+        return Verdict.NOT_APPLICABLE
+    reached = NOTHING
+    undecided = False
+    for rule, selected in _selecting(group, index):
+        delivers = all_of(_route_base(rule), selected)
+        if delivers is False:
+            continue
+        undecided = undecided or delivers is None
+        targets = rule.get("Targets")
+        if is_unresolved(targets):
+            reached = reached | UNSURE
+            continue
+        for target in as_list(targets):
+            reached = reached | function_paths(dig(target, "Arn"), rule, index)
+    needed = [_handler_functions(index, handler) for handler in (GATE_HANDLER, LEDGER_HANDLER)]
+    if all(paths & reached.found for paths in needed) and not undecided:
         return Verdict.COMPLIANT
-    return Verdict.UNDECIDABLE if None in decisions else Verdict.NON_COMPLIANT
+    return Verdict.UNDECIDABLE if reached.unsure or undecided else Verdict.NON_COMPLIANT
 
 
 RULES = (
@@ -405,6 +452,21 @@ RULES = (
         sr_11_7="V (model validation), VI (approval controls)",
         eu_ai_act="Art. 17 (quality management system)",
         check=group_has_approval_policy,
+    ),
+    GovernanceRule(
+        rule_id="MPG7",
+        resource_types=(MODEL_PACKAGE_GROUP,),
+        title="Every governed group's state changes reach the approval gate and the ledger",
+        info="The state-change rules that deliver the group's changes do not target both the "
+        "approval gate (Handler governance.approval_gate.handler) and the audit ledger handler "
+        "(governance.ledger.handler).",
+        explanation="A rule with dead-lettered targets (MPG5) still governs nothing if its "
+        "targets are not the handlers: an approval would go unchecked and unrecorded.",
+        undecidable="A rule's targets or group filter are known only at deploy time.",
+        nist_800_53=("AU-2", "AU-12", "CM-3"),
+        sr_11_7="VI (approval controls, audit)",
+        eu_ai_act="Art. 12 (record-keeping), Art. 14 (human oversight)",
+        check=group_reaches_gate_and_ledger,
     ),
     GovernanceRule(
         rule_id="MC1",

@@ -26,6 +26,7 @@ from cdk_constructs.compliance.rules.model import (
 )
 from cdk_constructs.compliance.rules.wiring import (
     KMS_KEY,
+    LAMBDA_FUNCTION,
     S3_BUCKET,
     Wired,
     json_mapping,
@@ -200,15 +201,37 @@ def no_internet_edge(_resource: Resource) -> Verdict:
     return Verdict.NON_COMPLIANT
 
 
+# The handlers' contract (lambda/governance/lambda_runtime.py reads it): the
+# topic they alert is the governance topic.
+ALERT_TOPIC_VARIABLE = "ALERT_TOPIC_ARN"
+
+
+def governance_topics(index: AppIndex) -> frozenset[str]:
+    """The topics the app's handlers alert (their ``ALERT_TOPIC_ARN`` variable)."""
+
+    def build(built: AppIndex) -> frozenset[str]:
+        found = set()
+        for function in built.of_type(LAMBDA_FUNCTION):
+            target = built.resolve(function.get("Environment", "Variables", ALERT_TOPIC_VARIABLE))
+            if target is not None and target.type == SNS_TOPIC:
+                found.add(target.path)
+        return frozenset(found)
+
+    return index.derived("stores:governance-topics", build)
+
+
 def alarm_notifies_app_topic(alarm: Resource, index: AppIndex) -> Verdict:
-    """AlarmActions include a reference to an SNS topic the app declares."""
+    """AlarmActions include a reference to the governance topic: the SNS topic the app's
+    handlers alert (ALERT_TOPIC_ARN), or, in an app without handlers, any topic it declares."""
     actions = alarm.get("AlarmActions")
     if is_unresolved(actions) and not isinstance(actions, Ref):
         return Verdict.UNDECIDABLE
+    wanted = governance_topics(index)
     unsure = False
     for action in as_list(actions):
         target = index.resolve(action)
-        if target is not None and target.type == SNS_TOPIC:
+        is_topic = target is not None and target.type == SNS_TOPIC
+        if is_topic and target is not None and (not wanted or target.path in wanted):
             return Verdict.COMPLIANT
         unsure = unsure or (is_unresolved(action) and not isinstance(action, Ref))
     return Verdict.UNDECIDABLE if unsure else Verdict.NON_COMPLIANT
@@ -275,8 +298,10 @@ RULES = (
     GovernanceRule(
         rule_id="ALM1",
         resource_types=(ALARM,),
-        title="Alarms notify a topic of the app",
-        info="The CloudWatch alarm's AlarmActions include no SNS topic the app declares.",
+        title="Alarms notify the governance topic",
+        info="The CloudWatch alarm's AlarmActions do not include the governance topic (the "
+        "topic the handlers alert through ALERT_TOPIC_ARN; without handlers, any topic the app "
+        "declares).",
         explanation="An alarm (drift, quality, bias, a dead-letter queue filling up) that "
         "notifies nobody, or a topic outside the app's alerting, is a control that fails "
         "silently.",
