@@ -171,20 +171,29 @@ def job_code_bundle() -> Path:
     return path
 
 
-def image_uri_by_region() -> dict[str, str]:
-    """Region -> the scikit-learn image the jobs run, from the SDK's bundled table."""
+def image_regions() -> tuple[str, ...]:
+    """Regions the SDK's bundled table has the scikit-learn image in, sorted."""
     from sagemaker.core import image_uris
 
     config = image_uris.config_for_framework(IMAGE_FRAMEWORK)["training"]["versions"]
-    regions = sorted(config[IMAGE_VERSION]["registries"])
-    return {
-        region: str(
-            image_uris.retrieve(
-                IMAGE_FRAMEWORK, region=region, version=IMAGE_VERSION, instance_type="ml.m5.xlarge"
-            )
+    return tuple(sorted(config[IMAGE_VERSION]["registries"]))
+
+
+@cache
+def image_uri(region: str) -> str:
+    """The scikit-learn image the jobs run in ``region`` (resolved offline by the SDK)."""
+    from sagemaker.core import image_uris
+
+    return str(
+        image_uris.retrieve(
+            IMAGE_FRAMEWORK, region=region, version=IMAGE_VERSION, instance_type="ml.m5.xlarge"
         )
-        for region in regions
-    }
+    )
+
+
+def image_uri_by_region() -> dict[str, str]:
+    """Region -> the scikit-learn image the jobs run, for a stack without a fixed region."""
+    return {region: image_uri(region) for region in image_regions()}
 
 
 @dataclass(frozen=True)
@@ -347,16 +356,18 @@ class EvidentlyStackResources(Construct):
 
     def _image(self) -> str:
         stack = Stack.of(self)
-        by_region = image_uri_by_region()
         if not Token.is_unresolved(stack.region):
-            if stack.region not in by_region:
+            regions = image_regions()
+            if stack.region not in regions:
                 raise ValueError(
                     f"no SageMaker scikit-learn {IMAGE_VERSION} image is known for region "
-                    f"{stack.region!r}; allowed regions: {', '.join(by_region)}"
+                    f"{stack.region!r}; allowed regions: {', '.join(regions)}"
                 )
-            return by_region[stack.region]
+            return image_uri(stack.region)
         mapping = CfnMapping(
-            self, "Images", mapping={region: {"uri": uri} for region, uri in by_region.items()}
+            self,
+            "Images",
+            mapping={region: {"uri": uri} for region, uri in image_uri_by_region().items()},
         )
         return mapping.find_in_map(Aws.REGION, "uri")
 
