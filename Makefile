@@ -108,4 +108,4 @@ bench: setup
 	$(PY) bench/measure.py
 
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

@@ -173,6 +173,9 @@ class HostedModel:
     path: str
 
 
+EVIDENTLY_JOB_PREFIX = "Evidently pipeline "
+
+
 @dataclass(frozen=True)
 class Monitor:
     name: str
@@ -186,6 +189,15 @@ class Monitor:
     path: str
     # The protected attribute a bias monitor's Clarify analysis config checks, when readable.
     facet: BiasFacet | None = None
+
+    @property
+    def engine(self) -> str:
+        """Which monitoring engine runs it: Model Monitor or the Evidently engine."""
+        return (
+            "Evidently"
+            if self.job_definition.startswith(EVIDENTLY_JOB_PREFIX)
+            else ("Model Monitor")
+        )
 
 
 @dataclass(frozen=True)
@@ -617,7 +629,7 @@ def _pipeline_monitor(
             name=show(schedule.prop("Name")) or human_name(schedule, scope),
             monitoring_type=kind,
             schedule_expression=show(schedule.prop("ScheduleExpression")),
-            job_definition=f"Evidently pipeline {show(pipeline.prop('PipelineName'))}",
+            job_definition=f"{EVIDENTLY_JOB_PREFIX}{show(pipeline.prop('PipelineName'))}",
             instance_type=literal(dig(cluster, "InstanceType")),
             instance_count=number(dig(cluster, "InstanceCount")),
             volume_gb=number(dig(cluster, "VolumeSizeInGB")),

@@ -379,7 +379,7 @@ def _monitors(models: Sequence[GovernedModel], cols: _Columns) -> Table:
             rows.append(
                 cols.row(
                     model,
-                    kind,
+                    f"{kind} ({monitor.engine})",
                     Flag(schedule.label, "ok"),
                     f"{_or(monitor.instance_type)} x {_count(monitor.instance_count)}",
                     _duration(monitor.max_runtime_seconds),

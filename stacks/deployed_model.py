@@ -65,7 +65,7 @@ class DeployedModel(Construct):
                 data_capture=foundation.data_capture,
                 vpc=foundation.vpc,
                 logs_key=foundation.keys[DataDomain.LOGS],
-                alerts_topic=foundation.alerts.topic,
+                alerts=foundation.alerts,
             ),
         )
         schedule_names = {m.monitor_type: m.schedule_name for m in self.monitors.monitors}

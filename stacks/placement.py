@@ -18,8 +18,8 @@ STACK_OVERHEAD = 9
 TRAINING_STACK_OVERHEAD = 2
 # What the Evidently engine adds once per models stack (cdk_constructs/monitoring/
 # evidently_engine.py EvidentlyStackResources): the pipelines' and the schedules' roles with their
-# managed policies, the schedules' dead-letter queue, its queue policy and its alarm.
-EVIDENTLY_STACK_OVERHEAD = 7
+# managed policies, the schedules' dead-letter queue with its policy, alarm, key and key alias.
+EVIDENTLY_STACK_OVERHEAD = 9
 # Headroom for what the estimate cannot see (a new construct adding a resource per model).
 DEFAULT_RESOURCE_BUDGET = 450
 

@@ -23,10 +23,10 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from cdk_constructs import tags
+from cdk_constructs.alerts import IAlerts
 from cdk_constructs.encryption import IGovernanceKey
 from cdk_constructs.identifiers import identifier
 from cdk_constructs.monitoring.baselines import (
@@ -217,7 +217,7 @@ class MonitoringResources:
     logs_key: IGovernanceKey | None = None
     # Where an engine's own failure alarms go (the Evidently engine's schedule dead-letter
     # queue); None: no such alarm.
-    alerts_topic: sns.ITopic | None = None
+    alerts: IAlerts | None = None
 
 
 @dataclass(frozen=True)

@@ -40,22 +40,19 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from aws_cdk import Aws, CfnMapping, Duration, Stack, Token
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import Aws, CfnMapping, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk_constructs import tags
 from cdk_constructs.compliance.acknowledgments import (
-    acknowledge,
     acknowledge_wildcards,
     nag_string,
 )
+from cdk_constructs.encryption import DataDomain, GovernanceKey
 from cdk_constructs.monitoring.engine import (
     DEFAULT_VOLUME_SIZE_GB,
     DeployedMonitor,
@@ -72,6 +69,7 @@ from cdk_constructs.monitoring.metrics import (
 from cdk_constructs.monitoring.serving import GovernedEndpoint
 from cdk_constructs.pipelines.schedules import SCHEDULE_SOURCE, schedule_expression_problem
 from cdk_constructs.props import MonitoredModel
+from cdk_constructs.queues import DeadLetterQueue
 from cdk_constructs.roles import ManagedPolicyRole
 from governance.contracts.vocabulary import DATA_REFERENCE, MONITOR_JOB_TYPES
 from governance.contracts.vocabulary import MonitorType as ContractMonitorType
@@ -173,20 +171,29 @@ def job_code_bundle() -> Path:
     return path
 
 
-def image_uri_by_region() -> dict[str, str]:
-    """Region -> the scikit-learn image the jobs run, from the SDK's bundled table."""
+def image_regions() -> tuple[str, ...]:
+    """Regions the SDK's bundled table has the scikit-learn image in, sorted."""
     from sagemaker.core import image_uris
 
     config = image_uris.config_for_framework(IMAGE_FRAMEWORK)["training"]["versions"]
-    regions = sorted(config[IMAGE_VERSION]["registries"])
-    return {
-        region: str(
-            image_uris.retrieve(
-                IMAGE_FRAMEWORK, region=region, version=IMAGE_VERSION, instance_type="ml.m5.xlarge"
-            )
+    return tuple(sorted(config[IMAGE_VERSION]["registries"]))
+
+
+@cache
+def image_uri(region: str) -> str:
+    """The scikit-learn image the jobs run in ``region`` (resolved offline by the SDK)."""
+    from sagemaker.core import image_uris
+
+    return str(
+        image_uris.retrieve(
+            IMAGE_FRAMEWORK, region=region, version=IMAGE_VERSION, instance_type="ml.m5.xlarge"
         )
-        for region in regions
-    }
+    )
+
+
+def image_uri_by_region() -> dict[str, str]:
+    """Region -> the scikit-learn image the jobs run, for a stack without a fixed region."""
+    return {region: image_uri(region) for region in image_regions()}
 
 
 @dataclass(frozen=True)
@@ -309,20 +316,6 @@ class EvidentlyStackResources(Construct):
             "(pipelines-<execution id>-<step>-<suffix>); the pattern is limited to processing "
             "jobs of this account and region, and only the monitoring role may be passed.",
         )
-        self.dead_letters = sqs.Queue(
-            self,
-            "ScheduleDeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
-            acknowledge(
-                self.dead_letters,
-                rule,
-                "This queue is the monitoring schedules' dead-letter queue: pipeline starts "
-                "that failed after every retry stop here for inspection.",
-            )
         self.scheduler_role = ManagedPolicyRole(
             self,
             "SchedulerRole",
@@ -331,36 +324,50 @@ class EvidentlyStackResources(Construct):
             ),
             description="Starts the Evidently monitoring pipelines on their schedules",
         )
-        self.dead_letters.grant_send_messages(self.scheduler_role)
-        if resources.alerts_topic is not None:
-            # A start that failed after every retry is a monitoring gap: alert on the first.
-            alarm = cloudwatch.Alarm(
-                self,
-                "ScheduleDeadLettersAlarm",
-                alarm_description="Evidently monitoring pipelines could not be started by "
-                "their schedules: runs are missing until the messages are inspected",
-                metric=self.dead_letters.metric_approximate_number_of_messages_visible(
-                    period=Duration.minutes(5), statistic="Maximum"
-                ),
-                threshold=0,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        # EventBridge Scheduler sends a start it could not make to the dead-letter queue with
+        # the schedule's role (EventBridge Scheduler user guide, "Configuring a dead-letter
+        # queue"), so that role must use the queue's key. The foundation's keys name every
+        # principal in their policies and cannot name a role of this stack, so the queue gets
+        # a key of its own (rotating, root administers only, the scheduler role uses it).
+        self.dead_letters_key = GovernanceKey(
+            self,
+            "ScheduleDeadLettersKey",
+            domain=DataDomain.ALERTS,
+            alias_prefix=f"{stack.stack_name}/evidently-schedules",
+            description="Model governance: dead letters of the Evidently monitoring schedules",
+        )
+        self.dead_letters_key.grant_encrypt_decrypt(self.scheduler_role)
+        self.dead_letters = DeadLetterQueue(
+            self,
+            "ScheduleDeadLetters",
+            key=self.dead_letters_key,
+            alerts=resources.alerts,
+            what="Evidently monitoring pipelines their schedules could not start (runs are "
+            "missing until the messages are inspected)",
+        ).queue
+        # Written out: Queue.grant_send_messages would add kms:ReEncrypt* / GenerateDataKey*.
+        self.scheduler_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DeadLetters",
+                actions=["sqs:SendMessage"],
+                resources=[self.dead_letters.queue_arn],
             )
-            alarm.add_alarm_action(cloudwatch_actions.SnsAction(resources.alerts_topic))
+        )
 
     def _image(self) -> str:
         stack = Stack.of(self)
-        by_region = image_uri_by_region()
         if not Token.is_unresolved(stack.region):
-            if stack.region not in by_region:
+            regions = image_regions()
+            if stack.region not in regions:
                 raise ValueError(
                     f"no SageMaker scikit-learn {IMAGE_VERSION} image is known for region "
-                    f"{stack.region!r}; allowed regions: {', '.join(by_region)}"
+                    f"{stack.region!r}; allowed regions: {', '.join(regions)}"
                 )
-            return by_region[stack.region]
+            return image_uri(stack.region)
         mapping = CfnMapping(
-            self, "Images", mapping={region: {"uri": uri} for region, uri in by_region.items()}
+            self,
+            "Images",
+            mapping={region: {"uri": uri} for region, uri in image_uri_by_region().items()},
         )
         return mapping.find_in_map(Aws.REGION, "uri")
 

@@ -65,7 +65,7 @@ def test_data_quality_violations_alert_record_and_retrain(monitoring: Monitoring
 
     # And the alert names model, endpoint, monitor, each violation, the report and the run
     alert = only(monitoring.notifier.alerts)
-    assert alert.subject == "Model Monitor: 3 data quality violation(s) on credit-default-prod"
+    assert alert.subject == "Monitoring: 3 data quality violation(s) on credit-default-prod"
     for expected in (
         "Model:                credit-default",
         "Endpoint:             credit-default-prod",
@@ -191,7 +191,7 @@ def test_explainability_violations_are_reported_per_label(monitoring: Monitoring
     monitoring.put_report("report-explainability.json", event)
     handle(monitoring, event)
     alert = only(monitoring.notifier.alerts)
-    assert alert.subject == "Model Monitor: 1 explainability violation(s) on credit-default-prod"
+    assert alert.subject == "Monitoring: 1 explainability violation(s) on credit-default-prod"
     assert "1. shap for label label0 [feature_attribution_drift_check]:" in alert.message
     detail = only(monitoring.notifier.details)
     assert detail["monitorType"] == "explainability"
@@ -251,7 +251,7 @@ def test_failed_execution_alerts_that_monitoring_failed(monitoring: Monitoring) 
 
     # Then the alert says monitoring itself failed, with the reason
     alert = only(monitoring.notifier.alerts)
-    assert alert.subject == "Model Monitor FAILED: data quality on churn-prod"
+    assert alert.subject == "Monitoring FAILED: data quality on churn-prod"
     assert "the model is unmonitored until the cause is fixed" in alert.message
     assert "Failure reason: AlgorithmError: Error: Encountered an error while parsing" in (
         alert.message
@@ -286,7 +286,7 @@ def test_failed_run_from_the_documented_event_is_found_through_describe(
     assert result.monitor_type == "bias"
     assert result.endpoint_name == "credit-default-prod"
     alert = only(monitoring.notifier.alerts)
-    assert alert.subject == "Model Monitor FAILED: bias on credit-default-prod"
+    assert alert.subject == "Monitoring FAILED: bias on credit-default-prod"
     assert "Failure reason: ClientError:" in alert.message
     detail = only(monitoring.notifier.details)
     assert (detail["outcome"], detail["monitoringScheduleName"]) == (
@@ -305,7 +305,7 @@ def test_stopped_execution_is_alerted_and_recorded_not_skipped(monitoring: Monit
     # Then it is a gap in monitoring: alerted and recorded, with the reason, no report, no retrain
     assert (result.status, result.reason) == ("recorded", "monitoring_stopped")
     alert = only(monitoring.notifier.alerts)
-    assert alert.subject == "Model Monitor STOPPED: data quality on credit-default-prod"
+    assert alert.subject == "Monitoring STOPPED: data quality on credit-default-prod"
     assert "was STOPPED before it finished" in alert.message
     assert "Failure reason: Processing job stopped by customer request." in alert.message
     detail = only(monitoring.notifier.details)
@@ -329,7 +329,7 @@ def test_corrupt_report_is_recorded_as_unreadable_and_not_raised(monitoring: Mon
     # Then it returns (retrying cannot fix the file) but nothing is lost: alert + record
     assert (result.status, result.reason) == ("recorded", "report_unreadable")
     alert = only(monitoring.notifier.alerts)
-    assert alert.subject.startswith("Model Monitor report unreadable: data quality")
+    assert alert.subject.startswith("Monitoring report unreadable: data quality")
     assert f"Report error: {uri} is not valid JSON" in alert.message
     detail = only(monitoring.notifier.details)
     assert detail["outcome"] == "report_unreadable"
@@ -498,7 +498,7 @@ def test_violations_reach_sns_the_bus_and_the_pipeline(aws: Aws, context: Lambda
     start = only(aws.sagemaker.calls_to("StartPipelineExecution"))
     assert start["ClientRequestToken"] == record_id(job_arn, "Completed")
     alert = only(aws.alerts())
-    assert alert["Subject"] == "Model Monitor: 3 data quality violation(s) on credit-default-prod"
+    assert alert["Subject"] == "Monitoring: 3 data quality violation(s) on credit-default-prod"
     assert alert["MessageAttributes"]["monitor_type"]["Value"] == "data_quality"
     assert report_uri in alert["Message"]
     ledger = only(aws.ledger_events())

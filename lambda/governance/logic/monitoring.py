@@ -1,6 +1,7 @@
 """The violations handler's decisions: what a finished monitoring run means, and what to say.
 
-A Model Monitor execution is a processing job. It ends ``Completed`` with an ``ExitMessage``
+A monitoring run (a Model Monitor execution, or a check of the Evidently engine, which keeps the
+same contract) is a processing job. It ends ``Completed`` with an ``ExitMessage``
 starting ``CompletedWithViolations`` when it found violations (the monitoring execution status
 of the same name), ``Completed`` otherwise, or ``Failed`` / ``Stopped``, which leave the model
 unmonitored for the period: those are alerted and recorded too, never silenced.
@@ -235,22 +236,22 @@ def _headline(execution: MonitoringExecution, assessment: RunAssessment) -> tupl
     )
     if assessment.outcome is MonitoringOutcome.VIOLATIONS:
         return (
-            f"Model Monitor: {count} {monitor} violation(s) on {endpoint}",
-            f"Model Monitor found {count} {monitor} violation(s) on endpoint {endpoint}.",
+            f"Monitoring: {count} {monitor} violation(s) on {endpoint}",
+            f"Monitoring found {count} {monitor} violation(s) on endpoint {endpoint}.",
         )
     if assessment.outcome is MonitoringOutcome.MONITORING_FAILED:
         return (
-            f"Model Monitor FAILED: {monitor} on {endpoint}",
+            f"Monitoring FAILED: {monitor} on {endpoint}",
             f"The {monitor} monitoring execution for endpoint {endpoint} FAILED. {unmonitored}",
         )
     if assessment.outcome is MonitoringOutcome.MONITORING_STOPPED:
         return (
-            f"Model Monitor STOPPED: {monitor} on {endpoint}",
+            f"Monitoring STOPPED: {monitor} on {endpoint}",
             f"The {monitor} monitoring execution for endpoint {endpoint} was STOPPED before it "
             f"finished. {unmonitored}",
         )
     return (
-        f"Model Monitor report unreadable: {monitor} on {endpoint}",
+        f"Monitoring report unreadable: {monitor} on {endpoint}",
         f"The {monitor} monitoring execution for endpoint {endpoint} reported violations, "
         "but its report could not be read, so they are unknown.",
     )
