@@ -23,9 +23,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import Aws, Stack
+from aws_cdk import Stack
 
 from cdk_constructs import tags
+from cdk_constructs.arns import format_arn
 
 Conditions = dict[str, dict[str, Any]]
 
@@ -98,10 +99,12 @@ class SageMakerArns:
     """ARN patterns of SageMaker resources in one stack's account and region."""
 
     def __init__(self, stack: Stack) -> None:
-        self.base = f"arn:{Aws.PARTITION}:sagemaker:{stack.region}:{stack.account}"
+        self.stack = stack
 
     def of(self, resource_type: str, name: str = "*") -> str:
-        return f"{self.base}:{resource_type}/{name}"
+        return format_arn(
+            self.stack, service="sagemaker", resource=resource_type, resource_name=name
+        )
 
     @property
     def groups(self) -> str:

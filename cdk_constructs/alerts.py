@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from aws_cdk import Aws, Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
@@ -13,8 +13,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from cdk_constructs.arns import format_arn
 from cdk_constructs.encryption import GovernanceKey
-from cdk_constructs.queues import dead_letter_queue
+from cdk_constructs.queues import DeadLetterQueue
 
 _PUBLISH_KEY_USE = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 
@@ -35,10 +36,17 @@ def publishing_services(stack: Stack) -> dict[str, str]:
     The pattern cannot name the alarms and rules themselves: they live in the models stacks,
     and naming them here would make the foundation change with every model.
     """
-    base = f"{stack.region}:{stack.account}"
     return {
-        "cloudwatch.amazonaws.com": f"arn:{Aws.PARTITION}:cloudwatch:{base}:alarm:*",
-        "events.amazonaws.com": f"arn:{Aws.PARTITION}:events:{base}:rule/*",
+        "cloudwatch.amazonaws.com": format_arn(
+            stack,
+            service="cloudwatch",
+            resource="alarm",
+            resource_name="*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        ),
+        "events.amazonaws.com": format_arn(
+            stack, service="events", resource="rule", resource_name="*"
+        ),
     }
 
 
@@ -87,14 +95,21 @@ class GovernanceAlerts(Construct):
         # pattern (this account's topics) avoids a cycle: the topic itself uses the key.
         key.grant_to_service(
             "sns.amazonaws.com",
-            source_arn=f"arn:{Aws.PARTITION}:sns:{stack.region}:{stack.account}:*",
+            source_arn=format_arn(stack, service="sns", resource="*"),
         )
         # Undeliverable alerts are kept, not dropped: every subscription redrives here.
-        self.undelivered = dead_letter_queue(self, "Undelivered", key=key)
+        self.undelivered = DeadLetterQueue(self, "Undelivered", key=key)
         for email in emails:
             self._topic.add_subscription(
-                subscriptions.EmailSubscription(email, dead_letter_queue=self.undelivered)
+                subscriptions.EmailSubscription(email, dead_letter_queue=self.undelivered.queue)
             )
+        # An alert waiting there is one a subscriber did not get (a bounced or unconfirmed
+        # address): the depth alarm goes to the same topic, which still reaches every other
+        # subscriber; with a single subscriber it is one more message that may not arrive, and
+        # the queue keeps both for 14 days. Rule ASY4: every dead-letter queue is watched.
+        self.undelivered.alarm_on_depth(
+            self, what="Governance alerts undeliverable to a subscriber"
+        )
 
     @property
     def topic(self) -> sns.Topic:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk_constructs import defaults
+from cdk_constructs.arns import format_arn
 from cdk_constructs.encryption import GovernanceKey
 from cdk_constructs.roles import ManagedPolicyRole
 from cdk_constructs.storage import GovernedBucket
@@ -42,8 +43,8 @@ class GovernanceTrail(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self.trail_arn = (
-            f"arn:{Aws.PARTITION}:cloudtrail:{stack.region}:{stack.account}:trail/{trail_name}"
+        self.trail_arn = format_arn(
+            stack, service="cloudtrail", resource="trail", resource_name=trail_name
         )
         this_trail = {
             "StringEquals": {"aws:SourceArn": self.trail_arn, "aws:SourceAccount": stack.account}

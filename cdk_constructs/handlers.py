@@ -12,7 +12,6 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import jsii
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
@@ -26,7 +25,8 @@ from constructs import Construct
 
 from cdk_constructs import access, defaults, tags
 from cdk_constructs.access import SageMakerArns
-from cdk_constructs.alerts import GovernanceAlerts, IAlerts
+from cdk_constructs.alerts import GovernanceAlerts
+from cdk_constructs.arns import format_arn
 from cdk_constructs.compliance.acknowledgments import (
     acknowledge,
     acknowledge_in_frameworks,
@@ -34,7 +34,7 @@ from cdk_constructs.compliance.acknowledgments import (
     nag_string,
 )
 from cdk_constructs.encryption import CARD_READ, GovernanceKey
-from cdk_constructs.queues import dead_letter_queue
+from cdk_constructs.queues import DeadLetterQueue
 from cdk_constructs.roles import ManagedPolicyRole
 from cdk_constructs.storage import GovernedBucket
 from governance.contracts.vocabulary import (
@@ -101,25 +101,6 @@ def monitoring_runs_pattern() -> events.EventPattern:
     )
 
 
-def depth_alarm(
-    scope: Construct, construct_id: str, *, queue: sqs.IQueue, alerts: IAlerts, what: str
-) -> cloudwatch.Alarm:
-    alarm = cloudwatch.Alarm(
-        scope,
-        construct_id,
-        alarm_description=f"{what}: events failed and wait in a dead-letter queue",
-        metric=queue.metric_approximate_number_of_messages_visible(
-            period=cdk.Duration.minutes(5), statistic="Maximum"
-        ),
-        threshold=0,
-        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluation_periods=1,
-        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-    )
-    alarm.add_alarm_action(alerts.alarm_action())
-    return alarm
-
-
 @dataclass(frozen=True)
 class HandlerNetwork:
     vpc: ec2.IVpc
@@ -174,7 +155,7 @@ class GovernanceFunction(Construct):
             retention=defaults.LOG_RETENTION,
             removal_policy=defaults.REMOVAL_POLICY,
         )
-        self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", key=queue_key)
+        self.dead_letters = DeadLetterQueue(self, "DeadLetterQueue", key=queue_key)
         queue_key.grant_encrypt(self.role)
         if reserved_concurrency is not None and reserved_concurrency < 1:
             raise ValueError(
@@ -207,7 +188,7 @@ class GovernanceFunction(Construct):
             reserved_concurrent_executions=reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
-            dead_letter_queue=self.dead_letter_queue,
+            dead_letter_queue=self.dead_letters.queue,
             retry_attempts=2,
             vpc=network.vpc,
             vpc_subnets=network.subnets,
@@ -264,8 +245,11 @@ class GovernanceFunction(Construct):
         ``network-interface/*`` of this account and region is.
         """
         stack = cdk.Stack.of(self)
-        ec2_arn = f"arn:{cdk.Aws.PARTITION}:ec2:{stack.region}:{stack.account}"
-        interfaces = f"{ec2_arn}:network-interface/*"
+
+        def ec2_arn(resource: str, name: str) -> str:
+            return format_arn(stack, service="ec2", resource=resource, resource_name=name)
+
+        interfaces = ec2_arn("network-interface", "*")
         subnet_ids = network.vpc.select_subnets(
             subnet_type=network.subnets.subnet_type,
             subnet_group_name=network.subnets.subnet_group_name,
@@ -276,8 +260,8 @@ class GovernanceFunction(Construct):
                 actions=["ec2:CreateNetworkInterface"],
                 resources=[
                     interfaces,
-                    *(f"{ec2_arn}:subnet/{subnet}" for subnet in subnet_ids),
-                    f"{ec2_arn}:security-group/{network.security_group.security_group_id}",
+                    *(ec2_arn("subnet", subnet) for subnet in subnet_ids),
+                    ec2_arn("security-group", network.security_group.security_group_id),
                 ],
             )
         )
@@ -396,9 +380,15 @@ class GovernanceHandlers(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        arn = f"arn:{cdk.Aws.PARTITION}"
         sagemaker = SageMakerArns(stack)
-        parameters_arn = f"{arn}:ssm:{stack.region}:{stack.account}:parameter"
+
+        def parameters(prefix: str) -> str:
+            """Every SSM parameter under ``prefix`` (``/a/b/`` -> ``parameter/a/b/*``)."""
+            return format_arn(
+                stack, service="ssm", resource="parameter", resource_name=f"{prefix.lstrip('/')}*"
+            )
+
+        default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
 
         self.ledger = dynamodb.Table(
             self,
@@ -500,20 +490,14 @@ class GovernanceHandlers(Construct):
         ]
         for fn in (self.approval_gate, self.audit_ledger, self.violations):
             grant_table(self.idempotency, audit_key, fn.role, idempotency_actions)
-            fn.role.add_to_policy(
-                iam.PolicyStatement(
-                    sid="PutGovernanceEvents",
-                    actions=["events:PutEvents"],
-                    resources=[f"{arn}:events:{stack.region}:{stack.account}:event-bus/default"],
-                )
-            )
+            default_bus.grant_put_events_to(fn.role)
 
         # Approval gate: read the policy and the evidence, set a version back, alert. It must
         # judge every version of a governed group, including one registered without governance
         # tags (versions carry no tags of their own), so versions are not tag-scoped here; the
         # gate is only invoked by the state-change rules of governed groups.
         gate = self.approval_gate.role
-        self._read_parameters(gate, f"{parameters_arn}{POLICY_PARAMETER_PREFIX}*")
+        self._read_parameters(gate, parameters(POLICY_PARAMETER_PREFIX))
         gate.add_to_policy(
             iam.PolicyStatement(
                 sid="JudgeVersions",
@@ -552,7 +536,7 @@ class GovernanceHandlers(Construct):
         # Audit ledger: append records, mirror them to the Object-Lock bucket, and read the
         # version behind an event (who registered and who approved it) the way the gate does.
         ledger_role = self.audit_ledger.role
-        self._read_parameters(ledger_role, f"{parameters_arn}{POLICY_PARAMETER_PREFIX}*")
+        self._read_parameters(ledger_role, parameters(POLICY_PARAMETER_PREFIX))
         grant_table(
             self.ledger,
             audit_key,
@@ -575,7 +559,7 @@ class GovernanceHandlers(Construct):
 
         # Monitoring violations: read reports, alert, optionally start a retraining pipeline.
         violations_role = self.violations.role
-        self._read_parameters(violations_role, f"{parameters_arn}{ENDPOINT_PARAMETER_PREFIX}*")
+        self._read_parameters(violations_role, parameters(ENDPOINT_PARAMETER_PREFIX))
         violations_role.add_to_policy(
             iam.PolicyStatement(
                 sid="DescribeMonitoringRuns",
@@ -645,22 +629,11 @@ class GovernanceHandlers(Construct):
 
         # Environment-wide routing: our own events to the ledger, monitoring runs to the
         # violations handler. Per-model state-change rules live with the models.
-        self.routing_dlq = dead_letter_queue(self, "RoutingDeadLetterQueue", key=queue_key)
-        depth_alarm(
-            self,
-            "RoutingDlqDepth",
-            queue=self.routing_dlq,
-            alerts=alerts,
-            what="Governance routing",
+        self.routing_dlq = DeadLetterQueue(
+            self, "RoutingDeadLetterQueue", key=queue_key, alerts=alerts, what="Governance routing"
         )
         for fn in (self.approval_gate, self.audit_ledger, self.violations):
-            depth_alarm(
-                fn,
-                "DlqDepth",
-                queue=fn.dead_letter_queue,
-                alerts=alerts,
-                what=f"{fn.node.id} handler",
-            )
+            fn.dead_letters.alarm_on_depth(alerts, what=f"{fn.node.id} handler")
         self.governance_events_rule = events.Rule(
             self,
             "GovernanceEventsToLedger",
@@ -669,7 +642,7 @@ class GovernanceHandlers(Construct):
                 source=[EventSource.GOVERNANCE.value],
                 detail_type=[detail_type.value for detail_type in GOVERNANCE_DETAIL_TYPES],
             ),
-            targets=[self.audit_ledger.target(dead_letter_queue=self.routing_dlq)],
+            targets=[self.audit_ledger.target(dead_letter_queue=self.routing_dlq.queue)],
         )
         self.monitoring_runs_rule = events.Rule(
             self,
@@ -677,7 +650,7 @@ class GovernanceHandlers(Construct):
             description="Finished, failed and stopped Model Monitor executions to the violations "
             "handler",
             event_pattern=monitoring_runs_pattern(),
-            targets=[self.violations.target(dead_letter_queue=self.routing_dlq)],
+            targets=[self.violations.target(dead_letter_queue=self.routing_dlq.queue)],
         )
 
     def _let_shard_rules_invoke(self, rule_name_pattern: str) -> None:
@@ -688,9 +661,8 @@ class GovernanceHandlers(Construct):
         organisation-level input, so the foundation does not change when shards are added.
         """
         stack = cdk.Stack.of(self)
-        rules = (
-            f"arn:{stack.partition}:events:{stack.region}:{stack.account}:rule/{rule_name_pattern}"
-        )
+        # The stack's own (literal) partition, as before.
+        rules = stack.format_arn(service="events", resource="rule", resource_name=rule_name_pattern)
         for function in (self.approval_gate, self.audit_ledger):
             function.function.add_permission(
                 "ShardStateChangeRules",

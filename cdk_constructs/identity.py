@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Aws, Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cdk_constructs import access, tags
+from cdk_constructs.arns import format_arn
 from cdk_constructs.compliance.acknowledgments import (
     acknowledge,
     acknowledge_wildcards,
@@ -531,16 +532,22 @@ class JobExecutionRoles(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        account_arn = f"arn:{Aws.PARTITION}:sagemaker:{stack.region}:{stack.account}:*"
+        account_arn = format_arn(stack, service="sagemaker", resource="*")
         principal = iam.ServicePrincipal("sagemaker.amazonaws.com").with_conditions(
             {
                 "StringEquals": {"aws:SourceAccount": stack.account},
                 "ArnLike": {"aws:SourceArn": account_arn},
             }
         )
-        images = f"arn:{Aws.PARTITION}:ecr:{stack.region}:*:repository/*"
-        job_logs = (
-            f"arn:{Aws.PARTITION}:logs:{stack.region}:{stack.account}:log-group:/aws/sagemaker/*"
+        images = format_arn(
+            stack, service="ecr", account="*", resource="repository", resource_name="*"
+        )
+        job_logs = format_arn(
+            stack,
+            service="logs",
+            resource="log-group",
+            resource_name="/aws/sagemaker/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         self.job_basics = iam.ManagedPolicy(
             self,
@@ -686,7 +693,7 @@ class JobExecutionRoles(Construct):
                 resources=list(asset_objects),
             )
         )
-        any_bucket = f"arn:{Aws.PARTITION}:s3:::*"
+        any_bucket = format_arn(stack, service="s3", region="", account="", resource="*")
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadTaggedMonitoringInputs",
@@ -703,10 +710,10 @@ class JobExecutionRoles(Construct):
             role,
             resources=[nag_string(stack, pattern) for pattern in asset_objects],
             reason=(
-                "Clarify analysis configs and the Evidently job's script and wheelhouse ship as "
+                "Clarify analysis configs and the Evidently job's code and wheelhouse ship as "
                 "CDK file assets named by their content hash; read-only access is limited to "
-                "JSON, Python and tar objects of the bootstrap assets bucket (synthesized "
-                "templates, these configs and the job code, no data)."
+                "JSON and tar objects of the bootstrap assets bucket (synthesized templates, "
+                "these configs and the job code, no data)."
             ),
         )
         acknowledge_wildcards(

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Aws
+from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk_constructs import defaults
+from cdk_constructs.arns import format_arn
+from cdk_constructs.compliance.acknowledgments import acknowledge
 from cdk_constructs.encryption import GovernanceKey
 from cdk_constructs.roles import ManagedPolicyRole
+
+# The stack-level singleton aws-cdk-lib creates for restrict_default_security_group.
+DEFAULT_SG_PROVIDER = "Custom::VpcRestrictDefaultSGCustomResourceProvider"
 
 # Every AWS API that jobs and handlers call, reached through PrivateLink instead of a NAT.
 INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
@@ -77,6 +82,7 @@ class IsolatedMlNetwork(Construct):
             },
         )
         self.subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        self._acknowledge_default_security_group_provider()
 
         self.job_security_group = ec2.SecurityGroup(
             self,
@@ -124,7 +130,7 @@ class IsolatedMlNetwork(Construct):
             for name, service in INTERFACE_ENDPOINTS.items()
         }
 
-        logs_arn = f"arn:{Aws.PARTITION}:logs:*:{self.vpc.stack.account}:*"
+        logs_arn = format_arn(self.vpc.stack, service="logs", region="*", resource="*")
         # CloudWatch Logs names the log group in the encryption context of every data key
         # request; DescribeKey has no encryption context, so it is not granted under it.
         flow_log_key.grant_to_service(
@@ -149,8 +155,12 @@ class IsolatedMlNetwork(Construct):
                 {
                     "StringEquals": {"aws:SourceAccount": account},
                     "ArnLike": {
-                        "aws:SourceArn": f"arn:{Aws.PARTITION}:ec2:{self.vpc.stack.region}:"
-                        f"{account}:vpc-flow-log/*"
+                        "aws:SourceArn": format_arn(
+                            self.vpc.stack,
+                            service="ec2",
+                            resource="vpc-flow-log",
+                            resource_name="*",
+                        )
                     },
                 }
             ),
@@ -162,4 +172,21 @@ class IsolatedMlNetwork(Construct):
                 self.flow_log_group, flow_log_role
             ),
             traffic_type=ec2.FlowLogTrafficType.ALL,
+        )
+
+    def _acknowledge_default_security_group_provider(self) -> None:
+        """The role of CDK's ``Custom::VpcRestrictDefaultSG`` provider has an inline policy."""
+        provider = Stack.of(self).node.try_find_child(DEFAULT_SG_PROVIDER)
+        if provider is None:
+            raise RuntimeError(
+                f"{DEFAULT_SG_PROVIDER} not found: aws-cdk-lib renamed the provider of "
+                "restrict_default_security_group; review its role and this acknowledgment"
+            )
+        acknowledge(
+            provider,
+            "Governance-IAM2",
+            "aws-cdk-lib's CustomResourceProvider always writes its role policy inline; this "
+            "one allows only revoking and restoring the rules of this VPC's default security "
+            "group, the permissions boundary caps it to that group (RestrictDefaultSecurityGroup "
+            "statement), and the IAM expectations table checks both.",
         )

@@ -7,14 +7,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import aws_cdk as cdk
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from cdk_constructs import defaults, tags
+from cdk_constructs import defaults
+from cdk_constructs.arns import format_arn
 from cdk_constructs.encryption import IGovernanceKey
-from config.model import GovernancePolicy, ModelConfig
+from cdk_constructs.props import RegisteredModel
+from governance.contracts.parameters import ApprovalPolicy
 from governance.contracts.vocabulary import POLICY_PARAMETER_PREFIX
 
 # What a consumer account may do with a shared group: discover versions and deploy them.
@@ -36,23 +37,23 @@ CONSUMER_DENIED_ACTIONS = (
 RISK_RATING = {"high": "High", "medium": "Medium", "low": "Low"}
 
 
-def model_tags(model: ModelConfig) -> list[cdk.CfnTag]:
-    return [
-        cdk.CfnTag(key=tags.MODEL, value=model.name),
-        cdk.CfnTag(key=tags.OWNER, value=model.owner.team),
-        cdk.CfnTag(key=tags.RISK_TIER, value=model.risk_tier.value),
-        cdk.CfnTag(key=tags.DATA_CLASSIFICATION, value=model.data_classification.value),
-    ]
-
-
-def consumer_policy(
-    model: ModelConfig, *, partition: str, region: str, account: str
-) -> dict[str, Any]:
+def consumer_policy(model: RegisteredModel, stack: cdk.Stack) -> dict[str, Any]:
     """The resource policy sharing ``model``'s group read-only with its consumer accounts."""
-    principals = {"AWS": [f"arn:{partition}:iam::{a}:root" for a in model.consumer_accounts]}
-    base = f"arn:{partition}:sagemaker:{region}:{account}"
-    group_arn = f"{base}:model-package-group/{model.name}"
-    versions_arn = f"{base}:model-package/{model.name}/*"
+    name = model.identity.name
+    principals = {
+        "AWS": [
+            format_arn(stack, service="iam", region="", account=account, resource="root")
+            for account in model.consumer_accounts
+        ]
+    }
+
+    def sagemaker_arn(resource: str, resource_name: str) -> str:
+        return format_arn(
+            stack, service="sagemaker", resource=resource, resource_name=resource_name
+        )
+
+    group_arn = sagemaker_arn("model-package-group", name)
+    versions_arn = sagemaker_arn("model-package", f"{name}/*")
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -81,7 +82,7 @@ def consumer_policy(
     }
 
 
-def group_description(model: ModelConfig) -> str:
+def group_description(model_name: str) -> str:
     """The group's description: derived from its name only, so it never has to change.
 
     ``ModelPackageGroupDescription`` is create-only (CloudFormation provider schema of
@@ -90,8 +91,8 @@ def group_description(model: ModelConfig) -> str:
     and intended uses live in its model card, whose content can be updated in place.
     """
     return (
-        f"Governed model {model.name}; description, owner and intended uses: "
-        f"model card {model.name}"
+        f"Governed model {model_name}; description, owner and intended uses: "
+        f"model card {model_name}"
     )
 
 
@@ -102,66 +103,37 @@ class GovernedModelPackageGroup(Construct):
     change (tags, the consumer policy) is updated in place.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, model: ModelConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, model: RegisteredModel) -> None:
         super().__init__(scope, construct_id)
-        self.model = model
+        self.group_name = model.identity.name
         policy = None
         if model.consumer_accounts:
             stack = cdk.Stack.of(self)
-            policy = consumer_policy(
-                model, partition=cdk.Aws.PARTITION, region=stack.region, account=stack.account
-            )
+            policy = consumer_policy(model, stack)
         self.resource = sagemaker.CfnModelPackageGroup(
             self,
             "Resource",
-            model_package_group_name=model.name,
-            model_package_group_description=group_description(model),
+            model_package_group_name=self.group_name,
+            model_package_group_description=group_description(self.group_name),
             model_package_group_policy=policy,
-            tags=model_tags(model),
+            tags=model.identity.governance_tags(),
         )
         self.resource.apply_removal_policy(defaults.REMOVAL_POLICY)
-
-    @property
-    def group_name(self) -> str:
-        return self.model.name
 
     @property
     def group_arn(self) -> str:
         return self.resource.attr_model_package_group_arn
 
-    def versions_arn(self) -> str:
-        stack = cdk.Stack.of(self)
-        return (
-            f"arn:{cdk.Aws.PARTITION}:sagemaker:{stack.region}:{stack.account}"
-            f":model-package/{self.model.name}/*"
-        )
 
-    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=[
-                "sagemaker:DescribeModelPackageGroup",
-                "sagemaker:DescribeModelPackage",
-                "sagemaker:ListModelPackages",
-            ],
-            resource_arns=[self.group_arn, self.versions_arn()],
-        )
-
-    def grant_set_approval(self, grantee: iam.IGrantable) -> iam.Grant:
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["sagemaker:UpdateModelPackage"],
-            resource_arns=[self.versions_arn()],
-        )
-
-
-def model_card_content(model: ModelConfig, organisation: str) -> dict[str, Any]:
+def model_card_content(model: RegisteredModel, organisation: str) -> dict[str, Any]:
     """The card's content in the SageMaker model card JSON schema (snake_case API form)."""
-    risk = model.risk_tier.value
+    identity = model.identity
+    risk = identity.risk_tier.value
+    classification = identity.data_classification.value
     return {
         "model_overview": {
             "model_description": model.description[:1024],
-            "model_owner": f"{model.owner.team} <{model.owner.email}>",
+            "model_owner": f"{identity.owner_team} <{identity.owner_email}>",
             "problem_type": model.problem_type.value,
         },
         "intended_uses": {
@@ -170,19 +142,19 @@ def model_card_content(model: ModelConfig, organisation: str) -> dict[str, Any]:
             "risk_rating": RISK_RATING[risk],
             "explanations_for_risk_rating": (
                 f"Risk tier '{risk}' assigned in {organisation}'s governance configuration; "
-                f"data classification '{model.data_classification.value}'."
+                f"data classification '{classification}'."
             ),
         },
         "business_details": {
             "business_problem": model.description[:2048],
-            "business_stakeholders": model.owner.team,
+            "business_stakeholders": identity.owner_team,
             "line_of_business": organisation,
         },
         "additional_information": {
             "custom_details": {
-                "data_classification": model.data_classification.value,
-                "label": model.dataset_schema.label,
-                "features": ", ".join(f.name for f in model.dataset_schema.features),
+                "data_classification": classification,
+                "label": model.dataset.label,
+                "features": ", ".join(model.dataset.feature_names),
                 **(
                     {
                         "protected_attribute": model.bias.facet,
@@ -220,7 +192,7 @@ def validate_model_card_content(content: dict[str, Any]) -> None:
 
 
 class GovernedModelCard(Construct):
-    """A Draft model card built from config, encrypted with ``key``.
+    """A Draft model card built from the model's props, encrypted with ``key``.
 
     Draft is the honest status at synth: approving the card is a human decision (the approver
     persona), and the approval gate refuses versions whose card is not Approved.
@@ -231,7 +203,7 @@ class GovernedModelCard(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        model: ModelConfig,
+        model: RegisteredModel,
         organisation: str,
         key: IGovernanceKey,
     ) -> None:
@@ -242,7 +214,7 @@ class GovernedModelCard(Construct):
         self.resource = sagemaker.CfnModelCard(
             self,
             "Resource",
-            model_card_name=model.name,
+            model_card_name=model.identity.name,
             model_card_status="Draft",
             content=sagemaker.CfnModelCard.ContentProperty(
                 model_overview=sagemaker.CfnModelCard.ModelOverviewProperty(**c["model_overview"]),
@@ -255,7 +227,7 @@ class GovernedModelCard(Construct):
                 ),
             ),
             security_config=sagemaker.CfnModelCard.SecurityConfigProperty(kms_key_id=key.key_arn),
-            tags=model_tags(model),
+            tags=model.identity.governance_tags(),
         )
         self.resource.apply_removal_policy(defaults.REMOVAL_POLICY)
         # SageMaker encrypts the card with the caller's credentials, not as its own service
@@ -267,50 +239,29 @@ class GovernedModelCard(Construct):
         return str(self.resource.model_card_name)
 
 
-def approval_policy_document(model: ModelConfig, policy: GovernancePolicy) -> dict[str, Any]:
-    """The model's effective approval policy as the approval gate reads it (the SSM contract).
-
-    The keys are exactly those ``lambda/governance/policy.py`` parses; the values are the
-    model's effective policy (``GovernancePolicy.effective_approval``): its risk tier's evidence
-    with its own deviations, and bias thresholds and facet only where bias evidence is required.
-    """
-    effective = policy.effective_approval(model)
-    return {
-        "model_name": model.name,
-        "model_package_group_name": model.name,
-        "model_card_name": model.name,
-        "risk_tier": model.risk_tier.value,
-        "required_evidence": [e.value for e in effective.required_evidence],
-        "on_failure": effective.on_failure.value,
-        "bias_thresholds": {
-            metric: {"min": t.min, "max": t.max} for metric, t in effective.bias_thresholds.items()
-        },
-        "bias_facet": (
-            effective.bias_facet.model_dump(mode="json") if effective.bias_facet else None
-        ),
-    }
-
-
 class ApprovalPolicyParameter(Construct):
     """The model's approval policy as an SSM parameter the approval gate reads at cold start.
 
-    The description says, for people, the tier, the evidence and any waiver with its reason.
+    ``policy`` is the contract document itself (``governance.contracts.parameters``), so the
+    app writes only what the gate parses. The description says, for people, the tier and
+    ``summary``: the evidence and any waiver with its reason.
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, model: ModelConfig, policy: GovernancePolicy
+        self, scope: Construct, construct_id: str, *, policy: ApprovalPolicy, summary: str
     ) -> None:
         super().__init__(scope, construct_id)
-        self.document = approval_policy_document(model, policy)
-        self.effective = policy.effective_approval(model)
+        self.policy = policy
         self.parameter = ssm.StringParameter(
             self,
             "Resource",
-            parameter_name=f"{POLICY_PARAMETER_PREFIX}{model.name}",
-            string_value=json.dumps(self.document, sort_keys=True, separators=(",", ":")),
+            parameter_name=f"{POLICY_PARAMETER_PREFIX}{policy.model_package_group_name}",
+            string_value=json.dumps(
+                policy.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
+            ),
             description=(
-                f"Approval policy of model {model.name} (risk tier {model.risk_tier.value}), "
-                f"read by the approval gate: {self.effective.summary()}"
+                f"Approval policy of model {policy.model_name} (risk tier "
+                f"{policy.risk_tier.value}), read by the approval gate: {summary}"
             )[:1024],
             tier=ssm.ParameterTier.STANDARD,
         )

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from aws_cdk import Aws, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_constructs import defaults
+from cdk_constructs.arns import format_arn
 from cdk_constructs.compliance.acknowledgments import (
     acknowledge_in_frameworks,
     acknowledge_wildcards,
@@ -281,7 +282,7 @@ class GovernedBucketReference(Construct):
 
     @property
     def bucket_arn(self) -> str:
-        return f"arn:{Aws.PARTITION}:s3:::{self._bucket_name}"
+        return format_arn(self, service="s3", region="", account="", resource=self._bucket_name)
 
     @property
     def key(self) -> IGovernanceKey:

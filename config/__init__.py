@@ -6,8 +6,8 @@ from config.model import (
     Environment,
     GovernanceConfig,
     ModelConfig,
-    RiskTier,
 )
+from governance.contracts.vocabulary import RiskTier
 
 __all__ = [
     "DEFAULT_CONFIG",

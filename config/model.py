@@ -12,6 +12,7 @@ pinned SageMaker SDK has (:mod:`cdk_constructs.monitoring.images`, the one list 
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from config.api_constraints import ApiParameter
 from config.issues import Issue, raise_issues
 from config.schedules import HOURLY, check_schedule, schedule_interval_hours
 from config.training import Training, framework_image_problem, quality_metric_problem
+from governance.contracts.vocabulary import DataClassification, Evidence, ProblemType, RiskTier
 from monitoring_jobs.evidently_check import QUALITY_METRICS as EVIDENTLY_QUALITY_METRICS
 
 # -- values with a rule in words --------------------------------------------------------------
@@ -161,42 +163,6 @@ ScheduleExpression = Annotated[str, AfterValidator(check_schedule)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-class RiskTier(StrEnum):
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-
-
-class DataClassification(StrEnum):
-    PUBLIC = "public"
-    INTERNAL = "internal"
-    CONFIDENTIAL = "confidential"
-    RESTRICTED = "restricted"
-
-
-class ProblemType(StrEnum):
-    """The problem types SageMaker Model Monitor's model-quality job accepts."""
-
-    BINARY_CLASSIFICATION = "BinaryClassification"
-    MULTICLASS_CLASSIFICATION = "MulticlassClassification"
-    REGRESSION = "Regression"
-
-
-class Evidence(StrEnum):
-    """Evidence the approval gate can require before a model version may stay Approved.
-
-    Declared in the gate's canonical order (``lambda/governance/policy.py`` EVIDENCE_KINDS).
-    """
-
-    MODEL_QUALITY_METRICS = "model_quality_metrics"
-    BIAS_REPORT = "bias_report"
-    EXPLAINABILITY_REPORT = "explainability_report"
-    DRIFT_CHECK_BASELINES = "drift_check_baselines"
-    MODEL_CARD_APPROVED = "model_card_approved"
-    APPROVAL_DESCRIPTION = "approval_description"
-    SEPARATE_APPROVER = "separate_approver"
 
 
 # -- environments -----------------------------------------------------------------------------
@@ -612,6 +578,10 @@ class DatasetSchema(_Strict):
         return self
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 class BiasFacet(_Strict):
     """The protected attribute Clarify measures bias against."""
 
@@ -990,12 +960,43 @@ class ModelConfig(_Strict):
                     self.bias.label,
                 )
             )
-        if self.bias.facet not in features:
+        facet = next((f for f in self.dataset_schema.features if f.name == self.bias.facet), None)
+        if facet is None:
             issues.append(
                 Issue(
                     ("bias", "facet"),
                     f"is not a feature column; columns: {', '.join(features)}",
                     self.bias.facet,
+                )
+            )
+        elif facet.type == "text":
+            issues.append(
+                Issue(
+                    ("bias", "facet"),
+                    "is a text feature, and Clarify measures bias against tabular columns; "
+                    "allowed: a numeric, categorical or boolean feature",
+                    self.bias.facet,
+                )
+            )
+        # Clarify reads a numeric facet's value as the exclusive lower bound of the sensitive
+        # group, and a Regression label value as the threshold above which an outcome is
+        # favourable (clarify.BiasConfig, facet_values_or_threshold / label_values_or_threshold).
+        elif facet.type == "numeric" and not _is_number(self.bias.facet_value):
+            issues.append(
+                Issue(
+                    ("bias", "facet_value"),
+                    f"must be a numeric threshold because facet {facet.name!r} is numeric; "
+                    "allowed: a finite number, records above it form the sensitive group",
+                    self.bias.facet_value,
+                )
+            )
+        if self.problem_type is ProblemType.REGRESSION and not _is_number(self.bias.label_value):
+            issues.append(
+                Issue(
+                    ("bias", "label_value"),
+                    "must be a numeric threshold for a Regression model; allowed: a finite "
+                    "number, predictions above it are the favourable outcome",
+                    self.bias.label_value,
                 )
             )
         raise_issues(issues)

@@ -489,6 +489,41 @@ def _monitor(
     )
 
 
+def _pipeline_monitor(
+    schedule: Resource, stack: Mapping[str, Resource], scope: str
+) -> Monitor | None:
+    """A scheduled monitoring check of the Evidently engine: the EventBridge Scheduler schedule
+    and the single processing step of the SageMaker pipeline it starts (an inline definition
+    whose step names its MonitoringType), or None for any other schedule."""
+    from cdk_constructs.compliance.rules.pipelines import ENV_MONITORING_TYPE, definition_steps
+
+    arn = literal(schedule.prop("Target", "Arn"))
+    if arn is None or ":pipeline/" not in arn:
+        return None
+    pipeline = _find_named(stack, arn.rsplit("/", 1)[1], "AWS::SageMaker::Pipeline", "PipelineName")
+    if pipeline is None:
+        return None
+    steps = definition_steps(pipeline.prop("PipelineDefinition", "PipelineDefinitionBody")) or []
+    for step in steps:
+        environment = step.get("Environment") or {}
+        kind = environment.get(ENV_MONITORING_TYPE)
+        if not isinstance(kind, str):
+            continue
+        cluster = dig(step, "ProcessingResources", "ClusterConfig")
+        return Monitor(
+            name=show(schedule.prop("Name")) or human_name(schedule, scope),
+            monitoring_type=kind,
+            schedule_expression=show(schedule.prop("ScheduleExpression")),
+            job_definition=f"Evidently pipeline {show(pipeline.prop('PipelineName'))}",
+            instance_type=literal(dig(cluster, "InstanceType")),
+            instance_count=number(dig(cluster, "InstanceCount")),
+            volume_gb=number(dig(cluster, "VolumeSizeInGB")),
+            max_runtime_seconds=number(dig(step, "StoppingCondition", "MaxRuntimeInSeconds")),
+            path=schedule.label,
+        )
+    return None
+
+
 def _alarm(resource: Resource) -> Alarm:
     return Alarm(
         name=construct_id(resource, "AlarmName"),
@@ -570,6 +605,10 @@ def _add(  # noqa: PLR0917 - private helper of governed_models
             )
         case "AWS::SageMaker::MonitoringSchedule":
             model.monitors.append(_monitor(resource, stack, scope, assembly))
+        case "AWS::Scheduler::Schedule" if (
+            monitor := _pipeline_monitor(resource, stack, scope)
+        ) is not None:
+            model.monitors.append(monitor)
         case "AWS::CloudWatch::Alarm" if not shared:
             model.alarms.append(_alarm(resource))
         case "AWS::Events::Rule":

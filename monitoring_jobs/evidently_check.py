@@ -51,7 +51,6 @@ EVIDENTLY_REPORT_NAME = "evidently_report.json"
 EXIT_MESSAGE_PATH = Path("/opt/ml/output/message")
 VIOLATIONS_EXIT_PREFIX = "CompletedWithViolations"
 EXIT_MESSAGE_MAX_BYTES = 1024
-REFERENCE_FORMAT = "governance-reference/1"
 
 # Model Monitor's namespaces for real-time endpoints (developer guide, "CloudWatch Metrics").
 NAMESPACES = {
@@ -503,25 +502,43 @@ def capture_lines(s3: Any, capture_uri: str, start: datetime, end: datetime) -> 
         yield from _lines(s3, bucket, hour_prefixes(variant, start, end))
 
 
-def read_reference(s3: Any, statistics_uri: str) -> Any:
-    """The approved reference rows: the ``governance-reference/1`` summary the package's
-    ``DriftCheckBaselines.ModelDataQuality.Statistics`` points at names a CSV next to it,
-    pinned by SHA-256; a changed CSV is refused."""
+def read_reference(s3: Any, summary_uri: str, *, model: str | None = None) -> Any:
+    """The approved reference rows of ``model``.
+
+    ``summary_uri`` is the version's ``DriftCheckBaselines.ModelDataQuality.Statistics``: a
+    ``governance-reference/1`` summary the training pipeline wrote next to ``reference.csv``
+    (``governance.contracts.reference_data``, shipped with this script). The summary must sit
+    where it says it belongs, and the CSV must still have the SHA-256 and the columns it
+    records: a reference that changed after registration is refused.
+    """
     import pandas as pd
 
-    bucket, key = split_uri(statistics_uri)
-    summary = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    if not isinstance(summary, dict) or summary.get("format") != REFERENCE_FORMAT:
-        raise CheckError(
-            f"{statistics_uri} is not a {REFERENCE_FORMAT} reference summary (a Model Monitor "
-            "statistics.json cannot be an Evidently reference); register the version with "
-            "the training pipeline's reference snapshot"
+    from governance.contracts.errors import ContractError
+    from governance.contracts.reference_data import REFERENCE_FILE, parse_location, parse_summary
+
+    try:
+        location = parse_location(summary_uri, model=model)
+        bucket, key = split_uri(summary_uri)
+        summary = parse_summary(
+            s3.get_object(Bucket=bucket, Key=key)["Body"].read(), location=location
         )
-    csv_key = key.rsplit("/", 1)[0] + "/reference.csv"
-    body = s3.get_object(Bucket=bucket, Key=csv_key)["Body"].read()
-    if hashlib.sha256(body).hexdigest() != summary.get("sha256"):
-        raise CheckError(f"s3://{bucket}/{csv_key} changed after registration (SHA-256 differs)")
-    return pd.read_csv(io.BytesIO(body))
+    except ContractError as error:
+        raise CheckError(
+            f"the approved reference is not usable: {error}; register the version with the "
+            "training pipeline's reference snapshot"
+        ) from None
+    csv_uri = location.uri(REFERENCE_FILE)
+    bucket, key = split_uri(csv_uri)
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    if hashlib.sha256(body).hexdigest() != summary.sha256:
+        raise CheckError(f"{csv_uri} changed after registration (its SHA-256 differs)")
+    frame = pd.read_csv(io.BytesIO(body))
+    if tuple(frame.columns) != summary.column_names:
+        raise CheckError(
+            f"{csv_uri} has columns {', '.join(frame.columns)}; its summary records "
+            f"{', '.join(summary.column_names)}"
+        )
+    return frame
 
 
 # --- entry point ----------------------------------------------------------------------------
@@ -543,6 +560,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", required=True, choices=CHECKS)
     parser.add_argument("--problem-type", required=True, choices=PROBLEM_TYPES)
+    parser.add_argument("--model", required=True, help="the model package group name")
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--schedule", required=True)
     parser.add_argument("--features", required=True, type=_features)
@@ -589,7 +607,7 @@ def run(args: argparse.Namespace, s3: Any, now: datetime) -> CheckResult:
     if settings.check == "data_quality":
         if not args.reference_uri:
             raise CheckError("--reference-uri is required by the data_quality check")
-        reference = read_reference(s3, args.reference_uri)
+        reference = read_reference(s3, args.reference_uri, model=args.model)
         return data_quality(captured_frame(records, settings.features), reference, settings)
     if not args.ground_truth_uri:
         raise CheckError("--ground-truth-uri is required by the model_quality check")

@@ -14,6 +14,7 @@ from cdk_constructs.monitoring.serving import GovernedEndpoint
 from config.model import GovernancePolicy, ModelConfig
 from governance.contracts.vocabulary import ENDPOINT_PARAMETER_PREFIX
 from stacks.foundation_stack import FoundationReference
+from stacks.props import monitored_model, served_model
 
 
 class DeployedModel(Construct):
@@ -38,20 +39,13 @@ class DeployedModel(Construct):
         engine: MonitoringEngine,
     ) -> None:
         super().__init__(scope, construct_id)
-        deployment = model.deployment
-        if deployment is None:
-            raise ValueError(f"model {model.name!r} has no deployment section")
-        if not deployment.model_package_arn:
-            raise ValueError(
-                f"model {model.name!r} names its versions per environment; pass the model as "
-                "the environment deploys it (ModelConfig.for_environment)"
-            )
+        served = served_model(model, environment)
+        monitored = monitored_model(model, policy)
         subnets = foundation.subnets
         self.endpoint = GovernedEndpoint(
             self,
             "Endpoint",
-            model=model,
-            environment=environment,
+            served=served,
             execution_role=foundation.inference_role,
             subnets=subnets,
             security_group=foundation.job_security_group,
@@ -60,7 +54,7 @@ class DeployedModel(Construct):
         )
         self.monitors = engine.deploy(
             self,
-            model=model,
+            model=monitored,
             endpoint=self.endpoint,
             resources=MonitoringResources(
                 role=foundation.monitoring_role,
@@ -71,23 +65,18 @@ class DeployedModel(Construct):
                 data_capture=foundation.data_capture,
                 vpc=foundation.vpc,
                 logs_key=foundation.keys[DataDomain.LOGS],
+                alerts_topic=foundation.alerts.topic,
             ),
         )
         schedule_names = {m.monitor_type: m.schedule_name for m in self.monitors.monitors}
         self.alarms = MonitorAlarms(
             self,
             "Alarms",
-            model=model,
+            model=monitored,
             metrics=MonitorMetrics(
                 endpoint_name=self.endpoint.endpoint_name, schedule_names=schedule_names
             ),
-            policy=policy,
             topic=foundation.alerts.topic,
-            model_quality_floor=(
-                (deployment.model_quality_floor.metric, deployment.model_quality_floor.minimum)
-                if deployment.model_quality_floor
-                else None
-            ),
         )
         # What the violations handler needs to name the model behind an endpoint's run.
         self.parameter = ssm.StringParameter(
@@ -100,7 +89,9 @@ class DeployedModel(Construct):
                     "model_package_group_name": model.name,
                     "endpoint_name": self.endpoint.endpoint_name,
                     "monitors": schedule_names,
-                    "retraining_pipeline_name": deployment.retraining_pipeline_name,
+                    "retraining_pipeline_name": (
+                        model.deployment.retraining_pipeline_name if model.deployment else None
+                    ),
                 },
                 sort_keys=True,
                 separators=(",", ":"),

@@ -97,9 +97,9 @@ def default_deployer_role_arn(stack: Stack) -> str:
 
 
 # File assets the monitoring role reads, by extension: Clarify analysis configs (.json), the
-# Evidently engine's job script (.py) and its dependency wheelhouse (.tar). CDK names a file
-# asset <content hash><extension> in the bootstrap bucket.
-MONITORING_ASSET_EXTENSIONS = (".json", ".py", ".tar")
+# Evidently engine's job code bundle and dependency wheelhouse (.tar). CDK names a file asset
+# <content hash><extension> in the bootstrap bucket.
+MONITORING_ASSET_EXTENSIONS = (".json", ".tar")
 
 
 def asset_objects_pattern(stack: Stack, extension: str = ".json") -> str:

@@ -13,7 +13,7 @@ from cdk_constructs.monitoring.evidently_engine import EvidentlyEngine
 from config.model import Environment, GovernanceConfig, MonitoringEngineName
 from stacks.foundation_stack import FoundationStack
 from stacks.models_stack import ModelsStack
-from stacks.placement import ModelShard, shard_models
+from stacks.placement import EVIDENTLY_STACK_OVERHEAD, ModelShard, shard_models
 
 
 @dataclass
@@ -69,6 +69,11 @@ def build_governance(app: Construct, config: GovernanceConfig) -> list[Environme
             models,
             config.models_per_stack,
             bias_metrics=len(config.governance.bias_thresholds),
+            engine_overhead=(
+                EVIDENTLY_STACK_OVERHEAD
+                if environment.monitoring_engine is MonitoringEngineName.EVIDENTLY
+                else 0
+            ),
         ):
             stacks.shards.append(shard)
             stacks.model_stacks.append(

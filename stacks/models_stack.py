@@ -10,9 +10,9 @@ from constructs import Construct
 
 from cdk_constructs import tags
 from cdk_constructs.encryption import DataDomain
-from cdk_constructs.handlers import SharedHandlerTarget, depth_alarm
+from cdk_constructs.handlers import SharedHandlerTarget
 from cdk_constructs.monitoring.engine import ModelMonitorEngine, MonitoringEngine
-from cdk_constructs.queues import dead_letter_queue
+from cdk_constructs.queues import DeadLetterQueue
 from cdk_constructs.registry import (
     ApprovalPolicyParameter,
     GovernedModelCard,
@@ -21,6 +21,7 @@ from cdk_constructs.registry import (
 from config.model import GovernancePolicy, ModelConfig
 from stacks.deployed_model import DeployedModel
 from stacks.foundation_stack import FoundationReference, FoundationStack, shard_rule_name
+from stacks.props import approval_policy, registered_model
 
 STATE_CHANGE = "SageMaker Model Package State Change"
 
@@ -55,13 +56,10 @@ class ModelsStack(Stack):
         self.deployments: dict[str, DeployedModel] = {}
         self.foundation = FoundationReference(self, "Foundation", foundation=foundation)
         artifacts_key = self.foundation.keys[DataDomain.ARTIFACTS]
-        self.state_change_dlq = dead_letter_queue(
-            self, "DeadLetterQueue", key=self.foundation.keys[DataDomain.ALERTS]
-        )
-        depth_alarm(
+        self.state_change_dlq = DeadLetterQueue(
             self,
-            "DlqDepth",
-            queue=self.state_change_dlq,
+            "DeadLetterQueue",
+            key=self.foundation.keys[DataDomain.ALERTS],
             alerts=self.foundation.alerts,
             what="Model events of this shard",
         )
@@ -72,17 +70,23 @@ class ModelsStack(Stack):
             # Every resource of the model (alarms and queues included) names it, so rules and
             # the report find a model's resources without guessing from names.
             Tags.of(scope_for_model).add(tags.MODEL, model.name)
+            registered = registered_model(model)
             self.groups[model.name] = GovernedModelPackageGroup(
-                scope_for_model, "Group", model=model
+                scope_for_model, "Group", model=registered
             )
             self.cards[model.name] = GovernedModelCard(
                 scope_for_model,
                 "Card",
-                model=model,
+                model=registered,
                 organisation=organisation,
                 key=artifacts_key,
             )
-            ApprovalPolicyParameter(scope_for_model, "ApprovalPolicy", model=model, policy=policy)
+            ApprovalPolicyParameter(
+                scope_for_model,
+                "ApprovalPolicy",
+                policy=approval_policy(model, policy),
+                summary=policy.effective_approval(model).summary(),
+            )
             if model.deployment is not None:
                 self.deployments[model.name] = DeployedModel(
                     scope_for_model,
@@ -106,10 +110,10 @@ class ModelsStack(Stack):
             ),
             targets=[
                 SharedHandlerTarget(
-                    self.foundation.approval_gate_arn, dead_letter_queue=self.state_change_dlq
+                    self.foundation.approval_gate_arn, dead_letter_queue=self.state_change_dlq.queue
                 ),
                 SharedHandlerTarget(
-                    self.foundation.audit_ledger_arn, dead_letter_queue=self.state_change_dlq
+                    self.foundation.audit_ledger_arn, dead_letter_queue=self.state_change_dlq.queue
                 ),
             ],
         )

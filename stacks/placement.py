@@ -13,6 +13,10 @@ CLOUDFORMATION_RESOURCE_LIMIT = 500
 # check's function with its role, grants policy and log group, and CDK metadata. (The rule needs
 # no Lambda permission of its own: the foundation lets every shard rule invoke the handlers.)
 STACK_OVERHEAD = 9
+# What the Evidently engine adds once per models stack (cdk_constructs/monitoring/
+# evidently_engine.py EvidentlyStackResources): the pipelines' and the schedules' roles with their
+# managed policies, the schedules' dead-letter queue, its queue policy and its alarm.
+EVIDENTLY_STACK_OVERHEAD = 7
 # Headroom for what the estimate cannot see (a new construct adding a resource per model).
 DEFAULT_RESOURCE_BUDGET = 450
 
@@ -67,12 +71,15 @@ def shard_models(
     *,
     bias_metrics: int = 0,
     budget: int = DEFAULT_RESOURCE_BUDGET,
+    engine_overhead: int = 0,
 ) -> list[ModelShard]:
     """Place models in stacks, in config order, within ``per_stack`` models and ``budget``.
 
     Order is kept so that appending a model never moves an existing one to another stack
-    (moving would replace its retained resources).
+    (moving would replace its retained resources). ``engine_overhead``: resources the
+    environment's monitoring engine adds once per stack (``EVIDENTLY_STACK_OVERHEAD``).
     """
+    overhead = STACK_OVERHEAD + engine_overhead
     if per_stack < 1:
         raise ValueError(f"per_stack must be at least 1 (got {per_stack})")
     if budget > CLOUDFORMATION_RESOURCE_LIMIT:
@@ -81,17 +88,17 @@ def shard_models(
         )
     shards: list[ModelShard] = []
     current: list[ModelConfig] = []
-    used = STACK_OVERHEAD
+    used = overhead
     for model in models:
         size = estimate_resources(model, bias_metrics=bias_metrics)
-        if STACK_OVERHEAD + size > budget:
+        if overhead + size > budget:
             raise ValueError(
                 f"model {model.name!r} alone needs about {size} resources, more than one stack's "
                 f"budget of {budget}; reduce its features, bias metrics or monitors"
             )
         if current and (len(current) == per_stack or used + size > budget):
             shards.append(ModelShard(index=len(shards), models=tuple(current)))
-            current, used = [], STACK_OVERHEAD
+            current, used = [], overhead
         current.append(model)
         used += size
     if current:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import sysconfig
 from pathlib import Path
 
@@ -27,3 +28,38 @@ def test_no_top_level_constructs_folder_can_shadow_the_library() -> None:
 def test_requested_shape_is_present() -> None:
     for name in ("app.py", "cdk.json", "requirements.txt", "stacks", "cdk_constructs", "lambda"):
         assert (REPO / name).exists(), name
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def test_constructs_never_read_the_configuration_model() -> None:
+    # Stacks map the config to narrow props (stacks/props.py); constructs take only those.
+    offenders = {
+        str(path.relative_to(REPO)): sorted(
+            m for m in _imported_modules(path) if m == "config" or m.startswith("config.")
+        )
+        for path in sorted((REPO / "cdk_constructs").rglob("*.py"))
+    }
+    assert {path: found for path, found in offenders.items() if found} == {}
+
+
+def test_constructs_never_import_the_rule_pack() -> None:
+    # The rules judge what the constructs build; shared facts live outside the rule pack.
+    rules = "cdk_constructs.compliance.rules"
+    offenders = {
+        str(path.relative_to(REPO)): sorted(
+            m for m in _imported_modules(path) if m == rules or m.startswith(f"{rules}.")
+        )
+        for path in sorted((REPO / "cdk_constructs").rglob("*.py"))
+        if "compliance" not in path.relative_to(REPO / "cdk_constructs").parts
+    }
+    assert {path: found for path, found in offenders.items() if found} == {}

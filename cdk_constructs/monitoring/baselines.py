@@ -20,8 +20,7 @@ long CloudFormation waits should the function never answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from types import MappingProxyType
+from collections.abc import Iterable, Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
@@ -41,6 +40,7 @@ from cdk_constructs.encryption import IGovernanceKey
 from cdk_constructs.handlers import ARCHITECTURE, LAMBDA_ASSET, RUNTIME
 from cdk_constructs.monitoring.images import MONITOR_TYPES
 from cdk_constructs.roles import ManagedPolicyRole
+from governance.contracts.vocabulary import BASELINE_PATHS, DATA_REFERENCE
 
 BaselineFile = str
 """``constraints`` or ``statistics``."""
@@ -52,63 +52,9 @@ PROVIDER_ID = "PackageBaselinesProvider"
 # custom resource ServiceTimeout, 1-3600 s; the default would be an hour).
 SERVICE_TIMEOUT = cdk.Duration.minutes(5)
 
-# DescribeModelPackage response paths of each monitor's baselines; the function answers with
-# these as attribute names. Equal to governance.package_baselines.BASELINE_PATHS (tested).
 BaselineKind = str
-"""A monitor type, or ``data_reference``: the Evidently engine's reference-data summary, which
-the training pipeline registers as ``DriftCheckBaselines.ModelDataQuality.Statistics``
-(``governance.contracts.reference_data``), without Model Monitor's constraints."""
-DATA_REFERENCE = "data_reference"
+"""A monitor type, or ``DATA_REFERENCE`` (the Evidently engine's reference-data summary)."""
 BASELINE_KINDS: tuple[BaselineKind, ...] = (*MONITOR_TYPES, DATA_REFERENCE)
-
-BASELINE_PATHS: Mapping[BaselineKind, Mapping[BaselineFile, str]] = MappingProxyType(
-    {
-        "data_quality": {
-            "constraints": "DriftCheckBaselines.ModelDataQuality.Constraints.S3Uri",
-            "statistics": "DriftCheckBaselines.ModelDataQuality.Statistics.S3Uri",
-        },
-        "model_quality": {
-            "constraints": "DriftCheckBaselines.ModelQuality.Constraints.S3Uri",
-        },
-        "bias": {
-            "constraints": "DriftCheckBaselines.Bias.PostTrainingConstraints.S3Uri",
-        },
-        "explainability": {
-            "constraints": "DriftCheckBaselines.Explainability.Constraints.S3Uri",
-        },
-        DATA_REFERENCE: {
-            "statistics": "DriftCheckBaselines.ModelDataQuality.Statistics.S3Uri",
-        },
-    }
-)
-
-ARCHITECTURE_NOTE = """\
-### The served version is checked before anything is deployed from it
-
-Each deployed model has a `Custom::PackageBaselines` resource whose function
-(`lambda/governance/package_baselines.py`, one per models stack, in the isolated VPC) calls
-`sagemaker:DescribeModelPackage` on the configured version; its role may describe exactly the
-stack's configured versions. It runs on create and whenever the ARN or the monitors change,
-and answers CloudFormation itself:
-
-- `FAILED` unless `ModelApprovalStatus` is `Approved`, with the reason in the stack events
-  ("Model package ... is PendingManualApproval, not Approved: an endpoint may only serve an
-  approved version ...");
-- `FAILED` if an enabled monitor's drift-check baseline is missing, naming each one
-  (`DriftCheckBaselines.ModelDataQuality` constraints and statistics, `ModelQuality`
-  constraints, `Bias.PostTrainingConstraints`, `Explainability` constraints);
-- otherwise `SUCCESS` with those S3 URIs as attributes, which the job definitions read.
-
-The model (and so the endpoint), every job definition and every schedule depend on the
-resource, so a refusal rolls the change back before any of them is created or changed: no
-endpoint serves an unapproved version and no schedule points at a baseline that does not exist.
-A failure to describe the package (wrong ARN, no permission) is a refusal too; an unanswered
-request fails after five minutes (`ServiceTimeout`). To fix a refusal, approve the version (or
-register it with `DriftCheckBaselines`), or point `deployment.model_package_arn` at another
-version, or disable the monitor, and deploy again. One edge remains: the check also runs when
-CloudFormation rolls an update back, so a version that was rejected after it was deployed
-cannot be rolled back to.
-"""
 
 
 def baseline_paths(monitor_types: Iterable[BaselineKind]) -> list[str]:

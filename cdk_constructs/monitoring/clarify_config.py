@@ -26,8 +26,8 @@ The SDK is imported lazily: it takes seconds to import, and it must never reach 
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import math
 import os
 import re
 import tempfile
@@ -37,7 +37,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from config.model import Feature, ModelConfig, ProblemType
+from cdk_constructs.props import MonitoredModel
 
 Scalar = int | float | str
 BaselineRow = tuple[int | float | str | None, ...]
@@ -172,12 +172,12 @@ DEFAULT_EXPLAINABILITY_SETTINGS = ExplainabilitySettings()
 
 
 def build_bias_analysis_config(
-    model: ModelConfig, *, settings: BiasSettings = DEFAULT_BIAS_SETTINGS
+    model: MonitoredModel, *, settings: BiasSettings = DEFAULT_BIAS_SETTINGS
 ) -> dict[str, Any]:
     """The bias-drift analysis config of ``model``: facet, favourable label and headers.
 
     Headers are the dataset's features followed by its label. Raises ClarifyConfigError when the
-    model has no bias section, or when its facet, label or settings do not fit its dataset.
+    model has no bias section, or when the settings' group variable is not one of its features.
     """
     bias = model.bias
     if bias is None:
@@ -188,26 +188,22 @@ def build_bias_analysis_config(
             reason="is missing, so there is no facet to monitor bias against",
             allowed="a bias section with label, label_value, facet and facet_value",
         )
-    schema = model.dataset_schema
-    features = {feature.name: feature for feature in schema.features}
-    if bias.label != schema.label:
+    # The configuration model has checked the facet, the label and their values; the settings
+    # belong to the engine, so its group variable is checked here.
+    dataset = model.dataset
+    if settings.group_variable is not None and settings.group_variable not in dataset.feature_names:
         raise ClarifyConfigError(
             model=model.name,
-            field="bias.label",
-            value=bias.label,
-            reason="is not the dataset's label, and bias metrics compare predictions to the label",
-            allowed=repr(schema.label),
+            field="BiasSettings.group_variable",
+            value=settings.group_variable,
+            reason="is not a feature of dataset_schema",
+            allowed=", ".join(dataset.feature_names),
         )
-    _check_label_value(model, bias.label_value)
-    facet = _feature_or_error(model, "bias.facet", bias.facet, features)
-    _check_facet_value(model, facet, bias.facet_value)
-    if settings.group_variable is not None:
-        _feature_or_error(model, "BiasSettings.group_variable", settings.group_variable, features)
 
     from sagemaker.core import clarify
     from sagemaker.core.model_monitor import BiasAnalysisConfig
 
-    headers = [*features, schema.label]
+    headers = [*dataset.feature_names, dataset.label]
     try:
         bias_config = clarify.BiasConfig(
             label_values_or_threshold=[bias.label_value],
@@ -216,9 +212,9 @@ def build_bias_analysis_config(
             group_name=settings.group_variable,
         )
     except (ValueError, TypeError) as exc:
-        raise _sdk_rejected(model, "bias", bias.model_dump(), exc) from exc
+        raise _sdk_rejected(model, "bias", dataclasses.asdict(bias), exc) from exc
     config: dict[str, Any] = BiasAnalysisConfig(
-        bias_config=bias_config, headers=headers, label=schema.label
+        bias_config=bias_config, headers=headers, label=dataset.label
     )._to_dict()
     # The processing-job schema requires dataset_type and methods; Model Monitor supplies both
     # for a bias job (captured CSV, post-training metrics), so the file is checked as it runs.
@@ -235,7 +231,7 @@ def build_bias_analysis_config(
 
 
 def build_explainability_analysis_config(
-    model: ModelConfig, *, settings: ExplainabilitySettings = DEFAULT_EXPLAINABILITY_SETTINGS
+    model: MonitoredModel, *, settings: ExplainabilitySettings = DEFAULT_EXPLAINABILITY_SETTINGS
 ) -> dict[str, Any]:
     """The attribution-drift analysis config of ``model``: SHAP parameters, predictor, headers.
 
@@ -243,7 +239,7 @@ def build_explainability_analysis_config(
     ClarifyConfigError when an inline baseline row does not have one value per feature, or when
     the result fails the SDK's analysis-config schema.
     """
-    feature_names = [feature.name for feature in model.dataset_schema.features]
+    feature_names = list(model.dataset.feature_names)
     baseline = _baseline_or_error(model, settings.baseline, feature_names)
 
     from sagemaker.core import clarify
@@ -309,58 +305,8 @@ def write_analysis_config(
     return path
 
 
-def _feature_or_error(
-    model: ModelConfig, field: str, column: str, features: dict[str, Feature]
-) -> Feature:
-    if column not in features:
-        raise ClarifyConfigError(
-            model=model.name,
-            field=field,
-            value=column,
-            reason="is not a feature of dataset_schema",
-            allowed=", ".join(features),
-        )
-    return features[column]
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _check_label_value(model: ModelConfig, value: Scalar) -> None:
-    # For regression the favourable outcome is "above a threshold", so it must be a number.
-    if model.problem_type is ProblemType.REGRESSION and not _is_number(value):
-        raise ClarifyConfigError(
-            model=model.name,
-            field="bias.label_value",
-            value=value,
-            reason="must be a numeric threshold for a Regression model",
-            allowed="a finite number; predictions above it are the favourable outcome",
-        )
-
-
-def _check_facet_value(model: ModelConfig, facet: Feature, value: Scalar) -> None:
-    if facet.type == "text":
-        raise ClarifyConfigError(
-            model=model.name,
-            field="bias.facet",
-            value=facet.name,
-            reason="is a text feature, and Clarify measures bias against tabular columns",
-            allowed="a numeric, categorical or boolean feature",
-        )
-    # Clarify reads a numeric facet's value as the exclusive lower bound of the sensitive group.
-    if facet.type == "numeric" and not _is_number(value):
-        raise ClarifyConfigError(
-            model=model.name,
-            field="bias.facet_value",
-            value=value,
-            reason=f"must be a numeric threshold because facet {facet.name!r} is numeric",
-            allowed="a finite number; records above it form the sensitive group",
-        )
-
-
 def _baseline_or_error(
-    model: ModelConfig, baseline: str | tuple[BaselineRow, ...] | None, feature_names: list[str]
+    model: MonitoredModel, baseline: str | tuple[BaselineRow, ...] | None, feature_names: list[str]
 ) -> str | list[list[int | float | str | None]] | None:
     if not isinstance(baseline, tuple):
         return baseline
@@ -377,7 +323,7 @@ def _baseline_or_error(
 
 
 def _sdk_rejected(
-    model: ModelConfig, field: str, value: object, exc: Exception
+    model: MonitoredModel, field: str, value: object, exc: Exception
 ) -> ClarifyConfigError:
     return ClarifyConfigError(
         model=model.name,
@@ -388,7 +334,7 @@ def _sdk_rejected(
     )
 
 
-def _validate(model: ModelConfig, kind: str, document: dict[str, Any]) -> None:
+def _validate(model: MonitoredModel, kind: str, document: dict[str, Any]) -> None:
     from sagemaker.core import clarify
     from schema import SchemaError
 

@@ -1,4 +1,4 @@
-"""Monitoring engines: what turns a deployed model's monitoring config into running monitors.
+"""Monitoring engines: what turns a served model's monitors into running jobs.
 
 The registry, the handlers and the alarms only see :class:`MonitoringEngine` and
 :class:`DeployedMonitors`. :class:`ModelMonitorEngine` implements it with SageMaker Model Monitor
@@ -23,6 +23,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from cdk_constructs import tags
@@ -43,7 +44,6 @@ from cdk_constructs.monitoring.clarify_config import (
     write_analysis_config,
 )
 from cdk_constructs.monitoring.images import (
-    MONITOR_TYPES,
     ImageKind,
     MonitorType,
     image_kind_for,
@@ -51,10 +51,10 @@ from cdk_constructs.monitoring.images import (
     monitor_image_uri,
 )
 from cdk_constructs.monitoring.metrics import METRIC_NAMESPACES
-from cdk_constructs.monitoring.serving import GovernedEndpoint, model_tags
+from cdk_constructs.monitoring.serving import GovernedEndpoint
+from cdk_constructs.props import MonitoredModel
 from cdk_constructs.storage import IGovernedBucket
-from config.model import Deployment, ModelConfig, ProblemType, Schedule
-from governance.contracts.vocabulary import MONITOR_JOB_TYPES
+from governance.contracts.vocabulary import MONITOR_JOB_TYPES, ProblemType
 from governance.contracts.vocabulary import MonitorType as ContractMonitorType
 
 # Where the monitoring container reads captured data and writes its reports.
@@ -65,7 +65,7 @@ MONITOR_ENVIRONMENT: Mapping[str, str] = MappingProxyType({"publish_cloudwatch_m
 DEFAULT_VOLUME_SIZE_GB = 30
 _SCHEDULE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
-AnalysisConfigBuilder = Callable[[ModelConfig, Any], dict[str, Any]]
+AnalysisConfigBuilder = Callable[[MonitoredModel, Any], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,8 @@ class MonitorKind:
     """Merges labels: ``GroundTruthS3Input`` and the window's start/end offsets."""
     needs_problem_type: bool
     """``ProblemType`` in the app specification."""
-    default_settings: Callable[[Deployment], Any] | None = None
-    """Clarify settings derived from the deployment when the engine is given none."""
+    default_settings: Callable[[MonitoredModel], Any] | None = None
+    """Clarify settings derived from the model's props when the engine is given none."""
     analysis_config: AnalysisConfigBuilder | None = None
     """Builds the ``ConfigUri`` file from the model and its settings."""
     network_isolation: bool = True
@@ -113,8 +113,8 @@ def _snake(pascal: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", pascal).lower()
 
 
-def _bias_settings_of(deployment: Deployment) -> BiasSettings:
-    output = deployment.output
+def _bias_settings_of(model: MonitoredModel) -> BiasSettings:
+    output = model.output
     return BiasSettings(
         probability_threshold=output.probability_threshold,
         inference_attribute=output.inference_attribute,
@@ -122,9 +122,9 @@ def _bias_settings_of(deployment: Deployment) -> BiasSettings:
     )
 
 
-def _explainability_settings_of(deployment: Deployment) -> ExplainabilitySettings:
-    shap = deployment.explainability
-    output = deployment.output
+def _explainability_settings_of(model: MonitoredModel) -> ExplainabilitySettings:
+    shap = model.shap
+    output = model.output
     return ExplainabilitySettings(
         baseline=shap.baseline_s3_uri,
         num_samples=shap.num_samples,
@@ -214,6 +214,9 @@ class MonitoringResources:
     vpc: ec2.IVpc
     # Encrypts the log group of the deploy-time package check (None: CloudWatch Logs' own key).
     logs_key: IGovernanceKey | None = None
+    # Where an engine's own failure alarms go (the Evidently engine's schedule dead-letter
+    # queue); None: no such alarm.
+    alerts_topic: sns.ITopic | None = None
 
 
 @dataclass(frozen=True)
@@ -241,21 +244,16 @@ class DeployedMonitors:
 
 
 class MonitoringEngine(Protocol):
-    """Turns a model's ``monitoring`` config into monitors of ``endpoint``."""
+    """Turns the enabled monitors of ``model`` into monitors of ``endpoint``."""
 
     def deploy(
         self,
         scope: Construct,
         *,
-        model: ModelConfig,
+        model: MonitoredModel,
         endpoint: GovernedEndpoint,
         resources: MonitoringResources,
     ) -> DeployedMonitors: ...
-
-
-def enabled_monitors(model: ModelConfig) -> tuple[MonitorType, ...]:
-    """The monitor types switched on in ``model.monitoring``, in ``MONITOR_TYPES`` order."""
-    return tuple(t for t in MONITOR_TYPES if _schedule_of(model, t).enabled)
 
 
 def schedule_name_for(endpoint_name: str, monitor_type: MonitorType) -> str:
@@ -273,11 +271,6 @@ def _dashed(monitor_type: MonitorType) -> str:
     return monitor_type.replace("_", "-")
 
 
-def _schedule_of(model: ModelConfig, monitor_type: MonitorType) -> Schedule:
-    schedule: Schedule = getattr(model.monitoring, monitor_type)
-    return schedule
-
-
 class ModelMonitorEngine:
     """SageMaker Model Monitor: one job definition and one schedule per enabled monitor.
 
@@ -285,14 +278,14 @@ class ModelMonitorEngine:
     explainability job, which must reach the Clarify shadow endpoint) network isolation, its
     volume and its output encrypted with the monitoring key, its reports written to
     ``s3://<reports>/<endpoint>/<monitor-type>/``, its runtime capped at what its schedule
-    allows (``ModelConfig.monitor_max_runtime_seconds``). Job definitions are immutable and get
+    allows (``MonitorSchedule.max_runtime_seconds``). Job definitions are immutable and get
     CloudFormation-generated names, so any change replaces them cleanly; schedules are named
     ``<endpoint>-<monitor-type>`` and updated in place. Baselines come from the approved
     package (:class:`PackageBaselines`), which also refuses a version that is not Approved;
     the served model, every job definition and every schedule depend on that check.
 
     ``volume_size_gb`` defaults to 30; ``bias_settings`` / ``explainability_settings`` default
-    to what the deployment's ``output`` and ``explainability`` sections say.
+    to what the model's ``output`` and ``shap`` props say.
     """
 
     def __init__(
@@ -320,7 +313,7 @@ class ModelMonitorEngine:
         self,
         scope: Construct,
         *,
-        model: ModelConfig,
+        model: MonitoredModel,
         endpoint: GovernedEndpoint,
         resources: MonitoringResources,
     ) -> DeployedMonitors:
@@ -341,31 +334,23 @@ class _ModelMonitors(Construct):
         construct_id: str,
         *,
         engine: ModelMonitorEngine,
-        model: ModelConfig,
+        model: MonitoredModel,
         endpoint: GovernedEndpoint,
         resources: MonitoringResources,
     ) -> None:
         super().__init__(scope, construct_id)
         self.engine = engine
         self.model = model
-        self.deployment: Deployment = endpoint.deployment
         self.endpoint = endpoint
         self.resources = resources
-        monitor_types = enabled_monitors(model)
+        monitor_types = tuple(model.monitors)
         for monitor_type in monitor_types:
             schedule_name_for(endpoint.endpoint_name, monitor_type)  # validate names first
-        needs_ground_truth = [t for t in monitor_types if MONITOR_KINDS[t].needs_ground_truth]
-        if needs_ground_truth and not self.deployment.ground_truth_s3_uri:
-            raise ValueError(
-                f"model {model.name!r}: deployment.ground_truth_s3_uri is required by the "
-                f"{', '.join(sorted(needs_ground_truth))} monitor(s) (got None); allowed: an "
-                "s3:// URI of the ground-truth labels, or disable those monitors"
-            )
 
         self.baselines = PackageBaselines(
             self,
             "Baselines",
-            model_package_arn=self.deployment.model_package_arn,
+            model_package_arn=endpoint.served.model_package_arn,
             monitor_types=monitor_types,
             provider=PackageBaselinesProvider.of(
                 self,
@@ -376,7 +361,7 @@ class _ModelMonitors(Construct):
             ),
         )
         # Nothing may serve the version before the check says it is Approved.
-        endpoint.model.node.add_dependency(self.baselines.resource)
+        endpoint.sagemaker_model.node.add_dependency(self.baselines.resource)
         monitors = [
             self._schedule(t, self._job_definition(MONITOR_KINDS[t])) for t in monitor_types
         ]
@@ -407,7 +392,7 @@ class _ModelMonitors(Construct):
         return mapping.find_in_map(Aws.REGION, "uri")
 
     def _tags(self, monitor_type: MonitorType) -> list[Any]:
-        return model_tags(self.model, **{tags.MONITOR_TYPE: _dashed(monitor_type)})
+        return self.model.identity.tags(**{tags.MONITOR_TYPE: _dashed(monitor_type)})
 
     def _config_asset(self, name: str, config: dict[str, Any]) -> s3_assets.Asset:
         """Ship an analysis config as a single-file asset (the job reads the JSON itself)."""
@@ -417,19 +402,19 @@ class _ModelMonitors(Construct):
         return s3_assets.Asset(self, f"{name.title()}AnalysisConfig", path=str(path))
 
     def _settings(self, kind: MonitorKind) -> Any:
-        """The Clarify settings of ``kind``: the engine's, or derived from the deployment."""
+        """The Clarify settings of ``kind``: the engine's, or derived from the model's props."""
         given = self.engine.settings.get(kind.monitor_type)
         if given is not None or kind.default_settings is None:
             return given
-        return kind.default_settings(self.deployment)
+        return kind.default_settings(self.model)
 
     def _endpoint_attributes(self, kind: MonitorKind, settings: Any) -> dict[str, str | float]:
         """The ``EndpointInput`` attributes of ``kind`` that are configured.
 
-        A job without Clarify settings reads the deployment's ``output`` section.
+        A job without Clarify settings reads the model's ``output`` props.
         """
         attributes = endpoint_input_attributes(
-            settings if settings is not None else self.deployment.output,
+            settings if settings is not None else self.model.output,
             kind.endpoint_attributes,
         )
         # A binary classifier answering with one CSV score: the score is column 0.
@@ -469,11 +454,16 @@ class _ModelMonitors(Construct):
             # A run at T analyses the predictions captured in [T + start, T + end], so labels
             # that arrive after the predictions are still joined (AWS docs, "Schedule model
             # quality monitoring jobs", model monitor offsets; bias drift uses the same offsets).
-            window = self.deployment.ground_truth_window
-            endpoint_input["start_time_offset"] = window.start_time_offset
-            endpoint_input["end_time_offset"] = window.end_time_offset
+            ground_truth = self.model.ground_truth
+            if ground_truth is None:
+                raise ValueError(
+                    f"model {self.model.name!r}: the {_dashed(monitor_type)} monitor merges "
+                    "ground truth, so MonitoredModel.ground_truth is required (got None)"
+                )
+            endpoint_input["start_time_offset"] = ground_truth.start_time_offset
+            endpoint_input["end_time_offset"] = ground_truth.end_time_offset
             job_input["ground_truth_s3_input"] = cls.MonitoringGroundTruthS3InputProperty(
-                s3_uri=str(self.deployment.ground_truth_s3_uri)
+                s3_uri=ground_truth.s3_uri
             )
         job_input["endpoint_input"] = cls.EndpointInputProperty(**endpoint_input)
 
@@ -491,7 +481,7 @@ class _ModelMonitors(Construct):
             job_resources=cls.MonitoringResourcesProperty(
                 cluster_config=cls.ClusterConfigProperty(
                     instance_count=1,
-                    instance_type=self.deployment.monitor_instance_type,
+                    instance_type=self.model.monitor_instance_type,
                     volume_size_in_gb=self.engine.volume_size_gb,
                     volume_kms_key_id=r.key.key_arn,
                 )
@@ -505,7 +495,7 @@ class _ModelMonitors(Construct):
                 ),
             ),
             stopping_condition=cls.StoppingConditionProperty(
-                max_runtime_in_seconds=self.model.monitor_max_runtime_seconds(monitor_type)
+                max_runtime_in_seconds=self.model.monitors[monitor_type].max_runtime_seconds
             ),
             tags=self._tags(monitor_type),
             **{
@@ -550,7 +540,7 @@ class _ModelMonitors(Construct):
                 monitoring_job_definition_name=Fn.select(1, Fn.split("/", job_arn)),
                 monitoring_type=MONITOR_KINDS[monitor_type].monitoring_type,
                 schedule_config=sagemaker.CfnMonitoringSchedule.ScheduleConfigProperty(
-                    schedule_expression=_schedule_of(self.model, monitor_type).schedule
+                    schedule_expression=self.model.monitors[monitor_type].expression
                 ),
             ),
             tags=self._tags(monitor_type),

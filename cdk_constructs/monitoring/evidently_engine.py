@@ -30,14 +30,19 @@ the same, and a failed or stopped run is alerted and recorded like any other.
 
 from __future__ import annotations
 
+import io
 import tarfile
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from aws_cdk import Aws, CfnMapping, Duration, Stack, Token
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
@@ -46,28 +51,42 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk_constructs import tags
-from cdk_constructs.compliance.acknowledgments import acknowledge
+from cdk_constructs.compliance.acknowledgments import (
+    acknowledge,
+    acknowledge_wildcards,
+    nag_string,
+)
 from cdk_constructs.monitoring.baselines import PackageBaselines, PackageBaselinesProvider
 from cdk_constructs.monitoring.engine import (
     DEFAULT_VOLUME_SIZE_GB,
     DeployedMonitor,
     DeployedMonitors,
     MonitoringResources,
-    enabled_monitors,
     schedule_name_for,
 )
 from cdk_constructs.monitoring.images import MonitorType
 from cdk_constructs.monitoring.metrics import (
     DEFAULT_FEATURE_DRIFT_THRESHOLD,
-    DEFAULT_MODEL_QUALITY_FLOORS,
     METRIC_NAMESPACES,
 )
-from cdk_constructs.monitoring.serving import GovernedEndpoint, model_tags
-from config.model import ModelConfig
-from config.schedules import schedule_interval_hours
+from cdk_constructs.monitoring.serving import GovernedEndpoint
+from cdk_constructs.pipelines.schedules import SCHEDULE_SOURCE, schedule_expression_problem
+from cdk_constructs.props import MonitoredModel
+from cdk_constructs.roles import ManagedPolicyRole
+from governance.contracts.vocabulary import MONITOR_JOB_TYPES
+from governance.contracts.vocabulary import MonitorType as ContractMonitorType
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 JOB_SCRIPT = REPOSITORY_ROOT / "monitoring_jobs" / "evidently_check.py"
+# What the job imports besides the wheelhouse: the reference-data contract shared with the
+# training pipeline (standard library + pydantic only, see governance.contracts).
+JOB_MODULES = (
+    "governance/__init__.py",
+    "governance/contracts/__init__.py",
+    "governance/contracts/errors.py",
+    "governance/contracts/reference_data.py",
+)
+LAMBDA_ROOT = REPOSITORY_ROOT / "lambda"
 REQUIREMENTS_LOCK = REPOSITORY_ROOT / "monitoring_jobs" / "requirements.lock"
 DEFAULT_WHEELHOUSE = REPOSITORY_ROOT / "build" / "evidently-wheelhouse.tar"
 LOCK_MEMBER = "requirements.lock"
@@ -82,18 +101,23 @@ IMAGE_PYTHON = "3.12"
 CODE_PATH = "/opt/ml/processing/input/code"
 WHEELHOUSE_PATH = "/opt/ml/processing/input/wheelhouse"
 OUTPUT_PATH = "/opt/ml/processing/output"
-# The processing job's entrypoint: install the shipped wheelhouse offline, then run the check.
+# The processing job's entrypoint: install the shipped wheelhouse offline, unpack the code
+# bundle, then run the check.
 ENTRYPOINT_SCRIPT = (
-    "set -eu; mkdir -p /tmp/wheelhouse; "
+    "set -eu; mkdir -p /tmp/wheelhouse /tmp/job; "
     f"tar -xf {WHEELHOUSE_PATH}/*.tar -C /tmp/wheelhouse; "
     "python3 -m pip install --quiet --no-index --no-deps --find-links /tmp/wheelhouse "
     f"-r /tmp/wheelhouse/{LOCK_MEMBER}; "
-    f'exec python3 {CODE_PATH}/*.py "$@"'
+    f"tar -xf {CODE_PATH}/*.tar -C /tmp/job; "
+    f'PYTHONPATH=/tmp/job exec python3 /tmp/job/{JOB_SCRIPT.name} "$@"'
 )
 # Environment variables Model Monitor sets on its processing jobs, which the violations handler
 # reads (governance.sagemaker.ENV_ENDPOINT_NAME / ENV_SCHEDULE_NAME, tested equal).
 ENV_ENDPOINT_NAME = "sagemaker_endpoint_name"
 ENV_SCHEDULE_NAME = "sagemaker_monitoring_schedule_name"
+# The check's Model Monitor MonitoringType, so the Governance pack (EP1) counts this pipeline as
+# the endpoint's monitor (compliance/rules/pipelines.py ENV_MONITORING_TYPE, tested equal).
+ENV_MONITORING_TYPE = "governance_monitoring_type"
 
 CHECK_STEP_NAMES: Mapping[MonitorType, str] = MappingProxyType(
     {"data_quality": "DataQualityCheck", "model_quality": "ModelQualityCheck"}
@@ -131,6 +155,21 @@ def check_wheelhouse(path: Path, lock: Path = REQUIREMENTS_LOCK) -> Path:
             f"the wheelhouse {path} was built from another {LOCK_MEMBER} than "
             f"{lock.relative_to(REPOSITORY_ROOT)}; rebuild it with `make wheelhouse`"
         )
+    return path
+
+
+@cache
+def job_code_bundle() -> Path:
+    """The job script and the contract modules it imports, as a reproducible tar (sorted, zero
+    mtimes and owners, so its asset hash changes only with the code)."""
+    path = Path(tempfile.mkdtemp(prefix="evidently-job-")) / "evidently-job.tar"
+    members = [(JOB_SCRIPT.name, JOB_SCRIPT)] + [(m, LAMBDA_ROOT / m) for m in JOB_MODULES]
+    with tarfile.open(path, "w") as archive:
+        for name, source in sorted(members):
+            data = source.read_bytes()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 0
+            archive.addfile(info, io.BytesIO(data))
     return path
 
 
@@ -189,7 +228,7 @@ class EvidentlyEngine:
         self,
         scope: Construct,
         *,
-        model: ModelConfig,
+        model: MonitoredModel,
         endpoint: GovernedEndpoint,
         resources: MonitoringResources,
     ) -> DeployedMonitors:
@@ -228,11 +267,11 @@ class EvidentlyStackResources(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        # The monitoring role reads the bootstrap bucket's .py and .tar assets (foundation).
-        self.code = s3_assets.Asset(self, "JobCode", path=str(JOB_SCRIPT))
+        # The monitoring role reads the bootstrap bucket's .tar assets (foundation grant).
+        self.code = s3_assets.Asset(self, "JobCode", path=str(job_code_bundle()))
         self.wheelhouse = s3_assets.Asset(self, "Wheelhouse", path=str(engine.wheelhouse))
         self.image_uri = engine.image_uri or self._image()
-        self.pipeline_role = iam.Role(
+        self.pipeline_role = ManagedPolicyRole(
             self,
             "PipelineRole",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com").with_conditions(
@@ -243,7 +282,7 @@ class EvidentlyStackResources(Construct):
         processing_jobs = stack.format_arn(
             service="sagemaker", resource="processing-job", resource_name="*"
         )
-        self.pipeline_role.add_to_policy(
+        self.pipeline_role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="RunCheckJobs",
                 actions=[
@@ -255,7 +294,7 @@ class EvidentlyStackResources(Construct):
                 resources=[processing_jobs],
             )
         )
-        self.pipeline_role.add_to_policy(
+        self.pipeline_role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="PassMonitoringRole",
                 actions=["iam:PassRole"],
@@ -263,11 +302,10 @@ class EvidentlyStackResources(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             )
         )
-        acknowledge(
+        acknowledge_wildcards(
             self.pipeline_role,
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
-            "<AWS::AccountId>:processing-job/*]",
-            "SageMaker Pipelines name each step's processing job per execution "
+            resources=[nag_string(stack, processing_jobs)],
+            reason="SageMaker Pipelines name each step's processing job per execution "
             "(pipelines-<execution id>-<step>-<suffix>); the pattern is limited to processing "
             "jobs of this account and region, and only the monitoring role may be passed.",
         )
@@ -285,7 +323,7 @@ class EvidentlyStackResources(Construct):
                 "This queue is the monitoring schedules' dead-letter queue: pipeline starts "
                 "that failed after every retry stop here for inspection.",
             )
-        self.scheduler_role = iam.Role(
+        self.scheduler_role = ManagedPolicyRole(
             self,
             "SchedulerRole",
             assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com").with_conditions(
@@ -294,6 +332,22 @@ class EvidentlyStackResources(Construct):
             description="Starts the Evidently monitoring pipelines on their schedules",
         )
         self.dead_letters.grant_send_messages(self.scheduler_role)
+        if resources.alerts_topic is not None:
+            # A start that failed after every retry is a monitoring gap: alert on the first.
+            alarm = cloudwatch.Alarm(
+                self,
+                "ScheduleDeadLettersAlarm",
+                alarm_description="Evidently monitoring pipelines could not be started by "
+                "their schedules: runs are missing until the messages are inspected",
+                metric=self.dead_letters.metric_approximate_number_of_messages_visible(
+                    period=Duration.minutes(5), statistic="Maximum"
+                ),
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(resources.alerts_topic))
 
     def _image(self) -> str:
         stack = Stack.of(self)
@@ -311,7 +365,7 @@ class EvidentlyStackResources(Construct):
         return mapping.find_in_map(Aws.REGION, "uri")
 
     def allow_start(self, pipeline_arn: str) -> None:
-        self.scheduler_role.add_to_policy(
+        self.scheduler_role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn]
             )
@@ -327,7 +381,7 @@ class EvidentlyMonitors(Construct):
         construct_id: str,
         *,
         engine: EvidentlyEngine,
-        model: ModelConfig,
+        model: MonitoredModel,
         endpoint: GovernedEndpoint,
         resources: MonitoringResources,
     ) -> None:
@@ -336,27 +390,32 @@ class EvidentlyMonitors(Construct):
         self.model = model
         self.endpoint = endpoint
         self.resources = resources
-        deployment = endpoint.deployment
-        checks = enabled_monitors(model)
+        checks = tuple(model.monitors)
         unsupported = [c for c in checks if c not in CHECK_STEP_NAMES]
         if unsupported:
             raise ValueError(
                 f"model {model.name!r}: the evidently engine cannot run "
                 f"{', '.join(unsupported)}; allowed: {', '.join(CHECK_STEP_NAMES)}"
             )
-        if "model_quality" in checks and not deployment.ground_truth_s3_uri:
+        if "model_quality" in checks and model.ground_truth is None:
             raise ValueError(
-                f"model {model.name!r}: deployment.ground_truth_s3_uri is required by the "
-                "model_quality check (got None); allowed: an s3:// URI of the ground-truth "
-                "labels, or disable model_quality"
+                f"model {model.name!r}: the model_quality check merges ground truth, so "
+                "MonitoredModel.ground_truth is required (got None)"
             )
         for check in checks:
             schedule_name_for(endpoint.endpoint_name, check)  # validate names first
+            expression = model.monitors[check].expression
+            problem = schedule_expression_problem(expression)
+            if problem is not None:
+                raise ValueError(
+                    f"model {model.name!r}: monitoring.{check}.schedule {expression!r}: "
+                    f"{problem} [{SCHEDULE_SOURCE}]"
+                )
         self.shared = EvidentlyStackResources.of(self, engine, resources)
         self.baselines = PackageBaselines(
             self,
             "Baselines",
-            model_package_arn=deployment.model_package_arn,
+            model_package_arn=endpoint.served.model_package_arn,
             monitor_types=["data_reference"] if "data_quality" in checks else [],
             provider=PackageBaselinesProvider.of(
                 self,
@@ -366,7 +425,7 @@ class EvidentlyMonitors(Construct):
                 logs_key=resources.logs_key,
             ),
         )
-        endpoint.model.node.add_dependency(self.baselines.resource)
+        endpoint.sagemaker_model.node.add_dependency(self.baselines.resource)
         self.checks = tuple(self._check(check) for check in checks)
         self.deployed = DeployedMonitors(
             endpoint_name=endpoint.endpoint_name,
@@ -383,17 +442,18 @@ class EvidentlyMonitors(Construct):
         )
 
     def _interval_hours(self, check: MonitorType) -> int:
-        schedule: str = getattr(self.model.monitoring, check).schedule
-        return schedule_interval_hours(schedule) or 1
+        return self.model.monitors[check].interval_hours or 1
 
     def _arguments(self, check: MonitorType, name: str) -> list[str]:
-        model, deployment = self.model, self.endpoint.deployment
-        features = ",".join(f"{f.name}:{f.type}" for f in model.dataset_schema.features)
+        model = self.model
+        features = ",".join(f"{f.name}:{f.type}" for f in model.dataset.features)
         arguments = [
             "--check",
             check,
             "--problem-type",
             model.problem_type.value,
+            "--model",
+            model.name,
             "--endpoint",
             self.endpoint.endpoint_name,
             "--schedule",
@@ -414,21 +474,19 @@ class EvidentlyMonitors(Construct):
                 "--drift-threshold",
                 str(self.engine.drift_threshold),
             ]
-        window = deployment.ground_truth_window
-        floor = (
-            (deployment.model_quality_floor.metric, deployment.model_quality_floor.minimum)
-            if deployment.model_quality_floor
-            else DEFAULT_MODEL_QUALITY_FLOORS.get(model.problem_type)
-        )
+        window = model.ground_truth
+        if window is None:
+            raise ValueError(f"model {model.name!r}: the {check} check needs ground truth")
+        floor = model.model_quality_floor
         arguments += [
             "--ground-truth-uri",
-            str(deployment.ground_truth_s3_uri),
+            window.s3_uri,
             "--window-hours",
             str(max(1, window.length_seconds // 3600)),
             "--window-end-offset-hours",
-            str(-_offset_hours(window.end_time_offset)),
+            str(-(window.end_offset_seconds // 3600)),
             "--probability-threshold",
-            str(deployment.output.probability_threshold or 0.5),
+            str(model.output.probability_threshold or 0.5),
         ]
         if floor is not None:
             arguments += ["--quality-floor", f"{floor[0]}:{floor[1]}"]
@@ -466,7 +524,7 @@ class EvidentlyMonitors(Construct):
             "ProcessingResources": {
                 "ClusterConfig": {
                     "InstanceCount": 1,
-                    "InstanceType": self.endpoint.deployment.monitor_instance_type,
+                    "InstanceType": self.model.monitor_instance_type,
                     "VolumeSizeInGB": self.engine.volume_size_gb,
                     "VolumeKmsKeyId": r.key.key_arn,
                 }
@@ -479,6 +537,13 @@ class EvidentlyMonitors(Construct):
             "Environment": {
                 ENV_ENDPOINT_NAME: self.endpoint.endpoint_name,
                 ENV_SCHEDULE_NAME: name,
+                ENV_MONITORING_TYPE: MONITOR_JOB_TYPES[ContractMonitorType(check)].monitoring_type,
+                # boto3 in the job calls S3 and CloudWatch in the stack's region (through the
+                # VPC endpoints); processing containers are not documented to set a region.
+                "AWS_DEFAULT_REGION": Stack.of(self).region,
+                # The image's Python 3.12 is Ubuntu's system Python (PEP 668): pip must be told
+                # that installing into it is intended (pip >= 23.0.1 reads this variable).
+                "PIP_BREAK_SYSTEM_PACKAGES": "1",
             },
             "ProcessingInputs": [
                 s3_input("code", shared.code.s3_object_url, CODE_PATH),
@@ -508,14 +573,14 @@ class EvidentlyMonitors(Construct):
                 },
             },
             "StoppingCondition": {
-                "MaxRuntimeInSeconds": self.model.monitor_max_runtime_seconds(check)
+                "MaxRuntimeInSeconds": self.model.monitors[check].max_runtime_seconds
             },
             "RoleArn": r.role.role_arn,
             "Tags": [{"Key": tag.key, "Value": tag.value} for tag in self._tags(check)],
         }
 
     def _tags(self, check: MonitorType) -> list[Any]:
-        return model_tags(self.model, **{tags.MONITOR_TYPE: check.replace("_", "-")})
+        return self.model.identity.tags(**{tags.MONITOR_TYPE: check.replace("_", "-")})
 
     def _check(self, check: MonitorType) -> EvidentlyCheck:
         name = schedule_name_for(self.endpoint.endpoint_name, check)
@@ -556,7 +621,7 @@ class EvidentlyMonitors(Construct):
             f"{step}Schedule",
             name=name,
             description=f"Runs pipeline {name} on the model's {check} schedule",
-            schedule_expression=getattr(self.model.monitoring, check).schedule,
+            schedule_expression=self.model.monitors[check].expression,
             schedule_expression_timezone="UTC",
             flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
             state="ENABLED",
@@ -581,12 +646,6 @@ class EvidentlyMonitors(Construct):
         return EvidentlyCheck(
             monitor_type=check, name=name, pipeline=pipeline, schedule=schedule, job_request=request
         )
-
-
-def _offset_hours(offset: str) -> int:
-    from config.model import offset_seconds
-
-    return offset_seconds(offset) // 3600
 
 
 __all__: Sequence[str] = (

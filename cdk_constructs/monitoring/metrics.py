@@ -50,8 +50,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from cdk_constructs.monitoring.images import MonitorType
-from config.model import GovernancePolicy, ModelConfig, ProblemType
-from config.schedules import schedule_interval_hours
+from cdk_constructs.props import MonitoredModel
 
 METRIC_NAMESPACES: Mapping[MonitorType, str] = MappingProxyType(
     {
@@ -68,14 +67,6 @@ BIAS_STAGES = ("Pre-training", "Post-Training")  # BiasStage values as AWS docum
 
 # Model Monitor's default comparison threshold for a feature's baseline drift distance.
 DEFAULT_FEATURE_DRIFT_THRESHOLD = 0.1
-# Floors of the headline model-quality metric per problem type. Regression has no default:
-# an error bound depends on the target's scale, so it must be given.
-DEFAULT_MODEL_QUALITY_FLOORS: Mapping[ProblemType, tuple[str, float]] = MappingProxyType(
-    {
-        ProblemType.BINARY_CLASSIFICATION: ("auc", 0.7),
-        ProblemType.MULTICLASS_CLASSIFICATION: ("weighted_f1", 0.7),
-    }
-)
 DEFAULT_PERIOD_SECONDS = 3600
 # A "no results" alarm fires when this many consecutive schedule intervals passed without a
 # run publishing: one late run (Model Monitor starts up to 20 minutes after the scheduled time,
@@ -251,9 +242,8 @@ class MonitorAlarms(Construct):
 
     * data quality: one alarm per dataset feature, ``feature_baseline_drift_<feature>`` above
       ``feature_drift_threshold`` (default 0.1, Model Monitor's own default);
-    * model quality: the headline metric (``auc`` for binary, ``weighted_f1`` for multiclass,
-      or ``model_quality_floor``) below its floor;
-    * bias: for each metric of ``policy.bias_thresholds``, one alarm below ``min`` and one
+    * model quality: ``model.model_quality_floor``'s metric below its floor;
+    * bias: for each metric of ``model.bias_thresholds``, one alarm below ``min`` and one
       above ``max``;
     * no results: per monitor with a recurring schedule, an alarm when
       ``NO_RESULTS_INTERVALS`` schedule intervals pass without the run publishing its metrics
@@ -270,12 +260,10 @@ class MonitorAlarms(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        model: ModelConfig,
+        model: MonitoredModel,
         metrics: MonitorMetrics,
-        policy: GovernancePolicy,
         topic: sns.ITopic,
         feature_drift_threshold: float = DEFAULT_FEATURE_DRIFT_THRESHOLD,
-        model_quality_floor: tuple[str, float] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.model = model
@@ -284,7 +272,7 @@ class MonitorAlarms(Construct):
         self.alarm_actions = [topic.topic_arn]
         self.alarms: dict[str, cloudwatch.CfnAlarm] = {}
         deployed = set(metrics.schedule_names)
-        features = [f.name for f in model.dataset_schema.features]
+        features = list(model.dataset.feature_names)
         widgets: list[tuple[str, list[MonitorMetric]]] = []
         # The metric each monitor's runs always publish, for its "no results" alarm.
         published: dict[MonitorType, MonitorMetric] = {}
@@ -307,7 +295,7 @@ class MonitorAlarms(Construct):
             published["data_quality"] = metrics.metric_feature_non_null(features[0])
 
         if "model_quality" in deployed:
-            floor = model_quality_floor or DEFAULT_MODEL_QUALITY_FLOORS.get(model.problem_type)
+            floor = model.model_quality_floor
             if floor is None:
                 raise ValueError(
                     f"model {model.name!r} ({model.problem_type.value}): model_quality_floor is "
@@ -328,7 +316,7 @@ class MonitorAlarms(Construct):
         if "bias" in deployed and model.bias is not None:
             bias = model.bias
             bias_metrics = []
-            for name, interval in policy.bias_thresholds.items():
+            for name, interval in model.bias_thresholds.items():
                 metric = self._per_run(
                     "bias",
                     metrics.metric_bias(
@@ -382,8 +370,7 @@ class MonitorAlarms(Construct):
 
     def interval_seconds(self, monitor_type: MonitorType) -> int | None:
         """Seconds between two runs of ``monitor_type`` (None for a one-time ``NOW`` schedule)."""
-        schedule: str = getattr(self.model.monitoring, monitor_type).schedule
-        hours = schedule_interval_hours(schedule)
+        hours = self.model.monitors[monitor_type].interval_hours
         return hours * 3600 if hours is not None else None
 
     def _per_run(self, monitor_type: MonitorType, metric: MonitorMetric) -> MonitorMetric:

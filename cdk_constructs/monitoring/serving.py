@@ -5,18 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from aws_cdk import CfnTag
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from cdk_constructs import tags
-from cdk_constructs.compliance.rules.monitoring import has_local_storage
 from cdk_constructs.encryption import IGovernanceKey
 from cdk_constructs.identifiers import identifier
+from cdk_constructs.instance_types import has_nvme_storage
+from cdk_constructs.props import ServedModel
 from cdk_constructs.storage import IGovernedBucket
-from config.model import Deployment, ModelConfig
 
 # SageMaker endpoint names: alphanumerics and hyphens, at most 63 characters.
 _ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -24,51 +22,28 @@ VARIANT_NAME = "AllTraffic"
 DATA_CAPTURE_PREFIX = "endpoints"
 
 
-def has_nvme_storage(instance_type: str) -> bool:
-    """Does ``ml.<family>.<size>`` come with local NVMe storage (m5d, c5d, r5d, g4dn, p3dn...)?
-
-    The same test as governance rule EPC2, so the construct and the rule never disagree.
-    """
-    return bool(has_local_storage(instance_type))
-
-
-def endpoint_name_for(model: ModelConfig, environment: str) -> str:
-    """``<model>-<environment>``, from resolved config strings only (never from tokens).
+def endpoint_name_for(model_name: str, environment: str) -> str:
+    """``<model>-<environment>``, from resolved strings only (never from tokens).
 
     Raises ValueError when the result is not a valid SageMaker endpoint name.
     """
-    name = f"{model.name}-{environment}"
+    name = f"{model_name}-{environment}"
     if not _ENDPOINT_NAME.fullmatch(name):
         raise ValueError(
-            f"endpoint name {name!r} (model {model.name!r} + environment {environment!r}) is not "
+            f"endpoint name {name!r} (model {model_name!r} + environment {environment!r}) is not "
             "a SageMaker endpoint name; allowed: letters, digits and hyphens, at most 63 "
             "characters, so shorten the model or environment name"
         )
     return name
 
 
-def require_deployment(model: ModelConfig) -> Deployment:
-    if model.deployment is None:
-        raise ValueError(
-            f"model {model.name!r} has no 'deployment' section; add one with model_package_arn "
-            "to serve and monitor it"
-        )
-    return model.deployment
-
-
-def model_tags(model: ModelConfig, **extra: str) -> list[CfnTag]:
-    """The tags every resource of a governed model carries, plus ``extra`` (key -> value)."""
-    values = {tags.MODEL: model.name, **extra}
-    return [CfnTag(key=key, value=value) for key, value in values.items()]
-
-
 class GovernedEndpoint(Construct):
-    """A SageMaker endpoint serving ``model.deployment.model_package_arn``.
+    """A SageMaker endpoint serving ``served.model_package_arn``.
 
     Defaults: the model container runs with network isolation inside the given subnets and
     security group; the endpoint config encrypts the instance storage volume with
     ``storage_key`` (omitted for NVMe instance types, see below) and captures every request and
-    response at ``deployment.data_capture_percentage`` to
+    response at ``served.data_capture_percentage`` to
     ``s3://<data capture bucket>/endpoints/<endpoint name>/``, encrypted with the data-capture
     bucket's key. Model and endpoint config get CloudFormation-generated names (they are
     replaced on change); the endpoint name is ``<model>-<environment>`` so monitors, alarms and
@@ -85,8 +60,7 @@ class GovernedEndpoint(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        model: ModelConfig,
-        environment: str,
+        served: ServedModel,
         execution_role: iam.IRole,
         subnets: Sequence[ec2.ISubnet],
         security_group: ec2.ISecurityGroup,
@@ -94,25 +68,24 @@ class GovernedEndpoint(Construct):
         data_capture: IGovernedBucket,
     ) -> None:
         super().__init__(scope, construct_id)
-        deployment = require_deployment(model)
+        identity = served.identity
         if not subnets:
-            raise ValueError(f"model {model.name!r}: subnets must name at least one subnet")
-        self.model_config = model
-        self.deployment = deployment
-        self.endpoint_name = endpoint_name_for(model, environment)
+            raise ValueError(f"model {identity.name!r}: subnets must name at least one subnet")
+        self.served = served
+        self.endpoint_name = endpoint_name_for(identity.name, served.environment)
         self.execution_role = execution_role
         self.data_capture = data_capture
         self.capture_prefix = f"{DATA_CAPTURE_PREFIX}/{self.endpoint_name}/"
         self.capture_s3_uri = data_capture.s3_uri(self.capture_prefix)
-        governed = model_tags(model)
+        governed = identity.tags()
 
-        self.model = sagemaker.CfnModel(
+        self.sagemaker_model = sagemaker.CfnModel(
             self,
             "Model",
             execution_role_arn=identifier(execution_role, "role_arn"),
             containers=[
                 sagemaker.CfnModel.ContainerDefinitionProperty(
-                    model_package_name=deployment.model_package_arn
+                    model_package_name=served.model_package_arn
                 )
             ],
             enable_network_isolation=True,
@@ -123,11 +96,11 @@ class GovernedEndpoint(Construct):
             tags=governed,
         )
         # The execution role's policy must exist before SageMaker validates the model.
-        self.model.node.add_dependency(execution_role)
+        self.sagemaker_model.node.add_dependency(execution_role)
 
         # SageMaker rejects a KmsKeyId for instance types with local NVMe storage: those volumes
         # are encrypted in hardware (AES-256 on the instance) and cannot use a KMS key.
-        self.storage_encrypted = not has_nvme_storage(deployment.instance_type)
+        self.storage_encrypted = not has_nvme_storage(served.instance_type)
         self.endpoint_config = sagemaker.CfnEndpointConfig(
             self,
             "EndpointConfig",
@@ -135,15 +108,15 @@ class GovernedEndpoint(Construct):
             production_variants=[
                 sagemaker.CfnEndpointConfig.ProductionVariantProperty(
                     variant_name=VARIANT_NAME,
-                    model_name=self.model.attr_model_name,
-                    instance_type=deployment.instance_type,
-                    initial_instance_count=deployment.initial_instance_count,
+                    model_name=self.sagemaker_model.attr_model_name,
+                    instance_type=served.instance_type,
+                    initial_instance_count=served.initial_instance_count,
                     initial_variant_weight=1,
                 )
             ],
             data_capture_config=sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
                 enable_capture=True,
-                initial_sampling_percentage=deployment.data_capture_percentage,
+                initial_sampling_percentage=served.data_capture_percentage,
                 destination_s3_uri=self.capture_s3_uri,
                 kms_key_id=data_capture.key.key_arn,
                 capture_options=[
@@ -164,14 +137,7 @@ class GovernedEndpoint(Construct):
             "Resource",
             endpoint_name=self.endpoint_name,
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
-            tags=model_tags(
-                model,
-                **{
-                    tags.OWNER: model.owner.team,
-                    tags.RISK_TIER: model.risk_tier.value,
-                    tags.DATA_CLASSIFICATION: model.data_classification.value,
-                },
-            ),
+            tags=identity.governance_tags(),
         )
 
     @property

@@ -39,9 +39,10 @@ import time
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlparse
+
+from governance.contracts.vocabulary import BASELINE_PATHS
 
 LOGGER = logging.getLogger(__name__)
 LOGGER.setLevel(logging.INFO)
@@ -51,31 +52,6 @@ REQUEST_TYPES = ("Create", "Update", "Delete")
 # A response object may hold at most 4,096 bytes (CloudFormation, custom resource response).
 MAX_RESPONSE_BYTES = 4096
 MAX_REASON_CHARS = 1500
-
-# DescribeModelPackage response paths of each monitor's drift-check baselines (botocore
-# sagemaker DescribeModelPackageOutput.DriftCheckBaselines). Must equal the copy in
-# cdk_constructs/monitoring/baselines.py, which reads these attributes (a test compares them).
-BASELINE_PATHS: Mapping[str, Mapping[str, str]] = MappingProxyType(
-    {
-        "data_quality": {
-            "constraints": "DriftCheckBaselines.ModelDataQuality.Constraints.S3Uri",
-            "statistics": "DriftCheckBaselines.ModelDataQuality.Statistics.S3Uri",
-        },
-        "model_quality": {
-            "constraints": "DriftCheckBaselines.ModelQuality.Constraints.S3Uri",
-        },
-        "bias": {
-            "constraints": "DriftCheckBaselines.Bias.PostTrainingConstraints.S3Uri",
-        },
-        "explainability": {
-            "constraints": "DriftCheckBaselines.Explainability.Constraints.S3Uri",
-        },
-        # The Evidently engine's reference-data summary (governance.contracts.reference_data).
-        "data_reference": {
-            "statistics": "DriftCheckBaselines.ModelDataQuality.Statistics.S3Uri",
-        },
-    }
-)
 
 
 class MalformedRequestError(ValueError):

@@ -219,8 +219,8 @@ def test_bad_price_table_is_one_clear_message(
 def test_clarify_config_the_sdk_rejects_stops_synth_clearly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given a config that passes the config schema but makes the protected attribute free text,
-    # which Clarify cannot use as a facet
+    # Given a config that makes the protected attribute free text, which Clarify cannot use as
+    # a facet (the configuration model checks it, once)
     bad = _config(
         tmp_path,
         "org.yaml",
@@ -230,7 +230,7 @@ def test_clarify_config_the_sdk_rejects_stops_synth_clearly(
     # When the app synthesizes, Then it stops with one message naming the model and facet
     result = _run_app({"config": str(bad)}, tmp_path / "out", capsys)
     assert result.status == 1, result.stderr[-2000:]
-    assert "credit-default" in result.stderr
+    assert "models[0].bias.facet" in result.stderr
     assert "gender" in result.stderr
     assert not (tmp_path / "out" / "manifest.json").exists()
 

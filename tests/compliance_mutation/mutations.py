@@ -11,6 +11,7 @@ table survives a logical-id change and fails loudly if a construct is renamed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -100,6 +101,9 @@ class Mutation:
     target: Where
     rule: str
     apply: Callable[[Templates], None]
+    #: Other resources the weakening reaches through wiring, where a finding is expected too
+    #: (one routing rule serves every group of its stack).
+    reaches: tuple[Where, ...] = ()
 
 
 # -- resources -------------------------------------------------------------------------------
@@ -142,7 +146,7 @@ LEDGER_INVOKE = Where(
     "AWS::Lambda::EventInvokeConfig",
 )
 GATE_DLQ_ALARM = Where(
-    FOUNDATION, "Handlers/ApprovalGate/DlqDepth/Resource", "AWS::CloudWatch::Alarm"
+    FOUNDATION, "Handlers/ApprovalGate/DeadLetterQueue/Depth/Resource", "AWS::CloudWatch::Alarm"
 )
 AUC_ALARM = Where(
     MODELS, "credit-default/Serving/Alarms/ModelQuality-auc/Resource", "AWS::CloudWatch::Alarm"
@@ -170,6 +174,27 @@ DATA_QUALITY_JOB = Where(
     "credit-default/Serving/credit-default-monitors/DataQualityJobDefinition",
     "AWS::SageMaker::DataQualityJobDefinition",
 )
+
+
+PROCESSING = Where(FOUNDATION, "JobRoles/Processing/Resource", ROLE)
+ALERTS = Where(FOUNDATION, "Alerts/Resource/Resource", "AWS::SNS::Topic")
+AUDIT_KEY = Where(FOUNDATION, "Keys/audit/Resource/Resource", KEY)
+CHURN_POLICY = Where(
+    MODELS, "churn-propensity/ApprovalPolicy/Resource/Resource", "AWS::SSM::Parameter"
+)
+CHURN_AUC_ALARM = Where(
+    MODELS, "churn-propensity/Serving/Alarms/ModelQuality-auc/Resource", "AWS::CloudWatch::Alarm"
+)
+VIOLATIONS_DLQ = Where(
+    FOUNDATION, "Handlers/MonitoringViolations/DeadLetterQueue/Default/Resource", "AWS::SQS::Queue"
+)
+VIOLATIONS_DLQ_ALARM = Where(
+    FOUNDATION,
+    "Handlers/MonitoringViolations/DeadLetterQueue/Depth/Resource",
+    "AWS::CloudWatch::Alarm",
+)
+STATE_CHANGES = Where(MODELS, "StateChanges/Resource", "AWS::Events::Rule")
+ARTIFACTS_POLICY = Where(FOUNDATION, "Artifacts/Resource/Policy/Resource", "AWS::S3::BucketPolicy")
 
 
 # -- weakenings ------------------------------------------------------------------------------
@@ -304,8 +329,8 @@ def _tls_deny_removed(templates: Templates) -> None:
         raise LookupError("no TLS deny in the data capture bucket policy")
 
 
-def _inline_policy(templates: Templates) -> None:
-    props(templates, TRAIL_ROLE)["Policies"] = [
+def _inline_policy(templates: Templates, role: Where = TRAIL_ROLE) -> None:
+    props(templates, role)["Policies"] = [
         {
             "PolicyName": "Inline",
             "PolicyDocument": {
@@ -314,6 +339,42 @@ def _inline_policy(templates: Templates) -> None:
             },
         }
     ]
+
+
+def _tls_floor_removed(templates: Templates) -> None:
+    document = props(templates, ARTIFACTS_POLICY)["PolicyDocument"]
+    before = len(document["Statement"])
+    document["Statement"] = [
+        s for s in document["Statement"] if "s3:TlsVersion" not in str(s.get("Condition"))
+    ]
+    if len(document["Statement"]) == before:
+        raise LookupError("no TLS floor in the artifacts bucket policy")
+
+
+def _policy_parameter_removed(templates: Templates) -> None:
+    stack, logical_id = locate(templates, CHURN_POLICY)
+    del templates[stack]["Resources"][logical_id]
+
+
+def _internet_gateway_added(templates: Templates) -> None:
+    stack, _ = locate(templates, VPC)
+    templates[stack]["Resources"]["MutationInternetGateway"] = {
+        "Type": "AWS::EC2::InternetGateway",
+        "Metadata": {"aws:cdk:path": f"{stack}/MutationInternetGateway"},
+    }
+
+
+def _ledger_not_routed(templates: Templates) -> None:
+    targets = props(templates, STATE_CHANGES)["Targets"]
+    kept = [t for t in targets if "AuditLedger" not in json.dumps(t["Arn"])]
+    if len(kept) == len(targets):
+        raise LookupError("the state-change rule has no audit ledger target")
+    props(templates, STATE_CHANGES)["Targets"] = kept
+
+
+def _dlq_alarm_removed(templates: Templates) -> None:
+    stack, logical_id = locate(templates, VIOLATIONS_DLQ_ALARM)
+    del templates[stack]["Resources"][logical_id]
 
 
 def _no_invoke_destination(templates: Templates) -> None:
@@ -534,6 +595,95 @@ MUTATIONS: tuple[Mutation, ...] = (
         CREDIT_CARD,
         f"{G}MC1",
         _delete(CREDIT_CARD, "SecurityConfig"),
+    ),
+    Mutation(
+        "topic-with-aws-managed-key",
+        ("ENC-1",),
+        "the alerts topic encrypted with the AWS managed alias/aws/sns key",
+        ALERTS,
+        f"{G}KEY1",
+        _set(ALERTS, KmsMasterKeyId="alias/aws/sns"),
+    ),
+    Mutation(
+        "tls-floor-removed",
+        ("STO-1",),
+        "the artifacts bucket accepts TLS 1.0 and 1.1 (its s3:TlsVersion deny removed)",
+        ARTIFACTS,
+        f"{G}TLS1",
+        _tls_floor_removed,
+    ),
+    Mutation(
+        "key-deleted-with-stack",
+        ("STO-4",),
+        "the audit key is deleted with its stack",
+        AUDIT_KEY,
+        f"{G}RET1",
+        _retention_of(AUDIT_KEY),
+    ),
+    Mutation(
+        "trail-one-region",
+        ("AUD-7",),
+        "the trail records one region only",
+        TRAIL,
+        f"{G}CT3",
+        _set(TRAIL, IsMultiRegionTrail=False),
+    ),
+    Mutation(
+        "internet-gateway",
+        ("NET-1",),
+        "an internet gateway is added",
+        Where(FOUNDATION, "MutationInternetGateway", "AWS::EC2::InternetGateway"),
+        f"{G}NET1",
+        _internet_gateway_added,
+    ),
+    Mutation(
+        "inline-grant-on-job-role",
+        ("IAM-2",),
+        "a job role gets an inline policy",
+        PROCESSING,
+        f"{G}IAM2",
+        lambda templates: _inline_policy(templates, PROCESSING),
+    ),
+    Mutation(
+        "approval-policy-removed",
+        ("REG-3",),
+        "a governed group's approval-policy parameter removed",
+        CHURN_GROUP,
+        f"{G}MPG6",
+        _policy_parameter_removed,
+    ),
+    Mutation(
+        "group-unclassified",
+        ("REG-1",),
+        "a model package group loses its data classification",
+        CREDIT_GROUP,
+        f"{G}MPG2",
+        _untagged(CREDIT_GROUP, "governance:data-classification"),
+    ),
+    Mutation(
+        "alarm-to-foreign-topic",
+        ("MON-3", "DLV-2"),
+        "a model-quality alarm notifies a topic outside the app",
+        CHURN_AUC_ALARM,
+        f"{G}ALM1",
+        _set(CHURN_AUC_ALARM, AlarmActions=["arn:aws:sns:eu-west-1:999988887777:elsewhere"]),
+    ),
+    Mutation(
+        "dlq-unwatched",
+        ("DLV-2", "HND-1"),
+        "the violations handler's dead-letter queue loses its depth alarm",
+        VIOLATIONS_DLQ,
+        f"{G}ASY4",
+        _dlq_alarm_removed,
+    ),
+    Mutation(
+        "ledger-not-routed",
+        ("DLV-4",),
+        "the models stack's state-change rule no longer targets the audit ledger",
+        CREDIT_GROUP,
+        f"{G}MPG7",
+        _ledger_not_routed,
+        reaches=(CHURN_GROUP,),
     ),
     # -- claims enforced by the public packs (error level) ---------------------------------
     Mutation(

@@ -78,6 +78,8 @@ def _touched(before: Templates, after: Templates) -> set[ResourceKey]:
 class Batch:
     mutations: list[Mutation]
     touched: set[ResourceKey]
+    # Where each mutation's finding must appear (a weakening may add the resource it targets).
+    targets: dict[str, ResourceKey]
 
 
 def _batches(baseline: Templates, mutations: Iterable[Mutation]) -> list[Batch]:
@@ -86,13 +88,16 @@ def _batches(baseline: Templates, mutations: Iterable[Mutation]) -> list[Batch]:
     for mutation in mutations:
         mutated = copy.deepcopy(baseline)
         mutation.apply(mutated)
-        footprint = _touched(baseline, mutated) | {locate(baseline, mutation.target)}
+        target = locate(mutated, mutation.target)
+        reached = {locate(mutated, where) for where in mutation.reaches}
+        footprint = _touched(baseline, mutated) | {target} | reached
         batch = next((b for b in batches if not b.touched & footprint), None)
         if batch is None:
-            batches.append(Batch([mutation], footprint))
+            batches.append(Batch([mutation], footprint, {mutation.id: target}))
         else:
             batch.mutations.append(mutation)
             batch.touched |= footprint
+            batch.targets[mutation.id] = target
     return batches
 
 
@@ -197,7 +202,7 @@ def outcomes(
             mutation.apply(mutated)
         new = governance.findings(mutated) - governance_baseline
         for mutation in batch.mutations:
-            results[mutation.id] = Outcome(new, batch.touched, locate(baseline, mutation.target))
+            results[mutation.id] = Outcome(new, batch.touched, batch.targets[mutation.id])
 
     # One synth for the baseline, one per batch of public-pack weakenings (with the null one).
     public_baseline = public_findings(baseline, root / "baseline")
@@ -211,7 +216,7 @@ def outcomes(
         touched = batch.touched | null_footprint
         new = public_findings(mutated, root / f"batch{number}") - public_baseline
         for mutation in batch.mutations:
-            results[mutation.id] = Outcome(new, touched, locate(baseline, mutation.target))
+            results[mutation.id] = Outcome(new, touched, batch.targets[mutation.id])
         if number == 0:
             results[NULL] = Outcome(new, touched, next(iter(null_footprint)))
     return results

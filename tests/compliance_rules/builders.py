@@ -59,9 +59,20 @@ def undecided(findings: Findings, rule_id: str) -> set[str]:
 
 
 def model_tags(
-    model: str | None, *, owner: str | None = "team-a", tier: str | None = "high", **extra: str
+    model: str | None,
+    *,
+    owner: str | None = "team-a",
+    tier: str | None = "high",
+    classification: str | None = "confidential",
+    **extra: str,
 ) -> list[cdk.CfnTag]:
-    values = {tags.MODEL: model, tags.OWNER: owner, tags.RISK_TIER: tier, **extra}
+    values = {
+        tags.MODEL: model,
+        tags.OWNER: owner,
+        tags.RISK_TIER: tier,
+        tags.DATA_CLASSIFICATION: classification,
+        **extra,
+    }
     return [cdk.CfnTag(key=k, value=v) for k, v in values.items() if v is not None]
 
 

@@ -13,8 +13,10 @@ from tests.compliance_rules import (
     test_duties_rules,
     test_identity_rules,
     test_monitoring_rules,
+    test_pipeline_rules,
     test_registry_rules,
     test_serving_rules,
+    test_store_rules,
 )
 
 RULES_MD = Path(__file__).resolve().parents[2] / "RULES.md"
@@ -38,10 +40,12 @@ def test_every_rule_has_a_compliant_and_a_non_compliant_case() -> None:
         *test_registry_rules.CASES,
         *test_serving_rules.CASES,
         *test_monitoring_rules.CASES,
+        *test_pipeline_rules.CASES,
         *test_audit_rules.CASES,
         *test_identity_rules.CASES,
         *test_delivery_rules.CASES,
         *test_duties_rules.CASES,
+        *test_store_rules.CASES,
     ]
     assert {rule.rule_id for rule in RULES} == {rule_id for rule_id, _, _ in cases}
 

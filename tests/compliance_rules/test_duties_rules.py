@@ -183,3 +183,27 @@ def test_declaring_a_role_of_another_stack_is_refused() -> None:
     role = iam.Role(one, "Role", assumed_by=iam.AccountRootPrincipal())
     with pytest.raises(ValueError, match="only a role the stack creates"):
         declare_read_only_roles(two, [role])
+
+
+def test_a_boundary_the_app_does_not_declare_leaves_a_finding_undecided() -> None:
+    # Given: a landing zone's boundary named by ARN, which the app does not declare
+    app = cdk.App()
+    stack = cdk.Stack(app, "External", env=ENV)
+    b.group(stack, "Group", name="credit", tag_list=b.model_tags("credit", owner="team-a"))
+    landing_zone = f"arn:aws:iam::{ACCOUNT}:policy/landing-zone-boundary"
+    for construct_id, statements in (
+        ("RegistersAndApproves", (REGISTER, APPROVE)),
+        ("Separated", (REGISTER, ONLY_PENDING, NO_APPROVE)),
+    ):
+        role = _role(stack, construct_id, *statements)
+        cfn = role.node.default_child
+        assert isinstance(cfn, iam.CfnRole)
+        cfn.permissions_boundary = landing_zone
+    # When
+    findings = b.run_pack(app)
+    # Then: what the boundary might forbid cannot be decided; what holds without it holds
+    assert _under(b.undecided(findings, "SOD1"), "External/RegistersAndApproves")
+    assert not _under(b.flagged(findings, "SOD1"), "External/RegistersAndApproves")
+    assert not _under(
+        b.flagged(findings, "SOD1") | b.undecided(findings, "SOD1"), "External/Separated"
+    )

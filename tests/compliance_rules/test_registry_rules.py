@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_events as events
+from aws_cdk import aws_ssm as ssm
 
+from cdk_constructs.compliance.rules.registry import GATE_HANDLER, LEDGER_HANDLER
+from governance.contracts.vocabulary import POLICY_PARAMETER_PREFIX
 from tests.compliance_rules import builders as b
 
 READ_ONLY_POLICY = {
@@ -50,8 +54,34 @@ def findings() -> b.Findings:
     routing = cdk.Stack(app, "Routing")
 
     b.group(registry, "Good", name="credit-risk", policy=READ_ONLY_POLICY)
+    ssm.CfnParameter(
+        registry,
+        "GoodPolicy",
+        type="String",
+        name=f"{POLICY_PARAMETER_PREFIX}credit-risk",
+        value="{}",
+    )
     b.card(cards, "CreditRiskCard", model="credit-risk")
-    b.state_change_rule(routing, "CreditRiskRule", names=["credit-risk", "churn"])
+    # The approval gate and the ledger handler, found by their entry points (MPG7)
+    for construct_id, handler, name in (
+        ("Gate", GATE_HANDLER, "approval-gate"),
+        ("LedgerHandler", LEDGER_HANDLER, "audit-ledger"),
+    ):
+        function = b.function(routing, construct_id)
+        function.handler, function.function_name = handler, name
+    b.state_change_rule(
+        routing,
+        "CreditRiskRule",
+        names=["credit-risk", "churn"],
+        targets=[
+            b.target(index=0),
+            events.CfnRule.TargetProperty(
+                arn="arn:aws:lambda:eu-west-1:111111111111:function:audit-ledger",
+                id="Ledger",
+                dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=b.DLQ),
+            ),
+        ],
+    )
 
     b.group(registry, "NotRetained", name="nr", retained=False)
     b.group(registry, "Untagged", name="untagged", tag_list=[])

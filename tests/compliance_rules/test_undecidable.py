@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sagemaker as sagemaker
 
 from cdk_constructs import tags
-from cdk_constructs.compliance.governance_pack import PackReport
+from cdk_constructs.compliance.acknowledgments import acknowledge
+from cdk_constructs.compliance.governance_pack import GovernanceChecks, PackReport
 from cdk_constructs.compliance.rules import AppIndex, GovernanceRule, Resource, Verdict
+from governance_report.gate import failure_reason
 from tests.compliance_rules import builders as b
 
 
@@ -117,6 +126,46 @@ def report() -> PackReport:
     sampling = cdk.CfnParameter(stack, "Sampling", type="Number").value_as_number
     b.endpoint_config(stack, "SamplingToken", sampling=sampling)
     b.ledger_table(stack, "KeyToken", key=cdk.Fn.import_value("LedgerKey"))
+    # Rules of the claims table: a trail's regions, a group's name, a literal key ARN, alarm
+    # actions and a key policy principal known only at deploy time
+    multi = b.trail(stack, "RegionsIf", validation=True)
+    multi.is_multi_region_trail = cdk.Fn.condition_if(isolation.logical_id, True, False)
+    b.group(stack, "NameToken", name=cdk.Fn.import_value("GroupName"), model="m4")
+    b.retain(
+        logs.CfnLogGroup(
+            stack,
+            "LiteralKeyArn",
+            kms_key_id="arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-3333-4444-555555555555",
+        )
+    )
+    cloudwatch.CfnAlarm(
+        stack,
+        "ActionsToken",
+        comparison_operator="GreaterThanThreshold",
+        evaluation_periods=1,
+        threshold=0,
+        metric_name="Errors",
+        namespace="AWS/Lambda",
+        period=300,
+        statistic="Sum",
+        alarm_actions=cdk.Fn.split(",", cdk.Fn.import_value("Actions")),
+    )
+    key = kms.CfnKey(
+        stack,
+        "PrincipalToken",
+        key_policy={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": cdk.Fn.import_value("KeyUser")},
+                    "Action": "kms:Decrypt",
+                    "Resource": "*",
+                }
+            ],
+        },
+    )
+    b.retain(key)
     # When
     return b.check(app)
 
@@ -141,6 +190,11 @@ UNDECIDABLE = [
     ("MS1", "Tokens/StatusToken"),
     ("EPC3", "Tokens/SamplingToken"),
     ("DDB3", "Tokens/KeyToken"),
+    ("CT3", "Tokens/RegionsIf"),
+    ("MPG6", "Tokens/NameToken"),
+    ("KEY1", "Tokens/LiteralKeyArn"),
+    ("ALM1", "Tokens/ActionsToken"),
+    ("KMS1", "Tokens/PrincipalToken"),
 ]
 
 
@@ -218,3 +272,40 @@ def test_a_failing_rule_is_reported_not_raised() -> None:
     assert violation.rule_name == "Governance-X1"
     assert violation.description.startswith("Rule threw an error during validation.")
     assert [r.construct_path for r in violation.violating_resources] == ["Queues/Queue"]
+
+
+def _gate(acknowledged: bool, outdir: Path) -> tuple[str | None, dict[str, Any]]:
+    """Synthesize a one-role app with the pack registered; the gate's verdict and the report."""
+    app = cdk.App(outdir=str(outdir), context={"@aws-cdk/core:failSynthOnValidationErrors": False})
+    stack = cdk.Stack(app, "Gate")
+    role = b.role(stack, "ImportedBoundary", boundary=cdk.Fn.import_value("Boundary"))
+    if acknowledged:
+        acknowledge(
+            role,
+            "Governance-IAM1[Undecidable]",
+            "The boundary is the landing zone's, imported from its stack; reviewed there.",
+        )
+    cdk.Validations.of(app).add_plugins(GovernanceChecks(app))
+    app.synth()
+    governance = next(
+        r
+        for r in json.loads((outdir / "validation-report.json").read_text())["pluginReports"]
+        if r["pluginName"] == "Governance"
+    )
+    return failure_reason(outdir), governance
+
+
+def test_an_undecidable_finding_fails_the_gate_unless_acknowledged(tmp_path: Path) -> None:
+    # Given the same undecidable role, once as is and once acknowledged with a reason
+    reason, report = _gate(False, tmp_path / "open")
+    # Then silence is never a pass: the open finding fails the synth
+    assert reason is not None
+    assert "Governance-IAM1" in reason
+    assert [v["ruleName"] for v in report["violations"]] == ["Governance-IAM1[Undecidable]"]
+    # And acknowledged, it passes with its reason kept in the report
+    reason, report = _gate(True, tmp_path / "acknowledged")
+    assert reason is None
+    assert report["violations"] == []
+    (suppressed,) = report["suppressedViolations"]
+    assert suppressed["ruleName"] == "Governance-IAM1[Undecidable]"
+    assert "landing zone" in suppressed["reason"]

@@ -442,6 +442,41 @@ CASES = [
         ("same account and region as 'dev'", "account (any), region eu-west-1"),
         base=EXAMPLE,
     ),
+    Case(
+        "unknown-monitoring-engine",
+        setting("environments.0.monitoring_engine", "evidently-ai"),
+        "environments[0].monitoring_engine",
+        ("'evidently-ai'", "'model-monitor'", "'evidently'"),
+    ),
+    Case(
+        "check-the-evidently-engine-cannot-run",
+        mutate(
+            lambda d: (
+                d["environments"][0].update(monitoring_engine="evidently"),
+                d["models"].pop(0),
+                d["models"][0]["monitoring"].update(explainability={"enabled": True}),
+            )
+        ),
+        "models[0].monitoring.explainability.enabled",
+        (
+            "the explainability check cannot run on the 'evidently' engine",
+            "data_quality, model_quality",
+        ),
+    ),
+    Case(
+        "quality-floor-the-evidently-engine-does-not-compute",
+        mutate(
+            lambda d: (
+                d["environments"][0].update(monitoring_engine="evidently"),
+                d["models"].pop(0),
+                d["models"][0]["deployment"].update(
+                    model_quality_floor={"metric": "f0_5", "minimum": 0.6}
+                ),
+            )
+        ),
+        "models[0].deployment.model_quality_floor.metric",
+        ("'f0_5'", "computes for BinaryClassification", "auc, f1"),
+    ),
 ]
 
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from config import DEFAULT_CONFIG, ConfigError, load_config, parse_config
-from config.model import RiskTier
+from governance.contracts.vocabulary import RiskTier
 
 Mutation = Callable[[dict[str, Any]], None]
 

@@ -17,8 +17,9 @@ import pytest
 from cdk_constructs.compliance import register_compliance_packs, write_pack_manifest
 from cdk_constructs.encryption import DataDomain
 from config import load_config, names
-from config.model import Evidence, GovernanceConfig
+from config.model import GovernanceConfig
 from governance.contracts.parameters import parse_policy
+from governance.contracts.vocabulary import Evidence
 from governance_report import build_report
 from governance_report.scopes import record_inventory
 from stacks.governance_app import build_governance

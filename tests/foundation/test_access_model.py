@@ -359,11 +359,11 @@ def test_monitoring_role_reads_only_tagged_external_inputs(template: dict[str, A
         "StringEquals": {f"aws:ResourceTag/{tags.MONITORING_INPUT}": "true"}
     }
     assets = _sid(_statements(template, "JobRolesMonitoring"), "ReadAnalysisConfigAssets")
-    # Clarify configs (.json), the Evidently job script (.py) and its wheelhouse (.tar) only.
+    # Clarify configs (.json), the Evidently job's code and wheelhouse (.tar) only.
     patterns = sorted(_text(resource) for resource in assets["Resource"])
     bucket = f":s3:::cdk-hnb659fds-assets-{ACCOUNT}-eu-west-1/"
-    assert [p.rsplit(bucket, 1)[1] for p in patterns if bucket in p] == ["*.json", "*.py", "*.tar"]
-    assert len(patterns) == 3
+    assert [p.rsplit(bucket, 1)[1] for p in patterns if bucket in p] == ["*.json", "*.tar"]
+    assert len(patterns) == 2
 
 
 def test_handler_network_interfaces_are_scoped_where_the_sar_allows(

@@ -20,6 +20,7 @@ from moto import mock_aws
 
 from cdk_constructs.monitoring import baselines as construct
 from governance import package_baselines as check
+from governance.contracts import vocabulary
 
 EVENTS = Path(__file__).with_name("events")
 ACCOUNT = "111122223333"
@@ -295,9 +296,11 @@ def test_the_answer_is_a_put_without_content_type() -> None:
 
 
 def test_the_construct_reads_the_attributes_the_function_writes() -> None:
-    assert {k: dict(v) for k, v in construct.BASELINE_PATHS.items()} == {
-        k: dict(v) for k, v in check.BASELINE_PATHS.items()
-    }
+    # One table, defined in the contract module both sides import.
+    assert construct.BASELINE_PATHS is vocabulary.BASELINE_PATHS
+    assert check.BASELINE_PATHS is vocabulary.BASELINE_PATHS
+    # Every monitor type and the Evidently reference have a path the construct can read.
+    assert set(vocabulary.BASELINE_PATHS) == set(construct.BASELINE_KINDS)
 
 
 def test_fixture_requests_carry_what_the_construct_sends() -> None:
@@ -309,4 +312,12 @@ def test_fixture_requests_carry_what_the_construct_sends() -> None:
 
 def test_architecture_describes_the_check_as_built() -> None:
     architecture = (Path(__file__).resolve().parents[2] / "ARCHITECTURE.md").read_text()
-    assert construct.ARCHITECTURE_NOTE in architecture
+    # The resource type, the handler module and the timeout the construct uses are documented.
+    assert f"`{construct.RESOURCE_TYPE}`" in architecture
+    handler_module = construct.HANDLER.rsplit(".", 1)[0].replace(".", "/")
+    assert f"`lambda/{handler_module}.py`" in architecture
+    minutes = {5: "five"}[int(construct.SERVICE_TIMEOUT.to_minutes())]
+    assert f"fails after {minutes} minutes (`ServiceTimeout`)" in architecture
+    # Each drift-check baseline family the function requires is named.
+    for family in ("ModelDataQuality", "ModelQuality", "Bias.PostTrainingConstraints"):
+        assert family in architecture

@@ -7,7 +7,9 @@ from types import ModuleType
 
 import pytest
 
+from cdk_constructs.props import MonitoredModel
 from config import GovernanceConfig, ModelConfig, RiskTier, load_config
+from stacks.props import monitored_model
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -32,3 +34,16 @@ def high_risk_model(governance_config: GovernanceConfig) -> ModelConfig:
 @pytest.fixture(scope="module")
 def model_without_bias(governance_config: GovernanceConfig) -> ModelConfig:
     return next(m for m in governance_config.models if m.bias is None)
+
+
+@pytest.fixture(scope="module")
+def high_risk(high_risk_model: ModelConfig, governance_config: GovernanceConfig) -> MonitoredModel:
+    """What the monitoring engine is given of the high-risk model."""
+    return monitored_model(high_risk_model, governance_config.governance)
+
+
+@pytest.fixture(scope="module")
+def without_bias(
+    model_without_bias: ModelConfig, governance_config: GovernanceConfig
+) -> MonitoredModel:
+    return monitored_model(model_without_bias, governance_config.governance)

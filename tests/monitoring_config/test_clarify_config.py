@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +12,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from cdk_constructs.monitoring.clarify_config import (
@@ -21,45 +24,54 @@ from cdk_constructs.monitoring.clarify_config import (
     build_explainability_analysis_config,
     write_analysis_config,
 )
-from config import ModelConfig
-from config.model import ProblemType
+from cdk_constructs.props import MonitoredModel
+from config import DEFAULT_CONFIG, ConfigError, parse_config
+from governance.contracts.vocabulary import ProblemType
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _with_bias(model: ModelConfig, **changes: Any) -> ModelConfig:
-    """A copy of ``model`` whose bias section is changed without re-running config validation,
-    as a construct may receive a model that did not come through the YAML loader."""
+def _with_bias(model: MonitoredModel, **changes: Any) -> MonitoredModel:
+    """A copy of ``model`` whose bias facet is changed, as the engine may be given props that
+    did not come through the configuration model."""
     assert model.bias is not None
-    return model.model_copy(update={"bias": model.bias.model_copy(update=changes)})
+    return dataclasses.replace(model, bias=dataclasses.replace(model.bias, **changes))
 
 
-def _feature_names(model: ModelConfig) -> list[str]:
-    return [feature.name for feature in model.dataset_schema.features]
+def _config_error(model_name: str, **bias: Any) -> str:
+    """The message the configuration model gives when ``model_name``'s bias section changes."""
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    (model,) = [m for m in data["models"] if m["name"] == model_name]
+    model["bias"].update(bias)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, DEFAULT_CONFIG)
+    return str(caught.value)
+
+
+def _feature_names(model: MonitoredModel) -> list[str]:
+    return list(model.dataset.feature_names)
 
 
 # --- bias ----------------------------------------------------------------------------------
 
 
-def test_bias_config_names_facet_label_value_and_headers(high_risk_model: ModelConfig) -> None:
+def test_bias_config_names_facet_label_value_and_headers(high_risk: MonitoredModel) -> None:
     # Given the default config's high-risk model (facet gender=female, favourable label 0)
     # When its bias-drift analysis config is built
-    config = build_bias_analysis_config(high_risk_model)
+    config = build_bias_analysis_config(high_risk)
 
     # Then it holds exactly the keys Model Monitor reads for bias drift
     assert config == {
         "label": "default",
         "label_values_or_threshold": [0],
         "facet": [{"name_or_index": "gender", "value_or_threshold": ["female"]}],
-        "headers": [*_feature_names(high_risk_model), "default"],
+        "headers": [*_feature_names(high_risk), "default"],
     }
-    assert config["headers"][-1] == high_risk_model.dataset_schema.label
+    assert config["headers"][-1] == high_risk.dataset.label
 
 
-def test_bias_config_passes_sdk_schema(
-    high_risk_model: ModelConfig, clarify_sdk: ModuleType
-) -> None:
-    config = build_bias_analysis_config(high_risk_model)
+def test_bias_config_passes_sdk_schema(high_risk: MonitoredModel, clarify_sdk: ModuleType) -> None:
+    config = build_bias_analysis_config(high_risk)
 
     # The processing-job schema needs dataset_type and methods, which Model Monitor supplies.
     document = {
@@ -70,12 +82,12 @@ def test_bias_config_passes_sdk_schema(
     clarify_sdk.ANALYSIS_CONFIG_SCHEMA_V1_0.validate(document)
 
 
-def test_bias_settings_group_variable_and_endpoint_input(high_risk_model: ModelConfig) -> None:
+def test_bias_settings_group_variable_and_endpoint_input(high_risk: MonitoredModel) -> None:
     settings = BiasSettings(
         group_variable="employment_type", probability_threshold=0.7, inference_attribute="0"
     )
 
-    config = build_bias_analysis_config(high_risk_model, settings=settings)
+    config = build_bias_analysis_config(high_risk, settings=settings)
 
     assert config["group_variable"] == "employment_type"
     assert "probability_threshold" not in config  # a job input attribute, not a config key
@@ -86,66 +98,74 @@ def test_bias_settings_group_variable_and_endpoint_input(high_risk_model: ModelC
     assert BiasSettings().endpoint_input_attributes() == {}
 
 
-def test_model_without_bias_section_is_rejected(model_without_bias: ModelConfig) -> None:
+def test_without_bias_section_is_rejected(without_bias: MonitoredModel) -> None:
     with pytest.raises(ClarifyConfigError) as caught:
-        build_bias_analysis_config(model_without_bias)
+        build_bias_analysis_config(without_bias)
 
     message = str(caught.value)
-    assert repr(model_without_bias.name) in message
+    assert repr(without_bias.name) in message
     assert "bias" in message
     assert "facet_value" in message  # what is allowed
     assert caught.value.field == "bias"
 
 
-def test_unknown_facet_column_is_rejected(high_risk_model: ModelConfig) -> None:
-    model = _with_bias(high_risk_model, facet="postcode")
+# The facet, the label and their values are checked once, by the configuration model.
 
-    with pytest.raises(ClarifyConfigError) as caught:
-        build_bias_analysis_config(model)
 
-    message = str(caught.value)
-    assert "'credit-default'" in message
-    assert "bias.facet" in message
+def test_unknown_facet_column_is_rejected() -> None:
+    message = _config_error("credit-default", facet="postcode")
+
+    assert "models[0].bias.facet" in message
     assert "'postcode'" in message
     assert "gender" in message  # the allowed feature names are listed
 
 
-def test_label_column_as_facet_is_rejected(high_risk_model: ModelConfig) -> None:
-    # The config loader accepts any column as facet; Clarify needs a feature.
-    with pytest.raises(ClarifyConfigError, match=r"bias\.facet.*'default'"):
-        build_bias_analysis_config(_with_bias(high_risk_model, facet="default"))
+def test_label_column_as_facet_is_rejected() -> None:
+    # Clarify needs a feature as facet, not the label column.
+    assert re.search(r"bias\.facet.*'default'", _config_error("credit-default", facet="default"))
 
 
-def test_bias_label_must_be_the_dataset_label(high_risk_model: ModelConfig) -> None:
-    with pytest.raises(ClarifyConfigError, match=r"bias\.label .*'income'.*allowed: 'default'"):
-        build_bias_analysis_config(_with_bias(high_risk_model, label="income"))
+def test_bias_label_must_be_the_dataset_label() -> None:
+    message = _config_error("credit-default", label="income")
+    assert re.search(r"bias\.label: .*'default'.*'income'", message), message
 
 
-def test_numeric_facet_needs_numeric_threshold(high_risk_model: ModelConfig) -> None:
-    with pytest.raises(ClarifyConfigError, match=r"bias\.facet_value .*'age'.*'old'"):
-        build_bias_analysis_config(_with_bias(high_risk_model, facet="age", facet_value="old"))
+def test_text_facet_is_rejected() -> None:
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    (model,) = [m for m in data["models"] if m["name"] == "credit-default"]
+    for feature in model["dataset_schema"]["features"]:
+        if feature["name"] == "gender":
+            feature["type"] = "text"
+    with pytest.raises(ConfigError, match=r"bias\.facet: is a text feature.*'gender'"):
+        parse_config(data, DEFAULT_CONFIG)
 
-    config = build_bias_analysis_config(_with_bias(high_risk_model, facet="age", facet_value=40))
+
+def test_numeric_facet_needs_numeric_threshold(high_risk: MonitoredModel) -> None:
+    message = _config_error("credit-default", facet="age", facet_value="old")
+    assert re.search(r"bias\.facet_value: .*'age'.*'old'", message), message
+
+    config = build_bias_analysis_config(_with_bias(high_risk, facet="age", facet_value=40))
     assert config["facet"] == [{"name_or_index": "age", "value_or_threshold": [40]}]
 
 
-def test_regression_label_value_must_be_a_threshold(high_risk_model: ModelConfig) -> None:
-    model = _with_bias(high_risk_model, label_value="good").model_copy(
-        update={"problem_type": ProblemType.REGRESSION}
-    )
+def test_regression_label_value_must_be_a_threshold() -> None:
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    (model,) = [m for m in data["models"] if m["name"] == "credit-default"]
+    model["problem_type"] = ProblemType.REGRESSION.value
+    model["bias"]["label_value"] = "good"
+    model.setdefault("deployment", {})["model_quality_floor"] = {"metric": "r2", "minimum": 0.5}
+    with pytest.raises(ConfigError, match=r"bias\.label_value: .*'good'"):
+        parse_config(data, DEFAULT_CONFIG)
 
-    with pytest.raises(ClarifyConfigError, match=r"bias\.label_value .*'good'"):
-        build_bias_analysis_config(model)
 
-
-def test_unknown_group_variable_is_rejected(high_risk_model: ModelConfig) -> None:
+def test_unknown_group_variable_is_rejected(high_risk: MonitoredModel) -> None:
     with pytest.raises(ClarifyConfigError, match=r"group_variable .*'region'"):
-        build_bias_analysis_config(high_risk_model, settings=BiasSettings(group_variable="region"))
+        build_bias_analysis_config(high_risk, settings=BiasSettings(group_variable="region"))
 
 
-def test_schema_failure_in_bias_config_names_the_value(high_risk_model: ModelConfig) -> None:
+def test_schema_failure_in_bias_config_names_the_value(high_risk: MonitoredModel) -> None:
     # Given a label value the SDK schema rejects (only reachable by bypassing validation)
-    model = _with_bias(high_risk_model, label_value={"not": "a scalar"})
+    model = _with_bias(high_risk, label_value={"not": "a scalar"})
 
     # When / Then the schema error is reported with the model, the key and the value
     with pytest.raises(ClarifyConfigError) as caught:
@@ -161,13 +181,13 @@ def test_schema_failure_in_bias_config_names_the_value(high_risk_model: ModelCon
 
 
 def test_explainability_config_has_shap_predictor_and_feature_headers(
-    high_risk_model: ModelConfig, clarify_sdk: ModuleType
+    high_risk: MonitoredModel, clarify_sdk: ModuleType
 ) -> None:
-    config = build_explainability_analysis_config(high_risk_model)
+    config = build_explainability_analysis_config(high_risk)
 
     # Headers are the endpoint's inputs: features only, in schema order, no label.
-    assert config["headers"] == _feature_names(high_risk_model)
-    assert high_risk_model.dataset_schema.label not in config["headers"]
+    assert config["headers"] == _feature_names(high_risk)
+    assert high_risk.dataset.label not in config["headers"]
     assert config["methods"] == {
         "shap": {
             "num_samples": 100,
@@ -186,7 +206,7 @@ def test_explainability_config_has_shap_predictor_and_feature_headers(
     clarify_sdk.ANALYSIS_CONFIG_SCHEMA_V1_0.validate({"dataset_type": "text/csv", **config})
 
 
-def test_explainability_inline_baseline_and_options(high_risk_model: ModelConfig) -> None:
+def test_explainability_inline_baseline_and_options(high_risk: MonitoredModel) -> None:
     row = (35, 42000.0, 10000, 48, "salaried", "female")
     settings = ExplainabilitySettings(
         baseline=(row,),
@@ -196,7 +216,7 @@ def test_explainability_inline_baseline_and_options(high_risk_model: ModelConfig
         label_headers=("probability",),
     )
 
-    config = build_explainability_analysis_config(high_risk_model, settings=settings)
+    config = build_explainability_analysis_config(high_risk, settings=settings)
 
     shap = config["methods"]["shap"]
     assert shap["baseline"] == [list(row)]
@@ -205,27 +225,25 @@ def test_explainability_inline_baseline_and_options(high_risk_model: ModelConfig
     assert config["predictor"]["label_headers"] == ["probability"]
 
 
-def test_explainability_s3_baseline_or_clusters(high_risk_model: ModelConfig) -> None:
+def test_explainability_s3_baseline_or_clusters(high_risk: MonitoredModel) -> None:
     s3 = ExplainabilitySettings(baseline="s3://bucket/credit-default/baseline.csv")
     clustered = ExplainabilitySettings(num_clusters=10)
 
-    assert build_explainability_analysis_config(high_risk_model, settings=s3)["methods"]["shap"][
+    assert build_explainability_analysis_config(high_risk, settings=s3)["methods"]["shap"][
         "baseline"
     ] == ("s3://bucket/credit-default/baseline.csv")
-    shap = build_explainability_analysis_config(high_risk_model, settings=clustered)["methods"][
-        "shap"
-    ]
+    shap = build_explainability_analysis_config(high_risk, settings=clustered)["methods"]["shap"]
     assert shap["num_clusters"] == 10
     assert "baseline" not in shap
 
 
-def test_baseline_with_wrong_width_is_rejected(high_risk_model: ModelConfig) -> None:
+def test_baseline_with_wrong_width_is_rejected(high_risk: MonitoredModel) -> None:
     # Given a baseline whose second row also carries the label (7 values for 6 features)
     good = (35, 42000, 10000, 48, "salaried", "female")
     settings = ExplainabilitySettings(baseline=(good, (*good, 0)))
 
     with pytest.raises(ClarifyConfigError) as caught:
-        build_explainability_analysis_config(high_risk_model, settings=settings)
+        build_explainability_analysis_config(high_risk, settings=settings)
 
     message = str(caught.value)
     assert "'credit-default'" in message
@@ -251,7 +269,7 @@ def test_invalid_explainability_settings(changes: dict[str, Any], fragment: str)
 
 
 def test_schema_failure_in_explainability_config_names_the_value(
-    high_risk_model: ModelConfig,
+    high_risk: MonitoredModel,
 ) -> None:
     # Given settings that skipped validation, so a bad value reaches the SDK schema
     settings = ExplainabilitySettings.model_construct(
@@ -259,7 +277,7 @@ def test_schema_failure_in_explainability_config_names_the_value(
     )
 
     with pytest.raises(ClarifyConfigError) as caught:
-        build_explainability_analysis_config(high_risk_model, settings=settings)
+        build_explainability_analysis_config(high_risk, settings=settings)
 
     error = caught.value
     assert error.model == "credit-default"
@@ -272,13 +290,13 @@ def test_schema_failure_in_explainability_config_names_the_value(
 
 
 def test_write_analysis_config_is_byte_for_byte_deterministic(
-    high_risk_model: ModelConfig, tmp_path: Path
+    high_risk: MonitoredModel, tmp_path: Path
 ) -> None:
-    config = build_bias_analysis_config(high_risk_model)
+    config = build_bias_analysis_config(high_risk)
     reordered = dict(reversed(list(config.items())))
 
     first = write_analysis_config(config, tmp_path / "a")
-    second = write_analysis_config(build_bias_analysis_config(high_risk_model), tmp_path / "b")
+    second = write_analysis_config(build_bias_analysis_config(high_risk), tmp_path / "b")
     third = write_analysis_config(reordered, tmp_path / "c")
 
     assert first == tmp_path / "a" / ANALYSIS_CONFIG_FILENAME

@@ -15,6 +15,7 @@ from aws_cdk import aws_sns as sns
 from constructs import IConstruct
 
 from cdk_constructs.encryption import DataDomain, GovernanceKey
+from cdk_constructs.instance_types import has_nvme_storage
 from cdk_constructs.monitoring.engine import (
     DeployedMonitors,
     ModelMonitorEngine,
@@ -22,10 +23,11 @@ from cdk_constructs.monitoring.engine import (
 )
 from cdk_constructs.monitoring.images import ImageKind, monitor_image_uri
 from cdk_constructs.monitoring.metrics import MonitorAlarms, MonitorMetrics
-from cdk_constructs.monitoring.serving import GovernedEndpoint, has_nvme_storage
+from cdk_constructs.monitoring.serving import GovernedEndpoint
 from cdk_constructs.roles import ManagedPolicyRole
 from cdk_constructs.storage import GovernedBucket
 from config import GovernanceConfig, ModelConfig, load_config
+from stacks.props import monitored_model, served_model
 from tests.conftest import cdk_context
 
 REGION = "eu-west-1"
@@ -105,8 +107,7 @@ def build(model: ModelConfig, config: GovernanceConfig, *, nvme_model: ModelConf
         return GovernedEndpoint(
             stack,
             construct_id,
-            model=served,
-            environment=environment,
+            served=served_model(served, environment),
             execution_role=execution_role,
             subnets=vpc.isolated_subnets,
             security_group=group,
@@ -117,9 +118,10 @@ def build(model: ModelConfig, config: GovernanceConfig, *, nvme_model: ModelConf
     served = endpoint("Endpoint", model, "prod")
     if nvme_model is not None:
         endpoint("NvmeEndpoint", nvme_model, "nvme")
+    monitored = monitored_model(model, config.governance)
     deployed = ModelMonitorEngine().deploy(
         stack,
-        model=model,
+        model=monitored,
         endpoint=served,
         resources=MonitoringResources(
             role=monitoring_role,
@@ -134,12 +136,11 @@ def build(model: ModelConfig, config: GovernanceConfig, *, nvme_model: ModelConf
     MonitorAlarms(
         stack,
         "Alarms",
-        model=model,
+        model=monitored,
         metrics=MonitorMetrics(
             endpoint_name=deployed.endpoint_name,
             schedule_names={m.monitor_type: m.schedule_name for m in deployed.monitors},
         ),
-        policy=config.governance,
         topic=sns.Topic(stack, "Alerts"),
     )
     template = app.synth().get_stack_by_name("Monitoring").template

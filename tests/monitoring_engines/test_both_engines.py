@@ -13,8 +13,10 @@ from __future__ import annotations
 import copy
 import json
 import re
+import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +25,14 @@ from botocore.session import get_session
 from botocore.validate import ParamValidator
 
 from cdk_constructs.handlers import MONITORING_RUN_FINAL_STATES
-from cdk_constructs.monitoring.evidently_engine import ENV_ENDPOINT_NAME, ENV_SCHEDULE_NAME
+from cdk_constructs.monitoring.evidently_engine import (
+    ENV_ENDPOINT_NAME,
+    ENV_SCHEDULE_NAME,
+    LOCK_MEMBER,
+    REQUIREMENTS_LOCK,
+    DependencyNotShippedError,
+    EvidentlyEngine,
+)
 from cdk_constructs.monitoring.metrics import METRIC_NAMESPACES
 from config import DEFAULT_CONFIG, parse_config
 from governance import sagemaker as sagemaker_shapes
@@ -64,6 +73,7 @@ def config_data() -> dict[str, Any]:
 @dataclass(frozen=True)
 class Synth:
     templates: Templates
+    outdir: Path
 
     def models_stack(self, env: str) -> dict[str, Any]:
         return self.templates[f"example-bank-{env}-models-00"]
@@ -87,17 +97,21 @@ class Synth:
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     import aws_cdk as cdk
 
+    from governance_report.scopes import record_inventory
     from stacks.governance_app import build_governance
 
     outdir = tmp_path_factory.mktemp("engines")
-    app = cdk.App(outdir=str(outdir), context=cdk_context())
-    build_governance(app, parse_config(config_data(), REPO / "engines.yaml"))
+    app = cdk.App(outdir=str(outdir), context=cdk_context(**{"aws:cdk:enable-path-metadata": True}))
+    config = parse_config(config_data(), REPO / "engines.yaml")
+    built = build_governance(app, config)
     app.synth()
+    record_inventory(built, [m.name for m in config.models], outdir)
     return Synth(
         {
             p.name.removesuffix(".template.json"): json.loads(p.read_text())
             for p in outdir.glob("*.template.json")
-        }
+        },
+        outdir,
     )
 
 
@@ -122,9 +136,11 @@ def _alarms(synth: Synth, env: str) -> list[Any]:
         "DatapointsToAlarm",
         "TreatMissingData",
     )
+    # The monitors' alarms (the Evidently engine adds one on its schedules' dead letters).
     alarms = [
         {k: r["Properties"].get(k) for k in keep}
         for r in synth.resources(env, "AWS::CloudWatch::Alarm").values()
+        if str(r["Properties"].get("Namespace")).startswith("aws/sagemaker/")
     ]
     return sorted((_neutral(a, env) for a in alarms), key=lambda a: json.dumps(a, sort_keys=True))
 
@@ -241,8 +257,11 @@ def test_job_is_hardened_like_the_model_monitor_jobs(synth: Synth) -> None:
         assert (
             "/sagemaker-scikit-learn:1.4-2-py312-cpu-py3" in request["AppSpecification"]["ImageUri"]
         )
+        # boto3 in the job needs the region; pip may install into the image's system Python.
+        assert request["Environment"]["AWS_DEFAULT_REGION"] == ENVIRONMENTS["ev"][1]
+        assert request["Environment"]["PIP_BREAK_SYSTEM_PACKAGES"] == "1"
         inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in request["ProcessingInputs"]}
-        assert inputs["code"].endswith(".py")
+        assert inputs["code"].endswith(".tar")
         assert inputs["wheelhouse"].endswith(".tar")
 
 
@@ -369,3 +388,94 @@ def test_the_handler_treats_runs_of_both_engines_alike(
     assert results["mm"] == results["ev"]
     assert MonitoringOutcome(outcome).value in results["ev"]["recorded"]
     assert results["ev"]["result"]["monitor_type"] == "data_quality"
+
+
+# --- dependencies that are not shipped stop synth ------------------------------------------
+
+
+def test_a_missing_wheelhouse_stops_synth_with_how_to_build_it(tmp_path: Path) -> None:
+    with pytest.raises(DependencyNotShippedError, match="does not exist; allowed: the wheelhouse"):
+        EvidentlyEngine(wheelhouse=tmp_path / "none.tar")
+
+
+def test_a_wheelhouse_of_another_lock_stops_synth(tmp_path: Path) -> None:
+    # Given a wheelhouse whose lock pins another evidently
+    lock = tmp_path / "requirements.lock"
+    lock.write_text(REQUIREMENTS_LOCK.read_text().replace("evidently==", "evidently==0.0.1#"))
+    stale = tmp_path / "stale.tar"
+    with tarfile.open(stale, "w") as archive:
+        archive.add(lock, arcname=LOCK_MEMBER)
+    # Then the engine refuses it
+    with pytest.raises(DependencyNotShippedError, match=r"built from another requirements\.lock"):
+        EvidentlyEngine(wheelhouse=stale)
+    # And a file that is no wheelhouse at all
+    junk = tmp_path / "junk.tar"
+    junk.write_text("not a tar")
+    with pytest.raises(DependencyNotShippedError, match="is not a wheelhouse"):
+        EvidentlyEngine(wheelhouse=junk)
+
+
+def test_failed_schedule_starts_are_kept_and_alarmed(synth: Synth) -> None:
+    queues = synth.resources("ev", "AWS::SQS::Queue")
+    schedules = synth.resources("ev", "AWS::Scheduler::Schedule").values()
+    dlq_ids = {
+        s["Properties"]["Target"]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0] for s in schedules
+    }
+    (dlq_id,) = dlq_ids
+    assert dlq_id in queues
+    alarms = [
+        a["Properties"]
+        for a in synth.resources("ev", "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("Namespace") == "AWS/SQS"
+        and a["Properties"]["Dimensions"][0]["Value"].get("Fn::GetAtt", [""])[0] == dlq_id
+    ]
+    assert len(alarms) == 1
+    assert alarms[0]["AlarmActions"]
+
+
+def test_the_report_shows_each_models_engine_schedule_and_checks(synth: Synth) -> None:
+    from governance_report.assembly import load_assembly
+    from governance_report.controls import governed_models
+
+    models = {m.environment: m for m in governed_models(load_assembly(synth.outdir))}
+    shown = {
+        env: sorted(
+            (m.monitoring_type, m.schedule_expression, m.job_definition.split(" ")[0])
+            for m in model.monitors
+        )
+        for env, model in models.items()
+    }
+    assert (
+        [(t, s) for t, s, _ in shown["ev"]]
+        == [(t, s) for t, s, _ in shown["mm"]]
+        == [
+            ("DataQuality", "cron(0 * ? * * *)"),
+            ("ModelQuality", "cron(0 0 ? * * *)"),
+        ]
+    )
+    assert {engine for _, _, engine in shown["ev"]} == {"Evidently"}
+    assert {engine for _, _, engine in shown["mm"]} != {"Evidently"}
+    assert all(m.instance_type == "ml.m5.xlarge" for m in models["ev"].monitors)
+    # The cost estimate covers the Evidently jobs like the Model Monitor ones.
+    from governance_report.costs import estimate, load_prices
+
+    lines = estimate([models["ev"]], load_prices()).lines
+    jobs = [line for line in lines if line.kind == "monitor"]
+    assert sorted(line.item for line in jobs) == ["DataQuality monitor", "ModelQuality monitor"]
+    assert all(line.monthly is not None or line.price is None for line in jobs)
+
+
+def test_placement_counts_what_the_evidently_engine_adds(synth: Synth) -> None:
+    from collections import Counter
+
+    from stacks.placement import EVIDENTLY_STACK_OVERHEAD, STACK_OVERHEAD, estimate_resources
+
+    model = parse_config(config_data(), REPO / "engines.yaml").models[0]
+    for env, engine_overhead in (("mm", 0), ("ev", EVIDENTLY_STACK_OVERHEAD)):
+        counts: Counter[str] = Counter()
+        for resource in synth.models_stack(env)["Resources"].values():
+            parts = resource.get("Metadata", {}).get("aws:cdk:path", "").split("/")
+            counts["model" if len(parts) > 2 and parts[1] == MODEL else "stack"] += 1
+        assert counts["model"] == estimate_resources(model), env
+        # (the CLI adds AWS::CDK::Metadata, which an in-process synth leaves out)
+        assert counts["stack"] == STACK_OVERHEAD - 1 + engine_overhead, env

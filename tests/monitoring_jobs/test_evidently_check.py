@@ -137,19 +137,51 @@ def test_hour_prefixes_cover_the_window() -> None:
     ]
 
 
+def _summary(csv: bytes, **changes: Any) -> bytes:
+    summary = {
+        "format": "governance-reference/1",
+        "model": "m",
+        "execution_id": "e1",
+        "columns": [
+            {"name": "age", "dtype": "int64", "kind": "numerical"},
+            {"name": "channel", "dtype": "object", "kind": "categorical"},
+            {"name": "label", "dtype": "int64", "kind": "categorical"},
+        ],
+        "row_count": 1,
+        "sha256": hashlib.sha256(csv).hexdigest(),
+        "label": "label",
+        "created": "2026-12-01T10:00:00Z",
+        **changes,
+    }
+    return json.dumps(summary).encode()
+
+
 def test_reference_must_be_the_pinned_governance_summary() -> None:
+    # Given a reference snapshot as the training pipeline writes it
     csv = b"age,channel,label\n41,web,0\n"
-    summary = {"format": job.REFERENCE_FORMAT, "sha256": hashlib.sha256(csv).hexdigest()}
     base = "s3://art/baselines/m/e1/reference/"
-    s3 = FakeS3({base + "summary.json": json.dumps(summary).encode(), base + "reference.csv": csv})
-    assert job.read_reference(s3, base + "summary.json")["age"].tolist() == [41]
-    # A changed CSV is refused, and so is a Model Monitor statistics.json.
+    s3 = FakeS3({base + "summary.json": _summary(csv), base + "reference.csv": csv})
+    # Then its rows are the reference
+    assert job.read_reference(s3, base + "summary.json", model="m")["age"].tolist() == [41]
+    # But not the reference of another model
+    with pytest.raises(job.CheckError, match="a reference of model 'm'"):
+        job.read_reference(s3, base + "summary.json", model="other")
+    # Nor a CSV changed after registration
     s3.objects[("art", "baselines/m/e1/reference/reference.csv")] = csv + b"99,web,1\n"
     with pytest.raises(job.CheckError, match="changed after registration"):
-        job.read_reference(s3, base + "summary.json")
+        job.read_reference(s3, base + "summary.json", model="m")
+    # Nor a Model Monitor statistics.json in its place
     s3.objects[("art", "baselines/m/e1/reference/summary.json")] = b'{"version": 0.0}'
-    with pytest.raises(job.CheckError, match="not a governance-reference/1 reference summary"):
-        job.read_reference(s3, base + "summary.json")
+    with pytest.raises(job.CheckError, match="the approved reference is not usable"):
+        job.read_reference(s3, base + "summary.json", model="m")
+
+
+def test_reference_columns_must_match_the_summary() -> None:
+    csv = b"age,label\n41,0\n"
+    base = "s3://art/baselines/m/e1/reference/"
+    s3 = FakeS3({base + "summary.json": _summary(csv), base + "reference.csv": csv})
+    with pytest.raises(job.CheckError, match="has columns age, label; its summary records"):
+        job.read_reference(s3, base + "summary.json", model="m")
 
 
 def _args(*extra: str) -> Any:
@@ -159,6 +191,8 @@ def _args(*extra: str) -> Any:
             "data_quality",
             "--problem-type",
             "BinaryClassification",
+            "--model",
+            "m",
             "--endpoint",
             "ep",
             "--schedule",

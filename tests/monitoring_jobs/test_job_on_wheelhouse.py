@@ -1,12 +1,14 @@
 """The Evidently checks run on exactly what the job installs: a Python 3.12 venv built offline
 from the shipped wheelhouse (``make wheelhouse``), with ``--no-index --no-deps``, as the job's
-entrypoint does. The venv is cached under build/ per lock, so only the first run pays for it."""
+entrypoint does. The venv is cached per lock (~/.cache/sagemaker-governance), so only the first
+run on a machine pays for it (about a minute)."""
 
 from __future__ import annotations
 
 import glob
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -22,10 +24,8 @@ from cdk_constructs.monitoring.evidently_engine import (
     LOCK_MEMBER,
     REQUIREMENTS_LOCK,
     check_wheelhouse,
+    job_code_bundle,
 )
-
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "monitoring_jobs" / "evidently_check.py"
 
 DRIVER = r"""
 import json, sys
@@ -69,6 +69,23 @@ def mq(floor, noise):
     result = job.model_quality(job.joined_frame(records, truth), settings)
     return {"violations": result.violations, "metrics": dict((m[0], m[2]) for m in result.metrics)}
 
+# The reference as the training pipeline registers it, read through the shipped contract.
+import hashlib, io
+csv = reference.assign(label=0).to_csv(index=False).encode()
+summary = {"format": "governance-reference/1", "model": "m", "execution_id": "e1",
+           "columns": [{"name": "age", "dtype": "float64", "kind": "numerical"},
+                       {"name": "channel", "dtype": "object", "kind": "categorical"},
+                       {"name": "label", "dtype": "int64", "kind": "categorical"}],
+           "row_count": len(reference), "sha256": hashlib.sha256(csv).hexdigest(),
+           "label": "label", "created": "2026-12-01T10:00:00Z"}
+class S3:
+    objects = {"baselines/m/e1/reference/summary.json": json.dumps(summary).encode(),
+               "baselines/m/e1/reference/reference.csv": csv}
+    def get_object(self, Bucket, Key):
+        return {"Body": io.BytesIO(self.objects[Key])}
+read = job.read_reference(S3(), "s3://art/baselines/m/e1/reference/summary.json", model="m")
+assert len(read) == len(reference), len(read)
+
 print(json.dumps({"same": dq(40), "drifted": dq(65), "incomplete": dq(40, missing=400),
                   "quality_ok": mq(0.7, 0.1), "quality_low": mq(0.7, 1.5)}))
 """
@@ -91,7 +108,9 @@ def job_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if interpreter is None:
         pytest.skip(f"no CPython {IMAGE_PYTHON} here to install the job's wheelhouse into")
     lock_hash = hashlib.sha256(REQUIREMENTS_LOCK.read_bytes()).hexdigest()[:12]
-    venv = REPO / "build" / f"job-venv-{lock_hash}"
+    # Cached outside the work tree, per lock: a fresh clone on the same machine (CI) reuses it.
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    venv = cache / "sagemaker-governance" / f"job-venv-{lock_hash}"
     python = venv / "bin" / "python"
     if not (venv / ".installed").exists():
         shutil.rmtree(venv, ignore_errors=True)
@@ -123,9 +142,13 @@ def job_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def outcomes(job_python: Path) -> dict[str, Any]:
+def outcomes(job_python: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    # The code bundle the job unpacks: the script and the contract modules it imports.
+    code = tmp_path_factory.mktemp("job")
+    with tarfile.open(job_code_bundle()) as archive:
+        archive.extractall(code, filter="data")
     done = subprocess.run(
-        [str(job_python), "-c", DRIVER, str(SCRIPT.parent)],
+        [str(job_python), "-c", DRIVER, str(code)],
         capture_output=True,
         text=True,
         timeout=600,

@@ -23,6 +23,7 @@ from cdk_constructs.registry import (
 from config import load_config
 from config.model import ModelConfig
 from governance.contracts.parameters import parse_policy
+from stacks.props import approval_policy, registered_model
 from tests.conftest import cdk_context
 
 CONFIG = load_config()
@@ -37,10 +38,16 @@ def resources() -> dict[str, dict[str, Any]]:
     )
     key = GovernanceKey(stack, "Key", domain=DataDomain.ARTIFACTS, alias_prefix="acme")
     for model in CONFIG.models:
-        GovernedModelPackageGroup(stack, f"{model.name}-group", model=model)
-        GovernedModelCard(stack, f"{model.name}-card", model=model, organisation="Acme", key=key)
+        registered = registered_model(model)
+        GovernedModelPackageGroup(stack, f"{model.name}-group", model=registered)
+        GovernedModelCard(
+            stack, f"{model.name}-card", model=registered, organisation="Acme", key=key
+        )
         ApprovalPolicyParameter(
-            stack, f"{model.name}-policy", model=model, policy=CONFIG.governance
+            stack,
+            f"{model.name}-policy",
+            policy=approval_policy(model, CONFIG.governance),
+            summary=CONFIG.governance.effective_approval(model).summary(),
         )
     resources: dict[str, dict[str, Any]] = Template.from_stack(stack).to_json()["Resources"]
     return resources
@@ -121,7 +128,7 @@ def test_card_is_draft_encrypted_and_built_from_config(
 def test_card_content_follows_the_sdk_model_card_schema() -> None:
     # Given the content built from config, When validated by the sagemaker SDK's shapes
     for model in CONFIG.models:
-        validate_model_card_content(model_card_content(model, "Acme"))  # Then nothing raises
+        validate_model_card_content(model_card_content(registered_model(model), "Acme"))
 
 
 @pytest.mark.parametrize(
@@ -134,7 +141,7 @@ def test_card_content_follows_the_sdk_model_card_schema() -> None:
     ids=["bad-enum", "unknown-field", "too-long"],
 )
 def test_card_schema_rejects_bad_content(mutate: Any, message: str) -> None:
-    content = model_card_content(CREDIT, "Acme")
+    content = model_card_content(registered_model(CREDIT), "Acme")
     mutate(content)
     with pytest.raises(ModelCardSchemaError, match=message):
         validate_model_card_content(content)

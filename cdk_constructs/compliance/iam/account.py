@@ -77,6 +77,9 @@ class Role:
     boundary: PolicyDocument | None
     #: Managed policies attached by ARN that the assembly does not declare (AWS managed ones).
     external_policies: tuple[str, ...] = ()
+    #: A permissions boundary named by ARN that the assembly does not declare: its content is
+    #: unknown, so :meth:`Account.authorize` refuses to evaluate the role unless told to.
+    unresolved_boundary: str | None = None
 
     @property
     def principal(self) -> Principal:
@@ -194,6 +197,7 @@ class Account:
         *,
         identity_policies: Sequence[PolicyDocument] | None = None,
         resource_account: str | None = None,
+        without_unknown_boundary: bool = False,
     ) -> Evaluation:
         """Would ``principal`` be allowed ``action`` on ``resource`` with this context?
 
@@ -202,6 +206,11 @@ class Account:
         ``sts:AssumeRole`` on a role of the app is evaluated against that role's trust policy.
         """
         if isinstance(principal, Role):
+            if principal.unresolved_boundary is not None and not without_unknown_boundary:
+                raise IamCheckError(
+                    f"{principal.path}: permissions boundary {principal.unresolved_boundary} is "
+                    "not declared in the assembly, so it cannot be evaluated"
+                )
             who = principal.principal
             identity = list(principal.identity_policies)
             boundary = principal.boundary
@@ -224,11 +233,24 @@ class Account:
 
 
 def _path_matches(resource_path: str, wanted: str) -> bool:
-    """``Personas/Auditor`` matches ``Personas/Auditor/Resource`` and ``.../Resource/Resource``."""
+    """``Personas/Auditor`` matches ``Personas/Auditor/Resource`` and ``.../Resource/Resource``;
+    ``Default`` is a construct's default child too (``DeadLetterQueue/Default/Resource``)."""
     stripped = resource_path
-    while stripped.endswith("/Resource"):
-        stripped = stripped.removesuffix("/Resource")
+    while stripped.endswith(("/Resource", "/Default")):
+        stripped = stripped.rsplit("/", 1)[0]
     return stripped == wanted or stripped.endswith(f"/{wanted}") or resource_path == wanted
+
+
+def _boundary(
+    arn: Any, managed_by_arn: Mapping[str | None, PolicySite]
+) -> tuple[PolicyDocument | None, str | None]:
+    """``(the boundary's document, None)``, or ``(None, its ARN)`` when the assembly does not
+    declare it, or ``(None, None)`` without a boundary."""
+    if arn is None:
+        return None, None
+    if arn in managed_by_arn:
+        return managed_by_arn[arn].document, None
+    return None, str(arn)
 
 
 def _roles(resolver: Resolver, sites: Sequence[PolicySite]) -> list[Role]:
@@ -262,15 +284,7 @@ def _roles(resolver: Resolver, sites: Sequence[PolicySite]) -> list[Role]:
                     policies.append(known)
                 else:
                     external.append(arn)
-            boundary_arn = props.get("PermissionsBoundary")
-            boundary = None
-            if boundary_arn is not None:
-                if boundary_arn not in managed_by_arn:
-                    raise IamCheckError(
-                        f"{stack.name}/{logical_id}: permissions boundary {boundary_arn} is not "
-                        "declared in the assembly, so it cannot be evaluated"
-                    )
-                boundary = managed_by_arn[boundary_arn].document
+            boundary, unresolved = _boundary(props.get("PermissionsBoundary"), managed_by_arn)
             roles.append(
                 Role(
                     stack=stack.name,
@@ -282,6 +296,7 @@ def _roles(resolver: Resolver, sites: Sequence[PolicySite]) -> list[Role]:
                     identity_policies=tuple(policies),
                     boundary=boundary,
                     external_policies=tuple(external),
+                    unresolved_boundary=unresolved,
                 )
             )
     return roles

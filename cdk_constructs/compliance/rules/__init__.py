@@ -12,8 +12,10 @@ from cdk_constructs.compliance.rules import (
     duties,
     identity,
     monitoring,
+    pipelines,
     registry,
     serving,
+    stores,
 )
 from cdk_constructs.compliance.rules.claims import CLAIMS, Claim
 from cdk_constructs.compliance.rules.model import (
@@ -31,10 +33,12 @@ RULES: tuple[GovernanceRule, ...] = (
     *registry.RULES,
     *serving.RULES,
     *monitoring.RULES,
+    *pipelines.RULES,
     *audit.RULES,
     *identity.RULES,
     *duties.RULES,
     *delivery.RULES,
+    *stores.RULES,
 )
 
 _HEADER = f"""# Governance rule pack

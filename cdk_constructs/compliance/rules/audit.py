@@ -219,6 +219,11 @@ def trail_validates_log_files(trail: Resource) -> Verdict:
     return verdict_of(flag(trail.get("EnableLogFileValidation")))
 
 
+def trail_multi_region(trail: Resource) -> Verdict:
+    """IsMultiRegionTrail is true."""
+    return verdict_of(flag(trail.get("IsMultiRegionTrail")))
+
+
 def trail_logging(trail: Resource) -> Verdict:
     """IsLogging is true."""
     return verdict_of(flag(trail.get("IsLogging")))
@@ -343,5 +348,18 @@ RULES = (
         nist_800_53=("AU-2", "AU-12"),
         eu_ai_act="Art. 12 (record-keeping)",
         check=per_resource(trail_logging),
+    ),
+    GovernanceRule(
+        rule_id="CT3",
+        resource_types=(CLOUDTRAIL_TRAIL,),
+        title="Trails record every region",
+        info="The CloudTrail trail does not set IsMultiRegionTrail to true.",
+        explanation="A single-region trail misses registrations, approvals or deployments "
+        "made in any other region, so the audit record of who changed a model would have "
+        "silent holes.",
+        undecidable="IsMultiRegionTrail is known only at deploy time.",
+        nist_800_53=("AU-2", "AU-12"),
+        eu_ai_act="Art. 12 (record-keeping)",
+        check=per_resource(trail_multi_region),
     ),
 )

@@ -57,16 +57,17 @@ CLAIMS: tuple[Claim, ...] = (
             "Governance-MJD5",
             "Governance-DDB3",
             "Governance-AUD2",
+            "Governance-KEY1",
             "NIST.800.53.R5-S3DefaultEncryptionKMS",
             "NIST.800.53.R5-SNSEncryptedKMS",
             "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
             "NIST.800.53.R5-CloudTrailEncryptionEnabled",
             "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
         ),
-        gap="S3DefaultEncryptionKMS, SNSEncryptedKMS and the SageMaker key rules accept any "
-        "key, the AWS managed aws/s3 or aws/sns key included; only the ledger (DDB3) and the "
-        "audit bucket (AUD2) are checked for a key of ours. Proposed: extend the AUD2 check "
-        "(key_is_customer_managed) to every bucket, topic, queue and SageMaker key property.",
+        elsewhere="KEY1 requires a key of ours on every bucket, topic, queue and log group "
+        "(the public rules accept the AWS managed aws/s3 or aws/sns key); the server access "
+        "log bucket is exempt because S3 delivers access logs only to SSE-S3 buckets. The "
+        "SageMaker key properties (MC1, EPC1/2, MJD4/5) are checked for presence.",
     ),
     Claim(
         "ENC-2",
@@ -90,8 +91,11 @@ CLAIMS: tuple[Claim, ...] = (
         "TLS-only storage",
         README,
         "TLS 1.2+ only",
-        rules=("AwsSolutions-S10", "NIST.800.53.R5-S3BucketSSLRequestsOnly"),
-        gap="Both rules check aws:SecureTransport, not the aws:TlsVersion 1.2 floor.",
+        rules=(
+            "Governance-TLS1",
+            "AwsSolutions-S10",
+            "NIST.800.53.R5-S3BucketSSLRequestsOnly",
+        ),
     ),
     Claim(
         "STO-2",
@@ -115,10 +119,7 @@ CLAIMS: tuple[Claim, ...] = (
         "Access-logged, retained evidence stores",
         README,
         "server access logs, retained",
-        rules=("AwsSolutions-S1", "NIST.800.53.R5-S3BucketLoggingEnabled"),
-        gap="No rule checks DeletionPolicy/UpdateReplacePolicy Retain on buckets, keys and "
-        "log groups (only on the ledger, DDB2, and model package groups, MPG1). Proposed: a "
-        "Governance rule for evidence stores.",
+        rules=("Governance-RET1", "AwsSolutions-S1", "NIST.800.53.R5-S3BucketLoggingEnabled"),
     ),
     # Immutability of audit evidence
     Claim(
@@ -190,11 +191,11 @@ CLAIMS: tuple[Claim, ...] = (
         rules=(
             "Governance-CT1",
             "Governance-CT2",
+            "Governance-CT3",
             "NIST.800.53.R5-CloudTrailEncryptionEnabled",
             "NIST.800.53.R5-CloudTrailCloudWatchLogsEnabled",
             "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
         ),
-        gap="IsMultiRegionTrail is not checked by any rule.",
     ),
     # Network
     Claim(
@@ -205,13 +206,13 @@ CLAIMS: tuple[Claim, ...] = (
         rules=(
             "NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW",
             "NIST.800.53.R5-VPCSubnetAutoAssignPublicIpDisabled",
+            "Governance-NET1",
             "Governance-MDL1",
             "Governance-MDL2",
             "Governance-MJD1",
             "Governance-MJD3",
             "NIST.800.53.R5-LambdaInsideVPC",
         ),
-        gap="No rule forbids an AWS::EC2::InternetGateway or NatGateway resource itself.",
     ),
     Claim(
         "NET-2",
@@ -271,15 +272,16 @@ CLAIMS: tuple[Claim, ...] = (
         README,
         "grants land in managed policies, never inline",
         rules=(
+            "Governance-IAM2",
             "NIST.800.53.R5-IAMNoInlinePolicy",
             "HIPAA.Security-IAMNoInlinePolicy",
             "PCI.DSS.321-IAMNoInlinePolicy",
         ),
-        gap="cdk-nag checks typed L1 resources only: a role written as a plain CfnResource "
-        "(CDK's CustomResourceProvider role of Custom::VpcRestrictDefaultSG has an inline "
-        "policy) is never seen, and AwsCustomResource's inline policies are acknowledged. The "
-        "claim should read 'except CDK's own custom-resource providers', or a Governance rule "
-        "over the template JSON should check Policies on every role.",
+        elsewhere="IAM2 reads every role in the template, the plain-CfnResource roles of "
+        "CDK's own custom-resource providers included (cdk-nag sees typed L1 roles only). One "
+        "acknowledged exception: CDK's Custom::VpcRestrictDefaultSG provider role, whose inline "
+        "policy aws-cdk-lib always writes; it names only the VPC's default security group and "
+        "the boundary caps it (cdk_constructs/network.py).",
     ),
     Claim(
         "IAM-3",
@@ -311,10 +313,11 @@ CLAIMS: tuple[Claim, ...] = (
         "Failures are seen",
         ARCHITECTURE,
         "every dead-letter",
-        rules=("NIST.800.53.R5-CloudWatchAlarmAction",),
-        gap="No rule checks that every dead-letter queue has a depth alarm (CloudWatchAlarmAction "
-        "only checks that alarms have actions). The alert topic's own dead-letter queue "
-        "(AlertsUndelivered, cdk_constructs/alerts.py) has no depth alarm today.",
+        rules=(
+            "Governance-ASY4",
+            "Governance-ALM1",
+            "NIST.800.53.R5-CloudWatchAlarmAction",
+        ),
     ),
     Claim(
         "DLV-3",
@@ -332,11 +335,10 @@ CLAIMS: tuple[Claim, ...] = (
             "Governance-ASY1",
             "Governance-EVB1",
             "Governance-MPG5",
+            "Governance-MPG7",
             "AwsSolutions-SQS2",
             "AwsSolutions-SQS4",
         ),
-        gap="MPG5 checks that a rule with dead-lettered targets receives each group's state "
-        "changes, not that its targets are the approval gate and the ledger handler.",
     ),
     Claim(
         "DLV-5",
@@ -356,11 +358,11 @@ CLAIMS: tuple[Claim, ...] = (
             "NIST.800.53.R5-LambdaInsideVPC",
             "Governance-LMB1",
             "Governance-ASY3",
+            "Governance-ASY4",
             "NIST.800.53.R5-LambdaDLQ",
         ),
         elsewhere="Serverless-LambdaTracing also reports untraced functions, as a warning "
         "that does not fail the gate.",
-        gap="Depth alarms: see DLV-2.",
     ),
     # Registry, documentation and approval
     Claim(
@@ -369,8 +371,6 @@ CLAIMS: tuple[Claim, ...] = (
         README,
         "retained, tagged owner/risk tier/classification, shared read-only with",
         rules=("Governance-MPG1", "Governance-MPG2", "Governance-MPG3"),
-        gap="MPG2 checks governance:model, owner and risk tier, not "
-        "governance:data-classification.",
     ),
     Claim(
         "REG-2",
@@ -384,9 +384,9 @@ CLAIMS: tuple[Claim, ...] = (
         "Approval on evidence",
         README,
         "the approval policy the gate reads",
+        rules=("Governance-MPG6",),
         elsewhere="Run time: the approval gate reads the policy parameter and fails closed "
         "without it (tests/handlers).",
-        gap="No synth rule checks that each governed group has its policy parameter.",
     ),
     # Serving and monitoring
     Claim(
@@ -423,20 +423,26 @@ CLAIMS: tuple[Claim, ...] = (
             "Governance-MJD3",
             "Governance-MJD4",
             "Governance-MJD5",
+            # The Evidently engine's checks start on EventBridge Scheduler schedules.
+            "Governance-SCH1",
         ),
     ),
     Claim(
         "MON-2",
         "Monitoring jobs contained",
         ARCHITECTURE,
-        "Every monitoring job runs in the isolated VPC with network isolation, "
-        "inter-container traffic encryption, KMS-encrypted volumes and outputs",
+        "Every monitoring job runs in the isolated VPC with inter-container traffic encryption, "
+        "KMS-encrypted volumes and outputs, a stopping condition, and the monitoring role; every "
+        "Model Monitor job also with network isolation",
         rules=(
             "Governance-MJD1",
             "Governance-MJD2",
             "Governance-MJD3",
             "Governance-MJD4",
             "Governance-MJD5",
+            # The Evidently engine's checks: processing steps of its pipelines.
+            "Governance-PPS1",
+            "Governance-PPS2",
         ),
     ),
     Claim(
@@ -444,9 +450,7 @@ CLAIMS: tuple[Claim, ...] = (
         "Alerts reach people",
         README,
         "alarms to the governance topic",
-        rules=("NIST.800.53.R5-CloudWatchAlarmAction",),
-        gap="CloudWatchAlarmAction checks that an alarm has an action, not that it is the "
-        "governance topic.",
+        rules=("Governance-ALM1", "NIST.800.53.R5-CloudWatchAlarmAction"),
     ),
     # The gate itself
     Claim(

@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from cdk_constructs.compliance.rules.model import (
+    UNRESOLVED,
     AppIndex,
     GovernanceRule,
+    Ref,
     Resource,
     Verdict,
     as_list,
@@ -23,6 +25,7 @@ from cdk_constructs.compliance.rules.model import (
     verdict_of,
 )
 from cdk_constructs.compliance.rules.wiring import (
+    EVENT_INVOKE_CONFIG,
     EVENTS_RULE,
     LAMBDA_FUNCTION,
     SNS_SUBSCRIPTION,
@@ -116,6 +119,64 @@ def handler_traced(function: Resource, index: AppIndex) -> Verdict:
     return verdict_of(mode == "Active")
 
 
+SQS_QUEUE = "AWS::SQS::Queue"
+ALARM = "AWS::CloudWatch::Alarm"
+SQS_NAMESPACE = "AWS/SQS"
+# Messages waiting in a queue (SQS developer guide, "Available CloudWatch metrics for Amazon
+# SQS"): the depth of a dead-letter queue.
+DEPTH_METRICS = frozenset({"ApproximateNumberOfMessagesVisible"})
+
+
+def _dead_letter_targets(index: AppIndex) -> frozenset[str]:
+    """Paths of the queues something of the app dead-letters into by reference."""
+
+    def build(built: AppIndex) -> frozenset[str]:
+        values: list[Any] = []
+        for rule in built.of_type(EVENTS_RULE):
+            targets = rule.get("Targets")
+            values.extend(dig(t, "DeadLetterConfig", "Arn") for t in as_list(targets))
+        for function in built.of_type(LAMBDA_FUNCTION):
+            values.append(function.get("DeadLetterConfig", "TargetArn"))
+        for config in built.of_type(EVENT_INVOKE_CONFIG):
+            values.append(config.get("DestinationConfig", "OnFailure", "Destination"))
+        for carrier in (*built.of_type(SNS_SUBSCRIPTION), *built.of_type(SQS_QUEUE)):
+            redrive = carrier.get("RedrivePolicy")
+            if redrive is not None:
+                policy = json_mapping(redrive)
+                values.append(policy.get("deadLetterTargetArn") if policy else UNRESOLVED)
+        found = {target.path for target in map(built.resolve, values) if target is not None}
+        return frozenset(path for path in found if built[path].type == SQS_QUEUE)
+
+    return index.derived("delivery:dead-letter-targets", build)
+
+
+def _watches(alarm: Resource, queue: Resource) -> bool:
+    if alarm.get("Namespace") != SQS_NAMESPACE or alarm.get("MetricName") not in DEPTH_METRICS:
+        return False
+    if not configured(alarm.get("AlarmActions")):
+        return False
+    for dimension in as_list(alarm.get("Dimensions")):
+        value = dig(dimension, "Value")
+        if (
+            dig(dimension, "Name") == "QueueName"
+            and isinstance(value, Ref)
+            and value.target_path == queue.path
+            and value.attribute == "QueueName"
+        ):
+            return True
+    return False
+
+
+def dead_letter_queue_watched(queue: Resource, index: AppIndex) -> Verdict:
+    """A queue that an event rule target, a function, an invoke configuration, a subscription
+    or another queue dead-letters into has a CloudWatch alarm with actions on its depth
+    (AWS/SQS ApproximateNumberOfMessagesVisible, dimension QueueName of this queue)."""
+    if queue.path not in _dead_letter_targets(index):
+        return Verdict.NOT_APPLICABLE
+    watched = any(_watches(alarm, queue) for alarm in index.peers(queue, ALARM))
+    return Verdict.COMPLIANT if watched else Verdict.NON_COMPLIANT
+
+
 _NOTHING_LOST = ("AU-5", "SI-4", "SI-11")
 
 RULES = (
@@ -177,5 +238,21 @@ RULES = (
         undecidable="TracingConfig.Mode is known only at deploy time.",
         nist_800_53=("AU-12", "SI-4"),
         check=handler_traced,
+    ),
+    GovernanceRule(
+        rule_id="ASY4",
+        resource_types=(SQS_QUEUE,),
+        title="Dead-letter queues are watched",
+        info="A queue the app dead-letters into (event rule targets, functions, invoke "
+        "configurations, subscriptions, queues) has no CloudWatch alarm with actions on its "
+        "ApproximateNumberOfMessagesVisible.",
+        explanation="A dead-letter queue keeps what failed, but nobody looks at a queue: an "
+        "approval event, ledger record or alert that lands there must raise an alarm, or it "
+        "is dropped silently after the queue's retention.",
+        undecidable="Never: a queue no literal reference names is not judged.",
+        nist_800_53=_NOTHING_LOST,
+        sr_11_7="VI (ongoing monitoring)",
+        eu_ai_act="Art. 12 (record-keeping)",
+        check=dead_letter_queue_watched,
     ),
 )

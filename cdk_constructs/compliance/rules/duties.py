@@ -177,7 +177,10 @@ def later_granted(role: Role) -> Role:
 def _may(app: _App, role: Role, action: str, resources: Iterable[str], context: Any) -> bool:
     """Is ``action`` allowed on every one of ``resources`` (as AWS authorizes it)?"""
     return all(
-        app.account.authorize(role, action, resource, context).allowed for resource in resources
+        app.account.authorize(
+            role, action, resource, context, without_unknown_boundary=True
+        ).allowed
+        for resource in resources
     )
 
 
@@ -199,6 +202,8 @@ def _approves(app: _App, role: Role, group: _Group) -> bool:
 
 
 def _role_verdict(resource: Resource, index: AppIndex) -> tuple[_App, Role] | Verdict:
+    if not index.peers(resource, MODEL_PACKAGE_GROUP):
+        return Verdict.NOT_APPLICABLE  # no governed group this role could act on
     try:
         app = _iam_app(index)
         role = _role(resource, app)
@@ -207,6 +212,14 @@ def _role_verdict(resource: Resource, index: AppIndex) -> tuple[_App, Role] | Ve
     if role is None:
         return Verdict.NOT_APPLICABLE  # a role the template does not create (a condition)
     return app, role
+
+
+def _unless_unknown_boundary(role: Role, verdict: Verdict) -> Verdict:
+    """A role evaluated without its (undeclared) boundary: a finding may be the boundary's to
+    prevent, so it cannot be decided; compliance without the boundary holds with it."""
+    if verdict is Verdict.NON_COMPLIANT and role.unresolved_boundary is not None:
+        return Verdict.UNDECIDABLE
+    return verdict
 
 
 def registrants_cannot_approve(resource: Resource, index: AppIndex) -> Verdict:
@@ -223,12 +236,12 @@ def registrants_cannot_approve(resource: Resource, index: AppIndex) -> Verdict:
         groups = _groups(app, role)
         for group in groups:
             if _registers(app, role, group, APPROVED):
-                return Verdict.NON_COMPLIANT
+                return _unless_unknown_boundary(role, Verdict.NON_COMPLIANT)
             registrant = _registers(app, role, group, PENDING)
             if registrant and _approves(app, later_granted(role), group):
-                return Verdict.NON_COMPLIANT
+                return _unless_unknown_boundary(role, Verdict.NON_COMPLIANT)
             if registrant and _registers(app, later_granted(role), group, APPROVED):
-                return Verdict.NON_COMPLIANT
+                return _unless_unknown_boundary(role, Verdict.NON_COMPLIANT)
     except IamCheckError:
         return Verdict.UNDECIDABLE
     return Verdict.COMPLIANT if groups else Verdict.NOT_APPLICABLE
@@ -262,7 +275,7 @@ def approvers_cannot_create_or_delete(resource: Resource, index: AppIndex) -> Ve
                 )
             )
             if lifecycle:
-                return Verdict.NON_COMPLIANT
+                return _unless_unknown_boundary(role, Verdict.NON_COMPLIANT)
     except IamCheckError:
         return Verdict.UNDECIDABLE
     return Verdict.COMPLIANT if groups else Verdict.NOT_APPLICABLE

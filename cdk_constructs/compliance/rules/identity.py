@@ -10,6 +10,7 @@ from cdk_constructs.compliance.rules.model import (
     Resource,
     Verdict,
     is_no_value,
+    per_resource,
 )
 from cdk_constructs.compliance.rules.wiring import arn_resource
 
@@ -55,6 +56,22 @@ def has_app_boundary(principal: Resource, index: AppIndex) -> Verdict:
     return Verdict.UNDECIDABLE
 
 
+IAM_POLICY = "AWS::IAM::Policy"
+
+
+def no_inline_policy(principal: Resource) -> Verdict:
+    """A role or user has no Policies property (or an empty list); an AWS::IAM::Policy (an
+    inline policy written as its own resource) is always reported."""
+    if principal.type == IAM_POLICY:
+        return Verdict.NON_COMPLIANT
+    policies = principal.get("Policies")
+    if policies is None or is_no_value(policies):
+        return Verdict.COMPLIANT
+    if isinstance(policies, list):
+        return Verdict.NON_COMPLIANT if policies else Verdict.COMPLIANT
+    return Verdict.UNDECIDABLE
+
+
 RULES = (
     GovernanceRule(
         rule_id="IAM1",
@@ -71,5 +88,19 @@ RULES = (
         nist_800_53=("AC-6", "AC-6(10)", "AC-2"),
         sr_11_7="VI (controls over model changes)",
         check=has_app_boundary,
+    ),
+    GovernanceRule(
+        rule_id="IAM2",
+        resource_types=(IAM_ROLE, IAM_USER, IAM_POLICY),
+        title="Grants land in managed policies, never inline",
+        info="The role or user has inline Policies, or the app declares an AWS::IAM::Policy "
+        "(an inline policy).",
+        explanation="Managed policies are versioned, listed on their own and reviewed as one "
+        "document per role; inline policies hide grants inside the principal. The public "
+        "IAMNoInlinePolicy rules see typed L1 roles only, not the roles CDK writes as plain "
+        "CfnResource for its own custom-resource providers; this rule reads the template.",
+        undecidable="Policies is conditional.",
+        nist_800_53=("AC-6", "AC-2", "CM-6"),
+        check=per_resource(no_inline_policy),
     ),
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +16,7 @@ from cdk_constructs.compliance.rules.model import (
     per_resource,
     verdict_of,
 )
+from cdk_constructs.instance_types import has_nvme_storage
 
 # Resource type → (MonitoringType it serves, name of its output config property).
 JOB_DEFINITIONS: dict[str, tuple[str, str]] = {
@@ -30,12 +30,6 @@ JOB_DEFINITIONS: dict[str, tuple[str, str]] = {
 }
 JOB_DEFINITION_TYPES = tuple(JOB_DEFINITIONS)
 
-# Instance families with local NVMe storage: SageMaker encrypts it in hardware and rejects a KMS
-# key for it. Families whose name has a "d" after the generation (m5d, g4dn, p4de, r6id...) and
-# these, which carry instance storage without saying so in the name.
-_LOCAL_STORAGE_FAMILIES = frozenset({"g5", "g6", "g6e", "p5", "p5e", "p5en", "trn1", "trn1n"})
-_LOCAL_STORAGE_NAME = re.compile(r"[a-z]+\d+[a-z]*d[a-z]*")
-
 
 def has_local_storage(instance_type: Any) -> bool | None:
     """Does ``ml.<family>.<size>`` come with NVMe instance storage? ``None`` if unknown."""
@@ -43,8 +37,7 @@ def has_local_storage(instance_type: Any) -> bool | None:
         return False  # serverless variants have no instance type
     if not isinstance(instance_type, str):
         return None
-    family = instance_type.removeprefix("ml.").split(".")[0]
-    return family in _LOCAL_STORAGE_FAMILIES or _LOCAL_STORAGE_NAME.fullmatch(family) is not None
+    return has_nvme_storage(instance_type)
 
 
 def volume_key_verdict(key: Any, instance_types: list[Any]) -> Verdict:

@@ -24,12 +24,21 @@ from cdk_constructs.compliance.rules.model import (
     per_resource,
     verdict_of,
 )
+from cdk_constructs.compliance.rules.wiring import (
+    LAMBDA_FUNCTION,
+    NOTHING,
+    UNSURE,
+    function_paths,
+)
+from governance.contracts.vocabulary import POLICY_PARAMETER_PREFIX, DataClassification
 
 MODEL_PACKAGE_GROUP = "AWS::SageMaker::ModelPackageGroup"
 MODEL_CARD = "AWS::SageMaker::ModelCard"
 EVENTS_RULE = "AWS::Events::Rule"
 
 RISK_TIERS = frozenset({"high", "medium", "low"})
+# The classifications the config accepts (governance.contracts.vocabulary.DataClassification).
+DATA_CLASSIFICATIONS = frozenset(c.value for c in DataClassification)
 
 # What another account may do with a shared group: read it, and create a model from one of its
 # packages in its own account. Anything else (UpdateModelPackage approves, Delete*, Put*...) or
@@ -42,6 +51,12 @@ READ_ONLY_SHARING_ACTIONS = (
 )
 _READ_ONLY = frozenset(action.lower() for action in READ_ONLY_SHARING_ACTIONS)
 
+SSM_PARAMETER = "AWS::SSM::Parameter"
+# The handlers' entry points (lambda/governance/approval_gate.py and ledger.py): the contract
+# by which the approval gate and the ledger handler are found, whatever their names.
+GATE_HANDLER = "governance.approval_gate.handler"
+LEDGER_HANDLER = "governance.ledger.handler"
+
 STATE_CHANGE_SOURCE = "aws.sagemaker"
 STATE_CHANGE_DETAIL_TYPE = "SageMaker Model Package State Change"
 
@@ -53,11 +68,16 @@ def group_retained(group: Resource) -> Verdict:
 
 
 def group_tagged(group: Resource) -> Verdict:
-    """governance:model and governance:owner set, governance:risk-tier one of high|medium|low."""
+    """governance:model and governance:owner set, governance:risk-tier one of high|medium|low,
+    governance:data-classification one of public|internal|confidential|restricted."""
     wanted = (
         (tags.MODEL, _non_empty),
         (tags.OWNER, _non_empty),
         (tags.RISK_TIER, lambda value: isinstance(value, str) and value in RISK_TIERS),
+        (
+            tags.DATA_CLASSIFICATION,
+            lambda value: isinstance(value, str) and value in DATA_CLASSIFICATIONS,
+        ),
     )
     return combine(_tag_verdict(group.tag(key), valid) for key, valid in wanted)
 
@@ -70,6 +90,22 @@ def _tag_verdict(value: Any, valid: Callable[[Any], bool]) -> Verdict:
     if is_unresolved(value):
         return Verdict.UNDECIDABLE
     return verdict_of(valid(value))
+
+
+def group_has_approval_policy(group: Resource, index: AppIndex) -> Verdict:
+    """An AWS::SSM::Parameter named <POLICY_PARAMETER_PREFIX><group name> (the approval
+    policy the approval gate reads) is declared where the group is deployed."""
+    name = group.get("ModelPackageGroupName")
+    if not isinstance(name, str):
+        return Verdict.UNDECIDABLE
+    wanted = f"{POLICY_PARAMETER_PREFIX}{name}"
+    unsure = False
+    for parameter in index.peers(group, SSM_PARAMETER):
+        declared = parameter.get("Name")
+        if declared == wanted:
+            return Verdict.COMPLIANT
+        unsure = unsure or not isinstance(declared, str)
+    return Verdict.UNDECIDABLE if unsure else Verdict.NON_COMPLIANT
 
 
 def group_sharing_read_only(group: Resource) -> Verdict:
@@ -261,6 +297,15 @@ def group_has_state_change_rule(group: Resource, index: AppIndex) -> Verdict:
     and has at least one target, every one with DeadLetterConfig.Arn."""
     if group.tag(tags.MODEL) is None:
         return Verdict.NOT_APPLICABLE  # ungoverned groups are reported by MPG2
+    decisions = [all_of(_route_base(rule), selected) for rule, selected in _selecting(group, index)]
+    if True in decisions:
+        return Verdict.COMPLIANT
+    return Verdict.UNDECIDABLE if None in decisions else Verdict.NON_COMPLIANT
+
+
+def _selecting(group: Resource, index: AppIndex) -> list[tuple[Resource, bool | None]]:
+    """State-change rules deployable next to ``group`` and whether each selects it (``None``:
+    cannot be told)."""
     routes = index.keyed("state-change-routes", (EVENTS_RULE,), _route_keys)
     group_name = literal_str(group.get("ModelPackageGroupName"))
     selecting: list[tuple[Resource, bool | None]]
@@ -275,14 +320,42 @@ def group_has_state_change_rule(group: Resource, index: AppIndex) -> Verdict:
             *((rule, True) for rule in routes.get(ALL_GROUPS, ())),
             *((rule, None) for rule in routes.get(UNKNOWN_KEY, ())),
         ]
-    decisions = [
-        all_of(_route_base(rule), selected)
-        for rule, selected in selecting
-        if rule.environment.overlaps(group.environment)
-    ]
-    if True in decisions:
+    return [(rule, sel) for rule, sel in selecting if rule.environment.overlaps(group.environment)]
+
+
+def _handler_functions(index: AppIndex, handler: str) -> frozenset[str]:
+    """Functions whose code entry point (``Handler``) is one of ``lambda/governance``'s."""
+    return frozenset(
+        function.path
+        for function in index.of_type(LAMBDA_FUNCTION)
+        if function.get("Handler") == handler
+    )
+
+
+def group_reaches_gate_and_ledger(group: Resource, index: AppIndex) -> Verdict:
+    """The state-change rules that deliver the group's changes (MPG5's) target, between them,
+    the approval gate and the audit ledger handler: functions whose Handler is
+    governance.approval_gate.handler and governance.ledger.handler, named by reference, name
+    or ARN."""
+    if group.tag(tags.MODEL) is None:
+        return Verdict.NOT_APPLICABLE
+    reached = NOTHING
+    undecided = False
+    for rule, selected in _selecting(group, index):
+        delivers = all_of(_route_base(rule), selected)
+        if delivers is False:
+            continue
+        undecided = undecided or delivers is None
+        targets = rule.get("Targets")
+        if is_unresolved(targets):
+            reached = reached | UNSURE
+            continue
+        for target in as_list(targets):
+            reached = reached | function_paths(dig(target, "Arn"), rule, index)
+    needed = [_handler_functions(index, handler) for handler in (GATE_HANDLER, LEDGER_HANDLER)]
+    if all(paths & reached.found for paths in needed) and not undecided:
         return Verdict.COMPLIANT
-    return Verdict.UNDECIDABLE if None in decisions else Verdict.NON_COMPLIANT
+    return Verdict.UNDECIDABLE if reached.unsure or undecided else Verdict.NON_COMPLIANT
 
 
 RULES = (
@@ -303,11 +376,13 @@ RULES = (
     GovernanceRule(
         rule_id="MPG2",
         resource_types=(MODEL_PACKAGE_GROUP,),
-        title="Model package groups name their model, owner and risk tier",
-        info="The model package group lacks governance:model / governance:owner tags or a "
-        "governance:risk-tier of high|medium|low.",
+        title="Model package groups name their model, owner, risk tier and data classification",
+        info="The model package group lacks governance:model / governance:owner tags, a "
+        "governance:risk-tier of high|medium|low or a governance:data-classification of "
+        "public|internal|confidential|restricted.",
         explanation="Every inventoried model needs an accountable owner and a risk tier, which "
-        "set the depth of validation and monitoring the other rules require.",
+        "set the depth of validation and monitoring the other rules require, and the "
+        "classification of the data it was trained on, which sets who may see its evidence.",
         undecidable="A governance tag value is a token; the owner or risk tier cannot be "
         "checked at synth time.",
         nist_800_53=("CM-8", "RA-2", "PM-5"),
@@ -362,6 +437,36 @@ RULES = (
         sr_11_7="VI (approval controls, audit)",
         eu_ai_act="Art. 12 (record-keeping), Art. 14 (human oversight)",
         check=group_has_state_change_rule,
+    ),
+    GovernanceRule(
+        rule_id="MPG6",
+        resource_types=(MODEL_PACKAGE_GROUP,),
+        title="Every governed group has its approval policy",
+        info="No AWS::SSM::Parameter named <POLICY_PARAMETER_PREFIX><group name> (the approval "
+        "policy: required evidence and thresholds) is declared where the group is deployed.",
+        explanation="The approval gate reads the group's policy to decide whether an approval "
+        "stands; without it the gate fails closed at run time and every approval is reverted, "
+        "so a group without its policy is a registry no one can approve into.",
+        undecidable="The group's name, or a parameter's name, is known only at deploy time.",
+        nist_800_53=("CM-3", "CA-2"),
+        sr_11_7="V (model validation), VI (approval controls)",
+        eu_ai_act="Art. 17 (quality management system)",
+        check=group_has_approval_policy,
+    ),
+    GovernanceRule(
+        rule_id="MPG7",
+        resource_types=(MODEL_PACKAGE_GROUP,),
+        title="Every governed group's state changes reach the approval gate and the ledger",
+        info="The state-change rules that deliver the group's changes do not target both the "
+        "approval gate (Handler governance.approval_gate.handler) and the audit ledger handler "
+        "(governance.ledger.handler).",
+        explanation="A rule with dead-lettered targets (MPG5) still governs nothing if its "
+        "targets are not the handlers: an approval would go unchecked and unrecorded.",
+        undecidable="A rule's targets or group filter are known only at deploy time.",
+        nist_800_53=("AU-2", "AU-12", "CM-3"),
+        sr_11_7="VI (approval controls, audit)",
+        eu_ai_act="Art. 12 (record-keeping), Art. 14 (human oversight)",
+        check=group_reaches_gate_and_ledger,
     ),
     GovernanceRule(
         rule_id="MC1",

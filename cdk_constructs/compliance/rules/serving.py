@@ -34,6 +34,7 @@ from cdk_constructs.compliance.rules.monitoring import (
     volume_key_verdict,
     vpc_verdict,
 )
+from cdk_constructs.compliance.rules.pipelines import scheduled_monitors
 from cdk_constructs.compliance.rules.registry import MODEL_PACKAGE_GROUP, RISK_TIERS
 from cdk_constructs.compliance.rules.wiring import (
     AUDIT_LEDGER_COMPONENT,
@@ -244,6 +245,11 @@ def endpoint_monitored(endpoint: Resource, index: AppIndex) -> Verdict:
         schedule.environment.overlaps(endpoint.environment) and _may_belong_to(schedule, models)
         for schedule in schedules.get(UNKNOWN_KEY, ())
     )
+    if isinstance(name, str):
+        # The Evidently engine's checks: scheduled pipelines whose processing step names this
+        # endpoint and its MonitoringType (rules/pipelines.py).
+        where = (name, endpoint.environment.account, endpoint.environment.region)
+        found.update(scheduled_monitors(index).get(where, set()))
     missing = set(required_monitors(risk_tier(endpoint, models, index))) - found
     if not missing:
         return Verdict.COMPLIANT
@@ -329,9 +335,9 @@ RULES = (
         rule_id="EP1",
         resource_types=(ENDPOINT,),
         title="Endpoints of governed models are monitored",
-        info="An endpoint tagged governance:model lacks a MonitoringSchedule for DataQuality "
-        "and ModelQuality, or (risk tier high or unknown) for ModelBias and "
-        "ModelExplainability.",
+        info="An endpoint tagged governance:model lacks a MonitoringSchedule (or a scheduled "
+        "SageMaker pipeline check of the Evidently engine) for DataQuality and ModelQuality, "
+        "or (risk tier high or unknown) for ModelBias and ModelExplainability.",
         explanation="Deployed models drift; model risk management requires ongoing monitoring "
         "of input data and prediction quality, and for high-risk models of bias and feature "
         "attribution. Schedules match the endpoint by exact EndpointName or a "

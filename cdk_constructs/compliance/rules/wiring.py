@@ -315,7 +315,7 @@ def audit_buckets(index: AppIndex) -> Wired:
     return index.derived("audit-buckets", build)
 
 
-def _function_paths(value: Any, of: Resource, index: AppIndex) -> Wired:
+def function_paths(value: Any, of: Resource, index: AppIndex) -> Wired:
     """Functions that a ``FunctionName``/target ``Arn`` value names (reference, name or ARN)."""
     if isinstance(value, Ref):
         return named(value, of, index, LAMBDA_FUNCTION, "FunctionName")
@@ -338,17 +338,17 @@ def async_handlers(index: AppIndex) -> Wired:
         for permission in ix.of_type(LAMBDA_PERMISSION):
             principal = permission.get("Principal")
             if isinstance(principal, str) and principal in ASYNC_INVOKERS:
-                found = found | _function_paths(permission.get("FunctionName"), permission, ix)
+                found = found | function_paths(permission.get("FunctionName"), permission, ix)
         for rule in ix.of_type(EVENTS_RULE):
             for target in _list(rule.get("Targets")):
-                found = found | _function_paths(dig(target, "Arn"), rule, ix)
+                found = found | function_paths(dig(target, "Arn"), rule, ix)
         for subscription in ix.of_type(SNS_SUBSCRIPTION):
             if subscription.get("Protocol") == "lambda":
-                found = found | _function_paths(subscription.get("Endpoint"), subscription, ix)
+                found = found | function_paths(subscription.get("Endpoint"), subscription, ix)
         for bucket in ix.of_type(S3_BUCKET):
             lambdas = bucket.get("NotificationConfiguration", "LambdaConfigurations")
             for notification in _list(lambdas):
-                found = found | _function_paths(dig(notification, "Function"), bucket, ix)
+                found = found | function_paths(dig(notification, "Function"), bucket, ix)
         return found
 
     return index.derived("async-handlers", build)
@@ -360,7 +360,7 @@ def invoke_configs(function: Resource, index: AppIndex) -> list[Resource]:
     def build(ix: AppIndex) -> dict[str, list[Resource]]:
         configs: dict[str, list[Resource]] = {}
         for config in ix.of_type(EVENT_INVOKE_CONFIG):
-            for path in _function_paths(config.get("FunctionName"), config, ix).found:
+            for path in function_paths(config.get("FunctionName"), config, ix).found:
                 configs.setdefault(path, []).append(config)
         return configs
 

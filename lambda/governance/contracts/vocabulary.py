@@ -6,6 +6,7 @@ Each limit cites where it comes from; a value AWS defines is never restated else
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -69,6 +70,22 @@ class RiskTier(StrEnum):
     HIGH = "high"
     MEDIUM = "medium"
     LOW = "low"
+
+
+class DataClassification(StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+    CONFIDENTIAL = "confidential"
+    RESTRICTED = "restricted"
+
+
+class ProblemType(StrEnum):
+    """The problem types SageMaker Model Monitor's model-quality job accepts (botocore
+    ``MonitoringProblemType`` enum)."""
+
+    BINARY_CLASSIFICATION = "BinaryClassification"
+    MULTICLASS_CLASSIFICATION = "MulticlassClassification"
+    REGRESSION = "Regression"
 
 
 class Evidence(StrEnum):
@@ -156,6 +173,36 @@ def monitor_type_of(monitoring_type: str) -> MonitorType | None:
         None,
     )
 
+
+DATA_REFERENCE: Final = "data_reference"
+"""The Evidently engine's reference-data summary, which the training pipeline registers as
+``DriftCheckBaselines.ModelDataQuality.Statistics`` (``contracts.reference_data``), without
+Model Monitor's constraints."""
+
+BASELINE_PATHS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
+    {
+        "data_quality": {
+            "constraints": "DriftCheckBaselines.ModelDataQuality.Constraints.S3Uri",
+            "statistics": "DriftCheckBaselines.ModelDataQuality.Statistics.S3Uri",
+        },
+        "model_quality": {
+            "constraints": "DriftCheckBaselines.ModelQuality.Constraints.S3Uri",
+        },
+        "bias": {
+            "constraints": "DriftCheckBaselines.Bias.PostTrainingConstraints.S3Uri",
+        },
+        "explainability": {
+            "constraints": "DriftCheckBaselines.Explainability.Constraints.S3Uri",
+        },
+        DATA_REFERENCE: {
+            "statistics": "DriftCheckBaselines.ModelDataQuality.Statistics.S3Uri",
+        },
+    }
+)
+"""Per baseline kind (a monitor type or ``data_reference``) and file (``constraints`` or
+``statistics``): its ``DescribeModelPackage`` response path (botocore sagemaker
+``DescribeModelPackageOutput.DriftCheckBaselines``). The deploy-time package check answers with
+these as attribute names; the job definitions read them with ``Fn::GetAtt``."""
 
 VIOLATIONS_REPORT_NAME: Final = "constraint_violations.json"
 """What every monitor writes under its execution's output (Model Monitor developer guide,

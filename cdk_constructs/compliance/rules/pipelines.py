@@ -1,0 +1,269 @@
+"""Rules for SageMaker Pipelines' processing steps and EventBridge Scheduler schedules.
+
+The Evidently monitoring engine runs its checks as processing steps of SageMaker Pipelines
+started by EventBridge Scheduler (cdk_constructs/monitoring/evidently_engine.py). A step's
+``Arguments`` are the ``CreateProcessingJob`` request, inside the pipeline's definition. A
+definition written inline (``PipelineDefinition.PipelineDefinitionBody``, a JSON string that may
+be an ``Fn::Join`` around deploy-time values) is read here: the deploy-time values become an
+opaque stand-in, which counts as "set" but never as a particular value. A definition kept in S3
+(``PipelineDefinitionS3Location``, ``GovernedPipeline``) is read from the copy staged in the
+cloud assembly, which the resource's ``governance:pipeline-definition`` metadata names with its
+SHA-256; without that, or when the copy does not match, it is undecidable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from cdk_constructs.compliance.rules.model import (
+    AppIndex,
+    GovernanceRule,
+    Resource,
+    Verdict,
+    combine,
+    configured,
+    flag,
+    per_resource,
+    verdict_of,
+)
+from cdk_constructs.compliance.rules.monitoring import has_local_storage, vpc_verdict
+
+PIPELINE = "AWS::SageMaker::Pipeline"
+SCHEDULE = "AWS::Scheduler::Schedule"
+# Stands in for a deploy-time value inside the definition's JSON text.
+_DEPLOY_TIME = "<deploy-time value>"
+
+
+def _text(value: Any) -> str | None:
+    """A definition body as JSON text, deploy-time parts replaced; None if not a string/join."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping) and set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        if not isinstance(separator, str) or not isinstance(parts, list):
+            return None
+        return separator.join(p if isinstance(p, str) else _DEPLOY_TIME for p in parts)
+    return None
+
+
+# Equal to cdk_constructs.pipelines.governed_pipeline.DEFINITION_METADATA_KEY (tested).
+DEFINITION_METADATA_KEY = "governance:pipeline-definition"
+
+
+@lru_cache(maxsize=64)
+def _template(path: str) -> Mapping[str, Any]:
+    try:
+        loaded = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, Mapping) else {}
+
+
+def _staged_definition(pipeline: Resource) -> str | None:
+    """The S3-kept definition's staged copy in the cloud assembly (``asset.<hash>/<file>``, the
+    copy's source), found by the file name and SHA-256 the resource's metadata records."""
+    if not pipeline.template_path:
+        return None
+    raw = _template(pipeline.template_path).get("Resources", {}).get(pipeline.logical_id, {})
+    staged = (raw.get("Metadata") or {}).get(DEFINITION_METADATA_KEY)
+    if not isinstance(staged, Mapping) or not isinstance(staged.get("file"), str):
+        return None
+    name = Path(staged["file"]).name
+    for candidate in sorted(Path(pipeline.template_path).parent.glob(f"asset.*/{name}")):
+        body = candidate.read_bytes()
+        if hashlib.sha256(body).hexdigest() == staged.get("sha256"):
+            return body.decode("utf-8", errors="replace")
+    return None
+
+
+def processing_steps(pipeline: Resource) -> list[Mapping[str, Any]] | None:
+    """The ``Arguments`` of each processing step; None when the definition is not readable."""
+    if pipeline.get("PipelineDefinition", "PipelineDefinitionS3Location") is not None:
+        return _steps_of(_staged_definition(pipeline))
+    return definition_steps(pipeline.get("PipelineDefinition", "PipelineDefinitionBody"))
+
+
+def definition_steps(body: Any) -> list[Mapping[str, Any]] | None:
+    """The processing steps' ``Arguments`` of an inline ``PipelineDefinitionBody`` (a string or
+    an ``Fn::Join``); None when it is not readable."""
+    return _steps_of(_text(body))
+
+
+def _steps_of(text: str | None) -> list[Mapping[str, Any]] | None:
+    if text is None:
+        return None
+    try:
+        definition = json.loads(text)
+    except ValueError:
+        return None
+    steps = definition.get("Steps") if isinstance(definition, Mapping) else None
+    if not isinstance(steps, list):
+        return None
+    return [
+        step.get("Arguments") or {}
+        for step in _flatten(steps)
+        if isinstance(step, Mapping) and step.get("Type") == "Processing"
+    ]
+
+
+def _flatten(steps: list[Any]) -> Iterator[Any]:
+    # A condition step nests its branches' steps.
+    for step in steps:
+        yield step
+        if isinstance(step, Mapping) and step.get("Type") == "Condition":
+            arguments = step.get("Arguments") or {}
+            for branch in ("IfSteps", "ElseSteps"):
+                yield from _flatten(arguments.get(branch) or [])
+
+
+def _per_step(check: Any) -> Any:
+    def rule(pipeline: Resource) -> Verdict:
+        steps = processing_steps(pipeline)
+        if steps is None:
+            return Verdict.UNDECIDABLE
+        if not steps:
+            return Verdict.NOT_APPLICABLE
+        return combine(check(step) for step in steps)
+
+    rule.__name__ = check.__name__
+    rule.__doc__ = check.__doc__
+    return rule
+
+
+def _dig(value: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def step_network_protected(step: Mapping[str, Any]) -> Verdict:
+    """The step's job runs in a VPC (Subnets and SecurityGroupIds) with inter-container
+    traffic encryption."""
+    return combine(
+        [
+            vpc_verdict(_dig(step, "NetworkConfig", "VpcConfig")),
+            verdict_of(flag(_dig(step, "NetworkConfig", "EnableInterContainerTrafficEncryption"))),
+        ]
+    )
+
+
+def step_storage_encrypted(step: Mapping[str, Any]) -> Verdict:
+    """The step's job encrypts its volume (unless NVMe) and its output with a KMS key."""
+    cluster = _dig(step, "ProcessingResources", "ClusterConfig") or {}
+    volume = (
+        Verdict.NOT_APPLICABLE
+        if has_local_storage(cluster.get("InstanceType"))
+        else verdict_of(configured(cluster.get("VolumeKmsKeyId")))
+    )
+    outputs = _dig(step, "ProcessingOutputConfig", "Outputs")
+    output = (
+        verdict_of(configured(_dig(step, "ProcessingOutputConfig", "KmsKeyId")))
+        if outputs
+        else Verdict.NOT_APPLICABLE
+    )
+    return combine([volume, output])
+
+
+# What a monitoring check's processing job says about itself in its Environment: the endpoint it
+# watches and its MonitoringType (evidently_engine.ENV_ENDPOINT_NAME / ENV_MONITORING_TYPE).
+ENV_ENDPOINT_NAME = "sagemaker_endpoint_name"
+ENV_MONITORING_TYPE = "governance_monitoring_type"
+
+
+def _scheduled_pipeline_names(index: AppIndex) -> dict[tuple[str, str | None, str | None], bool]:
+    """(pipeline name, account, region) of every pipeline an enabled schedule starts."""
+    found: dict[tuple[str, str | None, str | None], bool] = {}
+    for schedule in index.of_type(SCHEDULE):
+        arn = schedule.get("Target", "Arn")
+        state = schedule.get("State")
+        if not isinstance(arn, str) or ":pipeline/" not in arn or state == "DISABLED":
+            continue
+        environment = schedule.environment
+        found[(arn.rsplit("/", 1)[1], environment.account, environment.region)] = True
+    return found
+
+
+def scheduled_monitors(index: AppIndex) -> dict[tuple[str, str | None, str | None], set[str]]:
+    """MonitoringTypes run by scheduled pipelines, by (endpoint name, account, region)."""
+
+    def build(index: AppIndex) -> dict[tuple[str, str | None, str | None], set[str]]:
+        scheduled = _scheduled_pipeline_names(index)
+        monitors: dict[tuple[str, str | None, str | None], set[str]] = {}
+        for pipeline in index.of_type(PIPELINE):
+            name = pipeline.get("PipelineName")
+            where = (pipeline.environment.account, pipeline.environment.region)
+            if not isinstance(name, str) or (name.lower(), *where) not in scheduled:
+                continue
+            for step in processing_steps(pipeline) or []:
+                environment = _dig(step, "Environment") or {}
+                endpoint = environment.get(ENV_ENDPOINT_NAME)
+                kind = environment.get(ENV_MONITORING_TYPE)
+                if isinstance(endpoint, str) and isinstance(kind, str):
+                    monitors.setdefault((endpoint, *where), set()).add(kind)
+        return monitors
+
+    return index.derived("pipelines:scheduled-monitors", build)
+
+
+def schedule_keeps_failed_starts(schedule: Resource) -> Verdict:
+    """Target.DeadLetterConfig.Arn and Target.RetryPolicy are set."""
+    return combine(
+        [
+            verdict_of(configured(schedule.get("Target", "DeadLetterConfig", "Arn"))),
+            verdict_of(configured(schedule.get("Target", "RetryPolicy"))),
+        ]
+    )
+
+
+_STEPS = "Processing steps of SageMaker pipelines"
+
+RULES = (
+    GovernanceRule(
+        rule_id="PPS1",
+        resource_types=(PIPELINE,),
+        title=f"{_STEPS} run in a VPC and encrypt inter-container traffic",
+        info="A processing step of the pipeline has no NetworkConfig.VpcConfig with Subnets and "
+        "SecurityGroupIds, or does not set EnableInterContainerTrafficEncryption to true.",
+        explanation="Monitoring checks read captured inference data and ground truth. In the "
+        "isolated VPC their only routes are the VPC endpoints, under the platform's network "
+        "controls; the Evidently checks need those routes (they read S3 and publish CloudWatch "
+        "metrics themselves), so the VPC is their network boundary.",
+        undecidable="The definition is kept in S3 without a matching staged copy in the cloud "
+        "assembly, or is not a readable JSON string.",
+        nist_800_53=("SC-7", "AC-4", "SC-8"),
+        eu_ai_act="Art. 15 (cybersecurity)",
+        check=per_resource(_per_step(step_network_protected)),
+    ),
+    GovernanceRule(
+        rule_id="PPS2",
+        resource_types=(PIPELINE,),
+        title=f"{_STEPS} encrypt their volume and output with a KMS key",
+        info="A processing step of the pipeline has no ProcessingResources.ClusterConfig."
+        "VolumeKmsKeyId (and no NVMe instance storage) or no ProcessingOutputConfig.KmsKeyId.",
+        explanation="The job's volume holds copies of captured data; its output is monitoring "
+        "evidence. A customer managed key keeps access to both reviewable.",
+        undecidable="The definition is kept in S3 without a matching staged copy in the cloud "
+        "assembly, or is not a readable JSON string.",
+        nist_800_53=("SC-28", "SC-12"),
+        check=per_resource(_per_step(step_storage_encrypted)),
+    ),
+    GovernanceRule(
+        rule_id="SCH1",
+        resource_types=(SCHEDULE,),
+        title="EventBridge Scheduler schedules retry and keep failed starts",
+        info="The schedule's Target has no DeadLetterConfig.Arn or no RetryPolicy.",
+        explanation="A monitoring run the scheduler could not start leaves the model "
+        "unmonitored; with a retry policy and a dead-letter queue (whose depth is alarmed) the "
+        "gap is retried and then kept, never silent.",
+        undecidable="Target.DeadLetterConfig.Arn or Target.RetryPolicy is conditional.",
+        nist_800_53=("SI-4", "AU-5"),
+        check=per_resource(schedule_keeps_failed_starts),
+    ),
+)
