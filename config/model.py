@@ -899,61 +899,6 @@ class ModelConfig(_Strict):
         return self
 
     @model_validator(mode="after")
-    def _training_fits_the_model(self) -> ModelConfig:
-        training = self.training
-        if training is None:
-            return self
-        issues = []
-        problem = quality_metric_problem(training, self.problem_type.value)
-        if problem is not None:
-            issues.append(
-                Issue(
-                    ("training", "quality_floor", "metric"), problem, training.quality_floor.metric
-                )
-            )
-        deployment = self.deployment
-        own = names.training_pipeline_name(self.name)
-        if deployment is not None and deployment.retraining_pipeline_name not in (None, own):
-            issues.append(
-                Issue(
-                    ("deployment", "retraining_pipeline_name"),
-                    f"names another pipeline, but this model has its own training pipeline "
-                    f"{own!r}, which is its retraining target: leave the field out or set it "
-                    f"to {own!r}",
-                    deployment.retraining_pipeline_name,
-                )
-            )
-        if training.algorithm.framework is not None:
-            # Built-in algorithms read numbers only: a category written as text stops training.
-            for index, feature in enumerate(self.dataset_schema.features):
-                if feature.type not in ("numeric", "boolean"):
-                    issues.append(
-                        Issue(
-                            ("dataset_schema", "features", index, "type"),
-                            f"is {feature.type!r}, but training.algorithm "
-                            f"{training.algorithm.framework!r} reads numeric CSV only "
-                            "(SageMaker developer guide, XGBoost input formats): encode "
-                            "the column as numbers, or train with your own image_uri",
-                            feature.type,
-                        )
-                    )
-            if self.bias is not None:
-                for field in ("label_value", "facet_value"):
-                    value = getattr(self.bias, field)
-                    if isinstance(value, str):
-                        issues.append(
-                            Issue(
-                                ("bias", field),
-                                f"is text, but training.algorithm "
-                                f"{training.algorithm.framework!r} trains on numeric CSV, so "
-                                "Clarify would compute the report for a value that never occurs",
-                                value,
-                            )
-                        )
-        raise_issues(issues)
-        return self
-
-    @model_validator(mode="after")
     def _bias_facet_is_a_column(self) -> ModelConfig:
         if self.bias is None:
             return self
@@ -1069,6 +1014,49 @@ class ModelConfig(_Strict):
         raise_issues(issues)
         return self
 
+    @model_validator(mode="after")
+    def _training_fits_the_model(self) -> ModelConfig:
+        training = self.training
+        if training is None:
+            return self
+        issues = []
+        problem = quality_metric_problem(training, self.problem_type.value)
+        if problem is not None:
+            issues.append(
+                Issue(
+                    ("training", "quality_floor", "metric"), problem, training.quality_floor.metric
+                )
+            )
+        if training.algorithm.framework is not None:
+            # Built-in algorithms read numbers only: a category written as text stops training.
+            for index, feature in enumerate(self.dataset_schema.features):
+                if feature.type not in ("numeric", "boolean"):
+                    issues.append(
+                        Issue(
+                            ("dataset_schema", "features", index, "type"),
+                            f"is {feature.type!r}, but training.algorithm "
+                            f"{training.algorithm.framework!r} reads numeric CSV only "
+                            "(SageMaker developer guide, XGBoost input formats): encode "
+                            "the column as numbers, or train with your own image_uri",
+                            feature.type,
+                        )
+                    )
+            if self.bias is not None:
+                for field in ("label_value", "facet_value"):
+                    value = getattr(self.bias, field)
+                    if isinstance(value, str):
+                        issues.append(
+                            Issue(
+                                ("bias", field),
+                                f"is text, but training.algorithm "
+                                f"{training.algorithm.framework!r} trains on numeric CSV, so "
+                                "Clarify would compute the report for a value that never occurs",
+                                value,
+                            )
+                        )
+        raise_issues(issues)
+        return self
+
     def monitor_max_runtime_seconds(self, monitor_type: str) -> int:
         """MaxRuntimeInSeconds of a monitor: the configured value, or what its schedule allows."""
         if self.deployment is None:
@@ -1082,11 +1070,12 @@ class ModelConfig(_Strict):
 
     @property
     def retraining_pipeline_name(self) -> str | None:
-        """What the violations handler starts: the model's own training pipeline if it has
-        one, else ``deployment.retraining_pipeline_name``."""
-        if self.training is not None:
-            return names.training_pipeline_name(self.name)
-        return self.deployment.retraining_pipeline_name if self.deployment else None
+        """What the violations handler starts: ``deployment.retraining_pipeline_name`` when set,
+        else the model's own training pipeline when it has one."""
+        explicit = self.deployment.retraining_pipeline_name if self.deployment else None
+        if explicit is not None:
+            return explicit
+        return names.training_pipeline_name(self.name) if self.training is not None else None
 
     @property
     def measures_bias(self) -> bool:

@@ -91,13 +91,15 @@ class ModelsStack(Stack):
                 summary=policy.effective_approval(model).summary(),
             )
             if model.training is not None:
-                self.training[model.name] = add_training_pipeline(
+                trained = add_training_pipeline(
                     scope_for_model,
                     model=model,
                     foundation=self.foundation,
                     engine=baseline_form(engine),
                     dead_letter_queue=self.state_change_dlq.queue,
                 )
+                if trained is not None:
+                    self.training[model.name] = trained
             if model.deployment is not None:
                 self.deployments[model.name] = DeployedModel(
                     scope_for_model,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from aws_cdk import Stack, Token
+from aws_cdk import Annotations, Stack, Token
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -140,12 +140,22 @@ def add_training_pipeline(
     foundation: FoundationReference,
     engine: EngineKind,
     dead_letter_queue: sqs.IQueue,
-) -> TrainingPipeline:
-    """The model's TrainingPipeline in ``scope`` (a models stack's per-model scope)."""
+) -> TrainingPipeline | None:
+    """The model's TrainingPipeline in ``scope`` (a models stack's per-model scope); ``None``
+    (with a synth warning) in an environment-agnostic stack."""
     training = model.training
     if training is None:
         raise ValueError(f"model {model.name!r} has no training section")
     stack = Stack.of(scope)
+    if Token.is_unresolved(stack.region):
+        # The definition names region-specific images the SDK resolves at synth; an
+        # environment-agnostic stack has no region to resolve them for.
+        Annotations.of(scope).add_warning_v2(
+            "governance:training-pipeline-needs-region",
+            f"model {model.name!r}: no training pipeline in this environment-agnostic stack; "
+            "set the environment's region to get it",
+        )
+        return None
     spec = training_spec(model, region=stack.region, engine=engine)
     return TrainingPipeline(
         scope,

@@ -33,7 +33,6 @@ from cdk_constructs.encryption import GovernanceKey
 from cdk_constructs.identity import (
     APPROVAL_STATUS_CONDITION,
     JOB_NETWORK_ACTIONS,
-    MONITORED_RESOURCE_READ_ACTIONS,
     SHADOW_ENDPOINT_ACTIONS,
 )
 from cdk_constructs.pipelines.governed_pipeline import DEFINITIONS_PREFIX
@@ -165,7 +164,7 @@ class PipelineFoundationAccess(Construct):
         processing_role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ReadPipelineModels",
-                actions=list(MONITORED_RESOURCE_READ_ACTIONS),
+                actions=["sagemaker:DescribeModel"],
                 resources=[arns.of("model")],
                 conditions=access.created_by_this_app(),
             )

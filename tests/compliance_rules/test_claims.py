@@ -87,5 +87,5 @@ def test_the_pack_manifest_carries_the_claims(tmp_path: Path) -> None:
     manifest = json.loads(write_pack_manifest(tmp_path).read_text())
     by_id = {claim["claimId"]: claim for claim in manifest["claims"]}
     assert set(by_id) == {claim.claim_id for claim in CLAIMS}
-    assert by_id["IAM-1"]["rules"] == ["Governance-IAM1"]
+    assert by_id["IAM-1"]["rules"] == ["Governance-IAM1", "Governance-PIP2"]
     assert by_id["IAM-1"]["status"] == "enforced"

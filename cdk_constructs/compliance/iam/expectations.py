@@ -725,6 +725,73 @@ def _alert_calls(name: str, who: str) -> list[Call]:
 
 
 CALLS: tuple[Call, ...] = (
+    # -- governed pipelines (cdk_constructs/pipelines/foundation_access.py) ------------------
+    Call(
+        "pipeline/register-pending",
+        "Pipelines/Execution",
+        "sagemaker:CreateModelPackage",
+        (_GROUP, f"{_SMARN}:model-package/{{model}}/99"),
+        A,
+        SM_REGISTRY_APPROVE,
+        "a training pipeline registers its version for review",
+        context={
+            **_APP_RESOURCE,
+            "aws:RequestTag/governance:model": "{model}",
+            "sagemaker:ModelApprovalStatus": "PendingManualApproval",
+        },
+    ),
+    Call(
+        "pipeline/no-register-approved",
+        "Pipelines/Execution",
+        "sagemaker:CreateModelPackage",
+        (_GROUP, f"{_SMARN}:model-package/{{model}}/99"),
+        D,
+        README_SOD,
+        "a pipeline never registers an approved version",
+        context={
+            **_APP_RESOURCE,
+            "aws:RequestTag/governance:model": "{model}",
+            "sagemaker:ModelApprovalStatus": "Approved",
+        },
+    ),
+    Call(
+        "pipeline-scheduler/start",
+        "Pipelines/Scheduler",
+        "sagemaker:StartPipelineExecution",
+        (f"{_SMARN}:pipeline/{{model}}-training",),
+        A,
+        SAR_SAGEMAKER,
+        "the schedule starts a governed pipeline",
+        context=_APP_RESOURCE,
+    ),
+    Call(
+        "pipeline-scheduler/no-update",
+        "Pipelines/Scheduler",
+        "sagemaker:UpdatePipeline",
+        (f"{_SMARN}:pipeline/{{model}}-training",),
+        D,
+        README_SOD,
+        "the schedule cannot change a pipeline",
+        context=_APP_RESOURCE,
+    ),
+    Call(
+        "pipeline-publisher/write-definition",
+        "Pipelines/DefinitionPublisher",
+        "s3:PutObject",
+        ("{s3:Artifacts}/pipelines/{model}-training/definition.json",),
+        A,
+        README_SOD,
+        "the deploy-time copy writes SDK-built definitions",
+    ),
+    Call(
+        "pipeline-publisher/no-model-overwrite",
+        "Pipelines/DefinitionPublisher",
+        "s3:PutObject",
+        ("{s3:Artifacts}/models/{model}/output/model.tar.gz",),
+        D,
+        README_SOD,
+        "only training writes model artifacts",
+    ),
     # -- training job ------------------------------------------------------------------------
     *_job_calls(
         "training",

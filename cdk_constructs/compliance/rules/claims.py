@@ -58,6 +58,7 @@ CLAIMS: tuple[Claim, ...] = (
             "Governance-DDB3",
             "Governance-AUD2",
             "Governance-KEY1",
+            "Governance-PIP3",
             "NIST.800.53.R5-S3DefaultEncryptionKMS",
             "NIST.800.53.R5-SNSEncryptedKMS",
             "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
@@ -112,6 +113,7 @@ CLAIMS: tuple[Claim, ...] = (
         rules=(
             "NIST.800.53.R5-S3BucketVersioningEnabled",
             "NIST.800.53.R5-S3DefaultEncryptionKMS",
+            "Governance-PIP1",
         ),
     ),
     Claim(
@@ -211,6 +213,7 @@ CLAIMS: tuple[Claim, ...] = (
             "Governance-MDL2",
             "Governance-MJD1",
             "Governance-MJD3",
+            "Governance-PIP3",
             "NIST.800.53.R5-LambdaInsideVPC",
         ),
     ),
@@ -262,7 +265,7 @@ CLAIMS: tuple[Claim, ...] = (
         "Boundaries on every role",
         README,
         "one permissions boundary on every role",
-        rules=("Governance-IAM1",),
+        rules=("Governance-IAM1", "Governance-PIP2"),
         elsewhere="Applied by cdk_constructs/role_boundary.py to every stack, the roles of "
         "CDK's own custom-resource providers included.",
     ),
