@@ -96,7 +96,7 @@ BIAS_REPORTS = {
 
 
 def bias_report_uri(execution: str) -> str:
-    return f"s3://{ARTIFACT_BUCKET}/{GROUP}/{execution}/clarify-bias/analysis.json"
+    return f"s3://{ARTIFACT_BUCKET}/baselines/{GROUP}/{execution}/clarify-bias/analysis.json"
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -160,8 +160,9 @@ FAILURES: list[tuple[str, Callable[[GateStores], None], dict[str, str]]] = [
         "approval_bias_report_object_missing",
         _nothing,
         {
-            "bias_thresholds": f"bias report unreadable: s3://{ARTIFACT_BUCKET}/credit-default/"
-            "pipelines-c3d4e5f6a7b8/clarify-bias/analysis.json could not be read (NoSuchKey)"
+            "bias_thresholds": f"bias report unreadable: s3://{ARTIFACT_BUCKET}/baselines/"
+            "credit-default/pipelines-c3d4e5f6a7b8/clarify-bias/analysis.json could not be read "
+            "(NoSuchKey)"
         },
     ),
     (
