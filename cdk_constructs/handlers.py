@@ -371,6 +371,7 @@ class GovernanceHandlers(Construct):
         logs_key: GovernanceKey,
         queue_key: GovernanceKey,
         audit: GovernedBucket,
+        artifacts: GovernedBucket,
         evidence: list[GovernedBucket],
         monitoring_reports: GovernedBucket,
         alerts: GovernanceAlerts,
@@ -461,6 +462,8 @@ class GovernanceHandlers(Construct):
             {
                 "POLICY_PARAMETER_PREFIX": POLICY_PARAMETER_PREFIX,
                 "ALERT_TOPIC_ARN": alerts.topic_arn,
+                # Evidence must be under this bucket's baselines/<group>/ (logic/approval.py).
+                "ARTIFACTS_BUCKET_NAME": artifacts.bucket_name,
             },
         )
         self.audit_ledger = function(

@@ -227,6 +227,7 @@ class FoundationStack(Stack):
             logs_key=self.keys[DataDomain.LOGS],
             queue_key=self.keys[DataDomain.ALERTS],
             audit=self.audit,
+            artifacts=self.artifacts,
             evidence=[self.artifacts, self.monitoring_reports],
             monitoring_reports=self.monitoring_reports,
             alerts=self.alerts,

@@ -28,8 +28,9 @@ Steps (``sagemaker.mlops.workflow``), in order:
 9. ``Register``: ``ModelStep`` of ``ModelBuilder.register()``: ``PendingManualApproval``,
    ``ModelMetrics`` and ``DriftCheckBaselines`` from the steps' properties,
    ``CustomerMetadataProperties`` (owner, risk tier, data classification, source revision) and
-   ``MetadataProperties`` (``ProjectId``: the pipeline execution ARN; ``GeneratedBy``: the
-   pipeline ARN), and the model card by reference (``ModelCard``: the card's name is recorded in
+   ``MetadataProperties`` (``ProjectId``: the pipeline execution id; ``GeneratedBy``: the
+   pipeline execution ARN, which the audit ledger records), and the model card by reference
+   (``ModelCard``: the card's name is recorded in
    ``CustomerMetadataProperties`` because CreateModelPackage's ``ModelCard`` member carries card
    *content*, not a reference to an existing card).
 

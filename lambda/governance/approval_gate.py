@@ -16,6 +16,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
+from governance.contracts.parameters import Text
 from governance.contracts.vocabulary import ApprovalStatus
 from governance.data_access import aws
 from governance.data_access.evidence import S3EvidenceReader
@@ -35,6 +36,8 @@ from governance.logic.approval import GateStores, run_gate
 
 class GateSettings(AlertingSettings):
     policy_parameter_prefix: ParameterPrefix = Field(alias="POLICY_PARAMETER_PREFIX")
+    artifacts_bucket_name: Text = Field(alias="ARTIFACTS_BUCKET_NAME")
+    """The governed artifacts bucket: evidence must be under its ``baselines/<group>/``."""
 
 
 def build_handler(settings: GateSettings, client: ClientFactory = aws.client) -> LambdaHandler:
@@ -47,6 +50,7 @@ def build_handler(settings: GateSettings, client: ClientFactory = aws.client) ->
         cards=SageMakerModelCards(sagemaker),
         evidence=S3EvidenceReader(client("s3")),
         notifier=settings.notifier(client),
+        governed_bucket=settings.artifacts_bucket_name,
     )
     return governance_handler(
         parse=lambda event: parse_event(event, ModelPackageStateChange),

@@ -112,6 +112,14 @@ class ModelPackage(_Shape):
     last_modified_by: UserContext | None = Field(None, alias="LastModifiedBy")
     model_metrics: dict[str, Any] = Field(default_factory=dict, alias="ModelMetrics")
     drift_check_baselines: dict[str, Any] = Field(default_factory=dict, alias="DriftCheckBaselines")
+    metadata_properties: dict[str, Any] = Field(default_factory=dict, alias="MetadataProperties")
+    """``CommitId``, ``Repository``, ``GeneratedBy``, ``ProjectId`` (botocore's sagemaker model);
+    the governed pipeline writes its execution ARN to ``GeneratedBy``."""
+
+    def generated_by(self) -> str | None:
+        """``MetadataProperties.GeneratedBy``, if registered (the producing pipeline execution)."""
+        value = self.metadata_properties.get("GeneratedBy")
+        return value.strip() if isinstance(value, str) and value.strip() else None
 
     def evidence_uris(self) -> list[str]:
         """Every ``S3Uri`` in the metrics and baselines, de-duplicated, in order found."""

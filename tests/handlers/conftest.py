@@ -96,7 +96,7 @@ BIAS_REPORTS = {
 
 
 def bias_report_uri(execution: str) -> str:
-    return f"s3://{ARTIFACT_BUCKET}/{GROUP}/{execution}/clarify-bias/analysis.json"
+    return f"s3://{ARTIFACT_BUCKET}/baselines/{GROUP}/{execution}/clarify-bias/analysis.json"
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -155,6 +155,7 @@ def gate() -> GateStores:
         cards=cards,
         evidence=FakeEvidence(_evidence_documents()),
         notifier=FakeNotifier(),
+        governed_bucket=ARTIFACT_BUCKET,
     )
 
 
@@ -186,6 +187,7 @@ GATE_SETTINGS = GateSettings(
     POLICY_PARAMETER_PREFIX=POLICY_PARAMETER_PREFIX,
     ALERT_TOPIC_ARN=ALERT_TOPIC_ARN,
     IDEMPOTENCY_TABLE_NAME=IDEMPOTENCY_TABLE,
+    ARTIFACTS_BUCKET_NAME=ARTIFACT_BUCKET,
 )
 LEDGER_SETTINGS = LedgerSettings(
     LEDGER_TABLE_NAME=LEDGER_TABLE,

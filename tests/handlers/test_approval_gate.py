@@ -15,7 +15,14 @@ from governance.contracts.vocabulary import ModelCardStatus
 from governance.data_access.parameters import UnknownModelGroupError
 from governance.events import ModelPackageStateChange, parse_event
 from governance.lambda_runtime import ConfigurationError
-from governance.logic.approval import GateStores, approving_version, run_gate
+from governance.logic.approval import (
+    GateStores,
+    approving_version,
+    evidence_location_check,
+    governed_evidence_prefix,
+    run_gate,
+)
+from governance.sagemaker import ModelPackage
 
 from .conftest import (
     ALERT_TOPIC_ARN,
@@ -41,6 +48,7 @@ ALL_CHECKS = [
     "model_card_approved",
     "approval_description",
     "separate_approver",
+    "evidence_location",
 ]
 
 
@@ -160,8 +168,9 @@ FAILURES: list[tuple[str, Callable[[GateStores], None], dict[str, str]]] = [
         "approval_bias_report_object_missing",
         _nothing,
         {
-            "bias_thresholds": f"bias report unreadable: s3://{ARTIFACT_BUCKET}/credit-default/"
-            "pipelines-c3d4e5f6a7b8/clarify-bias/analysis.json could not be read (NoSuchKey)"
+            "bias_thresholds": f"bias report unreadable: s3://{ARTIFACT_BUCKET}/baselines/"
+            "credit-default/pipelines-c3d4e5f6a7b8/clarify-bias/analysis.json could not be read "
+            "(NoSuchKey)"
         },
     ),
     (
@@ -240,9 +249,9 @@ def test_every_failed_check_is_listed_when_several_fail(gate: GateStores) -> Non
         "separate_approver",
     }
     [(_, _, description)] = registry(gate).updates
-    assert "4 of 8 checks failed" in description
+    assert "4 of 9 checks failed" in description
     message = notifier(gate).alerts[0].message
-    assert "Failed checks (4 of 8):" in message
+    assert "Failed checks (4 of 9):" in message
     for name in failed:
         assert name in description
         assert f"  - {name}: " in message
@@ -280,7 +289,7 @@ def test_only_required_evidence_is_checked(gate: GateStores) -> None:
     # Then it passes: neither rule is part of this model's policy, and nothing else was read
     assert result["result"] == "passed"
     names = [c["name"] for c in notifier(gate).details[0]["checks"]]
-    assert names == ["model_quality_metrics", "approval_description"]
+    assert names == ["model_quality_metrics", "approval_description", "evidence_location"]
     assert isinstance(gate.evidence, FakeEvidence)
     assert gate.evidence.reads == []
 
@@ -479,6 +488,69 @@ def test_card_created_approved_counts_its_creator_as_approver() -> None:
     assert approving_version([]) is None
 
 
+# --- Evidence location ----------------------------------------------------------------------
+
+
+def _package_with(uri: str) -> ModelPackage:
+    detail = load_event("approval_full_evidence")["detail"]
+    detail["ModelMetrics"]["Bias"]["Report"]["S3Uri"] = uri
+    return ModelPackage.model_validate(detail)
+
+
+def test_evidence_under_the_governed_prefix_passes() -> None:
+    package = ModelPackage.model_validate(load_event("approval_full_evidence")["detail"])
+
+    check = evidence_location_check(package, ARTIFACT_BUCKET)
+
+    assert check.passed
+    assert f"under s3://{ARTIFACT_BUCKET}/baselines/{GROUP}/" in check.reason
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "s3://someone-elses-bucket/baselines/credit-default/x/analysis.json",
+        f"s3://{ARTIFACT_BUCKET}/credit-default/x/analysis.json",
+        f"s3://{ARTIFACT_BUCKET}/baselines/other-model/x/analysis.json",
+        f"s3://{ARTIFACT_BUCKET}/baselines/credit-default-v2/x/analysis.json",
+        f"s3://{ARTIFACT_BUCKET}/baselines/credit-default/../other-model/analysis.json",
+        f"s3://{ARTIFACT_BUCKET}-copy/baselines/credit-default/x/analysis.json",
+    ],
+)
+def test_evidence_outside_the_governed_prefix_fails_naming_uri_and_prefix(uri: str) -> None:
+    check = evidence_location_check(_package_with(uri), ARTIFACT_BUCKET)
+
+    assert not check.passed
+    assert check.name == "evidence_location"
+    assert uri in check.reason
+    assert governed_evidence_prefix(ARTIFACT_BUCKET, GROUP) in check.reason
+
+
+def test_gate_rejects_an_approval_whose_evidence_is_not_governed(gate: GateStores) -> None:
+    # Given a fully evidenced approval whose bias report was swapped for one in another bucket
+    event = load_event("approval_full_evidence")
+    # (the same, within-threshold report content, so only its location is wrong)
+    report = event["detail"]["ModelMetrics"]["Bias"]["Report"]
+    outside = "s3://scratch-bucket/credit-default/analysis.json"
+    evidence = gate.evidence
+    assert isinstance(evidence, FakeEvidence)
+    evidence.documents[outside] = evidence.documents[report["S3Uri"]]
+    report["S3Uri"] = outside
+
+    # When the gate judges it
+    result = judge(gate, event)
+
+    # Then the approval is withdrawn, naming the URI and the allowed prefix
+    assert result["result"] == "failed"
+    failed = _failed(notifier(gate).details[0]["checks"])
+    assert outside in failed["evidence_location"]
+    assert f"s3://{ARTIFACT_BUCKET}/baselines/{GROUP}/" in failed["evidence_location"]
+    [(_, status, description)] = registry(gate).updates
+    assert status == "Rejected"
+    assert "evidence_location" in description
+    assert set(failed) == {"evidence_location"}
+
+
 # --- Settings --------------------------------------------------------------------------------
 
 
@@ -500,6 +572,7 @@ def test_settings_default_the_bus() -> None:
             "POLICY_PARAMETER_PREFIX": "/p/",
             "ALERT_TOPIC_ARN": ALERT_TOPIC_ARN,
             "IDEMPOTENCY_TABLE_NAME": "t",
+            "ARTIFACTS_BUCKET_NAME": ARTIFACT_BUCKET,
             "EVENT_BUS_NAME": "",
         }
     )
@@ -517,6 +590,7 @@ def test_cold_start_from_the_environment_passes_a_full_approval(
         "POLICY_PARAMETER_PREFIX": "/sagemaker-governance/models/",
         "ALERT_TOPIC_ARN": ALERT_TOPIC_ARN,
         "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE,
+        "ARTIFACTS_BUCKET_NAME": ARTIFACT_BUCKET,
         "POWERTOOLS_SERVICE_NAME": "ApprovalGate",
     }.items():
         monkeypatch.setenv(name, value)

@@ -102,6 +102,15 @@ def test_every_event_becomes_a_chained_record(ledger_stores: LedgerStores) -> No
     assert approved["description"].startswith("Reviewed evaluation, bias and explainability")
     assert any(uri.endswith("clarify-bias/analysis.json") for uri in approved["evidence_uris"])
     assert approved["event_id"] == load_event("approval_bias_over_threshold")["id"]
+    # And each state change names the pipeline execution that registered the version
+    assert approved["produced_by_execution"] == (
+        "arn:aws:sagemaker:eu-west-1:123456789012:pipeline/credit-default-training/"
+        "execution/b7c8d9e0f1a2"
+    )
+    assert registered["produced_by_execution"].endswith("/execution/a1b2c3d4e5f6")
+    assert verdict["produced_by_execution"] is None
+    assert violation["produced_by_execution"] is None
+    assert {each["schema_version"] for each in records} == {ledger.SCHEMA_VERSION}
     assert approved["event_source"] == "aws.sagemaker"
     assert approved["event_time"] == "2026-11-12T09:41:07Z"
     assert verdict["kind"] == "approval_verdict"
@@ -242,6 +251,55 @@ def test_package_that_cannot_be_read_is_recorded_with_the_reason(
         "<unknown: DescribeModelPackage arn:aws:sagemaker:eu-west-1:123456789012:"
         "model-package/credit-default/1: ValidationException>"
     )
+
+
+def test_version_without_generated_by_is_recorded_as_none_recorded(
+    ledger_stores: LedgerStores,
+) -> None:
+    # Given a version registered outside the governed pipeline (no MetadataProperties)
+    event = load_event("approval_full_evidence")
+    del event["detail"]["MetadataProperties"]
+
+    # When its state change is recorded
+    record(ledger_stores, "approval_full_evidence", detail=event["detail"])
+
+    # Then the record says explicitly that no producing execution is recorded
+    [recorded] = store(ledger_stores).chain(GROUP)
+    assert recorded["produced_by_execution"] == ledger.NO_EXECUTION_RECORDED
+    assert ledger.verify_chain([recorded]).intact
+
+
+def test_generated_by_that_is_not_an_execution_is_not_taken_for_one() -> None:
+    # Given a version whose GeneratedBy names something other than a pipeline execution
+    package = _package("approval_full_evidence", MetadataProperties={"GeneratedBy": "laptop"})
+
+    # When the producing execution is read
+    produced_by = ledger.producing_execution(package)
+
+    # Then none is recorded, and the record shows what was there
+    assert produced_by == "<none recorded: GeneratedBy is 'laptop', not a pipeline execution ARN>"
+
+
+def test_unreadable_package_records_why_no_execution_is_named(
+    ledger_stores: LedgerStores,
+) -> None:
+    event = load_event("approval_full_evidence")
+    registry(ledger_stores).unreadable[event["detail"]["ModelPackageArn"]] = "AccessDenied"
+
+    run_ledger(parse_governance_event(event), ledger_stores)
+
+    [recorded] = store(ledger_stores).chain(GROUP)
+    assert recorded["produced_by_execution"].startswith("<none recorded: DescribeModelPackage")
+
+
+def test_schema_1_records_without_the_field_still_verify() -> None:
+    # Given a chain written before the field existed (schema 1: no produced_by_execution)
+    first: dict[str, Any] = {"pk": GROUP, "seq": 1, "prev_hash": ledger.GENESIS_HASH}
+    first.update(schema_version=1, kind="model_package_state_change")
+    first["hash"] = ledger.record_hash(first)
+
+    # Then it verifies as stored
+    assert ledger.verify_chain([first]).intact
 
 
 # --- Contention and partial failures (fakes) ------------------------------------------------

@@ -355,8 +355,16 @@ def test_the_gate_finds_every_piece_of_evidence_it_requires(model_monitor: Any) 
         }
     )
     # When the gate evaluates it with its own logic
-    verdict = approval.evaluate(package, policy, bias_reports=approval.BiasReports(()), card=None)
-    # Then every evidence check passes, and every URI is under the model's governed prefixes
+    verdict = approval.evaluate(
+        package,
+        policy,
+        bias_reports=approval.BiasReports(()),
+        card=None,
+        governed_bucket="governance-placeholder-bucket",
+    )
+    # Then every evidence check passes (the location check included), and every URI is under
+    # the model's governed prefixes
+    assert approval.EVIDENCE_LOCATION_CHECK in [c.name for c in verdict.checks]
     assert [c.name for c in verdict.checks if not c.passed] == []
     governed = re.compile(r"s3://governance-placeholder-bucket/baselines/credit-default/exec123/")
     assert all(governed.match(uri) for uri in package.evidence_uris()), package.evidence_uris()

@@ -81,6 +81,7 @@ def test_handlers_get_the_contract_environment(default_assembly: Assembly) -> No
         "ALERT_TOPIC_ARN",
         "EVENT_BUS_NAME",
         "IDEMPOTENCY_TABLE_NAME",
+        "ARTIFACTS_BUCKET_NAME",
     }
     assert set(ledger["Environment"]["Variables"]) >= {
         "LEDGER_TABLE_NAME",

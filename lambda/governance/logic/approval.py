@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from governance.contracts.parameters import ApprovalPolicy
+from governance.contracts.reference_data import BASELINES_PREFIX
 from governance.contracts.vocabulary import (
     APPROVAL_DESCRIPTION_MAX_CHARS,
     ApprovalStatus,
@@ -41,6 +42,7 @@ from governance.sagemaker import (
 
 BIAS_THRESHOLDS_CHECK: Final = "bias_thresholds"
 GATE_REVERT_CHECK: Final = "gate_revert"
+EVIDENCE_LOCATION_CHECK: Final = "evidence_location"
 BIAS_REPORT_PATHS: Final = (
     ("Bias", "Report"),
     ("Bias", "PostTrainingReport"),
@@ -117,6 +119,36 @@ def card_approver(approving: ModelCardVersion, *, first_version: int | None) -> 
     return None
 
 
+def governed_evidence_prefix(bucket: str, group: str) -> str:
+    """Where a version's evidence must be: ``s3://<artifacts bucket>/baselines/<group>/``."""
+    return f"s3://{bucket}/{BASELINES_PREFIX}{group}/"
+
+
+def evidence_location_check(package: ModelPackage, governed_bucket: str) -> Check:
+    """Every evidence ``S3Uri`` (ModelMetrics, DriftCheckBaselines) lies under the governed
+    prefix of the version's group: evidence written anywhere else was not produced (or may have
+    been replaced) outside the governed pipeline's outputs."""
+    allowed = governed_evidence_prefix(governed_bucket, package.model_package_group_name)
+    uris = package.evidence_uris()
+    outside = [uri for uri in uris if not _is_under(uri, allowed)]
+    if outside:
+        return _check(
+            EVIDENCE_LOCATION_CHECK,
+            False,
+            f"{len(outside)} evidence file(s) outside the governed prefix {allowed}: "
+            + ", ".join(outside),
+        )
+    return _check(EVIDENCE_LOCATION_CHECK, True, f"{len(uris)} evidence file(s) under {allowed}")
+
+
+def _is_under(uri: str, prefix: str) -> bool:
+    # No ".." or "." segment may climb out of the prefix (S3 keys are literal, but readers of the
+    # URI may normalise them), and the key must name an object below the prefix.
+    if not uri.startswith(prefix) or len(uri) == len(prefix):
+        return False
+    return not any(part in ("..", ".") for part in uri[len(prefix) :].split("/"))
+
+
 def evaluate(
     package: ModelPackage,
     policy: ApprovalPolicy,
@@ -124,8 +156,11 @@ def evaluate(
     bias_reports: BiasReports,
     card: CardApproval | None,
     skip: Iterable[Evidence] = (),
+    governed_bucket: str | None = None,
 ) -> ApprovalVerdict:
-    """Every check the policy asks for; thresholds are checked whenever the policy sets any."""
+    """Every check the policy asks for; thresholds are checked whenever the policy sets any;
+    with ``governed_bucket`` (the gate always gives it), every evidence URI must lie under
+    ``s3://<governed_bucket>/baselines/<group>/``."""
     skipped = set(skip)
 
     def wanted(evidence: Evidence) -> bool:
@@ -154,6 +189,8 @@ def evaluate(
     if wanted(Evidence.SEPARATE_APPROVER):
         result = check_separation(package.created_by, package.last_modified_by)
         checks.append(_check(Evidence.SEPARATE_APPROVER, result.passed, result.reason))
+    if governed_bucket is not None:
+        checks.append(evidence_location_check(package, governed_bucket))
     return ApprovalVerdict(tuple(checks), tuple(package.evidence_uris()))
 
 
@@ -342,6 +379,8 @@ class GateStores:
     cards: ModelCards
     evidence: EvidenceReader
     notifier: Notifier
+    governed_bucket: str
+    """The artifacts bucket whose ``baselines/<group>/`` prefix holds governed evidence."""
 
 
 def run_gate(change: ModelPackageStateChange, stores: GateStores) -> dict[str, Any]:
@@ -411,7 +450,14 @@ def _judge(
         if policy.requires(Evidence.MODEL_CARD_APPROVED)
         else None
     )
-    return evaluate(package, policy, bias_reports=reports, card=card, skip=skip)
+    return evaluate(
+        package,
+        policy,
+        bias_reports=reports,
+        card=card,
+        skip=skip,
+        governed_bucket=stores.governed_bucket,
+    )
 
 
 def _bias_reports(package: ModelPackage, evidence: EvidenceReader) -> BiasReports:

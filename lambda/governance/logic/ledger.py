@@ -4,6 +4,10 @@ Each record carries ``prev_hash`` (the previous record's ``hash``; :data:`GENESI
 ``seq`` 1) and ``hash`` = SHA-256 of the canonical JSON (sorted keys, no whitespace, UTF-8) of
 every other field. Events are recorded in arrival order; ``from_status`` is the status of the
 version's previous record in that order (EventBridge does not guarantee delivery order).
+
+Schema 2 adds ``produced_by_execution`` (state changes: the pipeline execution that registered
+the version, from ``MetadataProperties.GeneratedBy``, or why none is named; other kinds:
+``null``). Schema 1 records lack the field and still verify: a hash covers the fields stored.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -38,10 +43,14 @@ from governance.events import (
 from governance.sagemaker import ModelPackage, UserContext, describe_user, known, s3_uris
 
 GENESIS_HASH: Final = "0" * 64
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 MAX_APPEND_ATTEMPTS: Final = 8
 GATE_ACTOR: Final = "sagemaker.governance approval gate"
 MONITOR_ACTOR: Final = "sagemaker.governance model monitoring"
+NO_EXECUTION_RECORDED: Final = "<none recorded>"
+_PIPELINE_EXECUTION_ARN: Final = re.compile(
+    r"arn:[\w-]+:sagemaker:[^:]*:\d{12}:pipeline/[^/]+/execution/[^/]+"
+)
 
 
 class LedgerContentionError(RuntimeError):
@@ -153,12 +162,31 @@ def state_change_actors(
     return Actors(_described(actor, reason), _described(registrant, "<unknown>"))
 
 
+def producing_execution(package: ModelPackage | None, unreadable: str | None = None) -> str:
+    """The pipeline execution that registered the version (``MetadataProperties.GeneratedBy``),
+    or :data:`NO_EXECUTION_RECORDED`, with why, when the package does not name one."""
+    if package is None:
+        return f"{NO_EXECUTION_RECORDED[:-1]}: {unreadable or 'the package was not read'}>"
+    generated_by = package.generated_by()
+    if generated_by is None:
+        return NO_EXECUTION_RECORDED
+    if not _PIPELINE_EXECUTION_ARN.fullmatch(generated_by):
+        return (
+            f"{NO_EXECUTION_RECORDED[:-1]}: GeneratedBy is {generated_by!r}, "
+            "not a pipeline execution ARN>"
+        )
+    return generated_by
+
+
 def _described(user: UserContext | None, otherwise: str) -> str:
     return user.describe() if user is not None else otherwise
 
 
-def record_content(event: GovernanceEvent, actors: Actors | None = None) -> dict[str, Any]:
-    """The event-specific fields of a record (who, what, status, reason, evidence, verdict)."""
+def record_content(
+    event: GovernanceEvent, actors: Actors | None = None, produced_by: str | None = None
+) -> dict[str, Any]:
+    """The event-specific fields of a record (who, what, status, reason, evidence, verdict,
+    and for a state change the pipeline execution that produced the version)."""
     content: dict[str, Any] = {
         "event_id": event.id,
         "event_source": str(event.source),
@@ -172,6 +200,7 @@ def record_content(event: GovernanceEvent, actors: Actors | None = None) -> dict
         "evidence_uris": [],
         "verdict": None,
         "monitoring": None,
+        "produced_by_execution": None,
     }
     if isinstance(event, ModelPackageStateChange):
         detail = event.detail
@@ -186,6 +215,7 @@ def record_content(event: GovernanceEvent, actors: Actors | None = None) -> dict
             to_status=str(detail.model_approval_status),
             description=detail.approval_description,
             evidence_uris=s3_uris(detail.model_metrics, detail.drift_check_baselines),
+            produced_by_execution=produced_by or producing_execution(None),
         )
     elif isinstance(event, ApprovalVerdictEvent):
         content.update(_verdict_content(event))
@@ -394,16 +424,18 @@ def run_ledger(
     """Record one event; a small JSON result."""
     group = event.detail.model_package_group_name
     governed, why_not = is_governed(stores.parameters, group)
-    actors = None
+    actors = produced_by = None
     if isinstance(event, ModelPackageStateChange):
         try:
             package = stores.registry.describe_package(event.detail.model_package_arn)
         except PackageUnreadableError as error:
             actors = state_change_actors(event, None, str(error))
+            produced_by = producing_execution(None, str(error))
         else:
             actors = state_change_actors(event, package)
+            produced_by = producing_execution(package)
     result = append(
-        record_content(event, actors),
+        record_content(event, actors, produced_by),
         duplicate_key=duplicate_key(event),
         governed=governed,
         store=stores.store,
