@@ -47,6 +47,11 @@ def _renamed(config: GovernanceConfig, count: int, *, deployed: bool) -> Governa
         update: dict[str, Any] = {"name": f"{shape.name}-{index:03d}"}
         if not deployed:
             update["deployment"] = None
+        if index >= len(shapes):
+            # Training pipelines live in the models stacks and their roles in the foundation are
+            # scoped by tag and prefix; the first copy of each shape keeps its training section,
+            # the rest leave it out (each definition is an SDK build of about a second).
+            update["training"] = None
         models.append(shape.model_copy(update=update))
     return config.model_copy(update={"models": models})
 
