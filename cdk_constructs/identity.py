@@ -55,6 +55,34 @@ SHADOW_ENDPOINT_ACTIONS = (
     "sagemaker:DeleteEndpoint",
     "sagemaker:DeleteEndpointConfig",
 )
+
+
+def clarify_shadow_arns(arns: access.SageMakerArns) -> list[str]:
+    """The endpoints and endpoint configs Clarify names with its shadow prefix."""
+    return [
+        arns.of("endpoint", f"{access.CLARIFY_SHADOW_PREFIX}*"),
+        arns.of("endpoint-config", f"{access.CLARIFY_SHADOW_PREFIX}*"),
+    ]
+
+
+def clarify_shadow_statements(shadow: list[str], *, sid_prefix: str) -> list[iam.PolicyStatement]:
+    """What a role running Clarify needs for its shadow endpoint: manage the ``shadow``
+    endpoints and configs, and tag them on create."""
+    return [
+        iam.PolicyStatement(
+            sid=f"{sid_prefix}ClarifyShadowEndpoints",
+            actions=list(SHADOW_ENDPOINT_ACTIONS),
+            resources=shadow,
+        ),
+        iam.PolicyStatement(
+            sid=f"Tag{sid_prefix}ShadowEndpointsOnCreate",
+            actions=["sagemaker:AddTags"],
+            resources=shadow,
+            conditions=access.tag_on_create("CreateEndpoint", "CreateEndpointConfig"),
+        ),
+    ]
+
+
 # What a data scientist may do with the team's governed pipelines, and what no persona may do
 # with any pipeline (Service Authorization Reference, SageMaker: pipeline and
 # pipeline-execution resource types, aws:ResourceTag condition keys).
@@ -693,27 +721,11 @@ class JobExecutionRoles(Construct):
         model, so the monitoring role reads the governed endpoint and model and manages
         endpoints named ``sm-clarify-*`` (and only those)."""
         arns = access.SageMakerArns(stack)
-        shadow = [
-            arns.of("endpoint", f"{access.CLARIFY_SHADOW_PREFIX}*"),
-            arns.of("endpoint-config", f"{access.CLARIFY_SHADOW_PREFIX}*"),
-        ]
         monitored = [arns.of("model"), arns.of("endpoint"), arns.of("endpoint-config")]
         role = self.monitoring
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ClarifyShadowEndpoints",
-                actions=list(SHADOW_ENDPOINT_ACTIONS),
-                resources=shadow,
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="TagShadowEndpointsOnCreate",
-                actions=["sagemaker:AddTags"],
-                resources=shadow,
-                conditions=access.tag_on_create("CreateEndpoint", "CreateEndpointConfig"),
-            )
-        )
+        shadow = clarify_shadow_arns(arns)
+        for statement in clarify_shadow_statements(shadow, sid_prefix=""):
+            role.add_to_policy(statement)
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadMonitoredEndpoints",

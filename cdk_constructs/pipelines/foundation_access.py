@@ -33,7 +33,8 @@ from cdk_constructs.encryption import GovernanceKey
 from cdk_constructs.identity import (
     APPROVAL_STATUS_CONDITION,
     JOB_NETWORK_ACTIONS,
-    SHADOW_ENDPOINT_ACTIONS,
+    clarify_shadow_arns,
+    clarify_shadow_statements,
 )
 from cdk_constructs.pipelines.governed_pipeline import DEFINITIONS_PREFIX
 from cdk_constructs.roles import ManagedPolicyRole
@@ -142,25 +143,9 @@ class PipelineFoundationAccess(Construct):
         artifacts.grant_read(processing_role, f"{models_prefix}*")
         artifacts.grant_read(processing_role, f"{DEFINITIONS_PREFIX}*")
         arns = access.SageMakerArns(stack)
-        shadow = [
-            arns.of("endpoint", f"{access.CLARIFY_SHADOW_PREFIX}*"),
-            arns.of("endpoint-config", f"{access.CLARIFY_SHADOW_PREFIX}*"),
-        ]
-        processing_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="PipelineClarifyShadowEndpoints",
-                actions=list(SHADOW_ENDPOINT_ACTIONS),
-                resources=shadow,
-            )
-        )
-        processing_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="TagPipelineShadowEndpointsOnCreate",
-                actions=["sagemaker:AddTags"],
-                resources=shadow,
-                conditions=access.tag_on_create("CreateEndpoint", "CreateEndpointConfig"),
-            )
-        )
+        shadow = clarify_shadow_arns(arns)
+        for statement in clarify_shadow_statements(shadow, sid_prefix="Pipeline"):
+            processing_role.add_to_principal_policy(statement)
         processing_role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ReadPipelineModels",

@@ -22,7 +22,6 @@ from cdk_constructs.compliance.rules.model import (
     GovernanceRule,
     Resource,
     Verdict,
-    as_list,
     combine,
     dig,
     flag,
@@ -35,6 +34,7 @@ from cdk_constructs.compliance.rules.registry import (
     matches_state_changes,
     targets_have_dlq,
 )
+from cdk_constructs.compliance.rules.stores import bucket_key_verdict
 from cdk_constructs.compliance.rules.wiring import (
     CLOUDTRAIL_TRAIL,
     DYNAMODB_TABLE,
@@ -196,22 +196,7 @@ def audit_bucket_encrypted_with_our_key(bucket: Resource, index: AppIndex) -> Ve
     not_audit = _audit_bucket_verdict(bucket, index)
     if not_audit is not None:
         return not_audit
-    rules = bucket.get("BucketEncryption", "ServerSideEncryptionConfiguration")
-    if rules is None:
-        return Verdict.NON_COMPLIANT  # S3's default: SSE-S3, an AWS owned key
-    if is_unresolved(rules):
-        return Verdict.UNDECIDABLE
-    verdicts = []
-    for rule in as_list(rules):
-        default = dig(rule, "ServerSideEncryptionByDefault")
-        algorithm = dig(default, "SSEAlgorithm")
-        if is_unresolved(algorithm):
-            verdicts.append(Verdict.UNDECIDABLE)
-            continue
-        verdicts.append(verdict_of(algorithm in ("aws:kms", "aws:kms:dsse")))
-        key = dig(default, "KMSMasterKeyID")
-        verdicts.append(verdict_of(key_is_customer_managed(key, bucket, index)))
-    return combine(verdicts) if verdicts else Verdict.NON_COMPLIANT
+    return bucket_key_verdict(bucket, index)
 
 
 def trail_validates_log_files(trail: Resource) -> Verdict:
