@@ -66,6 +66,17 @@ def config_data() -> dict[str, Any]:
     deployment.pop("model_package_arn")
     deployment["environments"] = {name: {"package_version": 7} for name in ENVIRONMENTS}
     deployment["model_quality_floor"] = {"metric": "auc", "minimum": 0.75}
+    # A protected facet and bias evidence, so the policy's bias intervals apply: data quality,
+    # model quality and bias run on both engines (explainability is Model Monitor's only, see
+    # config ENGINE_REFUSALS).
+    model["bias"] = {
+        "label": "churned",
+        "label_value": 1,
+        "facet": "channel",
+        "facet_value": "branch",
+    }
+    model["approval"] = {"add_evidence": ["bias_report"]}
+    model["monitoring"]["bias"] = {"enabled": True, "schedule": "cron(0 0 ? * * *)"}
     data["models"] = [model]
     return data
 
@@ -150,6 +161,10 @@ def test_both_engines_expose_the_same_alarms(synth: Synth) -> None:
     assert mm == ev
     names = {a["MetricName"] for a in ev}
     assert {"feature_baseline_drift_channel", "feature_non_null_tenure_months", "auc"} <= names
+    # The policy's bias intervals (default config: DI, DPPL, CI), below and above, on both.
+    assert {"bias_metric_DI", "bias_metric_DPPL", "bias_metric_CI"} <= names
+    bias = [a for a in ev if a["MetricName"] == "bias_metric_DI"]
+    assert {a["ComparisonOperator"] for a in bias} >= {"LessThanThreshold", "GreaterThanThreshold"}
 
 
 def test_both_engines_have_the_same_dashboard(synth: Synth) -> None:
@@ -166,7 +181,7 @@ def test_endpoint_parameters_name_the_same_schedules(synth: Synth) -> None:
     )
     # The evidently environment has no Model Monitor schedule or job definition at all.
     assert not synth.resources("ev", "AWS::SageMaker::MonitoringSchedule")
-    assert len(synth.resources("mm", "AWS::SageMaker::MonitoringSchedule")) == 2
+    assert len(synth.resources("mm", "AWS::SageMaker::MonitoringSchedule")) == 3
 
 
 # --- the Evidently side: pipelines, schedules, the job request ------------------------------
@@ -219,7 +234,7 @@ def _request(definition: dict[str, Any]) -> dict[str, Any]:
 
 def test_each_check_is_a_scheduled_pipeline_named_like_the_schedule(synth: Synth) -> None:
     pipelines = dict(_definitions(synth))
-    expected = {f"{MODEL}-ev-data-quality", f"{MODEL}-ev-model-quality"}
+    expected = {f"{MODEL}-ev-data-quality", f"{MODEL}-ev-model-quality", f"{MODEL}-ev-bias"}
     assert set(pipelines) == expected
     schedules = synth.resources("ev", "AWS::Scheduler::Schedule").values()
     by_name = {s["Properties"]["Name"]: s["Properties"] for s in schedules}
@@ -295,9 +310,18 @@ def test_job_publishes_what_the_alarms_watch(synth: Synth) -> None:
                     f"feature_baseline_drift_{feature}",
                     f"feature_non_null_{feature}",
                 )
-            else:
+            elif args.check == "model_quality":
                 assert alarm["MetricName"] in job.QUALITY_METRICS["BinaryClassification"].values()
                 assert args.quality_floor == f"{alarm['MetricName']}:{alarm['Threshold']}"
+            else:
+                # What the job publishes for the metric: the alarm's name and every dimension.
+                metric = alarm["MetricName"].removeprefix("bias_metric_")
+                spec = job.settings_from(args).bias
+                assert spec is not None
+                assert {**dims, **spec.dimensions(metric)} == dims
+                assert metric in {name for name, _, _ in spec.thresholds}
+                low, high = next((lo, hi) for n, lo, hi in spec.thresholds if n == metric)
+                assert alarm["Threshold"] in (low, high)
 
 
 # --- the events that reach the violations handler -----------------------------------------
@@ -447,6 +471,7 @@ def test_the_report_shows_each_models_engine_schedule_and_checks(synth: Synth) -
         == [(t, s) for t, s, _ in shown["mm"]]
         == [
             ("DataQuality", "cron(0 * ? * * *)"),
+            ("ModelBias", "cron(0 0 ? * * *)"),
             ("ModelQuality", "cron(0 0 ? * * *)"),
         ]
     )
@@ -458,7 +483,11 @@ def test_the_report_shows_each_models_engine_schedule_and_checks(synth: Synth) -
 
     lines = estimate([models["ev"]], load_prices()).lines
     jobs = [line for line in lines if line.kind == "monitor"]
-    assert sorted(line.item for line in jobs) == ["DataQuality monitor", "ModelQuality monitor"]
+    assert sorted(line.item for line in jobs) == [
+        "DataQuality monitor",
+        "ModelBias monitor",
+        "ModelQuality monitor",
+    ]
     assert all(line.monthly is not None or line.price is None for line in jobs)
 
 
@@ -473,6 +502,7 @@ def test_placement_counts_what_the_evidently_engine_adds(synth: Synth) -> None:
         for resource in synth.models_stack(env)["Resources"].values():
             parts = resource.get("Metadata", {}).get("aws:cdk:path", "").split("/")
             counts["model" if len(parts) > 2 and parts[1] == MODEL else "stack"] += 1
-        assert counts["model"] == estimate_resources(model), env
+        bias_metrics = len(parse_config(config_data(), REPO / "e.yaml").governance.bias_thresholds)
+        assert counts["model"] == estimate_resources(model, bias_metrics=bias_metrics), env
         # (the CLI adds AWS::CDK::Metadata, which an in-process synth leaves out)
         assert counts["stack"] == STACK_OVERHEAD - 1 + engine_overhead, env
