@@ -646,6 +646,11 @@ def bias(frame: Any, settings: Settings) -> CheckResult:
 # --- history: SageMaker AI MLflow App -------------------------------------------------------
 
 
+# MLflow keeps tag values up to 5,000 characters (MLflow REST API, SetTag); a run records its
+# first violations as tags, the rest are in constraint_violations.json.
+MLFLOW_VIOLATION_TAGS = 20
+
+
 def mlflow_metric_name(name: str, dimensions: Mapping[str, str]) -> str:
     """A metric name MLflow accepts (letters, digits, _ - . / and spaces), unique per feature."""
     key = "/".join([name, *(dimensions[k] for k in ("Feature",) if k in dimensions)])
@@ -657,7 +662,9 @@ def log_to_mlflow(
 ) -> str:
     """Log the run to an MLflow tracking server: the SageMaker AI MLflow App's ARN (the
     ``sagemaker-mlflow`` plugin resolves and signs it) or any MLflow URI (a local file store in
-    tests). One experiment per endpoint, one MLflow run per check run. Returns the run id."""
+    tests). One experiment per endpoint, one MLflow run per check run: the check's metrics (a
+    feature's under ``<metric>/<feature>``), the problem type and violation count as
+    parameters, the outcome and the first violations as tags. Returns the run id."""
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri)
@@ -678,8 +685,10 @@ def log_to_mlflow(
         mlflow.log_metrics(
             {mlflow_metric_name(n, dims): v for n, dims, v in result.metrics}, step=step
         )
-        mlflow.log_dict({"violations": result.violations}, VIOLATIONS_REPORT_NAME)
-        mlflow.log_dict(result.report, EVIDENTLY_REPORT_NAME)
+        # The violations and the full report stay in the monitoring bucket (this job's output):
+        # MLflow artifacts would go to the App's own artifact store with this job's role.
+        for number, violation in enumerate(result.violations[:MLFLOW_VIOLATION_TAGS]):
+            mlflow.set_tag(f"governance.violation.{number}", json.dumps(violation)[:5000])
         return str(run.info.run_id)
 
 
