@@ -154,6 +154,15 @@ class DependencyNotShippedError(ValueError):
     """The job's wheelhouse is missing or does not hold the pinned lock."""
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when it is inside it, for messages."""
+    return (
+        str(path.relative_to(REPOSITORY_ROOT))
+        if path.is_relative_to(REPOSITORY_ROOT)
+        else str(path)
+    )
+
+
 def locked_distributions(lock: bytes) -> dict[str, str]:
     """``name==version`` lines of a lock, by normalised name (PEP 503)."""
     pins = {}
@@ -180,7 +189,7 @@ def check_wheelhouse(path: Path, lock: Path = REQUIREMENTS_LOCK) -> Path:
         raise DependencyNotShippedError(
             f"the evidently engine's job dependencies are not shipped: {path} does not exist; "
             "allowed: the wheelhouse built by `make wheelhouse` (pinned in "
-            f"{lock.relative_to(REPOSITORY_ROOT)}), since the jobs' VPC has no internet"
+            f"{_shown(lock)}), since the jobs' VPC has no internet"
         )
     try:
         with tarfile.open(path) as archive:
@@ -195,7 +204,7 @@ def check_wheelhouse(path: Path, lock: Path = REQUIREMENTS_LOCK) -> Path:
     if shipped != lock.read_bytes():
         raise DependencyNotShippedError(
             f"the wheelhouse {path} was built from another {LOCK_MEMBER} than "
-            f"{lock.relative_to(REPOSITORY_ROOT)}; rebuild it with `make wheelhouse`"
+            f"{_shown(lock)}; rebuild it with `make wheelhouse`"
         )
     missing = sorted(set(locked_distributions(shipped)) - wheels)
     if missing:
@@ -215,7 +224,7 @@ def check_mlflow_shipped(lock: Path = REQUIREMENTS_LOCK) -> None:
     if missing:
         raise DependencyNotShippedError(
             f"environments[].mlflow_tracking_arn is set, but {', '.join(missing)} is not in "
-            f"{lock.relative_to(REPOSITORY_ROOT)}, so the jobs could not log to the MLflow App; "
+            f"{_shown(lock)}, so the jobs could not log to the MLflow App; "
             f"allowed: a lock pinning {' and '.join(MLFLOW_DISTRIBUTIONS)} (then "
             "`make wheelhouse`), or no mlflow_tracking_arn"
         )

