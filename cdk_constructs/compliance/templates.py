@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cdk_constructs.compliance.rules.model import Environment, Ref, Resource
+from cdk_constructs.compliance.rules.framework import Environment, Ref, Resource
 
 STACK_ARTIFACT = "aws:cloudformation:stack"
 NESTED_ASSEMBLY_ARTIFACT = "cdk:cloud-assembly"
