@@ -439,9 +439,10 @@ class EvidentlyStackResources(Construct):
         if engine.mlflow_tracking_arn is not None:
             # The checks run as the environment's monitoring role: it may log runs to this one
             # MLflow App and nothing else (no wildcard, no other tracking server).
-            self.mlflow_logging = iam.Policy(
+            self.mlflow_logging = iam.ManagedPolicy(
                 self,
                 "MlflowLogging",
+                description="Evidently monitoring checks log their runs to this MLflow App",
                 roles=[resources.role],
                 statements=[
                     iam.PolicyStatement(

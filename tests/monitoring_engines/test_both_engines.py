@@ -523,7 +523,7 @@ def test_each_check_logs_to_the_mlflow_app_with_a_grant_on_that_app_only(synth: 
         assert args.mlflow_tracking_arn == MLFLOW_APP
     (policy,) = (
         r["Properties"]
-        for r in synth.resources("ev", "AWS::IAM::Policy").values()
+        for r in synth.resources("ev", "AWS::IAM::ManagedPolicy").values()
         if any(
             s.get("Sid") == "LogMonitoringRuns"
             for s in r["Properties"]["PolicyDocument"]["Statement"]
@@ -545,7 +545,7 @@ def test_each_check_logs_to_the_mlflow_app_with_a_grant_on_that_app_only(synth: 
     # The model-monitor environment gets no such grant.
     assert not [
         r
-        for r in synth.resources("mm", "AWS::IAM::Policy").values()
+        for r in synth.resources("mm", "AWS::IAM::ManagedPolicy").values()
         if "sagemaker-mlflow" in json.dumps(r)
     ]
 
