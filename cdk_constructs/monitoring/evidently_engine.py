@@ -3,8 +3,12 @@
 "Amazon SageMaker Model Monitor is no longer open to new customers" (SageMaker developer guide,
 model-monitor-availability-change). That page names the replacement: open-source monitoring with
 Evidently AI (DataDriftPreset / DataSummaryPreset for data quality, ClassificationPreset for
-model quality with delayed ground truth), run by EventBridge-scheduled processing jobs, alerting
-through SNS and CloudWatch. Per deployed model and enabled check this engine declares:
+model quality with delayed ground truth, per-segment metrics for bias), run by
+EventBridge-scheduled processing jobs, alerting through SNS and CloudWatch. It runs data quality,
+model quality and bias (Clarify's bias metrics computed in the job: SageMaker Clarify is itself
+no longer open to new customers, developer guide clarify-availability-change), and logs each run
+to the environment's SageMaker AI MLflow App when one is named. Per deployed model and enabled
+check this engine declares:
 
 * an ``AWS::SageMaker::Pipeline`` named like Model Monitor's schedule (``<endpoint>-<check>``)
   with one processing step running ``monitoring_jobs/evidently_check.py`` on the SageMaker
@@ -439,9 +443,10 @@ class EvidentlyStackResources(Construct):
         if engine.mlflow_tracking_arn is not None:
             # The checks run as the environment's monitoring role: it may log runs to this one
             # MLflow App and nothing else (no wildcard, no other tracking server).
-            self.mlflow_logging = iam.Policy(
+            self.mlflow_logging = iam.ManagedPolicy(
                 self,
                 "MlflowLogging",
+                description="Evidently monitoring checks log their runs to this MLflow App",
                 roles=[resources.role],
                 statements=[
                     iam.PolicyStatement(

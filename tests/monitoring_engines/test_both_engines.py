@@ -385,6 +385,7 @@ def _handle(synth: Synth, env: str, event: dict[str, Any]) -> tuple[Any, FakeNot
     return run_violations(change, stores), notifier
 
 
+@pytest.mark.parametrize("check", ["data_quality", "bias"])
 @pytest.mark.parametrize(
     ("status", "detail", "outcome"),
     [
@@ -394,14 +395,14 @@ def _handle(synth: Synth, env: str, event: dict[str, Any]) -> tuple[Any, FakeNot
     ],
 )
 def test_the_handler_treats_runs_of_both_engines_alike(
-    synth: Synth, status: str, detail: dict[str, Any], outcome: str
+    synth: Synth, status: str, detail: dict[str, Any], outcome: str, check: str
 ) -> None:
-    # Given the same run outcome from each engine's data-quality check, with the schedule
+    # Given the same run outcome from each engine's data-quality or bias check, with the schedule
     # name each engine gives its runs (Model Monitor: the schedule; Evidently: the pipeline)
     assert status in MONITORING_RUN_FINAL_STATES
     results = {}
     for env in ENVIRONMENTS:
-        schedule = synth.endpoint_parameter(env)["monitors"]["data_quality"]
+        schedule = synth.endpoint_parameter(env)["monitors"][check]
         # When the handler receives the state change
         result, notifier = _handle(synth, env, _event(env, schedule, status, **detail))
         results[env] = _neutral(
@@ -415,7 +416,7 @@ def test_the_handler_treats_runs_of_both_engines_alike(
     # Then both are recorded and alerted the same way
     assert results["mm"] == results["ev"]
     assert MonitoringOutcome(outcome).value in results["ev"]["recorded"]
-    assert results["ev"]["result"]["monitor_type"] == "data_quality"
+    assert results["ev"]["result"]["monitor_type"] == check
 
 
 # --- dependencies that are not shipped stop synth ------------------------------------------
@@ -523,7 +524,7 @@ def test_each_check_logs_to_the_mlflow_app_with_a_grant_on_that_app_only(synth: 
         assert args.mlflow_tracking_arn == MLFLOW_APP
     (policy,) = (
         r["Properties"]
-        for r in synth.resources("ev", "AWS::IAM::Policy").values()
+        for r in synth.resources("ev", "AWS::IAM::ManagedPolicy").values()
         if any(
             s.get("Sid") == "LogMonitoringRuns"
             for s in r["Properties"]["PolicyDocument"]["Statement"]
@@ -545,7 +546,7 @@ def test_each_check_logs_to_the_mlflow_app_with_a_grant_on_that_app_only(synth: 
     # The model-monitor environment gets no such grant.
     assert not [
         r
-        for r in synth.resources("mm", "AWS::IAM::Policy").values()
+        for r in synth.resources("mm", "AWS::IAM::ManagedPolicy").values()
         if "sagemaker-mlflow" in json.dumps(r)
     ]
 
