@@ -65,7 +65,7 @@ def config_data() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def templates(tmp_path_factory: pytest.TempPathFactory) -> Templates:
+def outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import aws_cdk as cdk
 
     from stacks.governance_app import build_governance
@@ -76,6 +76,11 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Templates:
     assert config.models[0].batch is not None
     build_governance(app, config)
     app.synth()
+    return outdir
+
+
+@pytest.fixture(scope="module")
+def templates(outdir: Path) -> Templates:
     return {
         p.name.removesuffix(".template.json"): json.loads(p.read_text())
         for p in Path(outdir).glob("*.template.json")
@@ -381,3 +386,18 @@ def test_the_foundation_grants_batch_locations_by_tag_only(templates: Templates)
     assert by_sid["ReadTaggedBatchOutputs"]["Condition"] == write["Condition"]
     # Model-independent: no statement names a model or a batch location.
     assert MODEL not in json.dumps(statements)
+
+
+def test_the_governance_pack_finds_the_batch_pipelines_hardened(outdir: Path) -> None:
+    from cdk_constructs.compliance.governance_pack import GovernanceChecks
+    from cdk_constructs.compliance.rules import PACK_NAME, batch, pipelines
+
+    rules = (*batch.RULES, *pipelines.RULES)
+    report = GovernanceChecks(rules=rules).check_assembly(str(outdir))
+    # Every transform and check step of both environments' batch pipelines passes, decided.
+    assert [v.rule_name for v in report.violations] == []
+    assert {f"{PACK_NAME}-{r.rule_id}" for r in batch.RULES} == {
+        f"{PACK_NAME}-TST1",
+        f"{PACK_NAME}-TST2",
+        f"{PACK_NAME}-TST3",
+    }
