@@ -74,8 +74,11 @@ def outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     app = cdk.App(outdir=str(outdir), context=cdk_context())
     config = parse_config(config_data(), REPO / "batch.yaml")
     assert config.models[0].batch is not None
-    build_governance(app, config)
+    from governance_report.scopes import record_inventory
+
+    built = build_governance(app, config)
     app.synth()
+    record_inventory(built, [m.name for m in config.models], outdir)
     return outdir
 
 
@@ -401,3 +404,51 @@ def test_the_governance_pack_finds_the_batch_pipelines_hardened(outdir: Path) ->
         f"{PACK_NAME}-TST2",
         f"{PACK_NAME}-TST3",
     }
+
+
+def test_the_report_lists_the_batch_transform_and_checks_and_prices_them(outdir: Path) -> None:
+    from governance_report.assembly import load_assembly
+    from governance_report.controls import governed_models
+    from governance_report.costs import PriceTable, estimate, load_prices
+
+    models = {m.environment: m for m in governed_models(load_assembly(outdir))}
+    for env in ENVIRONMENTS:
+        batch = sorted(
+            (m.name, m.monitoring_type, m.engine, m.schedule_expression)
+            for m in models[env].monitors
+            if m.job_definition.startswith("Batch pipeline ")
+        )
+        name = f"{MODEL}-{env}-batch"
+        assert batch == [
+            (name, "BatchTransform", "batch scoring", "cron(0 2 * * ? *)"),
+            (f"{name}-data-quality", "DataQuality", "batch, Evidently", "cron(0 2 * * ? *)"),
+            (f"{name}-model-quality", "ModelQuality", "batch, Evidently", "cron(0 2 * * ? *)"),
+        ]
+    # The built-in table has no batch transform price: the transform is "not estimated".
+    (line,) = [
+        line
+        for line in estimate([models["mm"]], load_prices()).lines
+        if line.item.startswith("batch transform")
+    ]
+    assert line.monthly is None
+    assert "no transform price for ml.m5.xlarge in eu-west-1" in line.note
+    assert "1 h per run assumed" in line.note
+    # With a dated transform price: instance price x count x 1 h x runs per month.
+    table = load_prices().model_dump()
+    table["prices"].append(
+        {
+            "region": "eu-west-1",
+            "use": "transform",
+            "instance_type": "ml.m5.xlarge",
+            "usd_per_hour": 0.25,
+            "source": next(iter(table["sources"])),
+        }
+    )
+    (priced,) = [
+        line
+        for line in estimate([models["mm"]], PriceTable.model_validate(table)).lines
+        if line.item.startswith("batch transform")
+    ]
+    assert priced.monthly is not None
+    assert priced.billed_hours is not None
+    assert priced.monthly == pytest.approx(0.25 * 1 * priced.billed_hours)

@@ -42,7 +42,12 @@ def transform_steps(pipeline: Resource) -> tuple[list[Mapping[str, Any]], list[A
     for a definition kept in S3, None when the inline definition is not readable."""
     if pipeline.get("PipelineDefinition", "PipelineDefinitionS3Location") is not None:
         return [], []
-    body = pipeline.get("PipelineDefinition", "PipelineDefinitionBody")
+    return body_transform_steps(pipeline.get("PipelineDefinition", "PipelineDefinitionBody"))
+
+
+def body_transform_steps(body: Any) -> tuple[list[Mapping[str, Any]], list[Any]] | None:
+    """:func:`transform_steps` of an inline ``PipelineDefinitionBody`` (a string or an
+    ``Fn::Join``)."""
     parts: list[Any] = []
     if isinstance(body, str):
         text = body
