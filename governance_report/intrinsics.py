@@ -4,7 +4,8 @@ Synthesized templates hold intrinsics anywhere (``Fn::Join`` with ``AWS::Partiti
 ARN CDK writes, ``Fn::GetStackOutput`` for cross-stack references). :func:`show` renders any of
 them readably (``Ref(Foo)``) instead of failing; :func:`resolve` computes a value when only
 pseudo parameters stand in the way, which is what reading an account id out of a principal
-ARN needs.
+ARN needs (the app's one intrinsic evaluator, :mod:`cdk_constructs.intrinsics`, with an
+:class:`~cdk_constructs.intrinsics.Absent` policy: any unknown part makes the value unknown).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from cdk_constructs.intrinsics import Absent, Evaluator
 
 
 def show(value: Any) -> str:  # noqa: PLR0911 - one return per JSON kind
@@ -67,50 +70,32 @@ def _show_intrinsic(key: str, arg: Any) -> str:  # noqa: PLR0911 - one return pe
     return f"{key}={show(arg)}"
 
 
-def resolve(value: Any, pseudo: Mapping[str, str]) -> str | None:  # noqa: PLR0911
+class _PseudoOnly(Evaluator[Mapping[str, str]]):
+    """``Ref`` of the given pseudo parameters, ``Fn::Join`` and ``Fn::Sub``; anything else
+    (a resource, a parameter, another function) is known only at deploy time."""
+
+    def __init__(self) -> None:
+        super().__init__(Absent(), functions=("Ref", "Fn::Join", "Fn::Sub"))
+
+    def describe(self, scope: Mapping[str, str]) -> str:
+        return "report"
+
+    def reference(self, scope: Mapping[str, str], name: Any, value: Any, depth: int) -> Any:
+        found = scope.get(name) if isinstance(name, str) else None
+        return self.unknown(scope, f"Ref to {name}", value, depth) if found is None else found
+
+
+_PSEUDO_ONLY = _PseudoOnly()
+
+
+def resolve(value: Any, pseudo: Mapping[str, str]) -> str | None:
     """``value`` as a plain string when it is a literal, or a ``Fn::Join``/``Fn::Sub``/``Ref``
     of literals and the given pseudo parameters; ``None`` when any part is only known at deploy.
     """
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, str | int | float):
-        return str(value)
-    if not isinstance(value, dict) or len(value) != 1:
-        return None
-    ((key, arg),) = value.items()
-    if key == "Ref":
-        return pseudo.get(arg) if isinstance(arg, str) else None
-    if key == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
-        separator = resolve(arg[0], pseudo)
-        parts = [resolve(part, pseudo) for part in arg[1]]
-        if separator is None or any(part is None for part in parts):
-            return None
-        return separator.join(part for part in parts if part is not None)
-    if key == "Fn::Sub":
-        template, variables = (
-            (arg[0], arg[1])
-            if isinstance(arg, list) and len(arg) == 2
-            else (
-                arg,
-                {},
-            )
-        )
-        if not isinstance(template, str) or not isinstance(variables, dict):
-            return None
-        known = {**pseudo, **{k: resolve(v, pseudo) for k, v in variables.items()}}
-        unresolved = False
-
-        def substitute(match: re.Match[str]) -> str:
-            nonlocal unresolved
-            found = known.get(match.group(1))
-            if found is None:
-                unresolved = True
-                return ""
-            return found
-
-        text = re.sub(r"\$\{([^}!]+)\}", substitute, template)
-        return None if unresolved else text
-    return None
+    resolved = _PSEUDO_ONLY.known(pseudo, value)
+    return literal(resolved)
 
 
 def literal(value: Any) -> str | None:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Aws, CfnOutput, DefaultStackSynthesizer, Duration, Fn, Stack, Token
+from aws_cdk import ArnFormat, CfnOutput, DefaultStackSynthesizer, Duration, Fn, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -24,6 +24,7 @@ from constructs import Construct
 
 from cdk_constructs.access import OWN_TEAM
 from cdk_constructs.alerts import AlertsReference, GovernanceAlerts
+from cdk_constructs.arns import format_arn
 from cdk_constructs.audit import GovernanceTrail
 from cdk_constructs.compliance.declarations import declare_audit_policy
 from cdk_constructs.encryption import (
@@ -113,7 +114,14 @@ def asset_objects_pattern(stack: Stack, extension: str = ".json") -> str:
     bucket = DefaultStackSynthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME.replace(
         "${Qualifier}", qualifier
     )
-    return _with_environment(f"arn:${{AWS::Partition}}:s3:::{bucket}/*{extension}", stack)
+    return format_arn(
+        stack,
+        service="s3",
+        resource=_with_environment(bucket, stack),
+        resource_name=f"*{extension}",
+        region="",
+        account="",
+    )
 
 
 class FoundationStack(Stack):
@@ -255,9 +263,11 @@ class FoundationStack(Stack):
             baselines_prefix=BASELINES_PREFIX,
             training_role=self.job_roles.training,
             # Models stacks are <prefix>-models-NN; CloudFormation names their queues after them.
-            dead_letter_queues=(
-                f"arn:{Aws.PARTITION}:sqs:{self.region}:{self.account}:"
-                f"{resource_prefix}{SHARD_RULE_INFIX}*"
+            dead_letter_queues=format_arn(
+                self,
+                service="sqs",
+                resource=f"{resource_prefix}{SHARD_RULE_INFIX}*",
+                arn_format=ArnFormat.NO_RESOURCE_NAME,
             ),
         )
         self.keys[DataDomain.ARTIFACTS].grant_deployer(

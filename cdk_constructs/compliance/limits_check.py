@@ -13,9 +13,7 @@ one event bus) follow ``Fn::GetStackOutput`` to the producing stack's output.
 
 from __future__ import annotations
 
-import base64
 import json
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,12 +25,11 @@ import aws_cdk as cdk
 import jsii
 
 from cdk_constructs import tags
+from cdk_constructs.intrinsics import NO_VALUE, Evaluator, Found, WorstCaseLength, text_of
 from cdk_constructs.limits import LIMITS, WORST_CASE, Limit, Quotas, Unit, WorstCase
 
 PLUGIN_NAME = "Limits"
 PLUGIN_VERSION = "1.0.0"
-
-_NO_VALUE = object()
 
 
 @dataclass(frozen=True)
@@ -171,10 +168,13 @@ class StackTemplate:
         return (self.account or "unknown-account", self.region or "unknown-region")
 
 
-class Resolver:
-    """Resolve CloudFormation intrinsics to worst-case values (see ``WorstCase``)."""
+class Resolver(Evaluator[StackTemplate]):
+    """Resolve CloudFormation intrinsics to worst-case values (see ``WorstCase``): the
+    functions are :mod:`cdk_constructs.intrinsics`'s; unknown values are ``"U" * n``,
+    ``Fn::If`` and ``Fn::FindInMap`` pick their longest candidate."""
 
     def __init__(self, stacks: Iterable[StackTemplate], worst: WorstCase = WORST_CASE) -> None:
+        super().__init__(WorstCaseLength(worst.unknown_length))
         self.stacks = {stack.name: stack for stack in stacks}
         self.worst = worst
         self._exports: dict[str, tuple[StackTemplate, Any]] = {}
@@ -186,7 +186,7 @@ class Resolver:
 
     # -- names ------------------------------------------------------------------------------
 
-    def unknown(self) -> str:
+    def unknown_text(self) -> str:
         return "U" * self.worst.unknown_length
 
     def pseudo(self, name: str, stack: StackTemplate) -> Any:
@@ -200,7 +200,7 @@ class Resolver:
             "AWS::StackId": f"arn:{w.partition}:cloudformation:{w.region}:{w.account}:stack/"
             f"{stack.name}/{'0' * 36}",
             "AWS::NotificationARNs": [],
-            "AWS::NoValue": _NO_VALUE,
+            "AWS::NoValue": NO_VALUE,
         }
         if name not in values:
             raise KeyError(name)
@@ -210,7 +210,7 @@ class Resolver:
         resource = stack.resources[logical_id]
         model = NAME_MODELS.get(resource.get("Type", ""))
         if model is None:
-            return self.unknown()
+            return self.unknown_text()
         if model.id_length:
             return "i" * model.id_length
         explicit = (
@@ -227,7 +227,7 @@ class Resolver:
     def arn(self, stack: StackTemplate, logical_id: str) -> str:
         model = NAME_MODELS.get(stack.resources[logical_id].get("Type", ""))
         if model is None or model.arn is None:
-            return self.unknown()
+            return self.unknown_text()
         return model.arn.format(
             partition=self.worst.partition,
             region=stack.region or self.worst.region,
@@ -239,11 +239,11 @@ class Resolver:
         if logical_id not in stack.resources:
             parameter = stack.template.get("Parameters", {}).get(logical_id)
             if parameter is not None:
-                return parameter.get("Default", self.unknown())
+                return parameter.get("Default", self.unknown_text())
             return self.pseudo(logical_id, stack)
         model = NAME_MODELS.get(stack.resources[logical_id].get("Type", ""))
         if model is None:
-            return self.unknown()
+            return self.unknown_text()
         if model.ref == "arn":
             return self.arn(stack, logical_id)
         if model.ref == "url":
@@ -257,7 +257,7 @@ class Resolver:
 
     def get_att(self, stack: StackTemplate, logical_id: str, attribute: str) -> Any:
         if logical_id not in stack.resources:
-            return self.unknown()
+            return self.unknown_text()
         if attribute == "Arn" or attribute.endswith("Arn"):
             return self.arn(stack, logical_id)
         if attribute in {"GroupId", "KeyId", "Id", "RouteTableId"}:
@@ -267,92 +267,39 @@ class Resolver:
             return self.ref(stack, logical_id)
         if attribute.endswith("Name"):
             return self.physical_name(stack, logical_id)
-        return self.unknown()
+        return self.unknown_text()
 
     # -- intrinsics -------------------------------------------------------------------------
 
-    def resolve(self, value: Any, stack: StackTemplate) -> Any:  # noqa: PLR0911, PLR0912
-        if isinstance(value, list):
-            items = [self.resolve(v, stack) for v in value]
-            return [i for i in items if i is not _NO_VALUE]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((key, argument),) = value.items()
-            if key == "Ref":
-                return self.ref(stack, argument)
-            if key == "Fn::GetAtt":
-                logical_id, attribute = (
-                    argument if isinstance(argument, list) else argument.split(".", 1)
-                )
-                return self.get_att(stack, logical_id, attribute)
-            if key == "Fn::Join":
-                separator, parts = argument
-                resolved = self.resolve(parts, stack)
-                if not isinstance(resolved, list):
-                    return self.unknown()
-                return str(separator).join(_text(p) for p in resolved)
-            if key == "Fn::Sub":
-                return self._sub(argument, stack)
-            if key == "Fn::Select":
-                index, items = argument
-                resolved = self.resolve(items, stack)
-                position = int(self.resolve(index, stack))
-                if isinstance(resolved, list) and position < len(resolved):
-                    return resolved[position]
-                return self.unknown()
-            if key == "Fn::Split":
-                separator, text = argument
-                return _text(self.resolve(text, stack)).split(separator)
-            if key == "Fn::GetAZs":
-                return [f"{self.worst.region}a", f"{self.worst.region}b"]
-            if key == "Fn::FindInMap":
-                return self._find_in_map(argument, stack)
-            if key == "Fn::If":
-                _, when_true, when_false = argument
-                options = [self.resolve(when_true, stack), self.resolve(when_false, stack)]
-                return max(options, key=lambda o: len(_text(o)))
-            if key == "Fn::Base64":
-                return base64.b64encode(_text(self.resolve(argument, stack)).encode()).decode()
-            if key == "Fn::ToJsonString":
-                return json.dumps(self.resolve(argument, stack), separators=(",", ":"))
-            if key == "Fn::GetStackOutput":
-                return self._stack_output(argument)
-            if key == "Fn::ImportValue":
-                name = self.resolve(argument, stack)
-                if isinstance(name, str) and name in self._exports:
-                    producer, output = self._exports[name]
-                    return self.resolve(output, producer)
-                return self.unknown()
-            if key.startswith("Fn::"):
-                return self.unknown()
-        resolved = {k: self.resolve(v, stack) for k, v in value.items()}
-        return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
+    def resolve(self, value: Any, stack: StackTemplate) -> Any:
+        return self.evaluate(stack, value)
 
-    def _sub(self, argument: Any, stack: StackTemplate) -> str:
-        text, variables = (argument, {}) if isinstance(argument, str) else argument
-        local = {k: self.resolve(v, stack) for k, v in variables.items()}
+    def describe(self, scope: StackTemplate) -> str:
+        return f"stack {scope.name}"
 
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name.startswith("!"):
-                return "${" + name[1:] + "}"
-            if name in local:
-                return _text(local[name])
-            if "." in name:
-                logical_id, attribute = name.split(".", 1)
-                return _text(self.get_att(stack, logical_id, attribute))
-            try:
-                return _text(self.ref(stack, name))
-            except KeyError:
-                return self.unknown()
+    def reference(self, scope: StackTemplate, name: Any, value: Any, depth: int) -> Any:
+        try:
+            return self.ref(scope, name)
+        except (KeyError, TypeError):
+            return self.unknown(scope, f"Ref to {name}", value, depth)
 
-        return re.sub(r"\$\{([^}]+)\}", replace, text)
+    def attribute(
+        self, scope: StackTemplate, logical_id: str, attribute: Any, value: Any, depth: int
+    ) -> Any:
+        return self.get_att(scope, logical_id, str(attribute))
 
-    def _find_in_map(self, argument: Any, stack: StackTemplate) -> Any:
+    def zones(self, scope: StackTemplate, region: Any) -> list[str]:
+        return [f"{self.worst.region}a", f"{self.worst.region}b"]
+
+    def choose(self, scope: StackTemplate, argument: Any, depth: int) -> Any:
+        _, when_true, when_false = argument
+        options = [self.evaluate(scope, when_true, depth), self.evaluate(scope, when_false, depth)]
+        return max(options, key=lambda o: len(text_of(o)))
+
+    def find_in_map(self, scope: StackTemplate, keys: list[Any], value: Any, depth: int) -> Any:
         """The value for the keys when they resolve; else the longest value they could pick."""
-        name, top, second = (self.resolve(a, stack) for a in argument)
-        mapping = stack.template.get("Mappings", {}).get(name, {})
+        name, top, second = keys
+        mapping = scope.template.get("Mappings", {}).get(name, {})
         levels = [mapping[top]] if isinstance(top, str) and top in mapping else mapping.values()
         values: list[Any] = []
         for level in levels:
@@ -363,17 +310,24 @@ class Resolver:
             else:
                 values.extend(level.values())
         if not values:
-            return self.unknown()
-        return max(values, key=lambda v: len(_text(v)))
+            return self.unknown(scope, f"Fn::FindInMap {name}", value, depth)
+        return max(values, key=lambda v: len(text_of(v)))
 
-    def _stack_output(self, argument: Mapping[str, Any]) -> Any:
+    def stack_output(
+        self, scope: StackTemplate, argument: Mapping[str, Any]
+    ) -> Found[StackTemplate]:
         producer = self.stacks.get(str(argument.get("StackName")))
         if producer is None:
-            return self.unknown()
+            return f"stack {argument.get('StackName')} is not in the assembly"
         output = producer.template.get("Outputs", {}).get(str(argument.get("OutputName")))
         if output is None:
-            return self.unknown()
-        return self.resolve(output.get("Value"), producer)
+            return f"no output {argument.get('OutputName')}"
+        return producer, output.get("Value")
+
+    def export(self, scope: StackTemplate, name: Any) -> Found[StackTemplate]:
+        if isinstance(name, str) and name in self._exports:
+            return self._exports[name]
+        return f"no stack exports {name!r}"
 
     # -- references -------------------------------------------------------------------------
 
@@ -409,14 +363,6 @@ class Resolver:
             return
         for item in value.values():
             self._collect(item, stack, found)
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)):
-        return str(value)
-    return json.dumps(value, separators=(",", ":"))
 
 
 def _size(document: Any, unit: str = "characters") -> int:
@@ -608,7 +554,7 @@ class _Measure:
     def _parameter(self, stack: StackTemplate, logical_id: str, props: Mapping[str, Any]) -> None:
         if props.get("Tier", "Standard") != "Standard":
             return
-        value = _text(self.resolver.resolve(props.get("Value", ""), stack))
+        value = text_of(self.resolver.resolve(props.get("Value", ""), stack))
         self.add(
             "ssm.standard-parameter-value",
             len(value),

@@ -50,7 +50,7 @@ def write_pack_manifest(outdir: str | Path) -> Path:
     """
     from cdk_constructs.compliance.limits_check import PLUGIN_NAME as LIMITS_PLUGIN
     from cdk_constructs.compliance.rules import CLAIMS, RULES
-    from cdk_constructs.compliance.rules.model import PACK_NAME
+    from cdk_constructs.compliance.rules.framework import PACK_NAME
     from cdk_constructs.limits import LIMITS
 
     path = Path(outdir) / GOVERNANCE_PACK_MANIFEST

@@ -14,7 +14,8 @@ the nested assembly of a Stage) so that references can be followed across stacks
   template. ``cloudformation_include`` cannot parse ``Fn::GetStackOutput``, hence this module.
 
 Everything else (parameters, pseudo parameters, ``Fn::If``, ``Fn::Join``...) is kept as the
-intrinsic it is, which rules read as "known only at deploy time".
+intrinsic it is, which rules read as "known only at deploy time" (the app's one evaluator,
+:mod:`cdk_constructs.intrinsics`, with its ``Symbolic`` policy).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cdk_constructs.compliance.rules.model import Environment, Ref, Resource
+from cdk_constructs.compliance.rules.framework import Environment, Ref, Resource
+from cdk_constructs.intrinsics import Evaluator, Found, Symbolic
 
 STACK_ARTIFACT = "aws:cloudformation:stack"
 NESTED_ASSEMBLY_ARTIFACT = "cdk:cloud-assembly"
@@ -35,6 +37,8 @@ _UNKNOWN_ACCOUNT = "unknown-account"
 _UNKNOWN_REGION = "unknown-region"
 # Deep enough for output → output chains; a cycle cannot be deployed anyway.
 _MAX_REFERENCE_DEPTH = 8
+# What the rules follow; every other intrinsic is "known only at deploy time".
+_FOLLOWED = frozenset({"Ref", "Fn::GetAtt", "Fn::GetStackOutput", "Fn::ImportValue"})
 
 
 @dataclass(frozen=True)
@@ -321,12 +325,17 @@ def _policy(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-class _Resolver:
+class _Resolver(Evaluator[StackTemplate]):
+    """References to resources become :class:`Ref`, cross-stack references the producer's
+    output; the other intrinsics stay as they are (:class:`Symbolic`)."""
+
     def __init__(self, stacks: Sequence[StackTemplate]) -> None:
+        super().__init__(Symbolic(), functions=_FOLLOWED)
         self._stacks = list(stacks)
         self._paths: dict[tuple[int, str], str] = {}
         self._by_name: dict[str, list[StackTemplate]] = {}
         self._exports: dict[str, list[tuple[StackTemplate, Any]]] = {}
+        self._hops = 0
         for stack in self._stacks:
             self._by_name.setdefault(stack.stack_name, []).append(stack)
             for output in _outputs(stack).values():
@@ -342,56 +351,54 @@ class _Resolver:
             found = self._paths[key] = stack.resource_path(logical_id)
         return found
 
-    def resolve(self, stack: StackTemplate, value: Any, depth: int = 0) -> Any:
-        if isinstance(value, list):
-            return [self.resolve(stack, item, depth) for item in value]
-        if not isinstance(value, Mapping):
-            return value
-        if len(value) == 1:
-            key, argument = next(iter(value.items()))
-            resolved = self._intrinsic(stack, key, argument, depth)
-            if resolved is not None:
-                return resolved
-        return {key: self.resolve(stack, item, depth) for key, item in value.items()}
+    def resolve(self, stack: StackTemplate, value: Any) -> Any:
+        return self.evaluate(stack, value)
 
-    def _intrinsic(self, stack: StackTemplate, key: Any, argument: Any, depth: int) -> Any:
-        """The resolved value of one intrinsic, or ``None`` to keep it as it is."""
-        if key == "Ref" and isinstance(argument, str):
-            return self._reference(stack, argument, "Ref")
-        if key == "Fn::GetAtt":
-            target, attribute = _get_att(argument)
-            if target is None or attribute is None:
-                return None
-            return self._reference(stack, target, attribute)
-        if depth >= _MAX_REFERENCE_DEPTH:
-            return None
-        found: tuple[StackTemplate, Any] | None = None
-        if key == "Fn::GetStackOutput" and isinstance(argument, Mapping):
-            found = self._stack_output(stack, argument)
-        elif key == "Fn::ImportValue" and isinstance(argument, str):
-            found = self._export(stack, argument)
-        if found is None:
-            return None
-        producer, value = found
-        return self.resolve(producer, value, depth + 1)
+    def describe(self, scope: StackTemplate) -> str:
+        return f"stack {scope.stack_name}"
 
-    def _stack_output(
-        self, stack: StackTemplate, argument: Mapping[str, Any]
-    ) -> tuple[StackTemplate, Any] | None:
-        producer = self._producer(stack, argument)
+    def reference(self, scope: StackTemplate, name: Any, value: Any, depth: int) -> Any:
+        found = self._reference(scope, name, "Ref") if isinstance(name, str) else None
+        return found or self.unknown(scope, f"Ref to {name}", value, depth)
+
+    def attribute(
+        self, scope: StackTemplate, logical_id: str, attribute: Any, value: Any, depth: int
+    ) -> Any:
+        found = (
+            self._reference(scope, logical_id, attribute)
+            if isinstance(logical_id, str) and isinstance(attribute, str)
+            else None
+        )
+        return found or self.unknown(scope, f"Fn::GetAtt {logical_id}", value, depth)
+
+    def stack_output(
+        self, scope: StackTemplate, argument: Mapping[str, Any]
+    ) -> Found[StackTemplate]:
+        producer = self._producer(scope, argument) if self._hops < _MAX_REFERENCE_DEPTH else None
         name = argument.get("OutputName")
         output = _outputs(producer).get(name) if producer and isinstance(name, str) else None
         if producer is None or not isinstance(output, Mapping) or "Value" not in output:
-            return None
+            return "no single producing stack"
         return producer, output["Value"]
 
-    def _export(self, stack: StackTemplate, name: str) -> tuple[StackTemplate, Any] | None:
-        exporters = [
-            (producer, exported)
-            for producer, exported in self._exports.get(name, ())
-            if producer.environment.overlaps(stack.environment)
-        ]
-        return exporters[0] if len(exporters) == 1 else None
+    def export(self, scope: StackTemplate, name: Any) -> Found[StackTemplate]:
+        exporters = (
+            [
+                (producer, exported)
+                for producer, exported in self._exports.get(name, ())
+                if producer.environment.overlaps(scope.environment)
+            ]
+            if isinstance(name, str) and self._hops < _MAX_REFERENCE_DEPTH
+            else []
+        )
+        return exporters[0] if len(exporters) == 1 else "no single exporting stack"
+
+    def follow(self, producer: StackTemplate, value: Any, depth: int) -> Any:
+        self._hops += 1
+        try:
+            return self.evaluate(producer, value, depth + 1)
+        finally:
+            self._hops -= 1
 
     def _reference(self, stack: StackTemplate, logical_id: str, attribute: str) -> Ref | None:
         target = stack.resources().get(logical_id)
@@ -423,14 +430,3 @@ class _Resolver:
 def _outputs(stack: StackTemplate) -> Mapping[str, Any]:
     outputs = stack.template.get("Outputs")
     return outputs if isinstance(outputs, Mapping) else {}
-
-
-def _get_att(argument: Any) -> tuple[str | None, str | None]:
-    if isinstance(argument, list) and len(argument) == 2:
-        target, attribute = argument
-        if isinstance(target, str) and isinstance(attribute, str):
-            return target, attribute
-    if isinstance(argument, str) and "." in argument:
-        target, _, attribute = argument.partition(".")
-        return target, attribute
-    return None, None

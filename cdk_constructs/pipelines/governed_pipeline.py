@@ -47,6 +47,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk_constructs import defaults
+from cdk_constructs.arns import format_arn
 from cdk_constructs.compliance.acknowledgments import acknowledge, acknowledge_in_frameworks
 from cdk_constructs.encryption import IGovernanceKey
 from cdk_constructs.pipelines.schedules import SCHEDULE_SOURCE, schedule_expression_problem
@@ -248,9 +249,8 @@ class GovernedPipeline(Construct):
         self.staged_definition = staged_text(definition.json_text)
         self.definition_sha256 = hashlib.sha256(self.staged_definition.encode()).hexdigest()
         self.definition_key = f"{DEFINITIONS_PREFIX}{pipeline_name}/{self.definition_sha256}.json"
-        self.pipeline_arn = (
-            f"arn:{cdk.Aws.PARTITION}:sagemaker:{stack.region}:{stack.account}:"
-            f"pipeline/{pipeline_name.lower()}"
+        self.pipeline_arn = format_arn(
+            self, service="sagemaker", resource="pipeline", resource_name=pipeline_name.lower()
         )
 
         self.role: iam.IRole = role or ManagedPolicyRole(
@@ -260,9 +260,8 @@ class GovernedPipeline(Construct):
                 {
                     "StringEquals": {"aws:SourceAccount": stack.account},
                     "ArnLike": {
-                        "aws:SourceArn": (
-                            f"arn:{cdk.Aws.PARTITION}:sagemaker:{stack.region}:"
-                            f"{stack.account}:pipeline/*"
+                        "aws:SourceArn": format_arn(
+                            self, service="sagemaker", resource="pipeline", resource_name="*"
                         )
                     },
                 }

@@ -4,31 +4,16 @@ Handler: ``governance.package_baselines.handler``, the service token of each
 ``Custom::PackageBaselines`` resource (``cdk_constructs/monitoring/baselines.py``).
 
 CloudFormation invokes the function asynchronously (Lambda developer guide, "Invoking Lambda
-functions asynchronously": AWS CloudFormation is one of the services that do) with a custom
-resource request, and waits until a response object is PUT to the request's pre-signed
+functions asynchronously") and waits until a response object is PUT to the request's pre-signed
 ``ResponseURL`` (CloudFormation user guide, "Custom resource request objects" and "Custom
-resource response objects"). The function answers itself, every time: any failure becomes a
-``FAILED`` response whose ``Reason`` CloudFormation shows in the stack events.
+resource response objects"). So the function answers every request itself: any failure becomes
+a ``FAILED`` response whose ``Reason`` CloudFormation shows in the stack events, and a
+malformed ``Delete`` still succeeds so that a stack can always be deleted.
 
-Request ``ResourceProperties``::
-
-    {"ModelPackageArn": "arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>",
-     "MonitorTypes": ["data_quality", "model_quality", "bias", "explainability"]}  # enabled ones
-
-Decision (:func:`decide`, pure):
-
-* ``Delete``: ``SUCCESS``; nothing was created (the package belongs to the registry).
-* ``Create`` / ``Update``: the package is read with ``DescribeModelPackage``. ``FAILED`` unless
-  its ``ModelApprovalStatus`` is ``Approved`` (an endpoint may only serve an approved version);
-  ``FAILED`` if a requested monitor's drift-check baseline is missing, naming each one;
-  otherwise ``SUCCESS`` with ``Data``: ``ModelApprovalStatus`` and, per requested monitor, its
-  baseline URIs under the ``DescribeModelPackage`` response path (``BASELINE_PATHS``), which the
-  job definitions read with ``Fn::GetAtt``. ``PhysicalResourceId`` is the package ARN, so a
-  new version replaces the resource and is checked again.
-
-Because the endpoint, the job definitions and the schedules depend on this resource, a refusal
-stops the deployment before any of them is created or changed: no endpoint serves an
-unapproved version, and no schedule points at a baseline that does not exist.
+``PhysicalResourceId`` is the package ARN: a new version replaces the resource and is checked
+again. The endpoint, job definitions and schedules depend on this resource, so a refusal stops
+the deployment before any of them changes; the job definitions read the baseline URIs from its
+``Data`` with ``Fn::GetAtt`` (keys: ``BASELINE_PATHS``, ``DescribeModelPackage`` response paths).
 """
 
 from __future__ import annotations

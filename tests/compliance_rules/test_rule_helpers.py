@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cdk_constructs.compliance.rules.model import (
+from cdk_constructs.compliance.rules.framework import (
     Environment,
     Ref,
     Verdict,

@@ -480,9 +480,43 @@ CASES = [
         ),
         "models[0].monitoring.explainability.enabled",
         (
-            "the explainability check cannot run on the 'evidently' engine",
-            "data_quality, model_quality",
+            "the explainability check cannot run on the 'evidently' engine for a "
+            "BinaryClassification model",
+            "clarify-availability-change",
+            "allowed for BinaryClassification on this engine: bias, data_quality, model_quality",
         ),
+    ),
+    Case(
+        "bias-metric-the-evidently-engine-cannot-compute",
+        mutate(
+            lambda d: (
+                d["environments"][0].update(monitoring_engine="evidently"),
+                d["models"][0]["monitoring"].update(explainability={"enabled": False}),
+                d["governance"]["bias_thresholds"].update(FT={"min": -0.2, "max": 0.2}),
+            )
+        ),
+        "governance.bias_thresholds.FT",
+        ("'FT'", "flip test", "allowed: CI, DPL", "DRR, AD, TE"),
+    ),
+    Case(
+        "mlflow-arn-not-an-mlflow-app",
+        mutate(
+            lambda d: d["environments"][0].update(
+                monitoring_engine="evidently",
+                mlflow_tracking_arn="arn:aws:sagemaker:eu-west-1:111122223333:app/x",
+            )
+        ),
+        "environments[0].mlflow_tracking_arn",
+        ("'arn:aws:sagemaker:eu-west-1:111122223333:app/x'", "mlflow-app/<id>"),
+    ),
+    Case(
+        "mlflow-arn-on-the-model-monitor-engine",
+        setting(
+            "environments.0.mlflow_tracking_arn",
+            "arn:aws:sagemaker:eu-west-1:111122223333:mlflow-app/app-1",
+        ),
+        "environments[0]",
+        ("monitoring_engine is 'model-monitor'", "only with monitoring_engine evidently"),
     ),
     Case(
         "quality-floor-the-evidently-engine-does-not-compute",

@@ -1,4 +1,5 @@
-"""Config variants in one synth: no account/region (per-region images), a custom quality floor."""
+"""Config variants on one bare stack: no account/region (per-region images), a custom quality
+floor, an hourly schedule."""
 
 from __future__ import annotations
 
@@ -7,18 +8,29 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Template
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 
+from cdk_constructs.encryption import DataDomain, GovernanceKey
+from cdk_constructs.monitoring.engine import ModelMonitorEngine, MonitoringResources
+from cdk_constructs.monitoring.metrics import MonitorAlarms, MonitorMetrics
+from cdk_constructs.monitoring.serving import GovernedEndpoint
+from cdk_constructs.roles import ManagedPolicyRole
+from cdk_constructs.storage import GovernedBucket
 from config import load_config
 from config.model import QualityFloor, Schedule
-from stacks.governance_app import build_governance
+from stacks.props import monitored_model, served_model
 from tests.conftest import cdk_context
 
 
 @pytest.fixture(scope="module")
 def models_template() -> dict[str, Any]:
+    """Two deployed models on one bare stack with no account or region: what a models stack
+    holds for them (endpoints, Model Monitor jobs, alarms), without the rest of the app."""
     base = load_config()
-    churn = base.models[1]
+    credit, churn = base.models[0], base.models[1]
     assert churn.deployment is not None
     churn = churn.model_copy(
         update={
@@ -31,18 +43,65 @@ def models_template() -> dict[str, Any]:
             ),
         }
     )
-    agnostic = base.model_copy(
-        update={
-            "environments": [
-                base.environments[0].model_copy(update={"account": None, "region": None})
-            ],
-            "models": [base.models[0], churn],
-        }
-    )
     app = cdk.App(context=cdk_context())
-    (built,) = build_governance(app, agnostic)
-    (models_stack,) = built.model_stacks
-    template: dict[str, Any] = Template.from_stack(models_stack).to_json()
+    stack = cdk.Stack(app, "Agnostic")  # no env: account and region are tokens
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=2,
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        ],
+    )
+    group = ec2.SecurityGroup(stack, "JobSg", vpc=vpc, allow_all_outbound=False)
+    logs = s3.Bucket(stack, "AccessLogs")
+    keys = {
+        d: GovernanceKey(stack, d.value, domain=d, alias_prefix="test")
+        for d in (DataDomain.ARTIFACTS, DataDomain.DATA_CAPTURE, DataDomain.MONITORING)
+    }
+    capture = GovernedBucket(
+        stack, "DataCapture", key=keys[DataDomain.DATA_CAPTURE], access_logs=logs
+    )
+    reports = GovernedBucket(stack, "Reports", key=keys[DataDomain.MONITORING], access_logs=logs)
+    principal = iam.ServicePrincipal("sagemaker.amazonaws.com")
+    execution_role = ManagedPolicyRole(stack, "ExecutionRole", assumed_by=principal)
+    resources = MonitoringResources(
+        role=ManagedPolicyRole(stack, "MonitoringRole", assumed_by=principal),
+        subnets=vpc.isolated_subnets,
+        security_group=group,
+        key=keys[DataDomain.MONITORING],
+        reports=reports,
+        data_capture=capture,
+        vpc=vpc,
+    )
+    topic = sns.Topic(stack, "Alerts")
+    for model in (credit, churn):
+        endpoint = GovernedEndpoint(
+            stack,
+            f"{model.name}-endpoint",
+            served=served_model(model, "prod"),
+            execution_role=execution_role,
+            subnets=vpc.isolated_subnets,
+            security_group=group,
+            storage_key=keys[DataDomain.ARTIFACTS],
+            data_capture=capture,
+        )
+        monitored = monitored_model(model, base.governance)
+        deployed = ModelMonitorEngine().deploy(
+            stack, model=monitored, endpoint=endpoint, resources=resources
+        )
+        MonitorAlarms(
+            stack,
+            f"{model.name}-alarms",
+            model=monitored,
+            metrics=MonitorMetrics(
+                endpoint_name=deployed.endpoint_name,
+                schedule_names={m.monitor_type: m.schedule_name for m in deployed.monitors},
+            ),
+            topic=topic,
+        )
+    template: dict[str, Any] = app.synth().get_stack_by_name("Agnostic").template
     return template
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from cdk_constructs.compliance.rules.model import Resource, Verdict
+from cdk_constructs.compliance.rules.framework import Resource, Verdict
 from cdk_constructs.compliance.rules.monitoring import (
     JOB_DEFINITION_TYPES,
     SHADOW_ENDPOINT_JOB_TYPES,

@@ -1,12 +1,12 @@
 """Give CloudFormation intrinsics in a synthesized template the values they would have deployed.
 
 ``Resolver(assembly).resolve(stack_name, value)`` returns ``value`` with every intrinsic
-replaced by a realistic string: ``Ref``/``Fn::GetAtt`` of a resource become the name, ARN, URL
-or id CloudFormation would return for that type (generated the way CloudFormation generates
-physical names when the template sets none), pseudo parameters come from the stack's
-environment, and ``Fn::Join``, ``Fn::Sub``, ``Fn::Select``, ``Fn::Split``, ``Fn::GetAZs``,
-``Fn::If``, ``Fn::FindInMap``, ``Fn::Base64``, ``Fn::ImportValue`` and CDK 2.275's
-``Fn::GetStackOutput`` (resolved to the exporting stack's ``Outputs`` value) are evaluated.
+replaced by a realistic string. The functions are evaluated by the app's one evaluator
+(:mod:`cdk_constructs.intrinsics`); this module says what it alone knows: ``Ref``/``Fn::GetAtt``
+of a resource become the name, ARN, URL or id CloudFormation would return for that type
+(generated the way CloudFormation generates physical names when the template sets none),
+pseudo parameters come from the stack's environment, conditions decide ``Fn::If``, and
+``Fn::GetStackOutput``/``Fn::ImportValue`` resolve to the producing stack's ``Outputs`` value.
 
 The values are deterministic (a physical name is a hash of stack and logical id), so the same
 resource resolves to the same ARN wherever it is referenced, in whichever stack: a key policy
@@ -19,29 +19,17 @@ return; "Name type" for how CloudFormation generates names.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from cdk_constructs.compliance.iam.assembly import CloudAssembly, StackTemplate
 from cdk_constructs.compliance.iam.errors import UnresolvableIntrinsic
+from cdk_constructs.intrinsics import NO_VALUE, Evaluator, Found, Placeholder, Strict
 from cdk_constructs.partitions import url_suffix_of
 
-
-class _NoValue:
-    """``AWS::NoValue``: the property or list element disappears."""
-
-    def __repr__(self) -> str:
-        return "AWS::NoValue"
-
-
-NO_VALUE = _NoValue()
-
-_SUB_TOKEN = re.compile(r"\$\{([^}]*)\}")
 _MAX_DEPTH = 50
 
 
@@ -232,8 +220,9 @@ class ResolvedResource:
         return self.ref if self.ref.startswith("arn:") else None
 
 
-class Resolver:
-    """Resolves intrinsics of the stacks of one cloud assembly.
+class Resolver(Evaluator[StackTemplate]):
+    """Resolves intrinsics of the stacks of one cloud assembly (:mod:`cdk_constructs.intrinsics`
+    evaluates the functions; this class knows what each resource's ``Ref`` and attributes are).
 
     :param assembly: the stacks; cross-stack references resolve between them.
     :param strict: raise :class:`UnresolvableIntrinsic` for an attribute or intrinsic this
@@ -242,6 +231,9 @@ class Resolver:
     """
 
     def __init__(self, assembly: CloudAssembly, *, strict: bool = True) -> None:
+        super().__init__(
+            Strict(UnresolvableIntrinsic) if strict else Placeholder(), max_depth=_MAX_DEPTH
+        )
         self.assembly = assembly
         self.strict = strict
         self._identities: dict[tuple[str, str], ResolvedResource] = {}
@@ -251,7 +243,7 @@ class Resolver:
 
     def resolve(self, stack: str, value: Any) -> Any:
         """``value`` (any template fragment of ``stack``) with every intrinsic evaluated."""
-        result = self._resolve(self.assembly.stack(stack), value, 0)
+        result = self.evaluate(self.assembly.stack(stack), value)
         return None if result is NO_VALUE else result
 
     def resource(self, stack: str, logical_id: str) -> ResolvedResource:
@@ -265,39 +257,29 @@ class Resolver:
         """False when the resource's ``Condition`` evaluates to false."""
         template = self.assembly.stack(stack)
         condition = template.resources[logical_id].get("Condition")
-        return condition is None or self._condition(template, condition, 0)
+        return condition is None or self.condition(template, condition, 0)
 
     def resolved_properties(self, stack: str, logical_id: str) -> dict[str, Any]:
         """A resource's ``Properties`` with intrinsics evaluated."""
         template = self.assembly.stack(stack)
         properties = template.resources[logical_id].get("Properties", {})
-        resolved: dict[str, Any] = self._resolve(template, properties, 0)
+        resolved: dict[str, Any] = self.evaluate(template, properties)
         return resolved
 
-    # -- evaluation -------------------------------------------------------------------------
+    # -- what the assembly knows ------------------------------------------------------------
 
-    def _resolve(self, stack: StackTemplate, value: Any, depth: int) -> Any:
-        if depth > _MAX_DEPTH:
-            raise UnresolvableIntrinsic(f"stack {stack.name}: intrinsics nest too deeply")
-        if isinstance(value, list):
-            items = [self._resolve(stack, item, depth + 1) for item in value]
-            return [item for item in items if item is not NO_VALUE]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((function, argument),) = value.items()
-            handler = _FUNCTIONS.get(function)
-            if handler is not None:
-                return handler(self, stack, argument, depth + 1)
-            if function.startswith("Fn::"):
-                return self._unresolvable(stack, f"{function} is not supported", value)
-        resolved = {k: self._resolve(stack, v, depth + 1) for k, v in value.items()}
-        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
+    def describe(self, scope: StackTemplate) -> str:
+        return f"stack {scope.name}"
 
-    def _unresolvable(self, stack: StackTemplate, reason: str, value: Any) -> str:
-        if self.strict:
-            raise UnresolvableIntrinsic(f"stack {stack.name}: {reason} (in {value!r})")
-        return f"<unresolved:{reason}>"
+    def too_deep(self, scope: StackTemplate) -> Exception:
+        return UnresolvableIntrinsic(f"stack {scope.name}: intrinsics nest too deeply")
+
+    def mappings(self, scope: StackTemplate) -> Mapping[str, Any]:
+        mappings: Mapping[str, Any] = scope.template.get("Mappings", {})
+        return mappings
+
+    def zones(self, scope: StackTemplate, region: Any) -> list[str]:
+        return super().zones(scope, region or scope.region)
 
     def _pseudo(self, stack: StackTemplate, name: str) -> Any:
         pseudo: dict[str, Any] = {
@@ -314,149 +296,92 @@ class Resolver:
             raise KeyError(name)
         return pseudo[name]
 
-    def _ref(self, stack: StackTemplate, name: Any, depth: int) -> Any:  # noqa: PLR0911 - per kind of name
+    def reference(self, scope: StackTemplate, name: Any, value: Any, depth: int) -> Any:  # noqa: PLR0911 - per kind of name
         if not isinstance(name, str):
-            return self._unresolvable(stack, "Ref needs a name", name)
+            return self.unknown(scope, "Ref needs a name", value, depth)
         if name.startswith("AWS::"):
             try:
-                return self._pseudo(stack, name)
+                return self._pseudo(scope, name)
             except KeyError:
-                return self._unresolvable(stack, f"unknown pseudo parameter {name}", name)
-        parameters = stack.template.get("Parameters", {})
+                return self.unknown(scope, f"unknown pseudo parameter {name}", value, depth)
+        parameters = scope.template.get("Parameters", {})
         if name in parameters:
             default = parameters[name].get("Default")
             if default is None:
-                return self._unresolvable(stack, f"parameter {name} has no default", name)
+                return self.unknown(scope, f"parameter {name} has no default", value, depth)
             return str(default)
-        if name in stack.resources:
-            return self.resource(stack.name, name).ref
-        return self._unresolvable(
-            stack, f"Ref to {name}, which the template does not declare", name
+        if name in scope.resources:
+            return self.resource(scope.name, name).ref
+        return self.unknown(
+            scope, f"Ref to {name}, which the template does not declare", value, depth
         )
 
-    def _get_att(self, stack: StackTemplate, argument: Any, depth: int) -> Any:
-        if isinstance(argument, str):
-            argument = argument.split(".", 1)
-        if not (isinstance(argument, list) and len(argument) == 2):
-            return self._unresolvable(stack, "Fn::GetAtt needs [LogicalId, Attribute]", argument)
-        logical_id, attribute = argument[0], self._resolve(stack, argument[1], depth)
-        if logical_id not in stack.resources:
-            return self._unresolvable(stack, f"Fn::GetAtt of undeclared {logical_id}", argument)
-        identity = self.resource(stack.name, logical_id)
+    def attribute(
+        self, scope: StackTemplate, logical_id: str, attribute: Any, value: Any, depth: int
+    ) -> Any:
+        if logical_id not in scope.resources:
+            return self.unknown(scope, f"Fn::GetAtt of undeclared {logical_id}", value, depth)
+        identity = self.resource(scope.name, logical_id)
         if attribute in identity.attributes:
             return identity.attributes[attribute]
         if _is_custom(identity.type):
             # A custom resource returns whatever its handler puts in Data: a placeholder that
             # still says where it came from.
             return f"<{logical_id}.{attribute}>"
-        return self._unresolvable(
-            stack, f"Fn::GetAtt {logical_id}.{attribute} of {identity.type}", argument
+        return self.unknown(
+            scope, f"Fn::GetAtt {logical_id}.{attribute} of {identity.type}", value, depth
         )
 
-    def _join(self, stack: StackTemplate, argument: Any, depth: int) -> Any:
-        delimiter, items = argument
-        resolved = self._resolve(stack, items, depth)
-        if not isinstance(resolved, list):
-            return self._unresolvable(stack, "Fn::Join needs a list", argument)
-        return str(delimiter).join(str(item) for item in resolved)
+    def stack_output(
+        self, scope: StackTemplate, argument: Mapping[str, Any]
+    ) -> Found[StackTemplate]:
+        return self._output(str(argument.get("StackName")), str(argument.get("OutputName")))
 
-    def _sub(self, stack: StackTemplate, argument: Any, depth: int) -> Any:
-        if isinstance(argument, str):
-            text, variables = argument, {}
-        else:
-            text, raw_variables = argument
-            variables = self._resolve(stack, raw_variables, depth)
-
-        def replace(match: re.Match[str]) -> str:
-            token = match.group(1)
-            if token.startswith("!"):
-                return "${" + token[1:] + "}"
-            if token in variables:
-                return str(variables[token])
-            if "." in token and not token.startswith("AWS::"):
-                return str(self._get_att(stack, token.split(".", 1), depth))
-            return str(self._ref(stack, token, depth))
-
-        return _SUB_TOKEN.sub(replace, text)
-
-    def _select(self, stack: StackTemplate, argument: Any, depth: int) -> Any:
-        index, items = self._resolve(stack, argument, depth)
-        if not isinstance(items, list) or not 0 <= int(index) < len(items):
-            return self._unresolvable(stack, f"Fn::Select index {index} out of range", argument)
-        return items[int(index)]
-
-    def _split(self, stack: StackTemplate, argument: Any, depth: int) -> Any:
-        delimiter, text = self._resolve(stack, argument, depth)
-        return str(text).split(str(delimiter))
-
-    def _get_azs(self, stack: StackTemplate, argument: Any, depth: int) -> Any:
-        region = self._resolve(stack, argument, depth) or stack.region
-        return [f"{region}{zone}" for zone in "abc"]
-
-    def _if(self, stack: StackTemplate, argument: Any, depth: int) -> Any:
-        condition, when_true, when_false = argument
-        chosen = when_true if self._condition(stack, condition, depth) else when_false
-        return self._resolve(stack, chosen, depth)
-
-    def _find_in_map(self, stack: StackTemplate, argument: Any, depth: int) -> Any:
-        map_name, top, second = self._resolve(stack, argument[:3], depth)
-        try:
-            return stack.template["Mappings"][map_name][top][second]
-        except KeyError:
-            return self._unresolvable(
-                stack, f"Fn::FindInMap {map_name}/{top}/{second} is not in Mappings", argument
-            )
-
-    def _base64(self, stack: StackTemplate, argument: Any, depth: int) -> Any:
-        text = str(self._resolve(stack, argument, depth))
-        return base64.b64encode(text.encode()).decode()
-
-    def _get_stack_output(self, stack: StackTemplate, argument: Any, depth: int) -> Any:
-        resolved = self._resolve(stack, argument, depth)
-        name, output = resolved.get("StackName"), resolved.get("OutputName")
-        return self._output(stack, str(name), str(output), argument)
-
-    def _import_value(self, stack: StackTemplate, argument: Any, depth: int) -> Any:
-        export = self._resolve(stack, argument, depth)
+    def export(self, scope: StackTemplate, name: Any) -> Found[StackTemplate]:
         for other in self.assembly:
             for output_name, output in other.template.get("Outputs", {}).items():
                 exported = output.get("Export", {}).get("Name")
-                if exported is not None and self.resolve(other.name, exported) == export:
-                    return self._output(other, other.name, output_name, argument)
-        return self._unresolvable(stack, f"no stack exports {export!r}", argument)
+                if exported is not None and self.resolve(other.name, exported) == name:
+                    return self._output(other.name, output_name)
+        return f"no stack exports {name!r}"
 
-    def _output(self, stack: StackTemplate, stack_name: str, output: str, argument: Any) -> Any:
+    def _output(self, stack_name: str, output: str) -> Found[StackTemplate]:
         if stack_name not in self.assembly.stacks:
-            return self._unresolvable(stack, f"stack {stack_name} is not in the assembly", argument)
-        outputs = self.assembly.stack(stack_name).template.get("Outputs", {})
+            return f"stack {stack_name} is not in the assembly"
+        producer = self.assembly.stack(stack_name)
+        outputs = producer.template.get("Outputs", {})
         if output not in outputs:
-            return self._unresolvable(stack, f"stack {stack_name} has no output {output}", argument)
-        return self.resolve(stack_name, outputs[output]["Value"])
+            return f"stack {stack_name} has no output {output}"
+        return producer, outputs[output]["Value"]
 
-    def _condition(self, stack: StackTemplate, condition: Any, depth: int) -> bool:
+    def follow(self, producer: StackTemplate, value: Any, depth: int) -> Any:
+        # An output's value is evaluated afresh in its own stack, as CloudFormation does.
+        return self.resolve(producer.name, value)
+
+    def condition(self, scope: StackTemplate, condition: Any, depth: int) -> bool:
         if isinstance(condition, str):
-            key = (stack.name, condition)
+            key = (scope.name, condition)
             if key not in self._conditions:
-                definition = stack.template.get("Conditions", {}).get(condition)
+                definition = scope.template.get("Conditions", {}).get(condition)
                 if definition is None:
                     raise UnresolvableIntrinsic(
-                        f"stack {stack.name}: condition {condition!r} is not declared"
+                        f"stack {scope.name}: condition {condition!r} is not declared"
                     )
-                self._conditions[key] = self._condition(stack, definition, depth + 1)
+                self._conditions[key] = self.condition(scope, definition, depth + 1)
             return self._conditions[key]
         ((function, argument),) = condition.items()
         if function == "Condition":
-            return self._condition(stack, argument, depth + 1)
+            return self.condition(scope, argument, depth + 1)
         if function == "Fn::Equals":
-            left, right = self._resolve(stack, argument, depth + 1)
+            left, right = self.evaluate(scope, argument, depth + 1)
             return str(left) == str(right)
         if function == "Fn::Not":
-            return not self._condition(stack, argument[0], depth + 1)
+            return not self.condition(scope, argument[0], depth + 1)
         if function == "Fn::And":
-            return all(self._condition(stack, item, depth + 1) for item in argument)
+            return all(self.condition(scope, item, depth + 1) for item in argument)
         if function == "Fn::Or":
-            return any(self._condition(stack, item, depth + 1) for item in argument)
-        raise UnresolvableIntrinsic(f"stack {stack.name}: {function} is not a condition function")
+            return any(self.condition(scope, item, depth + 1) for item in argument)
+        raise UnresolvableIntrinsic(f"stack {scope.name}: {function} is not a condition function")
 
     # -- physical identities ----------------------------------------------------------------
 
@@ -481,10 +406,10 @@ class Resolver:
             "name": name,
             "lname": name.lower(),
             "slashname": name if name.startswith("/") else f"/{name}",
-            "path": self._resolve(stack, path, 0) if path else "/",
+            "path": self.evaluate(stack, path) if path else "/",
             "hash": digest[:17].upper(),
             "hex": digest[17:34],
-            "cidr": str(self._resolve(stack, properties.get("CidrBlock", "10.0.0.0/16"), 0)),
+            "cidr": str(self.evaluate(stack, properties.get("CidrBlock", "10.0.0.0/16"))),
         }
         ref = spec.ref.format(**values)
         attributes = {key: template.format(**values) for key, template in spec.attributes.items()}
@@ -499,7 +424,7 @@ class Resolver:
         digest: str,
     ) -> str:
         if spec.name_property is not None and spec.name_property in properties:
-            return str(self._resolve(stack, properties[spec.name_property], 0))
+            return str(self.evaluate(stack, properties[spec.name_property]))
         if spec.uuid_name:
             return str(uuid.UUID(digest[:32]))
         if spec.id_prefix is not None:
@@ -514,21 +439,3 @@ class Resolver:
 
 def _is_custom(resource_type: str) -> bool:
     return resource_type.startswith("Custom::") or resource_type == _CUSTOM_RESOURCE
-
-
-_Handler = Callable[[Resolver, StackTemplate, Any, int], Any]
-
-_FUNCTIONS: Mapping[str, _Handler] = {
-    "Ref": Resolver._ref,
-    "Fn::GetAtt": Resolver._get_att,
-    "Fn::Join": Resolver._join,
-    "Fn::Sub": Resolver._sub,
-    "Fn::Select": Resolver._select,
-    "Fn::Split": Resolver._split,
-    "Fn::GetAZs": Resolver._get_azs,
-    "Fn::If": Resolver._if,
-    "Fn::FindInMap": Resolver._find_in_map,
-    "Fn::Base64": Resolver._base64,
-    "Fn::GetStackOutput": Resolver._get_stack_output,
-    "Fn::ImportValue": Resolver._import_value,
-}

@@ -20,7 +20,7 @@ from cdk_constructs.compliance.rules import (
     training_pipelines,
 )
 from cdk_constructs.compliance.rules.claims import CLAIMS, Claim
-from cdk_constructs.compliance.rules.model import (
+from cdk_constructs.compliance.rules.framework import (
     PACK_NAME,
     UNDECIDABLE_FINDING,
     AppIndex,

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cdk_constructs.compliance.rules.model import (
+from cdk_constructs.compliance.rules.framework import (
     AppIndex,
     GovernanceRule,
     Resource,

@@ -49,7 +49,7 @@ from cdk_constructs.compliance.iam.errors import IamCheckError
 from cdk_constructs.compliance.iam.evaluator import Principal, action_matches, glob_match
 from cdk_constructs.compliance.iam.policy import PolicyDocument
 from cdk_constructs.compliance.iam.vocabulary import ServiceAuthorizationReference
-from cdk_constructs.compliance.rules.model import AppIndex, GovernanceRule, Resource, Verdict
+from cdk_constructs.compliance.rules.framework import AppIndex, GovernanceRule, Resource, Verdict
 from cdk_constructs.compliance.rules.wiring import KMS_KEY, MODEL_PACKAGE_GROUP
 
 IAM_ROLE = "AWS::IAM::Role"

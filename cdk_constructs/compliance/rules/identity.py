@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cdk_constructs.compliance.rules.model import (
+from cdk_constructs.compliance.rules.framework import (
     AppIndex,
     GovernanceRule,
     Resource,

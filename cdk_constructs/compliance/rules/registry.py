@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cdk_constructs import tags
-from cdk_constructs.compliance.rules.model import (
+from cdk_constructs.compliance.rules.framework import (
     UNKNOWN_KEY,
     AppIndex,
     GovernanceRule,

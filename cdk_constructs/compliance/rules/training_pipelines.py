@@ -16,8 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cdk_constructs.compliance.rules.identity import IAM_ROLE, has_app_boundary
-from cdk_constructs.compliance.rules.model import (
+from cdk_constructs.compliance.rules.framework import (
     AppIndex,
     GovernanceRule,
     Resource,
@@ -27,6 +26,7 @@ from cdk_constructs.compliance.rules.model import (
     is_unresolved,
     verdict_of,
 )
+from cdk_constructs.compliance.rules.identity import IAM_ROLE, has_app_boundary
 from cdk_constructs.pipelines.governed_pipeline import DEFINITION_METADATA_KEY
 from cdk_constructs.training.hardening import problems, steps
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdk_constructs import tags
-from cdk_constructs.compliance.rules.model import (
+from cdk_constructs.compliance.rules.framework import (
     AppIndex,
     Ref,
     Resource,
