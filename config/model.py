@@ -37,6 +37,7 @@ from cdk_constructs.monitoring.images import IMAGE_KIND_BY_MONITOR_TYPE, ImageKi
 from cdk_constructs.partitions import partition_of
 from config import names
 from config.api_constraints import ApiParameter
+from config.batch import BatchScoring
 from config.issues import Issue, raise_issues
 from config.schedules import HOURLY, check_schedule, schedule_interval_hours
 from config.training import Training, framework_image_problem, quality_metric_problem
@@ -958,6 +959,10 @@ class ModelConfig(_Strict):
         default=None,
         description="a governed training pipeline for this model (AWS::SageMaker::Pipeline)",
     )
+    batch: BatchScoring | None = Field(
+        default=None,
+        description="scheduled batch scoring, captured and checked (config/batch.py)",
+    )
 
     @field_validator("description")
     @classmethod
@@ -1014,6 +1019,37 @@ class ModelConfig(_Strict):
                     f"is required while monitoring.{' and '.join(needs_ground_truth)} is "
                     "enabled (the monitor merges ground truth with captured predictions): "
                     f"{S3_URI_RULE}",
+                )
+            )
+        raise_issues(issues)
+        return self
+
+    @model_validator(mode="after")
+    def _batch_scores_a_served_version(self) -> ModelConfig:
+        batch = self.batch
+        if batch is None:
+            return self
+        issues = batch.issues(self.name)
+        if self.deployment is None:
+            issues.append(
+                Issue(
+                    ("batch",),
+                    "needs a deployment section: batch scoring uses the approved version the "
+                    "model's deployment serves in each environment (deployment.model_package_arn "
+                    "or deployment.environments)",
+                )
+            )
+        elif (
+            batch.ground_truth_s3_uri
+            and self.problem_type is ProblemType.REGRESSION
+            and self.deployment.model_quality_floor is None
+        ):
+            issues.append(
+                Issue(
+                    ("deployment", "model_quality_floor"),
+                    "is required for a Regression model whose batch section has "
+                    "ground_truth_s3_uri (the batch model-quality check and its alarm need a "
+                    "floor, e.g. {metric: r2, minimum: 0.5})",
                 )
             )
         raise_issues(issues)

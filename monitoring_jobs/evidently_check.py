@@ -65,6 +65,17 @@ NAMESPACES = {
     "model_quality": "aws/sagemaker/Endpoints/model-metrics",
     "bias": "aws/sagemaker/Endpoints/bias-metrics",
 }
+# Batch transform jobs: Model Monitor's namespaces and dimensions for batch (developer guide,
+# model-monitor-byoc-cloudwatch: "For batch transform jobs: /aws/sagemaker/ModelMonitoring/
+# data-metrics", dimension MonitoringSchedule; the SageMaker SDK's dashboards query
+# {aws/sagemaker/ModelMonitoring/data-metrics,Feature,MonitoringSchedule}). There is no
+# Endpoint dimension: the check's MonitoringSchedule (<model>-<env>-batch-<check>) names the
+# batch pipeline and the check.
+BATCH_NAMESPACES = {
+    "data_quality": "aws/sagemaker/ModelMonitoring/data-metrics",
+    "model_quality": "aws/sagemaker/ModelMonitoring/model-metrics",
+}
+SOURCES = ("endpoint", "batch")
 # Evidently metric type -> Model Monitor model-quality metric name per problem type
 # (developer guide, "Model quality metrics": binary, multiclass and regression tables).
 QUALITY_METRICS = {
@@ -141,6 +152,11 @@ class Settings:
     probability_threshold: float = 0.5
     quality_floor: tuple[str, float] | None = None
     bias: BiasSpec | None = None
+    source: str = "endpoint"  # endpoint | batch (SOURCES)
+
+    @property
+    def namespace(self) -> str:
+        return (BATCH_NAMESPACES if self.source == "batch" else NAMESPACES)[self.check]
 
     @property
     def feature_names(self) -> list[str]:
@@ -259,6 +275,111 @@ def parse_ground_truth_lines(lines: Iterable[str]) -> dict[str, str]:
         if rows and rows[0]:
             labels[event_id] = rows[0][0]
     return labels
+
+
+# --- batch transform capture -----------------------------------------------------------------
+
+# <capture uri>[<run>/](input|output)/yyyy/mm/dd/hh/<manifest>: what a transform job with
+# DataCaptureConfig writes (developer guide, model-monitor-data-capture-batch).
+_BATCH_MANIFEST = re.compile(
+    r"(?P<run>(?:.*/)?)(?P<kind>input|output)/(?P<hour>\d{4}/\d{2}/\d{2}/\d{2})/[^/]+"
+)
+
+
+def parse_batch_manifest(text: str) -> list[tuple[str, str]]:
+    """A batch capture manifest -> (object URI, name relative to the manifest's prefix).
+
+    Format: a JSON array, ``[{"prefix": "s3://<bucket>/<prefix>/"}, "file_0.csv", ...]``
+    (developer guide, model-monitor-data-capture-batch, "How to view data captured").
+    """
+    try:
+        items = json.loads(text)
+        prefix = str(items[0]["prefix"])
+        names = [str(name) for name in items[1:]]
+    except (ValueError, KeyError, TypeError, IndexError) as error:
+        raise CheckError(
+            f"a batch capture manifest is not in SageMaker's format: {error}"
+        ) from None
+    return [(f"{prefix.rstrip('/')}/{name}", name) for name in names]
+
+
+def batch_output_records(name: str, output: str, inputs: str | None) -> Iterator[CapturedRecord]:
+    """One transform output file (CSV, ``GenerateInferenceId`` on) -> a record per row.
+
+    With ``GenerateInferenceId`` each output row ends with the inference id and the job's start
+    time (developer guide, "InferenceId Generation"); the prediction is the first column. With
+    ``inputs`` (the input file the row was scored from, same order) the record carries the
+    features too; model quality needs only the id and the prediction.
+    """
+    outputs = _csv_rows(output)
+    rows = _csv_rows(inputs) if inputs is not None else [[] for _ in outputs]
+    if len(rows) != len(outputs):
+        raise CheckError(
+            f"batch output {name} has {len(outputs)} records and its input {len(rows)}; "
+            "allowed: one output line per input line (SplitType and AssembleWith Line)"
+        )
+    for number, (features, scored) in enumerate(zip(rows, outputs, strict=True)):
+        if len(scored) < 3:
+            raise CheckError(
+                f"batch output of {name} line {number + 1} has no inference id; the transform "
+                "must capture with GenerateInferenceId"
+            )
+        yield CapturedRecord(event_id=scored[-2], features=tuple(features), prediction=scored[0])
+
+
+def _read(s3: Any, uri: str) -> str:
+    bucket, key = split_uri(uri)
+    body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return body.decode("utf-8")
+
+
+def batch_capture_records(
+    s3: Any,
+    capture_uri: str,
+    *,
+    with_features: bool,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> Iterator[CapturedRecord]:
+    """The records of every batch run captured under ``capture_uri`` (manifests of the hours in
+    [start, end) when given). Outputs are paired with their inputs (``<input name>.out``) only
+    ``with_features``: inputs may have been replaced since an older run."""
+    bucket, prefix = split_uri(capture_uri.rstrip("/") + "/")
+    manifests: dict[tuple[str, str], list[str]] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            match = _BATCH_MANIFEST.fullmatch(item["Key"][len(prefix) :])
+            if match is None:
+                continue
+            hour = datetime.strptime(match["hour"], "%Y/%m/%d/%H").replace(tzinfo=UTC)
+            if start is not None and hour < start.replace(minute=0, second=0, microsecond=0):
+                continue
+            if end is not None and hour >= end:
+                continue
+            manifests.setdefault((match["run"], match["kind"]), []).append(item["Key"])
+    for (run, kind), keys in sorted(manifests.items()):
+        if kind != "output":
+            continue
+        inputs = {
+            name: uri
+            for key in keys_of(manifests, run, "input")
+            for uri, name in parse_batch_manifest(_read(s3, f"s3://{bucket}/{key}"))
+        }
+        for key in sorted(keys):
+            for uri, name in parse_batch_manifest(_read(s3, f"s3://{bucket}/{key}")):
+                source = name.removesuffix(".out")
+                features = None
+                if with_features:
+                    if source not in inputs:
+                        raise CheckError(
+                            f"batch output {uri} has no captured input {source!r} in run {run!r}"
+                        )
+                    features = _read(s3, inputs[source])
+                yield from batch_output_records(name, _read(s3, uri), features)
+
+
+def keys_of(manifests: Mapping[tuple[str, str], list[str]], run: str, kind: str) -> list[str]:
+    return sorted(manifests.get((run, kind), []))
 
 
 def captured_frame(records: Sequence[CapturedRecord], features: Sequence[Feature]) -> Any:
@@ -712,6 +833,8 @@ def write_exit_message(message: str, path: Path = EXIT_MESSAGE_PATH) -> None:
 def metric_data(result: CheckResult, settings: Settings, when: datetime) -> list[dict[str, Any]]:
     """PutMetricData entries with Model Monitor's dimensions for this endpoint and schedule."""
     base = {"Endpoint": settings.endpoint_name, "MonitoringSchedule": settings.schedule_name}
+    if settings.source == "batch":
+        base = {"MonitoringSchedule": settings.schedule_name}
     return [
         {
             "MetricName": name,
@@ -853,6 +976,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--schedule", required=True)
     parser.add_argument("--features", required=True, type=_features)
     parser.add_argument("--capture-uri", required=True)
+    parser.add_argument(
+        "--source",
+        choices=SOURCES,
+        default="endpoint",
+        help="endpoint data capture, or batch transform capture (--capture-uri: one run's "
+        "capture for data_quality, all runs' for model_quality)",
+    )
     parser.add_argument("--window-hours", type=int, default=1)
     parser.add_argument("--window-end-offset-hours", type=int, default=0)
     parser.add_argument("--reference-uri")
@@ -910,6 +1040,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         probability_threshold=args.probability_threshold,
         quality_floor=floor,
         bias=spec,
+        source=args.source,
     )
 
 
@@ -917,7 +1048,23 @@ def run(args: argparse.Namespace, s3: Any, now: datetime) -> CheckResult:
     settings = settings_from(args)
     end = now - timedelta(hours=args.window_end_offset_hours)
     start = end - timedelta(hours=args.window_hours)
-    records = list(parse_capture_lines(capture_lines(s3, args.capture_uri, start, end)))
+    if settings.source == "batch":
+        # Data quality reads the one run it follows (its own capture prefix, whole); model
+        # quality the runs of the window, whose labels may have arrived since.
+        data = settings.check == "data_quality"
+        records = list(
+            batch_capture_records(
+                s3,
+                args.capture_uri,
+                with_features=data,
+                start=None if data else start,
+                end=None if data else end,
+            )
+        )
+    else:
+        records = list(parse_capture_lines(capture_lines(s3, args.capture_uri, start, end)))
+    if not records and settings.source == "batch":
+        raise CheckError(f"no batch transform capture under {args.capture_uri}")
     if not records:
         raise CheckError(
             f"no captured traffic under {args.capture_uri} between {start:%Y-%m-%dT%H:%M}Z "
@@ -951,9 +1098,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_outputs(result, args.output_dir)
     settings = settings_from(args)
     if not args.no_publish:
-        publish(
-            boto3.client("cloudwatch"), NAMESPACES[args.check], metric_data(result, settings, now)
-        )
+        publish(boto3.client("cloudwatch"), settings.namespace, metric_data(result, settings, now))
     if args.mlflow_tracking_arn:
         # History is kept in the monitoring bucket (the outputs above) whatever happens here;
         # a tracking server that cannot be reached fails the run, so the gap is alerted.

@@ -67,8 +67,9 @@ def config_data() -> dict[str, Any]:
     data["environments"][1]["mlflow_tracking_arn"] = MLFLOW_APP
     model = next(m for m in data["models"] if m["name"] == MODEL)
     deployment = model["deployment"]
-    deployment.pop("model_package_arn")
+    deployment.pop("model_package_arn", None)
     deployment["environments"] = {name: {"package_version": 7} for name in ENVIRONMENTS}
+    model.pop("batch", None)  # batch scoring runs the same checks on both: tests/monitoring_batch
     deployment["model_quality_floor"] = {"metric": "auc", "minimum": 0.75}
     # A protected facet and bias evidence, so the policy's bias intervals apply: data quality,
     # model quality and bias run on both engines (explainability is Model Monitor's only, see

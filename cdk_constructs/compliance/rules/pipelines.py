@@ -51,6 +51,12 @@ def _text(value: Any) -> str | None:
     return None
 
 
+def definition_text(body: Any) -> str | None:
+    """An inline ``PipelineDefinitionBody`` as JSON text, deploy-time parts replaced by a
+    stand-in (for readers outside the rules, e.g. the report); None if not a string/join."""
+    return _text(body)
+
+
 # Equal to cdk_constructs.pipelines.governed_pipeline.DEFINITION_METADATA_KEY (tested).
 DEFINITION_METADATA_KEY = "governance:pipeline-definition"
 
