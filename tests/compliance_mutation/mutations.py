@@ -18,15 +18,16 @@ from typing import Any
 
 Templates = MutableMapping[str, dict[str, Any]]  # stack name -> template
 
-FOUNDATION = "foundation"
-MODELS = "models-00"
+# The default config's model-monitor environment (a second, evidently one has its own stacks).
+FOUNDATION = "prod-foundation"
+MODELS = "prod-models-00"
 
 
 @dataclass(frozen=True)
 class Where:
     """One resource, by the end of its construct path and its type."""
 
-    stack: str  # "foundation" or "models-00": the end of the stack name
+    stack: str  # "prod-foundation" or "prod-models-00": the end of the stack name
     path: str  # the construct path after the stack name, e.g. "Keys/artifacts/Resource/Resource"
     type: str
 

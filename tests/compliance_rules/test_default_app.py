@@ -63,11 +63,13 @@ def test_the_default_app_has_no_governance_finding(default_assembly: Assembly) -
     }
     found = {(rule, path) for rule, paths in b.findings_of(report).items() for path in paths}
     assert found == acknowledged
+    # (one per environment of the default config: prod and dev)
     assert found == {
         (
             "Governance-IAM2",
-            "example-bank-prod-foundation/Custom::VpcRestrictDefaultSGCustomResourceProvider/Role",
+            f"example-bank-{env}-foundation/Custom::VpcRestrictDefaultSGCustomResourceProvider/Role",
         )
+        for env in ("prod", "dev")
     }
 
 
