@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from cdk_constructs.compliance.rules.model import (
+from cdk_constructs.compliance.rules.framework import (
     AppIndex,
     GovernanceRule,
     Ref,
