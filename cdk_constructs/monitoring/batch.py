@@ -76,7 +76,6 @@ from cdk_constructs.monitoring.evidently_engine import (
     ENV_SCHEDULE_NAME,
     OUTPUT_PATH,
     PIPELINE_DEFINITION_VERSION,
-    SCHEDULE_RETRY_ATTEMPTS,
     WHEELHOUSE_PATH,
     EvidentlyEngine,
     EvidentlyStackResources,
@@ -85,9 +84,7 @@ from cdk_constructs.monitoring.images import MonitorType
 from cdk_constructs.monitoring.metrics import (
     DEFAULT_FEATURE_DRIFT_THRESHOLD,
     MonitorAlarms,
-    MonitorMetric,
     MonitorMetrics,
-    Statistic,
 )
 from cdk_constructs.monitoring.serving import GovernedEndpoint
 from cdk_constructs.props import Dataset, ModelIdentity, MonitoredModel, MonitorSchedule
@@ -172,27 +169,8 @@ class BatchMonitorMetrics(MonitorMetrics):
     """The batch checks' metrics: Model Monitor's batch namespaces, ``MonitoringSchedule`` (and
     ``Feature``) without ``Endpoint``. ``endpoint_name`` is the batch name (dashboard name)."""
 
-    def _metric(
-        self,
-        monitor_type: MonitorType,
-        metric_name: str,
-        *,
-        statistic: Statistic = "Average",
-        extra_dimensions: Mapping[str, str] | None = None,
-        label: str | None = None,
-    ) -> MonitorMetric:
-        dimensions = {
-            "MonitoringSchedule": self._schedule(monitor_type),
-            **(extra_dimensions or {}),
-        }
-        return MonitorMetric(
-            namespace=BATCH_METRIC_NAMESPACES[monitor_type],
-            metric_name=metric_name,
-            dimensions=tuple(dimensions.items()),
-            statistic=statistic,
-            period_seconds=self.period_seconds,
-            label=label,
-        )
+    NAMESPACES = BATCH_METRIC_NAMESPACES
+    ENDPOINT_DIMENSION = False
 
 
 def _join(*values: Any) -> dict[str, Any]:
@@ -498,34 +476,15 @@ class BatchScoring(Construct):
         }
 
     def _schedule(self) -> scheduler.CfnSchedule:
-        interval_seconds = self.batch.interval_hours * 3600
-        schedule = scheduler.CfnSchedule(
+        schedule: scheduler.CfnSchedule = self.shared.start_on_schedule(
             self,
             "Schedule",
-            name=self.name,
+            pipeline=self.pipeline,
+            pipeline_arn=self.pipeline_arn,
+            expression=self.batch.schedule,
+            interval_seconds=self.batch.interval_hours * 3600,
             description=f"Runs batch scoring pipeline {self.name} on its cadence",
-            schedule_expression=self.batch.schedule,
-            schedule_expression_timezone="UTC",
-            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
-            state="ENABLED",
-            target=scheduler.CfnSchedule.TargetProperty(
-                arn=self.pipeline_arn,
-                role_arn=self.shared.scheduler_role.role_arn,
-                sage_maker_pipeline_parameters=(
-                    scheduler.CfnSchedule.SageMakerPipelineParametersProperty(
-                        pipeline_parameter_list=[]
-                    )
-                ),
-                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
-                    maximum_event_age_in_seconds=min(max(interval_seconds, 60), 86400),
-                    maximum_retry_attempts=SCHEDULE_RETRY_ATTEMPTS,
-                ),
-                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(
-                    arn=self.shared.dead_letters.queue_arn
-                ),
-            ),
         )
-        schedule.node.add_dependency(self.pipeline, self.shared.scheduler_role)
         return schedule
 
     def _failure_rule(self, topic: sns.ITopic, dead_letter_queue: sqs.IQueue) -> events.Rule:

@@ -469,6 +469,49 @@ class EvidentlyStackResources(Construct):
         )
         return mapping.find_in_map(Aws.REGION, "uri")
 
+    def start_on_schedule(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        pipeline: sagemaker.CfnPipeline,
+        pipeline_arn: str,
+        expression: str,
+        interval_seconds: int,
+        description: str,
+    ) -> scheduler.CfnSchedule:
+        """An EventBridge Scheduler schedule (named like the pipeline, UTC) that starts
+        ``pipeline`` as the scheduler role, retrying within one interval (a run retried after
+        it would overlap the next) and keeping failed starts in the dead-letter queue."""
+        schedule = scheduler.CfnSchedule(
+            scope,
+            construct_id,
+            name=pipeline.pipeline_name,
+            description=description,
+            schedule_expression=expression,
+            schedule_expression_timezone="UTC",
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            state="ENABLED",
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=pipeline_arn,
+                role_arn=self.scheduler_role.role_arn,
+                sage_maker_pipeline_parameters=(
+                    scheduler.CfnSchedule.SageMakerPipelineParametersProperty(
+                        pipeline_parameter_list=[]
+                    )
+                ),
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_event_age_in_seconds=min(max(interval_seconds, 60), 86400),
+                    maximum_retry_attempts=SCHEDULE_RETRY_ATTEMPTS,
+                ),
+                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(
+                    arn=self.dead_letters.queue_arn
+                ),
+            ),
+        )
+        schedule.node.add_dependency(pipeline, self.scheduler_role)
+        return schedule
+
     def allow_start(self, pipeline_arn: str) -> None:
         self.scheduler_role.add_to_principal_policy(
             iam.PolicyStatement(
@@ -739,33 +782,15 @@ class EvidentlyMonitors(Construct):
         )
         self.shared.allow_start(pipeline_arn)
         interval_seconds = self._interval_hours(check) * 3600
-        schedule = scheduler.CfnSchedule(
+        schedule = self.shared.start_on_schedule(
             self,
             f"{step}Schedule",
-            name=name,
+            pipeline=pipeline,
+            pipeline_arn=pipeline_arn,
+            expression=self.model.monitors[check].expression,
+            interval_seconds=interval_seconds,
             description=f"Runs pipeline {name} on the model's {check} schedule",
-            schedule_expression=self.model.monitors[check].expression,
-            schedule_expression_timezone="UTC",
-            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
-            state="ENABLED",
-            target=scheduler.CfnSchedule.TargetProperty(
-                arn=pipeline_arn,
-                role_arn=self.shared.scheduler_role.role_arn,
-                sage_maker_pipeline_parameters=(
-                    scheduler.CfnSchedule.SageMakerPipelineParametersProperty(
-                        pipeline_parameter_list=[]
-                    )
-                ),
-                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
-                    maximum_event_age_in_seconds=min(max(interval_seconds, 60), 86400),
-                    maximum_retry_attempts=SCHEDULE_RETRY_ATTEMPTS,
-                ),
-                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(
-                    arn=self.shared.dead_letters.queue_arn
-                ),
-            ),
         )
-        schedule.node.add_dependency(pipeline, self.shared.scheduler_role)
         return EvidentlyCheck(
             monitor_type=check, name=name, pipeline=pipeline, schedule=schedule, job_request=request
         )
