@@ -69,14 +69,7 @@ from cdk_constructs.handlers import MAX_EVENT_AGE, RETRY_ATTEMPTS
 from cdk_constructs.instance_types import has_nvme_storage
 from cdk_constructs.monitoring.engine import MonitoringResources, package_check
 from cdk_constructs.monitoring.evidently_engine import (
-    CODE_PATH,
-    ENTRYPOINT_SCRIPT,
-    ENV_ENDPOINT_NAME,
-    ENV_MONITORING_TYPE,
-    ENV_SCHEDULE_NAME,
-    OUTPUT_PATH,
     PIPELINE_DEFINITION_VERSION,
-    WHEELHOUSE_PATH,
     EvidentlyEngine,
     EvidentlyStackResources,
 )
@@ -91,10 +84,8 @@ from cdk_constructs.props import Dataset, ModelIdentity, MonitoredModel, Monitor
 from governance.contracts.vocabulary import (
     DATA_REFERENCE,
     ENDPOINT_PARAMETER_PREFIX,
-    MONITOR_JOB_TYPES,
     ProblemType,
 )
-from governance.contracts.vocabulary import MonitorType as ContractMonitorType
 
 # Model Monitor's namespaces for batch transform jobs (developer guide, model-monitor-byoc-
 # cloudwatch and model-monitor-model-quality-metrics; the SageMaker SDK's dashboards query
@@ -401,79 +392,21 @@ class BatchScoring(Construct):
         ]
 
     def _check_request(self, check: MonitorType) -> dict[str, Any]:
-        """The check step's ``CreateProcessingJob`` request: the Evidently check job, hardened as
-        the Evidently engine's (isolated VPC, inter-container encryption, KMS, runtime cap)."""
-        r = self.resources
-        shared = self.shared
-
-        def s3_input(name: str, uri: str, local_path: str) -> dict[str, Any]:
-            return {
-                "InputName": name,
-                "AppManaged": False,
-                "S3Input": {
-                    "S3Uri": uri,
-                    "LocalPath": local_path,
-                    "S3DataType": "S3Prefix",
-                    "S3InputMode": "File",
-                    "S3DataDistributionType": "FullyReplicated",
-                },
-            }
-
-        report = _join(r.reports.s3_uri(f"{self.name}/{check.replace('_', '-')}"), _EXECUTION_ID)
-        return {
-            "ProcessingResources": {
-                "ClusterConfig": {
-                    "InstanceCount": 1,
-                    "InstanceType": self.batch.check_instance_type,
-                    "VolumeSizeInGB": self.engine.volume_size_gb,
-                    "VolumeKmsKeyId": r.key.key_arn,
-                }
-            },
-            "AppSpecification": {
-                "ImageUri": shared.image_uri,
-                "ContainerEntrypoint": ["/bin/sh", "-c", ENTRYPOINT_SCRIPT, "evidently-check"],
-                "ContainerArguments": self._arguments(check),
-            },
-            "Environment": {
-                ENV_ENDPOINT_NAME: self.name,
-                ENV_SCHEDULE_NAME: self.check_names[check],
-                ENV_MONITORING_TYPE: MONITOR_JOB_TYPES[ContractMonitorType(check)].monitoring_type,
-                "AWS_DEFAULT_REGION": Stack.of(self).region,
-                "PIP_BREAK_SYSTEM_PACKAGES": "1",
-            },
-            "ProcessingInputs": [
-                s3_input("code", shared.code.s3_object_url, CODE_PATH),
-                s3_input("wheelhouse", shared.wheelhouse.s3_object_url, WHEELHOUSE_PATH),
-            ],
-            "ProcessingOutputConfig": {
-                "Outputs": [
-                    {
-                        "OutputName": "report",
-                        "AppManaged": False,
-                        "S3Output": {
-                            "S3Uri": report,
-                            "LocalPath": OUTPUT_PATH,
-                            "S3UploadMode": "EndOfJob",
-                        },
-                    }
-                ],
-                "KmsKeyId": r.key.key_arn,
-            },
-            "NetworkConfig": {
-                "EnableInterContainerTrafficEncryption": True,
-                "EnableNetworkIsolation": False,
-                "VpcConfig": {
-                    "SecurityGroupIds": [r.security_group.security_group_id],
-                    "Subnets": [subnet.subnet_id for subnet in r.subnets],
-                },
-            },
-            "StoppingCondition": {"MaxRuntimeInSeconds": self.batch.check_max_runtime_seconds},
-            "RoleArn": r.role.role_arn,
-            "Tags": [
-                {"Key": t.key, "Value": t.value}
-                for t in self._tags(**{tags.MONITOR_TYPE: check.replace("_", "-")})
-            ],
-        }
+        """The check step's ``CreateProcessingJob`` request: the Evidently engine's check job,
+        hardened as the engine's (isolated VPC, inter-container encryption, KMS, runtime cap)."""
+        request: dict[str, Any] = self.shared.check_request(
+            self,
+            resources=self.resources,
+            check=check,
+            subject=self.name,
+            schedule_name=self.check_names[check],
+            arguments=self._arguments(check),
+            instance_type=self.batch.check_instance_type,
+            volume_size_gb=self.engine.volume_size_gb,
+            max_runtime_seconds=self.batch.check_max_runtime_seconds,
+            tags=self._tags(**{tags.MONITOR_TYPE: check.replace("_", "-")}),
+        )
+        return request
 
     def _schedule(self) -> scheduler.CfnSchedule:
         schedule: scheduler.CfnSchedule = self.shared.start_on_schedule(
