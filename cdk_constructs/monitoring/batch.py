@@ -69,15 +69,7 @@ from cdk_constructs.handlers import MAX_EVENT_AGE, RETRY_ATTEMPTS
 from cdk_constructs.instance_types import has_nvme_storage
 from cdk_constructs.monitoring.engine import MonitoringResources, package_check
 from cdk_constructs.monitoring.evidently_engine import (
-    CODE_PATH,
-    ENTRYPOINT_SCRIPT,
-    ENV_ENDPOINT_NAME,
-    ENV_MONITORING_TYPE,
-    ENV_SCHEDULE_NAME,
-    OUTPUT_PATH,
     PIPELINE_DEFINITION_VERSION,
-    SCHEDULE_RETRY_ATTEMPTS,
-    WHEELHOUSE_PATH,
     EvidentlyEngine,
     EvidentlyStackResources,
 )
@@ -85,19 +77,15 @@ from cdk_constructs.monitoring.images import MonitorType
 from cdk_constructs.monitoring.metrics import (
     DEFAULT_FEATURE_DRIFT_THRESHOLD,
     MonitorAlarms,
-    MonitorMetric,
     MonitorMetrics,
-    Statistic,
 )
 from cdk_constructs.monitoring.serving import GovernedEndpoint
 from cdk_constructs.props import Dataset, ModelIdentity, MonitoredModel, MonitorSchedule
 from governance.contracts.vocabulary import (
     DATA_REFERENCE,
     ENDPOINT_PARAMETER_PREFIX,
-    MONITOR_JOB_TYPES,
     ProblemType,
 )
-from governance.contracts.vocabulary import MonitorType as ContractMonitorType
 
 # Model Monitor's namespaces for batch transform jobs (developer guide, model-monitor-byoc-
 # cloudwatch and model-monitor-model-quality-metrics; the SageMaker SDK's dashboards query
@@ -172,27 +160,8 @@ class BatchMonitorMetrics(MonitorMetrics):
     """The batch checks' metrics: Model Monitor's batch namespaces, ``MonitoringSchedule`` (and
     ``Feature``) without ``Endpoint``. ``endpoint_name`` is the batch name (dashboard name)."""
 
-    def _metric(
-        self,
-        monitor_type: MonitorType,
-        metric_name: str,
-        *,
-        statistic: Statistic = "Average",
-        extra_dimensions: Mapping[str, str] | None = None,
-        label: str | None = None,
-    ) -> MonitorMetric:
-        dimensions = {
-            "MonitoringSchedule": self._schedule(monitor_type),
-            **(extra_dimensions or {}),
-        }
-        return MonitorMetric(
-            namespace=BATCH_METRIC_NAMESPACES[monitor_type],
-            metric_name=metric_name,
-            dimensions=tuple(dimensions.items()),
-            statistic=statistic,
-            period_seconds=self.period_seconds,
-            label=label,
-        )
+    NAMESPACES = BATCH_METRIC_NAMESPACES
+    ENDPOINT_DIMENSION = False
 
 
 def _join(*values: Any) -> dict[str, Any]:
@@ -423,109 +392,32 @@ class BatchScoring(Construct):
         ]
 
     def _check_request(self, check: MonitorType) -> dict[str, Any]:
-        """The check step's ``CreateProcessingJob`` request: the Evidently check job, hardened as
-        the Evidently engine's (isolated VPC, inter-container encryption, KMS, runtime cap)."""
-        r = self.resources
-        shared = self.shared
-
-        def s3_input(name: str, uri: str, local_path: str) -> dict[str, Any]:
-            return {
-                "InputName": name,
-                "AppManaged": False,
-                "S3Input": {
-                    "S3Uri": uri,
-                    "LocalPath": local_path,
-                    "S3DataType": "S3Prefix",
-                    "S3InputMode": "File",
-                    "S3DataDistributionType": "FullyReplicated",
-                },
-            }
-
-        report = _join(r.reports.s3_uri(f"{self.name}/{check.replace('_', '-')}"), _EXECUTION_ID)
-        return {
-            "ProcessingResources": {
-                "ClusterConfig": {
-                    "InstanceCount": 1,
-                    "InstanceType": self.batch.check_instance_type,
-                    "VolumeSizeInGB": self.engine.volume_size_gb,
-                    "VolumeKmsKeyId": r.key.key_arn,
-                }
-            },
-            "AppSpecification": {
-                "ImageUri": shared.image_uri,
-                "ContainerEntrypoint": ["/bin/sh", "-c", ENTRYPOINT_SCRIPT, "evidently-check"],
-                "ContainerArguments": self._arguments(check),
-            },
-            "Environment": {
-                ENV_ENDPOINT_NAME: self.name,
-                ENV_SCHEDULE_NAME: self.check_names[check],
-                ENV_MONITORING_TYPE: MONITOR_JOB_TYPES[ContractMonitorType(check)].monitoring_type,
-                "AWS_DEFAULT_REGION": Stack.of(self).region,
-                "PIP_BREAK_SYSTEM_PACKAGES": "1",
-            },
-            "ProcessingInputs": [
-                s3_input("code", shared.code.s3_object_url, CODE_PATH),
-                s3_input("wheelhouse", shared.wheelhouse.s3_object_url, WHEELHOUSE_PATH),
-            ],
-            "ProcessingOutputConfig": {
-                "Outputs": [
-                    {
-                        "OutputName": "report",
-                        "AppManaged": False,
-                        "S3Output": {
-                            "S3Uri": report,
-                            "LocalPath": OUTPUT_PATH,
-                            "S3UploadMode": "EndOfJob",
-                        },
-                    }
-                ],
-                "KmsKeyId": r.key.key_arn,
-            },
-            "NetworkConfig": {
-                "EnableInterContainerTrafficEncryption": True,
-                "EnableNetworkIsolation": False,
-                "VpcConfig": {
-                    "SecurityGroupIds": [r.security_group.security_group_id],
-                    "Subnets": [subnet.subnet_id for subnet in r.subnets],
-                },
-            },
-            "StoppingCondition": {"MaxRuntimeInSeconds": self.batch.check_max_runtime_seconds},
-            "RoleArn": r.role.role_arn,
-            "Tags": [
-                {"Key": t.key, "Value": t.value}
-                for t in self._tags(**{tags.MONITOR_TYPE: check.replace("_", "-")})
-            ],
-        }
+        """The check step's ``CreateProcessingJob`` request: the Evidently engine's check job,
+        hardened as the engine's (isolated VPC, inter-container encryption, KMS, runtime cap)."""
+        request: dict[str, Any] = self.shared.check_request(
+            self,
+            resources=self.resources,
+            check=check,
+            subject=self.name,
+            schedule_name=self.check_names[check],
+            arguments=self._arguments(check),
+            instance_type=self.batch.check_instance_type,
+            volume_size_gb=self.engine.volume_size_gb,
+            max_runtime_seconds=self.batch.check_max_runtime_seconds,
+            tags=self._tags(**{tags.MONITOR_TYPE: check.replace("_", "-")}),
+        )
+        return request
 
     def _schedule(self) -> scheduler.CfnSchedule:
-        interval_seconds = self.batch.interval_hours * 3600
-        schedule = scheduler.CfnSchedule(
+        schedule: scheduler.CfnSchedule = self.shared.start_on_schedule(
             self,
             "Schedule",
-            name=self.name,
+            pipeline=self.pipeline,
+            pipeline_arn=self.pipeline_arn,
+            expression=self.batch.schedule,
+            interval_seconds=self.batch.interval_hours * 3600,
             description=f"Runs batch scoring pipeline {self.name} on its cadence",
-            schedule_expression=self.batch.schedule,
-            schedule_expression_timezone="UTC",
-            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
-            state="ENABLED",
-            target=scheduler.CfnSchedule.TargetProperty(
-                arn=self.pipeline_arn,
-                role_arn=self.shared.scheduler_role.role_arn,
-                sage_maker_pipeline_parameters=(
-                    scheduler.CfnSchedule.SageMakerPipelineParametersProperty(
-                        pipeline_parameter_list=[]
-                    )
-                ),
-                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
-                    maximum_event_age_in_seconds=min(max(interval_seconds, 60), 86400),
-                    maximum_retry_attempts=SCHEDULE_RETRY_ATTEMPTS,
-                ),
-                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(
-                    arn=self.shared.dead_letters.queue_arn
-                ),
-            ),
         )
-        schedule.node.add_dependency(self.pipeline, self.shared.scheduler_role)
         return schedule
 
     def _failure_rule(self, topic: sns.ITopic, dead_letter_queue: sqs.IQueue) -> events.Rule:

@@ -474,6 +474,151 @@ class EvidentlyStackResources(Construct):
         )
         return mapping.find_in_map(Aws.REGION, "uri")
 
+    def check_request(
+        self,
+        scope: Construct,
+        *,
+        resources: MonitoringResources,
+        check: MonitorType,
+        subject: str,
+        schedule_name: str,
+        arguments: Sequence[Any],
+        instance_type: str,
+        volume_size_gb: int,
+        max_runtime_seconds: int,
+        tags: Sequence[Any],
+    ) -> dict[str, Any]:
+        """A check step's ``CreateProcessingJob`` request (without the name the pipeline gives):
+        the job code and wheelhouse as inputs, the run's report folder
+        (``<reports>/<subject>/<check>/<execution id>``) as its first output, Model Monitor's
+        environment variables (``subject``: the endpoint, or a batch pipeline, the violations
+        handler attributes the run to), the isolated VPC with inter-container encryption, the
+        monitoring key on volume and output, the monitoring role."""
+        r = resources
+        check_path = check.replace("_", "-")
+        output = {
+            "Std:Join": {
+                "On": "/",
+                "Values": [
+                    r.reports.s3_uri(f"{subject}/{check_path}"),
+                    {"Get": "Execution.PipelineExecutionId"},
+                ],
+            }
+        }
+
+        def s3_input(input_name: str, uri: str, local_path: str) -> dict[str, Any]:
+            return {
+                "InputName": input_name,
+                "AppManaged": False,
+                "S3Input": {
+                    "S3Uri": uri,
+                    "LocalPath": local_path,
+                    "S3DataType": "S3Prefix",
+                    "S3InputMode": "File",
+                    "S3DataDistributionType": "FullyReplicated",
+                },
+            }
+
+        return {
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceCount": 1,
+                    "InstanceType": instance_type,
+                    "VolumeSizeInGB": volume_size_gb,
+                    "VolumeKmsKeyId": r.key.key_arn,
+                }
+            },
+            "AppSpecification": {
+                "ImageUri": self.image_uri,
+                "ContainerEntrypoint": ["/bin/sh", "-c", ENTRYPOINT_SCRIPT, "evidently-check"],
+                "ContainerArguments": list(arguments),
+            },
+            "Environment": {
+                ENV_ENDPOINT_NAME: subject,
+                ENV_SCHEDULE_NAME: schedule_name,
+                ENV_MONITORING_TYPE: MONITOR_JOB_TYPES[ContractMonitorType(check)].monitoring_type,
+                # boto3 in the job calls S3 and CloudWatch in the stack's region (through the
+                # VPC endpoints); processing containers are not documented to set a region.
+                "AWS_DEFAULT_REGION": Stack.of(scope).region,
+                # The image's Python 3.12 is Ubuntu's system Python (PEP 668): pip must be told
+                # that installing into it is intended (pip >= 23.0.1 reads this variable).
+                "PIP_BREAK_SYSTEM_PACKAGES": "1",
+            },
+            "ProcessingInputs": [
+                s3_input("code", self.code.s3_object_url, CODE_PATH),
+                s3_input("wheelhouse", self.wheelhouse.s3_object_url, WHEELHOUSE_PATH),
+            ],
+            "ProcessingOutputConfig": {
+                # The first output is the run's result location (constraint_violations.json).
+                "Outputs": [
+                    {
+                        "OutputName": "report",
+                        "AppManaged": False,
+                        "S3Output": {
+                            "S3Uri": output,
+                            "LocalPath": OUTPUT_PATH,
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                ],
+                "KmsKeyId": r.key.key_arn,
+            },
+            "NetworkConfig": {
+                "EnableInterContainerTrafficEncryption": True,
+                "EnableNetworkIsolation": False,
+                "VpcConfig": {
+                    "SecurityGroupIds": [r.security_group.security_group_id],
+                    "Subnets": [subnet.subnet_id for subnet in r.subnets],
+                },
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": max_runtime_seconds},
+            "RoleArn": r.role.role_arn,
+            "Tags": [{"Key": tag.key, "Value": tag.value} for tag in tags],
+        }
+
+    def start_on_schedule(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        pipeline: sagemaker.CfnPipeline,
+        pipeline_arn: str,
+        expression: str,
+        interval_seconds: int,
+        description: str,
+    ) -> scheduler.CfnSchedule:
+        """An EventBridge Scheduler schedule (named like the pipeline, UTC) that starts
+        ``pipeline`` as the scheduler role, retrying within one interval (a run retried after
+        it would overlap the next) and keeping failed starts in the dead-letter queue."""
+        schedule = scheduler.CfnSchedule(
+            scope,
+            construct_id,
+            name=pipeline.pipeline_name,
+            description=description,
+            schedule_expression=expression,
+            schedule_expression_timezone="UTC",
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            state="ENABLED",
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=pipeline_arn,
+                role_arn=self.scheduler_role.role_arn,
+                sage_maker_pipeline_parameters=(
+                    scheduler.CfnSchedule.SageMakerPipelineParametersProperty(
+                        pipeline_parameter_list=[]
+                    )
+                ),
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_event_age_in_seconds=min(max(interval_seconds, 60), 86400),
+                    maximum_retry_attempts=SCHEDULE_RETRY_ATTEMPTS,
+                ),
+                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(
+                    arn=self.dead_letters.queue_arn
+                ),
+            ),
+        )
+        schedule.node.add_dependency(pipeline, self.scheduler_role)
+        return schedule
+
     def allow_start(self, pipeline_arn: str) -> None:
         self.scheduler_role.add_to_principal_policy(
             iam.PolicyStatement(
@@ -620,90 +765,19 @@ class EvidentlyMonitors(Construct):
 
     def job_request(self, check: MonitorType, name: str) -> dict[str, Any]:
         """The step's ``CreateProcessingJob`` request (without the name the pipeline gives)."""
-        r = self.resources
-        shared = self.shared
-        check_path = check.replace("_", "-")
-        output = {
-            "Std:Join": {
-                "On": "/",
-                "Values": [
-                    r.reports.s3_uri(f"{self.endpoint.endpoint_name}/{check_path}"),
-                    {"Get": "Execution.PipelineExecutionId"},
-                ],
-            }
-        }
-
-        def s3_input(input_name: str, uri: str, local_path: str) -> dict[str, Any]:
-            return {
-                "InputName": input_name,
-                "AppManaged": False,
-                "S3Input": {
-                    "S3Uri": uri,
-                    "LocalPath": local_path,
-                    "S3DataType": "S3Prefix",
-                    "S3InputMode": "File",
-                    "S3DataDistributionType": "FullyReplicated",
-                },
-            }
-
-        return {
-            "ProcessingResources": {
-                "ClusterConfig": {
-                    "InstanceCount": 1,
-                    "InstanceType": self.model.monitor_instance_type,
-                    "VolumeSizeInGB": self.engine.volume_size_gb,
-                    "VolumeKmsKeyId": r.key.key_arn,
-                }
-            },
-            "AppSpecification": {
-                "ImageUri": shared.image_uri,
-                "ContainerEntrypoint": ["/bin/sh", "-c", ENTRYPOINT_SCRIPT, "evidently-check"],
-                "ContainerArguments": self._arguments(check, name),
-            },
-            "Environment": {
-                ENV_ENDPOINT_NAME: self.endpoint.endpoint_name,
-                ENV_SCHEDULE_NAME: name,
-                ENV_MONITORING_TYPE: MONITOR_JOB_TYPES[ContractMonitorType(check)].monitoring_type,
-                # boto3 in the job calls S3 and CloudWatch in the stack's region (through the
-                # VPC endpoints); processing containers are not documented to set a region.
-                "AWS_DEFAULT_REGION": Stack.of(self).region,
-                # The image's Python 3.12 is Ubuntu's system Python (PEP 668): pip must be told
-                # that installing into it is intended (pip >= 23.0.1 reads this variable).
-                "PIP_BREAK_SYSTEM_PACKAGES": "1",
-            },
-            "ProcessingInputs": [
-                s3_input("code", shared.code.s3_object_url, CODE_PATH),
-                s3_input("wheelhouse", shared.wheelhouse.s3_object_url, WHEELHOUSE_PATH),
-            ],
-            "ProcessingOutputConfig": {
-                # The first output is the run's result location (constraint_violations.json).
-                "Outputs": [
-                    {
-                        "OutputName": "report",
-                        "AppManaged": False,
-                        "S3Output": {
-                            "S3Uri": output,
-                            "LocalPath": OUTPUT_PATH,
-                            "S3UploadMode": "EndOfJob",
-                        },
-                    }
-                ],
-                "KmsKeyId": r.key.key_arn,
-            },
-            "NetworkConfig": {
-                "EnableInterContainerTrafficEncryption": True,
-                "EnableNetworkIsolation": False,
-                "VpcConfig": {
-                    "SecurityGroupIds": [r.security_group.security_group_id],
-                    "Subnets": [subnet.subnet_id for subnet in r.subnets],
-                },
-            },
-            "StoppingCondition": {
-                "MaxRuntimeInSeconds": self.model.monitors[check].max_runtime_seconds
-            },
-            "RoleArn": r.role.role_arn,
-            "Tags": [{"Key": tag.key, "Value": tag.value} for tag in self._tags(check)],
-        }
+        request: dict[str, Any] = self.shared.check_request(
+            self,
+            resources=self.resources,
+            check=check,
+            subject=self.endpoint.endpoint_name,
+            schedule_name=name,
+            arguments=self._arguments(check, name),
+            instance_type=self.model.monitor_instance_type,
+            volume_size_gb=self.engine.volume_size_gb,
+            max_runtime_seconds=self.model.monitors[check].max_runtime_seconds,
+            tags=self._tags(check),
+        )
+        return request
 
     def _tags(self, check: MonitorType) -> list[Any]:
         return self.model.identity.tags(**{tags.MONITOR_TYPE: check.replace("_", "-")})
@@ -744,33 +818,15 @@ class EvidentlyMonitors(Construct):
         )
         self.shared.allow_start(pipeline_arn)
         interval_seconds = self._interval_hours(check) * 3600
-        schedule = scheduler.CfnSchedule(
+        schedule = self.shared.start_on_schedule(
             self,
             f"{step}Schedule",
-            name=name,
+            pipeline=pipeline,
+            pipeline_arn=pipeline_arn,
+            expression=self.model.monitors[check].expression,
+            interval_seconds=interval_seconds,
             description=f"Runs pipeline {name} on the model's {check} schedule",
-            schedule_expression=self.model.monitors[check].expression,
-            schedule_expression_timezone="UTC",
-            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
-            state="ENABLED",
-            target=scheduler.CfnSchedule.TargetProperty(
-                arn=pipeline_arn,
-                role_arn=self.shared.scheduler_role.role_arn,
-                sage_maker_pipeline_parameters=(
-                    scheduler.CfnSchedule.SageMakerPipelineParametersProperty(
-                        pipeline_parameter_list=[]
-                    )
-                ),
-                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
-                    maximum_event_age_in_seconds=min(max(interval_seconds, 60), 86400),
-                    maximum_retry_attempts=SCHEDULE_RETRY_ATTEMPTS,
-                ),
-                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(
-                    arn=self.shared.dead_letters.queue_arn
-                ),
-            ),
         )
-        schedule.node.add_dependency(pipeline, self.shared.scheduler_role)
         return EvidentlyCheck(
             monitor_type=check, name=name, pipeline=pipeline, schedule=schedule, job_request=request
         )

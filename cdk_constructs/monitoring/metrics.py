@@ -130,7 +130,13 @@ class MonitorMetric:
 
 
 class MonitorMetrics:
-    """The metrics the monitors of one endpoint publish, named after the official metrics."""
+    """The metrics the monitors of one endpoint publish, named after the official metrics.
+
+    Subclasses for other sources set ``NAMESPACES`` and whether metrics carry ``Endpoint``
+    (batch transform checks: ``cdk_constructs/monitoring/batch.py``)."""
+
+    NAMESPACES: Mapping[MonitorType, str] = METRIC_NAMESPACES
+    ENDPOINT_DIMENSION = True
 
     def __init__(
         self,
@@ -161,13 +167,14 @@ class MonitorMetrics:
         extra_dimensions: Mapping[str, str] | None = None,
         label: str | None = None,
     ) -> MonitorMetric:
+        endpoint = {"Endpoint": self.endpoint_name} if self.ENDPOINT_DIMENSION else {}
         dimensions = {
-            "Endpoint": self.endpoint_name,
+            **endpoint,
             "MonitoringSchedule": self._schedule(monitor_type),
             **(extra_dimensions or {}),
         }
         return MonitorMetric(
-            namespace=METRIC_NAMESPACES[monitor_type],
+            namespace=self.NAMESPACES[monitor_type],
             metric_name=metric_name,
             dimensions=tuple(dimensions.items()),
             statistic=statistic,

@@ -9,6 +9,7 @@ from cdk_constructs.compliance.governance_pack import GovernanceChecks
 from cdk_constructs.compliance.rules import RULES, render_markdown
 from tests.compliance_rules import (
     test_audit_rules,
+    test_batch_rules,
     test_delivery_rules,
     test_duties_rules,
     test_identity_rules,
@@ -42,6 +43,7 @@ def test_every_rule_has_a_compliant_and_a_non_compliant_case() -> None:
         *test_serving_rules.CASES,
         *test_monitoring_rules.CASES,
         *test_pipeline_rules.CASES,
+        *test_batch_rules.CASES,
         *test_audit_rules.CASES,
         *test_identity_rules.CASES,
         *test_delivery_rules.CASES,

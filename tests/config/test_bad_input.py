@@ -24,8 +24,8 @@ from config import DEFAULT_CONFIG, load_config
 from tests.conftest import REPO, cdk_context
 
 EXAMPLE = REPO / "config" / "examples" / "multi-environment.yaml"
-# One environment serving each model's deployment.model_package_arn (the cases about that form).
-SINGLE_ENVIRONMENT = REPO / "config" / "examples" / "single-environment.yaml"
+# Two environments on the two engines, churn-propensity scoring in batch (the batch cases).
+TWO_ENGINES = REPO / "config" / "examples" / "two-engines.yaml"
 Edit = Callable[[str], str]
 
 
@@ -119,7 +119,6 @@ CASES = [
             "at most 63",
             "CreateMonitoringSchedule MonitoringScheduleName",
         ),
-        base=SINGLE_ENVIRONMENT,
     ),
     Case(
         "team-name-breaks-the-tag-pattern",
@@ -150,7 +149,6 @@ CASES = [
         replace("region: eu-west-1", "region: ca-west-1"),
         "environments[0].region",
         ("'ca-west-1'", "Model Monitor or Clarify images", "eu-west-1"),
-        base=SINGLE_ENVIRONMENT,
     ),
     Case(
         "region-without-the-clarify-image",
@@ -169,7 +167,6 @@ CASES = [
         ),
         "environments[0].region",
         ("'clarify'", "credit-default bias", "il-central-1"),
-        base=SINGLE_ENVIRONMENT,
     ),
     Case(
         "endpoint-instance-type-that-does-not-exist",
@@ -289,14 +286,12 @@ CASES = [
         ),
         "models[1].deployment.ground_truth_s3_uri",
         ("an s3:// URI of a bucket",),
-        base=SINGLE_ENVIRONMENT,
     ),
     Case(
         "package-of-another-group",
         replace("model-package/churn-propensity/7", "model-package/credit-default/7"),
         "models[1].deployment.model_package_arn",
         ("'credit-default'", "own group 'churn-propensity'"),
-        base=SINGLE_ENVIRONMENT,
     ),
     Case(
         "package-arn-malformed",
@@ -306,7 +301,6 @@ CASES = [
         ),
         "models[1].deployment.model_package_arn",
         ("a model package version ARN", "'churn-propensity:7'"),
-        base=SINGLE_ENVIRONMENT,
     ),
     Case(
         "package-arn-for-another-region",
@@ -316,21 +310,18 @@ CASES = [
         ),
         "models[1].deployment.model_package_arn",
         ("is in region us-east-1", "environment 'prod'", "deployment.environments"),
-        base=SINGLE_ENVIRONMENT,
     ),
     Case(
         "one-arn-for-two-environments",
         mutate(_legacy_arn_for_two_regions),
         "models[0].deployment.model_package_arn",
         ("environment 'dev'", "region eu-west-1 and account 111122223333", "package_version"),
-        base=SINGLE_ENVIRONMENT,
     ),
     Case(
         "two-environments-in-one-account-and-region",
         mutate(_second_environment_in_same_place),
         "environments[1]",
         ("same account and region as 'prod'", "6 names", "model package group credit-default"),
-        base=SINGLE_ENVIRONMENT,
     ),
     Case(
         "bias-evidence-without-a-bias-section",
@@ -409,7 +400,6 @@ CASES = [
         ),
         "environments[0].availability_zones[1]",
         ("must be a zone of region eu-west-1", "'us-east-1b'"),
-        base=SINGLE_ENVIRONMENT,
     ),
     Case(
         "serving-an-environment-that-does-not-exist",
@@ -538,30 +528,35 @@ CASES = [
         mutate(lambda d: d["models"][1]["batch"].pop("capture_s3_uri")),
         "models[1].batch.capture_s3_uri",
         ("is required", "DataCaptureConfig.DestinationS3Uri", "governance:batch-output=true"),
+        base=TWO_ENGINES,
     ),
     Case(
         "batch-cadence-the-scheduler-rejects",
         setting("models.1.batch.schedule", "cron(0 2 * * * *)"),
         "models[1].batch.schedule",
         ("'cron(0 2 * * * *)'", "exactly one of day-of-month and day-of-week", "EventBridge"),
+        base=TWO_ENGINES,
     ),
     Case(
         "batch-cadence-without-an-interval",
         setting("models.1.batch.schedule", "cron(0 2 ? * MON *)"),
         "models[1].batch.schedule",
         ("1 to 84 hours", "seven days", "rate(N hours)"),
+        base=TWO_ENGINES,
     ),
     Case(
         "batch-cadence-once",
         setting("models.1.batch.schedule", "at(2027-01-01T02:00:00)"),
         "models[1].batch.schedule",
         ("one-time schedule", "recurring cadence"),
+        base=TWO_ENGINES,
     ),
     Case(
         "batch-instance-type-transform-does-not-offer",
         setting("models.1.batch.instance_type", "ml.t3.medium"),
         "models[1].batch.instance_type",
         ("'ml.t3.medium'", "CreateTransformJob", "TransformResources.InstanceType"),
+        base=TWO_ENGINES,
     ),
     Case(
         "batch-output-inside-its-input",
@@ -570,18 +565,21 @@ CASES = [
         ),
         "models[1].batch.output_s3_uri",
         ("lies inside input_s3_uri", "does not overlap"),
+        base=TWO_ENGINES,
     ),
     Case(
         "batch-location-of-no-model",
         setting("models.1.batch.input_s3_uri", "s3://example-bank-batch-input/all-models/"),
         "models[1].batch.input_s3_uri",
         ("named after the model", "s3://<bucket>/.../churn-propensity/..."),
+        base=TWO_ENGINES,
     ),
     Case(
         "batch-without-a-deployment",
         mutate(_batch_without_deployment),
         "models[0].batch",
         ("needs a deployment section",),
+        base=TWO_ENGINES,
     ),
 ]
 

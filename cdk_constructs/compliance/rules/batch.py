@@ -15,7 +15,7 @@ their transform scores held-out training data, not production records, so nothin
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from cdk_constructs.compliance.rules.framework import (
@@ -30,7 +30,7 @@ from cdk_constructs.compliance.rules.framework import (
     verdict_of,
 )
 from cdk_constructs.compliance.rules.monitoring import has_local_storage, vpc_verdict
-from cdk_constructs.compliance.rules.pipelines import PIPELINE
+from cdk_constructs.compliance.rules.pipelines import PIPELINE, _dig, _flatten
 
 MODEL = "AWS::SageMaker::Model"
 _MARKER = "<deploy-time value {}>"
@@ -77,23 +77,6 @@ def body_transform_steps(body: Any) -> tuple[list[Mapping[str, Any]], list[Any]]
         for step in _flatten(steps)
         if isinstance(step, Mapping) and step.get("Type") == "Transform"
     ], parts
-
-
-def _flatten(steps: list[Any]) -> Iterator[Any]:
-    for step in steps:
-        yield step
-        if isinstance(step, Mapping) and step.get("Type") == "Condition":
-            arguments = step.get("Arguments") or {}
-            for branch in ("IfSteps", "ElseSteps"):
-                yield from _flatten(arguments.get(branch) or [])
-
-
-def _dig(value: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
 
 
 def _per_transform(check: Any) -> Any:

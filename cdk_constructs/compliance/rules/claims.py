@@ -457,6 +457,13 @@ CLAIMS: tuple[Claim, ...] = (
         rules=("Governance-MLF1",),
     ),
     Claim(
+        "MON-5",
+        "Batch scoring captured and contained",
+        ARCHITECTURE,
+        "check every transform step of inline definitions",
+        rules=("Governance-TST1", "Governance-TST2", "Governance-TST3"),
+    ),
+    Claim(
         "MON-3",
         "Alerts reach people",
         README,
