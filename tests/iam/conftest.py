@@ -13,7 +13,17 @@ from tests.conftest import Assembly
 
 @pytest.fixture(scope="session")
 def cloud_assembly(default_assembly: Assembly) -> CloudAssembly:
-    return CloudAssembly.load(default_assembly.outdir)
+    """The default config's first environment (prod): one account, as the expectations read it;
+    the second environment (dev, the evidently engine) is another account."""
+    from config import load_config
+
+    prod = load_config().environments[0]
+    loaded = CloudAssembly.load(default_assembly.outdir)
+    return CloudAssembly(
+        stacks={
+            name: stack for name, stack in loaded.stacks.items() if stack.account == prod.account
+        }
+    )
 
 
 @pytest.fixture(scope="session")

@@ -57,6 +57,10 @@ SAR_SAGEMAKER = (
     "list_amazonsagemaker.html (sagemaker:ModelApprovalStatus on CreateModelPackage, "
     "UpdateModelPackage)"
 )
+SCHEDULER_TARGET_ROLE = "https://docs.aws.amazon.com/scheduler/latest/UserGuide/setting-up.html#setting-up-execution-role"
+SCHEDULER_DLQ = (
+    "https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html"
+)
 LAMBDA_VPC = "https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html"
 S3_SSE_KMS = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html"
 SNS_SSE = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"
@@ -200,6 +204,7 @@ class Scenario:
                 )
                 if owner is not None:
                     extra["team"] = str(owner)
+        extra.update(_evidently_extras(account))
         topic = account.resource("Alerts", "AWS::SNS::Topic").ref
         for rule, props in account.resources_of_type("AWS::Events::Rule"):
             if any(target.get("Arn") == topic for target in props.get("Targets", [])):
@@ -219,6 +224,24 @@ class Scenario:
             consumer=consumer_account,
             extra=extra,
         )
+
+
+def _evidently_extras(account: Account) -> dict[str, str]:
+    """An Evidently engine (checks or batch scoring) in this account: the dead-letter queue of
+    its schedules and one of its pipelines (none when the account has no such engine)."""
+    extra: dict[str, str] = {}
+    for queue, _ in account.resources_of_type("AWS::SQS::Queue"):
+        stack = account.resolver.assembly.stack(queue.stack)
+        path = stack.resources[queue.logical_id].get("Metadata", {}).get("aws:cdk:path", "")
+        if path.endswith("EvidentlyEngine/ScheduleDeadLetters/Default/Resource"):
+            extra["evidently_dead_letters"] = str(queue.arn)
+            for _, pipeline in account.resources_of_type("AWS::SageMaker::Pipeline"):
+                name = str(pipeline["PipelineName"])
+                if not name.endswith("-training"):
+                    extra["evidently_pipeline"] = name
+                    break
+            break
+    return extra
 
 
 def _s3_arn(uri: str, partition: str) -> str:
@@ -791,6 +814,89 @@ CALLS: tuple[Call, ...] = (
         D,
         README_SOD,
         "only training writes model artifacts",
+    ),
+    # -- Evidently engine (cdk_constructs/monitoring/evidently_engine.py) ---------------------
+    Call(
+        "evidently-pipeline/run-check",
+        "EvidentlyEngine/PipelineRole",
+        "sagemaker:CreateProcessingJob",
+        (f"{_SMARN}:processing-job/pipelines-0a1b2c3d4e5f-check-6789abcdef",),
+        A,
+        SM_ROLES_PROCESSING,
+        "a check pipeline's processing step creates its job",
+        needs=("evidently_dead_letters",),
+    ),
+    Call(
+        "evidently-pipeline/pass-monitoring-role",
+        "EvidentlyEngine/PipelineRole",
+        "iam:PassRole",
+        ("{arn:JobRoles/Monitoring}",),
+        A,
+        SM_ROLES_PROCESSING,
+        "the step runs as the monitoring role",
+        context={"iam:PassedToService": "sagemaker.amazonaws.com"},
+        needs=("evidently_dead_letters",),
+    ),
+    Call(
+        "evidently-pipeline/no-pass-training-role",
+        "EvidentlyEngine/PipelineRole",
+        "iam:PassRole",
+        ("{arn:JobRoles/Training}",),
+        D,
+        README_SOD,
+        "a check pipeline runs nothing as the training role",
+        context={"iam:PassedToService": "sagemaker.amazonaws.com"},
+        needs=("evidently_dead_letters",),
+    ),
+    Call(
+        "evidently-pipeline/no-training-job",
+        "EvidentlyEngine/PipelineRole",
+        "sagemaker:CreateTrainingJob",
+        (f"{_SMARN}:training-job/pipelines-0a1b2c3d4e5f-train-6789abcdef",),
+        D,
+        README_SOD,
+        "a check pipeline trains nothing",
+        needs=("evidently_dead_letters",),
+    ),
+    Call(
+        "evidently-scheduler/start",
+        "EvidentlyEngine/SchedulerRole",
+        "sagemaker:StartPipelineExecution",
+        (f"{_SMARN}:pipeline/{{evidently_pipeline}}",),
+        A,
+        SCHEDULER_TARGET_ROLE,
+        "the schedule starts its check or batch pipeline",
+        needs=("evidently_pipeline",),
+    ),
+    Call(
+        "evidently-scheduler/no-training-start",
+        "EvidentlyEngine/SchedulerRole",
+        "sagemaker:StartPipelineExecution",
+        (f"{_SMARN}:pipeline/{{model}}-training",),
+        D,
+        README_SOD,
+        "a monitoring schedule cannot start a training pipeline",
+        needs=("evidently_dead_letters",),
+    ),
+    Call(
+        "evidently-scheduler/no-update",
+        "EvidentlyEngine/SchedulerRole",
+        "sagemaker:UpdatePipeline",
+        (f"{_SMARN}:pipeline/{{evidently_pipeline}}",),
+        D,
+        README_SOD,
+        "the schedule cannot change a pipeline",
+        needs=("evidently_pipeline",),
+    ),
+    Call(
+        "evidently-scheduler/dead-letters",
+        "EvidentlyEngine/SchedulerRole",
+        "sqs:SendMessage",
+        ("{evidently_dead_letters}",),
+        A,
+        SCHEDULER_DLQ,
+        "a start the scheduler could not make lands in the dead-letter queue",
+        needs=("evidently_dead_letters",),
     ),
     # -- training job ------------------------------------------------------------------------
     *_job_calls(
