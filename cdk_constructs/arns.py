@@ -8,8 +8,17 @@ to (the same template text for a region of any partition).
 
 from __future__ import annotations
 
+from functools import cache
+
 from aws_cdk import ArnFormat, Aws, Stack
 from constructs import IConstruct
+
+
+@cache
+def partition() -> str:
+    """``Aws.PARTITION``: one static token of aws-cdk-lib, read from the jsii runtime once per
+    process instead of once per ARN."""
+    return Aws.PARTITION
 
 
 def format_arn(
@@ -27,7 +36,7 @@ def format_arn(
     ``region`` and ``account`` default to the stack's; ``""`` leaves them out (S3, IAM).
     """
     return Stack.of(scope).format_arn(
-        partition=Aws.PARTITION,
+        partition=partition(),
         service=service,
         resource=resource,
         resource_name=resource_name,

@@ -28,23 +28,26 @@ monitoring-runs rule in ``cdk_constructs/handlers.py``), which reads the run's s
 ``DescribeProcessingJob``: the processing-job state-change event itself is not documented to
 carry ``MonitoringScheduleArn``, so no rule filters on it.
 
-Metrics are plain data (:class:`MonitorMetric`) until they are rendered: the alarms are
-``AWS::CloudWatch::Alarm`` resources written from that data, and only the dashboard's widgets get
-``cloudwatch.Metric`` objects. A model has a dozen alarms, and the L2 ``Metric.create_alarm`` /
-``add_alarm_action`` path cost about six round trips to the jsii runtime per alarm, the largest
-per-model share of synth time at 500 models (``bench/scale.py``); the templates are the same.
+Metrics are plain data (:class:`MonitorMetric`): the alarms are ``AWS::CloudWatch::Alarm``
+resources written from that data, and the dashboard an ``AWS::CloudWatch::Dashboard`` whose body
+is rendered from it as ``GraphWidget`` renders ``cloudwatch.Metric`` objects. A model has a
+dozen alarms and a dozen graphed metrics, and the L2 ``Metric.create_alarm`` /
+``add_alarm_action`` path cost about six round trips to the jsii runtime per alarm, the L2
+dashboard one per metric and graph, the largest per-model share of synth time at 500 models
+(``bench/scale.py``); the templates are the same.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
-from aws_cdk import Duration
+from aws_cdk import Aws
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -68,6 +71,11 @@ BIAS_STAGES = ("Pre-training", "Post-Training")  # BiasStage values as AWS docum
 # Model Monitor's default comparison threshold for a feature's baseline drift distance.
 DEFAULT_FEATURE_DRIFT_THRESHOLD = 0.1
 DEFAULT_PERIOD_SECONDS = 3600
+# What a dashboard graph leaves out of a metric's options: CloudWatch's default period (aws-cdk-lib
+# Metric, ``period`` default Duration.minutes(5)) and statistic.
+CLOUDWATCH_DEFAULT_PERIOD_SECONDS = 300
+# Width and height of a GraphWidget (aws-cdk-lib default 6 grid units each).
+GRAPH_SIZE = 6
 # A "no results" alarm fires when this many consecutive schedule intervals passed without a
 # run publishing: one late run (Model Monitor starts up to 20 minutes after the scheduled time,
 # model-monitor-schedule-expression) never alerts, a schedule that stopped always does. Two
@@ -82,12 +90,6 @@ Statistic = Literal["SampleCount", "Average", "Sum", "Minimum", "Maximum"]
 # (CloudFormation provider schema / PutMetricAlarm API reference).
 Comparison = Literal["GreaterThanThreshold", "LessThanThreshold"]
 MissingData = Literal["breaching", "notBreaching"]
-
-
-@cache
-def _duration(seconds: int) -> Duration:
-    """One ``Duration`` per distinct period (each is a call into the jsii runtime)."""
-    return Duration.seconds(seconds)
 
 
 @dataclass(frozen=True)
@@ -117,16 +119,24 @@ class MonitorMetric:
             for name, value in sorted(self.dimensions)
         ]
 
-    def render(self) -> cloudwatch.Metric:
-        """The ``cloudwatch.Metric`` of this metric, for a dashboard widget."""
-        return cloudwatch.Metric(
-            namespace=self.namespace,
-            metric_name=self.metric_name,
-            dimensions_map=dict(self.dimensions),
-            statistic=self.statistic,
-            period=_duration(self.period_seconds),
-            label=self.label,
-        )
+    def graph_json(self) -> list[Any]:
+        """This metric in a graph widget's ``metrics`` list, as ``GraphWidget(left=[Metric(...)])``
+        renders it (aws-cdk-lib ``aws-cloudwatch/lib/private/rendering.js``, ``metricGraphJson``):
+        namespace, name, the dimensions sorted by name as name/value pairs, then the options
+        that differ from CloudWatch's defaults (period 300 s, statistic Average)."""
+        line: list[Any] = [self.namespace, self.metric_name]
+        for name, value in sorted(self.dimensions):
+            line += [name, value]
+        options: dict[str, Any] = {}
+        if self.label is not None:
+            options["label"] = self.label
+        if self.period_seconds != CLOUDWATCH_DEFAULT_PERIOD_SECONDS:
+            options["period"] = self.period_seconds
+        if self.statistic != "Average":
+            options["stat"] = self.statistic
+        if options:
+            line.append(options)
+        return line
 
 
 class MonitorMetrics:
@@ -242,6 +252,47 @@ class MonitorMetrics:
                 "ValueType": "GlobalShapValues",
             },
         )
+
+
+def _dashboard(
+    scope: Construct, name: str, graphs: list[tuple[str, list[MonitorMetric]]]
+) -> cloudwatch.CfnDashboard:
+    """The ``AWS::CloudWatch::Dashboard`` that ``cloudwatch.Dashboard(scope, "Dashboard",
+    dashboard_name=name, widgets=[[GraphWidget(title=..., left=[...])] ...])`` writes, at its
+    construct path (``Dashboard/Resource``): one 6x6 time-series graph per row, in the stack's
+    region. The body is built here as data rather than from ``Metric`` and ``GraphWidget``
+    objects (about 18 fewer round trips to the jsii runtime per model); the template is the same
+    (aws-cdk-lib ``aws-cloudwatch/lib/dashboard.js``, ``graph.js``: ``GraphWidget.toJson``,
+    default width and height 6, rows stacked in one column)."""
+    widgets = [
+        {
+            "type": "metric",
+            "width": GRAPH_SIZE,
+            "height": GRAPH_SIZE,
+            "x": 0,
+            "y": GRAPH_SIZE * row,
+            "properties": {
+                "view": "timeSeries",
+                "title": title,
+                "region": _region_token(),
+                **({"metrics": [m.graph_json() for m in graphed]} if graphed else {}),
+                "yAxis": {},
+            },
+        }
+        for row, (title, graphed) in enumerate(graphs)
+    ]
+    # The region is a token in a string: CDK writes the body as Fn::Join around {"Ref":
+    # "AWS::Region"}, as Stack.toJsonString does for the L2.
+    body = json.dumps({"widgets": widgets}, separators=(",", ":"), ensure_ascii=False)
+    return cloudwatch.CfnDashboard(
+        Construct(scope, "Dashboard"), "Resource", dashboard_name=name, dashboard_body=body
+    )
+
+
+@cache
+def _region_token() -> str:
+    """``Aws.REGION`` (one static token of aws-cdk-lib), read once per process."""
+    return Aws.REGION
 
 
 class MonitorAlarms(Construct):
@@ -365,15 +416,7 @@ class MonitorAlarms(Construct):
         if counted:
             widgets.append(("Results published per run", counted))
 
-        self.dashboard = cloudwatch.Dashboard(
-            self,
-            "Dashboard",
-            dashboard_name=f"{metrics.endpoint_name}-monitoring",
-            widgets=[
-                [cloudwatch.GraphWidget(title=title, left=[m.render() for m in graphed])]
-                for title, graphed in widgets
-            ],
-        )
+        self.dashboard = _dashboard(self, f"{metrics.endpoint_name}-monitoring", widgets)
 
     def interval_seconds(self, monitor_type: MonitorType) -> int | None:
         """Seconds between two runs of ``monitor_type`` (None for a one-time ``NOW`` schedule)."""
