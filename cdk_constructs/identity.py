@@ -798,6 +798,63 @@ class JobExecutionRoles(Construct):
             ),
         )
 
+    def grant_batch_locations(self) -> None:
+        """Let batch scoring use the organisation's own buckets, by tag (S3 ABAC), never by
+        model: the inference role (a transform job runs as its model's execution role) reads
+        inputs in buckets tagged ``governance:monitoring-input=true`` and writes results and
+        batch data capture to buckets tagged ``governance:batch-output=true``; the monitoring
+        role reads the latter (capture manifests and results). No delete anywhere."""
+        stack = Stack.of(self)
+        any_bucket = format_arn(stack, service="s3", region="", account="", resource="*")
+        buckets = [any_bucket, f"{any_bucket}/*"]
+        inputs = {
+            "StringEquals": {
+                f"aws:ResourceTag/{tags.MONITORING_INPUT}": tags.MONITORING_INPUT_VALUE
+            }
+        }
+        outputs = {
+            "StringEquals": {f"aws:ResourceTag/{tags.BATCH_OUTPUT}": tags.BATCH_OUTPUT_VALUE}
+        }
+        self.inference.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadTaggedBatchInputs",
+                actions=["s3:GetObject", "s3:ListBucket"],
+                resources=buckets,
+                conditions=inputs,
+            )
+        )
+        self.inference.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteTaggedBatchOutputs",
+                actions=["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket"],
+                resources=buckets,
+                conditions=outputs,
+            )
+        )
+        self.monitoring.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadTaggedBatchOutputs",
+                actions=["s3:GetObject", "s3:ListBucket"],
+                resources=buckets,
+                conditions=outputs,
+            )
+        )
+        for role, what in (
+            (self.inference, "Batch inputs, results and capture"),
+            (self.monitoring, "Batch results and capture"),
+        ):
+            acknowledge_wildcards(
+                role,
+                resources=[nag_string(stack, pattern) for pattern in buckets],
+                reason=(
+                    f"{what} live in the organisation's own buckets; access is limited by "
+                    f"condition to buckets tagged {tags.MONITORING_INPUT}="
+                    f"{tags.MONITORING_INPUT_VALUE} (read) or {tags.BATCH_OUTPUT}="
+                    f"{tags.BATCH_OUTPUT_VALUE} (write results, read by the checks) with S3 "
+                    "ABAC enabled, which no role of this app can tag; no delete."
+                ),
+            )
+
     @property
     def all(self) -> list[ManagedPolicyRole]:
         return [self.training, self.processing, self.monitoring, self.inference]

@@ -15,8 +15,15 @@ MONITOR_TYPE = TagKey.MONITOR_TYPE.value
 MANAGED_BY = TagKey.MANAGED_BY.value
 COMPONENT = TagKey.COMPONENT.value
 MONITORING_INPUT = TagKey.MONITORING_INPUT.value
+# On an S3 bucket outside the governance buckets: "true" lets the inference role write batch
+# transform results and batch data capture there and the monitoring role read them (S3 ABAC, see
+# ARCHITECTURE.md "Access model"). Not in the handlers' vocabulary: no handler reads it.
+BATCH_OUTPUT = "governance:batch-output"
+BATCH_OUTPUT_VALUE = "true"
 
 __all__ = [
+    "BATCH_OUTPUT",
+    "BATCH_OUTPUT_VALUE",
     "COMPONENT",
     "DATA_CLASSIFICATION",
     "MANAGED_BY",

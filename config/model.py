@@ -37,11 +37,16 @@ from cdk_constructs.monitoring.images import IMAGE_KIND_BY_MONITOR_TYPE, ImageKi
 from cdk_constructs.partitions import partition_of
 from config import names
 from config.api_constraints import ApiParameter
+from config.batch import BatchScoring
 from config.issues import Issue, raise_issues
 from config.schedules import HOURLY, check_schedule, schedule_interval_hours
 from config.training import Training, framework_image_problem, quality_metric_problem
 from governance.contracts.vocabulary import DataClassification, Evidence, ProblemType, RiskTier
+from monitoring_jobs.evidently_check import BIAS_METRICS as EVIDENTLY_BIAS_METRICS
 from monitoring_jobs.evidently_check import QUALITY_METRICS as EVIDENTLY_QUALITY_METRICS
+from monitoring_jobs.evidently_check import (
+    UNCOMPUTED_BIAS_METRICS as EVIDENTLY_UNCOMPUTED_BIAS_METRICS,
+)
 
 # -- values with a rule in words --------------------------------------------------------------
 
@@ -211,16 +216,79 @@ class MonitoringEngineName(StrEnum):
     (a SageMaker Pipeline started by EventBridge Scheduler), alerting through CloudWatch/SNS."""
 
 
-# The checks each engine can run; bias and explainability (SageMaker Clarify) are not yet
-# wired into the Evidently engine's pipelines.
-ENGINE_CHECKS: Mapping[MonitoringEngineName, frozenset[str]] = MappingProxyType(
+_EVERY_PROBLEM_TYPE = frozenset(ProblemType)
+# The checks each engine runs, and for which problem types (README, "Choosing an engine").
+# Model Monitor: its four monitor types for every problem type its model-quality job accepts.
+# Evidently: data quality (DataDriftPreset / DataSummaryPreset) and model quality
+# (ClassificationPreset / RegressionPreset) for every type; bias as Clarify's bias metrics per
+# segment of the facet, computed in the job (AWS's replacement guidance: "per-segment metrics
+# for bias"), for every type (a Regression label_value is the threshold above which an outcome
+# is favourable, as in clarify.BiasConfig); explainability for none (ENGINE_REFUSALS).
+ENGINE_CHECK_PROBLEM_TYPES: Mapping[MonitoringEngineName, Mapping[str, frozenset[ProblemType]]] = (
+    MappingProxyType(
+        {
+            MonitoringEngineName.MODEL_MONITOR: MappingProxyType(
+                {
+                    check: _EVERY_PROBLEM_TYPE
+                    for check in ("data_quality", "model_quality", "bias", "explainability")
+                }
+            ),
+            MonitoringEngineName.EVIDENTLY: MappingProxyType(
+                {
+                    "data_quality": _EVERY_PROBLEM_TYPE,
+                    "model_quality": _EVERY_PROBLEM_TYPE,
+                    "bias": _EVERY_PROBLEM_TYPE,
+                    "explainability": frozenset(),
+                }
+            ),
+        }
+    )
+)
+# Why an engine refuses a check for a problem type, in words for the error message.
+ENGINE_REFUSALS: Mapping[tuple[MonitoringEngineName, str], str] = MappingProxyType(
     {
-        MonitoringEngineName.MODEL_MONITOR: frozenset(
-            {"data_quality", "model_quality", "bias", "explainability"}
+        (MonitoringEngineName.EVIDENTLY, "explainability"): (
+            "explainability needs SHAP values from calls to the model; SageMaker Clarify, which "
+            "computes them for the Model Monitor engine, is no longer open to new customers "
+            "(SageMaker developer guide, clarify-availability-change), and AWS's Model Monitor "
+            "replacement guidance names no explainability check"
         ),
-        MonitoringEngineName.EVIDENTLY: frozenset({"data_quality", "model_quality"}),
     }
 )
+# The checks each engine runs for at least one problem type.
+ENGINE_CHECKS: Mapping[MonitoringEngineName, frozenset[str]] = MappingProxyType(
+    {
+        engine: frozenset(check for check, types in table.items() if types)
+        for engine, table in ENGINE_CHECK_PROBLEM_TYPES.items()
+    }
+)
+
+
+def engine_check_problem(
+    engine: MonitoringEngineName, check: str, problem_type: ProblemType
+) -> str | None:
+    """Why ``engine`` cannot run ``check`` for ``problem_type``, or None when it can."""
+    types = ENGINE_CHECK_PROBLEM_TYPES[engine].get(check, frozenset())
+    if problem_type in types:
+        return None
+    runnable = sorted(c for c, t in ENGINE_CHECK_PROBLEM_TYPES[engine].items() if problem_type in t)
+    reason = ENGINE_REFUSALS.get((engine, check))
+    if reason is None:
+        reason = f"it runs {check} for {', '.join(sorted(types)) or 'no problem type'}"
+    return (
+        f"the {check} check cannot run on the {engine.value!r} engine for a "
+        f"{problem_type.value} model: {reason}; allowed for {problem_type.value} on this "
+        f"engine: {', '.join(runnable)}"
+    )
+
+
+# The ARN of the SageMaker AI MLflow App or MLflow tracking server a monitoring check logs to
+# (botocore sagemaker service model: MlflowAppArn and TrackingServerArn patterns, anchored).
+MLFLOW_ARN_PATTERNS = (
+    re.compile(r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:mlflow-app/.*$"),
+    re.compile(r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:mlflow-tracking-server/.*$"),
+)
+MLFLOW_ARN_MAX_LENGTH = {"mlflow-app": 128, "mlflow-tracking-server": 2048}
 
 
 class Environment(_Strict):
@@ -230,6 +298,12 @@ class Environment(_Strict):
         description="model-monitor (accounts that already use SageMaker Model Monitor) or "
         "evidently (Evidently AI in scheduled SageMaker processing jobs, AWS's documented "
         "replacement, open to every account)",
+    )
+    mlflow_tracking_arn: str | None = Field(
+        default=None,
+        description="SageMaker AI MLflow App (arn:...:mlflow-app/...) or MLflow tracking server "
+        "(arn:...:mlflow-tracking-server/...) the evidently engine's checks log each run to; "
+        "omitted = results are kept in the monitoring bucket only",
     )
     account: AccountId | None = Field(
         default=None, description="12-digit account id in quotes; omitted = any account"
@@ -259,6 +333,54 @@ class Environment(_Strict):
                 if not re.fullmatch(rf"{re.escape(self.region)}[a-z]", zone)
             ]
             raise_issues(issues)
+        return self
+
+    @field_validator("mlflow_tracking_arn")
+    @classmethod
+    def _mlflow_arn(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        kind = value.split(":")[5].split("/")[0] if value.count(":") >= 5 else ""
+        if not any(p.match(value) for p in MLFLOW_ARN_PATTERNS):
+            raise ValueError(
+                f"{value!r} is not a SageMaker AI MLflow App or tracking server ARN; expected "
+                "'arn:<partition>:sagemaker:<region>:<12-digit account>:mlflow-app/<id>' or "
+                "'...:mlflow-tracking-server/<name>'"
+            )
+        if len(value) > MLFLOW_ARN_MAX_LENGTH[kind]:
+            raise ValueError(
+                f"{value!r} has {len(value)} characters; a {kind} ARN has at most "
+                f"{MLFLOW_ARN_MAX_LENGTH[kind]}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _mlflow_in_this_environment(self) -> Environment:
+        arn = self.mlflow_tracking_arn
+        if arn is None:
+            return self
+        if self.monitoring_engine is not MonitoringEngineName.EVIDENTLY:
+            raise ValueError(
+                f"mlflow_tracking_arn {arn!r} is set, but monitoring_engine is "
+                f"{self.monitoring_engine.value!r}; allowed: only with monitoring_engine "
+                "evidently, whose checks log to MLflow (Model Monitor keeps its reports in S3)"
+            )
+        _, partition, _, region, account, _ = arn.split(":", 5)
+        for field_name, mine, theirs in (
+            ("region", self.region, region),
+            ("account", self.account, account),
+        ):
+            if mine is not None and theirs != mine:
+                raise ValueError(
+                    f"mlflow_tracking_arn {arn!r} is in {field_name} {theirs}; allowed: an "
+                    f"MLflow App of this environment's {field_name} ({mine}), which the jobs "
+                    "reach through the VPC's endpoint"
+                )
+        if self.region is not None and partition != partition_of(self.region):
+            raise ValueError(
+                f"mlflow_tracking_arn {arn!r} is in partition {partition}; allowed: "
+                f"{partition_of(self.region)} (the partition of region {self.region})"
+            )
         return self
 
     @model_validator(mode="after")
@@ -837,6 +959,10 @@ class ModelConfig(_Strict):
         default=None,
         description="a governed training pipeline for this model (AWS::SageMaker::Pipeline)",
     )
+    batch: BatchScoring | None = Field(
+        default=None,
+        description="scheduled batch scoring, captured and checked (config/batch.py)",
+    )
 
     @field_validator("description")
     @classmethod
@@ -893,6 +1019,37 @@ class ModelConfig(_Strict):
                     f"is required while monitoring.{' and '.join(needs_ground_truth)} is "
                     "enabled (the monitor merges ground truth with captured predictions): "
                     f"{S3_URI_RULE}",
+                )
+            )
+        raise_issues(issues)
+        return self
+
+    @model_validator(mode="after")
+    def _batch_scores_a_served_version(self) -> ModelConfig:
+        batch = self.batch
+        if batch is None:
+            return self
+        issues = batch.issues(self.name)
+        if self.deployment is None:
+            issues.append(
+                Issue(
+                    ("batch",),
+                    "needs a deployment section: batch scoring uses the approved version the "
+                    "model's deployment serves in each environment (deployment.model_package_arn "
+                    "or deployment.environments)",
+                )
+            )
+        elif (
+            batch.ground_truth_s3_uri
+            and self.problem_type is ProblemType.REGRESSION
+            and self.deployment.model_quality_floor is None
+        ):
+            issues.append(
+                Issue(
+                    ("deployment", "model_quality_floor"),
+                    "is required for a Regression model whose batch section has "
+                    "ground_truth_s3_uri (the batch model-quality check and its alarm need a "
+                    "floor, e.g. {metric: r2, minimum: 0.5})",
                 )
             )
         raise_issues(issues)
@@ -1386,23 +1543,35 @@ class GovernanceConfig(_Strict):
             )
 
     def _engine_issues(self) -> Iterator[Issue]:
-        """A check the environment's engine cannot run, for a model served there."""
+        """A check the environment's engine cannot run for the model's problem type, for a
+        model served there, and a bias interval the evidently engine cannot check."""
         for environment in self.environments:
             engine = environment.monitoring_engine
-            runnable = ENGINE_CHECKS[engine]
             for index, model in enumerate(self.models):
                 if model.deployment is None or not model.deployment.serves_in(environment.name):
                     continue
-                for check in model.monitoring.enabled_types():
-                    if check not in runnable:
+                enabled = model.monitoring.enabled_types()
+                for check in enabled:
+                    problem = engine_check_problem(engine, check, model.problem_type)
+                    if problem is not None:
                         yield Issue(
                             ("models", index, "monitoring", check, "enabled"),
-                            f"the {check} check cannot run on the {engine.value!r} engine of "
-                            f"environment {environment.name!r}; it runs "
-                            f"{', '.join(sorted(runnable))}: disable {check} for this model or "
-                            "serve it from an environment on model-monitor",
+                            f"{problem} (environment {environment.name!r}): disable {check} for "
+                            "this model or serve it from an environment on model-monitor",
                             True,
                         )
+                if engine is MonitoringEngineName.EVIDENTLY and "bias" in enabled:
+                    thresholds = self.governance.effective_approval(model).bias_thresholds
+                    for metric in thresholds:
+                        reason = EVIDENTLY_UNCOMPUTED_BIAS_METRICS.get(metric)
+                        if reason is not None:
+                            yield Issue(
+                                ("governance", "bias_thresholds", metric),
+                                f"cannot be checked by the evidently engine of environment "
+                                f"{environment.name!r} for model {model.name!r}: {reason}; "
+                                f"allowed: {', '.join(EVIDENTLY_BIAS_METRICS)}",
+                                metric,
+                            )
                 floor = model.deployment.model_quality_floor
                 if (
                     engine is MonitoringEngineName.EVIDENTLY

@@ -174,6 +174,10 @@ class HostedModel:
 
 
 EVIDENTLY_JOB_PREFIX = "Evidently pipeline "
+# A batch-scoring pipeline's steps (cdk_constructs/monitoring/batch.py): its transform and the
+# Evidently checks that follow it.
+BATCH_JOB_PREFIX = "Batch pipeline "
+BATCH_TRANSFORM = "BatchTransform"
 
 
 @dataclass(frozen=True)
@@ -193,6 +197,10 @@ class Monitor:
     @property
     def engine(self) -> str:
         """Which monitoring engine runs it: Model Monitor or the Evidently engine."""
+        if self.job_definition.startswith(BATCH_JOB_PREFIX):
+            return (
+                "batch scoring" if self.monitoring_type == BATCH_TRANSFORM else "batch, Evidently"
+            )
         return (
             "Evidently"
             if self.job_definition.startswith(EVIDENTLY_JOB_PREFIX)
@@ -286,9 +294,11 @@ def _training_pipeline(resource: Resource, assembly: Assembly) -> TrainingPipeli
         if isinstance(file, str):
             text = assembly.staged_file(resource.stack, resource.depends_on, file)
     else:
+        from cdk_constructs.compliance.rules.pipelines import definition_text
+
         where = "inline"
-        body = resource.prop("PipelineDefinition", "PipelineDefinitionBody")
-        text = body if isinstance(body, str) else None
+        # Deploy-time values (keys, roles) become a stand-in: the steps stay readable.
+        text = definition_text(resource.prop("PipelineDefinition", "PipelineDefinitionBody"))
     try:
         definition = json.loads(text) if text else None
     except ValueError:
@@ -604,39 +614,68 @@ def _monitor(
     )
 
 
-def _pipeline_monitor(
+def _pipeline_monitors(
     schedule: Resource, stack: Mapping[str, Resource], scope: str
-) -> Monitor | None:
-    """A scheduled monitoring check of the Evidently engine: the EventBridge Scheduler schedule
-    and the single processing step of the SageMaker pipeline it starts (an inline definition
-    whose step names its MonitoringType), or None for any other schedule."""
-    from cdk_constructs.compliance.rules.pipelines import ENV_MONITORING_TYPE, definition_steps
+) -> list[Monitor]:
+    """The scheduled checks of an EventBridge Scheduler schedule that starts a SageMaker
+    pipeline with an inline definition: each processing step that names its MonitoringType
+    (the Evidently engine's single check; a batch-scoring pipeline's checks, after its transform
+    step, which is listed too). Empty for any other schedule."""
+    from cdk_constructs.compliance.rules.batch import body_transform_steps
+    from cdk_constructs.compliance.rules.pipelines import (
+        ENV_MONITORING_TYPE,
+        definition_steps,
+    )
+    from cdk_constructs.monitoring.evidently_engine import ENV_SCHEDULE_NAME
 
     arn = literal(schedule.prop("Target", "Arn"))
     if arn is None or ":pipeline/" not in arn:
-        return None
+        return []
     pipeline = _find_named(stack, arn.rsplit("/", 1)[1], "AWS::SageMaker::Pipeline", "PipelineName")
     if pipeline is None:
-        return None
-    steps = definition_steps(pipeline.prop("PipelineDefinition", "PipelineDefinitionBody")) or []
-    for step in steps:
+        return []
+    name = show(pipeline.prop("PipelineName"))
+    body = pipeline.prop("PipelineDefinition", "PipelineDefinitionBody")
+    transforms = (body_transform_steps(body) or ([], []))[0]
+    prefix = BATCH_JOB_PREFIX if transforms else EVIDENTLY_JOB_PREFIX
+    expression = show(schedule.prop("ScheduleExpression"))
+    found = [
+        Monitor(
+            name=name,
+            monitoring_type=BATCH_TRANSFORM,
+            schedule_expression=expression,
+            job_definition=f"{prefix}{name}",
+            instance_type=literal(dig(step, "TransformResources", "InstanceType")),
+            instance_count=number(dig(step, "TransformResources", "InstanceCount")),
+            volume_gb=None,
+            max_runtime_seconds=None,  # CreateTransformJob has no stopping condition
+            path=schedule.label,
+        )
+        for step in transforms
+    ]
+    for step in definition_steps(body) or []:
         environment = step.get("Environment") or {}
         kind = environment.get(ENV_MONITORING_TYPE)
         if not isinstance(kind, str):
             continue
         cluster = dig(step, "ProcessingResources", "ClusterConfig")
-        return Monitor(
-            name=show(schedule.prop("Name")) or human_name(schedule, scope),
-            monitoring_type=kind,
-            schedule_expression=show(schedule.prop("ScheduleExpression")),
-            job_definition=f"{EVIDENTLY_JOB_PREFIX}{show(pipeline.prop('PipelineName'))}",
-            instance_type=literal(dig(cluster, "InstanceType")),
-            instance_count=number(dig(cluster, "InstanceCount")),
-            volume_gb=number(dig(cluster, "VolumeSizeInGB")),
-            max_runtime_seconds=number(dig(step, "StoppingCondition", "MaxRuntimeInSeconds")),
-            path=schedule.label,
+        check = environment.get(ENV_SCHEDULE_NAME)
+        found.append(
+            Monitor(
+                name=(check if isinstance(check, str) and transforms else None)
+                or show(schedule.prop("Name"))
+                or human_name(schedule, scope),
+                monitoring_type=kind,
+                schedule_expression=expression,
+                job_definition=f"{prefix}{name}",
+                instance_type=literal(dig(cluster, "InstanceType")),
+                instance_count=number(dig(cluster, "InstanceCount")),
+                volume_gb=number(dig(cluster, "VolumeSizeInGB")),
+                max_runtime_seconds=number(dig(step, "StoppingCondition", "MaxRuntimeInSeconds")),
+                path=schedule.label,
+            )
         )
-    return None
+    return found
 
 
 def _alarm(resource: Resource) -> Alarm:
@@ -720,10 +759,8 @@ def _add(  # noqa: PLR0912, PLR0917 - one branch per resource type; private help
             )
         case "AWS::SageMaker::MonitoringSchedule":
             model.monitors.append(_monitor(resource, stack, scope, assembly))
-        case "AWS::Scheduler::Schedule" if (
-            monitor := _pipeline_monitor(resource, stack, scope)
-        ) is not None:
-            model.monitors.append(monitor)
+        case "AWS::Scheduler::Schedule":
+            model.monitors.extend(_pipeline_monitors(resource, stack, scope))
         case "AWS::CloudWatch::Alarm" if not shared:
             model.alarms.append(_alarm(resource))
         case "AWS::Events::Rule":

@@ -25,7 +25,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from governance_report.controls import Endpoint, GovernedModel, Monitor
+from governance_report.controls import BATCH_TRANSFORM, Endpoint, GovernedModel, Monitor
 
 HOURS_PER_MONTH = 730.0
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24
@@ -34,7 +34,7 @@ DEFAULT_MAX_RUNTIME_SECONDS = 3600.0
 PRICES_FILE = Path(__file__).with_name("prices.json")
 _DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 
-Use = Literal["hosting", "processing"]
+Use = Literal["hosting", "processing", "transform"]
 
 
 class PriceTableError(Exception):
@@ -311,12 +311,21 @@ def _missing_price(use: str, instance_type: str | None, region: str | None) -> s
     return f"no {use} price for {instance_type} in {region} in the table"
 
 
+def use_is_transform(monitor: Monitor) -> bool:
+    return monitor.monitoring_type == BATCH_TRANSFORM
+
+
 def _monitor_line(model: GovernedModel, monitor: Monitor, prices: PriceTable) -> CostLine:
     notes = []
     runtime = monitor.max_runtime_seconds
     if runtime is None:
         runtime = DEFAULT_MAX_RUNTIME_SECONDS
-        notes.append("no MaxRuntimeInSeconds: 1 h per run assumed")
+        notes.append(
+            "transform runtime unknown (CreateTransformJob has no stopping condition): 1 h per "
+            "run assumed"
+            if use_is_transform(monitor)
+            else "no MaxRuntimeInSeconds: 1 h per run assumed"
+        )
     schedule = frequency(monitor.schedule_expression)
     hours_per_run = runtime / 3600
     if schedule.min_interval_hours is not None and hours_per_run > schedule.min_interval_hours:
@@ -328,9 +337,11 @@ def _monitor_line(model: GovernedModel, monitor: Monitor, prices: PriceTable) ->
     count = monitor.instance_count if monitor.instance_count is not None else 1.0
     if monitor.instance_count is None:
         notes.append("instance count not literal: 1 assumed")
-    price = prices.price(model.region, "processing", monitor.instance_type)
+    # A batch transform is billed as batch transform instance-hours, a check as processing.
+    use: Use = "transform" if monitor.monitoring_type == BATCH_TRANSFORM else "processing"
+    price = prices.price(model.region, use, monitor.instance_type)
     if price is None:
-        notes.append(_missing_price("processing", monitor.instance_type, model.region))
+        notes.append(_missing_price(use, monitor.instance_type, model.region))
     hours: float | None = None
     if schedule.runs_per_month is None:
         notes.append(f"unknown frequency ({monitor.schedule_expression or 'no schedule'})")
@@ -343,7 +354,11 @@ def _monitor_line(model: GovernedModel, monitor: Monitor, prices: PriceTable) ->
         environment=model.environment,
         region=model.region,
         kind="monitor",
-        item=f"{monitor.monitoring_type} monitor",
+        item=(
+            f"batch transform {monitor.name}"
+            if use_is_transform(monitor)
+            else f"{monitor.monitoring_type} monitor"
+        ),
         instance_type=monitor.instance_type,
         instance_count=count,
         price=price,

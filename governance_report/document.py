@@ -15,6 +15,7 @@ from typing import Literal
 from governance_report import GovernanceReport
 from governance_report.assembly import Violation
 from governance_report.controls import (
+    BATCH_JOB_PREFIX,
     MONITOR_TYPES,
     ApprovalPolicy,
     GovernedModel,
@@ -369,7 +370,23 @@ def _monitors(models: Sequence[GovernedModel], cols: _Columns) -> Table:
     for model in models:
         if not model.endpoints:
             continue
-        scheduled = {m.monitoring_type: m for m in model.monitors}
+        # An endpoint's monitors by type; batch scoring (its transform and checks) listed after.
+        batch = [m for m in model.monitors if m.job_definition.startswith(BATCH_JOB_PREFIX)]
+        scheduled = {m.monitoring_type: m for m in model.monitors if m not in batch}
+        for job in batch:
+            schedule = frequency(job.schedule_expression)
+            rows.append(
+                cols.row(
+                    model,
+                    f"{job.name}: {job.monitoring_type} ({job.engine})",
+                    Flag(schedule.label, "ok"),
+                    f"{_or(job.instance_type)} x {_count(job.instance_count)}",
+                    _duration(job.max_runtime_seconds)
+                    if job.max_runtime_seconds is not None
+                    else "no limit (transform)",
+                    "—",
+                )
+            )
         for kind in MONITOR_TYPES:
             monitor = scheduled.get(kind)
             if monitor is None:

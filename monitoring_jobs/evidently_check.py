@@ -11,14 +11,20 @@ app's alarms, dashboard and violations handler work unchanged for both engines:
 * ``data_quality`` compares the captured features with the registry's approved reference
   (Evidently ``DataDriftPreset`` with Jensen-Shannon distance, ``DataSummaryPreset``);
   ``model_quality`` computes ``ClassificationPreset`` / ``RegressionPreset`` metrics and checks
-  them against the approved floor;
+  them against the approved floor; ``bias`` computes SageMaker Clarify's bias metrics per
+  segment of the protected facet (the replacement guidance's "per-segment metrics for bias")
+  on the predictions joined with ground truth, and checks them against the policy's intervals;
 * it writes ``constraint_violations.json`` in Model Monitor's documented format ("Schema for
   Violations") to its output, next to the Evidently report, and ``/opt/ml/output/message``
   (the processing job's ``ExitMessage``, developer guide byoc-metadata) starting with
   ``CompletedWithViolations`` when it found violations, as Model Monitor executions do;
 * it publishes the metric names and dimensions Model Monitor publishes
   (``feature_baseline_drift_<feature>``, ``feature_non_null_<feature>``, ``auc``, ``f1``...
-  with ``Endpoint``, ``MonitoringSchedule`` and for features ``Feature``).
+  with ``Endpoint``, ``MonitoringSchedule`` and for features ``Feature``; ``bias_metric_<NAME>``
+  with ``BiasStage``, ``Label``, ``LabelValue``, ``Facet``, ``FacetValue``);
+* when the environment names a SageMaker AI MLflow App (``--mlflow-tracking-arn``), it logs the
+  run there too (parameters, metrics, the violations and the Evidently report as artifacts),
+  through the ``sagemaker-mlflow`` plugin, which signs MLflow's REST calls with the job's role.
 
 A run that cannot check (no captured traffic, unreadable reference) exits non-zero with the
 reason in the exit message: the processing job fails, and the violations handler alerts and
@@ -37,6 +43,7 @@ import hashlib
 import io
 import json
 import math
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +51,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-CHECKS = ("data_quality", "model_quality")
+CHECKS = ("data_quality", "model_quality", "bias")
 PROBLEM_TYPES = ("BinaryClassification", "MulticlassClassification", "Regression")
 VIOLATIONS_REPORT_NAME = "constraint_violations.json"
 EVIDENTLY_REPORT_NAME = "evidently_report.json"
@@ -56,7 +63,19 @@ EXIT_MESSAGE_MAX_BYTES = 1024
 NAMESPACES = {
     "data_quality": "aws/sagemaker/Endpoints/data-metrics",
     "model_quality": "aws/sagemaker/Endpoints/model-metrics",
+    "bias": "aws/sagemaker/Endpoints/bias-metrics",
 }
+# Batch transform jobs: Model Monitor's namespaces and dimensions for batch (developer guide,
+# model-monitor-byoc-cloudwatch: "For batch transform jobs: /aws/sagemaker/ModelMonitoring/
+# data-metrics", dimension MonitoringSchedule; the SageMaker SDK's dashboards query
+# {aws/sagemaker/ModelMonitoring/data-metrics,Feature,MonitoringSchedule}). There is no
+# Endpoint dimension: the check's MonitoringSchedule (<model>-<env>-batch-<check>) names the
+# batch pipeline and the check.
+BATCH_NAMESPACES = {
+    "data_quality": "aws/sagemaker/ModelMonitoring/data-metrics",
+    "model_quality": "aws/sagemaker/ModelMonitoring/model-metrics",
+}
+SOURCES = ("endpoint", "batch")
 # Evidently metric type -> Model Monitor model-quality metric name per problem type
 # (developer guide, "Model quality metrics": binary, multiclass and regression tables).
 QUALITY_METRICS = {
@@ -94,6 +113,23 @@ DRIFT_METHOD_NAMES = {True: "Wasserstein distance (normed)", False: "Jensen-Shan
 # PutMetricData takes at most 1,000 metrics per request (CloudWatch API reference).
 PUT_METRIC_BATCH = 1000
 
+# SageMaker Clarify's bias metrics this check computes, by the stage Clarify files them under
+# (developer guide, clarify-measure-data-bias and clarify-measure-post-training-bias; the
+# ``BiasStage`` dimension of "CloudWatch Metrics for Bias Drift Analysis"). ``a`` is every record
+# outside the facet value, ``d`` the facet value's segment; a label or prediction is positive
+# when it is the policy's favourable ``label_value`` (for Regression: above it).
+PRE_TRAINING_BIAS_METRICS = ("CI", "DPL", "KL", "JS", "LP", "TVD", "KS")
+POST_TRAINING_BIAS_METRICS = ("DPPL", "DI", "DCA", "DCR", "RD", "DAR", "DRR", "AD", "TE")
+BIAS_METRICS = PRE_TRAINING_BIAS_METRICS + POST_TRAINING_BIAS_METRICS
+# Clarify metrics the check cannot compute from captured traffic, and why (the config refuses
+# thresholds on them for a model on this engine).
+UNCOMPUTED_BIAS_METRICS = {
+    "CDDL": "needs a group variable, which the bias section does not name",
+    "CDDPL": "needs a group variable, which the bias section does not name",
+    "FT": "needs the model's predictions for counterfactual records (a flip test)",
+}
+BIAS_STAGES = {"pre": "Pre-training", "post": "Post-Training"}
+
 
 class CheckError(Exception):
     """The run cannot check anything; the message says why (it becomes the ExitMessage)."""
@@ -115,10 +151,37 @@ class Settings:
     drift_threshold: float = 0.1
     probability_threshold: float = 0.5
     quality_floor: tuple[str, float] | None = None
+    bias: BiasSpec | None = None
+    source: str = "endpoint"  # endpoint | batch (SOURCES)
+
+    @property
+    def namespace(self) -> str:
+        return (BATCH_NAMESPACES if self.source == "batch" else NAMESPACES)[self.check]
 
     @property
     def feature_names(self) -> list[str]:
         return [f.name for f in self.features]
+
+
+@dataclass(frozen=True)
+class BiasSpec:
+    """The policy's protected facet, favourable label and metric intervals."""
+
+    label: str
+    label_value: str
+    facet: str
+    facet_value: str
+    thresholds: tuple[tuple[str, float, float], ...] = ()
+
+    def dimensions(self, metric: str) -> dict[str, str]:
+        stage = BIAS_STAGES["pre" if metric in PRE_TRAINING_BIAS_METRICS else "post"]
+        return {
+            "BiasStage": stage,
+            "Label": self.label,
+            "LabelValue": self.label_value,
+            "Facet": self.facet,
+            "FacetValue": self.facet_value,
+        }
 
 
 @dataclass
@@ -212,6 +275,111 @@ def parse_ground_truth_lines(lines: Iterable[str]) -> dict[str, str]:
         if rows and rows[0]:
             labels[event_id] = rows[0][0]
     return labels
+
+
+# --- batch transform capture -----------------------------------------------------------------
+
+# <capture uri>[<run>/](input|output)/yyyy/mm/dd/hh/<manifest>: what a transform job with
+# DataCaptureConfig writes (developer guide, model-monitor-data-capture-batch).
+_BATCH_MANIFEST = re.compile(
+    r"(?P<run>(?:.*/)?)(?P<kind>input|output)/(?P<hour>\d{4}/\d{2}/\d{2}/\d{2})/[^/]+"
+)
+
+
+def parse_batch_manifest(text: str) -> list[tuple[str, str]]:
+    """A batch capture manifest -> (object URI, name relative to the manifest's prefix).
+
+    Format: a JSON array, ``[{"prefix": "s3://<bucket>/<prefix>/"}, "file_0.csv", ...]``
+    (developer guide, model-monitor-data-capture-batch, "How to view data captured").
+    """
+    try:
+        items = json.loads(text)
+        prefix = str(items[0]["prefix"])
+        names = [str(name) for name in items[1:]]
+    except (ValueError, KeyError, TypeError, IndexError) as error:
+        raise CheckError(
+            f"a batch capture manifest is not in SageMaker's format: {error}"
+        ) from None
+    return [(f"{prefix.rstrip('/')}/{name}", name) for name in names]
+
+
+def batch_output_records(name: str, output: str, inputs: str | None) -> Iterator[CapturedRecord]:
+    """One transform output file (CSV, ``GenerateInferenceId`` on) -> a record per row.
+
+    With ``GenerateInferenceId`` each output row ends with the inference id and the job's start
+    time (developer guide, "InferenceId Generation"); the prediction is the first column. With
+    ``inputs`` (the input file the row was scored from, same order) the record carries the
+    features too; model quality needs only the id and the prediction.
+    """
+    outputs = _csv_rows(output)
+    rows = _csv_rows(inputs) if inputs is not None else [[] for _ in outputs]
+    if len(rows) != len(outputs):
+        raise CheckError(
+            f"batch output {name} has {len(outputs)} records and its input {len(rows)}; "
+            "allowed: one output line per input line (SplitType and AssembleWith Line)"
+        )
+    for number, (features, scored) in enumerate(zip(rows, outputs, strict=True)):
+        if len(scored) < 3:
+            raise CheckError(
+                f"batch output of {name} line {number + 1} has no inference id; the transform "
+                "must capture with GenerateInferenceId"
+            )
+        yield CapturedRecord(event_id=scored[-2], features=tuple(features), prediction=scored[0])
+
+
+def _read(s3: Any, uri: str) -> str:
+    bucket, key = split_uri(uri)
+    body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return body.decode("utf-8")
+
+
+def batch_capture_records(
+    s3: Any,
+    capture_uri: str,
+    *,
+    with_features: bool,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> Iterator[CapturedRecord]:
+    """The records of every batch run captured under ``capture_uri`` (manifests of the hours in
+    [start, end) when given). Outputs are paired with their inputs (``<input name>.out``) only
+    ``with_features``: inputs may have been replaced since an older run."""
+    bucket, prefix = split_uri(capture_uri.rstrip("/") + "/")
+    manifests: dict[tuple[str, str], list[str]] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            match = _BATCH_MANIFEST.fullmatch(item["Key"][len(prefix) :])
+            if match is None:
+                continue
+            hour = datetime.strptime(match["hour"], "%Y/%m/%d/%H").replace(tzinfo=UTC)
+            if start is not None and hour < start.replace(minute=0, second=0, microsecond=0):
+                continue
+            if end is not None and hour >= end:
+                continue
+            manifests.setdefault((match["run"], match["kind"]), []).append(item["Key"])
+    for (run, kind), keys in sorted(manifests.items()):
+        if kind != "output":
+            continue
+        inputs = {
+            name: uri
+            for key in keys_of(manifests, run, "input")
+            for uri, name in parse_batch_manifest(_read(s3, f"s3://{bucket}/{key}"))
+        }
+        for key in sorted(keys):
+            for uri, name in parse_batch_manifest(_read(s3, f"s3://{bucket}/{key}")):
+                source = name.removesuffix(".out")
+                features = None
+                if with_features:
+                    if source not in inputs:
+                        raise CheckError(
+                            f"batch output {uri} has no captured input {source!r} in run {run!r}"
+                        )
+                    features = _read(s3, inputs[source])
+                yield from batch_output_records(name, _read(s3, uri), features)
+
+
+def keys_of(manifests: Mapping[tuple[str, str], list[str]], run: str, kind: str) -> list[str]:
+    return sorted(manifests.get((run, kind), []))
 
 
 def captured_frame(records: Sequence[CapturedRecord], features: Sequence[Feature]) -> Any:
@@ -420,6 +588,231 @@ def model_quality(joined: Any, settings: Settings) -> CheckResult:
     return result
 
 
+def _equals(values: Any, target: str) -> Any:
+    """``values == target``, comparing as numbers when both are numbers ("1" == "1.0")."""
+    import pandas as pd
+
+    try:
+        number = float(target)
+    except ValueError:
+        return values.astype(str) == target
+    numeric = pd.to_numeric(values, errors="coerce")
+    return (numeric == number) | (values.astype(str) == target)
+
+
+def bias_frame(
+    records: Sequence[CapturedRecord], labels: Mapping[str, str], settings: Settings
+) -> Any:
+    """One row per captured prediction with ground truth: whether it is in the facet's segment,
+    whether its label and its prediction are the favourable outcome."""
+    import pandas as pd
+
+    spec = settings.bias
+    if spec is None:
+        raise CheckError("the bias check needs the policy's facet and label (--bias-*)")
+    names = settings.feature_names
+    if spec.facet not in names:
+        raise CheckError(f"the facet {spec.facet!r} is not a feature ({', '.join(names)})")
+    column = names.index(spec.facet)
+    rows = [
+        (r.features[column] if column < len(r.features) else "", r.prediction, labels[r.event_id])
+        for r in records
+        if r.event_id in labels and r.prediction is not None
+    ]
+    frame = pd.DataFrame(rows, columns=["facet", "prediction", "label"])
+    if frame.empty:
+        raise CheckError(
+            "no captured prediction in the window has ground truth yet (joined by eventId); "
+            "check the ground-truth upload or widen ground_truth_window"
+        )
+    if settings.problem_type == "Regression":
+        threshold = float(spec.label_value)
+        label = pd.to_numeric(frame["label"], errors="coerce") > threshold
+        predicted = pd.to_numeric(frame["prediction"], errors="coerce") > threshold
+    else:
+        label = _equals(frame["label"], spec.label_value)
+        prediction = frame["prediction"]
+        if settings.problem_type == "BinaryClassification":
+            # The endpoint answers with a score: the predicted class is 1 at and above the
+            # probability threshold (deployment.output.probability_threshold).
+            scores = pd.to_numeric(prediction, errors="coerce")
+            prediction = (scores >= settings.probability_threshold).astype(int).astype(str)
+        predicted = _equals(prediction, spec.label_value)
+    return pd.DataFrame(
+        {
+            "sensitive": _equals(frame["facet"], spec.facet_value).to_numpy(),
+            "label": label.to_numpy(dtype=bool),
+            "predicted": predicted.to_numpy(dtype=bool),
+        }
+    )
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _difference(first: float | None, second: float | None) -> float | None:
+    return None if first is None or second is None else first - second
+
+
+def bias_metrics(frame: Any) -> dict[str, float | None]:
+    """Clarify's bias metrics of one facet segment ``d`` against the rest ``a`` (None where a
+    metric divides by zero in this window). Definitions: SageMaker developer guide,
+    clarify-data-bias-metric-* (pre-training, on the observed labels) and
+    clarify-post-training-bias-metric-* (on the predictions, and for DCA..TE the confusion
+    matrices of both segments)."""
+    d = frame[frame["sensitive"]]
+    a = frame[~frame["sensitive"]]
+    if d.empty or a.empty:
+        empty = "facet value" if d.empty else "other facet values"
+        raise CheckError(f"no joined record in the window has the {empty}; bias cannot be measured")
+
+    def counts(group: Any) -> dict[str, float]:
+        y, p = group["label"], group["predicted"]
+        return {
+            "n": float(len(group)),
+            "pos": float(y.sum()),
+            "pred_pos": float(p.sum()),
+            "pred_neg": float((~p).sum()),
+            "neg": float((~y).sum()),
+            "tp": float((y & p).sum()),
+            "fp": float((~y & p).sum()),
+            "fn": float((y & ~p).sum()),
+            "tn": float((~y & ~p).sum()),
+        }
+
+    ca, cd = counts(a), counts(d)
+    qa, qd = ca["pos"] / ca["n"], cd["pos"] / cd["n"]
+    # Label distributions over (favourable, unfavourable) for the divergences.
+    pa, pd_ = (qa, 1 - qa), (qd, 1 - qd)
+
+    def kl(p: tuple[float, ...], q: tuple[float, ...]) -> float | None:
+        if any(pi > 0 and qi == 0 for pi, qi in zip(p, q, strict=True)):
+            return None
+        return sum(pi * math.log(pi / qi) for pi, qi in zip(p, q, strict=True) if pi > 0)
+
+    middle = tuple((x + y) / 2 for x, y in zip(pa, pd_, strict=True))
+    kl_a, kl_d = kl(pa, middle), kl(pd_, middle)
+    qa_hat, qd_hat = ca["pred_pos"] / ca["n"], cd["pred_pos"] / cd["n"]
+    return {
+        "CI": (ca["n"] - cd["n"]) / (ca["n"] + cd["n"]),
+        "DPL": qa - qd,
+        "KL": kl(pa, pd_),
+        "JS": None if kl_a is None or kl_d is None else (kl_a + kl_d) / 2,
+        "LP": math.sqrt(sum((x - y) ** 2 for x, y in zip(pa, pd_, strict=True))),
+        "TVD": sum(abs(x - y) for x, y in zip(pa, pd_, strict=True)) / 2,
+        "KS": max(abs(x - y) for x, y in zip(pa, pd_, strict=True)),
+        "DPPL": qa_hat - qd_hat,
+        "DI": _ratio(qd_hat, qa_hat),
+        "DCA": _difference(_ratio(ca["pos"], ca["pred_pos"]), _ratio(cd["pos"], cd["pred_pos"])),
+        "DCR": _difference(_ratio(cd["neg"], cd["pred_neg"]), _ratio(ca["neg"], ca["pred_neg"])),
+        "RD": _difference(
+            _ratio(ca["tp"], ca["tp"] + ca["fn"]), _ratio(cd["tp"], cd["tp"] + cd["fn"])
+        ),
+        "DAR": _difference(
+            _ratio(ca["tp"], ca["tp"] + ca["fp"]), _ratio(cd["tp"], cd["tp"] + cd["fp"])
+        ),
+        "DRR": _difference(
+            _ratio(cd["tn"], cd["tn"] + cd["fn"]), _ratio(ca["tn"], ca["tn"] + ca["fn"])
+        ),
+        "AD": (ca["tp"] + ca["tn"]) / ca["n"] - (cd["tp"] + cd["tn"]) / cd["n"],
+        "TE": _difference(_ratio(cd["fn"], cd["fp"]), _ratio(ca["fn"], ca["fp"])),
+    }
+
+
+def bias(frame: Any, settings: Settings) -> CheckResult:
+    """Clarify's bias metrics for the policy's facet, checked against the policy's intervals."""
+    spec = settings.bias
+    if spec is None:
+        raise CheckError("the bias check needs the policy's facet and label (--bias-*)")
+    values = bias_metrics(frame)
+    result = CheckResult(
+        report={
+            "facet": spec.facet,
+            "facet_value": spec.facet_value,
+            "label": spec.label,
+            "label_value": spec.label_value,
+            "records": {"facet_value": int(frame["sensitive"].sum()), "total": len(frame)},
+            "metrics": values,
+        }
+    )
+    for name in BIAS_METRICS:
+        value = values[name]
+        if value is not None and math.isfinite(value):
+            result.metrics.append((f"bias_metric_{name}", spec.dimensions(name), value))
+    for name, low, high in spec.thresholds:
+        value = values.get(name)
+        if value is None:
+            raise CheckError(
+                f"bias metric {name} is undefined in this window (it divides by zero: a "
+                "segment without predicted or observed outcomes of one kind); its interval "
+                f"[{low}, {high}] cannot be checked"
+            )
+        if not low <= value <= high:
+            result.violations.append(
+                {
+                    "facet": spec.facet,
+                    "facet_value": spec.facet_value,
+                    "metric_name": name,
+                    "constraint_check_type": "bias_drift_check",
+                    "description": (
+                        f"Value {value:.4f} of {name} for {spec.facet}={spec.facet_value} is "
+                        f"outside the policy interval [{low}, {high}]"
+                    ),
+                }
+            )
+    return result
+
+
+# --- history: SageMaker AI MLflow App -------------------------------------------------------
+
+
+# MLflow keeps tag values up to 5,000 characters (MLflow REST API, SetTag); a run records its
+# first violations as tags, the rest are in constraint_violations.json.
+MLFLOW_VIOLATION_TAGS = 20
+
+
+def mlflow_metric_name(name: str, dimensions: Mapping[str, str]) -> str:
+    """A metric name MLflow accepts (letters, digits, _ - . / and spaces), unique per feature."""
+    key = "/".join([name, *(dimensions[k] for k in ("Feature",) if k in dimensions)])
+    return re.sub(r"[^A-Za-z0-9_\-./ ]", "_", key)
+
+
+def log_to_mlflow(
+    result: CheckResult, settings: Settings, tracking_uri: str, when: datetime
+) -> str:
+    """Log the run to an MLflow tracking server: the SageMaker AI MLflow App's ARN (the
+    ``sagemaker-mlflow`` plugin resolves and signs it) or any MLflow URI (a local file store in
+    tests). One experiment per endpoint, one MLflow run per check run: the check's metrics (a
+    feature's under ``<metric>/<feature>``), the problem type and violation count as
+    parameters, the outcome and the first violations as tags. Returns the run id."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_experiment(settings.endpoint_name)
+    with mlflow.start_run(run_name=f"{settings.schedule_name}-{when:%Y%m%dT%H%M%SZ}") as run:
+        mlflow.set_tags(
+            {
+                "governance.check": settings.check,
+                "governance.schedule": settings.schedule_name,
+                "governance.endpoint": settings.endpoint_name,
+                "governance.outcome": result.exit_message,
+            }
+        )
+        mlflow.log_params(
+            {"problem_type": settings.problem_type, "violations": len(result.violations)}
+        )
+        step = int(when.timestamp())
+        mlflow.log_metrics(
+            {mlflow_metric_name(n, dims): v for n, dims, v in result.metrics}, step=step
+        )
+        # The violations and the full report stay in the monitoring bucket (this job's output):
+        # MLflow artifacts would go to the App's own artifact store with this job's role.
+        for number, violation in enumerate(result.violations[:MLFLOW_VIOLATION_TAGS]):
+            mlflow.set_tag(f"governance.violation.{number}", json.dumps(violation)[:5000])
+        return str(run.info.run_id)
+
+
 # --- outputs --------------------------------------------------------------------------------
 
 
@@ -440,6 +833,8 @@ def write_exit_message(message: str, path: Path = EXIT_MESSAGE_PATH) -> None:
 def metric_data(result: CheckResult, settings: Settings, when: datetime) -> list[dict[str, Any]]:
     """PutMetricData entries with Model Monitor's dimensions for this endpoint and schedule."""
     base = {"Endpoint": settings.endpoint_name, "MonitoringSchedule": settings.schedule_name}
+    if settings.source == "batch":
+        base = {"MonitoringSchedule": settings.schedule_name}
     return [
         {
             "MetricName": name,
@@ -556,6 +951,22 @@ def _features(text: str) -> tuple[Feature, ...]:
     return tuple(features)
 
 
+def _bias_threshold(text: str) -> tuple[str, float, float]:
+    name, _, bounds = text.partition(":")
+    low, _, high = bounds.partition(":")
+    if name not in BIAS_METRICS:
+        raise argparse.ArgumentTypeError(
+            f"--bias-threshold {text!r}: {name!r} is not a bias metric this check computes; "
+            f"allowed: {', '.join(BIAS_METRICS)}"
+        )
+    try:
+        return name, float(low), float(high)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--bias-threshold {text!r}: expected <metric>:<min>:<max> with numbers"
+        ) from None
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", required=True, choices=CHECKS)
@@ -565,6 +976,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--schedule", required=True)
     parser.add_argument("--features", required=True, type=_features)
     parser.add_argument("--capture-uri", required=True)
+    parser.add_argument(
+        "--source",
+        choices=SOURCES,
+        default="endpoint",
+        help="endpoint data capture, or batch transform capture (--capture-uri: one run's "
+        "capture for data_quality, all runs' for model_quality)",
+    )
     parser.add_argument("--window-hours", type=int, default=1)
     parser.add_argument("--window-end-offset-hours", type=int, default=0)
     parser.add_argument("--reference-uri")
@@ -572,6 +990,21 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--drift-threshold", type=float, default=0.1)
     parser.add_argument("--probability-threshold", type=float, default=0.5)
     parser.add_argument("--quality-floor", help="<metric>:<minimum>")
+    parser.add_argument("--bias-label", help="the label column the policy's facet is judged on")
+    parser.add_argument("--bias-label-value", help="the favourable label (Regression: above it)")
+    parser.add_argument("--bias-facet", help="the protected feature")
+    parser.add_argument("--bias-facet-value", help="the protected segment's value")
+    parser.add_argument(
+        "--bias-threshold",
+        action="append",
+        default=[],
+        type=_bias_threshold,
+        help="<metric>:<min>:<max>, the policy's interval (repeatable)",
+    )
+    parser.add_argument(
+        "--mlflow-tracking-arn",
+        help="SageMaker AI MLflow App or tracking server ARN to log the run to",
+    )
     parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/output"))
     parser.add_argument("--no-publish", action="store_true", help="write outputs only")
     return parser.parse_args(argv)
@@ -582,6 +1015,21 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if args.quality_floor:
         name, _, minimum = args.quality_floor.partition(":")
         floor = (name, float(minimum))
+    spec = None
+    if args.check == "bias":
+        given = (args.bias_label, args.bias_label_value, args.bias_facet, args.bias_facet_value)
+        if any(value is None for value in given):
+            raise CheckError(
+                "the bias check needs --bias-label, --bias-label-value, --bias-facet and "
+                "--bias-facet-value"
+            )
+        spec = BiasSpec(
+            label=args.bias_label,
+            label_value=args.bias_label_value,
+            facet=args.bias_facet,
+            facet_value=args.bias_facet_value,
+            thresholds=tuple(args.bias_threshold),
+        )
     return Settings(
         check=args.check,
         problem_type=args.problem_type,
@@ -591,6 +1039,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         drift_threshold=args.drift_threshold,
         probability_threshold=args.probability_threshold,
         quality_floor=floor,
+        bias=spec,
+        source=args.source,
     )
 
 
@@ -598,7 +1048,23 @@ def run(args: argparse.Namespace, s3: Any, now: datetime) -> CheckResult:
     settings = settings_from(args)
     end = now - timedelta(hours=args.window_end_offset_hours)
     start = end - timedelta(hours=args.window_hours)
-    records = list(parse_capture_lines(capture_lines(s3, args.capture_uri, start, end)))
+    if settings.source == "batch":
+        # Data quality reads the one run it follows (its own capture prefix, whole); model
+        # quality the runs of the window, whose labels may have arrived since.
+        data = settings.check == "data_quality"
+        records = list(
+            batch_capture_records(
+                s3,
+                args.capture_uri,
+                with_features=data,
+                start=None if data else start,
+                end=None if data else end,
+            )
+        )
+    else:
+        records = list(parse_capture_lines(capture_lines(s3, args.capture_uri, start, end)))
+    if not records and settings.source == "batch":
+        raise CheckError(f"no batch transform capture under {args.capture_uri}")
     if not records:
         raise CheckError(
             f"no captured traffic under {args.capture_uri} between {start:%Y-%m-%dT%H:%M}Z "
@@ -610,9 +1076,11 @@ def run(args: argparse.Namespace, s3: Any, now: datetime) -> CheckResult:
         reference = read_reference(s3, args.reference_uri, model=args.model)
         return data_quality(captured_frame(records, settings.features), reference, settings)
     if not args.ground_truth_uri:
-        raise CheckError("--ground-truth-uri is required by the model_quality check")
+        raise CheckError(f"--ground-truth-uri is required by the {settings.check} check")
     bucket, prefix = split_uri(args.ground_truth_uri.rstrip("/") + "/")
     labels = parse_ground_truth_lines(_lines(s3, bucket, hour_prefixes(prefix, start, now)))
+    if settings.check == "bias":
+        return bias(bias_frame(records, labels, settings), settings)
     return model_quality(joined_frame(records, labels), settings)
 
 
@@ -628,12 +1096,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"check failed: {error}", file=sys.stderr)
         return 1
     write_outputs(result, args.output_dir)
+    settings = settings_from(args)
     if not args.no_publish:
-        publish(
-            boto3.client("cloudwatch"),
-            NAMESPACES[args.check],
-            metric_data(result, settings_from(args), now),
-        )
+        publish(boto3.client("cloudwatch"), settings.namespace, metric_data(result, settings, now))
+    if args.mlflow_tracking_arn:
+        # History is kept in the monitoring bucket (the outputs above) whatever happens here;
+        # a tracking server that cannot be reached fails the run, so the gap is alerted.
+        try:
+            log_to_mlflow(result, settings, args.mlflow_tracking_arn, now)
+        except Exception as error:  # any MLflow failure is a failed run
+            write_exit_message(f"Failed: logging to MLflow {args.mlflow_tracking_arn}: {error}")
+            print(f"MLflow logging failed: {error}", file=sys.stderr)
+            return 1
     write_exit_message(result.exit_message)
     print(result.exit_message)
     return 0

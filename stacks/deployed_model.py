@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from cdk_constructs.encryption import DataDomain
+from cdk_constructs.monitoring.batch import BatchScoring
 from cdk_constructs.monitoring.engine import MonitoringEngine, MonitoringResources
+from cdk_constructs.monitoring.evidently_engine import EvidentlyEngine
 from cdk_constructs.monitoring.metrics import MonitorAlarms, MonitorMetrics
 from cdk_constructs.monitoring.serving import GovernedEndpoint
 from config.model import GovernancePolicy, ModelConfig
 from governance.contracts.vocabulary import ENDPOINT_PARAMETER_PREFIX
 from stacks.foundation_stack import FoundationReference
-from stacks.props import monitored_model, served_model
+from stacks.props import batch_scoring, monitored_model, served_model
 
 
 class DeployedModel(Construct):
@@ -37,6 +40,7 @@ class DeployedModel(Construct):
         foundation: FoundationReference,
         policy: GovernancePolicy,
         engine: MonitoringEngine,
+        dead_letter_queue: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         served = served_model(model, environment)
@@ -52,21 +56,19 @@ class DeployedModel(Construct):
             storage_key=foundation.keys[DataDomain.DATA_CAPTURE],
             data_capture=foundation.data_capture,
         )
+        resources = MonitoringResources(
+            role=foundation.monitoring_role,
+            subnets=subnets,
+            security_group=foundation.job_security_group,
+            key=foundation.keys[DataDomain.MONITORING],
+            reports=foundation.monitoring_reports,
+            data_capture=foundation.data_capture,
+            vpc=foundation.vpc,
+            logs_key=foundation.keys[DataDomain.LOGS],
+            alerts=foundation.alerts,
+        )
         self.monitors = engine.deploy(
-            self,
-            model=monitored,
-            endpoint=self.endpoint,
-            resources=MonitoringResources(
-                role=foundation.monitoring_role,
-                subnets=subnets,
-                security_group=foundation.job_security_group,
-                key=foundation.keys[DataDomain.MONITORING],
-                reports=foundation.monitoring_reports,
-                data_capture=foundation.data_capture,
-                vpc=foundation.vpc,
-                logs_key=foundation.keys[DataDomain.LOGS],
-                alerts=foundation.alerts,
-            ),
+            self, model=monitored, endpoint=self.endpoint, resources=resources
         )
         schedule_names = {m.monitor_type: m.schedule_name for m in self.monitors.monitors}
         self.alarms = MonitorAlarms(
@@ -96,3 +98,22 @@ class DeployedModel(Construct):
             ),
             description=f"Endpoint {self.endpoint.endpoint_name} of model {model.name}",
         )
+        # Batch scoring (config ``batch``) runs the Evidently checks whatever the engine.
+        batch = batch_scoring(model, environment)
+        self.batch: BatchScoring | None = None
+        if batch is not None:
+            if dead_letter_queue is None:
+                raise ValueError(
+                    f"model {model.name!r}: batch scoring needs the shard's dead-letter queue "
+                    "(got None)"
+                )
+            self.batch = BatchScoring(
+                self,
+                "Batch",
+                batch=batch,
+                endpoint=self.endpoint,
+                resources=resources,
+                capture_key=foundation.keys[DataDomain.DATA_CAPTURE],
+                dead_letter_queue=dead_letter_queue,
+                engine=engine if isinstance(engine, EvidentlyEngine) else None,
+            )

@@ -289,6 +289,7 @@ class FoundationStack(Stack):
         roles.grant_monitoring_inputs(
             asset_objects=[asset_objects_pattern(self, ext) for ext in MONITORING_ASSET_EXTENSIONS]
         )
+        roles.grant_batch_locations()
         self.artifacts.grant_read(roles.inference, f"{MODELS_PREFIX}*")
         self.data_capture.grant_write(roles.inference, f"{CAPTURE_PREFIX}*")
         # Jobs and endpoint instances encrypt their ML storage volumes with the domain key.

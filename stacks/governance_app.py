@@ -27,7 +27,7 @@ class EnvironmentStacks:
 def engine_for(environment: Environment) -> MonitoringEngine:
     """The monitoring engine the environment's config names (``monitoring_engine``)."""
     if environment.monitoring_engine is MonitoringEngineName.EVIDENTLY:
-        return EvidentlyEngine()
+        return EvidentlyEngine(mlflow_tracking_arn=environment.mlflow_tracking_arn)
     return ModelMonitorEngine()
 
 
@@ -70,7 +70,8 @@ def build_governance(app: Construct, config: GovernanceConfig) -> list[Environme
             config.models_per_stack,
             bias_metrics=len(config.governance.bias_thresholds),
             engine_overhead=(
-                EVIDENTLY_STACK_OVERHEAD
+                # + the monitoring role's MLflow logging policy when the environment names an App
+                EVIDENTLY_STACK_OVERHEAD + (environment.mlflow_tracking_arn is not None)
                 if environment.monitoring_engine is MonitoringEngineName.EVIDENTLY
                 else 0
             ),

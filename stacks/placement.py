@@ -69,12 +69,26 @@ def estimate_resources(model: ModelConfig, *, bias_metrics: int = 0) -> int:
         count += 1
     if monitors.bias.enabled and model.bias is not None:
         count += 2 * bias_metrics
+    batch = model.batch
+    if batch is not None and batch.capture_s3_uri is not None:
+        # cdk_constructs/monitoring/batch.py: pipeline, schedule, failed-execution rule, batch
+        # parameter, its package check and dashboard; a drift alarm per feature, a "no results"
+        # alarm per check, and the model-quality alarm with ground truth.
+        count += 6 + len(model.dataset_schema.features) + len(batch.checks)
+        count += "model_quality" in batch.checks
     return count
 
 
+def _scores_in_batch(model: ModelConfig) -> bool:
+    return model.deployment is not None and model.batch is not None
+
+
 def stack_overhead(models: Sequence[ModelConfig], *, engine_overhead: int = 0) -> int:
-    """Resources of a models stack that belong to no model."""
+    """Resources of a models stack that belong to no model. Batch scoring runs the Evidently
+    checks, so a stack with a batch model holds the Evidently stack resources on any engine."""
     training = any(model.training is not None for model in models)
+    if not engine_overhead and any(_scores_in_batch(model) for model in models):
+        engine_overhead = EVIDENTLY_STACK_OVERHEAD
     return STACK_OVERHEAD + engine_overhead + (TRAINING_STACK_OVERHEAD if training else 0)
 
 
@@ -106,6 +120,12 @@ def shard_models(
         size = estimate_resources(model, bias_metrics=bias_metrics)
         if model.training is not None and not any(m.training for m in current):
             size += TRAINING_STACK_OVERHEAD
+        if (
+            not engine_overhead
+            and _scores_in_batch(model)
+            and not any(_scores_in_batch(m) for m in current)
+        ):
+            size += EVIDENTLY_STACK_OVERHEAD
         if overhead + size > budget:
             raise ValueError(
                 f"model {model.name!r} alone needs about {size} resources, more than one stack's "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from cdk_constructs.monitoring.batch import BatchScoringProps
 from cdk_constructs.monitoring.images import MONITOR_TYPES
 from cdk_constructs.props import (
     BiasBounds,
@@ -178,4 +179,38 @@ def monitored_model(model: ModelConfig, policy: GovernancePolicy) -> MonitoredMo
         bias_thresholds=MappingProxyType(
             {name: BiasBounds(min=t.min, max=t.max) for name, t in policy.bias_thresholds.items()}
         ),
+    )
+
+
+def batch_scoring(model: ModelConfig, environment: str) -> BatchScoringProps | None:
+    """``model``'s batch scoring in ``environment`` (``model`` as the environment deploys it),
+    or None when it has no batch section or serves nothing there."""
+    batch = model.batch
+    if batch is None or model.deployment is None or batch.capture_s3_uri is None:
+        return None
+    deployment = _deployment(model)
+    floor = deployment.model_quality_floor
+    return BatchScoringProps(
+        identity=identity_of(model),
+        environment=environment,
+        problem_type=model.problem_type,
+        dataset=_dataset(model),
+        input_s3_uri=batch.input_s3_uri,
+        output_s3_uri=batch.output_s3_uri,
+        capture_s3_uri=batch.capture_s3_uri,
+        schedule=batch.schedule,
+        interval_hours=batch.interval_hours,
+        instance_type=batch.instance_type,
+        instance_count=batch.instance_count,
+        check_instance_type=batch.check_instance_type,
+        check_max_runtime_seconds=batch.check_max_runtime_seconds,
+        ground_truth_s3_uri=batch.ground_truth_s3_uri,
+        ground_truth_lookback_hours=batch.ground_truth_lookback_hours,
+        probability_threshold=deployment.output.probability_threshold or 0.5,
+        model_quality_floor=(
+            (floor.metric, floor.minimum)
+            if floor is not None
+            else DEFAULT_MODEL_QUALITY_FLOORS.get(model.problem_type.value)
+        ),
+        retraining_pipeline_name=model.retraining_pipeline_name,
     )

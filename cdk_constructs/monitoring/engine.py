@@ -3,8 +3,9 @@
 The registry, the handlers and the alarms only see :class:`MonitoringEngine` and
 :class:`DeployedMonitors`. :class:`ModelMonitorEngine` implements it with SageMaker Model Monitor
 (job definitions + ``AWS::SageMaker::MonitoringSchedule``); AWS has closed Model Monitor to new
-customers, so a second engine (a scheduled SageMaker Pipeline with QualityCheck/ClarifyCheck
-steps) can implement the same protocol without touching anything else.
+customers, so ``EvidentlyEngine`` (scheduled SageMaker Pipelines running Evidently AI and
+per-segment bias checks, ``evidently_engine.py``) implements the same protocol without touching
+anything else.
 """
 
 from __future__ import annotations

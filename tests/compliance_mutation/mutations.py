@@ -118,6 +118,10 @@ AUDITOR = Where(FOUNDATION, "Personas/Auditor/Resource", ROLE)
 TRAIL_ROLE = Where(FOUNDATION, "Trail/LogsRole/Resource", ROLE)
 ARTIFACTS_KEY = Where(FOUNDATION, "Keys/artifacts/Resource/Resource", KEY)
 MONITORING_KEY = Where(FOUNDATION, "Keys/monitoring/Resource/Resource", KEY)
+MONITORING_ROLE = Where(FOUNDATION, "JobRoles/Monitoring/Resource", ROLE)
+MONITORING_GRANTS = Where(
+    FOUNDATION, "JobRoles/Monitoring/Grants/Resource", "AWS::IAM::ManagedPolicy"
+)
 LOGS_KEY = Where(FOUNDATION, "Keys/logs/Resource/Resource", KEY)
 AUDIT = Where(FOUNDATION, "Audit/Resource/Resource", BUCKET)
 ARTIFACTS = Where(FOUNDATION, "Artifacts/Resource/Resource", BUCKET)
@@ -750,6 +754,22 @@ MUTATIONS: tuple[Mutation, ...] = (
         GATE_DLQ_ALARM,
         "NIST.800.53.R5-CloudWatchAlarmAction",
         _delete(GATE_DLQ_ALARM, "AlarmActions"),
+    ),
+    Mutation(
+        "mlflow-grant-on-every-app",
+        ("MON-4",),
+        "the monitoring role may log to (and read) every MLflow App of the account",
+        MONITORING_GRANTS,
+        f"{G}MLF1",
+        lambda templates: add_statement(
+            templates,
+            MONITORING_ROLE,
+            {
+                "Effect": "Allow",
+                "Action": ["sagemaker-mlflow:LogBatch", "sagemaker-mlflow:SearchRuns"],
+                "Resource": "*",
+            },
+        ),
     ),
     Mutation(
         "monitor-alarm-silent",

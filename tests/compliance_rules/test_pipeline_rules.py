@@ -7,6 +7,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_scheduler as scheduler
 
@@ -85,6 +86,22 @@ def _schedule(scope: cdk.Stack, construct_id: str, *, dlq: bool, retry: bool) ->
     )
 
 
+APP = "arn:aws:sagemaker:eu-west-1:111111111111:mlflow-app/app-governance01"
+
+
+def _mlflow_policy(
+    scope: cdk.Stack, construct_id: str, actions: tuple[str, ...], resource: str
+) -> None:
+    iam.CfnManagedPolicy(
+        scope,
+        construct_id,
+        policy_document={
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": resource}],
+        },
+    )
+
+
 @pytest.fixture(scope="module")
 def findings() -> b.Findings:
     # Given pipelines whose processing step lacks one protection each, and schedules
@@ -124,6 +141,17 @@ def findings() -> b.Findings:
     _schedule(stack, "Kept", dlq=True, retry=True)
     _schedule(stack, "NoDlq", dlq=False, retry=True)
     _schedule(stack, "NoRetry", dlq=True, retry=False)
+    # MLflow logging grants: on the one App (as the Evidently engine writes it), and too wide.
+    _mlflow_policy(stack, "MlflowOneApp", evidently_engine.MLFLOW_LOGGING_ACTIONS, APP)
+    _mlflow_policy(stack, "MlflowEveryResource", ("sagemaker-mlflow:LogBatch",), "*")
+    _mlflow_policy(stack, "MlflowEveryAction", ("sagemaker-mlflow:*",), APP)
+    _mlflow_policy(
+        stack,
+        "MlflowEveryApp",
+        ("sagemaker-mlflow:LogBatch",),
+        APP.split("/", maxsplit=1)[0] + "/*",
+    )
+    _mlflow_policy(stack, "MlflowNotAnApp", ("sagemaker-mlflow:LogBatch",), b.ROLE)
     # When
     return b.run_pack(app)
 
@@ -136,6 +164,10 @@ CASES = [
     ("PPS2", "Pipelines/DeployTimeValues", "Pipelines/PlainOutput"),
     ("SCH1", "Pipelines/Kept", "Pipelines/NoDlq"),
     ("SCH1", "Pipelines/Kept", "Pipelines/NoRetry"),
+    ("MLF1", "Pipelines/MlflowOneApp", "Pipelines/MlflowEveryResource"),
+    ("MLF1", "Pipelines/MlflowOneApp", "Pipelines/MlflowEveryAction"),
+    ("MLF1", "Pipelines/MlflowOneApp", "Pipelines/MlflowEveryApp"),
+    ("MLF1", "Pipelines/MlflowOneApp", "Pipelines/MlflowNotAnApp"),
 ]
 
 

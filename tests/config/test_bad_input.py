@@ -24,6 +24,8 @@ from config import DEFAULT_CONFIG, load_config
 from tests.conftest import REPO, cdk_context
 
 EXAMPLE = REPO / "config" / "examples" / "multi-environment.yaml"
+# One environment serving each model's deployment.model_package_arn (the cases about that form).
+SINGLE_ENVIRONMENT = REPO / "config" / "examples" / "single-environment.yaml"
 Edit = Callable[[str], str]
 
 
@@ -72,6 +74,14 @@ def _second_environment_in_same_place(data: dict[str, Any]) -> None:
     data["environments"].append(dict(data["environments"][0], name="staging"))
 
 
+def _batch_without_deployment(data: dict[str, Any]) -> None:
+    """credit-default gets churn-propensity's batch section (its own paths) and no deployment."""
+    batch = yaml.safe_load(
+        yaml.safe_dump(data["models"][1]["batch"]).replace("churn-propensity", "credit-default")
+    )
+    data["models"][0].update(deployment=None, batch=batch)
+
+
 def _legacy_arn_for_two_regions(data: dict[str, Any]) -> None:
     data["environments"].append({"name": "dev", "account": "222233334444", "region": "us-east-1"})
     del data["models"][1]["deployment"]
@@ -109,6 +119,7 @@ CASES = [
             "at most 63",
             "CreateMonitoringSchedule MonitoringScheduleName",
         ),
+        base=SINGLE_ENVIRONMENT,
     ),
     Case(
         "team-name-breaks-the-tag-pattern",
@@ -139,6 +150,7 @@ CASES = [
         replace("region: eu-west-1", "region: ca-west-1"),
         "environments[0].region",
         ("'ca-west-1'", "Model Monitor or Clarify images", "eu-west-1"),
+        base=SINGLE_ENVIRONMENT,
     ),
     Case(
         "region-without-the-clarify-image",
@@ -157,6 +169,7 @@ CASES = [
         ),
         "environments[0].region",
         ("'clarify'", "credit-default bias", "il-central-1"),
+        base=SINGLE_ENVIRONMENT,
     ),
     Case(
         "endpoint-instance-type-that-does-not-exist",
@@ -276,12 +289,14 @@ CASES = [
         ),
         "models[1].deployment.ground_truth_s3_uri",
         ("an s3:// URI of a bucket",),
+        base=SINGLE_ENVIRONMENT,
     ),
     Case(
         "package-of-another-group",
         replace("model-package/churn-propensity/7", "model-package/credit-default/7"),
         "models[1].deployment.model_package_arn",
         ("'credit-default'", "own group 'churn-propensity'"),
+        base=SINGLE_ENVIRONMENT,
     ),
     Case(
         "package-arn-malformed",
@@ -291,6 +306,7 @@ CASES = [
         ),
         "models[1].deployment.model_package_arn",
         ("a model package version ARN", "'churn-propensity:7'"),
+        base=SINGLE_ENVIRONMENT,
     ),
     Case(
         "package-arn-for-another-region",
@@ -300,18 +316,21 @@ CASES = [
         ),
         "models[1].deployment.model_package_arn",
         ("is in region us-east-1", "environment 'prod'", "deployment.environments"),
+        base=SINGLE_ENVIRONMENT,
     ),
     Case(
         "one-arn-for-two-environments",
         mutate(_legacy_arn_for_two_regions),
         "models[0].deployment.model_package_arn",
         ("environment 'dev'", "region eu-west-1 and account 111122223333", "package_version"),
+        base=SINGLE_ENVIRONMENT,
     ),
     Case(
         "two-environments-in-one-account-and-region",
         mutate(_second_environment_in_same_place),
         "environments[1]",
         ("same account and region as 'prod'", "6 names", "model package group credit-default"),
+        base=SINGLE_ENVIRONMENT,
     ),
     Case(
         "bias-evidence-without-a-bias-section",
@@ -390,6 +409,7 @@ CASES = [
         ),
         "environments[0].availability_zones[1]",
         ("must be a zone of region eu-west-1", "'us-east-1b'"),
+        base=SINGLE_ENVIRONMENT,
     ),
     Case(
         "serving-an-environment-that-does-not-exist",
@@ -460,9 +480,43 @@ CASES = [
         ),
         "models[0].monitoring.explainability.enabled",
         (
-            "the explainability check cannot run on the 'evidently' engine",
-            "data_quality, model_quality",
+            "the explainability check cannot run on the 'evidently' engine for a "
+            "BinaryClassification model",
+            "clarify-availability-change",
+            "allowed for BinaryClassification on this engine: bias, data_quality, model_quality",
         ),
+    ),
+    Case(
+        "bias-metric-the-evidently-engine-cannot-compute",
+        mutate(
+            lambda d: (
+                d["environments"][0].update(monitoring_engine="evidently"),
+                d["models"][0]["monitoring"].update(explainability={"enabled": False}),
+                d["governance"]["bias_thresholds"].update(FT={"min": -0.2, "max": 0.2}),
+            )
+        ),
+        "governance.bias_thresholds.FT",
+        ("'FT'", "flip test", "allowed: CI, DPL", "DRR, AD, TE"),
+    ),
+    Case(
+        "mlflow-arn-not-an-mlflow-app",
+        mutate(
+            lambda d: d["environments"][0].update(
+                monitoring_engine="evidently",
+                mlflow_tracking_arn="arn:aws:sagemaker:eu-west-1:111122223333:app/x",
+            )
+        ),
+        "environments[0].mlflow_tracking_arn",
+        ("'arn:aws:sagemaker:eu-west-1:111122223333:app/x'", "mlflow-app/<id>"),
+    ),
+    Case(
+        "mlflow-arn-on-the-model-monitor-engine",
+        setting(
+            "environments.0.mlflow_tracking_arn",
+            "arn:aws:sagemaker:eu-west-1:111122223333:mlflow-app/app-1",
+        ),
+        "environments[0]",
+        ("monitoring_engine is 'model-monitor'", "only with monitoring_engine evidently"),
     ),
     Case(
         "quality-floor-the-evidently-engine-does-not-compute",
@@ -477,6 +531,57 @@ CASES = [
         ),
         "models[0].deployment.model_quality_floor.metric",
         ("'f0_5'", "computes for BinaryClassification", "auc, f1"),
+    ),
+    # Batch scoring (config/batch.py): the default's churn-propensity batch section, one defect.
+    Case(
+        "batch-without-a-capture-destination",
+        mutate(lambda d: d["models"][1]["batch"].pop("capture_s3_uri")),
+        "models[1].batch.capture_s3_uri",
+        ("is required", "DataCaptureConfig.DestinationS3Uri", "governance:batch-output=true"),
+    ),
+    Case(
+        "batch-cadence-the-scheduler-rejects",
+        setting("models.1.batch.schedule", "cron(0 2 * * * *)"),
+        "models[1].batch.schedule",
+        ("'cron(0 2 * * * *)'", "exactly one of day-of-month and day-of-week", "EventBridge"),
+    ),
+    Case(
+        "batch-cadence-without-an-interval",
+        setting("models.1.batch.schedule", "cron(0 2 ? * MON *)"),
+        "models[1].batch.schedule",
+        ("1 to 84 hours", "seven days", "rate(N hours)"),
+    ),
+    Case(
+        "batch-cadence-once",
+        setting("models.1.batch.schedule", "at(2027-01-01T02:00:00)"),
+        "models[1].batch.schedule",
+        ("one-time schedule", "recurring cadence"),
+    ),
+    Case(
+        "batch-instance-type-transform-does-not-offer",
+        setting("models.1.batch.instance_type", "ml.t3.medium"),
+        "models[1].batch.instance_type",
+        ("'ml.t3.medium'", "CreateTransformJob", "TransformResources.InstanceType"),
+    ),
+    Case(
+        "batch-output-inside-its-input",
+        setting(
+            "models.1.batch.output_s3_uri", "s3://example-bank-batch-input/churn-propensity/o/"
+        ),
+        "models[1].batch.output_s3_uri",
+        ("lies inside input_s3_uri", "does not overlap"),
+    ),
+    Case(
+        "batch-location-of-no-model",
+        setting("models.1.batch.input_s3_uri", "s3://example-bank-batch-input/all-models/"),
+        "models[1].batch.input_s3_uri",
+        ("named after the model", "s3://<bucket>/.../churn-propensity/..."),
+    ),
+    Case(
+        "batch-without-a-deployment",
+        mutate(_batch_without_deployment),
+        "models[0].batch",
+        ("needs a deployment section",),
     ),
 ]
 

@@ -9,6 +9,7 @@ from config.model import Environment, GovernanceConfig, ModelConfig
 from tests.conftest import REPO
 
 EXAMPLE = REPO / "config" / "examples" / "multi-environment.yaml"
+SINGLE_ENVIRONMENT = REPO / "config" / "examples" / "single-environment.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +115,7 @@ def test_an_open_environment_gets_the_arn_from_the_stacks_values() -> None:
 
 
 def test_a_single_arn_serves_every_environment_unchanged() -> None:
-    config = load_config()
+    config = load_config(SINGLE_ENVIRONMENT)
     env = config.environments[0]
     model = config.models[0]
     assert model.deployment is not None

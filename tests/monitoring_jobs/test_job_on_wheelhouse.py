@@ -86,8 +86,51 @@ class S3:
 read = job.read_reference(S3(), "s3://art/baselines/m/e1/reference/summary.json", model="m")
 assert len(read) == len(reference), len(read)
 
+def bias_run(branch_shift):
+    # "branch" is the protected segment; a shift lowers its scores, so fewer positive predictions.
+    lines, labels = captures(40, 900)
+    records = list(job.parse_capture_lines(lines))
+    shifted = []
+    for record in records:
+        if record.features[1] == "branch":
+            score = max(0.0, float(record.prediction) + branch_shift)
+            record = job.CapturedRecord(record.event_id, record.features, f"{score:.3f}")
+        shifted.append(record)
+    truth = {r.event_id: str(labels[i]) for i, r in enumerate(shifted)}
+    spec = job.BiasSpec("label", "1", "channel", "branch", (("DI", 0.8, 1.25), ("DPPL", -0.1, 0.1)))
+    settings = job.Settings("bias", "BinaryClassification", "ep", "ep-bias", features, bias=spec)
+    result = job.bias(job.bias_frame(shifted, truth, settings), settings)
+    return result, settings
+
+fair, fair_settings = bias_run(0.0)
+unfair, _ = bias_run(-0.6)
+
+def bias_out(result):
+    return {"violations": result.violations, "metrics": {m[0]: m[2] for m in result.metrics},
+            "dimensions": {m[0]: m[1] for m in result.metrics}}
+
+# History: the run logged to a local MLflow file store through the same function the job uses
+# with the App's ARN; and the shipped plugin resolves SageMaker MLflow ARNs.
+import os, tempfile
+from datetime import UTC, datetime
+# MLflow 3 keeps the file store for tests and local use behind this opt-in (no server here).
+os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+from importlib.metadata import entry_points
+import mlflow
+store = "file://" + tempfile.mkdtemp()
+run_id = job.log_to_mlflow(unfair, fair_settings, store, datetime(2026, 12, 2, 4, tzinfo=UTC))
+client = mlflow.tracking.MlflowClient(store)
+run = client.get_run(run_id)
+logged = {"experiment": client.get_experiment(run.info.experiment_id).name,
+          "run_name": run.info.run_name, "status": run.info.status,
+          "metrics": run.data.metrics, "params": run.data.params,
+          "tags": {k: v for k, v in run.data.tags.items() if k.startswith("governance.")},
+          "arn_stores": sorted(e.name for e in entry_points(group="mlflow.tracking_store"))}
+
 print(json.dumps({"same": dq(40), "drifted": dq(65), "incomplete": dq(40, missing=400),
-                  "quality_ok": mq(0.7, 0.1), "quality_low": mq(0.7, 1.5)}))
+                  "quality_ok": mq(0.7, 0.1), "quality_low": mq(0.7, 1.5),
+                  "bias_fair": bias_out(fair), "bias_unfair": bias_out(unfair),
+                  "mlflow": logged}))
 """
 
 
@@ -202,3 +245,49 @@ def test_model_quality_joins_ground_truth_and_checks_the_floor(outcomes: dict[st
     assert [(v["metric_name"], v["constraint_check_type"]) for v in low["violations"]] == [
         ("auc", "LessThanThreshold")
     ]
+
+
+def test_bias_within_the_policy_intervals_has_no_violations(outcomes: dict[str, Any]) -> None:
+    fair = outcomes["bias_fair"]
+    assert fair["violations"] == []
+    assert 0.8 <= fair["metrics"]["bias_metric_DI"] <= 1.25
+    # Clarify's names, pre- and post-training, with the bias-drift dimensions.
+    assert {"bias_metric_CI", "bias_metric_DPL", "bias_metric_DPPL", "bias_metric_DI"} <= set(
+        fair["metrics"]
+    )
+    assert fair["dimensions"]["bias_metric_DI"] == {
+        "BiasStage": "Post-Training",
+        "Label": "label",
+        "LabelValue": "1",
+        "Facet": "channel",
+        "FacetValue": "branch",
+    }
+    assert fair["dimensions"]["bias_metric_CI"]["BiasStage"] == "Pre-training"
+
+
+def test_a_disadvantaged_segment_is_a_bias_drift_violation(outcomes: dict[str, Any]) -> None:
+    unfair = outcomes["bias_unfair"]
+    assert unfair["metrics"]["bias_metric_DI"] < 0.8
+    assert unfair["metrics"]["bias_metric_DPPL"] > 0.1
+    assert sorted((v["metric_name"], v["constraint_check_type"]) for v in unfair["violations"]) == [
+        ("DI", "bias_drift_check"),
+        ("DPPL", "bias_drift_check"),
+    ]
+    assert all(
+        v["facet"] == "channel" and v["facet_value"] == "branch" for v in unfair["violations"]
+    )
+
+
+def test_the_run_is_logged_to_mlflow(outcomes: dict[str, Any]) -> None:
+    logged = outcomes["mlflow"]
+    unfair = outcomes["bias_unfair"]
+    assert logged["experiment"] == "ep"
+    assert logged["run_name"] == "ep-bias-20261202T040000Z"
+    assert logged["status"] == "FINISHED"
+    assert logged["metrics"] == pytest.approx(unfair["metrics"])
+    assert logged["params"] == {"problem_type": "BinaryClassification", "violations": "2"}
+    assert logged["tags"]["governance.check"] == "bias"
+    assert logged["tags"]["governance.outcome"].startswith("CompletedWithViolations")
+    assert json.loads(logged["tags"]["governance.violation.0"]) == unfair["violations"][0]
+    # The shipped sagemaker-mlflow plugin registers the store for SageMaker MLflow ARNs.
+    assert "arn" in logged["arn_stores"]

@@ -9,6 +9,7 @@ queue, model package group, Lambda permissions, trust policies) by the ARNs they
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,6 +109,11 @@ class Account:
     sites: tuple[PolicySite, ...]
     roles: tuple[Role, ...]
     _resource_policies: tuple[_ResourcePolicy, ...] = field(repr=False, default=())
+    #: ``resource_policy`` answers by ARN, and the index it answers from (built on first use).
+    _attached: dict[str, tuple[PolicyDocument, ResourcePolicyKind] | None] = field(
+        repr=False, compare=False, default_factory=dict
+    )
+    _index: list[_PolicyIndex] = field(repr=False, compare=False, default_factory=list)
 
     @classmethod
     def from_assembly(cls, assembly: CloudAssembly) -> Account:
@@ -172,13 +178,19 @@ class Account:
     def resource_policy(
         self, resource_arn: str
     ) -> tuple[PolicyDocument, ResourcePolicyKind] | None:
-        """The policy attached to ``resource_arn`` (trust policies excluded), if any."""
-        for policy in self._resource_policies:
-            if policy.site.kind is SiteKind.TRUST:
-                continue
-            if any(glob_match(pattern, resource_arn) for pattern in policy.patterns):
-                return policy.site.document, policy.kind
-        return None
+        """The policy attached to ``resource_arn`` (trust policies excluded), if any: the first
+        (in site order) with a pattern that matches the ARN."""
+        if resource_arn in self._attached:
+            return self._attached[resource_arn]
+        if not self._index:
+            self._index.append(_PolicyIndex.of(self._resource_policies))
+        position = self._index[0].first_match(resource_arn)
+        found = None
+        if position is not None:
+            policy = self._resource_policies[position]
+            found = (policy.site.document, policy.kind)
+        self._attached[resource_arn] = found
+        return found
 
     def trust_policy(self, role_arn: str) -> PolicyDocument | None:
         for role in self.roles:
@@ -230,6 +242,47 @@ class Account:
             resource_policy=attached[0] if attached else None,
             resource_policy_kind=attached[1] if attached else ResourcePolicyKind.GENERIC,
         )
+
+
+_WILDCARDS = re.compile(r"[*?]")
+
+
+@dataclass(frozen=True)
+class _PolicyIndex:
+    """Resource-policy patterns by what they can match: exact ARNs in a dict, wildcard patterns
+    by their literal prefix (the text before the first ``*`` or ``?``), so finding the policy
+    of an ARN costs a few lookups, not a match against every pattern of the app (which grows
+    with the number of models). Same answer as trying every pattern in site order."""
+
+    exact: Mapping[str, int]
+    #: prefix length -> literal prefix -> [(site position, pattern)]
+    wildcard: Mapping[int, Mapping[str, Sequence[tuple[int, str]]]]
+
+    @classmethod
+    def of(cls, policies: Sequence[_ResourcePolicy]) -> _PolicyIndex:
+        exact: dict[str, int] = {}
+        wildcard: dict[int, dict[str, list[tuple[int, str]]]] = {}
+        for position, policy in enumerate(policies):
+            if policy.site.kind is SiteKind.TRUST:
+                continue
+            for pattern in policy.patterns:
+                found = _WILDCARDS.search(pattern)
+                if found is None:
+                    exact.setdefault(pattern, position)
+                    continue
+                prefix = pattern[: found.start()]
+                wildcard.setdefault(len(prefix), {}).setdefault(prefix, []).append(
+                    (position, pattern)
+                )
+        return cls(exact, wildcard)
+
+    def first_match(self, arn: str) -> int | None:
+        candidates = [self.exact[arn]] if arn in self.exact else []
+        for length, by_prefix in self.wildcard.items():
+            for position, pattern in by_prefix.get(arn[:length], ()):
+                if glob_match(pattern, arn):
+                    candidates.append(position)
+        return min(candidates, default=None)
 
 
 def _path_matches(resource_path: str, wanted: str) -> bool:

@@ -528,6 +528,24 @@ class _Scan:
     denies: tuple[Statement, ...] = ()
 
 
+def _applicable(
+    policy: PolicyDocument, principal: Principal, action: str, has_boundary: bool
+) -> tuple[tuple[Statement, _Grant], ...]:
+    """The statements of ``policy`` whose principal and action elements match, with the grant:
+    they depend on neither the resource nor the context, so they are worked out once per
+    principal and action (SOD1-2 ask the same of every governed group)."""
+    key = (principal, action, has_boundary)
+    found = policy.applicable.get(key)
+    if found is None:
+        matching = []
+        for statement in policy.statements:
+            grant = _statement_grant(statement, principal, has_boundary)
+            if grant is not _Grant.NONE and _action_matches(statement, action):
+                matching.append((statement, grant))
+        found = policy.applicable[key] = tuple(matching)
+    return found
+
+
 def _scan(
     policy: PolicyDocument,
     request: Request,
@@ -537,12 +555,7 @@ def _scan(
 ) -> _Scan:
     allows: list[tuple[Statement, _Grant]] = []
     denies: list[Statement] = []
-    for statement in policy.statements:
-        grant = _statement_grant(statement, request.principal, has_boundary)
-        if grant is _Grant.NONE:
-            continue
-        if not _action_matches(statement, request.action):
-            continue
+    for statement, grant in _applicable(policy, request.principal, request.action, has_boundary):
         if not _resource_matches(statement, request.resource, context):
             continue
         match = conditions_match(statement.conditions, context)

@@ -122,6 +122,9 @@ class PolicyDocument:
     statements: tuple[Statement, ...]
     name: str = "policy"
     version: str = "2012-10-17"
+    #: The evaluator's memo: which statements can apply to a principal and action (they do
+    #: not depend on the resource or the context). Not copied by ``dataclasses.replace``.
+    applicable: dict[Any, Any] = field(init=False, default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def parse(cls, document: Mapping[str, Any] | str, *, name: str = "policy") -> PolicyDocument:

