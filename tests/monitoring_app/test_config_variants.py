@@ -41,7 +41,11 @@ def models_template() -> dict[str, Any]:
     stack = cdk.Stack(app, "Agnostic")  # no env: account and region are tokens
     shared = monitoring_stack(stack)
     topic = sns.Topic(stack, "Alerts")
-    for model in (credit, churn):
+    environment = base.environments[0]
+    for configured in (credit, churn):
+        model = configured.for_environment(
+            environment, partition=stack.partition, region=stack.region, account=stack.account
+        )
         endpoint = shared.endpoint(f"{model.name}-endpoint", model, "prod")
         monitored = monitored_model(model, base.governance)
         deployed = ModelMonitorEngine().deploy(
