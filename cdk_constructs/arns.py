@@ -44,3 +44,15 @@ def format_arn(
         account=account,
         arn_format=arn_format,
     )
+
+
+def log_group_arn(scope: IConstruct, name: str) -> str:
+    """``arn:${AWS::Partition}:logs:<region>:<account>:log-group:<name>`` in ``scope``'s stack;
+    ``name`` may end in ``*`` to match the log groups under a prefix."""
+    return format_arn(
+        scope,
+        service="logs",
+        resource="log-group",
+        resource_name=name,
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cdk_constructs import access, tags
-from cdk_constructs.arns import format_arn
+from cdk_constructs.arns import format_arn, log_group_arn
 from cdk_constructs.compliance.acknowledgments import (
     acknowledge,
     acknowledge_wildcards,
@@ -635,13 +635,7 @@ class JobExecutionRoles(Construct):
         images = format_arn(
             stack, service="ecr", account="*", resource="repository", resource_name="*"
         )
-        job_logs = format_arn(
-            stack,
-            service="logs",
-            resource="log-group",
-            resource_name="/aws/sagemaker/*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        job_logs = log_group_arn(stack, "/aws/sagemaker/*")
         self.job_basics = iam.ManagedPolicy(
             self,
             "JobBasics",

@@ -114,14 +114,7 @@ def asset_objects_pattern(stack: Stack, extension: str = ".json") -> str:
     bucket = DefaultStackSynthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME.replace(
         "${Qualifier}", qualifier
     )
-    return format_arn(
-        stack,
-        service="s3",
-        resource=_with_environment(bucket, stack),
-        resource_name=f"*{extension}",
-        region="",
-        account="",
-    )
+    return _with_environment(f"arn:${{AWS::Partition}}:s3:::{bucket}/*{extension}", stack)
 
 
 class FoundationStack(Stack):

@@ -354,12 +354,9 @@ class Resolver(Evaluator[StackTemplate]):
                 found.add((stack.name, logical_id))
             return
         if "Fn::GetStackOutput" in value:
-            argument = value["Fn::GetStackOutput"]
-            producer = self.stacks.get(str(argument.get("StackName")))
-            if producer is not None:
-                output = producer.template.get("Outputs", {}).get(str(argument.get("OutputName")))
-                if output is not None:
-                    self._collect(output.get("Value"), producer, found)
+            output = self.stack_output(stack, value["Fn::GetStackOutput"])
+            if not isinstance(output, str):
+                self._collect(output[1], output[0], found)
             return
         for item in value.values():
             self._collect(item, stack, found)

@@ -23,12 +23,12 @@ transform and Clarify jobs need.
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cdk_constructs import access, tags
-from cdk_constructs.arns import format_arn
+from cdk_constructs.arns import log_group_arn
 from cdk_constructs.compliance.acknowledgments import acknowledge, acknowledge_wildcards, nag_string
 from cdk_constructs.encryption import GovernanceKey
 from cdk_constructs.identity import (
@@ -100,13 +100,7 @@ class PipelineFoundationAccess(Construct):
                 resources=[asset_objects],
             )
         )
-        function_logs = format_arn(
-            self,
-            service="logs",
-            resource="log-group",
-            resource_name="/aws/lambda/*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        function_logs = log_group_arn(self, "/aws/lambda/*")
         self.publisher.add_to_policy(
             iam.PolicyStatement(
                 sid="FunctionLogs",

@@ -8,21 +8,15 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 
-from cdk_constructs.encryption import DataDomain, GovernanceKey
-from cdk_constructs.monitoring.engine import ModelMonitorEngine, MonitoringResources
+from cdk_constructs.monitoring.engine import ModelMonitorEngine
 from cdk_constructs.monitoring.metrics import MonitorAlarms, MonitorMetrics
-from cdk_constructs.monitoring.serving import GovernedEndpoint
-from cdk_constructs.roles import ManagedPolicyRole
-from cdk_constructs.storage import GovernedBucket
 from config import load_config
 from config.model import QualityFloor, Schedule
-from stacks.props import monitored_model, served_model
+from stacks.props import monitored_model
 from tests.conftest import cdk_context
+from tests.monitoring_constructs.test_serving_and_monitors import monitoring_stack
 
 
 @pytest.fixture(scope="module")
@@ -45,51 +39,17 @@ def models_template() -> dict[str, Any]:
     )
     app = cdk.App(context=cdk_context())
     stack = cdk.Stack(app, "Agnostic")  # no env: account and region are tokens
-    vpc = ec2.Vpc(
-        stack,
-        "Vpc",
-        max_azs=2,
-        nat_gateways=0,
-        subnet_configuration=[
-            ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        ],
-    )
-    group = ec2.SecurityGroup(stack, "JobSg", vpc=vpc, allow_all_outbound=False)
-    logs = s3.Bucket(stack, "AccessLogs")
-    keys = {
-        d: GovernanceKey(stack, d.value, domain=d, alias_prefix="test")
-        for d in (DataDomain.ARTIFACTS, DataDomain.DATA_CAPTURE, DataDomain.MONITORING)
-    }
-    capture = GovernedBucket(
-        stack, "DataCapture", key=keys[DataDomain.DATA_CAPTURE], access_logs=logs
-    )
-    reports = GovernedBucket(stack, "Reports", key=keys[DataDomain.MONITORING], access_logs=logs)
-    principal = iam.ServicePrincipal("sagemaker.amazonaws.com")
-    execution_role = ManagedPolicyRole(stack, "ExecutionRole", assumed_by=principal)
-    resources = MonitoringResources(
-        role=ManagedPolicyRole(stack, "MonitoringRole", assumed_by=principal),
-        subnets=vpc.isolated_subnets,
-        security_group=group,
-        key=keys[DataDomain.MONITORING],
-        reports=reports,
-        data_capture=capture,
-        vpc=vpc,
-    )
+    shared = monitoring_stack(stack)
     topic = sns.Topic(stack, "Alerts")
-    for model in (credit, churn):
-        endpoint = GovernedEndpoint(
-            stack,
-            f"{model.name}-endpoint",
-            served=served_model(model, "prod"),
-            execution_role=execution_role,
-            subnets=vpc.isolated_subnets,
-            security_group=group,
-            storage_key=keys[DataDomain.ARTIFACTS],
-            data_capture=capture,
+    environment = base.environments[0]
+    for configured in (credit, churn):
+        model = configured.for_environment(
+            environment, partition=stack.partition, region=stack.region, account=stack.account
         )
+        endpoint = shared.endpoint(f"{model.name}-endpoint", model, "prod")
         monitored = monitored_model(model, base.governance)
         deployed = ModelMonitorEngine().deploy(
-            stack, model=monitored, endpoint=endpoint, resources=resources
+            stack, model=monitored, endpoint=endpoint, resources=shared.resources()
         )
         MonitorAlarms(
             stack,

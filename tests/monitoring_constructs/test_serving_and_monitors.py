@@ -77,13 +77,49 @@ def _logical(stack: cdk.Stack, construct: IConstruct) -> str:
     return stack.get_logical_id(cast(cdk.CfnElement, construct.node.default_child))
 
 
-def build(model: ModelConfig, config: GovernanceConfig, *, nvme_model: ModelConfig | None) -> Synth:
-    app = cdk.App(context=cdk_context())
-    stack = cdk.Stack(app, "Monitoring", env=cdk.Environment(account="111122223333", region=REGION))
+@dataclass(frozen=True)
+class MonitoringStack:
+    """What a models stack gives its endpoints and monitors, built on a bare stack."""
+
+    vpc: ec2.Vpc
+    group: ec2.SecurityGroup
+    keys: dict[DataDomain, GovernanceKey]
+    capture: GovernedBucket
+    reports: GovernedBucket
+    execution_role: ManagedPolicyRole
+    monitoring_role: ManagedPolicyRole
+
+    def resources(self) -> MonitoringResources:
+        return MonitoringResources(
+            role=self.monitoring_role,
+            subnets=self.vpc.isolated_subnets,
+            security_group=self.group,
+            key=self.keys[DataDomain.MONITORING],
+            reports=self.reports,
+            data_capture=self.capture,
+            vpc=self.vpc,
+        )
+
+    def endpoint(self, construct_id: str, model: ModelConfig, environment: str) -> GovernedEndpoint:
+        return GovernedEndpoint(
+            self.vpc.stack,
+            construct_id,
+            served=served_model(model, environment),
+            execution_role=self.execution_role,
+            subnets=self.vpc.isolated_subnets,
+            security_group=self.group,
+            storage_key=self.keys[DataDomain.ARTIFACTS],
+            data_capture=self.capture,
+        )
+
+
+def monitoring_stack(stack: cdk.Stack, zones: list[str] | None = None) -> MonitoringStack:
+    """An isolated VPC (in ``zones``, else two of the region's), keys, buckets and roles."""
     vpc = ec2.Vpc(
         stack,
         "Vpc",
-        availability_zones=[f"{REGION}a", f"{REGION}b"],
+        availability_zones=zones,
+        max_azs=None if zones else 2,
         nat_gateways=0,
         subnet_configuration=[
             ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
@@ -99,39 +135,28 @@ def build(model: ModelConfig, config: GovernanceConfig, *, nvme_model: ModelConf
         stack, "DataCapture", key=keys[DataDomain.DATA_CAPTURE], access_logs=logs
     )
     reports = GovernedBucket(stack, "Reports", key=keys[DataDomain.MONITORING], access_logs=logs)
-    sagemaker_principal = iam.ServicePrincipal("sagemaker.amazonaws.com")
-    execution_role = ManagedPolicyRole(stack, "ExecutionRole", assumed_by=sagemaker_principal)
-    monitoring_role = ManagedPolicyRole(stack, "MonitoringRole", assumed_by=sagemaker_principal)
+    principal = iam.ServicePrincipal("sagemaker.amazonaws.com")
+    execution_role = ManagedPolicyRole(stack, "ExecutionRole", assumed_by=principal)
+    monitoring_role = ManagedPolicyRole(stack, "MonitoringRole", assumed_by=principal)
+    return MonitoringStack(vpc, group, keys, capture, reports, execution_role, monitoring_role)
 
-    def endpoint(construct_id: str, served: ModelConfig, environment: str) -> GovernedEndpoint:
-        return GovernedEndpoint(
-            stack,
-            construct_id,
-            served=served_model(served, environment),
-            execution_role=execution_role,
-            subnets=vpc.isolated_subnets,
-            security_group=group,
-            storage_key=keys[DataDomain.ARTIFACTS],
-            data_capture=capture,
-        )
 
-    served = endpoint("Endpoint", model, "prod")
+def build(model: ModelConfig, config: GovernanceConfig, *, nvme_model: ModelConfig | None) -> Synth:
+    app = cdk.App(context=cdk_context())
+    stack = cdk.Stack(app, "Monitoring", env=cdk.Environment(account="111122223333", region=REGION))
+    shared = monitoring_stack(stack, zones=[f"{REGION}a", f"{REGION}b"])
+    keys, capture, reports = shared.keys, shared.capture, shared.reports
+    monitoring_role = shared.monitoring_role
+
+    served = shared.endpoint("Endpoint", model, "prod")
     if nvme_model is not None:
-        endpoint("NvmeEndpoint", nvme_model, "nvme")
+        shared.endpoint("NvmeEndpoint", nvme_model, "nvme")
     monitored = monitored_model(model, config.governance)
     deployed = ModelMonitorEngine().deploy(
         stack,
         model=monitored,
         endpoint=served,
-        resources=MonitoringResources(
-            role=monitoring_role,
-            subnets=vpc.isolated_subnets,
-            security_group=group,
-            key=keys[DataDomain.MONITORING],
-            reports=reports,
-            data_capture=capture,
-            vpc=vpc,
-        ),
+        resources=shared.resources(),
     )
     MonitorAlarms(
         stack,
