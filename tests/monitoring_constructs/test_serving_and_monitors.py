@@ -187,7 +187,10 @@ def config() -> GovernanceConfig:
 
 @pytest.fixture(scope="module")
 def credit(config: GovernanceConfig) -> ModelConfig:
-    return next(m for m in config.models if m.name == "credit-default")
+    model = next(m for m in config.models if m.name == "credit-default")
+    return model.for_environment(
+        config.environments[0], partition="aws", region=REGION, account="111122223333"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -655,7 +658,9 @@ def test_changing_a_monitor_changes_content_never_adds_a_name(
 
 
 def test_disabled_monitor_has_no_schedule(config: GovernanceConfig) -> None:
-    churn = next(m for m in config.models if m.name == "churn-propensity")
+    churn = next(m for m in config.models if m.name == "churn-propensity").for_environment(
+        config.environments[0], partition="aws", region=REGION, account="111122223333"
+    )
     result = build(churn, config, nvme_model=None)
     types = {
         s["Properties"]["MonitoringScheduleConfig"]["MonitoringType"]
