@@ -14,7 +14,6 @@ their transform scores held-out training data, not production records, so nothin
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,7 +29,7 @@ from cdk_constructs.compliance.rules.framework import (
     verdict_of,
 )
 from cdk_constructs.compliance.rules.monitoring import has_local_storage, vpc_verdict
-from cdk_constructs.compliance.rules.pipelines import PIPELINE, _dig, _flatten
+from cdk_constructs.compliance.rules.pipelines import PIPELINE, _dig, _steps_of
 
 MODEL = "AWS::SageMaker::Model"
 _MARKER = "<deploy-time value {}>"
@@ -65,18 +64,8 @@ def body_transform_steps(body: Any) -> tuple[list[Mapping[str, Any]], list[Any]]
         text = separator.join(rendered)
     else:
         return None
-    try:
-        definition = json.loads(text)
-    except ValueError:
-        return None
-    steps = definition.get("Steps") if isinstance(definition, Mapping) else None
-    if not isinstance(steps, list):
-        return None
-    return [
-        step.get("Arguments") or {}
-        for step in _flatten(steps)
-        if isinstance(step, Mapping) and step.get("Type") == "Transform"
-    ], parts
+    steps = _steps_of(text, "Transform")
+    return None if steps is None else (steps, parts)
 
 
 def _per_transform(check: Any) -> Any:

@@ -100,7 +100,9 @@ def definition_steps(body: Any) -> list[Mapping[str, Any]] | None:
     return _steps_of(_text(body))
 
 
-def _steps_of(text: str | None) -> list[Mapping[str, Any]] | None:
+def _steps_of(text: str | None, step_type: str = "Processing") -> list[Mapping[str, Any]] | None:
+    """The ``Arguments`` of every ``step_type`` step of a definition's JSON text (steps inside
+    conditions included); None when the text is not a readable definition."""
     if text is None:
         return None
     try:
@@ -113,7 +115,7 @@ def _steps_of(text: str | None) -> list[Mapping[str, Any]] | None:
     return [
         step.get("Arguments") or {}
         for step in _flatten(steps)
-        if isinstance(step, Mapping) and step.get("Type") == "Processing"
+        if isinstance(step, Mapping) and step.get("Type") == step_type
     ]
 
 
