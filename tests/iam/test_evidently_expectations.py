@@ -67,6 +67,6 @@ def test_every_evidently_engine_role_has_allow_and_deny_rows(account: Account) -
 
 @pytest.mark.parametrize("call", [pytest.param(call, id=call.id) for call in EVIDENTLY_ROWS])
 def test_evidently_row(call: Call, account: Account, scenario: Scenario) -> None:
-    assert all(need in scenario.extra for need in call.needs), call.needs
+    assert not scenario.missing(call.needs)
     outcome = evaluate_call(call, scenario, account)
     assert outcome.as_expected, outcome.explain()

@@ -32,11 +32,7 @@ def _case(call: Call) -> object:
 
 @pytest.mark.parametrize("call", [_case(call) for call in CALLS])
 def test_call(call: Call, account: Account, scenario: Scenario) -> None:
-    missing = [
-        need
-        for need in call.needs
-        if getattr(scenario, need, None) is None and need not in scenario.extra
-    ]
+    missing = scenario.missing(call.needs)
     if missing:
         pytest.skip(f"the synthesized app has no {', '.join(missing)}")
     outcome = evaluate_call(call, scenario, account)
@@ -123,14 +119,7 @@ def test_every_role_the_app_emits_has_required_and_forbidden_rows(
     # appears in the synthesized app without rows here has never been shown to work through
     # the permissions boundary, nor to be limited to what its handler calls. Rows for parts
     # the app does not have (their ``needs`` unmet, e.g. an Evidently engine) are left out.
-    rows = [
-        call
-        for call in CALLS
-        if all(
-            getattr(scenario, need, None) is not None or need in scenario.extra
-            for need in call.needs
-        )
-    ]
+    rows = [call for call in CALLS if not scenario.missing(call.needs)]
     covered = {
         role.path
         for call in rows

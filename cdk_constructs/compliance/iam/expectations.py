@@ -142,6 +142,12 @@ class Scenario:
     consumer: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
+    def missing(self, needs: Sequence[str]) -> list[str]:
+        """The values of ``needs`` this scenario does not have (the app lacks that part)."""
+        return [
+            need for need in needs if getattr(self, need, None) is None and need not in self.extra
+        ]
+
     @classmethod
     def from_account(
         cls,
