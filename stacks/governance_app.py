@@ -62,6 +62,7 @@ def build_governance(app: Construct, config: GovernanceConfig) -> list[Environme
             resource_prefix=prefix,
             availability_zones=environment.zones(),
             handler_settings=environment.handlers,
+            mlflow_tracking_arn=environment.mlflow_tracking_arn,
         )
         stacks = EnvironmentStacks(environment=environment, foundation=foundation)
         engine = engine_for(environment)

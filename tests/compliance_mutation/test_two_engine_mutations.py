@@ -1,4 +1,5 @@
-"""Mutations of resources the default config does not have: batch scoring (TST1-3).
+"""Mutations of resources the default config does not have: batch scoring (TST1-3) and the
+MLflow App's private endpoint (MLF2).
 
 Like test_mutations.py, but on the evidently environment (``dev``) of
 config/examples/two-engines.yaml, synthesized alone once for this module: churn-propensity
@@ -31,12 +32,16 @@ from tests.conftest import REPO, cdk_context
 TWO_ENGINES = REPO / "config" / "examples" / "two-engines.yaml"
 ENVIRONMENT = "dev"  # the evidently environment
 MODELS = f"{ENVIRONMENT}-models-00"
+FOUNDATION = f"{ENVIRONMENT}-foundation"
 G = "Governance-"
 
 BATCH_PIPELINE = Where(
     MODELS, "churn-propensity/Serving/Batch/Pipeline", "AWS::SageMaker::Pipeline"
 )
 CHURN_MODEL = Where(MODELS, "churn-propensity/Serving/Endpoint/Model", "AWS::SageMaker::Model")
+
+MLFLOW_GRANT = Where(MODELS, "EvidentlyEngine/MlflowLogging/Resource", "AWS::IAM::ManagedPolicy")
+MLFLOW_ENDPOINT = Where(FOUNDATION, "Network/Resource/Mlflow/Resource", "AWS::EC2::VPCEndpoint")
 
 _PLACEHOLDER = "@@deploy-time-value-{}@@"
 _PLACEHOLDERS = re.compile(r"@@deploy-time-value-(\d+)@@")
@@ -101,6 +106,20 @@ def _model_out_of_vpc(templates: Templates) -> None:
     del props(templates, CHURN_MODEL)["VpcConfig"]
 
 
+def _mlflow_endpoint_removed(templates: Templates) -> None:
+    stack, logical_id = locate(templates, MLFLOW_ENDPOINT)
+    del templates[stack]["Resources"][logical_id]
+
+
+def _mlflow_endpoint_on_every_app(templates: Templates) -> None:
+    (statement,) = props(templates, MLFLOW_ENDPOINT)["PolicyDocument"]["Statement"]
+    statement["Resource"] = "*"
+
+
+def _mlflow_endpoint_public_dns(templates: Templates) -> None:
+    props(templates, MLFLOW_ENDPOINT)["PrivateDnsEnabled"] = False
+
+
 MUTATIONS = (
     Mutation(
         "batch-transform-volume-unencrypted",
@@ -152,6 +171,32 @@ MUTATIONS = (
         _model_out_of_vpc,
         reaches=(CHURN_MODEL,),
     ),
+    Mutation(
+        "mlflow-endpoint-removed",
+        ("MON-5",),
+        "the foundation loses the MLflow App's interface endpoint: every logged run fails",
+        MLFLOW_GRANT,
+        f"{G}MLF2",
+        _mlflow_endpoint_removed,
+    ),
+    Mutation(
+        "mlflow-endpoint-on-every-app",
+        ("MON-5",),
+        "the MLflow endpoint's policy lets its callers reach every App of the account",
+        MLFLOW_GRANT,
+        f"{G}MLF2",
+        _mlflow_endpoint_on_every_app,
+        reaches=(MLFLOW_ENDPOINT,),
+    ),
+    Mutation(
+        "mlflow-endpoint-public-dns",
+        ("MON-5",),
+        "the MLflow endpoint's private DNS is off, so the App's host resolves to the internet",
+        MLFLOW_GRANT,
+        f"{G}MLF2",
+        _mlflow_endpoint_public_dns,
+        reaches=(MLFLOW_ENDPOINT,),
+    ),
 )
 
 
@@ -196,8 +241,10 @@ def baseline_findings(governance: GovernanceRunner, baseline: Templates) -> set[
     return governance.findings(baseline)
 
 
-def test_the_baseline_passes_the_batch_rules(baseline_findings: set[Finding]) -> None:
-    assert not {f for f in baseline_findings if f[0] in {f"{G}TST1", f"{G}TST2", f"{G}TST3"}}
+def test_the_baseline_passes_the_rules_the_mutations_break(
+    baseline_findings: set[Finding],
+) -> None:
+    assert not {f for f in baseline_findings if f[0] in {m.rule for m in MUTATIONS}}
 
 
 def test_the_definition_edit_round_trips(baseline: Templates) -> None:
@@ -228,5 +275,7 @@ def test_the_weakened_resource_gets_a_new_error_finding(
     assert {(s, i) for rule, s, i in new if rule == mutation.rule} == {(stack, logical_id)}, (
         f"{mutation.what}: new findings {sorted(new)}"
     )
-    reached = {locate(mutated, where) for where in mutation.reaches}
+    reached = {
+        locate(baseline, where) for where in mutation.reaches
+    }  # (a removed resource can carry no finding)
     assert {(s, i) for _, s, i in new} <= {(stack, logical_id)} | reached, sorted(new)
