@@ -25,8 +25,15 @@ from governance.contracts.vocabulary import DetailType
 from governance.events import MonitoringViolationEvent, PipelineExecutionStatusChange
 from governance.logic.ledger import record_content
 from governance.logic.monitoring import run_pipeline_outcome
-from governance.violations import IDEMPOTENCY_KEY, parse_monitoring_event
-from tests.violations.conftest import ACCOUNT, REGION, Monitoring, load_fixture
+from governance.violations import IDEMPOTENCY_KEY, build_handler, parse_monitoring_event
+from tests.violations.conftest import (
+    ACCOUNT,
+    PARAMETER_PREFIX,
+    REGION,
+    Aws,
+    Monitoring,
+    load_fixture,
+)
 
 BATCH = "churn-prod-batch"
 BATCH_PARAMETER = {
@@ -240,3 +247,41 @@ def test_the_idempotency_key_tells_executions_and_statuses_apart() -> None:
     assert keys[0] == f"{EXECUTION}#Failed"
     assert keys[1] == f"{EXECUTION}#Stopped"
     assert keys[2] == f"{job['detail']['ProcessingJobArn']}#Failed"
+
+
+# --- End to end (moto for SSM, SNS, EventBridge, DynamoDB) --------------------------------------
+
+
+def test_a_failed_batch_execution_reaches_sns_and_the_ledger_once(aws: Aws, context: Any) -> None:
+    # Given the batch pipeline's parameter and an execution whose third step failed to start
+    aws.ssm.put_parameter(
+        Name=f"{PARAMETER_PREFIX}{BATCH}", Type="String", Value=json.dumps(BATCH_PARAMETER)
+    )
+    aws.sagemaker.pipeline_steps[EXECUTION] = [
+        {"StepName": "BatchTransform", "StepStatus": "Succeeded", "Metadata": {}},
+        {"StepName": "DataQualityCheck", "StepStatus": "Succeeded", "Metadata": {}},
+        {
+            "StepName": "ModelQualityCheck",
+            "StepStatus": "Failed",
+            "FailureReason": "ResourceLimitExceeded: ml.m5.xlarge processing quota",
+            "Metadata": {},
+        },
+    ]
+    event = _event()
+    handler = build_handler(aws.settings, aws.client)
+    # When the event is delivered twice
+    first = handler(event, context)
+    second = handler(event, context)
+    # Then one alert and one ledger event, both naming the execution and the step's reason
+    assert first == second
+    assert first["status"] == "recorded"
+    (alert,) = aws.alerts()
+    assert alert["Subject"] == f"Monitoring FAILED: pipeline {BATCH}"
+    assert "ResourceLimitExceeded" in alert["Message"]
+    (ledger,) = aws.ledger_events()
+    assert ledger["resources"] == [EXECUTION]
+    assert ledger["detail"]["pipelineExecutionArn"] == EXECUTION
+    assert ledger["detail"]["outcome"] == "monitoring_failed"
+    # The steps were read once, over both pages
+    assert len(aws.sagemaker.calls_to("ListPipelineExecutionSteps")) == 1
+    assert aws.dynamodb.scan(TableName="governance-idempotency")["Count"] == 1
