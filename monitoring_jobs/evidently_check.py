@@ -974,6 +974,23 @@ def write_dataset(records: Sequence[CapturedRecord], settings: Settings, directo
     return len(records)
 
 
+CLARIFY_CONFIG_FILE = "analysis_config.json"
+
+
+def write_clarify_config(config: Any, model_name: str, directory: Path) -> Path:
+    """The analysis config with ``predictor.model_name`` set: Clarify runs its shadow endpoint
+    of the served model (a name CloudFormation gives at deploy time, so not in the synthesized
+    file)."""
+    if not isinstance(config, dict) or not isinstance(config.get("predictor"), dict):
+        raise CheckError("the Clarify analysis config has no predictor section")
+    predictor = {**config["predictor"], "model_name": model_name}
+    predictor.pop("endpoint_name", None)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / CLARIFY_CONFIG_FILE
+    path.write_text(json.dumps({**config, "predictor": predictor}, sort_keys=True, indent=2))
+    return path
+
+
 def global_shap_values(analysis: Any, *, source: str) -> dict[str, float]:
     """``explanations.kernel_shap.<first label>.global_shap_values`` of a Clarify analysis (the
     explainability baseline the registry holds has the same shape)."""
@@ -1111,6 +1128,18 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="explainability, first stage: write the window's features as Clarify's dataset",
     )
     parser.add_argument(
+        "--clarify-config-uri",
+        help="explainability, first stage: the model's Clarify analysis config (built at synth)",
+    )
+    parser.add_argument(
+        "--model-name", help="the served SageMaker model Clarify's shadow endpoint runs"
+    )
+    parser.add_argument(
+        "--config-output",
+        type=Path,
+        help="where the first stage writes the analysis config with the model's name",
+    )
+    parser.add_argument(
         "--analysis-uri", help="explainability, second stage: Clarify's analysis.json"
     )
     parser.add_argument("--baseline-uri", help="the registry's explainability baseline")
@@ -1158,20 +1187,36 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
+def _explainability_report(args: argparse.Namespace, s3: Any, settings: Settings) -> CheckResult:
+    if not args.analysis_uri or not args.baseline_uri:
+        raise CheckError(
+            "the explainability check needs --dataset-output (first stage) or "
+            "--analysis-uri and --baseline-uri (second stage)"
+        )
+    return explainability(
+        _json_object(s3, args.analysis_uri, "the Clarify analysis"),
+        _json_object(s3, args.baseline_uri, "the explainability baseline"),
+        settings,
+        args.ndcg_threshold,
+    )
+
+
+def _explainability_dataset(
+    args: argparse.Namespace, s3: Any, records: Sequence[CapturedRecord], settings: Settings
+) -> CheckResult:
+    count = write_dataset(records, settings, args.dataset_output)
+    if args.clarify_config_uri:
+        if not args.model_name or args.config_output is None:
+            raise CheckError("--clarify-config-uri needs --model-name and --config-output")
+        config = _json_object(s3, args.clarify_config_uri, "the Clarify analysis config")
+        write_clarify_config(config, args.model_name, args.config_output)
+    return CheckResult(report={"dataset_rows": count})
+
+
 def run(args: argparse.Namespace, s3: Any, now: datetime) -> CheckResult:
     settings = settings_from(args)
     if settings.check == "explainability" and args.dataset_output is None:
-        if not args.analysis_uri or not args.baseline_uri:
-            raise CheckError(
-                "the explainability check needs --dataset-output (first stage) or "
-                "--analysis-uri and --baseline-uri (second stage)"
-            )
-        return explainability(
-            _json_object(s3, args.analysis_uri, "the Clarify analysis"),
-            _json_object(s3, args.baseline_uri, "the explainability baseline"),
-            settings,
-            args.ndcg_threshold,
-        )
+        return _explainability_report(args, s3, settings)
     end = now - timedelta(hours=args.window_end_offset_hours)
     start = end - timedelta(hours=args.window_hours)
     if settings.source == "batch":
@@ -1197,8 +1242,7 @@ def run(args: argparse.Namespace, s3: Any, now: datetime) -> CheckResult:
             f"and {end:%Y-%m-%dT%H:%M}Z"
         )
     if settings.check == "explainability":
-        count = write_dataset(records, settings, args.dataset_output)
-        return CheckResult(report={"dataset_rows": count})
+        return _explainability_dataset(args, s3, records, settings)
     if settings.check == "data_quality":
         if not args.reference_uri:
             raise CheckError("--reference-uri is required by the data_quality check")

@@ -27,7 +27,10 @@ class EnvironmentStacks:
 def engine_for(environment: Environment) -> MonitoringEngine:
     """The monitoring engine the environment's config names (``monitoring_engine``)."""
     if environment.monitoring_engine is MonitoringEngineName.EVIDENTLY:
-        return EvidentlyEngine(mlflow_tracking_arn=environment.mlflow_tracking_arn)
+        return EvidentlyEngine(
+            mlflow_tracking_arn=environment.mlflow_tracking_arn,
+            clarify=environment.clarify_existing_customer,
+        )
     return ModelMonitorEngine()
 
 
