@@ -85,8 +85,12 @@ def outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     outdir: Path = tmp_path_factory.mktemp("clarify-explainability")
     app = cdk.App(outdir=str(outdir), context=cdk_context(**{"aws:cdk:enable-path-metadata": True}))
-    build_governance(app, parse_config(config_data(), TWO_ENGINES))
+    from governance_report.scopes import record_inventory
+
+    config = parse_config(config_data(), TWO_ENGINES)
+    built = build_governance(app, config)
     app.synth()
+    record_inventory(built, [m.name for m in config.models], outdir)
     return outdir
 
 
@@ -359,3 +363,14 @@ def test_the_violations_handler_records_the_checks_drift_like_model_monitors(
     (detail,) = notifier.details
     assert detail["violations"][0]["checkType"] == "feature_attribution_drift_check"
     assert len(notifier.alerts) == 1
+
+
+def test_the_report_lists_and_prices_each_job_of_the_check(outdir: Path) -> None:
+    from governance_report.assembly import load_assembly
+    from governance_report.controls import governed_models
+
+    (model,) = [m for m in governed_models(load_assembly(outdir)) if m.name == MODEL]
+    explainability = [m for m in model.monitors if m.monitoring_type == "ModelExplainability"]
+    assert [m.name for m in explainability] == [f"{SCHEDULE} (job {n} of 3)" for n in (1, 2, 3)]
+    assert {m.engine for m in explainability} == {"Evidently"}
+    assert all(m.instance_type and m.max_runtime_seconds for m in explainability)
