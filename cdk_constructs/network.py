@@ -39,7 +39,13 @@ INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
 # SageMaker AI MLflow (Apps and tracking servers) through PrivateLink: the interface endpoint
 # service aws.sagemaker.<region>.experiments (aws-cdk-lib InterfaceVpcEndpointAwsService.
 # SAGEMAKER_EXPERIMENTS; developer guide mlflow-interface-endpoint-create: "You can create an
-# interface endpoint to connect to SageMaker AI MLflow", security groups allowing HTTPS).
+# interface endpoint to connect to SageMaker AI MLflow", security groups allowing HTTPS). The
+# service name is AWS's: the AWS PrivateLink guide ("AWS services that integrate with AWS
+# PrivateLink") lists aws.sagemaker.region.experiments under Amazon SageMaker AI, as does the
+# `aws ec2 describe-vpc-endpoint-services` output in aws/aws-cdk#31538 (which added the
+# constant); sagemaker-mlflow 0.5.0 calls tracking servers at <region>.experiments.sagemaker.aws.
+# Unverified: whether its private DNS also serves the plugin's MLflow App host
+# (mlflow.sagemaker.<region>.app.aws); see ARCHITECTURE.md "Not done".
 MLFLOW_ENDPOINT_SERVICE = ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_EXPERIMENTS
 MLFLOW_ENDPOINT_ID = "Mlflow"
 

@@ -75,7 +75,9 @@ NAMESPACES = {
     "explainability": "aws/sagemaker/Endpoints/explainability-metrics",
 }
 # Model Monitor's explainability metric dimensions ("CloudWatch Metrics for Feature Drift
-# Analysis"): Kernel SHAP global values of the first label.
+# Analysis"): Kernel SHAP global values; ``Label`` is each label of Clarify's analysis
+# (``label0`` when the analysis config names no label headers), set per label by
+# ``explainability``.
 EXPLAINABILITY_DIMENSIONS = {
     "ExplainabilityMethod": "KernelShap",
     "Label": "label0",
@@ -991,28 +993,47 @@ def write_clarify_config(config: Any, model_name: str, directory: Path) -> Path:
     return path
 
 
-def global_shap_values(analysis: Any, *, source: str) -> dict[str, float]:
-    """``explanations.kernel_shap.<first label>.global_shap_values`` of a Clarify analysis (the
-    explainability baseline the registry holds has the same shape)."""
+def global_shap_values(analysis: Any, *, source: str) -> dict[str, dict[str, float]]:
+    """Each label's ``explanations.kernel_shap.<label>.global_shap_values`` of a Clarify
+    analysis, by label.
+
+    The shape is Clarify's ``analysis.json`` (developer guide, clarify-processing-job-run, "Get
+    the Analysis Results": ``"explanations": {"kernel_shap": {"label0": {"global_shap_values":
+    {...}, "expected_value": ...}}}`` beside the bias sections). The registry's explainability
+    baseline is the same file: the SageMaker SDK's ``ClarifyBaseliningJob.suggested_constraints``
+    returns the baselining job's ``analysis.json`` as the constraints (aws/sagemaker-python-sdk
+    @a24812666d258d9d19c9a82d0c9385ca0bd3ba01, sagemaker-core/src/sagemaker/core/model_monitor/
+    clarify_model_monitoring.py), and the monitor compares "its global SHAP values in the
+    baseline constraints file and in the job analysis results file (analysis.json)" (developer
+    guide, clarify-model-monitor-model-attribution-drift-violations)."""
     try:
         labels = analysis["explanations"]["kernel_shap"]
-        label = sorted(labels)[0]
-        values = labels[label]["global_shap_values"]
-        result = {str(k): float(v) for k, v in values.items()}
-    except (KeyError, TypeError, ValueError, IndexError):
+        result = {
+            str(label): {str(k): float(v) for k, v in explained["global_shap_values"].items()}
+            for label, explained in labels.items()
+        }
+    except (KeyError, TypeError, ValueError, AttributeError):
         raise CheckError(
             f"{source} has no explanations.kernel_shap.<label>.global_shap_values"
         ) from None
     if not result:
-        raise CheckError(f"{source} explains no feature")
+        raise CheckError(f"{source} explains no label (explanations.kernel_shap is empty)")
+    for label, values in result.items():
+        if not values:
+            raise CheckError(f"{source} explains no feature for label {label}")
     return result
 
 
 def ndcg(baseline: Mapping[str, float], current: Mapping[str, float]) -> float:
     """Normalized discounted cumulative gain of the current attribution ranking against the
-    baseline's (Model Monitor's feature attribution drift): DCG = sum over ranks i of
-    a(s_i) / log2(i + 1), with s_i the feature ranked i by the current values and a() the
-    baseline attribution; divided by the same sum over the baseline's own ranking."""
+    baseline's, as the developer guide defines feature attribution drift
+    (clarify-model-monitor-feature-attribution-drift): with F the features sorted by their
+    baseline attribution, F' sorted by the current one and a(f) the baseline attribution,
+    NDCG = DCG / iDCG, DCG = sum_i a(f'_i) / log2(i + 1), iDCG = sum_i a(f_i) / log2(i + 1),
+    i = 1..m (the page's example, 0.70/0.50/0.05 against 0.10/0.20/0.70, scores 0.69).
+    Attributions count by magnitude: Clarify's default aggregation (``mean_abs``) and
+    ``mean_sq`` are never negative; for ``median`` a large negative value is as influential as a
+    large positive one."""
     relevance = {feature: abs(value) for feature, value in baseline.items()}
     ranked = sorted(current, key=lambda f: (-abs(current[f]), f))
     ideal = sorted(relevance, key=lambda f: (-relevance[f], f))
@@ -1024,29 +1045,46 @@ def ndcg(baseline: Mapping[str, float], current: Mapping[str, float]) -> float:
 def explainability(
     analysis: Any, baseline: Any, settings: Settings, threshold: float
 ) -> CheckResult:
+    """Model Monitor's feature attribution drift check on Clarify's analysis: "For each label in
+    the explanations section, the monitoring jobs calculate the nDCG score of its global SHAP
+    values in the baseline constraints file and in the job analysis results file
+    (analysis.json). If the score is less than 0.9, then a violation is logged" (developer
+    guide, clarify-model-monitor-model-attribution-drift-violations; the threshold is the
+    model's, 0.9 by default), one violation per label in that page's schema (label,
+    metric_name shap, constraint_check_type feature_attribution_drift_check, description)."""
     current = global_shap_values(analysis, source="the Clarify analysis")
     expected = global_shap_values(baseline, source="the registry's explainability baseline")
-    missing = [f for f in settings.feature_names if f not in current]
-    if missing:
-        raise CheckError(f"the Clarify analysis has no SHAP value for {', '.join(missing)}")
-    score = ndcg(expected, current)
-    result = CheckResult(
-        metrics=[
-            (f"feature_{name}", dict(EXPLAINABILITY_DIMENSIONS), current[name])
-            for name in settings.feature_names
-        ],
-        report={"ndcg": score, "threshold": threshold, "global_shap_values": current},
-    )
-    if score < threshold:
-        result.violations.append(
-            {
-                "label": EXPLAINABILITY_DIMENSIONS["Label"],
-                "metric_name": "shap",
-                "constraint_check_type": "feature_attribution_drift_check",
-                "description": f"Feature attribution drift {score:.4f} exceeds threshold "
-                f"{threshold} (nDCG of the global SHAP ranking against the baseline)",
-            }
+    unknown = sorted(set(current) - set(expected))
+    if unknown:
+        raise CheckError(
+            f"the registry's explainability baseline has no global SHAP values for label(s) "
+            f"{', '.join(unknown)} of the Clarify analysis (it has {', '.join(sorted(expected))})"
         )
+    result = CheckResult(report={"threshold": threshold, "labels": {}})
+    for label, values in current.items():
+        missing = [f for f in settings.feature_names if f not in values]
+        if missing:
+            raise CheckError(
+                f"the Clarify analysis has no SHAP value for {', '.join(missing)} (label {label})"
+            )
+        score = ndcg(expected[label], values)
+        result.report["labels"][label] = {"ndcg": score, "global_shap_values": values}
+        dimensions = {**EXPLAINABILITY_DIMENSIONS, "Label": label}
+        result.metrics.extend(
+            (f"feature_{name}", dict(dimensions), values[name]) for name in settings.feature_names
+        )
+        if score < threshold:
+            result.violations.append(
+                {
+                    "label": label,
+                    "metric_name": "shap",
+                    "constraint_check_type": "feature_attribution_drift_check",
+                    "description": f"Feature attribution drift {score:.4f} exceeds threshold "
+                    f"{threshold} (nDCG of the global SHAP ranking against the baseline)",
+                }
+            )
+    # The lowest label's score: the one that decides whether the run found drift.
+    result.report["ndcg"] = min(v["ndcg"] for v in result.report["labels"].values())
     return result
 
 

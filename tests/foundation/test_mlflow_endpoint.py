@@ -164,3 +164,22 @@ def test_the_rule_finds_the_foundations_endpoint_for_the_engines_grant(
     assert mlflow_reached_privately(grant, index) is Verdict.COMPLIANT
     without = AppIndex([r for r in resources if r.type != "AWS::EC2::VPCEndpoint"] + [grant])
     assert mlflow_reached_privately(grant, without) is Verdict.NON_COMPLIANT
+
+
+def test_the_shipped_plugin_reaches_tracking_servers_on_the_experiments_host() -> None:
+    # The endpoint's service (aws.sagemaker.<region>.experiments, AWS PrivateLink guide) is the
+    # host sagemaker-mlflow (pinned in constraints.txt, shipped in the wheelhouse) sends a
+    # tracking server's calls to; an MLflow App goes to another host (ARCHITECTURE.md "Not
+    # done": whether the endpoint's private DNS serves it is unverified).
+    from urllib.parse import urlparse
+
+    from sagemaker_mlflow.mlflow_sagemaker_helpers import SageMakerMLflowHostMetadataProvider
+
+    provider = SageMakerMLflowHostMetadataProvider()
+    provider.set_arn(f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-tracking-server/governance")
+    host = urlparse(provider.construct_tracking_server_url()).hostname
+    assert host == f"{REGION}.experiments.sagemaker.aws"
+    provider.set_arn(APP)
+    assert urlparse(provider.construct_tracking_server_url()).hostname == (
+        f"mlflow.sagemaker.{REGION}.app.aws"
+    )

@@ -25,9 +25,37 @@ ANALYSIS = "s3://reports/ep/explainability/run-1/clarify/analysis.json"
 BASELINE = "s3://artifacts/baselines/m/explainability/analysis.json"
 
 
-def _analysis(values: dict[str, float]) -> bytes:
+def _analysis(values: dict[str, float], *, label: str = "label0") -> bytes:
+    """An ``analysis.json`` shaped like the developer guide's (clarify-processing-job-run, "Get
+    the Analysis Results"): explanations beside the bias sections, each label with its
+    ``global_shap_values`` and ``expected_value``."""
     return json.dumps(
-        {"explanations": {"kernel_shap": {"label0": {"global_shap_values": values}}}}
+        {
+            "version": "1.0",
+            "explanations": {
+                "kernel_shap": {
+                    label: {"global_shap_values": values, "expected_value": 0.508233428001}
+                }
+            },
+            "post_training_bias_metrics": {
+                "label": "target",
+                "label_value_or_threshold": "1",
+                "facets": {"channel": [{"value_or_threshold": "1", "metrics": []}]},
+            },
+        }
+    ).encode()
+
+
+def _labels(**labels: dict[str, float]) -> bytes:
+    return json.dumps(
+        {
+            "explanations": {
+                "kernel_shap": {
+                    label: {"global_shap_values": values, "expected_value": 0.5}
+                    for label, values in labels.items()
+                }
+            }
+        }
     ).encode()
 
 
@@ -63,6 +91,15 @@ def test_ndcg_is_one_for_the_baseline_ranking_and_lower_for_a_swap() -> None:
     assert swapped == pytest.approx(dcg / idcg)
     # negative attributions rank by magnitude, as global SHAP values are means of |SHAP|
     assert job.ndcg({"a": -0.5, "b": 0.1}, {"a": 0.6, "b": 0.2}) == pytest.approx(1.0)
+
+
+def test_ndcg_reproduces_the_developer_guides_college_admission_example() -> None:
+    # clarify-model-monitor-feature-attribution-drift: training SAT 0.70, GPA 0.50, class rank
+    # 0.05; live 0.10, 0.20, 0.70; "the NDCG value is 0.69", below the 0.90 alert threshold
+    training = {"SAT score": 0.70, "GPA": 0.50, "Class rank": 0.05}
+    live = {"SAT score": 0.10, "GPA": 0.20, "Class rank": 0.70}
+    assert round(job.ndcg(training, live), 2) == 0.69
+    assert job.ndcg(training, live) < job.DEFAULT_NDCG_THRESHOLD == 0.9
 
 
 def test_the_first_stage_writes_the_windows_features_without_a_header(tmp_path: Path) -> None:
@@ -129,10 +166,43 @@ def test_the_same_ranking_is_clean() -> None:
     assert result.report["ndcg"] == pytest.approx(1.0)
 
 
+def test_every_label_is_checked_and_published_under_its_own_label() -> None:
+    # "For each label in the explanations section, the monitoring jobs calculate the nDCG
+    # score" (clarify-model-monitor-model-attribution-drift-violations): one violation per
+    # drifted label, named by its label; metrics carry each label in the Label dimension
+    stable = {"age": 0.6, "channel": 0.1, "income": 0.05}
+    s3 = FakeS3(
+        {
+            ANALYSIS: _labels(yes=stable, no={"age": 0.05, "channel": 0.1, "income": 0.6}),
+            BASELINE: _labels(yes=stable, no=stable),
+        }
+    )
+    result = job.run(_args("--analysis-uri", ANALYSIS, "--baseline-uri", BASELINE), s3, NOW)
+    (violation,) = result.violations
+    assert violation["label"] == "no"
+    assert result.report["labels"]["yes"]["ndcg"] == pytest.approx(1.0)
+    assert result.report["ndcg"] == result.report["labels"]["no"]["ndcg"] < 0.9
+    assert {(dims["Label"], name) for name, dims, _ in result.metrics} == {
+        (label, f"feature_{f}") for label in ("yes", "no") for f in ("age", "channel", "income")
+    }
+
+
+def test_a_label_the_baseline_lacks_fails_the_run_naming_both() -> None:
+    values = {"age": 0.6, "channel": 0.1, "income": 0.05}
+    s3 = FakeS3({ANALYSIS: _labels(yes=values), BASELINE: _labels(label0=values)})
+    with pytest.raises(job.CheckError, match=r"label\(s\) yes .*it has label0"):
+        job.run(_args("--analysis-uri", ANALYSIS, "--baseline-uri", BASELINE), s3, NOW)
+
+
 @pytest.mark.parametrize(
     ("document", "message"),
     [
         ({"explanations": {}}, "has no explanations.kernel_shap"),
+        ({"explanations": {"kernel_shap": {}}}, "explains no label"),
+        (
+            {"explanations": {"kernel_shap": {"label0": {"global_shap_values": {}}}}},
+            "explains no feature for label label0",
+        ),
         (
             {"explanations": {"kernel_shap": {"label0": {"global_shap_values": {"age": 0.1}}}}},
             "no SHAP value for channel, income",
