@@ -33,7 +33,7 @@ from cdk_constructs.compliance.acknowledgments import (
     acknowledge_wildcards,
     nag_string,
 )
-from cdk_constructs.encryption import CARD_READ, GovernanceKey
+from cdk_constructs.encryption import CARD_READ, GovernanceKey, IGovernanceKey
 from cdk_constructs.queues import DeadLetterQueue
 from cdk_constructs.roles import ManagedPolicyRole
 from cdk_constructs.storage import GovernedBucket
@@ -160,7 +160,7 @@ class GovernanceFunction(Construct):
         description: str,
         environment: dict[str, str],
         network: HandlerNetwork,
-        logs_key: GovernanceKey,
+        logs_key: IGovernanceKey,
         queue_key: GovernanceKey,
         reserved_concurrency: int | None = None,
         powertools_layer_arn: str | None = None,

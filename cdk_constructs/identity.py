@@ -200,6 +200,13 @@ class PermissionsBoundary(Construct):
                 "dynamodb:ConditionCheckItem",
                 "sns:Publish",
                 "sqs:SendMessage",
+                # An SQS event source polls with the function's role (Lambda developer guide,
+                # with-sqs: ReceiveMessage, DeleteMessage, GetQueueAttributes; the visibility
+                # change returns a failed batch): the Evidently schedule-failures handler.
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ChangeMessageVisibility",
                 "events:PutEvents",
                 "ssm:GetParameter",
                 "ssm:GetParameters",

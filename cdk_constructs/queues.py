@@ -36,7 +36,11 @@ class DeadLetterQueue(Construct):
         key: IGovernanceKey,
         alerts: IAlerts | None = None,
         what: str | None = None,
+        redrive: sqs.DeadLetterQueue | None = None,
+        visibility_timeout: cdk.Duration | None = None,
     ) -> None:
+        """``redrive``: a queue a handler consumes (an SQS event source) moves a message it
+        could not process there after ``max_receive_count`` receives."""
         super().__init__(scope, construct_id)
         self.queue = sqs.Queue(
             self,
@@ -45,14 +49,17 @@ class DeadLetterQueue(Construct):
             encryption_master_key=key.key,
             enforce_ssl=True,
             retention_period=RETENTION,
+            dead_letter_queue=redrive,
+            visibility_timeout=visibility_timeout,
         )
-        for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
-            acknowledge(
-                self.queue,
-                rule,
-                "This queue is a dead-letter queue: failed events stop here for inspection and "
-                "redrive; a dead-letter queue of its own would only move them again.",
-            )
+        if redrive is None:
+            for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
+                acknowledge(
+                    self.queue,
+                    rule,
+                    "This queue is a dead-letter queue: failed events stop here for inspection "
+                    "and redrive; a dead-letter queue of its own would only move them again.",
+                )
         self.depth_alarm: cloudwatch.Alarm | None = None
         if alerts is not None:
             self.alarm_on_depth(alerts, what=what or construct_id)

@@ -18,8 +18,12 @@ STACK_OVERHEAD = 9
 TRAINING_STACK_OVERHEAD = 2
 # What the Evidently engine adds once per models stack (cdk_constructs/monitoring/
 # evidently_engine.py EvidentlyStackResources): the pipelines' and the schedules' roles with their
-# managed policies, the schedules' dead-letter queue with its policy, alarm, key and key alias.
-EVIDENTLY_STACK_OVERHEAD = 9
+# managed policies (4), the schedules' dead-letter key and alias (2), its dead-letter queue and
+# policy (2), and what records failed starts (monitoring/schedule_failures.py): the handler's
+# role, policy, log group, function, invoke config, SQS event source mapping, own dead-letter
+# queue, its policy and depth alarm (9), the alert rule (1), the unrecorded queue, its policy and
+# depth alarm (3).
+EVIDENTLY_STACK_OVERHEAD = 21
 # Headroom for what the estimate cannot see (a new construct adding a resource per model).
 DEFAULT_RESOURCE_BUDGET = 450
 

@@ -86,6 +86,7 @@ from cdk_constructs.monitoring.metrics import (
     DEFAULT_FEATURE_DRIFT_THRESHOLD,
     METRIC_NAMESPACES,
 )
+from cdk_constructs.monitoring.schedule_failures import ScheduleFailures
 from cdk_constructs.monitoring.serving import GovernedEndpoint
 from cdk_constructs.pipelines.schedules import SCHEDULE_SOURCE, schedule_expression_problem
 from cdk_constructs.props import MonitoredModel
@@ -465,14 +466,30 @@ class EvidentlyStackResources(Construct):
             description="Model governance: dead letters of the Evidently monitoring schedules",
         )
         self.dead_letters_key.grant_encrypt_decrypt(self.scheduler_role)
-        self.dead_letters = DeadLetterQueue(
-            self,
-            "ScheduleDeadLetters",
-            key=self.dead_letters_key,
-            alerts=resources.alerts,
-            what="Evidently monitoring pipelines their schedules could not start (runs are "
-            "missing until the messages are inspected)",
-        ).queue
+        # Each failed start becomes a ledger record and an alert (schedule_failures.py); without
+        # an alert topic or a logs key to give its handler, the queue only alarms on its depth.
+        self.schedule_failures: ScheduleFailures | None = None
+        if resources.alerts is not None and resources.logs_key is not None:
+            self.schedule_failures = ScheduleFailures(
+                self,
+                "ScheduleFailures",
+                key=self.dead_letters_key,
+                alerts=resources.alerts,
+                vpc=resources.vpc,
+                subnets=resources.subnets,
+                security_group=resources.security_group,
+                logs_key=resources.logs_key,
+            )
+            self.dead_letters = self.schedule_failures.queue
+        else:
+            self.dead_letters = DeadLetterQueue(
+                self,
+                "ScheduleDeadLetters",
+                key=self.dead_letters_key,
+                alerts=resources.alerts,
+                what="Evidently monitoring pipelines their schedules could not start (runs are "
+                "missing until the messages are inspected)",
+            ).queue
         # Written out: Queue.grant_send_messages would add kms:ReEncrypt* / GenerateDataKey*.
         self.scheduler_role.add_to_principal_policy(
             iam.PolicyStatement(

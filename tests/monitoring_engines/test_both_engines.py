@@ -445,22 +445,84 @@ def test_a_wheelhouse_of_another_lock_stops_synth(tmp_path: Path) -> None:
         EvidentlyEngine(wheelhouse=junk)
 
 
-def test_failed_schedule_starts_are_kept_and_alarmed(synth: Synth) -> None:
-    queues = synth.resources("ev", "AWS::SQS::Queue")
+def _schedule_dead_letters(synth: Synth) -> str:
     schedules = synth.resources("ev", "AWS::Scheduler::Schedule").values()
     dlq_ids = {
         s["Properties"]["Target"]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0] for s in schedules
     }
     (dlq_id,) = dlq_ids
-    assert dlq_id in queues
-    alarms = [
+    return str(dlq_id)
+
+
+def _depth_alarms(synth: Synth, queue_id: str) -> list[dict[str, Any]]:
+    return [
         a["Properties"]
         for a in synth.resources("ev", "AWS::CloudWatch::Alarm").values()
         if a["Properties"].get("Namespace") == "AWS/SQS"
-        and a["Properties"]["Dimensions"][0]["Value"].get("Fn::GetAtt", [""])[0] == dlq_id
+        and a["Properties"]["Dimensions"][0]["Value"].get("Fn::GetAtt", [""])[0] == queue_id
     ]
-    assert len(alarms) == 1
-    assert alarms[0]["AlarmActions"]
+
+
+def test_failed_schedule_starts_are_consumed_recorded_and_alerted(synth: Synth) -> None:
+    # A failed start is a ledger record and an alert (issue 13), not a message left waiting:
+    # the schedules' dead-letter queue feeds the ScheduleFailures handler (SQS event source,
+    # one message per invocation) and redrives what it cannot process, after
+    # MAX_RECEIVE_COUNT receives, to the unrecorded queue, the one whose depth alarms
+    from cdk_constructs.monitoring.schedule_failures import HANDLER, MAX_RECEIVE_COUNT
+
+    queues = synth.resources("ev", "AWS::SQS::Queue")
+    dlq_id = _schedule_dead_letters(synth)
+    dlq = queues[dlq_id]["Properties"]
+    redrive = dlq["RedrivePolicy"]
+    assert redrive["maxReceiveCount"] == MAX_RECEIVE_COUNT
+    unrecorded_id = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    assert unrecorded_id in queues
+    assert unrecorded_id != dlq_id
+    # Lambda's guide (with-sqs): visibility timeout at least six times the function timeout
+    functions = synth.resources("ev", "AWS::Lambda::Function")
+    (handler_id,) = [k for k, f in functions.items() if f["Properties"]["Handler"] == HANDLER]
+    handler = functions[handler_id]["Properties"]
+    assert dlq["VisibilityTimeout"] >= 6 * handler["Timeout"]
+    assert handler["VpcConfig"]["SubnetIds"]
+    assert handler["TracingConfig"]["Mode"] == "Active"
+    (mapping,) = [
+        m["Properties"]
+        for m in synth.resources("ev", "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["EventSourceArn"]["Fn::GetAtt"][0] == dlq_id
+    ]
+    assert mapping["FunctionName"] == {"Ref": handler_id}
+    assert mapping["BatchSize"] == 1
+    assert _depth_alarms(synth, dlq_id) == []  # consumed at once: its depth says nothing
+    (alarm,) = _depth_alarms(synth, unrecorded_id)
+    assert alarm["AlarmActions"]
+
+
+def test_failed_start_alerts_go_from_this_stacks_rule_to_the_topic(synth: Synth) -> None:
+    from governance.contracts.vocabulary import DetailType, EventSource
+
+    dlq_id = _schedule_dead_letters(synth)
+    queues = synth.resources("ev", "AWS::SQS::Queue")
+    unrecorded_id = queues[dlq_id]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"][
+        "Fn::GetAtt"
+    ][0]
+    (rule,) = [
+        r["Properties"]
+        for r in synth.resources("ev", "AWS::Events::Rule").values()
+        if r["Properties"].get("EventPattern", {}).get("resources")
+        == [{"Fn::GetAtt": [dlq_id, "Arn"]}]
+    ]
+    assert rule["EventPattern"]["source"] == [EventSource.GOVERNANCE.value]
+    assert rule["EventPattern"]["detail-type"] == [DetailType.MONITORING_VIOLATION.value]
+    (target,) = rule["Targets"]
+    assert ":sns:" in json.dumps(target["Arn"]) or "AlertsTopicArn" in json.dumps(target["Arn"])
+    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [unrecorded_id, "Arn"]}
+    from cdk_constructs.monitoring.schedule_failures import ALERT_FIELDS
+
+    transformer = target["InputTransformer"]
+    paths = transformer["InputPathsMap"]
+    assert set(paths.values()) == set(ALERT_FIELDS.values())
+    for name in paths:
+        assert f"<{name}>" in transformer["InputTemplate"]
 
 
 def test_the_report_shows_each_models_engine_schedule_and_checks(synth: Synth) -> None:

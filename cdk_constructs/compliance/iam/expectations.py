@@ -62,6 +62,11 @@ SCHEDULER_DLQ = (
     "https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html"
 )
 LAMBDA_VPC = "https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html"
+LAMBDA_SQS = (
+    "https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html (execution role: "
+    "sqs:ReceiveMessage, sqs:DeleteMessage, sqs:GetQueueAttributes; kms:Decrypt for an "
+    "SSE-KMS queue)"
+)
 S3_SSE_KMS = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html"
 SNS_SSE = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"
 SNS_SSE_SERVICES = f"{SNS_SSE}#compatibility-with-aws-services"
@@ -902,6 +907,92 @@ CALLS: tuple[Call, ...] = (
         A,
         SCHEDULER_DLQ,
         "a start the scheduler could not make lands in the dead-letter queue",
+        needs=("evidently_dead_letters",),
+    ),
+    # The handler that records each failed start (monitoring/schedule_failures.py).
+    Call(
+        "evidently-schedule-failures/consume",
+        "EvidentlyEngine/ScheduleFailures/Handler/Role",
+        "sqs:ReceiveMessage",
+        ("{evidently_dead_letters}",),
+        A,
+        LAMBDA_SQS,
+        "the SQS event source reads the schedules' dead letters with the function's role",
+        needs=("evidently_dead_letters",),
+    ),
+    Call(
+        "evidently-schedule-failures/delete",
+        "EvidentlyEngine/ScheduleFailures/Handler/Role",
+        "sqs:DeleteMessage",
+        ("{evidently_dead_letters}",),
+        A,
+        LAMBDA_SQS,
+        "a recorded message leaves the queue",
+        needs=("evidently_dead_letters",),
+    ),
+    Call(
+        "evidently-schedule-failures/decrypt",
+        "EvidentlyEngine/ScheduleFailures/Handler/Role",
+        "kms:Decrypt",
+        ("{arn:EvidentlyEngine/ScheduleDeadLettersKey/Resource/Resource}",),
+        A,
+        SQS_SSE,
+        "the queue is SSE-KMS with this stack's key",
+        needs=("evidently_dead_letters",),
+        context=_via("sqs"),
+    ),
+    Call(
+        "evidently-schedule-failures/endpoint-parameter",
+        "EvidentlyEngine/ScheduleFailures/Handler/Role",
+        "ssm:GetParameter",
+        (
+            "arn:{partition}:ssm:{region}:{account}:parameter/sagemaker-governance/endpoints/{endpoint}",
+        ),
+        A,
+        HANDLER_CODE,
+        "the schedule's name finds the model through its endpoint parameter",
+        needs=("evidently_dead_letters",),
+    ),
+    Call(
+        "evidently-schedule-failures/events",
+        "EvidentlyEngine/ScheduleFailures/Handler/Role",
+        "events:PutEvents",
+        ("arn:{partition}:events:{region}:{account}:event-bus/default",),
+        A,
+        HANDLER_CODE,
+        "the record is a governance event the ledger rule picks up",
+        needs=("evidently_dead_letters",),
+    ),
+    Call(
+        "evidently-schedule-failures/no-send",
+        "EvidentlyEngine/ScheduleFailures/Handler/Role",
+        "sqs:SendMessage",
+        ("{evidently_dead_letters}",),
+        D,
+        README_SOD,
+        "the handler cannot put dead letters back or forge them",
+        needs=("evidently_dead_letters",),
+    ),
+    Call(
+        "evidently-schedule-failures/no-start",
+        "EvidentlyEngine/ScheduleFailures/Handler/Role",
+        "sagemaker:StartPipelineExecution",
+        (f"{_SMARN}:pipeline/{{evidently_pipeline}}",),
+        D,
+        README_SOD,
+        "recording a failed start does not start the pipeline itself",
+        needs=("evidently_pipeline",),
+    ),
+    Call(
+        "evidently-schedule-failures/no-parameter-write",
+        "EvidentlyEngine/ScheduleFailures/Handler/Role",
+        "ssm:PutParameter",
+        (
+            "arn:{partition}:ssm:{region}:{account}:parameter/sagemaker-governance/endpoints/{endpoint}",
+        ),
+        D,
+        README_SOD,
+        "the handler reads the endpoint parameters, never changes them",
         needs=("evidently_dead_letters",),
     ),
     # -- training job ------------------------------------------------------------------------

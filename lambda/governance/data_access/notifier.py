@@ -37,27 +37,12 @@ def sns_subject(text: str) -> str:
     return printable[:SNS_SUBJECT_MAX_CHARS]
 
 
-class AwsNotifier:
-    def __init__(
-        self, *, sns_client: AwsClient, events_client: AwsClient, topic_arn: str, bus_name: str
-    ) -> None:
-        self._sns = sns_client
-        self._events = events_client
-        self._topic_arn = topic_arn
-        self._bus_name = bus_name
+class AwsEventPublisher:
+    """Puts governance events on a bus (what a handler that does not alert itself needs)."""
 
-    def alert(self, alert: Alert) -> None:
-        request: dict[str, Any] = {
-            "TopicArn": self._topic_arn,
-            "Subject": sns_subject(alert.subject),
-            "Message": alert.message,
-        }
-        if alert.attributes:
-            request["MessageAttributes"] = {
-                name: {"DataType": "String", "StringValue": value}
-                for name, value in alert.attributes.items()
-            }
-        self._sns.publish(**request)
+    def __init__(self, *, events_client: AwsClient, bus_name: str) -> None:
+        self._events = events_client
+        self._bus_name = bus_name
 
     def put_event(self, entry: Mapping[str, Any]) -> None:
         response = self._events.put_events(
@@ -76,3 +61,28 @@ class AwsNotifier:
                 f"EventBridge rejected the {entry['DetailType']} event on bus {self._bus_name}: "
                 f"{failed.get('ErrorCode')}: {failed.get('ErrorMessage')}"
             )
+
+
+class AwsNotifier:
+    def __init__(
+        self, *, sns_client: AwsClient, events_client: AwsClient, topic_arn: str, bus_name: str
+    ) -> None:
+        self._sns = sns_client
+        self._events = AwsEventPublisher(events_client=events_client, bus_name=bus_name)
+        self._topic_arn = topic_arn
+
+    def alert(self, alert: Alert) -> None:
+        request: dict[str, Any] = {
+            "TopicArn": self._topic_arn,
+            "Subject": sns_subject(alert.subject),
+            "Message": alert.message,
+        }
+        if alert.attributes:
+            request["MessageAttributes"] = {
+                name: {"DataType": "String", "StringValue": value}
+                for name, value in alert.attributes.items()
+            }
+        self._sns.publish(**request)
+
+    def put_event(self, entry: Mapping[str, Any]) -> None:
+        self._events.put_event(entry)
