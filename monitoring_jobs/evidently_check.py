@@ -74,10 +74,11 @@ NAMESPACES = {
     "bias": "aws/sagemaker/Endpoints/bias-metrics",
     "explainability": "aws/sagemaker/Endpoints/explainability-metrics",
 }
-# Model Monitor's explainability metric dimensions ("CloudWatch Metrics for Feature Drift
-# Analysis"): Kernel SHAP global values; ``Label`` is each label of Clarify's analysis
-# (``label0`` when the analysis config names no label headers), set per label by
-# ``explainability``.
+# Model Monitor's explainability metric dimensions (developer guide, "CloudWatch Metrics for
+# Feature Drift Analysis", clarify-feature-attribute-drift-cw): Kernel SHAP global values;
+# ``Label`` is "the name provided by job analysis configuration label_headers, or a placeholder
+# like label0", set per label by ``explainability``. The page's second metric (ValueType
+# ExpectedValue) is not published: it gives no metric name for it.
 EXPLAINABILITY_DIMENSIONS = {
     "ExplainabilityMethod": "KernelShap",
     "Label": "label0",
