@@ -106,6 +106,17 @@ def monitoring_runs_pattern() -> events.EventPattern:
 MONITORING_PIPELINE_GAP_STATES = ("Failed", "Stopped")
 
 
+def schedule_failures_pattern() -> events.EventPattern:
+    """Failed schedule starts the violations handler receives (its third contract): our own
+    ``Monitoring Schedule Start Failed`` events, put by a models stack's schedule-failures
+    handler (``governance.schedule_failures``) from EventBridge Scheduler's dead-letter queue.
+    One rule for the environment, whatever the models."""
+    return events.EventPattern(
+        source=[EventSource.GOVERNANCE.value],
+        detail_type=[DetailType.SCHEDULE_START_FAILED.value],
+    )
+
+
 def monitoring_pipelines_pattern() -> events.EventPattern:
     """The monitoring-pipeline events the violations handler receives (its second contract).
 
@@ -674,12 +685,24 @@ class GovernanceHandlers(Construct):
             ),
             targets=[self.audit_ledger.target(dead_letter_queue=self.routing_dlq.queue)],
         )
+        self._route_monitoring()
+
+    def _route_monitoring(self) -> None:
+        """The environment-wide rules to the violations handler (no per-model rule)."""
         self.monitoring_runs_rule = events.Rule(
             self,
             "MonitoringRunsToViolations",
             description="Finished, failed and stopped Model Monitor executions to the violations "
             "handler",
             event_pattern=monitoring_runs_pattern(),
+            targets=[self.violations.target(dead_letter_queue=self.routing_dlq.queue)],
+        )
+        self.schedule_failures_rule = events.Rule(
+            self,
+            "ScheduleFailuresToViolations",
+            description="Starts EventBridge Scheduler could not make (relayed from the models "
+            "stacks' schedule dead-letter queues) to the violations handler",
+            event_pattern=schedule_failures_pattern(),
             targets=[self.violations.target(dead_letter_queue=self.routing_dlq.queue)],
         )
         self.monitoring_pipelines_rule = events.Rule(

@@ -19,11 +19,10 @@ TRAINING_STACK_OVERHEAD = 2
 # What the Evidently engine adds once per models stack (cdk_constructs/monitoring/
 # evidently_engine.py EvidentlyStackResources): the pipelines' and the schedules' roles with their
 # managed policies (4), the schedules' dead-letter key and alias (2), its dead-letter queue and
-# policy (2), and what records failed starts (monitoring/schedule_failures.py): the handler's
+# policy (2), and what relays failed starts (monitoring/schedule_failures.py): the handler's
 # role, policy, log group, function, invoke config, SQS event source mapping, own dead-letter
-# queue, its policy and depth alarm (9), the alert rule (1), the unrecorded queue, its policy and
-# depth alarm (3).
-EVIDENTLY_STACK_OVERHEAD = 21
+# queue, its policy and depth alarm (9), the unrecorded queue, its policy and depth alarm (3).
+EVIDENTLY_STACK_OVERHEAD = 20
 # Headroom for what the estimate cannot see (a new construct adding a resource per model).
 DEFAULT_RESOURCE_BUDGET = 450
 

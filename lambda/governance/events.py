@@ -27,6 +27,7 @@ from pydantic import (
     Field,
     NonNegativeInt,
     StrictBool,
+    StringConstraints,
     ValidationError,
 )
 from pydantic.alias_generators import to_camel
@@ -195,6 +196,39 @@ class MonitoringViolationEvent(EventBridgeModel):
     source: Literal[EventSource.GOVERNANCE]
     detail_type: Literal[DetailType.MONITORING_VIOLATION] = Field(alias="detail-type")
     detail: MonitoringViolationDetail
+
+
+class ScheduleStartFailure(_CamelDetail):
+    """One dead-letter event of EventBridge Scheduler (user guide, "Configuring a dead-letter
+    queue" > "Retrieve the dead-letter event"), as the schedule-failures handler relays it:
+    the message attributes ``SCHEDULE_ARN``, ``EXECUTION_ID``, ``ERROR_CODE``,
+    ``ERROR_MESSAGE``, ``EXHAUSTED_RETRY_CONDITION`` (retryable errors only), ``RETRY_ATTEMPTS``,
+    ``SCHEDULED_TIME`` and ``TARGET_ARN``, with the SQS message id and queue."""
+
+    schedule_arn: Annotated[
+        str,
+        StringConstraints(pattern=r"^arn:[a-z-]+:scheduler:[a-z0-9-]+:\d{12}:schedule/.+$"),
+        Expect("an EventBridge Scheduler schedule ARN (arn:...:schedule/<group>/<name>)"),
+    ]
+    execution_id: Text
+    error_code: Text
+    error_message: str | None = None
+    exhausted_retry_condition: str | None = None
+    retry_attempts: str | None = None
+    scheduled_time: str | None = None
+    target_arn: str | None = None
+    message_id: Text
+    queue_arn: Text
+
+    @property
+    def schedule_name(self) -> str:
+        return self.schedule_arn.rsplit("/", 1)[-1]
+
+
+class ScheduleStartFailedEvent(EventBridgeModel):
+    source: Literal[EventSource.GOVERNANCE]
+    detail_type: Literal[DetailType.SCHEDULE_START_FAILED] = Field(alias="detail-type")
+    detail: ScheduleStartFailure
 
 
 GovernanceEvent = ModelPackageStateChange | ApprovalVerdictEvent | MonitoringViolationEvent

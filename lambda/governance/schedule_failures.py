@@ -1,6 +1,6 @@
-"""Failed schedule starts (``governance.schedule_failures.handler``): a monitoring pipeline its
-EventBridge Scheduler schedule could not start is a ledger record and an alert, like a failed
-execution, never only a message waiting in a queue.
+"""Failed schedule starts (``governance.schedule_failures.handler``): relays each start
+EventBridge Scheduler could not make from its dead-letter queue to the violations handler, which
+records it in the ledger and alerts, like a failed execution, never only a message in a queue.
 
 Trigger: an SQS event source on the Evidently schedules' dead-letter queue (batch size 1). What
 EventBridge Scheduler puts there is documented in its user guide, "Configuring a dead-letter
@@ -11,20 +11,19 @@ InternalServerError``), ``EXECUTION_ID``, ``EXHAUSTED_RETRY_CONDITION`` (``Maxim
 or ``MaximumEventAgeInSeconds``; only for retryable errors), ``IS_PAYLOAD_TRUNCATED``,
 ``RETRY_ATTEMPTS``, ``SCHEDULED_TIME``, ``SCHEDULE_ARN`` and ``TARGET_ARN``.
 
-The schedule is named like the pipeline it starts (``<endpoint>-<check>`` for an Evidently
-check, ``<model>-<env>-batch`` for batch scoring), so its name finds the endpoint parameter and
-the model, as for a failed pipeline execution. The handler puts one ``MonitoringViolation``
-governance event (outcome ``monitoring_failed``, no execution); the foundation's rule records it
-in the ledger, and a rule of the stack that owns the queue alerts on it (this stack's queue
-among the event's resources). The record id is derived from the schedule and ``EXECUTION_ID``,
-so a redelivered message makes no second record. A message that cannot be attributed fails the
+The handler lives in the models stack that owns the queue, and a role there cannot publish to
+the alert topic (the alerts key names every principal in its policy, and the foundation does not
+change per model). So it only puts one ``Monitoring Schedule Start Failed`` event (our own
+source) on the default bus; the foundation's ``ScheduleFailuresToViolations`` rule sends it to
+the violations handler, which names the model and check from the schedule (named like its
+pipeline), records and alerts (:func:`governance.logic.monitoring.run_schedule_start_failure`).
+A message that is not a Scheduler dead letter, or that EventBridge refuses, fails the
 invocation: SQS delivers it again and, after the queue's ``maxReceiveCount``, moves it to the
-handler's own dead-letter queue, whose depth alarm alerts.
+unrecorded queue, whose depth alarm alerts.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -35,19 +34,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
 from governance.contracts.errors import InvalidEventError
-from governance.contracts.vocabulary import DetailType
+from governance.contracts.vocabulary import DetailType, EventSource
 from governance.data_access import aws
 from governance.data_access.notifier import AwsEventPublisher
-from governance.data_access.parameters import GovernanceParameters, SsmGovernanceParameters
-from governance.events import MonitoringOutcome, MonitoringViolationDetail, governance_entry
+from governance.events import ScheduleStartFailure
 from governance.lambda_runtime import (
     ClientFactory,
     EnvironmentSettings,
     EventBusName,
     LambdaHandler,
-    ParameterPrefix,
 )
-from governance.logic.monitoring import monitoring_pipeline
 
 logger = Logger()
 tracer = Tracer()
@@ -85,31 +81,6 @@ class ScheduleDeadLetter:
     retry_attempts: str | None = None
     scheduled_time: str | None = None
     target_arn: str | None = None
-
-    @property
-    def schedule_name(self) -> str:
-        return self.schedule_arn.rsplit("/", 1)[-1]
-
-    @property
-    def record_id(self) -> str:
-        """The same for every delivery of this failed start (the ledger's duplicate key)."""
-        return hashlib.sha256(f"{self.schedule_arn}#{self.execution_id}".encode()).hexdigest()
-
-    @property
-    def failure_reason(self) -> str:
-        when = f" at {self.scheduled_time}" if self.scheduled_time else ""
-        reason = f"{self.error_code}: {self.error_message or '(no ERROR_MESSAGE)'}"
-        retries = []
-        if self.retry_attempts is not None:
-            retries.append(f"{self.retry_attempts} retries")
-        if self.exhausted_retry_condition:
-            retries.append(f"gave up on {self.exhausted_retry_condition}")
-        else:
-            retries.append("not retryable")
-        return (
-            f"EventBridge Scheduler could not start the pipeline of schedule "
-            f"{self.schedule_name}{when} ({', '.join(retries)}): {reason}"
-        )
 
 
 def _attribute(record: Mapping[str, Any], name: str) -> str | None:
@@ -163,70 +134,41 @@ def parse_dead_letter(record: Mapping[str, Any]) -> ScheduleDeadLetter:
     )
 
 
-def failed_start_detail(
-    letter: ScheduleDeadLetter, parameters: GovernanceParameters
-) -> MonitoringViolationDetail:
-    """The ledger record of one failed start; InvalidEventError when no governed monitoring
-    pipeline has the schedule's name."""
-    pipeline = monitoring_pipeline(letter.schedule_name, parameters)
-    if pipeline is None:
-        raise InvalidEventError(
-            "unattributable schedule dead letter",
-            [
-                f"schedule {letter.schedule_name} (from {letter.schedule_arn}) names no "
-                "governed monitoring pipeline: no endpoint parameter lists it as a check "
-                "(<endpoint>-<check>) and no batch-scoring parameter has its name"
-            ],
-        )
-    governance = pipeline.governance
-    monitor_type = pipeline.checks[0]
-    return MonitoringViolationDetail(
-        record_id=letter.record_id,
-        outcome=MonitoringOutcome.MONITORING_FAILED,
-        model_package_group_name=governance.model_package_group_name,
-        model_name=governance.model_name,
-        endpoint_name=governance.endpoint_name,
-        monitor_type=monitor_type,
-        monitoring_schedule_name=governance.monitors[monitor_type],
-        violations=(),
-        violation_count=0,
-        source_event_id=letter.message_id,
-        failure_reason=(
-            f"{letter.failure_reason}. No results this run for: "
-            + ", ".join(kind.label for kind in pipeline.checks)
-        ),
+def start_failed_entry(letter: ScheduleDeadLetter) -> dict[str, Any]:
+    """The ``Monitoring Schedule Start Failed`` event of one dead letter (validated as the
+    violations handler will parse it)."""
+    failure = ScheduleStartFailure(
+        schedule_arn=letter.schedule_arn,
+        execution_id=letter.execution_id,
+        error_code=letter.error_code,
+        error_message=letter.error_message,
+        exhausted_retry_condition=letter.exhausted_retry_condition,
+        retry_attempts=letter.retry_attempts,
+        scheduled_time=letter.scheduled_time,
+        target_arn=letter.target_arn,
+        message_id=letter.message_id,
+        queue_arn=letter.queue_arn,
     )
-
-
-def record_failed_start(
-    letter: ScheduleDeadLetter, parameters: GovernanceParameters, publisher: EventPublisher
-) -> dict[str, Any]:
-    detail = failed_start_detail(letter, parameters)
-    entry = governance_entry(DetailType.MONITORING_VIOLATION, detail, letter.schedule_arn)
-    # The queue among the resources: the alert rule of the stack that owns it matches on it.
-    entry["Resources"] = [letter.schedule_arn, letter.queue_arn]
-    publisher.put_event(entry)
     return {
-        "status": "recorded",
-        "reason": MonitoringOutcome.MONITORING_FAILED.value,
-        "schedule": letter.schedule_name,
-        "endpoint_name": detail.endpoint_name,
-        "monitor_type": detail.monitor_type.value,
-        "record_id": letter.record_id,
+        "Source": EventSource.GOVERNANCE.value,
+        "DetailType": DetailType.SCHEDULE_START_FAILED.value,
+        "Detail": failure.as_detail(),
+        "Resources": [letter.schedule_arn, letter.queue_arn],
     }
 
 
+def relay(letter: ScheduleDeadLetter, publisher: EventPublisher) -> dict[str, Any]:
+    publisher.put_event(start_failed_entry(letter))
+    return {"status": "relayed", "schedule": letter.schedule_arn, "message_id": letter.message_id}
+
+
 class ScheduleFailureSettings(EnvironmentSettings):
-    endpoint_parameter_prefix: ParameterPrefix = Field(alias="ENDPOINT_PARAMETER_PREFIX")
     event_bus_name: EventBusName = Field("default", alias="EVENT_BUS_NAME")
 
 
 def build_handler(
     settings: ScheduleFailureSettings, client: ClientFactory = aws.client
 ) -> LambdaHandler:
-    parameters = SsmGovernanceParameters(
-        client("ssm"), endpoint_prefix=settings.endpoint_parameter_prefix
-    )
     publisher = AwsEventPublisher(events_client=client("events"), bus_name=settings.event_bus_name)
 
     def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -238,8 +180,8 @@ def build_handler(
         results = []
         for record in records:
             letter = parse_dead_letter(record)
-            logger.append_keys(schedule=letter.schedule_name, message_id=letter.message_id)
-            results.append(record_failed_start(letter, parameters, publisher))
+            logger.append_keys(schedule=letter.schedule_arn, message_id=letter.message_id)
+            results.append(relay(letter, publisher))
         logger.info("handled", extra={"results": results})
         return {"results": results}
 

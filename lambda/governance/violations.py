@@ -8,8 +8,10 @@ pipeline's execution that ended without its checks reporting; other pipelines ar
 Idempotent on processing-job (or pipeline-execution) ARN + status for 7 days, not on the event
 ``id``: SageMaker may send several events (each its own ``id``) for one state change. The same
 key is hashed into the pipeline's ``ClientRequestToken``, so a replay after the record expires
-cannot start a second execution. See :mod:`governance.logic.monitoring` for what each
-outcome produces.
+cannot start a second execution. And ``Monitoring Schedule Start Failed`` (our own source): a
+start EventBridge Scheduler could not make, relayed from its dead-letter queue by the models
+stack's schedule-failures handler; idempotent on schedule ARN + Scheduler's ``EXECUTION_ID``.
+See :mod:`governance.logic.monitoring` for what each outcome produces.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from governance.data_access.pipelines import SageMakerPipelines
 from governance.events import (
     PipelineExecutionStatusChange,
     ProcessingJobStateChange,
+    ScheduleStartFailedEvent,
     parse_event,
 )
 from governance.lambda_runtime import (
@@ -43,16 +46,21 @@ from governance.logic.monitoring import (
     ViolationStores,
     clean_from_event,
     run_pipeline_outcome,
+    run_schedule_start_failure,
     run_status,
     run_violations,
 )
 from governance.sagemaker import PipelineExecutionStatus
 
-MonitoringEvent = ProcessingJobStateChange | PipelineExecutionStatusChange
+MonitoringEvent = (
+    ProcessingJobStateChange | PipelineExecutionStatusChange | ScheduleStartFailedEvent
+)
 
+# A failed schedule start is keyed by its schedule and EventBridge Scheduler's EXECUTION_ID.
 IDEMPOTENCY_KEY: Final = (
-    "join('#', [detail.ProcessingJobArn || detail.pipelineExecutionArn || resources[0], "
-    "detail.ProcessingJobStatus || detail.currentPipelineExecutionStatus])"
+    "join('#', [detail.ProcessingJobArn || detail.pipelineExecutionArn || detail.scheduleArn "
+    "|| resources[0], detail.ProcessingJobStatus || detail.currentPipelineExecutionStatus "
+    "|| detail.executionId])"
 )
 # EventBridge retries for up to 24 h and a DLQ redrive can come days later; a week covers both.
 IDEMPOTENCY_EXPIRY_SECONDS: Final = 7 * 24 * 60 * 60
@@ -66,10 +74,14 @@ def parse_monitoring_event(raw: dict[str, Any]) -> MonitoringEvent:
     """A processing-job state change, or a pipeline execution status change (by detail-type)."""
     if raw.get("detail-type") == DetailType.PIPELINE_EXECUTION_STATUS_CHANGE.value:
         return parse_event(raw, PipelineExecutionStatusChange)
+    if raw.get("detail-type") == DetailType.SCHEDULE_START_FAILED.value:
+        return parse_event(raw, ScheduleStartFailedEvent)
     return parse_event(raw, ProcessingJobStateChange)
 
 
 def _has_effects(change: MonitoringEvent) -> bool:
+    if isinstance(change, ScheduleStartFailedEvent):
+        return True
     if isinstance(change, PipelineExecutionStatusChange):
         status = change.detail.current_pipeline_execution_status
         return status in (PipelineExecutionStatus.FAILED, PipelineExecutionStatus.STOPPED)
@@ -78,12 +90,20 @@ def _has_effects(change: MonitoringEvent) -> bool:
 
 
 def _process(change: MonitoringEvent, stores: ViolationStores) -> dict[str, Any]:
+    if isinstance(change, ScheduleStartFailedEvent):
+        return run_schedule_start_failure(change, stores).as_dict()
     if isinstance(change, PipelineExecutionStatusChange):
         return run_pipeline_outcome(change, stores).as_dict()
     return run_violations(change, stores).as_dict()
 
 
 def _log_keys(change: MonitoringEvent) -> dict[str, object]:
+    if isinstance(change, ScheduleStartFailedEvent):
+        return {
+            "schedule": change.detail.schedule_arn,
+            "scheduler_execution_id": change.detail.execution_id,
+            "source_event_id": change.id,
+        }
     if isinstance(change, PipelineExecutionStatusChange):
         return {
             "pipeline_execution": change.detail.pipeline_execution_arn,

@@ -497,32 +497,35 @@ def test_failed_schedule_starts_are_consumed_recorded_and_alerted(synth: Synth) 
     assert alarm["AlarmActions"]
 
 
-def test_failed_start_alerts_go_from_this_stacks_rule_to_the_topic(synth: Synth) -> None:
+def test_the_foundation_routes_relayed_failed_starts_to_the_violations_handler(
+    synth: Synth,
+) -> None:
     from governance.contracts.vocabulary import DetailType, EventSource
 
-    dlq_id = _schedule_dead_letters(synth)
-    queues = synth.resources("ev", "AWS::SQS::Queue")
-    unrecorded_id = queues[dlq_id]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"][
-        "Fn::GetAtt"
-    ][0]
+    foundation = synth.templates["example-bank-ev-foundation"]["Resources"]
     (rule,) = [
         r["Properties"]
-        for r in synth.resources("ev", "AWS::Events::Rule").values()
-        if r["Properties"].get("EventPattern", {}).get("resources")
-        == [{"Fn::GetAtt": [dlq_id, "Arn"]}]
+        for r in foundation.values()
+        if r["Type"] == "AWS::Events::Rule"
+        and r["Properties"].get("EventPattern", {}).get("detail-type")
+        == [DetailType.SCHEDULE_START_FAILED.value]
     ]
     assert rule["EventPattern"]["source"] == [EventSource.GOVERNANCE.value]
-    assert rule["EventPattern"]["detail-type"] == [DetailType.MONITORING_VIOLATION.value]
     (target,) = rule["Targets"]
-    assert ":sns:" in json.dumps(target["Arn"]) or "AlertsTopicArn" in json.dumps(target["Arn"])
-    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [unrecorded_id, "Arn"]}
-    from cdk_constructs.monitoring.schedule_failures import ALERT_FIELDS
-
-    transformer = target["InputTransformer"]
-    paths = transformer["InputPathsMap"]
-    assert set(paths.values()) == set(ALERT_FIELDS.values())
-    for name in paths:
-        assert f"<{name}>" in transformer["InputTemplate"]
+    (function,) = [
+        k
+        for k, r in foundation.items()
+        if r["Type"] == "AWS::Lambda::Function"
+        and r["Properties"]["Handler"] == "governance.violations.handler"
+    ]
+    assert target["Arn"] == {"Fn::GetAtt": [function, "Arn"]}
+    assert target["DeadLetterConfig"]["Arn"]
+    # The models stack adds no rule of its own for them, and nothing to the foundation
+    assert not [
+        r
+        for r in synth.resources("ev", "AWS::Events::Rule").values()
+        if DetailType.SCHEDULE_START_FAILED.value in json.dumps(r)
+    ]
 
 
 def test_the_report_shows_each_models_engine_schedule_and_checks(synth: Synth) -> None:

@@ -1,6 +1,8 @@
 """A monitoring pipeline its schedule could not start: a ledger record and an alert.
 
-EventBridge Scheduler puts a start it could not make in the schedules' dead-letter queue. The
+The models stack's schedule-failures handler relays each dead letter as a ``Monitoring Schedule
+Start Failed`` event; the foundation's rule sends it to the violations handler, which records
+and alerts. EventBridge Scheduler puts a start it could not make in the schedules' queue. The
 message below is the user guide's "Retrieve the dead-letter event" example
 (docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html) with this app's
 schedule and a SageMaker error; the handler receives it as an SQS record of a Lambda SQS event
@@ -17,20 +19,34 @@ import pytest
 
 from governance.contracts.errors import InvalidEventError
 from governance.contracts.vocabulary import DetailType, EventSource
-from governance.events import MonitoringOutcome, MonitoringViolationEvent
+from governance.events import (
+    MonitoringOutcome,
+    MonitoringViolationEvent,
+    ScheduleStartFailedEvent,
+    parse_event,
+)
+from governance.logic.monitoring import ViolationStores, run_schedule_start_failure
 from governance.schedule_failures import (
     ScheduleFailureSettings,
     build_handler,
     parse_dead_letter,
-    record_failed_start,
+    relay,
+    start_failed_entry,
 )
-from tests.handlers.fakes import FakeNotifier, FakeParameters
+from governance.violations import IDEMPOTENCY_KEY
+from governance.violations import build_handler as build_violations_handler
+from tests.handlers.fakes import (
+    FakeEvidence,
+    FakeMonitoringRuns,
+    FakeNotifier,
+    FakeParameters,
+    FakePipelines,
+)
 from tests.violations.conftest import (
     ACCOUNT,
     ENDPOINTS,
-    PARAMETER_PREFIX,
     REGION,
-    SESSION,
+    Aws,
     FakeLambdaContext,
 )
 
@@ -87,62 +103,55 @@ def _parameters() -> FakeParameters:
     return FakeParameters(endpoints={**ENDPOINTS, BATCH: batch})
 
 
-# --- decisions (fakes) ----------------------------------------------------------------------
+def _relayed(record: dict[str, Any]) -> dict[str, Any]:
+    """The event the relay puts, as EventBridge delivers it to the violations handler."""
+    entry = start_failed_entry(parse_dead_letter(record))
+    return {
+        "version": "0",
+        "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+        "detail-type": entry["DetailType"],
+        "source": entry["Source"],
+        "account": ACCOUNT,
+        "time": "2026-12-02T03:05:00Z",
+        "region": REGION,
+        "resources": entry["Resources"],
+        "detail": entry["Detail"],
+    }
 
 
-def test_a_failed_check_start_is_one_governance_event_naming_model_and_check() -> None:
+def _recorded(record: dict[str, Any]) -> tuple[FakeNotifier, dict[str, Any]]:
+    notifier = FakeNotifier()
+    stores = ViolationStores(
+        runs=FakeMonitoringRuns(),
+        parameters=_parameters(),
+        evidence=FakeEvidence(),
+        pipelines=FakePipelines(),
+        notifier=notifier,
+    )
+    change = parse_event(_relayed(record), ScheduleStartFailedEvent)
+    return notifier, run_schedule_start_failure(change, stores).as_dict()
+
+
+# --- the relay (fakes) -----------------------------------------------------------------------
+
+
+def test_the_relay_puts_one_event_with_every_documented_attribute() -> None:
     publisher = FakeNotifier()
-    result = record_failed_start(parse_dead_letter(_record()), _parameters(), publisher)
+    relay(parse_dead_letter(_record()), publisher)
     (entry,) = publisher.events
     assert (entry["Source"], entry["DetailType"]) == (
         EventSource.GOVERNANCE.value,
-        DetailType.MONITORING_VIOLATION.value,
+        DetailType.SCHEDULE_START_FAILED.value,
     )
-    # The schedule and the queue: the owning stack's alert rule matches the queue
     assert entry["Resources"] == [SCHEDULE_ARN, QUEUE_ARN]
     detail = entry["Detail"]
-    assert detail["outcome"] == MonitoringOutcome.MONITORING_FAILED.value
-    assert (detail["modelName"], detail["endpointName"], detail["monitorType"]) == (
-        "credit-default",
-        "credit-default-prod",
-        "data_quality",
-    )
-    assert detail["monitoringScheduleName"] == SCHEDULE
-    reason = detail["failureReason"]
-    for part in (
-        SCHEDULE,
-        "2026-12-02T03:00:00Z",
-        "3 retries",
-        "gave up on MaximumRetryAttempts",
-        "AccessDeniedException: User is not authorized",
-        "No results this run for: data quality",
-    ):
-        assert part in reason
-    assert result["record_id"] == detail["recordId"]
-    assert publisher.alerts == []  # the owning stack's rule alerts, not the handler
-
-
-def test_a_failed_batch_start_names_every_check_of_the_run() -> None:
-    publisher = FakeNotifier()
-    arn = SCHEDULE_ARN.replace(SCHEDULE, BATCH)
-    letter = parse_dead_letter(_record({**ATTRIBUTES, "SCHEDULE_ARN": arn}))
-    record_failed_start(letter, _parameters(), publisher)
-    detail = publisher.events[0]["Detail"]
-    assert detail["endpointName"] == BATCH
-    assert detail["failureReason"].endswith("No results this run for: data quality")
-
-
-def test_a_permanent_error_says_it_was_not_retried() -> None:
-    attributes = {k: v for k, v in ATTRIBUTES.items() if k != "EXHAUSTED_RETRY_CONDITION"}
-    letter = parse_dead_letter(_record({**attributes, "RETRY_ATTEMPTS": "0"}))
-    assert "(0 retries, not retryable)" in letter.failure_reason
-
-
-def test_redeliveries_of_one_failed_start_share_the_record_id() -> None:
-    first = parse_dead_letter(_record())
-    again = parse_dead_letter(_record(messageId="another-delivery"))
-    other = parse_dead_letter(_record({**ATTRIBUTES, "EXECUTION_ID": "b17d0c2a9e4f3d11"}))
-    assert first.record_id == again.record_id != other.record_id
+    assert detail["scheduleArn"] == SCHEDULE_ARN
+    assert detail["executionId"] == ATTRIBUTES["EXECUTION_ID"]
+    assert detail["errorCode"] == ATTRIBUTES["ERROR_CODE"]
+    assert detail["exhaustedRetryCondition"] == "MaximumRetryAttempts"
+    assert detail["queueArn"] == QUEUE_ARN
+    # not a governance record itself: the ledger's rule does not take this detail-type
+    assert publisher.alerts == []
 
 
 @pytest.mark.parametrize(
@@ -165,119 +174,154 @@ def test_a_malformed_dead_letter_names_the_field(record: dict[str, Any], message
     assert message in str(raised.value)
 
 
-def test_a_schedule_of_no_governed_pipeline_fails_the_message_for_redrive() -> None:
+# --- the violations handler's decision (fakes) -------------------------------------------------
+
+
+def test_a_failed_check_start_is_recorded_and_alerted_naming_model_and_check() -> None:
+    notifier, result = _recorded(_record())
+    (entry,) = notifier.events
+    assert (entry["Source"], entry["DetailType"]) == (
+        EventSource.GOVERNANCE.value,
+        DetailType.MONITORING_VIOLATION.value,
+    )
+    assert entry["Resources"] == [SCHEDULE_ARN]
+    detail = entry["Detail"]
+    assert detail["outcome"] == MonitoringOutcome.MONITORING_FAILED.value
+    assert (detail["modelName"], detail["endpointName"], detail["monitorType"]) == (
+        "credit-default",
+        "credit-default-prod",
+        "data_quality",
+    )
+    assert detail["monitoringScheduleName"] == SCHEDULE
+    reason = detail["failureReason"]
+    for part in (
+        SCHEDULE,
+        "2026-12-02T03:00:00Z",
+        "3 retries",
+        "gave up on MaximumRetryAttempts",
+        "AccessDeniedException: User is not authorized",
+        "No results this run for: data quality",
+    ):
+        assert part in reason
+    (alert,) = notifier.alerts
+    assert alert.subject == f"Monitoring NOT STARTED: schedule {SCHEDULE}"
+    assert "Model:                credit-default" in alert.message
+    assert reason in alert.message
+    assert alert.attributes["outcome"] == "monitoring_failed"
+    assert result["status"] == "recorded"
+
+
+def test_a_failed_batch_start_names_every_check_of_the_run() -> None:
+    arn = SCHEDULE_ARN.replace(SCHEDULE, BATCH)
+    notifier, _ = _recorded(_record({**ATTRIBUTES, "SCHEDULE_ARN": arn}))
+    detail = notifier.events[0]["Detail"]
+    assert detail["endpointName"] == BATCH
+    assert detail["failureReason"].endswith("No results this run for: data quality")
+
+
+def test_a_permanent_error_says_it_was_not_retried() -> None:
+    attributes = {k: v for k, v in ATTRIBUTES.items() if k != "EXHAUSTED_RETRY_CONDITION"}
+    notifier, _ = _recorded(_record({**attributes, "RETRY_ATTEMPTS": "0"}))
+    assert "(0 retries, not retryable)" in notifier.events[0]["Detail"]["failureReason"]
+
+
+def test_redeliveries_of_one_failed_start_share_the_record_id_and_idempotency_key() -> None:
+    import jmespath
+
+    first = _relayed(_record())
+    again = _relayed(_record(messageId="another-delivery"))
+    other = _relayed(_record({**ATTRIBUTES, "EXECUTION_ID": "b17d0c2a9e4f3d11"}))
+    keys = [jmespath.search(IDEMPOTENCY_KEY, event) for event in (first, again, other)]
+    assert keys[0] == keys[1] == f"{SCHEDULE_ARN}#{ATTRIBUTES['EXECUTION_ID']}" != keys[2]
+    ids = [
+        _recorded(r)[0].events[0]["Detail"]["recordId"] for r in (_record(), _record(messageId="x"))
+    ]
+    assert ids[0] == ids[1]
+
+
+def test_a_schedule_of_no_governed_pipeline_fails_the_event_for_retry() -> None:
     arn = SCHEDULE_ARN.replace(SCHEDULE, "someone-elses-schedule")
-    letter = parse_dead_letter(_record({**ATTRIBUTES, "SCHEDULE_ARN": arn}))
-    publisher = FakeNotifier()
     with pytest.raises(InvalidEventError, match=r"someone-elses-schedule .* names no governed"):
-        record_failed_start(letter, _parameters(), publisher)
-    assert publisher.events == []
+        _recorded(_record({**ATTRIBUTES, "SCHEDULE_ARN": arn}))
 
 
 # --- end to end (moto) ----------------------------------------------------------------------
 
 
-def test_a_dead_letter_reaches_the_ledger_rule_and_only_its_own_stacks_alert_rule(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from moto import mock_aws
-    from moto.events.utils import EventTemplateParser
+def test_a_dead_letter_ends_in_an_sns_alert_and_a_ledger_event(aws: Aws) -> None:
+    # moto's account (tests/violations/conftest.py: SNS through a subscribed queue, the ledger's
+    # rule to a queue, the endpoint parameters in SSM) plus the schedules' dead-letter queue
+    # and the foundation's ScheduleFailuresToViolations pattern to a queue
+    from cdk_constructs.handlers import schedule_failures_pattern
 
-    from cdk_constructs.monitoring.schedule_failures import ALERT_FIELDS
-    from tests.violations.conftest import _default_input_template
+    sqs = aws.sqs
+    events = aws.client("events")
 
-    monkeypatch.setattr(EventTemplateParser, "parse", staticmethod(_default_input_template))
-    with mock_aws():
-        sqs = SESSION.client("sqs")
+    def queue(name: str) -> tuple[str, str]:
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        return url, arn["Attributes"]["QueueArn"]
 
-        def queue(name: str) -> tuple[str, str]:
-            url = sqs.create_queue(QueueName=name)["QueueUrl"]
-            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-            return url, arn["Attributes"]["QueueArn"]
+    dlq_url, dlq_arn = queue("schedule-dead-letters")
+    relayed_url, relayed_arn = queue("violations-handler-stand-in")
+    pattern = schedule_failures_pattern()
+    events.put_rule(
+        Name="schedule-failures-to-violations",
+        EventPattern=json.dumps({"source": pattern.source, "detail-type": pattern.detail_type}),
+    )
+    events.put_targets(
+        Rule="schedule-failures-to-violations", Targets=[{"Id": "v", "Arn": relayed_arn}]
+    )
 
-        dlq_url, dlq_arn = queue("schedule-dead-letters")
-        other_dlq_arn = queue("other-stack-schedule-dead-letters")[1]
-        events = SESSION.client("events")
-        # The foundation's ledger rule, this stack's alert rule and another stack's: each to a
-        # queue standing in for its target
-        patterns = {
-            "ledger": {
-                "source": [EventSource.GOVERNANCE.value],
-                "detail-type": [DetailType.MONITORING_VIOLATION.value],
-            },
-            "alerts": {
-                "source": [EventSource.GOVERNANCE.value],
-                "detail-type": [DetailType.MONITORING_VIOLATION.value],
-                "resources": [dlq_arn],
-            },
-            "other-alerts": {
-                "source": [EventSource.GOVERNANCE.value],
-                "detail-type": [DetailType.MONITORING_VIOLATION.value],
-                "resources": [other_dlq_arn],
-            },
-        }
-        delivered = {}
-        for name, pattern in patterns.items():
-            url, arn = queue(f"{name}-target")
-            events.put_rule(Name=name, EventPattern=json.dumps(pattern))
-            events.put_targets(Rule=name, Targets=[{"Id": name, "Arn": arn}])
-            delivered[name] = url
-        ssm = SESSION.client("ssm")
-        for endpoint, document in ENDPOINTS.items():
-            ssm.put_parameter(
-                Name=f"{PARAMETER_PREFIX}{endpoint}", Type="String", Value=json.dumps(document)
-            )
+    # Given the dead letter EventBridge Scheduler sent (the user guide's attributes)
+    sqs.send_message(
+        QueueUrl=dlq_url,
+        MessageBody="{}",
+        MessageAttributes={
+            name: {"DataType": "String", "StringValue": value} for name, value in ATTRIBUTES.items()
+        },
+    )
+    (message,) = sqs.receive_message(
+        QueueUrl=dlq_url, MessageAttributeNames=["All"], AttributeNames=["All"]
+    )["Messages"]
+    # As Lambda's SQS event source hands it to the function (with-sqs event format)
+    record = {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message["Attributes"],
+        "messageAttributes": {
+            name: {"stringValue": value["StringValue"], "dataType": value["DataType"]}
+            for name, value in message["MessageAttributes"].items()
+        },
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": dlq_arn,
+        "awsRegion": REGION,
+    }
+    context = FakeLambdaContext()
 
-        # Given the dead letter EventBridge Scheduler sent (user guide's attributes)
-        sqs.send_message(
-            QueueUrl=dlq_url,
-            MessageBody="{}",
-            MessageAttributes={
-                name: {"DataType": "String", "StringValue": value}
-                for name, value in ATTRIBUTES.items()
-            },
-        )
-        (message,) = sqs.receive_message(
-            QueueUrl=dlq_url, MessageAttributeNames=["All"], AttributeNames=["All"]
-        )["Messages"]
-        # As Lambda's SQS event source hands it to the function (with-sqs event format)
-        record = {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": message["Attributes"],
-            "messageAttributes": {
-                name: {"stringValue": value["StringValue"], "dataType": value["DataType"]}
-                for name, value in message["MessageAttributes"].items()
-            },
-            "md5OfBody": message["MD5OfBody"],
-            "eventSource": "aws:sqs",
-            "eventSourceARN": dlq_arn,
-            "awsRegion": REGION,
-        }
+    # When the relay handles it, and the violations handler the event the rule delivered
+    build_handler(ScheduleFailureSettings(), aws.client)(
+        {"Records": [record]},
+        context,  # type: ignore[arg-type]
+    )
+    (delivered,) = sqs.receive_message(QueueUrl=relayed_url)["Messages"]
+    relayed = json.loads(delivered["Body"])
+    assert aws.ledger_events() == []  # the relay itself is no ledger record
+    result = build_violations_handler(aws.settings, aws.client)(relayed, context)  # type: ignore[arg-type]
 
-        # When the handler processes it
-        settings = ScheduleFailureSettings(ENDPOINT_PARAMETER_PREFIX=PARAMETER_PREFIX)
-        clients = {"ssm": ssm, "events": events}
-        result = build_handler(settings, clients.__getitem__)(
-            {"Records": [record]},
-            FakeLambdaContext(),  # type: ignore[arg-type]
-        )
-
-        # Then the ledger's rule and this stack's alert rule got the event, the other not
-        def received(name: str) -> list[dict[str, Any]]:
-            messages = sqs.receive_message(QueueUrl=delivered[name]).get("Messages", [])
-            return [json.loads(m["Body"]) for m in messages]
-
-        (ledger,) = received("ledger")
-        assert received("alerts") == [ledger]
-        assert received("other-alerts") == []
-        # And the ledger reads it as a monitoring violation of the model and check
-        event = MonitoringViolationEvent.model_validate(ledger)
-        assert event.detail.outcome is MonitoringOutcome.MONITORING_FAILED
-        assert event.detail.model_name == "credit-default"
-        assert event.detail.monitoring_schedule_name == SCHEDULE
-        assert event.detail.record_id == result["results"][0]["record_id"]
-        # And every field the alert rule's input transformer reads is in the event
-        for path in ALERT_FIELDS.values():
-            assert ledger["detail"][path.removeprefix("$.detail.")], path
+    # Then SNS carried the alert and the ledger's rule the monitoring violation
+    assert result["status"] == "recorded"
+    (alert,) = aws.alerts()
+    assert alert["Subject"] == f"Monitoring NOT STARTED: schedule {SCHEDULE}"
+    assert alert["MessageAttributes"]["outcome"]["Value"] == "monitoring_failed"
+    (ledger,) = aws.ledger_events()
+    event = MonitoringViolationEvent.model_validate(ledger)
+    assert event.detail.outcome is MonitoringOutcome.MONITORING_FAILED
+    assert event.detail.model_name == "credit-default"
+    assert event.detail.monitoring_schedule_name == SCHEDULE
+    # And a second delivery of the same event is held back by the idempotency record
+    build_violations_handler(aws.settings, aws.client)(relayed, context)  # type: ignore[arg-type]
+    assert aws.alerts() == []
+    assert aws.ledger_events() == []

@@ -937,15 +937,15 @@ CALLS: tuple[Call, ...] = (
         context=_via("sqs"),
     ),
     Call(
-        "evidently-schedule-failures/endpoint-parameter",
+        "evidently-schedule-failures/no-parameter-read",
         "EvidentlyEngine/ScheduleFailures/Handler/Role",
         "ssm:GetParameter",
         (
             "arn:{partition}:ssm:{region}:{account}:parameter/sagemaker-governance/endpoints/{endpoint}",
         ),
-        A,
-        HANDLER_CODE,
-        "the schedule's name finds the model through its endpoint parameter",
+        D,
+        README_SOD,
+        "the relay attributes nothing: the violations handler reads the parameters",
         needs=("evidently_dead_letters",),
     ),
     Call(
@@ -955,7 +955,7 @@ CALLS: tuple[Call, ...] = (
         ("arn:{partition}:events:{region}:{account}:event-bus/default",),
         A,
         HANDLER_CODE,
-        "the record is a governance event the ledger rule picks up",
+        "each dead letter is relayed as an event the violations handler receives",
         needs=("evidently_dead_letters",),
     ),
     Call(

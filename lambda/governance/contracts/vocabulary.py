@@ -28,6 +28,9 @@ class DetailType(StrEnum):
     PIPELINE_EXECUTION_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
     APPROVAL_VERDICT = "Model Approval Verdict"
     MONITORING_VIOLATION = "Model Monitoring Violation"
+    SCHEDULE_START_FAILED = "Monitoring Schedule Start Failed"
+    """Relayed by a models stack's schedule-failures handler from EventBridge Scheduler's
+    dead-letter queue to the violations handler, which records and alerts it."""
 
 
 GOVERNANCE_DETAIL_TYPES: Final = (DetailType.APPROVAL_VERDICT, DetailType.MONITORING_VIOLATION)

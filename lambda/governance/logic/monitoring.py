@@ -44,6 +44,8 @@ from governance.events import (
     MonitoringViolationDetail,
     PipelineExecutionStatusChange,
     ProcessingJobStateChange,
+    ScheduleStartFailedEvent,
+    ScheduleStartFailure,
     governance_entry,
 )
 from governance.logic.constraint_violations import (
@@ -639,4 +641,107 @@ def run_pipeline_outcome(
         endpoint_name=pipeline.governance.endpoint_name,
         monitor_type=monitor_type.value,
         monitoring_pipeline_execution_arn=arn,
+    )
+
+
+# --- Failed schedule starts (EventBridge Scheduler dead letters) ----------------------------
+
+
+def schedule_failure_record_id(failure: ScheduleStartFailure) -> str:
+    """The same for every delivery of one failed start (the ledger's duplicate key)."""
+    return record_id(failure.schedule_arn, failure.execution_id)
+
+
+def schedule_failure_reason(failure: ScheduleStartFailure) -> str:
+    when = f" at {failure.scheduled_time}" if failure.scheduled_time else ""
+    retries = [] if failure.retry_attempts is None else [f"{failure.retry_attempts} retries"]
+    if failure.exhausted_retry_condition:
+        retries.append(f"gave up on {failure.exhausted_retry_condition}")
+    else:
+        # EventBridge Scheduler sets EXHAUSTED_RETRY_CONDITION for retryable errors only.
+        retries.append("not retryable")
+    return (
+        f"EventBridge Scheduler could not start the pipeline of schedule "
+        f"{failure.schedule_name}{when} ({', '.join(retries)}): {failure.error_code}: "
+        f"{failure.error_message or '(no ERROR_MESSAGE)'}"
+    )
+
+
+def schedule_failure_alert(
+    failure: ScheduleStartFailure, pipeline: MonitoringPipeline, detail: MonitoringViolationDetail
+) -> Alert:
+    governance = pipeline.governance
+    missed = ", ".join(kind.label for kind in pipeline.checks)
+    lines = [
+        f"EventBridge Scheduler could not start the {pipeline.kind} pipeline "
+        f"{failure.schedule_name}. There are no monitoring results for this run: the model is "
+        "unmonitored until the cause is fixed.",
+        "",
+        f"Model:                {governance.model_name}",
+        f"Model package group:  {governance.model_package_group_name}",
+        f"Endpoint:             {governance.endpoint_name}",
+        f"Checks without results: {missed}",
+        f"Schedule:             {failure.schedule_arn}",
+        f"Scheduled time:       {failure.scheduled_time or '(not given)'}",
+        "",
+        f"Failure reason: {detail.failure_reason}",
+        "",
+        f"Dead-letter message: {failure.message_id} in {failure.queue_arn}",
+    ]
+    return Alert(
+        subject=f"Monitoring NOT STARTED: schedule {failure.schedule_name}",
+        message="\n".join(lines),
+        attributes={
+            "outcome": detail.outcome.value,
+            "monitor_type": detail.monitor_type.value,
+            "endpoint_name": governance.endpoint_name,
+            "model_package_group_name": governance.model_package_group_name,
+        },
+    )
+
+
+def run_schedule_start_failure(
+    change: ScheduleStartFailedEvent, stores: ViolationStores
+) -> HandlerResult:
+    """A start EventBridge Scheduler could not make: the same record and alert as a failed
+    execution (outcome ``monitoring_failed``, no execution). The schedule is named like the
+    pipeline it starts, so its name finds the model as for a pipeline execution."""
+    failure = change.detail
+    pipeline = monitoring_pipeline(failure.schedule_name, stores.parameters)
+    if pipeline is None:
+        raise InvalidEventError(
+            "unattributable schedule dead letter",
+            [
+                f"schedule {failure.schedule_name} (from {failure.schedule_arn}) names no "
+                "governed monitoring pipeline: no endpoint parameter lists it as a check "
+                "(<endpoint>-<check>) and no batch-scoring parameter has its name"
+            ],
+        )
+    monitor_type = pipeline.checks[0]
+    detail = MonitoringViolationDetail(
+        record_id=schedule_failure_record_id(failure),
+        outcome=MonitoringOutcome.MONITORING_FAILED,
+        model_package_group_name=pipeline.governance.model_package_group_name,
+        model_name=pipeline.governance.model_name,
+        endpoint_name=pipeline.governance.endpoint_name,
+        monitor_type=monitor_type,
+        monitoring_schedule_name=pipeline.governance.monitors[monitor_type],
+        violations=(),
+        violation_count=0,
+        source_event_id=change.id,
+        failure_reason=(
+            f"{schedule_failure_reason(failure)}. No results this run for: "
+            + ", ".join(kind.label for kind in pipeline.checks)
+        ),
+    )
+    # The record before the alert, as for processing jobs.
+    stores.notifier.put_event(
+        governance_entry(DetailType.MONITORING_VIOLATION, detail, failure.schedule_arn)
+    )
+    stores.notifier.alert(schedule_failure_alert(failure, pipeline, detail))
+    return HandlerResult(
+        status="recorded",
+        reason=MonitoringOutcome.MONITORING_FAILED.value,
+        endpoint_name=pipeline.governance.endpoint_name,
+        monitor_type=monitor_type.value,
     )
