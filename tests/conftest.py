@@ -6,9 +6,12 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from config.model import Environment, GovernanceConfig, ModelConfig
 
 # Before aws_cdk is imported anywhere: dummy credentials, a region, no built-in CFN validator
 # (the end-to-end CLI test keeps one synth with it on), and no Node end-of-life banner.
@@ -49,6 +52,36 @@ class Assembly:
             for logical_id, resource in template["Resources"].items()
             if resource["Type"] == cfn_type
         }
+
+    def environment(self, name: str) -> Assembly:
+        """The stacks of the default config's environment ``name`` only (its foundation and
+        models stacks), for a test about one environment's resources; ``report`` stays whole."""
+        from config import load_config
+
+        prefix = f"{load_config().organisation.prefix}-{name}-"
+        templates = {s: t for s, t in self.templates.items() if s.startswith(prefix)}
+        assert templates, f"the assembly has no stacks of environment {name!r}"
+        return Assembly(outdir=self.outdir, templates=templates, report=self.report)
+
+
+def deployments(config: GovernanceConfig) -> list[tuple[Environment, ModelConfig]]:
+    """Every model each environment serves, as that environment deploys it
+    (``ModelConfig.for_environment`` with the environment's partition, region and account)."""
+    served: list[tuple[Environment, ModelConfig]] = []
+    for environment in config.environments:
+        assert environment.partition
+        assert environment.region
+        assert environment.account
+        for model in config.models:
+            deployed = model.for_environment(
+                environment,
+                partition=environment.partition,
+                region=environment.region,
+                account=environment.account,
+            )
+            if deployed.deployment is not None:
+                served.append((environment, deployed))
+    return served
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ from cdk_constructs.monitoring.batch import (
 )
 from cdk_constructs.monitoring.evidently_engine import ENV_ENDPOINT_NAME, ENV_SCHEDULE_NAME
 from cdk_constructs.monitoring.images import MonitorType
-from config import parse_config
+from config import DEFAULT_CONFIG, parse_config
 from governance.contracts.vocabulary import ENDPOINT_PARAMETER_PREFIX
 from governance.events import MonitoringOutcome, ProcessingJobStateChange
 from governance.logic.monitoring import ViolationStores, run_violations
@@ -48,13 +48,12 @@ from tests.monitoring_engines.test_both_engines import _resolve
 ENVIRONMENTS = {"mm": ("model-monitor", "eu-west-1"), "ev": ("evidently", "eu-central-1")}
 ACCOUNT = "111122223333"
 MODEL = "churn-propensity"
-TWO_ENGINES = REPO / "config" / "examples" / "two-engines.yaml"
 EXECUTION = "execution-1"
 Templates = dict[str, dict[str, Any]]
 
 
 def config_data() -> dict[str, Any]:
-    data: dict[str, Any] = copy.deepcopy(yaml.safe_load(TWO_ENGINES.read_text()))
+    data: dict[str, Any] = copy.deepcopy(yaml.safe_load(DEFAULT_CONFIG.read_text()))
     data["environments"] = [
         {"name": name, "account": ACCOUNT, "region": region, "monitoring_engine": engine}
         for name, (engine, region) in ENVIRONMENTS.items()

@@ -1,5 +1,6 @@
-"""The governance report on templates the app synthesizes: the default config (one environment)
-and a two-environment organisation run through ``app.main()``, the real entry point.
+"""The governance report on templates the app synthesizes: the default config (prod on Model
+Monitor in eu-west-1, dev on the Evidently engine in us-east-1) and an organisation serving
+every model in two environments in two regions, run through ``app.main()``, the real entry point.
 
 These are the templates a reviewer's report is made from: principals built with ``Fn::Join``
 and ``AWS::Partition``, cross-stack ``Fn::GetStackOutput`` references, CDK logical ids.
@@ -16,13 +17,14 @@ from typing import Any
 import pytest
 import yaml
 
+from config import load_config
 from governance_report import GovernanceReport, build_report
 from governance_report.assembly import load_assembly
 from governance_report.controls import approval_policy
 from governance_report.inventory import Concern, read_inventory
 from governance_report.render_html import render_html
 from governance_report.render_markdown import escape, render_markdown
-from tests.conftest import REPO, Assembly, cdk_context
+from tests.conftest import REPO, Assembly, cdk_context, deployments
 
 pytestmark = pytest.mark.slow
 
@@ -39,14 +41,16 @@ environments:
 
 def two_environment_config(folder: Path) -> Path:
     """The default organisation deployed to a dev (us-east-1) and a prod (eu-west-1) account,
-    each environment serving the same version number of its own package group."""
+    both on Model Monitor, each serving every model in the version prod serves (of its own
+    package group), without batch scoring (the built-in price table has no transform price)."""
     data = yaml.safe_load((REPO / "config" / "default.yaml").read_text())
     data["environments"] = yaml.safe_load(TWO_ENVIRONMENTS)["environments"]
     for model in data["models"]:
-        version = int(model["deployment"].pop("model_package_arn").rsplit("/", 1)[1])
+        version = model["deployment"]["environments"]["prod"]["package_version"]
         model["deployment"]["environments"] = {
             name: {"package_version": version} for name in ("dev", "prod")
         }
+        model.pop("batch", None)
     path = folder / "two environments.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -115,11 +119,14 @@ def test_consumer_accounts_are_read_through_join_and_partition(
 def test_effective_policy_shown_is_the_synthesized_parameter(
     default_report: GovernanceReport, default_assembly: Assembly
 ) -> None:
-    # Given each model's approval-policy parameter as synthesized
+    # Given each model's approval-policy parameter as synthesized in each environment
+    assert {m.environment for m in default_report.models} == {"prod", "dev"}
     for model in default_report.models:
         (parameter,) = [
             r
-            for r in default_assembly.resources("AWS::SSM::Parameter").values()
+            for r in default_assembly.environment(model.environment)
+            .resources("AWS::SSM::Parameter")
+            .values()
             if "required_evidence" in str(r["Properties"]["Value"])
             and json.loads(r["Properties"]["Value"])["model_name"] == model.name
         ]
@@ -176,12 +183,26 @@ def test_no_cdk_logical_id_appears_in_the_report(
 def test_default_costs_are_fully_priced_and_dated(default_report: GovernanceReport) -> None:
     costs = default_report.costs
     assert costs.lines
-    assert costs.unpriced == ()
-    assert all(line.price is not None for line in costs.lines)
-    # DataQuality runs hourly with a one-hour maximum runtime: exactly the month's 730 hours
+    # Except batch scoring's transform, which the built-in table has no price for: "not
+    # estimated", saying why, once per environment that scores in batch
+    assert sorted((line.environment, line.item) for line in costs.unpriced) == [
+        ("dev", "batch transform churn-propensity-dev-batch"),
+        ("prod", "batch transform churn-propensity-prod-batch"),
+    ]
+    for line in costs.unpriced:
+        assert line.monthly is None
+        assert "no transform price for ml.m5.xlarge" in line.note, line.note
+    assert all(line.price is not None for line in costs.lines if line not in costs.unpriced)
+    # DataQuality runs hourly on every endpoint with a one-hour maximum runtime: exactly the
+    # month's 730 hours; batch scoring's check runs once per daily transform: 30.4 runs of 1 h
+    served = deployments(load_config())
     dq = [line for line in costs.lines if line.item == "DataQuality monitor"]
-    assert dq
-    assert all(line.billed_hours == pytest.approx(730) for line in dq)
+    assert sorted(
+        (line.environment, line.model, round(line.billed_hours, 3)) for line in dq
+    ) == sorted(
+        [(env.name, model.name, 730.0) for env, model in served]
+        + [(env.name, model.name, round(365 / 12, 3)) for env, model in served if model.batch]
+    )
 
 
 def test_every_acknowledged_rule_is_named(
@@ -230,7 +251,12 @@ def test_inventory_attributes_every_model_resource_by_construct_scope(
     assert by_type["AWS::CloudWatch::Alarm"] == Concern.ALARMS
     assert by_type["AWS::SageMaker::Endpoint"] == Concern.SERVING
     policies = [r for r in inventory.resources if r.concern == Concern.APPROVAL_POLICY]
-    assert sorted(m for r in policies for m in r.models) == ["churn-propensity", "credit-default"]
+    # (one approval policy per model in each environment)
+    assert sorted((r.stack, m) for r in policies for m in r.models) == [
+        (f"example-bank-{env}-models-00", model)
+        for env in ("dev", "prod")
+        for model in ("churn-propensity", "credit-default")
+    ]
 
 
 def test_approval_policy_reader_accepts_other_shapes() -> None:
