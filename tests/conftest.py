@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,9 +86,8 @@ def deployments(config: GovernanceConfig) -> list[tuple[Environment, ModelConfig
     return served
 
 
-@pytest.fixture(scope="session")
-def default_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
-    """The default config synthesized once per session, compliance packs on, report written."""
+def _synth_default(outdir: Path) -> None:
+    """Synthesize the default config into ``outdir`` as the CLI would, packs on, report written."""
     import aws_cdk as cdk
 
     from cdk_constructs.compliance import register_compliance_packs, write_pack_manifest
@@ -94,7 +95,6 @@ def default_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
     from governance_report.scopes import record_inventory
     from stacks.governance_app import build_governance
 
-    outdir = tmp_path_factory.mktemp("cdk.out")
     app = cdk.App(
         outdir=str(outdir),
         # Path metadata as the CLI writes it, so tests can attribute resources to constructs.
@@ -111,6 +111,30 @@ def default_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
     app.synth()
     write_pack_manifest(outdir)
     record_inventory(built, [m.name for m in config.models], outdir)
+
+
+@pytest.fixture(scope="session")
+def default_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
+    """The default config synthesized once per test run, compliance packs on, report written.
+
+    Under pytest-xdist the workers share one synth: the first to need it synthesizes into the
+    run's common temporary folder under an exclusive lock, the others wait and read it (the
+    synth is the most expensive fixture, and the tests only read its output).
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        outdir = tmp_path_factory.mktemp("cdk.out")
+        _synth_default(outdir)
+    else:
+        shared = tmp_path_factory.getbasetemp().parent
+        outdir = shared / "default-cdk.out"
+        with (shared / "default-cdk.out.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            done = shared / "default-cdk.out.done"
+            if not done.exists():
+                shutil.rmtree(outdir, ignore_errors=True)  # a synth that failed half-way
+                outdir.mkdir()
+                _synth_default(outdir)
+                done.touch()
     templates = {
         path.name.removesuffix(".template.json"): json.loads(path.read_text())
         for path in outdir.glob("*.template.json")

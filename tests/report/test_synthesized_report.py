@@ -1,6 +1,7 @@
-"""The governance report on templates the app synthesizes: the default config (prod on Model
-Monitor in eu-west-1, dev on the Evidently engine in us-east-1) and an organisation serving
-every model in two environments in two regions, run through ``app.main()``, the real entry point.
+"""The governance report on the templates the app synthesizes for the default config: prod on
+Model Monitor in eu-west-1, dev on the Evidently engine in us-east-1 (churn-propensity served in
+both, credit-default in prod only). The CLI test (tests/app/test_cli.py) checks that the real
+entry point writes the inventory and the report.
 
 These are the templates a reviewer's report is made from: principals built with ``Fn::Join``
 and ``AWS::Partition``, cross-stack ``Fn::GetStackOutput`` references, CDK logical ids.
@@ -11,88 +12,23 @@ from __future__ import annotations
 import html
 import json
 import re
-from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from config import load_config
 from governance_report import GovernanceReport, build_report
-from governance_report.assembly import load_assembly
 from governance_report.controls import approval_policy
 from governance_report.inventory import Concern, read_inventory
 from governance_report.render_html import render_html
 from governance_report.render_markdown import escape, render_markdown
-from tests.conftest import REPO, Assembly, cdk_context, deployments
+from tests.conftest import Assembly, deployments
 
 pytestmark = pytest.mark.slow
-
-TWO_ENVIRONMENTS = """
-environments:
-  - name: dev
-    account: "210987654321"
-    region: us-east-1
-  - name: prod
-    account: "111122223333"
-    region: eu-west-1
-"""
-
-
-def two_environment_config(folder: Path) -> Path:
-    """The default organisation deployed to a dev (us-east-1) and a prod (eu-west-1) account,
-    both on Model Monitor, each serving every model in the version prod serves (of its own
-    package group), without batch scoring (the built-in price table has no transform price)."""
-    data = yaml.safe_load((REPO / "config" / "default.yaml").read_text())
-    data["environments"] = yaml.safe_load(TWO_ENVIRONMENTS)["environments"]
-    for model in data["models"]:
-        version = model["deployment"]["environments"]["prod"]["package_version"]
-        model["deployment"]["environments"] = {
-            name: {"package_version": version} for name in ("dev", "prod")
-        }
-        model.pop("batch", None)
-    path = folder / "two environments.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
-
-
-def run_app(context: dict[str, Any], outdir: Path) -> int:
-    """``app.main()`` on an app with what ``cdk synth`` passes: cdk.json's feature flags, path
-    metadata and the -c values (the jsii process's environment is fixed when it starts)."""
-    import aws_cdk as cdk
-
-    from app import main
-
-    return main(
-        cdk.App(
-            outdir=str(outdir),
-            context={**cdk_context(), "aws:cdk:enable-path-metadata": True, **context},
-        )
-    )
 
 
 @pytest.fixture(scope="module")
 def default_report(default_assembly: Assembly) -> GovernanceReport:
     return build_report(default_assembly.outdir)
-
-
-@pytest.fixture(scope="module")
-def two_env_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("two-env")
-    outdir = folder / "cdk.out"
-    # When the real entry point synthesizes a two-environment organisation
-    assert run_app({"config": str(two_environment_config(folder))}, outdir) == 0
-    return outdir
-
-
-@pytest.fixture(scope="module")
-def two_env(two_env_outdir: Path) -> GovernanceReport:
-    return build_report(two_env_outdir)
-
-
-@pytest.fixture(scope="module")
-def two_env_markdown(two_env: GovernanceReport) -> str:
-    return render_markdown(two_env)
 
 
 # --------------------------------------------------------------------------- facts
@@ -284,34 +220,34 @@ def test_approval_policy_reader_accepts_other_shapes() -> None:
 
 
 def test_two_environments_show_each_model_once_with_an_environment_column(
-    two_env: GovernanceReport, two_env_markdown: str
+    default_report: GovernanceReport,
 ) -> None:
-    assert [(m.name, m.environment) for m in two_env.models] == [
-        ("churn-propensity", "dev"),
+    # (by model, then in the config's environment order)
+    assert [(m.name, m.environment) for m in default_report.models] == [
         ("churn-propensity", "prod"),
-        ("credit-default", "dev"),
+        ("churn-propensity", "dev"),
         ("credit-default", "prod"),
+        ("credit-default", "dev"),
     ]
-    assert two_env_markdown.count("## Model: credit-default") == 1
-    assert two_env_markdown.count("## Model: churn-propensity") == 1
-    section = two_env_markdown.split("## Model: credit-default", 1)[1].split("\n## ", 1)[0]
+    markdown = render_markdown(default_report)
+    assert markdown.count("## Model: credit-default") == 1
+    assert markdown.count("## Model: churn-propensity") == 1
+    section = markdown.split("## Model: churn-propensity", 1)[1].split("\n## ", 1)[0]
     assert "| Environment | Endpoint |" in section
-    assert "| dev | credit-default-dev |" in section
+    assert "| dev | churn-propensity-dev |" in section
+    assert "| prod | churn-propensity-prod |" in section
+    # credit-default is registered in dev but served in prod only
+    section = markdown.split("## Model: credit-default", 1)[1].split("\n## ", 1)[0]
     assert "| prod | credit-default-prod |" in section
+    assert "| dev | not served |" in section
+    assert "credit-default-dev" not in section
 
 
-def test_two_environments_price_each_in_its_own_region(two_env: GovernanceReport) -> None:
+def test_two_environments_price_each_in_its_own_region(default_report: GovernanceReport) -> None:
     endpoint_prices = {
         line.environment: line.price.usd_per_hour
-        for line in two_env.costs.lines
-        if line.kind == "endpoint" and line.model == "credit-default" and line.price
+        for line in default_report.costs.lines
+        if line.kind == "endpoint" and line.model == "churn-propensity" and line.price
     }
-    assert endpoint_prices == {"dev": 0.23, "prod": 0.257}  # us-east-1, eu-west-1
-    assert two_env.costs.unpriced == ()
-
-
-def test_app_main_writes_inventory_and_report_with_the_assembly(two_env_outdir: Path) -> None:
-    assert (two_env_outdir / "governance-inventory.json").is_file()
-    page = (two_env_outdir / "governance-report" / "report.html").read_text()
-    assert "Models at a glance" in page
-    assert load_assembly(two_env_outdir).inventory is not None
+    # us-east-1's ml.m5.large (the table has no eu-west-1 price for it), eu-west-1's ml.m5.xlarge
+    assert endpoint_prices == {"dev": 0.115, "prod": 0.257}
