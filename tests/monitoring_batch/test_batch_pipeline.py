@@ -207,6 +207,9 @@ def test_the_checks_read_the_capture_and_publish_what_the_alarms_watch(
         assert args.schedule == f"{batch}-{check.replace('_', '-')}"
         assert request["Environment"][ENV_ENDPOINT_NAME] == batch
         assert request["Environment"][ENV_SCHEDULE_NAME] == args.schedule
+        # The default names no MLflow App (test_two_engine_mutations checks the batch checks
+        # log to one when the environment names it)
+        assert args.mlflow_tracking_arn is None
         capture = f"s3://example-bank-batch-output/{MODEL}/capture/"
         if check == "data_quality":
             assert args.capture_uri == f"{capture}{EXECUTION}/"  # this run's capture only
@@ -301,27 +304,32 @@ def test_the_handler_records_and_alerts_batch_checks_like_endpoint_checks(
     assert parameter["model_name"] == MODEL
 
 
-def test_a_failed_or_stopped_execution_alerts(templates: Templates) -> None:
+def test_a_failed_or_stopped_execution_reaches_the_violations_handler(
+    templates: Templates,
+) -> None:
+    """A failed transform never reaches the checks, so no processing job tells the handler: the
+    foundation's pipeline-execution rule does, and the handler finds the batch pipeline by its
+    parameter (tests/violations/test_pipeline_executions.py). No per-model SNS rule duplicates
+    that alert."""
     for env in ENVIRONMENTS:
+        foundation = templates[f"example-bank-{env}-foundation"]["Resources"]
         (rule,) = (
             r["Properties"]
-            for r in _resources(templates, env, "AWS::Events::Rule").values()
-            if r["Properties"]["EventPattern"]["detail-type"] == [PIPELINE_EXECUTION_STATUS]
+            for r in foundation.values()
+            if r["Type"] == "AWS::Events::Rule"
+            and r["Properties"]["EventPattern"]["detail-type"] == [PIPELINE_EXECUTION_STATUS]
         )
         detail = rule["EventPattern"]["detail"]
         assert detail["currentPipelineExecutionStatus"] == ["Failed", "Stopped"]
-        assert detail["pipelineArn"] == [
-            f"arn:aws:sagemaker:{ENVIRONMENTS[env][1]}:{ENVIRONMENTS[env][2]}:pipeline/"
-            f"{MODEL}-{env}-batch"
-        ]
         (target,) = rule["Targets"]
-        assert target["Arn"]["Fn::GetStackOutput"]["OutputName"] == "AlertsTopicArn"
-        assert "DeadLetterConfig" in target
-        assert "RetryPolicy" in target
-        assert (
-            "ended <detail-currentPipelineExecutionStatus>"
-            in target["InputTransformer"]["InputTemplate"]
-        )
+        assert "MonitoringViolations" in json.dumps(target["Arn"])
+        assert not [
+            r
+            for r in _resources(templates, env, "AWS::Events::Rule").values()
+            if r["Properties"]["EventPattern"]["detail-type"] == [PIPELINE_EXECUTION_STATUS]
+        ]
+        # The parameter the handler looks the pipeline up by is the pipeline's own name.
+        assert _parameter(templates, env)["endpoint_name"] == f"{MODEL}-{env}-batch"
 
 
 def _statements(policy: dict[str, Any]) -> list[dict[str, Any]]:

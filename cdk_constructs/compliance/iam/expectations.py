@@ -1299,6 +1299,15 @@ CALLS: tuple[Call, ...] = (
         "map the run to its model",
     ),
     Call(
+        "violations/list-pipeline-steps",
+        "Handlers/MonitoringViolations/Role",
+        "sagemaker:ListPipelineExecutionSteps",
+        (f"{_SMARN}:pipeline/{{endpoint}}-batch/execution/abc123def456",),
+        A,
+        HANDLER_CODE,
+        "which step ended a failed or stopped monitoring pipeline execution",
+    ),
+    Call(
         "violations/read-report",
         "Handlers/MonitoringViolations/Role",
         "s3:GetObject",
