@@ -15,7 +15,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_CLI_NOTICES := false
 
-.PHONY: wheelhouse setup synth check ci ci-default test lint typecheck unit report screenshots verify-ledger bench clean
+.PHONY: wheelhouse setup synth check ci ci-default test coverage lint typecheck unit report screenshots verify-ledger bench clean
 
 # Nothing is byte-compiled at install: aws-cdk-lib alone is 183 MB of Python in ~600 modules, of
 # which the app imports about 60, so compiling the whole venv cost 62 CPU seconds where compiling
@@ -100,6 +100,11 @@ typecheck: setup
 # -m '' lifts pyproject's default `-m 'not scale'`: make test runs the 500-model scale test too.
 unit: setup
 	$(PY) -m pytest -n 2 --dist loadfile -q -m ''
+
+## coverage: the suite (scale test included) with line and branch coverage of the app's code
+coverage: setup
+	$(PY) -m pytest -n 2 --dist loadfile -q -m '' --cov --cov-report=term:skip-covered \
+	  --cov-report=json:build/coverage.json
 
 ## test: everything CI runs, offline. mypy (one core) runs beside pytest: the 500-model scale
 ## test keeps one xdist worker busy long after the other has run the rest of the suite.
