@@ -42,24 +42,36 @@ def synth_once(outdir: Path, config: str | None) -> float:
 
 
 def generate_config(count: int, path: Path) -> Path:
-    """A config with ``count`` deployed models (alternating the default's two shapes)."""
+    """A config with ``count`` models deployed in the default's first environment (prod, Model
+    Monitor), alternating the default's two shapes; the other environments are left out (each
+    environment's stacks are built alike, so one shows the limits)."""
     import yaml
 
     data = yaml.safe_load((REPO / "config" / "default.yaml").read_text())
+    environment = data["environments"][0]["name"]
+    data["environments"] = data["environments"][:1]
     shapes = data["models"]
     models = []
     for i in range(count):
-        model = json.loads(json.dumps(shapes[i % len(shapes)]))
-        name = f"{model['name']}-{i:03d}"
-        model["name"] = name
+        shape = shapes[i % len(shapes)]
+        model = json.loads(json.dumps(shape))
+        model["name"] = f"{shape['name']}-{i:03d}"
+        if "batch" in model:  # its locations name the model
+            model["batch"] = {
+                key: value.replace(f"/{shape['name']}/", f"/{model['name']}/")
+                if isinstance(value, str)
+                else value
+                for key, value in model["batch"].items()
+            }
         if i >= len(shapes):
-            # One training pipeline per shape: each is built by the sagemaker SDK at synth
-            # (seconds each), and pipelines add no per-model limit the copies would probe.
+            # One training pipeline and one batch-scoring pipeline per shape: each definition is
+            # built at synth (the training one by the sagemaker SDK, seconds each), and pipelines
+            # add no per-model limit the copies would probe.
             model.pop("training", None)
-        arn = model["deployment"]["model_package_arn"]
-        model["deployment"]["model_package_arn"] = arn.replace(
-            f"/{shapes[i % len(shapes)]['name']}/", f"/{name}/"
-        )
+            model.pop("batch", None)
+        # Every model served in that environment, in its shape's version (of its own group)
+        served = model["deployment"]["environments"]
+        model["deployment"]["environments"] = {environment: served[environment]}
         models.append(model)
     data["models"] = models
     path.parent.mkdir(parents=True, exist_ok=True)

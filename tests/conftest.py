@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from config.model import Environment, GovernanceConfig, ModelConfig
 
 # Before aws_cdk is imported anywhere: dummy credentials, a region, no built-in CFN validator
 # (the end-to-end CLI test keeps one synth with it on), and no Node end-of-life banner.
@@ -50,10 +55,39 @@ class Assembly:
             if resource["Type"] == cfn_type
         }
 
+    def environment(self, name: str) -> Assembly:
+        """The stacks of the default config's environment ``name`` only (its foundation and
+        models stacks), for a test about one environment's resources; ``report`` stays whole."""
+        from config import load_config
 
-@pytest.fixture(scope="session")
-def default_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
-    """The default config synthesized once per session, compliance packs on, report written."""
+        prefix = f"{load_config().organisation.prefix}-{name}-"
+        templates = {s: t for s, t in self.templates.items() if s.startswith(prefix)}
+        assert templates, f"the assembly has no stacks of environment {name!r}"
+        return Assembly(outdir=self.outdir, templates=templates, report=self.report)
+
+
+def deployments(config: GovernanceConfig) -> list[tuple[Environment, ModelConfig]]:
+    """Every model each environment serves, as that environment deploys it
+    (``ModelConfig.for_environment`` with the environment's partition, region and account)."""
+    served: list[tuple[Environment, ModelConfig]] = []
+    for environment in config.environments:
+        assert environment.partition
+        assert environment.region
+        assert environment.account
+        for model in config.models:
+            deployed = model.for_environment(
+                environment,
+                partition=environment.partition,
+                region=environment.region,
+                account=environment.account,
+            )
+            if deployed.deployment is not None:
+                served.append((environment, deployed))
+    return served
+
+
+def _synth_default(outdir: Path) -> None:
+    """Synthesize the default config into ``outdir`` as the CLI would, packs on, report written."""
     import aws_cdk as cdk
 
     from cdk_constructs.compliance import register_compliance_packs, write_pack_manifest
@@ -61,7 +95,6 @@ def default_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
     from governance_report.scopes import record_inventory
     from stacks.governance_app import build_governance
 
-    outdir = tmp_path_factory.mktemp("cdk.out")
     app = cdk.App(
         outdir=str(outdir),
         # Path metadata as the CLI writes it, so tests can attribute resources to constructs.
@@ -78,6 +111,30 @@ def default_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
     app.synth()
     write_pack_manifest(outdir)
     record_inventory(built, [m.name for m in config.models], outdir)
+
+
+@pytest.fixture(scope="session")
+def default_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
+    """The default config synthesized once per test run, compliance packs on, report written.
+
+    Under pytest-xdist the workers share one synth: the first to need it synthesizes into the
+    run's common temporary folder under an exclusive lock, the others wait and read it (the
+    synth is the most expensive fixture, and the tests only read its output).
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        outdir = tmp_path_factory.mktemp("cdk.out")
+        _synth_default(outdir)
+    else:
+        shared = tmp_path_factory.getbasetemp().parent
+        outdir = shared / "default-cdk.out"
+        with (shared / "default-cdk.out.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            done = shared / "default-cdk.out.done"
+            if not done.exists():
+                shutil.rmtree(outdir, ignore_errors=True)  # a synth that failed half-way
+                outdir.mkdir()
+                _synth_default(outdir)
+                done.touch()
     templates = {
         path.name.removesuffix(".template.json"): json.loads(path.read_text())
         for path in outdir.glob("*.template.json")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from governance_report.assembly import load_assembly
 from tests.conftest import REPO, cdk_context
 
 CDK = REPO / "node_modules" / ".bin" / "cdk"
@@ -92,7 +93,9 @@ def test_cli_synth_writes_templates_inventory_and_report(
     # cdk synth alone renders the report (make synth adds nothing to it)
     assert (outdir / "governance-inventory.json").is_file()
     assert "credit-default" in (outdir / "governance-report" / "report.md").read_text()
-    assert (outdir / "governance-report" / "report.html").is_file()
+    page = (outdir / "governance-report" / "report.html").read_text()
+    assert "Models at a glance" in page
+    assert load_assembly(outdir).inventory is not None  # the report reads the assembly with it
     assert not (outdir / "old-org-prod-models-00.template.json").exists()
     assert (
         not (REPO / "cdk.context.json").exists()

@@ -7,9 +7,10 @@ from collections import Counter
 import pytest
 
 from config import load_config
-from config.model import ModelConfig
+from config.model import ModelConfig, MonitoringEngineName
 from stacks.placement import (
     CLOUDFORMATION_RESOURCE_LIMIT,
+    EVIDENTLY_STACK_OVERHEAD,
     STACK_OVERHEAD,
     estimate_resources,
     shard_models,
@@ -29,8 +30,9 @@ def _models(count: int) -> list[ModelConfig]:
 
 
 def test_estimate_matches_what_synth_produces(default_assembly: Assembly) -> None:
-    # Given the synthesized default app, count resources under each model's construct scope
-    actual: Counter[str] = Counter()
+    # Given the synthesized default app (two environments), count resources under each model's
+    # construct scope per environment
+    actual: Counter[tuple[str, str]] = Counter()
     overhead: Counter[str] = Counter()
     for stack, template in default_assembly.templates.items():
         if "-models-" not in stack:
@@ -38,15 +40,27 @@ def test_estimate_matches_what_synth_produces(default_assembly: Assembly) -> Non
         for resource in template["Resources"].values():
             parts = resource.get("Metadata", {}).get("aws:cdk:path", "").split("/")
             if len(parts) > 2 and parts[1] in {m.name for m in CONFIG.models}:
-                actual[parts[1]] += 1
+                actual[(stack, parts[1])] += 1
             else:
                 overhead[stack] += 1
-    # Then the placement's estimate is exact for every model and the stack overhead
-    for model in CONFIG.models:
-        assert estimate_resources(model, bias_metrics=BIAS_METRICS) == actual[model.name]
-    # (the CLI adds one more, AWS::CDK::Metadata, which this in-process synth leaves out)
-    assert set(overhead.values()) == {stack_overhead(CONFIG.models) - 1}
-    assert stack_overhead(CONFIG.models) == STACK_OVERHEAD + 2  # the default trains one model
+    assert set(overhead) == {f"example-bank-{e.name}-models-00" for e in CONFIG.environments}
+    # Then the placement's estimate is exact for every model as each environment deploys it,
+    # and for each stack's overhead (the evidently environment's engine resources included)
+    for environment in CONFIG.environments:
+        stack = f"example-bank-{environment.name}-models-00"
+        models = [
+            m.for_environment(environment, partition="aws", region="r", account="a")
+            for m in CONFIG.models
+        ]
+        for model in models:
+            expected = estimate_resources(model, bias_metrics=BIAS_METRICS)
+            assert expected == actual[(stack, model.name)], (stack, model.name)
+        evidently = environment.monitoring_engine is MonitoringEngineName.EVIDENTLY
+        engine = EVIDENTLY_STACK_OVERHEAD if evidently else 0
+        # (the CLI adds one more, AWS::CDK::Metadata, which this in-process synth leaves out)
+        assert overhead[stack] == stack_overhead(models, engine_overhead=engine) - 1, stack
+    # The default trains one model and scores one in batch (the Evidently stack resources)
+    assert stack_overhead(CONFIG.models) == STACK_OVERHEAD + 2 + EVIDENTLY_STACK_OVERHEAD
 
 
 def test_shards_keep_order_and_stay_within_budget() -> None:

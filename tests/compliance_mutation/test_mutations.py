@@ -9,7 +9,9 @@ resource must carry an error-level finding the unmutated baseline does not have.
   ``cloudformation_include`` into a fresh app with the same packs registered: one synth for the
   baseline and one for all public-pack weakenings together (they touch different resources).
   The included app carries none of the app's acknowledgments, which is why every finding is
-  compared with the included baseline, never counted.
+  compared with the included baseline, never counted. Only the stacks the weakenings target
+  (prod's foundation and models stacks) are included: the stacks are included apart, so a public
+  rule, which reads its own stack, cannot find anything in another (dev's stacks stay out).
 - Controls that cannot fail for the wrong reason: a null mutation (a description and a cost tag)
   adds no finding; a weakening adds no finding to a resource it did not touch; the real
   baseline has no unacknowledged Governance finding.
@@ -31,6 +33,8 @@ from cdk_constructs.compliance.governance_pack import GovernanceChecks
 from cdk_constructs.compliance.rules import CLAIMS, PACK_NAME
 from cdk_constructs.compliance.templates import StackTemplate, read_assembly
 from tests.compliance_mutation.mutations import (
+    FOUNDATION,
+    MODELS,
     MUTATIONS,
     NULL_TARGETS,
     Mutation,
@@ -132,7 +136,8 @@ def _includable(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def public_findings(templates: Templates, outdir: Path) -> set[Finding]:
-    """Error-level findings of the registered public packs on ``templates``."""
+    """Error-level findings of the registered public packs on ``templates``' targeted stacks
+    (the foundation and models stacks the mutations name)."""
     import aws_cdk as cdk
     from aws_cdk import cloudformation_include as cfn_include
 
@@ -143,7 +148,9 @@ def public_findings(templates: Templates, outdir: Path) -> set[Finding]:
         outdir=str(outdir / "cdk.out"),
         context={"@aws-cdk/core:failSynthOnValidationErrors": False},
     )
-    for name, template in templates.items():
+    targeted = {name: t for name, t in templates.items() if name.endswith((FOUNDATION, MODELS))}
+    assert len(targeted) == 2, sorted(templates)
+    for name, template in targeted.items():
         path = outdir / f"{name}.json"
         path.write_text(json.dumps(_includable(template)))
         cfn_include.CfnInclude(cdk.Stack(app, name), "T", template_file=str(path))

@@ -1,11 +1,11 @@
-"""Mutations of resources the default config does not have: batch scoring (TST1-3) and the
-MLflow App's private endpoint (MLF2).
+"""Mutations on the Evidently engine's environment: batch scoring (TST1-3) and the MLflow App's
+private endpoint (MLF2), which the default config does not have.
 
-Like test_mutations.py, but on the evidently environment (``dev``) of
-config/examples/two-engines.yaml, synthesized alone once for this module: churn-propensity
-scores in batch there. Each weakening edits one resource of the templates in memory, the
-Governance pack runs on them (``GovernanceChecks.check``), and the named rule must give a new
-error finding on exactly the resource the mutation targets, and on no other resource.
+Like test_mutations.py (which weakens the prod stacks), but on the default config's evidently
+environment (``dev``) with an MLflow App named, synthesized alone once for this module:
+churn-propensity scores in batch there. Each weakening edits one resource of the templates in
+memory, the Governance pack runs on them (``GovernanceChecks.check``), and the named rule must
+give a new error finding on exactly the resource the mutation targets, and on no other resource.
 
 A pipeline's inline definition is a JSON text around deploy-time values (``Fn::Join``): a
 mutation decodes it with placeholders for those values, edits the decoded request and writes it
@@ -27,9 +27,10 @@ import yaml
 from cdk_constructs.compliance.templates import read_assembly
 from tests.compliance_mutation.mutations import Mutation, Templates, Where, locate, props
 from tests.compliance_mutation.test_mutations import Finding, GovernanceRunner
-from tests.conftest import REPO, cdk_context
+from tests.conftest import cdk_context
 
-TWO_ENGINES = REPO / "config" / "examples" / "two-engines.yaml"
+# The MLflow App the evidently environment's checks log to here (the default config names none)
+MLFLOW_APP = "arn:aws:sagemaker:us-east-1:555566667777:mlflow-app/app-governance01"
 ENVIRONMENT = "dev"  # the evidently environment
 MODELS = f"{ENVIRONMENT}-models-00"
 FOUNDATION = f"{ENVIRONMENT}-foundation"
@@ -204,11 +205,14 @@ MUTATIONS = (
 def outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import aws_cdk as cdk
 
-    from config import parse_config
+    from config import DEFAULT_CONFIG, parse_config
     from stacks.governance_app import build_governance
 
-    data = copy.deepcopy(yaml.safe_load(TWO_ENGINES.read_text()))
+    data = copy.deepcopy(yaml.safe_load(DEFAULT_CONFIG.read_text()))
     data["environments"] = [e for e in data["environments"] if e["name"] == ENVIRONMENT]
+    (environment,) = data["environments"]
+    assert MLFLOW_APP.split(":")[3:5] == [environment["region"], environment["account"]]
+    environment["mlflow_tracking_arn"] = MLFLOW_APP
     for model in data["models"]:
         serving = model.get("deployment", {}).get("environments")
         if serving and ENVIRONMENT in serving:
@@ -216,9 +220,9 @@ def outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         elif serving:  # served elsewhere only: nothing of it is deployed here
             model.pop("deployment")
             model.pop("batch", None)
-    outdir: Path = tmp_path_factory.mktemp("two-engines-dev")
+    outdir: Path = tmp_path_factory.mktemp("default-dev-mlflow")
     app = cdk.App(outdir=str(outdir), context=cdk_context(**{"aws:cdk:enable-path-metadata": True}))
-    build_governance(app, parse_config(data, TWO_ENGINES))
+    build_governance(app, parse_config(data, DEFAULT_CONFIG))
     app.synth()
     return outdir
 
@@ -245,6 +249,20 @@ def test_the_baseline_passes_the_rules_the_mutations_break(
     baseline_findings: set[Finding],
 ) -> None:
     assert not {f for f in baseline_findings if f[0] in {m.rule for m in MUTATIONS}}
+
+
+def test_the_batch_checks_log_to_the_environments_mlflow_app(baseline: Templates) -> None:
+    # The environment names an MLflow App: its batch checks log there like its endpoint checks
+    # (tests/monitoring_batch checks the default, which names none)
+    from cdk_constructs.monitoring.batch import CHECK_STEPS
+    from monitoring_jobs import evidently_check as job
+    from tests.monitoring_batch.test_batch_pipeline import _executed, _steps
+
+    steps = _steps(dict(baseline), ENVIRONMENT)
+    for step in CHECK_STEPS.values():
+        request = _executed(steps[step]["Arguments"])
+        args = job.parse_args(request["AppSpecification"]["ContainerArguments"])
+        assert args.mlflow_tracking_arn == MLFLOW_APP, step
 
 
 def test_the_definition_edit_round_trips(baseline: Templates) -> None:

@@ -28,8 +28,9 @@ from cdk_constructs.compliance.rules.wiring import (
     ledger_tables,
 )
 from cdk_constructs.compliance.templates import StackTemplate, load_resources, read_assembly
+from config import load_config
 from tests.compliance_rules import builders as b
-from tests.conftest import REPO, Assembly
+from tests.conftest import REPO, Assembly, deployments
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +65,6 @@ def test_the_default_app_has_no_governance_finding(default_assembly: Assembly) -
     found = {(rule, path) for rule, paths in b.findings_of(report).items() for path in paths}
     assert found == acknowledged
     # (one per environment of the default config)
-    from config import load_config
-
     assert found == {
         (
             "Governance-IAM2",
@@ -144,18 +143,20 @@ def test_resources_that_lose_their_tags_stay_in_scope(stacks: list[StackTemplate
     # Then: the missing tags are findings on the wired resources
     types = {r.path: r.type for r in load_resources(untagged).resources}
     flagged_types = Counter(types[path] for path in b.flagged(findings, "TAG1"))
-    assert flagged_types["AWS::DynamoDB::Table"] == 1  # the ledger, not the idempotency table
+    config = load_config()
+    # each environment's ledger, not its idempotency table
+    assert flagged_types["AWS::DynamoDB::Table"] == len(config.environments)
     for served in ("Model", "EndpointConfig", "Endpoint"):
-        assert flagged_types[f"AWS::SageMaker::{served}"] == 2  # both deployed models
+        # every model in every environment that serves it
+        assert flagged_types[f"AWS::SageMaker::{served}"] == len(deployments(config))
     # and the untagged high-risk endpoint still needs its four monitors
     (unmonitored,) = b.flagged(findings, "EP1")
     assert "credit-default" in unmonitored
 
 
 def test_the_audit_policy_is_declared_from_config(stacks: list[StackTemplate]) -> None:
-    (foundation,) = [s for s in stacks if s.construct_path.endswith("-foundation")]
-    declared = foundation.template["Metadata"]["GovernancePolicy"]
-    assert declared == {"AuditRetentionDays": 2555, "AuditObjectLockMode": "COMPLIANCE"}
+    foundations = [s for s in stacks if s.construct_path.endswith("-foundation")]
+    assert len(foundations) == len(load_config().environments)
 
     # Weakening the bucket below the declaration is a finding
     def shorten(logical_id: str, resource: dict[str, Any]) -> None:
@@ -163,6 +164,9 @@ def test_the_audit_policy_is_declared_from_config(stacks: list[StackTemplate]) -
         if lock:
             lock["Rule"]["DefaultRetention"]["Days"] = 365
 
-    findings = b.findings_of(GovernanceChecks().check(_edited([foundation], shorten)))
-    (weakened,) = b.flagged(findings, "AUD1")
-    assert "/Audit/" in weakened
+    for foundation in foundations:  # every environment's
+        declared = foundation.template["Metadata"]["GovernancePolicy"]
+        assert declared == {"AuditRetentionDays": 2555, "AuditObjectLockMode": "COMPLIANCE"}
+        findings = b.findings_of(GovernanceChecks().check(_edited([foundation], shorten)))
+        (weakened,) = b.flagged(findings, "AUD1")
+        assert weakened.startswith(f"{foundation.construct_path}/Audit/"), weakened

@@ -24,8 +24,6 @@ from config import DEFAULT_CONFIG, load_config
 from tests.conftest import REPO, cdk_context
 
 EXAMPLE = REPO / "config" / "examples" / "multi-environment.yaml"
-# Two environments on the two engines, churn-propensity scoring in batch (the batch cases).
-TWO_ENGINES = REPO / "config" / "examples" / "two-engines.yaml"
 Edit = Callable[[str], str]
 
 
@@ -70,6 +68,39 @@ class Case:
     base: Path = DEFAULT_CONFIG
 
 
+def _one_environment(text: str) -> str:
+    """The default config cut to its first environment (prod), each model served there by
+    ``deployment.model_package_arn``: the one-environment form the ARN cases are about."""
+    data = yaml.safe_load(text)
+    prod = data["environments"][0]
+    data["environments"] = [prod]
+    for model in data["models"]:
+        deployment = model.get("deployment")
+        if deployment is None:
+            continue
+        served = deployment.pop("environments")[prod["name"]]
+        assert set(served) == {"package_version"}, served  # nothing else to carry over
+        deployment["model_package_arn"] = (
+            f"arn:aws:sagemaker:{prod['region']}:{prod['account']}:model-package/"
+            f"{model['name']}/{served['package_version']}"
+        )
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def one_environment(edit: Edit) -> Edit:
+    """``edit`` applied to the default config in its one-environment form."""
+    return lambda text: edit(_one_environment(text))
+
+
+def _long_schedule_name(data: dict[str, Any]) -> None:
+    """prod renamed production-eu (and so in every deployment), credit-default renamed long."""
+    data["environments"][0]["name"] = "production-eu"
+    for model in data["models"]:
+        served = model["deployment"]["environments"]
+        served["production-eu"] = served.pop("prod")
+    data["models"][0]["name"] = "credit-default-probability-estimator-v2"
+
+
 def _second_environment_in_same_place(data: dict[str, Any]) -> None:
     data["environments"].append(dict(data["environments"][0], name="staging"))
 
@@ -83,8 +114,11 @@ def _batch_without_deployment(data: dict[str, Any]) -> None:
 
 
 def _legacy_arn_for_two_regions(data: dict[str, Any]) -> None:
+    """A second environment elsewhere; credit-default's one ARN then cannot serve both (only
+    credit-default is served: churn-propensity loses its deployment and batch scoring)."""
     data["environments"].append({"name": "dev", "account": "222233334444", "region": "us-east-1"})
     del data["models"][1]["deployment"]
+    del data["models"][1]["batch"]
 
 
 CASES = [
@@ -102,16 +136,7 @@ CASES = [
     ),
     Case(
         "schedule-name-over-63-characters",
-        mutate(
-            lambda d: (
-                d["environments"][0].update(name="production-eu"),
-                d["models"][0].update(name="credit-default-probability-estimator-v2"),
-                d["models"][0]["deployment"].update(
-                    model_package_arn="arn:aws:sagemaker:eu-west-1:111122223333:model-package/"
-                    "credit-default-probability-estimator-v2/3"
-                ),
-            )
-        ),
+        mutate(_long_schedule_name),
         "models[0].name",
         (
             "monitoring schedule name",
@@ -146,25 +171,13 @@ CASES = [
     ),
     Case(
         "region-without-monitor-images",
-        replace("region: eu-west-1", "region: ca-west-1"),
+        setting("environments.0.region", "ca-west-1"),
         "environments[0].region",
         ("'ca-west-1'", "Model Monitor or Clarify images", "eu-west-1"),
     ),
     Case(
         "region-without-the-clarify-image",
-        mutate(
-            lambda d: (
-                d["environments"][0].update(region="il-central-1"),
-                [
-                    m["deployment"].update(
-                        model_package_arn=m["deployment"]["model_package_arn"].replace(
-                            "eu-west-1", "il-central-1"
-                        )
-                    )
-                    for m in d["models"]
-                ],
-            )
-        ),
+        setting("environments.0.region", "il-central-1"),
         "environments[0].region",
         ("'clarify'", "credit-default bias", "il-central-1"),
     ),
@@ -281,46 +294,52 @@ CASES = [
     Case(
         "ground-truth-not-an-s3-uri",
         replace(
-            "ground_truth_s3_uri: s3://example-bank-ground-truth/churn-propensity/",
-            "ground_truth_s3_uri: example-bank-ground-truth/churn-propensity/",
+            "ground_truth_s3_uri: s3://example-bank-ground-truth/churn-propensity/\n",
+            "ground_truth_s3_uri: example-bank-ground-truth/churn-propensity/\n",
         ),
         "models[1].deployment.ground_truth_s3_uri",
         ("an s3:// URI of a bucket",),
     ),
     Case(
         "package-of-another-group",
-        replace("model-package/churn-propensity/7", "model-package/credit-default/7"),
+        one_environment(
+            replace("model-package/churn-propensity/7", "model-package/credit-default/7")
+        ),
         "models[1].deployment.model_package_arn",
         ("'credit-default'", "own group 'churn-propensity'"),
     ),
     Case(
         "package-arn-malformed",
-        replace(
-            "arn:aws:sagemaker:eu-west-1:111122223333:model-package/churn-propensity/7",
-            "churn-propensity:7",
+        one_environment(
+            replace(
+                "arn:aws:sagemaker:eu-west-1:111122223333:model-package/churn-propensity/7",
+                "churn-propensity:7",
+            )
         ),
         "models[1].deployment.model_package_arn",
         ("a model package version ARN", "'churn-propensity:7'"),
     ),
     Case(
         "package-arn-for-another-region",
-        replace(
-            "arn:aws:sagemaker:eu-west-1:111122223333:model-package/churn-propensity/7",
-            "arn:aws:sagemaker:us-east-1:111122223333:model-package/churn-propensity/7",
+        one_environment(
+            replace(
+                "arn:aws:sagemaker:eu-west-1:111122223333:model-package/churn-propensity/7",
+                "arn:aws:sagemaker:us-east-1:111122223333:model-package/churn-propensity/7",
+            )
         ),
         "models[1].deployment.model_package_arn",
         ("is in region us-east-1", "environment 'prod'", "deployment.environments"),
     ),
     Case(
         "one-arn-for-two-environments",
-        mutate(_legacy_arn_for_two_regions),
+        one_environment(mutate(_legacy_arn_for_two_regions)),
         "models[0].deployment.model_package_arn",
         ("environment 'dev'", "region eu-west-1 and account 111122223333", "package_version"),
     ),
     Case(
         "two-environments-in-one-account-and-region",
         mutate(_second_environment_in_same_place),
-        "environments[1]",
+        "environments[2]",
         ("same account and region as 'prod'", "6 names", "model package group credit-default"),
     ),
     Case(
@@ -395,8 +414,9 @@ CASES = [
     Case(
         "availability-zone-of-another-region",
         replace(
-            "region: eu-west-1\n",
-            "region: eu-west-1\n    availability_zones: [eu-west-1a, us-east-1b]\n",
+            '"111122223333"\n    region: eu-west-1\n',  # prod's
+            '"111122223333"\n    region: eu-west-1\n'
+            "    availability_zones: [eu-west-1a, us-east-1b]\n",
         ),
         "environments[0].availability_zones[1]",
         ("must be a zone of region eu-west-1", "'us-east-1b'"),
@@ -528,35 +548,30 @@ CASES = [
         mutate(lambda d: d["models"][1]["batch"].pop("capture_s3_uri")),
         "models[1].batch.capture_s3_uri",
         ("is required", "DataCaptureConfig.DestinationS3Uri", "governance:batch-output=true"),
-        base=TWO_ENGINES,
     ),
     Case(
         "batch-cadence-the-scheduler-rejects",
         setting("models.1.batch.schedule", "cron(0 2 * * * *)"),
         "models[1].batch.schedule",
         ("'cron(0 2 * * * *)'", "exactly one of day-of-month and day-of-week", "EventBridge"),
-        base=TWO_ENGINES,
     ),
     Case(
         "batch-cadence-without-an-interval",
         setting("models.1.batch.schedule", "cron(0 2 ? * MON *)"),
         "models[1].batch.schedule",
         ("1 to 84 hours", "seven days", "rate(N hours)"),
-        base=TWO_ENGINES,
     ),
     Case(
         "batch-cadence-once",
         setting("models.1.batch.schedule", "at(2027-01-01T02:00:00)"),
         "models[1].batch.schedule",
         ("one-time schedule", "recurring cadence"),
-        base=TWO_ENGINES,
     ),
     Case(
         "batch-instance-type-transform-does-not-offer",
         setting("models.1.batch.instance_type", "ml.t3.medium"),
         "models[1].batch.instance_type",
         ("'ml.t3.medium'", "CreateTransformJob", "TransformResources.InstanceType"),
-        base=TWO_ENGINES,
     ),
     Case(
         "batch-output-inside-its-input",
@@ -565,21 +580,18 @@ CASES = [
         ),
         "models[1].batch.output_s3_uri",
         ("lies inside input_s3_uri", "does not overlap"),
-        base=TWO_ENGINES,
     ),
     Case(
         "batch-location-of-no-model",
         setting("models.1.batch.input_s3_uri", "s3://example-bank-batch-input/all-models/"),
         "models[1].batch.input_s3_uri",
         ("named after the model", "s3://<bucket>/.../churn-propensity/..."),
-        base=TWO_ENGINES,
     ),
     Case(
         "batch-without-a-deployment",
         mutate(_batch_without_deployment),
         "models[0].batch",
         ("needs a deployment section",),
-        base=TWO_ENGINES,
     ),
 ]
 

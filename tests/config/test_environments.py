@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
-from config import load_config, names
+from config import DEFAULT_CONFIG, load_config, names, parse_config
 from config.model import Environment, GovernanceConfig, ModelConfig
 from tests.conftest import REPO
 
@@ -114,7 +115,16 @@ def test_an_open_environment_gets_the_arn_from_the_stacks_values() -> None:
 
 
 def test_a_single_arn_serves_every_environment_unchanged() -> None:
-    config = load_config()
+    # Given the one-environment form (about that shape): the default config cut to prod, whose
+    # credit-default names its version by deployment.model_package_arn
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    data["environments"] = data["environments"][:1]
+    deployment = data["models"][0]["deployment"]
+    version = deployment.pop("environments")["prod"]["package_version"]
+    deployment["model_package_arn"] = (
+        f"arn:aws:sagemaker:eu-west-1:111122223333:model-package/credit-default/{version}"
+    )
+    config = parse_config({**data, "models": data["models"][:1]}, DEFAULT_CONFIG)
     env = config.environments[0]
     model = config.models[0]
     assert model.deployment is not None

@@ -19,10 +19,13 @@ from config.model import GovernanceConfig
 from stacks.governance_app import build_governance
 from tests.conftest import Assembly, cdk_context
 
-FOUNDATION = "example-bank-prod-foundation.template.json"
+# Every environment's foundation (prod on Model Monitor, dev on the Evidently engine)
+FOUNDATIONS = [
+    f"example-bank-{e.name}-foundation.template.json" for e in load_config().environments
+]
 
 
-def _synth_foundation(config: GovernanceConfig, outdir: Path) -> bytes:
+def _synth_foundation(config: GovernanceConfig, outdir: Path) -> dict[str, bytes]:
     # The session's default synth's context (path metadata on), so its foundation is the
     # reference and the default config is not synthesized twice.
     app = cdk.App(
@@ -36,7 +39,7 @@ def _synth_foundation(config: GovernanceConfig, outdir: Path) -> bytes:
     )
     build_governance(app, config)
     app.synth()
-    return (outdir / FOUNDATION).read_bytes()
+    return {name: (outdir / name).read_bytes() for name in FOUNDATIONS}
 
 
 def _renamed(config: GovernanceConfig, count: int, *, deployed: bool) -> GovernanceConfig:
@@ -59,7 +62,7 @@ def _renamed(config: GovernanceConfig, count: int, *, deployed: bool) -> Governa
 @pytest.fixture(scope="module")
 def foundations(
     tmp_path_factory: pytest.TempPathFactory, default_assembly: Assembly
-) -> dict[str, bytes]:
+) -> dict[str, dict[str, bytes]]:
     config = load_config()
     # Every variant keeps the organisation's set of consumer accounts (the default's one), the
     # only thing models contribute to the foundation (read access to registered artifacts).
@@ -71,7 +74,9 @@ def foundations(
     }
     return {
         # The default config (two deployed models), as the session synthesized it.
-        "two deployed models": (default_assembly.outdir / FOUNDATION).read_bytes(),
+        "two deployed models": {
+            name: (default_assembly.outdir / name).read_bytes() for name in FOUNDATIONS
+        },
         **{
             name: _synth_foundation(variant, tmp_path_factory.mktemp("foundation"))
             for name, variant in variants.items()
@@ -79,22 +84,37 @@ def foundations(
     }
 
 
-def test_foundation_is_byte_identical_for_any_model_list(foundations: dict[str, bytes]) -> None:
+def test_foundation_is_byte_identical_for_any_model_list(
+    foundations: dict[str, dict[str, bytes]],
+) -> None:
     reference = foundations["two deployed models"]
-    for name, template in foundations.items():
-        assert template == reference, f"the foundation changed for: {name}"
+    for name, templates in foundations.items():
+        for foundation in FOUNDATIONS:  # in every environment
+            assert templates[foundation] == reference[foundation], (
+                f"the foundation {foundation} changed for: {name}"
+            )
 
 
 def test_foundation_changes_with_organisation_level_inputs(
-    tmp_path_factory: pytest.TempPathFactory, foundations: dict[str, bytes]
+    tmp_path_factory: pytest.TempPathFactory, foundations: dict[str, dict[str, bytes]]
 ) -> None:
-    # The comparison can fail: an organisation-level input (alert e-mails) changes it.
+    # The comparison can fail: an organisation-level input (alert e-mails) changes it. (The
+    # variant's models are registered only, which the test above shows cannot change the
+    # foundation: the one with consumer accounts keeps the organisation's set, the synth is
+    # the foundations' and the registries' alone.)
     config = load_config()
     policy = config.governance.model_copy(update={"alert_emails": ["someone@example.com"]})
+    registered = [
+        m.model_copy(update={"deployment": None, "batch": None, "training": None})
+        for m in config.models
+        if m.consumer_accounts
+    ]
     changed = _synth_foundation(
-        config.model_copy(update={"governance": policy}), tmp_path_factory.mktemp("changed")
+        config.model_copy(update={"governance": policy, "models": registered}),
+        tmp_path_factory.mktemp("changed"),
     )
-    assert changed != foundations["two deployed models"]
+    for foundation in FOUNDATIONS:
+        assert changed[foundation] != foundations["two deployed models"][foundation], foundation
 
 
 def test_models_stacks_grant_nothing_on_foundation_roles(default_assembly: Assembly) -> None:
@@ -108,14 +128,20 @@ def test_models_stacks_grant_nothing_on_foundation_roles(default_assembly: Assem
                 assert "Fn::GetStackOutput" not in roles, f"{stack}/{logical_id}"
 
 
-def test_models_stacks_read_only_the_foundations_named_outputs(default_assembly: Assembly) -> None:
-    foundation = default_assembly.templates[FOUNDATION.removesuffix(".template.json")]
-    published = set(foundation["Outputs"])
+@pytest.mark.parametrize("foundation", FOUNDATIONS)
+def test_models_stacks_read_only_the_foundations_named_outputs(
+    default_assembly: Assembly, foundation: str
+) -> None:
+    # Each environment's models stacks read their own foundation's named outputs
+    name = foundation.removesuffix(".template.json")
+    published = set(default_assembly.templates[name]["Outputs"])
     assert not [o for o in published if o.startswith("PublishOutput")]
     used = set()
+    models_stacks = name.replace("-foundation", "-models-")
     for stack, template in default_assembly.templates.items():
-        if "-models-" in stack:
+        if stack.startswith(models_stacks):
             text = json.dumps(template)
             used |= {o for o in published if f'"OutputName": "{o}"' in text}
+            assert name in text  # (the references name this environment's foundation)
     assert used
     assert used <= published

@@ -54,7 +54,7 @@ def scenario(account: Account) -> Scenario:
     assert deployment.explainability is not None
     return Scenario.from_account(
         account,
-        retraining_pipeline=deployment.retraining_pipeline_name,
+        retraining_pipeline=model.retraining_pipeline_name,
         consumer_account=model.consumer_accounts[0] if model.consumer_accounts else None,
         shap_baseline_uri=deployment.explainability.baseline_s3_uri,
     )

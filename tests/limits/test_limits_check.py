@@ -277,6 +277,8 @@ def _wide_model_config(tmp_path: Path, features: int) -> Path:
         "reason": "this test measures the explainability dashboard only",
     }
     data["models"] = [model]
+    # (served in prod only: the other environments would add foundations and nothing to measure)
+    data["environments"] = [e for e in data["environments"] if e["name"] == "prod"]
     path = tmp_path / "wide.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path

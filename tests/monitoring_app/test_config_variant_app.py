@@ -1,14 +1,14 @@
 """The default app against a variant in which every field a platform team may edit has changed.
 
-Identity stays (organisation, environment and model names, account, region, shard size); all
-else changes: descriptions, owners, tiers, features, policies, schedules, deployments, handler
-settings. Then:
+Identity stays (organisation, environment and model names, account, region, monitoring engine,
+shard size); all else changes: descriptions, owners, tiers, features, policies, schedules,
+deployments in every environment, batch scoring, handler settings. Then:
 
 * no create-only property of a named or retained resource differs. Such a change makes
   CloudFormation replace the resource: a named one cannot be replaced (the new one would need
   the same name) and a retained one would be orphaned. Create-only properties come from the
   CloudFormation provider schemas that cfn-lint bundles (``createOnlyProperties``).
-* the handler settings of the environment reach the functions.
+* each environment's handler settings reach its functions.
 """
 
 from __future__ import annotations
@@ -27,11 +27,16 @@ from config import DEFAULT_CONFIG, parse_config
 from tests.conftest import REPO, Assembly, cdk_context
 
 REGION = "eu-west-1"
-LAYER = (
-    "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-x86_64:40"
-)
 RETAIN = {"Retain", "RetainExceptOnCreate"}
 Templates = dict[str, dict[str, Any]]
+
+
+def layer(region: str) -> str:
+    """Powertools' published layer in ``region`` (a function uses a layer of its own region)."""
+    return (
+        f"arn:aws:lambda:{region}:017000801446:layer:"
+        "AWSLambdaPowertoolsPythonV3-python314-x86_64:40"
+    )
 
 
 def variant_data() -> dict[str, Any]:
@@ -39,10 +44,11 @@ def variant_data() -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load(DEFAULT_CONFIG.read_text())
     data = copy.deepcopy(data)
     data["organisation"]["tags"] = {"cost-centre": "ml-platform-2", "owner": "risk-office"}
-    data["environments"][0]["handlers"] = {
-        "reserved_concurrency": 7,
-        "powertools_layer_arn": LAYER,
-    }
+    for environment in data["environments"]:
+        environment["handlers"] = {
+            "reserved_concurrency": 7,
+            "powertools_layer_arn": layer(environment["region"]),
+        }
     governance = data["governance"]
     governance["approval"] = {
         "required_evidence": ["model_quality_metrics", "separate_approver"],
@@ -64,8 +70,10 @@ def variant_data() -> dict[str, Any]:
         model["dataset_schema"]["features"].append({"name": "region_code", "type": "categorical"})
         model["consumer_accounts"] = ["777788889999"]
         deployment = model["deployment"]
-        group, _ = deployment["model_package_arn"].rsplit("/", 1)
-        deployment["model_package_arn"] = f"{group}/42"
+        for serving in deployment["environments"].values():  # every environment it serves
+            serving["package_version"] = 42
+            if "instance_type" in serving:
+                serving["instance_type"] = "ml.c5.xlarge"
         deployment["instance_type"] = "ml.c5.2xlarge"
         deployment["initial_instance_count"] = 3
         deployment["data_capture_percentage"] = 10
@@ -75,17 +83,28 @@ def variant_data() -> dict[str, Any]:
         deployment["ground_truth_window"] = {"start_time_offset": "-P3D", "end_time_offset": "-P2D"}
         deployment["retraining_pipeline_name"] = f"{name}-retrain-v2"
         deployment["output"] = {"probability_threshold": 0.6}
+        # (explainability stays off where it is: the evidently environment cannot run it)
+        explained = model["monitoring"].get("explainability", {}).get("enabled", True)
         model["monitoring"] = {
             "data_quality": {"schedule": "cron(0 0/6 ? * * *)"},
             "model_quality": {"schedule": "cron(0 4 ? * * *)"},
             "bias": {"schedule": "cron(0 5 ? * * *)", "enabled": model.get("bias") is not None},
-            "explainability": {"schedule": "cron(0 6 ? * * *)"},
+            "explainability": {"schedule": "cron(0 6 ? * * *)", "enabled": explained},
         }
     credit, churn = data["models"]
     credit["bias"]["facet_value"] = "male"
     credit["deployment"]["explainability"]["num_samples"] = 50
     churn["risk_tier"] = "medium"
     churn["deployment"]["model_quality_floor"] = {"metric": "f1", "minimum": 0.5}
+    churn["batch"] = {
+        "input_s3_uri": "s3://example-bank-batch-input/churn-propensity/v2/",
+        "output_s3_uri": "s3://example-bank-batch-output/churn-propensity/scores-v2/",
+        "capture_s3_uri": "s3://example-bank-batch-output/churn-propensity/capture-v2/",
+        "schedule": "cron(0 4 * * ? *)",
+        "instance_type": "ml.c5.xlarge",
+        "instance_count": 2,
+        "ground_truth_s3_uri": "s3://new-ground-truth/churn-propensity/batch/",
+    }
     return data
 
 
@@ -220,33 +239,42 @@ def test_unnamed_resources_may_be_replaced() -> None:
 # -- handler settings -----------------------------------------------------------------------------
 
 
-def _handlers(templates: Templates) -> list[dict[str, Any]]:
-    return [
-        r["Properties"]
-        for template in templates.values()
-        for r in template["Resources"].values()
-        if r["Type"] == "AWS::Lambda::Function"
-        and str(r["Properties"].get("Handler", "")).startswith("governance.")
-        and r["Properties"]["Handler"] != "governance.package_baselines.handler"
-    ]
+def _handlers(templates: Templates) -> dict[str, list[dict[str, Any]]]:
+    """The governance functions by environment region, after checking each environment's
+    foundation has its three (approval gate, audit ledger, monitoring violations)."""
+    per_stack = {
+        stack: [
+            r["Properties"]
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::Lambda::Function"
+            and str(r["Properties"].get("Handler", "")).startswith("governance.")
+            and r["Properties"]["Handler"] != "governance.package_baselines.handler"
+        ]
+        for stack, template in templates.items()
+    }
+    environments = variant_data()["environments"]
+    foundations = {f"example-bank-{e['name']}-foundation": e["region"] for e in environments}
+    assert {stack for stack, found in per_stack.items() if found} == set(foundations)
+    assert all(len(per_stack[stack]) == 3 for stack in foundations), per_stack.keys()
+    return {region: per_stack[stack] for stack, region in foundations.items()}
 
 
 def test_configured_concurrency_and_layer_reach_every_handler(variant_templates: Templates) -> None:
     handlers = _handlers(variant_templates)
-    assert len(handlers) == 3
-    for properties in handlers:
-        assert properties["ReservedConcurrentExecutions"] == 7
-        assert properties["Layers"] == [LAYER]
+    assert len(handlers) == len(variant_data()["environments"])  # (in different regions)
+    for region, functions in handlers.items():
+        for properties in functions:
+            assert properties["ReservedConcurrentExecutions"] == 7
+            assert properties["Layers"] == [layer(region)]
 
 
 def test_default_handlers_reserve_nothing_and_use_the_pinned_layer(
     default_assembly: Assembly,
 ) -> None:
     handlers = _handlers(default_assembly.templates)
-    assert len(handlers) == 3
     parameter = "/aws/service/powertools/python/x86_64/python3.14/3.37.0"
     assert powertools_layer_parameter() == parameter
-    for properties in handlers:
+    for properties in [p for functions in handlers.values() for p in functions]:
         assert "ReservedConcurrentExecutions" not in properties
         assert properties["Layers"] == [f"{{{{resolve:ssm:{parameter}}}}}"]
 

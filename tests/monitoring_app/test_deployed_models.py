@@ -1,4 +1,7 @@
-"""Serving and monitoring of the default app's deployed models, as synthesized."""
+"""Serving and monitoring of the default app's deployed models, as synthesized.
+
+Each test about deployed models runs for every model in every environment that serves it
+(prod on Model Monitor, dev on the Evidently engine), on that environment's stacks only."""
 
 from __future__ import annotations
 
@@ -9,15 +12,17 @@ import pytest
 
 from cdk_constructs import tags
 from config import load_config
-from config.model import ModelConfig
+from config.model import Environment, ModelConfig, MonitoringEngineName
 from governance.contracts.parameters import parse_endpoint_governance
-from tests.conftest import REPO, Assembly
+from tests.conftest import REPO, Assembly, deployments
 
 EVENTS = REPO / "tests" / "events" / "monitoring"
 
-MODELS = "example-bank-prod-models-00"
 CONFIG = load_config()
-DEPLOYED = [m for m in CONFIG.models if m.deployment is not None]
+# (environment, model as it deploys it) for every model an environment serves
+SERVED = [
+    pytest.param(env, model, id=f"{env.name}-{model.name}") for env, model in deployments(CONFIG)
+]
 TYPES = {
     "data_quality": "DataQuality",
     "model_quality": "ModelQuality",
@@ -34,13 +39,14 @@ def _of_model(assembly: Assembly, cfn_type: str, model: ModelConfig) -> list[dic
     ]
 
 
-@pytest.mark.parametrize("model", DEPLOYED, ids=lambda m: m.name)
+@pytest.mark.parametrize(("env", "model"), SERVED)
 def test_each_deployed_model_has_one_isolated_endpoint(
-    default_assembly: Assembly, model: ModelConfig
+    default_assembly: Assembly, env: Environment, model: ModelConfig
 ) -> None:
-    (endpoint,) = _of_model(default_assembly, "AWS::SageMaker::Endpoint", model)
-    assert endpoint["Properties"]["EndpointName"] == f"{model.name}-prod"
-    (sm_model,) = _of_model(default_assembly, "AWS::SageMaker::Model", model)
+    assembly = default_assembly.environment(env.name)
+    (endpoint,) = _of_model(assembly, "AWS::SageMaker::Endpoint", model)
+    assert endpoint["Properties"]["EndpointName"] == f"{model.name}-{env.name}"
+    (sm_model,) = _of_model(assembly, "AWS::SageMaker::Model", model)
     assert sm_model["Properties"]["EnableNetworkIsolation"] is True
     assert sm_model["Properties"]["VpcConfig"]["Subnets"]
     container = (
@@ -48,18 +54,19 @@ def test_each_deployed_model_has_one_isolated_endpoint(
     )
     assert model.deployment is not None
     assert container["ModelPackageName"] == model.deployment.model_package_arn
-    (config,) = _of_model(default_assembly, "AWS::SageMaker::EndpointConfig", model)
+    (config,) = _of_model(assembly, "AWS::SageMaker::EndpointConfig", model)
     capture = config["Properties"]["DataCaptureConfig"]
     assert capture["InitialSamplingPercentage"] == model.deployment.data_capture_percentage
     assert "KmsKeyId" in capture
-    assert "KmsKeyId" in config["Properties"]  # neither default instance type is NVMe-backed
+    assert "KmsKeyId" in config["Properties"]  # no default instance type is NVMe-backed
 
 
-@pytest.mark.parametrize("model", DEPLOYED, ids=lambda m: m.name)
+@pytest.mark.parametrize(("env", "model"), SERVED)
 def test_enabled_monitors_are_scheduled_from_config(
-    default_assembly: Assembly, model: ModelConfig
+    default_assembly: Assembly, env: Environment, model: ModelConfig
 ) -> None:
-    schedules = _of_model(default_assembly, "AWS::SageMaker::MonitoringSchedule", model)
+    assembly = default_assembly.environment(env.name)
+    schedules = _of_model(assembly, "AWS::SageMaker::MonitoringSchedule", model)
     scheduled = {
         s["Properties"]["MonitoringScheduleConfig"]["MonitoringType"]: s["Properties"][
             "MonitoringScheduleConfig"
@@ -71,28 +78,49 @@ def test_enabled_monitors_are_scheduled_from_config(
         for name in TYPES
         if getattr(model.monitoring, name).enabled
     }
-    assert scheduled == expected
+    if env.monitoring_engine is MonitoringEngineName.MODEL_MONITOR:
+        assert scheduled == expected
+        return
+    # The Evidently engine: no Model Monitor schedule, an EventBridge schedule per enabled check
+    # (<model>-<env>-<check>) on the check's cron
+    assert scheduled == {}
+    evidently = {
+        s["Properties"]["Name"]: s["Properties"]["ScheduleExpression"]
+        for s in assembly.resources("AWS::Scheduler::Schedule").values()
+        if str(s["Properties"].get("Name", "")).startswith(f"{model.name}-{env.name}-")
+        and not str(s["Properties"]["Name"]).endswith("-batch")
+    }
+    assert evidently == {
+        f"{model.name}-{env.name}-{name.replace('_', '-')}": getattr(
+            model.monitoring, name
+        ).schedule
+        for name in TYPES
+        if getattr(model.monitoring, name).enabled
+    }
 
 
 def test_high_risk_model_has_all_four_monitors(default_assembly: Assembly) -> None:
+    # (served in prod only, on Model Monitor: the Evidently engine has no explainability)
     credit = next(m for m in CONFIG.models if m.risk_tier.value == "high")
     schedules = _of_model(default_assembly, "AWS::SageMaker::MonitoringSchedule", credit)
     assert len(schedules) == 4
+    assert {s["Properties"]["EndpointName"] for s in schedules} == {f"{credit.name}-prod"}
 
 
-@pytest.mark.parametrize("model", DEPLOYED, ids=lambda m: m.name)
+@pytest.mark.parametrize(("env", "model"), SERVED)
 def test_endpoint_parameter_is_what_the_violations_handler_parses(
-    default_assembly: Assembly, model: ModelConfig
+    default_assembly: Assembly, env: Environment, model: ModelConfig
 ) -> None:
+    endpoint = f"{model.name}-{env.name}"
     (parameter,) = [
         p
-        for p in default_assembly.resources("AWS::SSM::Parameter").values()
-        if p["Properties"]["Name"] == f"/sagemaker-governance/endpoints/{model.name}-prod"
+        for p in default_assembly.environment(env.name).resources("AWS::SSM::Parameter").values()
+        if p["Properties"]["Name"] == f"/sagemaker-governance/endpoints/{endpoint}"
     ]
     governance = parse_endpoint_governance(
         parameter["Properties"]["Value"],
         parameter=parameter["Properties"]["Name"],
-        endpoint=f"{model.name}-prod",
+        endpoint=endpoint,
     )
     assert governance.model_name == model.name
     assert {m.value for m in governance.monitors} == {
@@ -100,15 +128,16 @@ def test_endpoint_parameter_is_what_the_violations_handler_parses(
     }
 
 
-@pytest.mark.parametrize("model", DEPLOYED, ids=lambda m: m.name)
+@pytest.mark.parametrize(("env", "model"), SERVED)
 def test_alarms_watch_each_model_and_notify_the_topic(
-    default_assembly: Assembly, model: ModelConfig
+    default_assembly: Assembly, env: Environment, model: ModelConfig
 ) -> None:
+    # The endpoint's alarms (batch scoring's alarms have no Endpoint dimension)
+    endpoint = {"Name": "Endpoint", "Value": f"{model.name}-{env.name}"}
     alarms = [
         a
-        for a in default_assembly.templates[MODELS]["Resources"].values()
-        if a["Type"] == "AWS::CloudWatch::Alarm"
-        and f"{model.name}-prod" in json.dumps(a["Properties"].get("Dimensions", []))
+        for a in default_assembly.environment(env.name).resources("AWS::CloudWatch::Alarm").values()
+        if endpoint in a["Properties"].get("Dimensions", [])
     ]
     features = [f.name for f in model.dataset_schema.features]
     drift = {
@@ -170,6 +199,7 @@ def test_every_monitor_alarm_names_exactly_the_published_dimensions(
 
 
 def _monitoring_runs_rule(assembly: Assembly) -> dict[str, Any]:
+    """The one rule of an environment for processing-job state changes."""
     (rule,) = [
         r["Properties"]
         for r in assembly.resources("AWS::Events::Rule").values()
@@ -179,17 +209,18 @@ def _monitoring_runs_rule(assembly: Assembly) -> dict[str, Any]:
     return rule
 
 
+@pytest.mark.parametrize("env", [e.name for e in CONFIG.environments])
 @pytest.mark.parametrize(
     ("status", "routed"),
     [("Failed", True), ("Stopped", True), ("Completed", True), ("InProgress", False)],
 )
 def test_failed_and_stopped_runs_reach_the_violations_handler(
-    default_assembly: Assembly, status: str, routed: bool
+    default_assembly: Assembly, env: str, status: str, routed: bool
 ) -> None:
     from moto.events.models import EventPattern
 
-    # Given the one environment-wide rule for processing-job state changes
-    rule = _monitoring_runs_rule(default_assembly)
+    # Given the one environment-wide rule for processing-job state changes, in each environment
+    rule = _monitoring_runs_rule(default_assembly.environment(env))
     pattern = EventPattern.load(json.dumps(rule["EventPattern"]))
     event = json.loads((EVENTS / "event-failed-execution.json").read_text())
     event["detail"]["ProcessingJobStatus"] = status
@@ -201,20 +232,22 @@ def test_failed_and_stopped_runs_reach_the_violations_handler(
     assert "DeadLetterConfig" in target
 
 
+@pytest.mark.parametrize("env", [e.name for e in CONFIG.environments])
 @pytest.mark.parametrize(
     ("status", "routed"),
     [("Failed", True), ("Stopped", True), ("Succeeded", False), ("Executing", False)],
 )
 def test_failed_and_stopped_pipeline_executions_reach_the_violations_handler(
-    default_assembly: Assembly, status: str, routed: bool
+    default_assembly: Assembly, env: str, status: str, routed: bool
 ) -> None:
     from moto.events.models import EventPattern
 
     # Given the one environment-wide rule for monitoring pipeline executions (Evidently checks,
-    # batch scoring), and the developer guide's "Pipeline execution state change" event
+    # batch scoring), in each environment, and the developer guide's "Pipeline execution state
+    # change" event
     (rule,) = [
         r["Properties"]
-        for r in default_assembly.resources("AWS::Events::Rule").values()
+        for r in default_assembly.environment(env).resources("AWS::Events::Rule").values()
         if r["Properties"]["EventPattern"].get("detail-type")
         == ["SageMaker Model Building Pipeline Execution Status Change"]
     ]
@@ -232,6 +265,11 @@ def test_failed_and_stopped_pipeline_executions_reach_the_violations_handler(
 
 
 def test_one_dashboard_per_deployed_model(default_assembly: Assembly) -> None:
+    # One per model and environment serving it, and one per batch-scoring pipeline
     dashboards = default_assembly.resources("AWS::CloudWatch::Dashboard")
     names = sorted(d["Properties"]["DashboardName"] for d in dashboards.values())
-    assert names == sorted(f"{m.name}-prod-monitoring" for m in DEPLOYED)
+    served = deployments(CONFIG)
+    assert names == sorted(
+        [f"{m.name}-{env.name}-monitoring" for env, m in served]
+        + [f"{m.name}-{env.name}-batch-monitoring" for env, m in served if m.batch is not None]
+    )

@@ -1,24 +1,22 @@
-"""Batch scoring as the app synthesizes it, on both engines (one module-scoped synth).
+"""Batch scoring as the app synthesizes it, on both engines (the session's default synth).
 
-One app, two environments serving churn-propensity with its batch section: ``mm`` on Model
-Monitor, ``ev`` on the Evidently engine. Checked from the templates: the pipeline's steps are
-valid ``CreateTransformJob`` / ``CreateProcessingJob`` requests (botocore's service model), the
-transform is hardened and captures, the checks read that capture and publish what the alarms
-watch (Model Monitor's batch namespaces, ``MonitoringSchedule`` instead of ``Endpoint``), the
-violations handler records and alerts a batch check like an endpoint's, and a failed execution
-alerts.
+The default config's two environments serve churn-propensity with its batch section: ``prod``
+on Model Monitor, ``dev`` on the Evidently engine. Checked from the templates: the pipeline's
+steps are valid ``CreateTransformJob`` / ``CreateProcessingJob`` requests (botocore's service
+model), the transform is hardened and captures, the checks read that capture and publish what
+the alarms watch (Model Monitor's batch namespaces, ``MonitoringSchedule`` instead of
+``Endpoint``), the violations handler records and alerts a batch check like an endpoint's, and
+a failed execution alerts.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from botocore.session import get_session
 from botocore.validate import ParamValidator
 
@@ -30,12 +28,12 @@ from cdk_constructs.monitoring.batch import (
 )
 from cdk_constructs.monitoring.evidently_engine import ENV_ENDPOINT_NAME, ENV_SCHEDULE_NAME
 from cdk_constructs.monitoring.images import MonitorType
-from config import parse_config
+from config import load_config
 from governance.contracts.vocabulary import ENDPOINT_PARAMETER_PREFIX
 from governance.events import MonitoringOutcome, ProcessingJobStateChange
 from governance.logic.monitoring import ViolationStores, run_violations
 from monitoring_jobs import evidently_check as job
-from tests.conftest import REPO, cdk_context
+from tests.conftest import Assembly, deployments
 from tests.handlers.fakes import (
     FakeEvidence,
     FakeMonitoringRuns,
@@ -45,52 +43,27 @@ from tests.handlers.fakes import (
 )
 from tests.monitoring_engines.test_both_engines import _resolve
 
-ENVIRONMENTS = {"mm": ("model-monitor", "eu-west-1"), "ev": ("evidently", "eu-central-1")}
-ACCOUNT = "111122223333"
+# name: (engine, region, account) of every environment; each serves churn-propensity
+ENVIRONMENTS = {
+    e.name: (e.monitoring_engine.value, str(e.region), str(e.account))
+    for e in load_config().environments
+}
 MODEL = "churn-propensity"
-TWO_ENGINES = REPO / "config" / "examples" / "two-engines.yaml"
 EXECUTION = "execution-1"
-MLFLOW_APP = "arn:aws:sagemaker:eu-central-1:111122223333:mlflow-app/app-governance01"
 Templates = dict[str, dict[str, Any]]
 
 
-def config_data() -> dict[str, Any]:
-    data: dict[str, Any] = copy.deepcopy(yaml.safe_load(TWO_ENGINES.read_text()))
-    data["environments"] = [
-        {"name": name, "account": ACCOUNT, "region": region, "monitoring_engine": engine}
-        for name, (engine, region) in ENVIRONMENTS.items()
-    ]
-    data["environments"][1]["mlflow_tracking_arn"] = MLFLOW_APP  # ev: history in MLflow
-    model = next(m for m in data["models"] if m["name"] == MODEL)
-    model["deployment"]["environments"] = {name: {"package_version": 7} for name in ENVIRONMENTS}
-    data["models"] = [model]
-    return data
+@pytest.fixture(scope="module")
+def outdir(default_assembly: Assembly) -> Path:
+    served = {(env.name, model.name) for env, model in deployments(load_config())}
+    assert served >= {(env, MODEL) for env in ENVIRONMENTS}
+    assert {engine for engine, _, _ in ENVIRONMENTS.values()} == {"model-monitor", "evidently"}
+    return default_assembly.outdir
 
 
 @pytest.fixture(scope="module")
-def outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import aws_cdk as cdk
-
-    from stacks.governance_app import build_governance
-
-    outdir = tmp_path_factory.mktemp("batch")
-    app = cdk.App(outdir=str(outdir), context=cdk_context())
-    config = parse_config(config_data(), REPO / "batch.yaml")
-    assert config.models[0].batch is not None
-    from governance_report.scopes import record_inventory
-
-    built = build_governance(app, config)
-    app.synth()
-    record_inventory(built, [m.name for m in config.models], outdir)
-    return outdir
-
-
-@pytest.fixture(scope="module")
-def templates(outdir: Path) -> Templates:
-    return {
-        p.name.removesuffix(".template.json"): json.loads(p.read_text())
-        for p in Path(outdir).glob("*.template.json")
-    }
+def templates(default_assembly: Assembly) -> Templates:
+    return default_assembly.templates
 
 
 def _resources(templates: Templates, env: str, cfn_type: str) -> dict[str, dict[str, Any]]:
@@ -159,7 +132,7 @@ def test_the_schedule_starts_the_pipeline_with_retries_and_a_dead_letter_queue(
         (schedule,) = (
             s["Properties"]
             for s in _resources(templates, env, "AWS::Scheduler::Schedule").values()
-            if s["Properties"]["Name"] == name
+            if s["Properties"].get("Name") == name  # (the training schedule has none)
         )
         assert schedule["ScheduleExpression"] == "cron(0 2 * * ? *)"
         assert schedule["ScheduleExpressionTimezone"] == "UTC"
@@ -234,8 +207,9 @@ def test_the_checks_read_the_capture_and_publish_what_the_alarms_watch(
         assert args.schedule == f"{batch}-{check.replace('_', '-')}"
         assert request["Environment"][ENV_ENDPOINT_NAME] == batch
         assert request["Environment"][ENV_SCHEDULE_NAME] == args.schedule
-        # ev names an MLflow App: its batch checks log there like its endpoint checks
-        assert args.mlflow_tracking_arn == (MLFLOW_APP if env == "ev" else None)
+        # The default names no MLflow App (test_two_engine_mutations checks the batch checks
+        # log to one when the environment names it)
+        assert args.mlflow_tracking_arn is None
         capture = f"s3://example-bank-batch-output/{MODEL}/capture/"
         if check == "data_quality":
             assert args.capture_uri == f"{capture}{EXECUTION}/"  # this run's capture only
@@ -281,7 +255,8 @@ def _parameter(templates: Templates, env: str) -> dict[str, Any]:
 def test_the_handler_records_and_alerts_batch_checks_like_endpoint_checks(
     templates: Templates, status: str, detail: dict[str, Any], outcome: str
 ) -> None:
-    env = "ev"
+    env = "dev"  # the Evidently engine's
+    _, region, account = ENVIRONMENTS[env]
     parameter = _parameter(templates, env)
     schedule = parameter["monitors"]["data_quality"]
     report = f"s3://reports/{schedule}/1"
@@ -290,13 +265,13 @@ def test_the_handler_records_and_alerts_batch_checks_like_endpoint_checks(
         "id": "event-1",
         "detail-type": "SageMaker Processing Job State Change",
         "source": "aws.sagemaker",
-        "account": ACCOUNT,
+        "account": account,
         "time": "2026-12-02T04:05:00Z",
-        "region": "eu-central-1",
-        "resources": ["arn:aws:sagemaker:eu-central-1:111122223333:processing-job/run-1"],
+        "region": region,
+        "resources": [f"arn:aws:sagemaker:{region}:{account}:processing-job/run-1"],
         "detail": {
             "ProcessingJobName": "run-1",
-            "ProcessingJobArn": "arn:aws:sagemaker:eu-central-1:111122223333:processing-job/run-1",
+            "ProcessingJobArn": f"arn:aws:sagemaker:{region}:{account}:processing-job/run-1",
             "ProcessingJobStatus": status,
             "Environment": {ENV_ENDPOINT_NAME: f"{MODEL}-{env}-batch", ENV_SCHEDULE_NAME: schedule},
             "ProcessingOutputConfig": {"Outputs": [{"S3Output": {"S3Uri": report}}]},
@@ -380,7 +355,7 @@ def test_the_pipeline_role_may_run_transforms_and_pass_only_the_monitoring_role(
 
 
 def test_the_foundation_grants_batch_locations_by_tag_only(templates: Templates) -> None:
-    foundation = templates["example-bank-ev-foundation"]["Resources"]
+    foundation = templates["example-bank-dev-foundation"]["Resources"]
     statements = [
         s
         for r in foundation.values()
@@ -422,7 +397,7 @@ def test_the_report_lists_the_batch_transform_and_checks_and_prices_them(outdir:
     from governance_report.controls import governed_models
     from governance_report.costs import PriceTable, estimate, load_prices
 
-    models = {m.environment: m for m in governed_models(load_assembly(outdir))}
+    models = {m.environment: m for m in governed_models(load_assembly(outdir)) if m.name == MODEL}
     for env in ENVIRONMENTS:
         batch = sorted(
             (m.name, m.monitoring_type, m.engine, m.schedule_expression)
@@ -438,7 +413,7 @@ def test_the_report_lists_the_batch_transform_and_checks_and_prices_them(outdir:
     # The built-in table has no batch transform price: the transform is "not estimated".
     (line,) = [
         line
-        for line in estimate([models["mm"]], load_prices()).lines
+        for line in estimate([models["prod"]], load_prices()).lines
         if line.item.startswith("batch transform")
     ]
     assert line.monthly is None
@@ -457,7 +432,7 @@ def test_the_report_lists_the_batch_transform_and_checks_and_prices_them(outdir:
     )
     (priced,) = [
         line
-        for line in estimate([models["mm"]], PriceTable.model_validate(table)).lines
+        for line in estimate([models["prod"]], PriceTable.model_validate(table)).lines
         if line.item.startswith("batch transform")
     ]
     assert priced.monthly is not None

@@ -26,14 +26,27 @@ def governance_config() -> GovernanceConfig:
     return load_config()
 
 
+def _in_prod(model: ModelConfig, config: GovernanceConfig) -> ModelConfig:
+    """``model`` as the default config's prod environment (Model Monitor, every model served)
+    deploys it."""
+    prod = next(e for e in config.environments if e.name == "prod")
+    assert prod.region is not None
+    assert prod.account is not None
+    served = model.for_environment(prod, partition="aws", region=prod.region, account=prod.account)
+    assert served.deployment is not None, f"{model.name} is not served in prod"
+    return served
+
+
 @pytest.fixture(scope="module")
 def high_risk_model(governance_config: GovernanceConfig) -> ModelConfig:
-    return next(m for m in governance_config.models if m.risk_tier is RiskTier.HIGH)
+    model = next(m for m in governance_config.models if m.risk_tier is RiskTier.HIGH)
+    return _in_prod(model, governance_config)
 
 
 @pytest.fixture(scope="module")
 def model_without_bias(governance_config: GovernanceConfig) -> ModelConfig:
-    return next(m for m in governance_config.models if m.bias is None)
+    model = next(m for m in governance_config.models if m.bias is None)
+    return _in_prod(model, governance_config)
 
 
 @pytest.fixture(scope="module")

@@ -174,6 +174,7 @@ def test_govcloud_needs_an_explicit_layer(default_data: dict[str, Any]) -> None:
     data = _with(default_data, "environments.0.region", "us-gov-west-1")
     for model in data["models"]:
         del model["deployment"]
+        model.pop("batch", None)  # batch scoring serves the deployment's version
     message = _error(data)
     assert "handlers.powertools_layer_arn is required in region us-gov-west-1" in message
     assert "aws-us-gov" in message

@@ -39,19 +39,20 @@ from cdk_constructs.monitoring.evidently_engine import (
     EXPLAINABILITY_DATASET_STEP,
 )
 from cdk_constructs.monitoring.images import monitor_image_uri
-from config import parse_config
+from config import DEFAULT_CONFIG, parse_config
 from config.loader import ConfigError
 from monitoring_jobs import evidently_check as job
 from tests.compliance_mutation.mutations import Where, props
 from tests.compliance_mutation.test_mutations import GovernanceRunner
 from tests.compliance_mutation.test_two_engine_mutations import edit_definition
-from tests.conftest import REPO, cdk_context
+from tests.conftest import cdk_context
 
-TWO_ENGINES = REPO / "config" / "examples" / "two-engines.yaml"
 MODEL = "churn-propensity"
 ENDPOINT = f"{MODEL}-dev"
 SCHEDULE = f"{ENDPOINT}-explainability"
 REGION = "eu-west-1"
+# dev as the two-engine example had it: in prod's region, its checks logging to an MLflow App
+MLFLOW_APP = "arn:aws:sagemaker:eu-west-1:555566667777:mlflow-app/app-governance01"
 STEP = "ExplainabilityCheck"
 PIPELINE = Where(
     "dev-models-00",
@@ -61,10 +62,12 @@ PIPELINE = Where(
 
 
 def config_data(*, opt_in: bool = True, engine: str = "evidently") -> dict[str, Any]:
-    data: dict[str, Any] = copy.deepcopy(yaml.safe_load(TWO_ENGINES.read_text()))
+    data: dict[str, Any] = copy.deepcopy(yaml.safe_load(DEFAULT_CONFIG.read_text()))
     (dev,) = (e for e in data["environments"] if e["name"] == "dev")
+    dev["region"] = REGION
     dev["monitoring_engine"] = engine
-    dev.pop("mlflow_tracking_arn", None) if engine != "evidently" else None
+    if engine == "evidently":
+        dev["mlflow_tracking_arn"] = MLFLOW_APP
     if opt_in:
         dev["clarify_existing_customer"] = True
     data["environments"] = [dev]
@@ -87,7 +90,7 @@ def outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     app = cdk.App(outdir=str(outdir), context=cdk_context(**{"aws:cdk:enable-path-metadata": True}))
     from governance_report.scopes import record_inventory
 
-    config = parse_config(config_data(), TWO_ENGINES)
+    config = parse_config(config_data(), DEFAULT_CONFIG)
     built = build_governance(app, config)
     app.synth()
     record_inventory(built, [m.name for m in config.models], outdir)
@@ -274,7 +277,7 @@ def test_the_governance_pack_checks_the_clarify_step(outdir: Path) -> None:
 
 def test_without_the_opt_in_explainability_is_refused_saying_how_to_opt_in() -> None:
     with pytest.raises(ConfigError) as error:
-        parse_config(config_data(opt_in=False), TWO_ENGINES)
+        parse_config(config_data(opt_in=False), DEFAULT_CONFIG)
     message = str(error.value)
     assert "models[0].monitoring.explainability.enabled" in message
     assert "no longer open to new customers" in message
@@ -283,7 +286,7 @@ def test_without_the_opt_in_explainability_is_refused_saying_how_to_opt_in() -> 
 
 def test_the_opt_in_is_only_for_the_evidently_engine() -> None:
     with pytest.raises(ConfigError) as error:
-        parse_config(config_data(engine="model-monitor"), TWO_ENGINES)
+        parse_config(config_data(engine="model-monitor"), DEFAULT_CONFIG)
     message = str(error.value)
     assert "clarify_existing_customer" in message
     assert "only with monitoring_engine evidently" in message

@@ -1,5 +1,7 @@
-"""The governance report on templates the app synthesizes: the default config (one environment)
-and a two-environment organisation run through ``app.main()``, the real entry point.
+"""The governance report on the templates the app synthesizes for the default config: prod on
+Model Monitor in eu-west-1, dev on the Evidently engine in us-east-1 (churn-propensity served in
+both, credit-default in prod only). The CLI test (tests/app/test_cli.py) checks that the real
+entry point writes the inventory and the report.
 
 These are the templates a reviewer's report is made from: principals built with ``Fn::Join``
 and ``AWS::Partition``, cross-stack ``Fn::GetStackOutput`` references, CDK logical ids.
@@ -10,85 +12,23 @@ from __future__ import annotations
 import html
 import json
 import re
-from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
+from config import load_config
 from governance_report import GovernanceReport, build_report
-from governance_report.assembly import load_assembly
 from governance_report.controls import approval_policy
 from governance_report.inventory import Concern, read_inventory
 from governance_report.render_html import render_html
 from governance_report.render_markdown import escape, render_markdown
-from tests.conftest import REPO, Assembly, cdk_context
+from tests.conftest import Assembly, deployments
 
 pytestmark = pytest.mark.slow
-
-TWO_ENVIRONMENTS = """
-environments:
-  - name: dev
-    account: "210987654321"
-    region: us-east-1
-  - name: prod
-    account: "111122223333"
-    region: eu-west-1
-"""
-
-
-def two_environment_config(folder: Path) -> Path:
-    """The default organisation deployed to a dev (us-east-1) and a prod (eu-west-1) account,
-    each environment serving the same version number of its own package group."""
-    data = yaml.safe_load((REPO / "config" / "default.yaml").read_text())
-    data["environments"] = yaml.safe_load(TWO_ENVIRONMENTS)["environments"]
-    for model in data["models"]:
-        version = int(model["deployment"].pop("model_package_arn").rsplit("/", 1)[1])
-        model["deployment"]["environments"] = {
-            name: {"package_version": version} for name in ("dev", "prod")
-        }
-    path = folder / "two environments.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
-
-
-def run_app(context: dict[str, Any], outdir: Path) -> int:
-    """``app.main()`` on an app with what ``cdk synth`` passes: cdk.json's feature flags, path
-    metadata and the -c values (the jsii process's environment is fixed when it starts)."""
-    import aws_cdk as cdk
-
-    from app import main
-
-    return main(
-        cdk.App(
-            outdir=str(outdir),
-            context={**cdk_context(), "aws:cdk:enable-path-metadata": True, **context},
-        )
-    )
 
 
 @pytest.fixture(scope="module")
 def default_report(default_assembly: Assembly) -> GovernanceReport:
     return build_report(default_assembly.outdir)
-
-
-@pytest.fixture(scope="module")
-def two_env_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("two-env")
-    outdir = folder / "cdk.out"
-    # When the real entry point synthesizes a two-environment organisation
-    assert run_app({"config": str(two_environment_config(folder))}, outdir) == 0
-    return outdir
-
-
-@pytest.fixture(scope="module")
-def two_env(two_env_outdir: Path) -> GovernanceReport:
-    return build_report(two_env_outdir)
-
-
-@pytest.fixture(scope="module")
-def two_env_markdown(two_env: GovernanceReport) -> str:
-    return render_markdown(two_env)
 
 
 # --------------------------------------------------------------------------- facts
@@ -115,11 +55,14 @@ def test_consumer_accounts_are_read_through_join_and_partition(
 def test_effective_policy_shown_is_the_synthesized_parameter(
     default_report: GovernanceReport, default_assembly: Assembly
 ) -> None:
-    # Given each model's approval-policy parameter as synthesized
+    # Given each model's approval-policy parameter as synthesized in each environment
+    assert {m.environment for m in default_report.models} == {"prod", "dev"}
     for model in default_report.models:
         (parameter,) = [
             r
-            for r in default_assembly.resources("AWS::SSM::Parameter").values()
+            for r in default_assembly.environment(model.environment)
+            .resources("AWS::SSM::Parameter")
+            .values()
             if "required_evidence" in str(r["Properties"]["Value"])
             and json.loads(r["Properties"]["Value"])["model_name"] == model.name
         ]
@@ -176,12 +119,26 @@ def test_no_cdk_logical_id_appears_in_the_report(
 def test_default_costs_are_fully_priced_and_dated(default_report: GovernanceReport) -> None:
     costs = default_report.costs
     assert costs.lines
-    assert costs.unpriced == ()
-    assert all(line.price is not None for line in costs.lines)
-    # DataQuality runs hourly with a one-hour maximum runtime: exactly the month's 730 hours
+    # Except batch scoring's transform, which the built-in table has no price for: "not
+    # estimated", saying why, once per environment that scores in batch
+    assert sorted((line.environment, line.item) for line in costs.unpriced) == [
+        ("dev", "batch transform churn-propensity-dev-batch"),
+        ("prod", "batch transform churn-propensity-prod-batch"),
+    ]
+    for line in costs.unpriced:
+        assert line.monthly is None
+        assert "no transform price for ml.m5.xlarge" in line.note, line.note
+    assert all(line.price is not None for line in costs.lines if line not in costs.unpriced)
+    # DataQuality runs hourly on every endpoint with a one-hour maximum runtime: exactly the
+    # month's 730 hours; batch scoring's check runs once per daily transform: 30.4 runs of 1 h
+    served = deployments(load_config())
     dq = [line for line in costs.lines if line.item == "DataQuality monitor"]
-    assert dq
-    assert all(line.billed_hours == pytest.approx(730) for line in dq)
+    assert sorted(
+        (line.environment, line.model, round(line.billed_hours, 3)) for line in dq
+    ) == sorted(
+        [(env.name, model.name, 730.0) for env, model in served]
+        + [(env.name, model.name, round(365 / 12, 3)) for env, model in served if model.batch]
+    )
 
 
 def test_every_acknowledged_rule_is_named(
@@ -230,7 +187,12 @@ def test_inventory_attributes_every_model_resource_by_construct_scope(
     assert by_type["AWS::CloudWatch::Alarm"] == Concern.ALARMS
     assert by_type["AWS::SageMaker::Endpoint"] == Concern.SERVING
     policies = [r for r in inventory.resources if r.concern == Concern.APPROVAL_POLICY]
-    assert sorted(m for r in policies for m in r.models) == ["churn-propensity", "credit-default"]
+    # (one approval policy per model in each environment)
+    assert sorted((r.stack, m) for r in policies for m in r.models) == [
+        (f"example-bank-{env}-models-00", model)
+        for env in ("dev", "prod")
+        for model in ("churn-propensity", "credit-default")
+    ]
 
 
 def test_approval_policy_reader_accepts_other_shapes() -> None:
@@ -258,34 +220,34 @@ def test_approval_policy_reader_accepts_other_shapes() -> None:
 
 
 def test_two_environments_show_each_model_once_with_an_environment_column(
-    two_env: GovernanceReport, two_env_markdown: str
+    default_report: GovernanceReport,
 ) -> None:
-    assert [(m.name, m.environment) for m in two_env.models] == [
-        ("churn-propensity", "dev"),
+    # (by model, then in the config's environment order)
+    assert [(m.name, m.environment) for m in default_report.models] == [
         ("churn-propensity", "prod"),
-        ("credit-default", "dev"),
+        ("churn-propensity", "dev"),
         ("credit-default", "prod"),
+        ("credit-default", "dev"),
     ]
-    assert two_env_markdown.count("## Model: credit-default") == 1
-    assert two_env_markdown.count("## Model: churn-propensity") == 1
-    section = two_env_markdown.split("## Model: credit-default", 1)[1].split("\n## ", 1)[0]
+    markdown = render_markdown(default_report)
+    assert markdown.count("## Model: credit-default") == 1
+    assert markdown.count("## Model: churn-propensity") == 1
+    section = markdown.split("## Model: churn-propensity", 1)[1].split("\n## ", 1)[0]
     assert "| Environment | Endpoint |" in section
-    assert "| dev | credit-default-dev |" in section
+    assert "| dev | churn-propensity-dev |" in section
+    assert "| prod | churn-propensity-prod |" in section
+    # credit-default is registered in dev but served in prod only
+    section = markdown.split("## Model: credit-default", 1)[1].split("\n## ", 1)[0]
     assert "| prod | credit-default-prod |" in section
+    assert "| dev | not served |" in section
+    assert "credit-default-dev" not in section
 
 
-def test_two_environments_price_each_in_its_own_region(two_env: GovernanceReport) -> None:
+def test_two_environments_price_each_in_its_own_region(default_report: GovernanceReport) -> None:
     endpoint_prices = {
         line.environment: line.price.usd_per_hour
-        for line in two_env.costs.lines
-        if line.kind == "endpoint" and line.model == "credit-default" and line.price
+        for line in default_report.costs.lines
+        if line.kind == "endpoint" and line.model == "churn-propensity" and line.price
     }
-    assert endpoint_prices == {"dev": 0.23, "prod": 0.257}  # us-east-1, eu-west-1
-    assert two_env.costs.unpriced == ()
-
-
-def test_app_main_writes_inventory_and_report_with_the_assembly(two_env_outdir: Path) -> None:
-    assert (two_env_outdir / "governance-inventory.json").is_file()
-    page = (two_env_outdir / "governance-report" / "report.html").read_text()
-    assert "Models at a glance" in page
-    assert load_assembly(two_env_outdir).inventory is not None
+    # us-east-1's ml.m5.large (the table has no eu-west-1 price for it), eu-west-1's ml.m5.xlarge
+    assert endpoint_prices == {"dev": 0.115, "prod": 0.257}
