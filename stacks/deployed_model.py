@@ -54,6 +54,7 @@ class DeployedModel(Construct):
             storage_key=foundation.keys[DataDomain.DATA_CAPTURE],
             data_capture=foundation.data_capture,
         )
+        settings = foundation.handler_settings
         resources = MonitoringResources(
             role=foundation.monitoring_role,
             subnets=subnets,
@@ -64,6 +65,8 @@ class DeployedModel(Construct):
             vpc=foundation.vpc,
             logs_key=foundation.keys[DataDomain.LOGS],
             alerts=foundation.alerts,
+            handler_reserved_concurrency=settings.reserved_concurrency if settings else None,
+            powertools_layer_arn=settings.powertools_layer_arn if settings else None,
         )
         self.monitors = engine.deploy(
             self, model=monitored, endpoint=self.endpoint, resources=resources

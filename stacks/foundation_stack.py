@@ -146,6 +146,8 @@ class FoundationStack(Stack):
     ) -> None:
         self._zones = list(availability_zones) if availability_zones else None
         super().__init__(scope, construct_id, **kwargs)
+        # Also for the governance functions models stacks add (FoundationReference).
+        self.handler_settings = handler_settings
         self.boundary = PermissionsBoundary(self, "PermissionsBoundary")
         self.role_boundary = GovernanceBoundary(
             self.boundary.policy, name=f"{resource_prefix}-permissions-boundary"
@@ -389,6 +391,7 @@ class FoundationReference(Construct):
         super().__init__(scope, construct_id)
         consumer = Stack.of(self)
         consumer.add_stack_dependency(foundation, "reads the foundation's outputs")
+        self.handler_settings = foundation.handler_settings
         region = None if Token.is_unresolved(foundation.region) else foundation.region
 
         def output(name: str) -> str:

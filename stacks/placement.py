@@ -21,8 +21,9 @@ TRAINING_STACK_OVERHEAD = 2
 # managed policies (4), the schedules' dead-letter key and alias (2), its dead-letter queue and
 # policy (2), and what relays failed starts (monitoring/schedule_failures.py): the handler's
 # role, policy, log group, function, invoke config, SQS event source mapping, own dead-letter
-# queue, its policy and depth alarm (9), the unrecorded queue, its policy and depth alarm (3).
-EVIDENTLY_STACK_OVERHEAD = 20
+# queue, its policy and depth alarm (9), the unrecorded queue, its policy and depth alarm (3),
+# and the schedules' queue's Undrained alarm (1).
+EVIDENTLY_STACK_OVERHEAD = 21
 # Headroom for what the estimate cannot see (a new construct adding a resource per model).
 DEFAULT_RESOURCE_BUDGET = 450
 
@@ -119,24 +120,33 @@ def shard_models(
     shards: list[ModelShard] = []
     current: list[ModelConfig] = []
     used = overhead
-    for model in models:
+
+    def size_in(model: ModelConfig, shard: list[ModelConfig]) -> int:
+        """What ``model`` adds to ``shard``: its resources, plus the training and Evidently
+        stack resources when it is the shard's first model to need them."""
         size = estimate_resources(model, bias_metrics=bias_metrics)
-        if model.training is not None and not any(m.training for m in current):
+        if model.training is not None and not any(m.training for m in shard):
             size += TRAINING_STACK_OVERHEAD
         if (
             not engine_overhead
             and _scores_in_batch(model)
-            and not any(_scores_in_batch(m) for m in current)
+            and not any(_scores_in_batch(m) for m in shard)
         ):
             size += EVIDENTLY_STACK_OVERHEAD
-        if overhead + size > budget:
+        return size
+
+    for model in models:
+        alone = size_in(model, [])
+        if overhead + alone > budget:
             raise ValueError(
-                f"model {model.name!r} alone needs about {size} resources, more than one stack's "
+                f"model {model.name!r} alone needs about {alone} resources, more than one stack's "
                 f"budget of {budget}; reduce its features, bias metrics or monitors"
             )
+        size = size_in(model, current)
         if current and (len(current) == per_stack or used + size > budget):
             shards.append(ModelShard(index=len(shards), models=tuple(current)))
-            current, used = [], overhead
+            # Sized again for the new stack: the stack resources it needs are not there yet.
+            current, used, size = [], overhead, alone
         current.append(model)
         used += size
     if current:

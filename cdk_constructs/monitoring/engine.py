@@ -219,6 +219,10 @@ class MonitoringResources:
     # Where an engine's own failure alarms go (the Evidently engine's schedule dead-letter
     # queue); None: no such alarm.
     alerts: IAlerts | None = None
+    # The environment's settings for governance functions an engine adds (the Evidently
+    # engine's ScheduleFailures relay): as for the foundation's handlers.
+    handler_reserved_concurrency: int | None = None
+    powertools_layer_arn: str | None = None
 
 
 @dataclass(frozen=True)

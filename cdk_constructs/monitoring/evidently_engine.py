@@ -479,6 +479,8 @@ class EvidentlyStackResources(Construct):
                 subnets=resources.subnets,
                 security_group=resources.security_group,
                 logs_key=resources.logs_key,
+                reserved_concurrency=resources.handler_reserved_concurrency,
+                powertools_layer_arn=resources.powertools_layer_arn,
             )
             self.dead_letters = self.schedule_failures.queue
         else:

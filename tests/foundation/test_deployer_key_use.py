@@ -22,8 +22,13 @@ from tests.conftest import Assembly
 SCHEMAS = Path(cfnlint.__file__).parent / "data" / "schemas" / "providers"
 REGION = "eu-west-1"
 # Resource types whose handlers list KMS permissions only for a key property the app leaves
-# unset: a Lambda function without KmsKeyArn encrypts its environment with an AWS managed key.
-UNUSED_KEY_PROPERTY = {"AWS::Lambda::Function": "KmsKeyArn"}
+# unset: a Lambda function without KmsKeyArn encrypts its environment with an AWS managed key;
+# an event source mapping's KmsKeyArn encrypts only its filter criteria (the provider schema's
+# description), and the ScheduleFailures relay's SQS mapping has no filter.
+UNUSED_KEY_PROPERTY = {
+    "AWS::Lambda::Function": "KmsKeyArn",
+    "AWS::Lambda::EventSourceMapping": "KmsKeyArn",
+}
 
 
 @cache

@@ -454,11 +454,14 @@ def _schedule_dead_letters(synth: Synth) -> str:
     return str(dlq_id)
 
 
-def _depth_alarms(synth: Synth, queue_id: str) -> list[dict[str, Any]]:
+def _depth_alarms(
+    synth: Synth, queue_id: str, metric: str = "ApproximateNumberOfMessagesVisible"
+) -> list[dict[str, Any]]:
     return [
         a["Properties"]
         for a in synth.resources("ev", "AWS::CloudWatch::Alarm").values()
         if a["Properties"].get("Namespace") == "AWS/SQS"
+        and a["Properties"].get("MetricName") == metric
         and a["Properties"]["Dimensions"][0]["Value"].get("Fn::GetAtt", [""])[0] == queue_id
     ]
 
@@ -493,6 +496,10 @@ def test_failed_schedule_starts_are_consumed_recorded_and_alerted(synth: Synth) 
     assert mapping["FunctionName"] == {"Ref": handler_id}
     assert mapping["BatchSize"] == 1
     assert _depth_alarms(synth, dlq_id) == []  # consumed at once: its depth says nothing
+    # ...but a message older than every receive the redrive allows was never received.
+    (undrained,) = _depth_alarms(synth, dlq_id, "ApproximateAgeOfOldestMessage")
+    assert undrained["Threshold"] > MAX_RECEIVE_COUNT * dlq["VisibilityTimeout"]
+    assert undrained["AlarmActions"]
     (alarm,) = _depth_alarms(synth, unrecorded_id)
     assert alarm["AlarmActions"]
 

@@ -139,12 +139,26 @@ def test_every_dead_letter_queue_is_encrypted_and_alarmed(default_assembly: Asse
     for stack in (FOUNDATION, MODELS):
         queues = _resources(default_assembly, stack, "AWS::SQS::Queue")
         alarms = _resources(default_assembly, stack, "AWS::CloudWatch::Alarm")
+        mappings = _resources(default_assembly, stack, "AWS::Lambda::EventSourceMapping")
+        # A queue a function consumes (the schedules' dead-letter queue, drained by the
+        # ScheduleFailures relay) is watched on the age of its oldest message, not its depth.
+        consumed = {
+            logical_id
+            for logical_id in queues
+            for mapping in mappings.values()
+            if logical_id in json.dumps(mapping["Properties"]["EventSourceArn"])
+        }
         for logical_id, queue in queues.items():
             assert "KmsMasterKeyId" in queue["Properties"], logical_id
+            metric = (
+                "ApproximateAgeOfOldestMessage"
+                if logical_id in consumed
+                else "ApproximateNumberOfMessagesVisible"
+            )
             watching = [
                 a
                 for a in alarms.values()
-                if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+                if a["Properties"].get("MetricName") == metric
                 and logical_id in json.dumps(a["Properties"]["Dimensions"])
             ]
             assert len(watching) == 1, logical_id
