@@ -5,9 +5,9 @@ models stack reads the same foundation role's ARN, subnets' ids and security gro
 model and every monitor; at 500 models those reads were a tenth of the per-model synth cost
 (``bench/scale.py``). These attributes are fixed for the object's life: aws-cdk sets them in the
 constructor (``Role.fromRoleArn``, ``Subnet.fromSubnetAttributes``,
-``SecurityGroup.fromSecurityGroupId``, or the resource's own ``Ref``/``GetAtt`` token), so a value
-read once stays right. Entries go away with the object (weak keys), so one process can build many
-apps.
+``SecurityGroup.fromSecurityGroupId``, ``Topic.fromTopicArn``, or the resource's own
+``Ref``/``GetAtt`` token), so a value read once stays right; so is a stack's region. Entries go
+away with the object (weak keys), so one process can build many apps.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from __future__ import annotations
 import weakref
 from typing import Literal
 
-Identifier = Literal["role_arn", "subnet_id", "security_group_id"]
+from aws_cdk import Stack, Token
+
+Identifier = Literal["role_arn", "subnet_id", "security_group_id", "topic_arn", "function_arn"]
 
 _READ: weakref.WeakKeyDictionary[object, dict[str, str]] = weakref.WeakKeyDictionary()
 
@@ -29,3 +31,15 @@ def identifier(reference: object, attribute: Identifier) -> str:
             raise TypeError(f"{attribute} of {reference!r} is {value!r}; expected a string")
         known[attribute] = value
     return known[attribute]
+
+
+_REGIONS: weakref.WeakKeyDictionary[Stack, tuple[str | None]] = weakref.WeakKeyDictionary()
+
+
+def known_region(stack: Stack) -> str | None:
+    """``stack.region`` when it is a literal region, ``None`` for a region-agnostic stack; read
+    from the jsii runtime once per stack (a stack's environment is fixed when it is created)."""
+    if stack not in _REGIONS:
+        region = stack.region
+        _REGIONS[stack] = (None if Token.is_unresolved(region) else region,)
+    return _REGIONS[stack][0]

@@ -66,6 +66,7 @@ class DeployedModel(Construct):
             vpc=foundation.vpc,
             logs_key=foundation.keys[DataDomain.LOGS],
             alerts=foundation.alerts,
+            stack=foundation.stack,
         )
         self.monitors = engine.deploy(
             self, model=monitored, endpoint=self.endpoint, resources=resources

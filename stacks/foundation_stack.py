@@ -379,6 +379,9 @@ class FoundationReference(Construct):
         super().__init__(scope, construct_id)
         consumer = Stack.of(self)
         consumer.add_stack_dependency(foundation, "reads the foundation's outputs")
+        # The models stack this reference belongs to, for constructs of that stack that would
+        # otherwise look it up per model.
+        self.stack = consumer
         region = None if Token.is_unresolved(foundation.region) else foundation.region
 
         def output(name: str) -> str:
