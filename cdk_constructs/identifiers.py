@@ -13,6 +13,7 @@ away with the object (weak keys), so one process can build many apps.
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass
 from typing import Literal
 
 from aws_cdk import Stack, Token
@@ -33,13 +34,33 @@ def identifier(reference: object, attribute: Identifier) -> str:
     return known[attribute]
 
 
-_REGIONS: weakref.WeakKeyDictionary[Stack, tuple[str | None]] = weakref.WeakKeyDictionary()
+@dataclass(frozen=True)
+class StackEnvironment:
+    """A stack's region and account as aws-cdk gives them: literal, or the pseudo-parameter
+    tokens of a region-agnostic stack (``known_region`` is then ``None``)."""
+
+    region: str
+    account: str
+    known_region: str | None
+
+
+_ENVIRONMENTS: weakref.WeakKeyDictionary[Stack, StackEnvironment] = weakref.WeakKeyDictionary()
+
+
+def stack_environment(stack: Stack) -> StackEnvironment:
+    """``stack``'s region and account, read from the jsii runtime once per stack (a stack's
+    environment is fixed when it is created)."""
+    known = _ENVIRONMENTS.get(stack)
+    if known is None:
+        region = stack.region
+        known = _ENVIRONMENTS[stack] = StackEnvironment(
+            region=region,
+            account=stack.account,
+            known_region=None if Token.is_unresolved(region) else region,
+        )
+    return known
 
 
 def known_region(stack: Stack) -> str | None:
-    """``stack.region`` when it is a literal region, ``None`` for a region-agnostic stack; read
-    from the jsii runtime once per stack (a stack's environment is fixed when it is created)."""
-    if stack not in _REGIONS:
-        region = stack.region
-        _REGIONS[stack] = (None if Token.is_unresolved(region) else region,)
-    return _REGIONS[stack][0]
+    """``stack.region`` when it is a literal region, ``None`` for a region-agnostic stack."""
+    return stack_environment(stack).known_region
