@@ -63,3 +63,40 @@ def test_constructs_never_import_the_rule_pack() -> None:
         if "compliance" not in path.relative_to(REPO / "cdk_constructs").parts
     }
     assert {path: found for path, found in offenders.items() if found} == {}
+
+
+def _aws_cdk_modules(path: Path) -> set[str]:
+    """aws_cdk modules a file imports, counting `from aws_cdk import aws_x` as aws_cdk.aws_x."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.split(".")[0] == "aws_cdk"}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.split(".")[0] != "aws_cdk":
+                continue
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names if a.name.startswith("aws_")}
+    return found
+
+
+def test_mypy_follows_every_aws_cdk_module_the_code_imports() -> None:
+    # pyproject skips aws_cdk modules the code does not import (mypy would analyze all ~300);
+    # a module the code imports but mypy skips would be silently unchecked (Any).
+    import tomllib
+
+    mypy = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["mypy"]
+    followed = {
+        module
+        for override in mypy["overrides"]
+        if override.get("follow_imports") == "normal"
+        for module in override["module"]
+    }
+    imported: set[str] = set()
+    for entry in mypy["files"]:
+        root = REPO / entry
+        for path in [root] if root.is_file() else sorted(root.rglob("*.py")):
+            imported |= _aws_cdk_modules(path)
+    assert imported, "no aws_cdk import found: the scan is broken"
+    assert sorted(imported - followed) == [], "add these to pyproject's followed aws_cdk modules"
+    assert sorted(followed - imported) == [], "no longer imported: remove from the followed list"
