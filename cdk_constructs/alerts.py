@@ -31,10 +31,12 @@ class IAlerts(Protocol):
 
 def publishing_services(stack: Stack) -> dict[str, str]:
     """Services that publish to the topic directly, and the ARN pattern of what they publish
-    for (``aws:SourceArn``): CloudWatch alarms and EventBridge rules of this account/region.
+    for (``aws:SourceArn``): CloudWatch alarms of this account/region.
 
-    The pattern cannot name the alarms and rules themselves: they live in the models stacks,
-    and naming them here would make the foundation change with every model.
+    The pattern cannot name the alarms themselves: they live in the models stacks, and naming
+    them here would make the foundation change with every model. No EventBridge rule targets
+    the topic (failed monitoring and batch runs reach it through the violations handler, which
+    also writes their ledger record), so EventBridge is not granted publish.
     """
     return {
         "cloudwatch.amazonaws.com": format_arn(
@@ -44,18 +46,15 @@ def publishing_services(stack: Stack) -> dict[str, str]:
             resource_name="*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         ),
-        "events.amazonaws.com": format_arn(
-            stack, service="events", resource="rule", resource_name="*"
-        ),
     }
 
 
 class GovernanceAlerts(Construct):
     """An SNS topic for governance alerts, encrypted with ``key``, TLS-only, with e-mails.
 
-    The topic policy and the key policy let CloudWatch alarms and EventBridge rules of this
-    account publish, each bounded by ``aws:SourceAccount`` and ``aws:SourceArn`` (confused-deputy
-    protection); SNS may use the key to redrive undeliverable messages of this topic only.
+    The topic policy and the key policy let CloudWatch alarms of this account publish, bounded
+    by ``aws:SourceAccount`` and ``aws:SourceArn`` (confused-deputy protection); SNS may use the
+    key to redrive undeliverable messages of this topic only.
     """
 
     def __init__(

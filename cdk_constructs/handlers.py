@@ -101,6 +101,31 @@ def monitoring_runs_pattern() -> events.EventPattern:
     )
 
 
+# Final states of a pipeline execution that leave a monitoring period without results (botocore
+# PipelineExecutionStatus: Executing | Stopping | Stopped | Failed | Succeeded).
+MONITORING_PIPELINE_GAP_STATES = ("Failed", "Stopped")
+
+
+def monitoring_pipelines_pattern() -> events.EventPattern:
+    """The monitoring-pipeline events the violations handler receives (its second contract).
+
+    ``source`` ``aws.sagemaker``, ``detail-type`` ``SageMaker Model Building Pipeline Execution
+    Status Change`` (developer guide, automating-sagemaker-with-eventbridge, "Pipeline execution
+    state change": camelCase ``detail`` with ``pipelineArn``, ``pipelineExecutionArn`` and
+    ``currentPipelineExecutionStatus``), Failed or Stopped. Every pipeline of the account and
+    region matches, so the foundation stays the same whatever models are deployed: the handler
+    finds the governed ones by their parameters (batch scoring ``<model>-<env>-batch``, the
+    Evidently checks ``<endpoint>-<check>``), asks ``ListPipelineExecutionSteps`` which step
+    ended the run, and alerts and records a run whose checks never reported (a check whose
+    processing job failed is recorded from that job's own event).
+    """
+    return events.EventPattern(
+        source=[EventSource.SAGEMAKER.value],
+        detail_type=[DetailType.PIPELINE_EXECUTION_STATUS_CHANGE.value],
+        detail={"currentPipelineExecutionStatus": list(MONITORING_PIPELINE_GAP_STATES)},
+    )
+
+
 @dataclass(frozen=True)
 class HandlerNetwork:
     vpc: ec2.IVpc
@@ -574,6 +599,7 @@ class GovernanceHandlers(Construct):
                 resources=[sagemaker.of("processing-job"), sagemaker.of("monitoring-schedule")],
             )
         )
+        self._let_violations_list_pipeline_steps(sagemaker)
         monitoring_reports.grant_read(violations_role)
         alerts.grant_publish(violations_role)
         # Only pipelines that carry governance:model (set by whoever owns the pipeline; no role
@@ -655,6 +681,34 @@ class GovernanceHandlers(Construct):
             "handler",
             event_pattern=monitoring_runs_pattern(),
             targets=[self.violations.target(dead_letter_queue=self.routing_dlq.queue)],
+        )
+        self.monitoring_pipelines_rule = events.Rule(
+            self,
+            "MonitoringPipelinesToViolations",
+            description="Failed and stopped monitoring pipeline executions (Evidently checks, "
+            "batch scoring) to the violations handler",
+            event_pattern=monitoring_pipelines_pattern(),
+            targets=[self.violations.target(dead_letter_queue=self.routing_dlq.queue)],
+        )
+
+    def _let_violations_list_pipeline_steps(self, sagemaker: SageMakerArns) -> None:
+        """Which step ended a failed or stopped monitoring pipeline execution."""
+        executions = sagemaker.of("pipeline", "*/execution/*")
+        self.violations.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ListMonitoringPipelineSteps",
+                actions=["sagemaker:ListPipelineExecutionSteps"],
+                resources=[executions],
+            )
+        )
+        acknowledge_wildcards(
+            self.violations.role,
+            resources=[nag_string(cdk.Stack.of(self), executions)],
+            reason=(
+                "Pipeline executions get their ids from SageMaker at start, and the monitoring "
+                "pipelines are added with models; the handler only lists the steps (read-only) "
+                "of an execution that failed or stopped, to tell which step ended it."
+            ),
         )
 
     def _let_shard_rules_invoke(self, rule_name_pattern: str) -> None:

@@ -36,6 +36,14 @@ INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
 }
 
 
+# SageMaker AI MLflow (Apps and tracking servers) through PrivateLink: the interface endpoint
+# service aws.sagemaker.<region>.experiments (aws-cdk-lib InterfaceVpcEndpointAwsService.
+# SAGEMAKER_EXPERIMENTS; developer guide mlflow-interface-endpoint-create: "You can create an
+# interface endpoint to connect to SageMaker AI MLflow", security groups allowing HTTPS).
+MLFLOW_ENDPOINT_SERVICE = ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_EXPERIMENTS
+MLFLOW_ENDPOINT_ID = "Mlflow"
+
+
 class IsolatedMlNetwork(Construct):
     """A VPC with isolated subnets only, the endpoints SageMaker needs, and flow logs.
 
@@ -91,7 +99,7 @@ class IsolatedMlNetwork(Construct):
             description="SageMaker jobs and governance handlers: HTTPS to VPC endpoints only",
             allow_all_outbound=False,
         )
-        endpoint_security_group = ec2.SecurityGroup(
+        self.endpoint_security_group = endpoint_security_group = ec2.SecurityGroup(
             self,
             "EndpointSecurityGroup",
             vpc=self.vpc,
@@ -173,6 +181,39 @@ class IsolatedMlNetwork(Construct):
             ),
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
+
+    def add_mlflow_endpoint(
+        self, *, tracking_arn: str, principal: iam.IRole, actions: Sequence[str]
+    ) -> ec2.InterfaceVpcEndpoint:
+        """The interface endpoint for SageMaker AI MLflow, for ``principal`` to log to the one
+        App or tracking server ``tracking_arn`` with ``actions`` and nothing else.
+
+        Private DNS on, so the MLflow plugin's regional host resolves to the endpoint; the
+        other endpoints' security group (HTTPS from the jobs' security group only); an endpoint
+        policy like the developer guide's (mlflow-private-link-policy: "specifies that all users
+        that have access to the endpoint are allowed to access to the MLflow tracking server
+        that you specify"), narrowed to ``principal`` and ``actions``.
+        """
+        if self.vpc.node.try_find_child(MLFLOW_ENDPOINT_ID) is not None:
+            raise ValueError(f"{self.node.path} already has its MLflow endpoint")
+        endpoint = self.vpc.add_interface_endpoint(
+            MLFLOW_ENDPOINT_ID,
+            service=MLFLOW_ENDPOINT_SERVICE,
+            private_dns_enabled=True,
+            open=False,
+            subnets=self.subnets,
+            security_groups=[self.endpoint_security_group],
+        )
+        endpoint.add_to_policy(
+            iam.PolicyStatement(
+                sid="LogToTheEnvironmentsMlflowApp",
+                principals=[iam.ArnPrincipal(principal.role_arn)],
+                actions=list(actions),
+                resources=[tracking_arn],
+            )
+        )
+        self.interface_endpoints[MLFLOW_ENDPOINT_ID] = endpoint
+        return endpoint
 
     def _acknowledge_default_security_group_provider(self) -> None:
         """The role of CDK's ``Custom::VpcRestrictDefaultSG`` provider has an inline policy."""

@@ -140,6 +140,8 @@ class Shap:
     baseline_s3_uri: str | None
     num_samples: int
     agg_method: Literal["mean_abs", "median", "mean_sq"]
+    ndcg_threshold: float = 0.9
+    """Feature attribution drift below this nDCG (the evidently engine's Clarify check)."""
 
 
 @dataclass(frozen=True)

@@ -251,7 +251,9 @@ ENGINE_REFUSALS: Mapping[tuple[MonitoringEngineName, str], str] = MappingProxyTy
             "explainability needs SHAP values from calls to the model; SageMaker Clarify, which "
             "computes them for the Model Monitor engine, is no longer open to new customers "
             "(SageMaker developer guide, clarify-availability-change), and AWS's Model Monitor "
-            "replacement guidance names no explainability check"
+            "replacement guidance names no explainability check; an account that already uses "
+            "SageMaker Clarify can opt in with environments[].clarify_existing_customer: true, "
+            "which runs it as a Clarify processing job"
         ),
     }
 )
@@ -264,11 +266,28 @@ ENGINE_CHECKS: Mapping[MonitoringEngineName, frozenset[str]] = MappingProxyType(
 )
 
 
+# "Amazon SageMaker Clarify is no longer open to new customers. Existing customers can continue
+# to use the service as normal." (SageMaker developer guide, note on the Clarify pages, and
+# clarify-availability-change.) An evidently environment whose account is such an existing
+# customer may run explainability as a Clarify processing job: every problem type, as the
+# Model Monitor engine's Clarify job does.
+CLARIFY_CHECKS: Mapping[str, frozenset[ProblemType]] = MappingProxyType(
+    {"explainability": _EVERY_PROBLEM_TYPE}
+)
+
+
 def engine_check_problem(
-    engine: MonitoringEngineName, check: str, problem_type: ProblemType
+    engine: MonitoringEngineName,
+    check: str,
+    problem_type: ProblemType,
+    *,
+    clarify_existing_customer: bool = False,
 ) -> str | None:
-    """Why ``engine`` cannot run ``check`` for ``problem_type``, or None when it can."""
+    """Why ``engine`` cannot run ``check`` for ``problem_type``, or None when it can.
+    ``clarify_existing_customer`` adds :data:`CLARIFY_CHECKS` to the evidently engine."""
     types = ENGINE_CHECK_PROBLEM_TYPES[engine].get(check, frozenset())
+    if clarify_existing_customer and engine is MonitoringEngineName.EVIDENTLY:
+        types = types | CLARIFY_CHECKS.get(check, frozenset())
     if problem_type in types:
         return None
     runnable = sorted(c for c, t in ENGINE_CHECK_PROBLEM_TYPES[engine].items() if problem_type in t)
@@ -304,6 +323,12 @@ class Environment(_Strict):
         description="SageMaker AI MLflow App (arn:...:mlflow-app/...) or MLflow tracking server "
         "(arn:...:mlflow-tracking-server/...) the evidently engine's checks log each run to; "
         "omitted = results are kept in the monitoring bucket only",
+    )
+    clarify_existing_customer: bool = Field(
+        default=False,
+        description="true only if this environment's account already uses SageMaker Clarify, "
+        "which is no longer open to new customers (existing customers continue as normal): the "
+        "evidently engine then runs explainability as a Clarify processing job; evidently only",
     )
     account: AccountId | None = Field(
         default=None, description="12-digit account id in quotes; omitted = any account"
@@ -353,6 +378,19 @@ class Environment(_Strict):
                 f"{MLFLOW_ARN_MAX_LENGTH[kind]}"
             )
         return value
+
+    @model_validator(mode="after")
+    def _clarify_only_for_evidently(self) -> Environment:
+        if self.clarify_existing_customer and (
+            self.monitoring_engine is not MonitoringEngineName.EVIDENTLY
+        ):
+            raise ValueError(
+                f"clarify_existing_customer is true, but monitoring_engine is "
+                f"{self.monitoring_engine.value!r}; allowed: only with monitoring_engine "
+                "evidently (the model-monitor engine runs its explainability monitor on Clarify "
+                "already)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _mlflow_in_this_environment(self) -> Environment:
@@ -840,6 +878,14 @@ class Explainability(_Strict):
     baseline_s3_uri: S3Uri | None = None
     num_samples: int = Field(default=100, ge=1, le=10000)
     agg_method: Literal["mean_abs", "median", "mean_sq"] = "mean_abs"
+    ndcg_threshold: float = Field(
+        default=0.9,
+        gt=0,
+        le=1,
+        description="feature attribution drift when the nDCG of the global SHAP ranking against "
+        "the baseline falls below this (Model Monitor's documented default 0.90); used by the "
+        "evidently engine's Clarify explainability check",
+    )
 
 
 class QualityFloor(_Strict):
@@ -1552,7 +1598,12 @@ class GovernanceConfig(_Strict):
                     continue
                 enabled = model.monitoring.enabled_types()
                 for check in enabled:
-                    problem = engine_check_problem(engine, check, model.problem_type)
+                    problem = engine_check_problem(
+                        engine,
+                        check,
+                        model.problem_type,
+                        clarify_existing_customer=environment.clarify_existing_customer,
+                    )
                     if problem is not None:
                         yield Issue(
                             ("models", index, "monitoring", check, "enabled"),

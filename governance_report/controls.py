@@ -653,18 +653,27 @@ def _pipeline_monitors(
         )
         for step in transforms
     ]
-    for step in definition_steps(body) or []:
+    typed = [
+        step
+        for step in definition_steps(body) or []
+        if isinstance((step.get("Environment") or {}).get(ENV_MONITORING_TYPE), str)
+    ]
+    for position, step in enumerate(typed, start=1):
         environment = step.get("Environment") or {}
-        kind = environment.get(ENV_MONITORING_TYPE)
-        if not isinstance(kind, str):
-            continue
+        kind = environment[ENV_MONITORING_TYPE]
         cluster = dig(step, "ProcessingResources", "ClusterConfig")
         check = environment.get(ENV_SCHEDULE_NAME)
+        base = (
+            (check if isinstance(check, str) and transforms else None)
+            or show(schedule.prop("Name"))
+            or human_name(schedule, scope)
+        )
+        # One check run as several jobs (explainability: dataset, Clarify, check): each job is
+        # listed and priced, named by its place in the run.
+        several = not transforms and len(typed) > 1
         found.append(
             Monitor(
-                name=(check if isinstance(check, str) and transforms else None)
-                or show(schedule.prop("Name"))
-                or human_name(schedule, scope),
+                name=f"{base} (job {position} of {len(typed)})" if several else base,
                 monitoring_type=kind,
                 schedule_expression=expression,
                 job_definition=f"{prefix}{name}",

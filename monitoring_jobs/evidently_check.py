@@ -22,6 +22,14 @@ app's alarms, dashboard and violations handler work unchanged for both engines:
   (``feature_baseline_drift_<feature>``, ``feature_non_null_<feature>``, ``auc``, ``f1``...
   with ``Endpoint``, ``MonitoringSchedule`` and for features ``Feature``; ``bias_metric_<NAME>``
   with ``BiasStage``, ``Label``, ``LabelValue``, ``Facet``, ``FacetValue``);
+* ``explainability`` (environments that opted in as existing SageMaker Clarify customers) runs
+  in two stages around a SageMaker Clarify processing job: ``--dataset-output`` writes the
+  window's captured features as the CSV Clarify explains; then ``--analysis-uri`` reads
+  Clarify's ``analysis.json``, publishes each feature's global SHAP value as Model Monitor's
+  explainability monitor does (``feature_<name>`` with ``ExplainabilityMethod``, ``Label``,
+  ``ValueType``) and compares the ranking with the registry's baseline by nDCG, a violation
+  ``feature_attribution_drift_check`` below the threshold (developer guide,
+  clarify-model-monitor-feature-attribution-drift);
 * when the environment names a SageMaker AI MLflow App (``--mlflow-tracking-arn``), it logs the
   run there too (parameters, metrics, the violations and the Evidently report as artifacts),
   through the ``sagemaker-mlflow`` plugin, which signs MLflow's REST calls with the job's role.
@@ -51,7 +59,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-CHECKS = ("data_quality", "model_quality", "bias")
+CHECKS = ("data_quality", "model_quality", "bias", "explainability")
 PROBLEM_TYPES = ("BinaryClassification", "MulticlassClassification", "Regression")
 VIOLATIONS_REPORT_NAME = "constraint_violations.json"
 EVIDENTLY_REPORT_NAME = "evidently_report.json"
@@ -64,7 +72,17 @@ NAMESPACES = {
     "data_quality": "aws/sagemaker/Endpoints/data-metrics",
     "model_quality": "aws/sagemaker/Endpoints/model-metrics",
     "bias": "aws/sagemaker/Endpoints/bias-metrics",
+    "explainability": "aws/sagemaker/Endpoints/explainability-metrics",
 }
+# Model Monitor's explainability metric dimensions ("CloudWatch Metrics for Feature Drift
+# Analysis"): Kernel SHAP global values of the first label.
+EXPLAINABILITY_DIMENSIONS = {
+    "ExplainabilityMethod": "KernelShap",
+    "Label": "label0",
+    "ValueType": "GlobalShapValues",
+}
+DATASET_FILE = "dataset.csv"
+DEFAULT_NDCG_THRESHOLD = 0.9
 # Batch transform jobs: Model Monitor's namespaces and dimensions for batch (developer guide,
 # model-monitor-byoc-cloudwatch: "For batch transform jobs: /aws/sagemaker/ModelMonitoring/
 # data-metrics", dimension MonitoringSchedule; the SageMaker SDK's dashboards query
@@ -936,6 +954,109 @@ def read_reference(s3: Any, summary_uri: str, *, model: str | None = None) -> An
     return frame
 
 
+# --- explainability (around a SageMaker Clarify processing job) ------------------------------
+
+
+def write_dataset(records: Sequence[CapturedRecord], settings: Settings, directory: Path) -> int:
+    """The captured feature rows as Clarify's CSV dataset (no header: the analysis config's
+    ``headers`` name the columns); returns the number of rows."""
+    width = len(settings.features)
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / DATASET_FILE).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        for record in records:
+            if len(record.features) != width:
+                raise CheckError(
+                    f"captured request {record.event_id} has {len(record.features)} values; "
+                    f"the model has {width} features ({', '.join(settings.feature_names)})"
+                )
+            writer.writerow(record.features)
+    return len(records)
+
+
+CLARIFY_CONFIG_FILE = "analysis_config.json"
+
+
+def write_clarify_config(config: Any, model_name: str, directory: Path) -> Path:
+    """The analysis config with ``predictor.model_name`` set: Clarify runs its shadow endpoint
+    of the served model (a name CloudFormation gives at deploy time, so not in the synthesized
+    file)."""
+    if not isinstance(config, dict) or not isinstance(config.get("predictor"), dict):
+        raise CheckError("the Clarify analysis config has no predictor section")
+    predictor = {**config["predictor"], "model_name": model_name}
+    predictor.pop("endpoint_name", None)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / CLARIFY_CONFIG_FILE
+    path.write_text(json.dumps({**config, "predictor": predictor}, sort_keys=True, indent=2))
+    return path
+
+
+def global_shap_values(analysis: Any, *, source: str) -> dict[str, float]:
+    """``explanations.kernel_shap.<first label>.global_shap_values`` of a Clarify analysis (the
+    explainability baseline the registry holds has the same shape)."""
+    try:
+        labels = analysis["explanations"]["kernel_shap"]
+        label = sorted(labels)[0]
+        values = labels[label]["global_shap_values"]
+        result = {str(k): float(v) for k, v in values.items()}
+    except (KeyError, TypeError, ValueError, IndexError):
+        raise CheckError(
+            f"{source} has no explanations.kernel_shap.<label>.global_shap_values"
+        ) from None
+    if not result:
+        raise CheckError(f"{source} explains no feature")
+    return result
+
+
+def ndcg(baseline: Mapping[str, float], current: Mapping[str, float]) -> float:
+    """Normalized discounted cumulative gain of the current attribution ranking against the
+    baseline's (Model Monitor's feature attribution drift): DCG = sum over ranks i of
+    a(s_i) / log2(i + 1), with s_i the feature ranked i by the current values and a() the
+    baseline attribution; divided by the same sum over the baseline's own ranking."""
+    relevance = {feature: abs(value) for feature, value in baseline.items()}
+    ranked = sorted(current, key=lambda f: (-abs(current[f]), f))
+    ideal = sorted(relevance, key=lambda f: (-relevance[f], f))
+    dcg = sum(relevance.get(f, 0.0) / math.log2(i + 2) for i, f in enumerate(ranked))
+    idcg = sum(relevance[f] / math.log2(i + 2) for i, f in enumerate(ideal))
+    return 1.0 if idcg == 0 else dcg / idcg
+
+
+def explainability(
+    analysis: Any, baseline: Any, settings: Settings, threshold: float
+) -> CheckResult:
+    current = global_shap_values(analysis, source="the Clarify analysis")
+    expected = global_shap_values(baseline, source="the registry's explainability baseline")
+    missing = [f for f in settings.feature_names if f not in current]
+    if missing:
+        raise CheckError(f"the Clarify analysis has no SHAP value for {', '.join(missing)}")
+    score = ndcg(expected, current)
+    result = CheckResult(
+        metrics=[
+            (f"feature_{name}", dict(EXPLAINABILITY_DIMENSIONS), current[name])
+            for name in settings.feature_names
+        ],
+        report={"ndcg": score, "threshold": threshold, "global_shap_values": current},
+    )
+    if score < threshold:
+        result.violations.append(
+            {
+                "label": EXPLAINABILITY_DIMENSIONS["Label"],
+                "metric_name": "shap",
+                "constraint_check_type": "feature_attribution_drift_check",
+                "description": f"Feature attribution drift {score:.4f} exceeds threshold "
+                f"{threshold} (nDCG of the global SHAP ranking against the baseline)",
+            }
+        )
+    return result
+
+
+def _json_object(s3: Any, uri: str, what: str) -> Any:
+    try:
+        return json.loads(_read(s3, uri))
+    except (ValueError, KeyError) as error:
+        raise CheckError(f"{what} {uri} is not readable JSON: {error}") from None
+
+
 # --- entry point ----------------------------------------------------------------------------
 
 
@@ -1002,6 +1123,28 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="<metric>:<min>:<max>, the policy's interval (repeatable)",
     )
     parser.add_argument(
+        "--dataset-output",
+        type=Path,
+        help="explainability, first stage: write the window's features as Clarify's dataset",
+    )
+    parser.add_argument(
+        "--clarify-config-uri",
+        help="explainability, first stage: the model's Clarify analysis config (built at synth)",
+    )
+    parser.add_argument(
+        "--model-name", help="the served SageMaker model Clarify's shadow endpoint runs"
+    )
+    parser.add_argument(
+        "--config-output",
+        type=Path,
+        help="where the first stage writes the analysis config with the model's name",
+    )
+    parser.add_argument(
+        "--analysis-uri", help="explainability, second stage: Clarify's analysis.json"
+    )
+    parser.add_argument("--baseline-uri", help="the registry's explainability baseline")
+    parser.add_argument("--ndcg-threshold", type=float, default=DEFAULT_NDCG_THRESHOLD)
+    parser.add_argument(
         "--mlflow-tracking-arn",
         help="SageMaker AI MLflow App or tracking server ARN to log the run to",
     )
@@ -1044,8 +1187,36 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
+def _explainability_report(args: argparse.Namespace, s3: Any, settings: Settings) -> CheckResult:
+    if not args.analysis_uri or not args.baseline_uri:
+        raise CheckError(
+            "the explainability check needs --dataset-output (first stage) or "
+            "--analysis-uri and --baseline-uri (second stage)"
+        )
+    return explainability(
+        _json_object(s3, args.analysis_uri, "the Clarify analysis"),
+        _json_object(s3, args.baseline_uri, "the explainability baseline"),
+        settings,
+        args.ndcg_threshold,
+    )
+
+
+def _explainability_dataset(
+    args: argparse.Namespace, s3: Any, records: Sequence[CapturedRecord], settings: Settings
+) -> CheckResult:
+    count = write_dataset(records, settings, args.dataset_output)
+    if args.clarify_config_uri:
+        if not args.model_name or args.config_output is None:
+            raise CheckError("--clarify-config-uri needs --model-name and --config-output")
+        config = _json_object(s3, args.clarify_config_uri, "the Clarify analysis config")
+        write_clarify_config(config, args.model_name, args.config_output)
+    return CheckResult(report={"dataset_rows": count})
+
+
 def run(args: argparse.Namespace, s3: Any, now: datetime) -> CheckResult:
     settings = settings_from(args)
+    if settings.check == "explainability" and args.dataset_output is None:
+        return _explainability_report(args, s3, settings)
     end = now - timedelta(hours=args.window_end_offset_hours)
     start = end - timedelta(hours=args.window_hours)
     if settings.source == "batch":
@@ -1070,6 +1241,8 @@ def run(args: argparse.Namespace, s3: Any, now: datetime) -> CheckResult:
             f"no captured traffic under {args.capture_uri} between {start:%Y-%m-%dT%H:%M}Z "
             f"and {end:%Y-%m-%dT%H:%M}Z"
         )
+    if settings.check == "explainability":
+        return _explainability_dataset(args, s3, records, settings)
     if settings.check == "data_quality":
         if not args.reference_uri:
             raise CheckError("--reference-uri is required by the data_quality check")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -40,7 +39,6 @@ class DeployedModel(Construct):
         foundation: FoundationReference,
         policy: GovernancePolicy,
         engine: MonitoringEngine,
-        dead_letter_queue: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         served = served_model(model, environment)
@@ -103,11 +101,6 @@ class DeployedModel(Construct):
         batch = batch_scoring(model, environment)
         self.batch: BatchScoring | None = None
         if batch is not None:
-            if dead_letter_queue is None:
-                raise ValueError(
-                    f"model {model.name!r}: batch scoring needs the shard's dead-letter queue "
-                    "(got None)"
-                )
             self.batch = BatchScoring(
                 self,
                 "Batch",
@@ -115,6 +108,5 @@ class DeployedModel(Construct):
                 endpoint=self.endpoint,
                 resources=resources,
                 capture_key=foundation.keys[DataDomain.DATA_CAPTURE],
-                dead_letter_queue=dead_letter_queue,
                 engine=engine if isinstance(engine, EvidentlyEngine) else None,
             )

@@ -36,6 +36,7 @@ from cdk_constructs.encryption import (
 )
 from cdk_constructs.handlers import GovernanceHandlers, HandlerNetwork
 from cdk_constructs.identity import JobExecutionRoles, PermissionsBoundary, PersonaRoles
+from cdk_constructs.monitoring.evidently_engine import MLFLOW_LOGGING_ACTIONS
 from cdk_constructs.network import IsolatedMlNetwork
 from cdk_constructs.pipelines.foundation_access import PipelineFoundationAccess
 from cdk_constructs.role_boundary import GovernanceBoundary
@@ -140,6 +141,7 @@ class FoundationStack(Stack):
         availability_zones: Sequence[str] | None = None,
         handler_settings: HandlerSettings | None = None,
         deployer_role_arn: str | None = None,
+        mlflow_tracking_arn: str | None = None,
         **kwargs: Any,
     ) -> None:
         self._zones = list(availability_zones) if availability_zones else None
@@ -197,6 +199,14 @@ class FoundationStack(Stack):
 
         self.job_roles = JobExecutionRoles(self, "JobRoles")
         self._grant_jobs()
+        if mlflow_tracking_arn is not None:
+            # The environment's MLflow App (organisation-level config): the monitoring jobs
+            # reach it only through this endpoint, the subnets having no other route.
+            self.network.add_mlflow_endpoint(
+                tracking_arn=mlflow_tracking_arn,
+                principal=self.job_roles.monitoring,
+                actions=MLFLOW_LOGGING_ACTIONS,
+            )
         self.artifacts.protect_prefix(MODELS_PREFIX, writer=self.job_roles.training)
         self.artifacts.grant_read_to_accounts(consumer_accounts, MODELS_PREFIX)
 

@@ -27,7 +27,10 @@ class EnvironmentStacks:
 def engine_for(environment: Environment) -> MonitoringEngine:
     """The monitoring engine the environment's config names (``monitoring_engine``)."""
     if environment.monitoring_engine is MonitoringEngineName.EVIDENTLY:
-        return EvidentlyEngine(mlflow_tracking_arn=environment.mlflow_tracking_arn)
+        return EvidentlyEngine(
+            mlflow_tracking_arn=environment.mlflow_tracking_arn,
+            clarify=environment.clarify_existing_customer,
+        )
     return ModelMonitorEngine()
 
 
@@ -62,6 +65,7 @@ def build_governance(app: Construct, config: GovernanceConfig) -> list[Environme
             resource_prefix=prefix,
             availability_zones=environment.zones(),
             handler_settings=environment.handlers,
+            mlflow_tracking_arn=environment.mlflow_tracking_arn,
         )
         stacks = EnvironmentStacks(environment=environment, foundation=foundation)
         engine = engine_for(environment)

@@ -109,7 +109,6 @@ class ModelsStack(Stack):
                     foundation=self.foundation,
                     policy=policy,
                     engine=engine,
-                    dead_letter_queue=self.state_change_dlq.queue,
                 )
 
         self.state_change_rule = events.Rule(

@@ -71,10 +71,10 @@ def estimate_resources(model: ModelConfig, *, bias_metrics: int = 0) -> int:
         count += 2 * bias_metrics
     batch = model.batch
     if batch is not None and batch.capture_s3_uri is not None:
-        # cdk_constructs/monitoring/batch.py: pipeline, schedule, failed-execution rule, batch
-        # parameter, its package check and dashboard; a drift alarm per feature, a "no results"
-        # alarm per check, and the model-quality alarm with ground truth.
-        count += 6 + len(model.dataset_schema.features) + len(batch.checks)
+        # cdk_constructs/monitoring/batch.py: pipeline, schedule, batch parameter, its package
+        # check and dashboard (failed executions go to the foundation's rule); a drift alarm per
+        # feature, a "no results" alarm per check, and the model-quality alarm with ground truth.
+        count += 5 + len(model.dataset_schema.features) + len(batch.checks)
         count += "model_quality" in batch.checks
     return count
 

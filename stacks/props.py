@@ -158,6 +158,7 @@ def monitored_model(model: ModelConfig, policy: GovernancePolicy) -> MonitoredMo
             baseline_s3_uri=deployment.explainability.baseline_s3_uri,
             num_samples=deployment.explainability.num_samples,
             agg_method=deployment.explainability.agg_method,
+            ndcg_threshold=deployment.explainability.ndcg_threshold,
         ),
         ground_truth=(
             GroundTruth(

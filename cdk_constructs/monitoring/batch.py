@@ -21,6 +21,9 @@ Per batch model and environment (``<model>-<env>-batch``):
   3. with ground truth, ``ModelQualityCheck``: the same job joining the labels with the
      predictions captured over ``ground_truth_lookback_hours``, against the model-quality floor.
 
+When the environment names an MLflow App (``mlflow_tracking_arn``, evidently engine only), each
+check also logs its run there, as the endpoint checks do (experiment ``<model>-<env>-batch``).
+
 The checks are the Evidently engine's whatever the environment's engine: Model Monitor's batch
 analyzer (``MonitorBatchTransformStep``/``QualityCheckStep``) runs Model Monitor's container,
 and no AWS source was found that it stays open to new customers. They publish Model Monitor's
@@ -30,9 +33,13 @@ environment Model Monitor sets (``sagemaker_endpoint_name`` = the batch name, wh
 ``/sagemaker-governance/endpoints/<batch name>`` parameter names the model and its checks), and
 write ``constraint_violations.json`` first; so the environment's processing-job rule, the
 violations handler (SNS alert, ledger record, optional retraining) and the alarms treat a batch
-check like an endpoint's. A failed or stopped execution (a transform that failed never reaches
-the checks) is an alert through a rule on the pipeline's execution status; the "no results"
-alarm fires after two intervals without a check publishing.
+check like an endpoint's. A failed or stopped execution whose checks never reported (a transform
+that failed never reaches the checks) reaches the same handler through the foundation's rule on
+pipeline execution status changes (``handlers.monitoring_pipelines_pattern``), which finds this
+pipeline by its parameter (``/sagemaker-governance/endpoints/<batch name>``) and alerts and
+records the gap; the "no results" alarm fires after two intervals without a check publishing.
+A start EventBridge Scheduler could not make lands in the Evidently schedules' dead-letter
+queue, whose depth alarm alerts.
 
 Nothing is granted on a foundation role here: the transform runs as the environment's inference
 role (the model's execution role) and the checks as its monitoring role, which the foundation
@@ -50,22 +57,16 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-import jsii
 from aws_cdk import Stack
-from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
-from aws_cdk.interfaces import aws_events as events_refs
 from constructs import Construct
 
 from cdk_constructs import tags
 from cdk_constructs.compliance.acknowledgments import acknowledge_wildcards, nag_string
 from cdk_constructs.encryption import IGovernanceKey
-from cdk_constructs.handlers import MAX_EVENT_AGE, RETRY_ATTEMPTS
 from cdk_constructs.instance_types import has_nvme_storage
 from cdk_constructs.monitoring.engine import MonitoringResources, package_check
 from cdk_constructs.monitoring.evidently_engine import (
@@ -84,6 +85,7 @@ from cdk_constructs.props import Dataset, ModelIdentity, MonitoredModel, Monitor
 from governance.contracts.vocabulary import (
     DATA_REFERENCE,
     ENDPOINT_PARAMETER_PREFIX,
+    DetailType,
     ProblemType,
 )
 
@@ -106,7 +108,7 @@ CHECK_STEPS: Mapping[MonitorType, str] = MappingProxyType(
 # SageMaker pipeline names: letters, digits and hyphens, at most 256 (CreatePipeline).
 _BATCH_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}")
 MAX_BATCH_NAME = 64
-PIPELINE_EXECUTION_STATUS = "SageMaker Model Building Pipeline Execution Status Change"
+PIPELINE_EXECUTION_STATUS = DetailType.PIPELINE_EXECUTION_STATUS_CHANGE.value
 # SageMaker Pipelines names the transform jobs pipelines-<execution id>-<step>-<suffix>.
 TRANSFORM_CONTENT_TYPE = "text/csv"
 
@@ -178,8 +180,7 @@ class BatchScoring(Construct):
     ``endpoint`` is the model's governed endpoint in this environment: its hardened
     ``AWS::SageMaker::Model`` (approved version, network isolation, VPC) is the one the transform
     runs. ``capture_key`` encrypts the transform's volume, output and capture (the environment's
-    data-capture key, which the inference role uses); ``dead_letter_queue`` keeps execution-status
-    alerts EventBridge could not deliver.
+    data-capture key, which the inference role uses).
     """
 
     def __init__(
@@ -191,15 +192,14 @@ class BatchScoring(Construct):
         endpoint: GovernedEndpoint,
         resources: MonitoringResources,
         capture_key: IGovernanceKey,
-        dead_letter_queue: sqs.IQueue,
         engine: EvidentlyEngine | None = None,
         drift_threshold: float = DEFAULT_FEATURE_DRIFT_THRESHOLD,
     ) -> None:
         super().__init__(scope, construct_id)
         if resources.alerts is None:
             raise ValueError(
-                f"model {batch.identity.name!r}: batch scoring alerts on failed executions, so "
-                "MonitoringResources.alerts is required (got None)"
+                f"model {batch.identity.name!r}: batch scoring alarms on missing and violated "
+                "checks, so MonitoringResources.alerts is required (got None)"
             )
         if "model_quality" in batch.checks and batch.model_quality_floor is None:
             raise ValueError(
@@ -259,7 +259,6 @@ class BatchScoring(Construct):
         )
         self.shared.allow_start(self.pipeline_arn)
         self.schedule = self._schedule()
-        self.failures = self._failure_rule(resources.alerts.topic, dead_letter_queue)
         monitors = {
             check: MonitorSchedule(
                 expression=batch.schedule,
@@ -364,6 +363,10 @@ class BatchScoring(Construct):
             "--features",
             features,
         ]
+        if self.engine.mlflow_tracking_arn is not None:
+            # History where the endpoint checks keep theirs: one MLflow experiment per batch
+            # pipeline, one run per check run (the engine's MlflowLogging grant covers it).
+            arguments += ["--mlflow-tracking-arn", self.engine.mlflow_tracking_arn]
         if check == "data_quality":
             return [
                 *arguments,
@@ -419,72 +422,6 @@ class BatchScoring(Construct):
             description=f"Runs batch scoring pipeline {self.name} on its cadence",
         )
         return schedule
-
-    def _failure_rule(self, topic: sns.ITopic, dead_letter_queue: sqs.IQueue) -> events.Rule:
-        """Alert on every failed or stopped execution (a failed transform never reaches the
-        checks, so no processing-job event would tell the violations handler)."""
-        execution = events.EventField.from_path("$.detail.pipelineExecutionArn")
-        status = events.EventField.from_path("$.detail.currentPipelineExecutionStatus")
-        return events.Rule(
-            self,
-            "ExecutionFailures",
-            description=f"Failed or stopped executions of batch pipeline {self.name}",
-            event_pattern=events.EventPattern(
-                source=["aws.sagemaker"],
-                detail_type=[PIPELINE_EXECUTION_STATUS],
-                detail={
-                    "pipelineArn": [self.pipeline_arn],
-                    "currentPipelineExecutionStatus": ["Failed", "Stopped"],
-                },
-            ),
-            targets=[
-                _AlertTarget(
-                    topic,
-                    message=events.RuleTargetInput.from_text(
-                        f"Batch scoring pipeline {self.name} (model {self.batch.identity.name}) "
-                        f"execution {execution} ended {status}: no batch results or checks for "
-                        "this run."
-                    ),
-                    dead_letter_queue=dead_letter_queue,
-                )
-            ],
-        )
-
-
-@jsii.implements(events.IRuleTarget)
-class _AlertTarget:
-    """The alerts topic as a rule target, by ARN, with retries and a dead-letter queue.
-
-    ``targets.SnsTopic`` would warn of an unresolved environment for the foundation's topic
-    (imported by ARN) and grant nothing useful: the foundation's topic policy already lets this
-    account's rules publish (``alerts.publishing_services``).
-    """
-
-    def __init__(
-        self, topic: sns.ITopic, *, message: events.RuleTargetInput, dead_letter_queue: sqs.IQueue
-    ) -> None:
-        self._topic = topic
-        self._message = message
-        self._queue = dead_letter_queue
-
-    def bind(self, rule: events_refs.IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
-        self._queue.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["sqs:SendMessage"],
-                resources=[self._queue.queue_arn],
-                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_ref.rule_arn}},
-            )
-        )
-        return events.RuleTargetConfig(
-            arn=self._topic.topic_arn,
-            input=self._message,
-            dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=self._queue.queue_arn),
-            retry_policy=events.CfnRule.RetryPolicyProperty(
-                maximum_retry_attempts=RETRY_ATTEMPTS,
-                maximum_event_age_in_seconds=int(MAX_EVENT_AGE.to_seconds()),
-            ),
-        )
 
 
 def _allow_transforms(shared: EvidentlyStackResources) -> None:

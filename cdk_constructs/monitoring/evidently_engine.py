@@ -25,6 +25,20 @@ explainability job: the check itself reads the capture window and ground truth f
 publishes its CloudWatch metrics, through the VPC endpoints only (the subnets have no other
 route). It runs as the environment's monitoring role, which already holds exactly that.
 
+Explainability, for accounts that already use SageMaker Clarify (``clarify=True``; Clarify is
+"no longer open to new customers. Existing customers can continue to use the service as
+normal", developer guide clarify-availability-change), is a pipeline of three steps:
+``ExplainabilityDataset`` (this job: the capture window's features as Clarify's CSV dataset, and
+the model's analysis config, built at synth by the Model Monitor engine's builder
+(``clarify_config.build_explainability_analysis_config``), with the served model's name filled
+in), ``ExplainabilityAnalysis`` (a SageMaker Clarify processing job on the SDK-resolved
+``clarify`` image, hardened as the Model Monitor engine's Clarify job definitions: isolated VPC,
+inter-container encryption, the monitoring key on volume and output, network isolation off
+because Clarify calls its shadow endpoint of the model, the monitoring role that already manages
+``sm-clarify-*`` shadow endpoints), and ``ExplainabilityCheck`` (this job: Clarify's global SHAP
+values published as Model Monitor's explainability metrics, their ranking compared with the
+registry's explainability baseline by nDCG against the model's threshold).
+
 The job sets the environment variables Model Monitor sets (``sagemaker_endpoint_name``,
 ``sagemaker_monitoring_schedule_name``), writes ``constraint_violations.json`` as its first
 output and ``CompletedWithViolations`` as its exit message, and publishes Model Monitor's metric
@@ -66,7 +80,8 @@ from cdk_constructs.monitoring.engine import (
     package_check,
     schedule_name_for,
 )
-from cdk_constructs.monitoring.images import MonitorType
+from cdk_constructs.monitoring.images import MonitorType, monitor_image_uri
+from cdk_constructs.monitoring.images import image_uri_by_region as monitor_image_uri_by_region
 from cdk_constructs.monitoring.metrics import (
     DEFAULT_FEATURE_DRIFT_THRESHOLD,
     METRIC_NAMESPACES,
@@ -125,6 +140,22 @@ ENV_MONITORING_TYPE = "governance_monitoring_type"
 CHECK_STEP_NAMES: Mapping[MonitorType, str] = MappingProxyType(
     {"data_quality": "DataQualityCheck", "model_quality": "ModelQualityCheck", "bias": "BiasCheck"}
 )
+# Explainability on SageMaker Clarify (existing Clarify customers only, EvidentlyEngine.clarify).
+CLARIFY_CHECK_STEP_NAMES: Mapping[MonitorType, str] = MappingProxyType(
+    {"explainability": "ExplainabilityCheck"}
+)
+EXPLAINABILITY_DATASET_STEP = "ExplainabilityDataset"
+EXPLAINABILITY_ANALYSIS_STEP = "ExplainabilityAnalysis"
+# Where the dataset stage writes Clarify's inputs, and where a Clarify processing job reads and
+# writes them (developer guide, clarify-processing-job-configure-parameters: the analysis config
+# at /opt/ml/processing/input/config, the dataset at /opt/ml/processing/input/data, the results
+# at /opt/ml/processing/output, analysis.json among them).
+DATASET_OUTPUT_PATH = "/opt/ml/processing/dataset"
+CONFIG_OUTPUT_PATH = "/opt/ml/processing/clarify-config"
+CLARIFY_CONFIG_PATH = "/opt/ml/processing/input/config"
+CLARIFY_DATA_PATH = "/opt/ml/processing/input/data"
+CLARIFY_OUTPUT_PATH = "/opt/ml/processing/output"
+CLARIFY_ANALYSIS_FILE = "analysis.json"
 # Checks that join the captured predictions with ground truth (Model Monitor's model quality
 # and bias drift jobs merge labels the same way).
 GROUND_TRUTH_CHECKS: frozenset[MonitorType] = frozenset({"model_quality", "bias"})
@@ -294,8 +325,17 @@ class EvidentlyEngine:
     wheelhouse targets its Python 3.12). ``volume_size_gb`` defaults to 30.
     ``mlflow_tracking_arn``: a SageMaker AI MLflow App (or tracking server) every check logs
     its runs to; the monitoring role gets the logging actions on that ARN only, and synth stops
-    when the lock does not ship the MLflow client and plugin.
+    when the lock does not ship the MLflow client and plugin. ``clarify``: the account already
+    uses SageMaker Clarify, so explainability runs as a Clarify processing job (default False:
+    explainability is refused, Clarify being closed to new customers).
     """
+
+    @property
+    def check_steps(self) -> Mapping[MonitorType, str]:
+        """The checks this engine runs, by the name of the step that reports each."""
+        if not self.clarify:
+            return CHECK_STEP_NAMES
+        return MappingProxyType({**CHECK_STEP_NAMES, **CLARIFY_CHECK_STEP_NAMES})
 
     def __init__(
         self,
@@ -306,6 +346,7 @@ class EvidentlyEngine:
         drift_threshold: float = DEFAULT_FEATURE_DRIFT_THRESHOLD,
         mlflow_tracking_arn: str | None = None,
         lock: Path = REQUIREMENTS_LOCK,
+        clarify: bool = False,
     ) -> None:
         if volume_size_gb < 1:
             raise ValueError(f"volume_size_gb must be at least 1 (got {volume_size_gb})")
@@ -313,6 +354,7 @@ class EvidentlyEngine:
             check_mlflow_shipped(lock)
         self.wheelhouse = check_wheelhouse(wheelhouse, lock)
         self.mlflow_tracking_arn = mlflow_tracking_arn
+        self.clarify = clarify
         self.image_uri = image_uri
         self.volume_size_gb = volume_size_gb
         self.drift_threshold = drift_threshold
@@ -646,11 +688,18 @@ class EvidentlyMonitors(Construct):
         self.endpoint = endpoint
         self.resources = resources
         checks = tuple(model.monitors)
-        unsupported = [c for c in checks if c not in CHECK_STEP_NAMES]
+        steps = engine.check_steps
+        unsupported = [c for c in checks if c not in steps]
         if unsupported:
+            clarify = (
+                ""
+                if engine.clarify
+                else " (explainability needs clarify=True: an account "
+                "that already uses SageMaker Clarify)"
+            )
             raise ValueError(
                 f"model {model.name!r}: the evidently engine cannot run "
-                f"{', '.join(unsupported)}; allowed: {', '.join(CHECK_STEP_NAMES)}"
+                f"{', '.join(unsupported)}; allowed: {', '.join(steps)}{clarify}"
             )
         for check in GROUND_TRUTH_CHECKS.intersection(checks):
             if model.ground_truth is None:
@@ -677,7 +726,10 @@ class EvidentlyMonitors(Construct):
             self,
             endpoint=endpoint,
             resources=resources,
-            baselines=[DATA_REFERENCE] if "data_quality" in checks else [],
+            baselines=[
+                *([DATA_REFERENCE] if "data_quality" in checks else []),
+                *(["explainability"] if "explainability" in checks else []),
+            ],
         )
         self.checks = tuple(self._check(check) for check in checks)
         self.deployed = DeployedMonitors(
@@ -717,6 +769,9 @@ class EvidentlyMonitors(Construct):
             "--capture-uri",
             f"{self.endpoint.capture_s3_uri}{self.endpoint.endpoint_name}/",
         ]
+        if check == "explainability":
+            # The dataset stage's arguments; the check stage adds its own (_explainability).
+            return [*arguments, "--window-hours", str(self._interval_hours(check))]
         if self.engine.mlflow_tracking_arn is not None:
             arguments += ["--mlflow-tracking-arn", self.engine.mlflow_tracking_arn]
         if check == "data_quality":
@@ -782,19 +837,207 @@ class EvidentlyMonitors(Construct):
     def _tags(self, check: MonitorType) -> list[Any]:
         return self.model.identity.tags(**{tags.MONITOR_TYPE: check.replace("_", "-")})
 
+    def _run_uri(self, *parts: str) -> dict[str, Any]:
+        """``<reports>/<endpoint>/explainability/<execution id>/<parts>`` (pipeline Std:Join)."""
+        return {
+            "Std:Join": {
+                "On": "/",
+                "Values": [
+                    self.resources.reports.s3_uri(f"{self.endpoint.endpoint_name}/explainability"),
+                    {"Get": "Execution.PipelineExecutionId"},
+                    *parts,
+                ],
+            }
+        }
+
+    def _explainability(self, name: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The three explainability steps (module docstring) and the reporting step's request."""
+        from cdk_constructs.monitoring.clarify_config import (
+            build_explainability_analysis_config,
+        )
+        from cdk_constructs.monitoring.engine import _explainability_settings_of
+
+        model = self.model
+        check: MonitorType = "explainability"
+        # The Model Monitor engine's analysis config (SDK builders, SDK schema); the served
+        # model's name is a deploy-time value, which the dataset stage fills in.
+        config = build_explainability_analysis_config(
+            model, settings=_explainability_settings_of(model)
+        )
+        config = {"dataset_type": "text/csv", **config}
+        asset = self._config_asset(config)
+        dataset = self.job_request(check, name)
+        dataset["AppSpecification"]["ContainerArguments"] += [
+            "--dataset-output",
+            DATASET_OUTPUT_PATH,
+            "--clarify-config-uri",
+            asset.s3_object_url,
+            "--model-name",
+            self.endpoint.sagemaker_model.attr_model_name,
+            "--config-output",
+            CONFIG_OUTPUT_PATH,
+        ]
+        outputs = dataset["ProcessingOutputConfig"]["Outputs"]
+        outputs[0]["S3Output"]["S3Uri"] = self._run_uri("dataset-stage")
+        for output_name, local_path in (
+            ("dataset", DATASET_OUTPUT_PATH),
+            ("clarify-config", CONFIG_OUTPUT_PATH),
+        ):
+            outputs.append(
+                {
+                    "OutputName": output_name,
+                    "AppManaged": False,
+                    "S3Output": {
+                        "S3Uri": self._run_uri(output_name),
+                        "LocalPath": local_path,
+                        "S3UploadMode": "EndOfJob",
+                    },
+                }
+            )
+        analysis = self._clarify_request(name)
+        report = self.job_request(check, name)
+        report["AppSpecification"]["ContainerArguments"] += [
+            "--analysis-uri",
+            self._run_uri("clarify", CLARIFY_ANALYSIS_FILE),
+            "--baseline-uri",
+            self.baselines.uri("explainability", "constraints"),
+            "--ndcg-threshold",
+            str(model.shap.ndcg_threshold),
+            *(
+                ["--mlflow-tracking-arn", self.engine.mlflow_tracking_arn]
+                if self.engine.mlflow_tracking_arn is not None
+                else []
+            ),
+        ]
+        steps = [
+            {"Name": EXPLAINABILITY_DATASET_STEP, "Type": "Processing", "Arguments": dataset},
+            {
+                "Name": EXPLAINABILITY_ANALYSIS_STEP,
+                "Type": "Processing",
+                "DependsOn": [EXPLAINABILITY_DATASET_STEP],
+                "Arguments": analysis,
+            },
+            {
+                "Name": CLARIFY_CHECK_STEP_NAMES[check],
+                "Type": "Processing",
+                "DependsOn": [EXPLAINABILITY_ANALYSIS_STEP],
+                "Arguments": report,
+            },
+        ]
+        return steps, report
+
+    def _config_asset(self, config: dict[str, Any]) -> s3_assets.Asset:
+        from cdk_constructs.monitoring.clarify_config import write_analysis_config
+
+        directory = Path(tempfile.mkdtemp(prefix="clarify-config-")) / self.model.name
+        path = write_analysis_config(config, directory)
+        # The monitoring role reads the assets bucket's JSON objects (foundation grant).
+        return s3_assets.Asset(self, "ExplainabilityAnalysisConfig", path=str(path))
+
+    def _clarify_request(self, name: str) -> dict[str, Any]:
+        """The SageMaker Clarify processing job's ``CreateProcessingJob`` request, hardened as
+        the Model Monitor engine's Clarify job definitions."""
+        r = self.resources
+
+        def s3_input(input_name: str, uri: Any, local_path: str) -> dict[str, Any]:
+            return {
+                "InputName": input_name,
+                "AppManaged": False,
+                "S3Input": {
+                    "S3Uri": uri,
+                    "LocalPath": local_path,
+                    "S3DataType": "S3Prefix",
+                    "S3InputMode": "File",
+                    "S3DataDistributionType": "FullyReplicated",
+                },
+            }
+
+        return {
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceCount": 1,
+                    "InstanceType": self.model.monitor_instance_type,
+                    "VolumeSizeInGB": self.engine.volume_size_gb,
+                    "VolumeKmsKeyId": r.key.key_arn,
+                }
+            },
+            "AppSpecification": {"ImageUri": self._clarify_image()},
+            # Attributes a failed or stopped Clarify run to the endpoint's check, like the
+            # Evidently steps (the violations handler reads these).
+            "Environment": {
+                ENV_ENDPOINT_NAME: self.endpoint.endpoint_name,
+                ENV_SCHEDULE_NAME: name,
+                ENV_MONITORING_TYPE: MONITOR_JOB_TYPES[
+                    ContractMonitorType.EXPLAINABILITY
+                ].monitoring_type,
+            },
+            "ProcessingInputs": [
+                s3_input("analysis_config", self._run_uri("clarify-config"), CLARIFY_CONFIG_PATH),
+                s3_input("dataset", self._run_uri("dataset"), CLARIFY_DATA_PATH),
+            ],
+            "ProcessingOutputConfig": {
+                "Outputs": [
+                    {
+                        "OutputName": "analysis_result",
+                        "AppManaged": False,
+                        "S3Output": {
+                            "S3Uri": self._run_uri("clarify"),
+                            "LocalPath": CLARIFY_OUTPUT_PATH,
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                ],
+                "KmsKeyId": r.key.key_arn,
+            },
+            # Clarify creates a shadow endpoint of the model and calls it, so network isolation
+            # stays off, as for the Model Monitor engine's explainability job (developer guide,
+            # clarify-vpc); the subnets reach only the VPC endpoints.
+            "NetworkConfig": {
+                "EnableInterContainerTrafficEncryption": True,
+                "EnableNetworkIsolation": False,
+                "VpcConfig": {
+                    "SecurityGroupIds": [r.security_group.security_group_id],
+                    "Subnets": [subnet.subnet_id for subnet in r.subnets],
+                },
+            },
+            "StoppingCondition": {
+                "MaxRuntimeInSeconds": self.model.monitors["explainability"].max_runtime_seconds
+            },
+            "RoleArn": r.role.role_arn,
+            "Tags": [{"Key": t.key, "Value": t.value} for t in self._tags("explainability")],
+        }
+
+    def _clarify_image(self) -> str:
+        stack = Stack.of(self)
+        if not Token.is_unresolved(stack.region):
+            return monitor_image_uri("clarify", stack.region)
+        mapping = stack.node.try_find_child("MonitorImagesClarify")
+        if not isinstance(mapping, CfnMapping):
+            mapping = CfnMapping(
+                stack,
+                "MonitorImagesClarify",
+                mapping={
+                    region: {"uri": uri}
+                    for region, uri in monitor_image_uri_by_region("clarify").items()
+                },
+            )
+        return mapping.find_in_map(Aws.REGION, "uri")
+
     def _check(self, check: MonitorType) -> EvidentlyCheck:
         name = schedule_name_for(self.endpoint.endpoint_name, check)
         stack = Stack.of(self)
-        request = self.job_request(check, name)
+        step = self.engine.check_steps[check]
+        if check == "explainability":
+            steps, request = self._explainability(name)
+        else:
+            request = self.job_request(check, name)
+            steps = [{"Name": step, "Type": "Processing", "Arguments": request}]
         definition = {
             "Version": PIPELINE_DEFINITION_VERSION,
             "Metadata": {},
             "Parameters": [],
-            "Steps": [
-                {"Name": CHECK_STEP_NAMES[check], "Type": "Processing", "Arguments": request}
-            ],
+            "Steps": steps,
         }
-        step = CHECK_STEP_NAMES[check]
         pipeline = sagemaker.CfnPipeline(
             self,
             f"{step}Pipeline",

@@ -2,7 +2,8 @@
 
 Received from SageMaker (EventBridge user guide and SageMaker developer guide, "Events that
 Amazon SageMaker AI sends to Amazon EventBridge"): model package and processing job state
-changes, whose detail is the shape of the matching ``Describe*`` call (:mod:`governance.sagemaker`).
+changes, whose detail is the shape of the matching ``Describe*`` call (:mod:`governance.sagemaker`),
+and pipeline execution status changes (camelCase detail, "Pipeline execution state change").
 Published by the handlers and recorded by the audit ledger: the approval verdict and the
 monitoring violation. Their detail uses camelCase keys; both sides use the models below.
 
@@ -33,7 +34,12 @@ from pydantic.alias_generators import to_camel
 from governance.contracts.errors import Expect, InvalidEventError, explain
 from governance.contracts.parameters import Text
 from governance.contracts.vocabulary import DetailType, EventSource, MonitorType
-from governance.sagemaker import ModelPackage, ProcessingJob, Version
+from governance.sagemaker import (
+    ModelPackage,
+    PipelineExecutionStatus,
+    ProcessingJob,
+    Version,
+)
 
 
 class ModelPackageStateChange(EventBridgeModel):
@@ -51,6 +57,31 @@ class ProcessingJobStateChange(EventBridgeModel):
     def job_arn(self) -> str | None:
         # The detail usually carries the ARN; the resources list always does.
         return self.detail.processing_job_arn or next(iter(self.resources), None)
+
+
+class PipelineExecutionDetail(BaseModel):
+    """The detail of ``SageMaker Model Building Pipeline Execution Status Change`` (developer
+    guide, automating-sagemaker-with-eventbridge, "Pipeline execution state change": camelCase
+    keys, ``currentPipelineExecutionStatus`` one of Executing, Succeeded, Failed, Stopping,
+    Stopped)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    pipeline_arn: Annotated[str, Expect("a SageMaker pipeline ARN")]
+    pipeline_execution_arn: Annotated[str, Expect("a SageMaker pipeline execution ARN")]
+    current_pipeline_execution_status: PipelineExecutionStatus
+    previous_pipeline_execution_status: str | None = None
+    pipeline_execution_display_name: str | None = None
+
+    @property
+    def pipeline_name(self) -> str:
+        return self.pipeline_arn.rsplit(":pipeline/", 1)[-1].split("/", 1)[0]
+
+
+class PipelineExecutionStatusChange(EventBridgeModel):
+    source: Literal[EventSource.SAGEMAKER]
+    detail_type: Literal[DetailType.PIPELINE_EXECUTION_STATUS_CHANGE] = Field(alias="detail-type")
+    detail: PipelineExecutionDetail
 
 
 class _CamelDetail(BaseModel):
@@ -133,6 +164,9 @@ class MonitoringViolationDetail(_CamelDetail):
     monitor_type: MonitorType
     monitoring_schedule_name: str | None = None
     processing_job_arn: str | None = None
+    pipeline_execution_arn: str | None = None
+    """A monitoring pipeline execution that ended without its check's processing job saying so
+    (a batch transform, or a step that never started a job)."""
     report_uri: str | None = None
     violations: tuple[ViolationItem, ...]
     violation_count: NonNegativeInt | None = None
@@ -145,7 +179,7 @@ class MonitoringViolationDetail(_CamelDetail):
     def as_detail(self) -> dict[str, Any]:
         detail = super().as_detail()
         detail["violations"] = [item.as_detail() for item in self.violations]
-        for optional in ("failureReason", "reportError"):
+        for optional in ("failureReason", "reportError", "pipelineExecutionArn"):
             if detail[optional] is None:
                 del detail[optional]
         return detail

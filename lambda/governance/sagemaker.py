@@ -236,6 +236,45 @@ class ProcessingJob(_Shape):
         return ProcessingJob.model_validate(merged)
 
 
+class PipelineExecutionStatus(StrEnum):
+    """botocore ``PipelineExecutionStatus`` (DescribePipelineExecution, and the status change
+    event's ``currentPipelineExecutionStatus``)."""
+
+    EXECUTING = "Executing"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+    FAILED = "Failed"
+    SUCCEEDED = "Succeeded"
+
+
+class _JobReference(_Shape):
+    arn: str | None = Field(None, alias="Arn")
+
+
+class PipelineStepMetadata(_Shape):
+    processing_job: _JobReference | None = Field(None, alias="ProcessingJob")
+    transform_job: _JobReference | None = Field(None, alias="TransformJob")
+
+
+class PipelineExecutionStep(_Shape):
+    """One step of ``ListPipelineExecutionSteps`` (botocore ``PipelineExecutionStep``; status
+    Starting | Executing | Stopping | Stopped | Failed | Succeeded)."""
+
+    step_name: Text = Field(alias="StepName")
+    step_status: str | None = Field(None, alias="StepStatus")
+    failure_reason: str | None = Field(None, alias="FailureReason")
+    metadata: PipelineStepMetadata = Field(default_factory=PipelineStepMetadata, alias="Metadata")
+
+    @property
+    def ended_unsuccessfully(self) -> bool:
+        return self.step_status in ("Failed", "Stopped")
+
+    @property
+    def processing_job_arn(self) -> str | None:
+        job = self.metadata.processing_job
+        return job.arn if job is not None and job.arn else None
+
+
 class MonitoringSchedule(_Shape):
     """What ``DescribeMonitoringSchedule`` says about an execution's schedule."""
 

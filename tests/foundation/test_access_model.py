@@ -481,10 +481,12 @@ def test_services_publish_alerts_only_for_this_account(template: dict[str, Any])
     (topic_policy,) = _of_type(template, "AWS::SNS::TopicPolicy").values()
     statements = topic_policy["Properties"]["PolicyDocument"]["Statement"]
     services = [s for s in statements if "Service" in s["Principal"]]
-    assert {s["Principal"]["Service"] for s in services} == {
-        "cloudwatch.amazonaws.com",
-        "events.amazonaws.com",
-    }
+    # CloudWatch alarms only: no EventBridge rule targets the topic (failed runs reach it
+    # through the violations handler), so EventBridge gets no publish grant.
+    assert {s["Principal"]["Service"] for s in services} == {"cloudwatch.amazonaws.com"}
+    (topic,) = _of_type(template, "AWS::SNS::Topic")
+    for rule in _of_type(template, "AWS::Events::Rule").values():
+        assert all(t["Arn"] != {"Ref": topic} for t in rule["Properties"].get("Targets", []))
     for statement in services:
         assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
         assert f":{ACCOUNT}:" in _text(statement["Condition"]["ArnLike"]["aws:SourceArn"])

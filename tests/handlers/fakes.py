@@ -34,6 +34,7 @@ from governance.sagemaker import (
     ModelCardVersion,
     ModelPackage,
     MonitoringSchedule,
+    PipelineExecutionStep,
     ProcessingJob,
 )
 
@@ -236,6 +237,8 @@ class FakeArchive:
 class FakeMonitoringRuns:
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    executions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """``ListPipelineExecutionSteps`` answers by execution ARN (botocore's step shape)."""
     calls: list[tuple[str, str]] = field(default_factory=list)
 
     def describe_job(self, name: str) -> ProcessingJob:
@@ -245,6 +248,10 @@ class FakeMonitoringRuns:
     def describe_schedule(self, name: str) -> MonitoringSchedule:
         self.calls.append(("DescribeMonitoringSchedule", name))
         return MonitoringSchedule.model_validate(self.schedules[name])
+
+    def execution_steps(self, execution_arn: str) -> list[PipelineExecutionStep]:
+        self.calls.append(("ListPipelineExecutionSteps", execution_arn))
+        return [PipelineExecutionStep.model_validate(s) for s in self.executions[execution_arn]]
 
 
 @dataclass

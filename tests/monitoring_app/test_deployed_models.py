@@ -201,6 +201,36 @@ def test_failed_and_stopped_runs_reach_the_violations_handler(
     assert "DeadLetterConfig" in target
 
 
+@pytest.mark.parametrize(
+    ("status", "routed"),
+    [("Failed", True), ("Stopped", True), ("Succeeded", False), ("Executing", False)],
+)
+def test_failed_and_stopped_pipeline_executions_reach_the_violations_handler(
+    default_assembly: Assembly, status: str, routed: bool
+) -> None:
+    from moto.events.models import EventPattern
+
+    # Given the one environment-wide rule for monitoring pipeline executions (Evidently checks,
+    # batch scoring), and the developer guide's "Pipeline execution state change" event
+    (rule,) = [
+        r["Properties"]
+        for r in default_assembly.resources("AWS::Events::Rule").values()
+        if r["Properties"]["EventPattern"].get("detail-type")
+        == ["SageMaker Model Building Pipeline Execution Status Change"]
+    ]
+    pattern = EventPattern.load(json.dumps(rule["EventPattern"]))
+    event = json.loads((EVENTS / "event-pipeline-execution-failed.json").read_text())
+    event["detail"]["currentPipelineExecutionStatus"] = status
+    # Then a failed or stopped execution routes to the violations handler, with retries and a
+    # dead-letter queue; the pattern names only keys the documented event has
+    assert pattern.matches_event(event) is routed
+    assert set(rule["EventPattern"]["detail"]) <= set(event["detail"])
+    (target,) = rule["Targets"]
+    assert "MonitoringViolations" in json.dumps(target["Arn"])
+    assert "DeadLetterConfig" in target
+    assert "RetryPolicy" in target
+
+
 def test_one_dashboard_per_deployed_model(default_assembly: Assembly) -> None:
     dashboards = default_assembly.resources("AWS::CloudWatch::Dashboard")
     names = sorted(d["Properties"]["DashboardName"] for d in dashboards.values())

@@ -50,6 +50,7 @@ ACCOUNT = "111122223333"
 MODEL = "churn-propensity"
 TWO_ENGINES = REPO / "config" / "examples" / "two-engines.yaml"
 EXECUTION = "execution-1"
+MLFLOW_APP = "arn:aws:sagemaker:eu-central-1:111122223333:mlflow-app/app-governance01"
 Templates = dict[str, dict[str, Any]]
 
 
@@ -59,6 +60,7 @@ def config_data() -> dict[str, Any]:
         {"name": name, "account": ACCOUNT, "region": region, "monitoring_engine": engine}
         for name, (engine, region) in ENVIRONMENTS.items()
     ]
+    data["environments"][1]["mlflow_tracking_arn"] = MLFLOW_APP  # ev: history in MLflow
     model = next(m for m in data["models"] if m["name"] == MODEL)
     model["deployment"]["environments"] = {name: {"package_version": 7} for name in ENVIRONMENTS}
     data["models"] = [model]
@@ -232,6 +234,8 @@ def test_the_checks_read_the_capture_and_publish_what_the_alarms_watch(
         assert args.schedule == f"{batch}-{check.replace('_', '-')}"
         assert request["Environment"][ENV_ENDPOINT_NAME] == batch
         assert request["Environment"][ENV_SCHEDULE_NAME] == args.schedule
+        # ev names an MLflow App: its batch checks log there like its endpoint checks
+        assert args.mlflow_tracking_arn == (MLFLOW_APP if env == "ev" else None)
         capture = f"s3://example-bank-batch-output/{MODEL}/capture/"
         if check == "data_quality":
             assert args.capture_uri == f"{capture}{EXECUTION}/"  # this run's capture only
@@ -325,26 +329,32 @@ def test_the_handler_records_and_alerts_batch_checks_like_endpoint_checks(
     assert parameter["model_name"] == MODEL
 
 
-def test_a_failed_or_stopped_execution_alerts(templates: Templates) -> None:
+def test_a_failed_or_stopped_execution_reaches_the_violations_handler(
+    templates: Templates,
+) -> None:
+    """A failed transform never reaches the checks, so no processing job tells the handler: the
+    foundation's pipeline-execution rule does, and the handler finds the batch pipeline by its
+    parameter (tests/violations/test_pipeline_executions.py). No per-model SNS rule duplicates
+    that alert."""
     for env in ENVIRONMENTS:
+        foundation = templates[f"example-bank-{env}-foundation"]["Resources"]
         (rule,) = (
             r["Properties"]
-            for r in _resources(templates, env, "AWS::Events::Rule").values()
-            if r["Properties"]["EventPattern"]["detail-type"] == [PIPELINE_EXECUTION_STATUS]
+            for r in foundation.values()
+            if r["Type"] == "AWS::Events::Rule"
+            and r["Properties"]["EventPattern"]["detail-type"] == [PIPELINE_EXECUTION_STATUS]
         )
         detail = rule["EventPattern"]["detail"]
         assert detail["currentPipelineExecutionStatus"] == ["Failed", "Stopped"]
-        assert detail["pipelineArn"] == [
-            f"arn:aws:sagemaker:{ENVIRONMENTS[env][1]}:{ACCOUNT}:pipeline/{MODEL}-{env}-batch"
-        ]
         (target,) = rule["Targets"]
-        assert target["Arn"]["Fn::GetStackOutput"]["OutputName"] == "AlertsTopicArn"
-        assert "DeadLetterConfig" in target
-        assert "RetryPolicy" in target
-        assert (
-            "ended <detail-currentPipelineExecutionStatus>"
-            in target["InputTransformer"]["InputTemplate"]
-        )
+        assert "MonitoringViolations" in json.dumps(target["Arn"])
+        assert not [
+            r
+            for r in _resources(templates, env, "AWS::Events::Rule").values()
+            if r["Properties"]["EventPattern"]["detail-type"] == [PIPELINE_EXECUTION_STATUS]
+        ]
+        # The parameter the handler looks the pipeline up by is the pipeline's own name.
+        assert _parameter(templates, env)["endpoint_name"] == f"{MODEL}-{env}-batch"
 
 
 def _statements(policy: dict[str, Any]) -> list[dict[str, Any]]:

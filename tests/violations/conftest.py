@@ -162,6 +162,9 @@ class SageMakerDouble:
     moto_client: Any
     processing_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pipeline_steps: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """``ListPipelineExecutionSteps`` answers by execution ARN, one page of at most two steps
+    per response (moto has no pipeline steps), so the handler's pagination is exercised."""
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def describe_processing_job(self, **kwargs: Any) -> dict[str, Any]:
@@ -177,6 +180,20 @@ class SageMakerDouble:
             return self.schedules[kwargs["MonitoringScheduleName"]]
         except KeyError:
             raise _validation_error("DescribeMonitoringSchedule", "Not found") from None
+
+    def get_paginator(self, operation: str) -> Any:
+        if operation != "list_pipeline_execution_steps":
+            raise NotImplementedError(operation)
+        double = self
+
+        class Paginator:
+            def paginate(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+                double.calls.append(("ListPipelineExecutionSteps", kwargs))
+                steps = double.pipeline_steps[kwargs["PipelineExecutionArn"]]
+                for start in range(0, max(len(steps), 1), 2):
+                    yield {"PipelineExecutionSteps": steps[start : start + 2]}
+
+        return Paginator()
 
     def start_pipeline_execution(self, **kwargs: Any) -> Any:
         self.calls.append(("StartPipelineExecution", kwargs))

@@ -211,11 +211,6 @@ class Scenario:
                 if owner is not None:
                     extra["team"] = str(owner)
         extra.update(_evidently_extras(account))
-        topic = account.resource("Alerts", "AWS::SNS::Topic").ref
-        for rule, props in account.resources_of_type("AWS::Events::Rule"):
-            if any(target.get("Arn") == topic for target in props.get("Targets", [])):
-                extra["alert_rule"] = str(rule.arn)
-                break
         return cls(
             partition=foundation.partition,
             region=foundation.region,
@@ -1299,6 +1294,15 @@ CALLS: tuple[Call, ...] = (
         "map the run to its model",
     ),
     Call(
+        "violations/list-pipeline-steps",
+        "Handlers/MonitoringViolations/Role",
+        "sagemaker:ListPipelineExecutionSteps",
+        (f"{_SMARN}:pipeline/{{endpoint}}-batch/execution/abc123def456",),
+        A,
+        HANDLER_CODE,
+        "which step ended a failed or stopped monitoring pipeline execution",
+    ),
+    Call(
         "violations/read-report",
         "Handlers/MonitoringViolations/Role",
         "s3:GetObject",
@@ -1581,15 +1585,17 @@ CALLS: tuple[Call, ...] = (
     ),
     # -- AWS services on our resources (confused deputy, item 18) ----------------------------
     Call(
-        "eventbridge/publish-alert",
+        "eventbridge/no-rule-publishes",
         "service:events.amazonaws.com",
         "sns:Publish",
         ("{arn:Alerts}",),
-        A,
+        D,
         EVENTBRIDGE_SNS,
-        "an alerts rule of this app publishes",
-        context={"aws:SourceArn": "{alert_rule}", "aws:SourceAccount": "{account}"},
-        needs=("alert_rule",),
+        "no rule targets the topic, so not even this account's rules may publish",
+        context={
+            "aws:SourceArn": "arn:{partition}:events:{region}:{account}:rule/x",
+            "aws:SourceAccount": "{account}",
+        },
     ),
     Call(
         "eventbridge/no-foreign-rule",

@@ -463,6 +463,14 @@ CLAIMS: tuple[Claim, ...] = (
         rules=("Governance-MLF1",),
     ),
     Claim(
+        "MON-5",
+        "Monitoring history in MLflow, over PrivateLink only",
+        ARCHITECTURE,
+        "with an endpoint policy that allows the monitoring role the nine logging actions on "
+        "that App only",
+        rules=("Governance-MLF2",),
+    ),
+    Claim(
         "MON-3",
         "Alerts reach people",
         README,

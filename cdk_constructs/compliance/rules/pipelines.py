@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 from cdk_constructs.compliance.rules.framework import (
     AppIndex,
     GovernanceRule,
+    Ref,
     Resource,
     Verdict,
     combine,
@@ -300,6 +302,151 @@ def mlflow_grant_scoped(principal: Resource) -> Verdict:
     return combine(verdicts) if verdicts else Verdict.NOT_APPLICABLE
 
 
+VPC_ENDPOINT = "AWS::EC2::VPCEndpoint"
+SECURITY_GROUP = "AWS::EC2::SecurityGroup"
+SECURITY_GROUP_INGRESS = "AWS::EC2::SecurityGroupIngress"
+HTTPS = 443
+# SageMaker AI MLflow's interface endpoint service, aws.sagemaker.<region>.experiments (equal to
+# aws-cdk-lib's InterfaceVpcEndpointAwsService.SAGEMAKER_EXPERIMENTS, tested); a region left to
+# deploy time (Ref AWS::Region in an Fn::Join) stands as "<region>".
+_MLFLOW_ENDPOINT_SERVICE = re.compile(
+    r"aws\.sagemaker\.(<region>|[a-z]{2}(-[a-z]+)+-\d)\.experiments"
+)
+
+
+def _service_name(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping) and set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        if isinstance(separator, str) and isinstance(parts, list):
+            return separator.join(p if isinstance(p, str) else "<region>" for p in parts)
+    return None
+
+
+def is_mlflow_endpoint(endpoint: Resource) -> bool:
+    name = _service_name(endpoint.get("ServiceName"))
+    return name is not None and _MLFLOW_ENDPOINT_SERVICE.fullmatch(name) is not None
+
+
+def _mlflow_grants(principal: Resource) -> list[tuple[frozenset[str], Any]] | None:
+    """(sagemaker-mlflow actions, resource) of every Allow statement granting them; None when
+    a document cannot be read."""
+    grants: list[tuple[frozenset[str], Any]] = []
+    for document in _documents(principal):
+        if not isinstance(document, Mapping):
+            return None
+        for statement in _as_list(document.get("Statement")):
+            if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
+                continue
+            actions = frozenset(
+                a.lower()
+                for a in _as_list(statement.get("Action"))
+                if isinstance(a, str) and a.lower().startswith(f"{MLFLOW_SERVICE}:")
+            )
+            if actions:
+                grants.extend((actions, r) for r in _as_list(statement.get("Resource")))
+    return grants
+
+
+def _endpoint_allows(endpoint: Resource, actions: frozenset[str], resource: str) -> Verdict:
+    """The endpoint's policy allows ``actions`` on ``resource`` and only named sagemaker-mlflow
+    actions on whole App / tracking server ARNs (no wildcard, NotAction or NotResource)."""
+    document = endpoint.get("PolicyDocument")
+    if document is None:
+        return Verdict.NON_COMPLIANT  # no policy: the endpoint allows everything
+    if not isinstance(document, Mapping):
+        return Verdict.UNDECIDABLE
+    allowed: set[str] = set()
+    verdicts = []
+    for statement in _as_list(document.get("Statement")):
+        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
+            continue
+        if "NotAction" in statement or "NotResource" in statement:
+            verdicts.append(Verdict.NON_COMPLIANT)
+            continue
+        names = [a for a in _as_list(statement.get("Action")) if isinstance(a, str)]
+        if any("*" in a or not a.lower().startswith(f"{MLFLOW_SERVICE}:") for a in names):
+            verdicts.append(Verdict.NON_COMPLIANT)
+        resources = _as_list(statement.get("Resource"))
+        verdicts.extend(_mlflow_resource_verdict(r) for r in resources)
+        if resource in resources:
+            allowed.update(a.lower() for a in names)
+    verdicts.append(Verdict.COMPLIANT if actions <= allowed else Verdict.NON_COMPLIANT)
+    return combine(verdicts)
+
+
+def _https_from_groups_only(endpoint: Resource, index: AppIndex) -> Verdict:
+    """Every security group of the endpoint admits TCP 443 from security groups only."""
+    groups = _as_list(endpoint.get("SecurityGroupIds"))
+    if not groups:
+        return Verdict.NON_COMPLIANT  # the VPC's default group
+    verdicts = []
+    for group_id in groups:
+        group = index.resolve(group_id)
+        if group is None or group.type != SECURITY_GROUP:
+            verdicts.append(Verdict.UNDECIDABLE)
+            continue
+        rules = _as_list(group.get("SecurityGroupIngress") or [])
+        rules += [
+            ingress.props
+            for ingress in index.peers(group, SECURITY_GROUP_INGRESS)
+            if isinstance(ingress.get("GroupId"), Ref)
+            and ingress.get("GroupId").target_path == group.path
+        ]
+        for rule in rules:
+            if not isinstance(rule, Mapping):
+                verdicts.append(Verdict.UNDECIDABLE)
+                continue
+            from_group = rule.get("SourceSecurityGroupId") is not None and not any(
+                rule.get(k) is not None for k in ("CidrIp", "CidrIpv6", "SourcePrefixListId")
+            )
+            https = (
+                str(rule.get("IpProtocol")) in ("tcp", "6")
+                and rule.get("FromPort") == HTTPS
+                and rule.get("ToPort") == HTTPS
+            )
+            verdicts.append(verdict_of(from_group and https))
+    return combine(verdicts) if verdicts else Verdict.COMPLIANT
+
+
+def mlflow_reached_privately(principal: Resource, index: AppIndex) -> Verdict:
+    """For every MLflow App / tracking server a policy grants sagemaker-mlflow actions on, an
+    interface VPC endpoint for SageMaker AI MLflow exists where the grant is deployed: type
+    Interface, private DNS on, HTTPS from security groups only, and a policy allowing those
+    actions on that ARN and nothing but named sagemaker-mlflow actions on whole ARNs."""
+    grants = _mlflow_grants(principal)
+    if grants is None:
+        return Verdict.UNDECIDABLE
+    if not grants:
+        return Verdict.NOT_APPLICABLE
+    endpoints = [e for e in index.peers(principal, VPC_ENDPOINT) if is_mlflow_endpoint(e)]
+    verdicts = []
+    for actions, resource in grants:
+        if not isinstance(resource, str):
+            verdicts.append(Verdict.UNDECIDABLE)
+            continue
+        if not endpoints:
+            verdicts.append(Verdict.NON_COMPLIANT)
+            continue
+        best = Verdict.NON_COMPLIANT
+        for endpoint in endpoints:
+            verdict = combine(
+                [
+                    verdict_of(endpoint.get("VpcEndpointType") == "Interface"),
+                    verdict_of(flag(endpoint.get("PrivateDnsEnabled"))),
+                    _https_from_groups_only(endpoint, index),
+                    _endpoint_allows(endpoint, actions, resource),
+                ]
+            )
+            if verdict is Verdict.COMPLIANT or (
+                verdict is Verdict.UNDECIDABLE and best is Verdict.NON_COMPLIANT
+            ):
+                best = verdict
+        verdicts.append(best)
+    return combine(verdicts)
+
+
 _STEPS = "Processing steps of SageMaker pipelines"
 
 RULES = (
@@ -358,5 +505,23 @@ RULES = (
         undecidable="The policy document is conditional, or a resource is a deploy-time value.",
         nist_800_53=("AC-6", "AC-3"),
         check=per_resource(mlflow_grant_scoped),
+    ),
+    GovernanceRule(
+        rule_id="MLF2",
+        resource_types=IAM_GRANT_TYPES,
+        title="MLflow grants are reached through a private, scoped SageMaker AI MLflow endpoint",
+        info="An IAM policy allows sagemaker-mlflow actions on an MLflow App or tracking server, "
+        "but no interface VPC endpoint for SageMaker AI MLflow (aws.sagemaker.<region>."
+        "experiments) in the same account and region has private DNS on, security groups "
+        "admitting HTTPS from security groups only, and a policy allowing those actions on that "
+        "ARN and only named sagemaker-mlflow actions on whole App ARNs.",
+        explanation="The jobs' subnets have no route to the internet: without the endpoint "
+        "every MLflow call fails and each monitoring run with it. The endpoint policy is a "
+        "second boundary (developer guide, mlflow-private-link-policy): even a wider identity "
+        "grant cannot reach another App through it.",
+        undecidable="A policy document or the granted resource is a deploy-time value, or an "
+        "endpoint's security group is not a resource of the app.",
+        nist_800_53=("SC-7", "AC-4", "AC-6"),
+        check=mlflow_reached_privately,
     ),
 )

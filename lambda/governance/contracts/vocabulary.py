@@ -25,6 +25,7 @@ class EventSource(StrEnum):
 class DetailType(StrEnum):
     MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
     PROCESSING_JOB_STATE_CHANGE = "SageMaker Processing Job State Change"
+    PIPELINE_EXECUTION_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
     APPROVAL_VERDICT = "Model Approval Verdict"
     MONITORING_VIOLATION = "Model Monitoring Violation"
 

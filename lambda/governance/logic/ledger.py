@@ -272,7 +272,7 @@ def _monitoring_content(event: MonitoringViolationEvent) -> dict[str, Any]:
         )
         more = " (list truncated)" if detail.violations_truncated else ""
         description = f"{count} violation(s){more}: {summary}"
-    return {
+    content: dict[str, Any] = {
         "kind": "monitoring_violation",
         "action": f"{detail.monitor_type} monitoring {detail.outcome}",
         "actor": MONITOR_ACTOR,
@@ -308,6 +308,10 @@ def _monitoring_content(event: MonitoringViolationEvent) -> dict[str, Any]:
             ],
         },
     }
+    if detail.pipeline_execution_arn is not None:
+        # Only on pipeline-execution records, so earlier records keep their exact content.
+        content["monitoring"]["pipeline_execution_arn"] = detail.pipeline_execution_arn
+    return content
 
 
 def duplicate_key(event: GovernanceEvent) -> str:

@@ -5,6 +5,11 @@ same contract) is a processing job. It ends ``Completed`` with an ``ExitMessage`
 starting ``CompletedWithViolations`` when it found violations (the monitoring execution status
 of the same name), ``Completed`` otherwise, or ``Failed`` / ``Stopped``, which leave the model
 unmonitored for the period: those are alerted and recorded too, never silenced.
+
+The Evidently engine and batch scoring run their checks in SageMaker Pipelines. A pipeline
+execution that ends Failed or Stopped without a check's processing job saying so (the batch
+transform failed, a step could not start its job, the execution was stopped between steps) is a
+gap as well: :func:`run_pipeline_outcome` alerts and records it the same way, once per execution.
 """
 
 from __future__ import annotations
@@ -32,11 +37,12 @@ from governance.contracts.vocabulary import (
 from governance.data_access.evidence import EvidenceReader, EvidenceUnreadableError
 from governance.data_access.monitoring_runs import MonitoringRuns
 from governance.data_access.notifier import Alert, Notifier
-from governance.data_access.parameters import GovernanceParameters
+from governance.data_access.parameters import GovernanceParameters, UnknownEndpointError
 from governance.data_access.pipelines import Pipelines, PipelineStart
 from governance.events import (
     MonitoringOutcome,
     MonitoringViolationDetail,
+    PipelineExecutionStatusChange,
     ProcessingJobStateChange,
     governance_entry,
 )
@@ -45,7 +51,13 @@ from governance.logic.constraint_violations import (
     Violation,
     parse_constraint_violations,
 )
-from governance.sagemaker import MonitoringSchedule, ProcessingJob, ProcessingJobStatus
+from governance.sagemaker import (
+    MonitoringSchedule,
+    PipelineExecutionStatus,
+    PipelineExecutionStep,
+    ProcessingJob,
+    ProcessingJobStatus,
+)
 
 VIOLATIONS_EXIT_PREFIX: Final = "CompletedWithViolations"
 _GAP_OUTCOMES: Final = {
@@ -134,11 +146,14 @@ class RunAssessment:
 class HandlerResult:
     status: str
     reason: str
-    processing_job_arn: str
+    processing_job_arn: str | None = None
     endpoint_name: str | None = None
     monitor_type: str | None = None
     violation_count: int = 0
     pipeline_execution_arn: str | None = None
+    """The retraining execution this outcome started."""
+    monitoring_pipeline_execution_arn: str | None = None
+    """The monitoring pipeline execution this outcome is about (pipeline status changes)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -470,3 +485,158 @@ def _assess_violations(execution: MonitoringExecution, evidence: EvidenceReader)
     except EvidenceUnreadableError as error:
         return RunAssessment(MonitoringOutcome.REPORT_UNREADABLE, report_error=str(error))
     return assess_report(execution.job.exit_message, report)
+
+
+# --- Monitoring pipelines (Evidently engine, batch scoring) -----------------------------------
+
+_PIPELINE_GAPS: Final = {
+    PipelineExecutionStatus.FAILED: MonitoringOutcome.MONITORING_FAILED,
+    PipelineExecutionStatus.STOPPED: MonitoringOutcome.MONITORING_STOPPED,
+}
+
+
+@dataclass(frozen=True)
+class MonitoringPipeline:
+    """A governed monitoring pipeline: its parameter and the checks one execution runs."""
+
+    governance: EndpointGovernance
+    checks: tuple[MonitorType, ...]
+    kind: str
+    """``batch scoring`` or ``monitoring check``, for people."""
+
+
+def monitoring_pipeline(name: str, parameters: GovernanceParameters) -> MonitoringPipeline | None:
+    """Which governed monitoring a pipeline named ``name`` runs, or None when it runs none.
+
+    A batch-scoring pipeline is named like its parameter (``<model>-<env>-batch``) and runs
+    every check the parameter lists; an Evidently check pipeline is named like the Model Monitor
+    schedule it replaces (``<endpoint>-<check>``), which the endpoint's parameter lists.
+    """
+    try:
+        governance = parameters.endpoint(name)
+    except UnknownEndpointError:
+        pass
+    else:
+        return MonitoringPipeline(governance, tuple(governance.monitors), "batch scoring")
+    for monitor_type in MonitorType:
+        suffix = "-" + monitor_type.value.replace("_", "-")
+        endpoint = name.removesuffix(suffix)
+        if endpoint == name or not endpoint:
+            continue
+        try:
+            governance = parameters.endpoint(endpoint)
+        except UnknownEndpointError:
+            continue
+        kind = governance.monitor_type_for_schedule(name)
+        if kind is not None:
+            return MonitoringPipeline(governance, (kind,), "monitoring check")
+    return None
+
+
+def unreported_steps(steps: list[PipelineExecutionStep]) -> list[PipelineExecutionStep] | None:
+    """The failed or stopped steps no processing-job state change reports, or None when every
+    one that ended so ran a processing job (whose own event the handler records)."""
+    ended = [step for step in steps if step.ended_unsuccessfully]
+    if ended and all(step.processing_job_arn for step in ended):
+        return None
+    return [step for step in ended if not step.processing_job_arn]
+
+
+def pipeline_failure_reason(
+    status: PipelineExecutionStatus, steps: list[PipelineExecutionStep]
+) -> str:
+    if not steps:
+        return f"the execution ended {status.value} before any step failed or stopped"
+    return "; ".join(
+        f"step {step.step_name} {step.step_status}: "
+        f"{step.failure_reason or '(SageMaker gave no FailureReason)'}"
+        for step in steps
+    )
+
+
+def pipeline_gap_alert(
+    change: PipelineExecutionStatusChange,
+    pipeline: MonitoringPipeline,
+    detail: MonitoringViolationDetail,
+) -> Alert:
+    governance = pipeline.governance
+    status = change.detail.current_pipeline_execution_status.value.upper()
+    name = change.detail.pipeline_name
+    missed = ", ".join(kind.label for kind in pipeline.checks)
+    lines = [
+        f"The {pipeline.kind} pipeline {name} execution {status} before its checks reported. "
+        "There are no monitoring results for this period: the model is unmonitored until "
+        "the cause is fixed.",
+        "",
+        f"Model:                {governance.model_name}",
+        f"Model package group:  {governance.model_package_group_name}",
+        f"Endpoint:             {governance.endpoint_name}",
+        f"Checks without results: {missed}",
+        f"Pipeline execution:   {change.detail.pipeline_execution_arn}",
+        "",
+        f"Failure reason: {detail.failure_reason}",
+        "",
+        f"Source event: {change.id}",
+    ]
+    return Alert(
+        subject=f"Monitoring {status}: pipeline {name}",
+        message="\n".join(lines),
+        attributes={
+            "outcome": detail.outcome.value,
+            "monitor_type": detail.monitor_type.value,
+            "endpoint_name": governance.endpoint_name,
+            "model_package_group_name": governance.model_package_group_name,
+        },
+    )
+
+
+def run_pipeline_outcome(
+    change: PipelineExecutionStatusChange, stores: ViolationStores
+) -> HandlerResult:
+    """Everything the handler does for one pipeline execution status change."""
+    execution = change.detail
+    arn = execution.pipeline_execution_arn
+    status = execution.current_pipeline_execution_status
+
+    def skipped(reason: str) -> HandlerResult:
+        return HandlerResult(status="skipped", reason=reason, monitoring_pipeline_execution_arn=arn)
+
+    outcome = _PIPELINE_GAPS.get(status)
+    if outcome is None:
+        return skipped(f"status {status.value} is not a failed or stopped execution")
+    pipeline = monitoring_pipeline(execution.pipeline_name, stores.parameters)
+    if pipeline is None:
+        return skipped(f"pipeline {execution.pipeline_name} runs no governed monitoring")
+    steps = unreported_steps(stores.runs.execution_steps(arn))
+    if steps is None:
+        return skipped(
+            "every failed or stopped step ran a processing job, whose own state change is recorded"
+        )
+    monitor_type = pipeline.checks[0]
+    detail = MonitoringViolationDetail(
+        record_id=record_id(arn, status.value),
+        outcome=outcome,
+        model_package_group_name=pipeline.governance.model_package_group_name,
+        model_name=pipeline.governance.model_name,
+        endpoint_name=pipeline.governance.endpoint_name,
+        monitor_type=monitor_type,
+        monitoring_schedule_name=pipeline.governance.monitors[monitor_type],
+        pipeline_execution_arn=arn,
+        violations=(),
+        violation_count=0,
+        source_event_id=change.id,
+        failure_reason=(
+            f"{pipeline_failure_reason(status, steps)}. No results this run for: "
+            + ", ".join(kind.label for kind in pipeline.checks)
+        ),
+    )
+    # The record before the alert, as for processing jobs.
+    stores.notifier.put_event(governance_entry(DetailType.MONITORING_VIOLATION, detail, arn))
+    stores.notifier.alert(pipeline_gap_alert(change, pipeline, detail))
+    return HandlerResult(
+        status="recorded",
+        reason=outcome.value,
+        endpoint_name=pipeline.governance.endpoint_name,
+        monitor_type=monitor_type.value,
+        monitoring_pipeline_execution_arn=arn,
+    )
