@@ -123,6 +123,31 @@ def _count_jsii_calls() -> list[int]:
     return calls
 
 
+def _cpu() -> tuple[float, float]:
+    """CPU seconds so far of this Python process and of its children (the jsii Node runtime)."""
+    import psutil
+
+    me = psutil.Process()
+    own = me.cpu_times()
+    node = 0.0
+    for child in me.children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        node += times.user + times.system
+    return own.user + own.system, node
+
+
+def _cpu_phase(
+    name: str, before: tuple[float, float], after: tuple[float, float]
+) -> dict[str, float]:
+    return {
+        f"{name}_cpu_python": round(after[0] - before[0], 1),
+        f"{name}_cpu_node": round(after[1] - before[1], 1),
+    }
+
+
 def synth_app(config: Path, outdir: Path, *, governance: bool = True) -> None:
     """Child: the app, as ``cdk synth`` builds it, with every compliance plugin (or without
     the Governance pack, to see its share). Writes ``bench-phases.json`` into ``outdir``."""
@@ -138,33 +163,43 @@ def synth_app(config: Path, outdir: Path, *, governance: bool = True) -> None:
 
     calls = _count_jsii_calls()
     loaded = load_config(str(config))
-    imported = time.perf_counter()
+    imported, imported_cpu = time.perf_counter(), _cpu()
     app = cdk.App(outdir=str(outdir), context=_context())
     build_governance(app, loaded)
-    built, build_calls = time.perf_counter(), calls[0]
+    built, build_calls, built_cpu = time.perf_counter(), calls[0], _cpu()
     if governance:
         register_compliance_packs(app)
     else:
         cdk.Validations.of(app).add_plugins(*(p(app) for p in PUBLIC_PACKS), LimitsChecks())
     app.synth()
     write_pack_manifest(outdir)
-    done = time.perf_counter()
+    done, done_cpu = time.perf_counter(), _cpu()
     phases = {
         "imports_and_config": round(imported - start, 1),
         "build": round(built - imported, 1),
         "build_jsii_calls": build_calls,
         "synth_and_packs": round(done - built, 1),
         "synth_jsii_calls": calls[0] - build_calls,
+        # CPU seconds of this process (Python) and of the jsii Node runtime, per phase; the
+        # process started before the clock did, so imports are counted from zero.
+        **_cpu_phase("imports_and_config", (0.0, 0.0), imported_cpu),
+        **_cpu_phase("build", imported_cpu, built_cpu),
+        **_cpu_phase("synth_and_packs", built_cpu, done_cpu),
     }
     (outdir / "bench-phases.json").write_text(json.dumps(phases) + "\n")
 
 
 def synth_floor(source: Path, outdir: Path) -> None:
-    """Child: the app's templates as raw CfnResources under the same public packs."""
+    """Child: the app's templates as raw CfnResources under the same public packs. Writes
+    ``bench-phases.json`` into ``outdir``."""
+    start = time.perf_counter()
     sys.path[:0] = [str(REPO), str(REPO / "lambda")]
     import aws_cdk as cdk
 
     from cdk_constructs.compliance.packs import PUBLIC_PACKS
+
+    calls = _count_jsii_calls()
+    imported, imported_cpu = time.perf_counter(), _cpu()
 
     acknowledged: dict[tuple[str, str], set[str]] = {}
     report = json.loads((source / "validation-report.json").read_text())
@@ -212,8 +247,21 @@ def synth_floor(source: Path, outdir: Path) -> None:
             ).override_logical_id(output_id)
         for mapping_id, mapping in template.get("Mappings", {}).items():
             cdk.CfnMapping(stack, mapping_id, mapping=mapping)
+    built, build_calls, built_cpu = time.perf_counter(), calls[0], _cpu()
     cdk.Validations.of(app).add_plugins(*(pack(app) for pack in PUBLIC_PACKS))
     app.synth()
+    done, done_cpu = time.perf_counter(), _cpu()
+    phases = {
+        "imports": round(imported - start, 1),
+        "build": round(built - imported, 1),
+        "build_jsii_calls": build_calls,
+        "synth_and_packs": round(done - built, 1),
+        "synth_jsii_calls": calls[0] - build_calls,
+        **_cpu_phase("imports", (0.0, 0.0), imported_cpu),
+        **_cpu_phase("build", imported_cpu, built_cpu),
+        **_cpu_phase("synth_and_packs", built_cpu, done_cpu),
+    }
+    (outdir / "bench-phases.json").write_text(json.dumps(phases) + "\n")
 
 
 def summarize(outdir: Path) -> dict[str, Any]:
@@ -294,6 +342,7 @@ def main() -> None:
             ["--child", "floor", "--source", str(app_out), "--outdir", str(floor_out)]
         )
         app["phases"] = json.loads((app_out / "bench-phases.json").read_text())
+        floor["phases"] = json.loads((floor_out / "bench-phases.json").read_text())
         run: dict[str, Any] = {
             "models": count,
             "app": app,
@@ -317,7 +366,7 @@ def main() -> None:
             f"{floor['peak_mib']} MiB, ratio {run['ratio']} (CPU {run['cpu_ratio']}); "
             f"{run['templates']} templates, {run['resources']} resources, largest stack "
             f"{run['largest_stack_resources']}; breaches: {len(run['breaches'])}; app phases "
-            f"{app['phases']}",
+            f"{app['phases']}; floor phases {floor['phases']}",
             flush=True,
         )
         if args.governance_split:

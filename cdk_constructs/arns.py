@@ -13,6 +13,8 @@ from functools import cache
 from aws_cdk import ArnFormat, Aws, Stack
 from constructs import IConstruct
 
+from cdk_constructs.identifiers import stack_environment
+
 
 @cache
 def partition() -> str:
@@ -34,16 +36,23 @@ def format_arn(
     """``arn:${AWS::Partition}:<service>:<region>:<account>:<resource>[/<resource_name>]``.
 
     ``region`` and ``account`` default to the stack's; ``""`` leaves them out (S3, IAM).
+
+    The string ``Stack.format_arn`` returns (aws-cdk-lib ``Arn.format``: the components joined,
+    ``/`` or ``:`` before the resource name as ``arn_format`` says, a leading ``/`` for
+    ``SLASH_RESOURCE_SLASH_RESOURCE_NAME``), joined here: the stack's region and account are
+    read once per stack (``stack_environment``) and a stack passed as ``scope`` is not looked
+    up, so an ARN costs no round trip to the jsii runtime.
     """
-    return Stack.of(scope).format_arn(
-        partition=partition(),
-        service=service,
-        resource=resource,
-        resource_name=resource_name,
-        region=region,
-        account=account,
-        arn_format=arn_format,
+    stack = scope if isinstance(scope, Stack) else Stack.of(scope)
+    environment = stack_environment(stack)
+    separator = ":" if arn_format == ArnFormat.COLON_RESOURCE_NAME else "/"
+    leading = "/" if arn_format == ArnFormat.SLASH_RESOURCE_SLASH_RESOURCE_NAME else ""
+    arn = (
+        f"arn:{partition()}:{service}:"
+        f"{environment.region if region is None else region}:"
+        f"{environment.account if account is None else account}:{leading}{resource}"
     )
+    return arn if resource_name is None else f"{arn}{separator}{resource_name}"
 
 
 def log_group_arn(scope: IConstruct, name: str) -> str:

@@ -67,6 +67,7 @@ class DeployedModel(Construct):
             alerts=foundation.alerts,
             handler_reserved_concurrency=settings.reserved_concurrency if settings else None,
             powertools_layer_arn=settings.powertools_layer_arn if settings else None,
+            stack=foundation.stack,
         )
         self.monitors = engine.deploy(
             self, model=monitored, endpoint=self.endpoint, resources=resources

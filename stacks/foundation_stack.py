@@ -392,12 +392,16 @@ class FoundationReference(Construct):
         consumer = Stack.of(self)
         consumer.add_stack_dependency(foundation, "reads the foundation's outputs")
         self.handler_settings = foundation.handler_settings
+        # The models stack this reference belongs to, for constructs of that stack that would
+        # otherwise look it up per model.
+        self.stack = consumer
         region = None if Token.is_unresolved(foundation.region) else foundation.region
+        producer = foundation.stack_name  # read from the jsii runtime once, not per output
 
         def output(name: str) -> str:
             if name not in foundation.interface:
                 raise KeyError(f"the foundation publishes no output {name!r}")
-            return Fn.get_stack_output(foundation.stack_name, name, region)
+            return Fn.get_stack_output(producer, name, region)
 
         self.keys = {
             domain: GovernanceKeyReference(

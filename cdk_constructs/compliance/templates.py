@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from cdk_constructs.compliance.rules.framework import Environment, Ref, Resource
-from cdk_constructs.intrinsics import Evaluator, Found, Symbolic
+from cdk_constructs.intrinsics import NO_VALUE, Evaluator, Found, Symbolic
 
 STACK_ARTIFACT = "aws:cloudformation:stack"
 NESTED_ASSEMBLY_ARTIFACT = "cdk:cloud-assembly"
@@ -287,30 +287,67 @@ def _depends_on(value: Any) -> tuple[str, ...]:
 
 class _ResolvedProperties(Mapping[str, Any]):
     """A resource's ``Properties`` with references resolved on first read: most resources of a
-    large app (alarms, dashboards, parameters) are never read by any rule."""
+    large app (alarms, dashboards, parameters) are never read by any rule, and most rules read
+    one or two properties (``Tags``, a role), so each property is resolved when it is read.
+
+    Resolving a property on its own gives what resolving the whole mapping gives for it (each
+    value is evaluated independently, in the same stack). Only an intrinsic function call can
+    evaluate to "no value" and drop its key, so counting or listing the keys resolves just those.
+    """
 
     def __init__(self, resolver: _Resolver, stack: StackTemplate, raw: Any) -> None:
         self._resolver = resolver
         self._stack = stack
         self._raw = raw
         self._resolved: Mapping[str, Any] | None = None
+        # Properties written as an object (always, in a CDK template) resolve key by key; a
+        # Properties that is itself an intrinsic resolves as a whole.
+        self._by_key = isinstance(raw, dict) and not _is_call(raw)
+        self._values: dict[str, Any] = {}
 
     def _value(self) -> Mapping[str, Any]:
         if self._resolved is None:
-            resolved = self._resolver.resolve(self._stack, self._raw)
-            # A template's Properties is an object; anything else is kept as an intrinsic-like
-            # value under a key no rule reads, so the resource still reads as "unknown".
-            self._resolved = resolved if isinstance(resolved, Mapping) else {}
+            if self._by_key:
+                self._resolved = {key: self._property(key) for key in self}
+            else:
+                resolved = self._resolver.resolve(self._stack, self._raw)
+                # A template's Properties is an object; anything else is kept as an
+                # intrinsic-like value under a key no rule reads, so the resource still reads
+                # as "unknown".
+                self._resolved = resolved if isinstance(resolved, Mapping) else {}
         return self._resolved
 
+    def _property(self, key: str) -> Any:
+        """The resolved value of ``key`` (``NO_VALUE`` when it resolves to no value)."""
+        if key not in self._values:
+            self._values[key] = self._resolver.resolve(self._stack, self._raw[key])
+        return self._values[key]
+
+    def _present(self, key: str) -> bool:
+        value = self._raw[key]
+        if isinstance(value, dict) and _is_call(value):
+            return self._property(key) is not NO_VALUE
+        return True
+
     def __getitem__(self, key: str) -> Any:
-        return self._value()[key]
+        if not self._by_key:
+            return self._value()[key]
+        if key not in self._raw:
+            raise KeyError(key)
+        value = self._property(key)
+        if value is NO_VALUE:
+            raise KeyError(key)
+        return value
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._value())
+        if not self._by_key:
+            return iter(self._value())
+        return (key for key in self._raw if self._present(key))
 
     def __len__(self) -> int:
-        return len(self._value())
+        if not self._by_key:
+            return len(self._value())
+        return sum(1 for key in self._raw if self._present(key))
 
     def __repr__(self) -> str:
         return repr(dict(self._value()))
@@ -319,6 +356,14 @@ class _ResolvedProperties(Mapping[str, Any]):
         return isinstance(other, Mapping) and dict(self._value()) == dict(other)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _is_call(value: dict[Any, Any]) -> bool:
+    """``{"Ref": ...}`` or ``{"Fn::<name>": ...}``: what the evaluator treats as a function."""
+    if len(value) != 1:
+        return False
+    name = next(iter(value))
+    return isinstance(name, str) and (name == "Ref" or name.startswith("Fn::"))
 
 
 def _policy(value: Any) -> str | None:

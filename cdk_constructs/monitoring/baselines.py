@@ -20,6 +20,7 @@ long CloudFormation waits should the function never answer.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Sequence
 
 import aws_cdk as cdk
@@ -38,6 +39,7 @@ from cdk_constructs.compliance.acknowledgments import (
 )
 from cdk_constructs.encryption import IGovernanceKey
 from cdk_constructs.handlers import ARCHITECTURE, LAMBDA_ASSET, RUNTIME
+from cdk_constructs.identifiers import identifier
 from cdk_constructs.monitoring.images import MONITOR_TYPES
 from cdk_constructs.roles import ManagedPolicyRole
 from governance.contracts.vocabulary import BASELINE_PATHS, DATA_REFERENCE
@@ -71,6 +73,12 @@ def baseline_paths(monitor_types: Iterable[BaselineKind]) -> list[str]:
         if monitor_type in wanted
         for path in BASELINE_PATHS[monitor_type].values()
     ]
+
+
+# The provider of each stack, by stack (weak keys: one process may build many apps).
+_PROVIDERS: weakref.WeakKeyDictionary[cdk.Stack, PackageBaselinesProvider] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class PackageBaselinesProvider(Construct):
@@ -162,19 +170,24 @@ class PackageBaselinesProvider(Construct):
         security_group: ec2.ISecurityGroup,
         logs_key: IGovernanceKey | None = None,
     ) -> PackageBaselinesProvider:
-        """The provider of ``scope``'s stack, created on first use."""
-        stack = cdk.Stack.of(scope)
+        """The provider of ``scope``'s stack, created on first use (pass the stack itself when
+        it is at hand: a stack's provider is then found without a call to the jsii runtime)."""
+        stack = scope if isinstance(scope, cdk.Stack) else cdk.Stack.of(scope)
+        known = _PROVIDERS.get(stack)
+        if known is not None:
+            return known
         found = stack.node.try_find_child(PROVIDER_ID)
-        if isinstance(found, PackageBaselinesProvider):
-            return found
-        return PackageBaselinesProvider(
-            stack,
-            PROVIDER_ID,
-            vpc=vpc,
-            subnets=subnets,
-            security_group=security_group,
-            logs_key=logs_key,
-        )
+        if not isinstance(found, PackageBaselinesProvider):
+            found = PackageBaselinesProvider(
+                stack,
+                PROVIDER_ID,
+                vpc=vpc,
+                subnets=subnets,
+                security_group=security_group,
+                logs_key=logs_key,
+            )
+        _PROVIDERS[stack] = found
+        return found
 
     def grant_describe(self, model_package_arn: str) -> None:
         """Let the function describe exactly ``model_package_arn`` (a version ARN)."""
@@ -184,7 +197,7 @@ class PackageBaselinesProvider(Construct):
 
     @property
     def service_token(self) -> str:
-        return self.function.function_arn
+        return identifier(self.function, "function_arn")
 
     def _acknowledge(self, stack: cdk.Stack) -> None:
         acknowledge(

@@ -29,7 +29,7 @@ from constructs import Construct
 from cdk_constructs import tags
 from cdk_constructs.alerts import IAlerts
 from cdk_constructs.encryption import IGovernanceKey
-from cdk_constructs.identifiers import identifier
+from cdk_constructs.identifiers import identifier, known_region
 from cdk_constructs.monitoring.baselines import (
     BaselineFile,
     BaselineKind,
@@ -223,6 +223,10 @@ class MonitoringResources:
     # engine's ScheduleFailures relay): as for the foundation's handlers.
     handler_reserved_concurrency: int | None = None
     powertools_layer_arn: str | None = None
+    # The stack the monitors are deployed in, when the caller has it at hand (a models stack
+    # passes itself): saves looking it up from the jsii runtime for every model. None: looked
+    # up from the scope. It must be the stack of the scope given to ``deploy``.
+    stack: Stack | None = None
 
 
 @dataclass(frozen=True)
@@ -348,14 +352,14 @@ def package_check(
         model_package_arn=endpoint.served.model_package_arn,
         monitor_types=baselines,
         provider=PackageBaselinesProvider.of(
-            scope,
+            resources.stack or Stack.of(scope),
             vpc=resources.vpc,
             subnets=resources.subnets,
             security_group=resources.security_group,
             logs_key=resources.logs_key,
         ),
     )
-    endpoint.sagemaker_model.node.add_dependency(check.resource)
+    endpoint.serve_after(check.resource)
     return check
 
 
@@ -391,10 +395,9 @@ class _ModelMonitors(Construct):
 
     @cached_property
     def _stack(self) -> tuple[Stack, str | None]:
-        """This stack and its region (None when region-agnostic), read once per model."""
-        stack = Stack.of(self)
-        region = stack.region
-        return stack, None if Token.is_unresolved(region) else region
+        """This stack and its region (None when region-agnostic), read once per stack."""
+        stack = self.resources.stack or Stack.of(self)
+        return stack, known_region(stack)
 
     def _image(self, kind: ImageKind) -> str:
         stack, region = self._stack

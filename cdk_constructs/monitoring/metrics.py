@@ -52,6 +52,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from cdk_constructs.identifiers import identifier
 from cdk_constructs.monitoring.images import MonitorType
 from cdk_constructs.props import MonitoredModel
 
@@ -327,7 +328,7 @@ class MonitorAlarms(Construct):
         self.model = model
         self.metrics = metrics
         # What cloudwatch_actions.SnsAction(topic) puts in AlarmActions: the topic's ARN.
-        self.alarm_actions = [topic.topic_arn]
+        self.alarm_actions = [identifier(topic, "topic_arn")]
         self.alarms: dict[str, cloudwatch.CfnAlarm] = {}
         deployed = set(metrics.schedule_names)
         features = list(model.dataset.feature_names)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
-from constructs import Construct
+from constructs import Construct, IDependable
 
 from cdk_constructs.encryption import IGovernanceKey
 from cdk_constructs.identifiers import identifier
@@ -96,7 +96,8 @@ class GovernedEndpoint(Construct):
             tags=governed,
         )
         # The execution role's policy must exist before SageMaker validates the model.
-        self.sagemaker_model.node.add_dependency(execution_role)
+        self._model_node = self.sagemaker_model.node
+        self._model_node.add_dependency(execution_role)
 
         # SageMaker rejects a KmsKeyId for instance types with local NVMe storage: those volumes
         # are encrypted in hardware (AES-256 on the instance) and cannot use a KMS key.
@@ -139,6 +140,11 @@ class GovernedEndpoint(Construct):
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
             tags=identity.governance_tags(),
         )
+
+    def serve_after(self, *dependencies: IDependable) -> None:
+        """Create the served model only after ``dependencies`` (the model's node is read from
+        the jsii runtime once per endpoint)."""
+        self._model_node.add_dependency(*dependencies)
 
     @property
     def endpoint_arn(self) -> str:

@@ -119,3 +119,59 @@ def test_a_plugin_handed_a_stage_template_knows_its_stage(resources: dict[str, R
     (stack,) = read_templates([staged])
     assert stack.environment.stage_path == "Staging"
     assert stack.construct_path == "Staging/Registry"
+
+
+class _NoValueResolver:
+    """Resolves like the pack's resolver, except that ``{"Ref": "AWS::NoValue"}`` is no value
+    and ``{"Ref": "Role"}`` a reference, so a property can drop out of the mapping."""
+
+    def __init__(self) -> None:
+        self.resolved: list[Any] = []
+
+    def resolve(self, stack: Any, value: Any) -> Any:
+        from cdk_constructs.intrinsics import NO_VALUE
+
+        self.resolved.append(value)
+        if value == {"Ref": "AWS::NoValue"}:
+            return NO_VALUE
+        return {**value, "seen": True} if isinstance(value, dict) else value
+
+
+def test_properties_resolve_one_key_at_a_time_as_the_whole_mapping_would() -> None:
+    """A rule reading ``Tags`` resolves ``Tags`` only; counting keys resolves only the function
+    calls (the only values that can resolve to no value); the mapping reads as a whole
+    resolution minus the dropped keys."""
+    from cdk_constructs.compliance.templates import _ResolvedProperties
+
+    raw = {
+        "Tags": [{"Key": "a", "Value": "b"}],
+        "Role": {"Ref": "Role"},
+        "Gone": {"Ref": "AWS::NoValue"},
+        "Nested": {"A": 1, "B": 2},
+    }
+    resolver = _NoValueResolver()
+    props = _ResolvedProperties(resolver, None, raw)  # type: ignore[arg-type]
+    assert props["Tags"] == [{"Key": "a", "Value": "b"}]
+    assert resolver.resolved == [raw["Tags"]]
+    assert len(props) == 3
+    assert resolver.resolved == [raw["Tags"], {"Ref": "Role"}, {"Ref": "AWS::NoValue"}]
+    assert list(props) == ["Tags", "Role", "Nested"]
+    assert props.get("Gone") is None
+    assert "Gone" not in props
+    assert props.get("Missing") is None
+    assert dict(props) == {
+        "Tags": [{"Key": "a", "Value": "b"}],
+        "Role": {"Ref": "Role", "seen": True},
+        "Nested": {"A": 1, "B": 2, "seen": True},
+    }
+
+
+def test_properties_that_are_an_intrinsic_resolve_as_a_whole() -> None:
+    from cdk_constructs.compliance.templates import _ResolvedProperties
+
+    raw = {"Fn::If": ["Cond", {"A": 1}, {"Ref": "AWS::NoValue"}]}
+    resolver = _NoValueResolver()
+    props = _ResolvedProperties(resolver, None, raw)  # type: ignore[arg-type]
+    assert dict(props) == {**raw, "seen": True}
+    assert len(props) == 2
+    assert resolver.resolved == [raw]

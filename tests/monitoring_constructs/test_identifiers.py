@@ -52,3 +52,69 @@ def test_cdk_references_give_their_own_tokens() -> None:
     assert stack.resolve(identifier(role, "role_arn")) == {"Fn::ImportValue": "RoleArn"}
     assert identifier(subnet, "subnet_id") == "subnet-0123"
     assert identifier(group, "security_group_id") == "sg-0123"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [cdk.Environment(account="111122223333", region="eu-west-1"), None],
+    ids=["literal environment", "region-agnostic"],
+)
+def test_a_stack_environment_is_what_aws_cdk_gives(env: cdk.Environment | None) -> None:
+    stack = cdk.Stack(cdk.App(), "Stack", env=env)
+    environment = identifiers.stack_environment(stack)
+    assert (environment.region, environment.account) == (stack.region, stack.account)
+    assert environment.known_region == ("eu-west-1" if env else None)
+    assert identifiers.stack_environment(stack) is environment
+
+
+@pytest.mark.parametrize(
+    "env",
+    [cdk.Environment(account="111122223333", region="cn-north-1"), None],
+    ids=["literal environment", "region-agnostic"],
+)
+@pytest.mark.parametrize(
+    ("resource_name", "arn_format", "region", "account"),
+    [
+        ("group-a", None, None, None),
+        ("group-a/*", cdk.ArnFormat.SLASH_RESOURCE_NAME, None, None),
+        ("/aws/x:*", cdk.ArnFormat.COLON_RESOURCE_NAME, None, None),
+        ("name", cdk.ArnFormat.SLASH_RESOURCE_SLASH_RESOURCE_NAME, None, None),
+        (None, cdk.ArnFormat.NO_RESOURCE_NAME, "", "444455556666"),
+        ("root", None, "", ""),
+    ],
+)
+def test_format_arn_is_aws_cdk_lib_arn_format(
+    env: cdk.Environment | None,
+    resource_name: str | None,
+    arn_format: cdk.ArnFormat | None,
+    region: str | None,
+    account: str | None,
+) -> None:
+    """The ARN joined in Python resolves to the same value as ``Stack.format_arn``'s, from a
+    construct in the stack and from the stack itself."""
+    from cdk_constructs.arns import format_arn, partition
+
+    stack = cdk.Stack(cdk.App(), "Stack", env=env)
+    child = cdk.CfnResource(stack, "Thing", type="AWS::SQS::Queue")
+    expected = stack.resolve(
+        stack.format_arn(
+            partition=partition(),
+            service="sagemaker",
+            resource="model-package-group",
+            resource_name=resource_name,
+            region=region,
+            account=account,
+            arn_format=arn_format,
+        )
+    )
+    for scope in (child, stack):
+        arn = format_arn(
+            scope,
+            service="sagemaker",
+            resource="model-package-group",
+            resource_name=resource_name,
+            region=region,
+            account=account,
+            arn_format=arn_format,
+        )
+        assert stack.resolve(arn) == expected
