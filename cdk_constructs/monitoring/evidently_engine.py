@@ -266,6 +266,22 @@ def check_mlflow_shipped(lock: Path = REQUIREMENTS_LOCK) -> None:
         )
 
 
+def _s3_input(input_name: str, uri: Any, local_path: str) -> dict[str, Any]:
+    """A processing job's S3 input (``CreateProcessingJob`` ``ProcessingInputs`` item): the
+    prefix copied to ``local_path`` before the container starts."""
+    return {
+        "InputName": input_name,
+        "AppManaged": False,
+        "S3Input": {
+            "S3Uri": uri,
+            "LocalPath": local_path,
+            "S3DataType": "S3Prefix",
+            "S3InputMode": "File",
+            "S3DataDistributionType": "FullyReplicated",
+        },
+    }
+
+
 @cache
 def job_code_bundle() -> Path:
     """The job script and the contract modules it imports, as a reproducible tar (sorted, zero
@@ -567,19 +583,6 @@ class EvidentlyStackResources(Construct):
             }
         }
 
-        def s3_input(input_name: str, uri: str, local_path: str) -> dict[str, Any]:
-            return {
-                "InputName": input_name,
-                "AppManaged": False,
-                "S3Input": {
-                    "S3Uri": uri,
-                    "LocalPath": local_path,
-                    "S3DataType": "S3Prefix",
-                    "S3InputMode": "File",
-                    "S3DataDistributionType": "FullyReplicated",
-                },
-            }
-
         return {
             "ProcessingResources": {
                 "ClusterConfig": {
@@ -606,8 +609,8 @@ class EvidentlyStackResources(Construct):
                 "PIP_BREAK_SYSTEM_PACKAGES": "1",
             },
             "ProcessingInputs": [
-                s3_input("code", self.code.s3_object_url, CODE_PATH),
-                s3_input("wheelhouse", self.wheelhouse.s3_object_url, WHEELHOUSE_PATH),
+                _s3_input("code", self.code.s3_object_url, CODE_PATH),
+                _s3_input("wheelhouse", self.wheelhouse.s3_object_url, WHEELHOUSE_PATH),
             ],
             "ProcessingOutputConfig": {
                 # The first output is the run's result location (constraint_violations.json).
@@ -958,19 +961,6 @@ class EvidentlyMonitors(Construct):
         the Model Monitor engine's Clarify job definitions."""
         r = self.resources
 
-        def s3_input(input_name: str, uri: Any, local_path: str) -> dict[str, Any]:
-            return {
-                "InputName": input_name,
-                "AppManaged": False,
-                "S3Input": {
-                    "S3Uri": uri,
-                    "LocalPath": local_path,
-                    "S3DataType": "S3Prefix",
-                    "S3InputMode": "File",
-                    "S3DataDistributionType": "FullyReplicated",
-                },
-            }
-
         return {
             "ProcessingResources": {
                 "ClusterConfig": {
@@ -991,8 +981,8 @@ class EvidentlyMonitors(Construct):
                 ].monitoring_type,
             },
             "ProcessingInputs": [
-                s3_input("analysis_config", self._run_uri("clarify-config"), CLARIFY_CONFIG_PATH),
-                s3_input("dataset", self._run_uri("dataset"), CLARIFY_DATA_PATH),
+                _s3_input("analysis_config", self._run_uri("clarify-config"), CLARIFY_CONFIG_PATH),
+                _s3_input("dataset", self._run_uri("dataset"), CLARIFY_DATA_PATH),
             ],
             "ProcessingOutputConfig": {
                 "Outputs": [

@@ -274,6 +274,18 @@ def _headline(execution: MonitoringExecution, assessment: RunAssessment) -> tupl
     )
 
 
+def _alert_attributes(
+    outcome: MonitoringOutcome, monitor_type: MonitorType, governance: EndpointGovernance
+) -> dict[str, str]:
+    """The SNS message attributes every monitoring alert carries (subscription filters)."""
+    return {
+        "outcome": outcome.value,
+        "monitor_type": monitor_type.value,
+        "endpoint_name": governance.endpoint_name,
+        "model_package_group_name": governance.model_package_group_name,
+    }
+
+
 def violation_alert(
     execution: MonitoringExecution, assessment: RunAssessment, pipeline_execution_arn: str | None
 ) -> Alert:
@@ -324,12 +336,7 @@ def violation_alert(
     return Alert(
         subject=subject,
         message="\n".join(lines),
-        attributes={
-            "outcome": assessment.outcome.value,
-            "monitor_type": execution.monitor_type.value,
-            "endpoint_name": governance.endpoint_name,
-            "model_package_group_name": governance.model_package_group_name,
-        },
+        attributes=_alert_attributes(assessment.outcome, execution.monitor_type, governance),
     )
 
 
@@ -583,12 +590,7 @@ def pipeline_gap_alert(
     return Alert(
         subject=f"Monitoring {status}: pipeline {name}",
         message="\n".join(lines),
-        attributes={
-            "outcome": detail.outcome.value,
-            "monitor_type": detail.monitor_type.value,
-            "endpoint_name": governance.endpoint_name,
-            "model_package_group_name": governance.model_package_group_name,
-        },
+        attributes=_alert_attributes(detail.outcome, detail.monitor_type, governance),
     )
 
 
@@ -691,12 +693,7 @@ def schedule_failure_alert(
     return Alert(
         subject=f"Monitoring NOT STARTED: schedule {failure.schedule_name}",
         message="\n".join(lines),
-        attributes={
-            "outcome": detail.outcome.value,
-            "monitor_type": detail.monitor_type.value,
-            "endpoint_name": governance.endpoint_name,
-            "model_package_group_name": governance.model_package_group_name,
-        },
+        attributes=_alert_attributes(detail.outcome, detail.monitor_type, governance),
     )
 
 
