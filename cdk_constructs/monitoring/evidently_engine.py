@@ -282,6 +282,29 @@ def _s3_input(input_name: str, uri: Any, local_path: str) -> dict[str, Any]:
     }
 
 
+def _s3_output(output_name: str, uri: Any, local_path: str) -> dict[str, Any]:
+    """A processing job's S3 output, uploaded from ``local_path`` when the job ends."""
+    return {
+        "OutputName": output_name,
+        "AppManaged": False,
+        "S3Output": {"S3Uri": uri, "LocalPath": local_path, "S3UploadMode": "EndOfJob"},
+    }
+
+
+def _network_config(resources: MonitoringResources) -> dict[str, Any]:
+    """Every step's network: the isolated subnets and the jobs' security group, traffic between
+    containers encrypted. Network isolation stays off: the Evidently checks read S3 and publish
+    metrics through the VPC endpoints, and Clarify calls its shadow endpoint (clarify-vpc)."""
+    return {
+        "EnableInterContainerTrafficEncryption": True,
+        "EnableNetworkIsolation": False,
+        "VpcConfig": {
+            "SecurityGroupIds": [resources.security_group.security_group_id],
+            "Subnets": [subnet.subnet_id for subnet in resources.subnets],
+        },
+    }
+
+
 @cache
 def job_code_bundle() -> Path:
     """The job script and the contract modules it imports, as a reproducible tar (sorted, zero
@@ -614,27 +637,10 @@ class EvidentlyStackResources(Construct):
             ],
             "ProcessingOutputConfig": {
                 # The first output is the run's result location (constraint_violations.json).
-                "Outputs": [
-                    {
-                        "OutputName": "report",
-                        "AppManaged": False,
-                        "S3Output": {
-                            "S3Uri": output,
-                            "LocalPath": OUTPUT_PATH,
-                            "S3UploadMode": "EndOfJob",
-                        },
-                    }
-                ],
+                "Outputs": [_s3_output("report", output, OUTPUT_PATH)],
                 "KmsKeyId": r.key.key_arn,
             },
-            "NetworkConfig": {
-                "EnableInterContainerTrafficEncryption": True,
-                "EnableNetworkIsolation": False,
-                "VpcConfig": {
-                    "SecurityGroupIds": [r.security_group.security_group_id],
-                    "Subnets": [subnet.subnet_id for subnet in r.subnets],
-                },
-            },
+            "NetworkConfig": _network_config(r),
             "StoppingCondition": {"MaxRuntimeInSeconds": max_runtime_seconds},
             "RoleArn": r.role.role_arn,
             "Tags": [{"Key": tag.key, "Value": tag.value} for tag in tags],
@@ -986,29 +992,11 @@ class EvidentlyMonitors(Construct):
             ],
             "ProcessingOutputConfig": {
                 "Outputs": [
-                    {
-                        "OutputName": "analysis_result",
-                        "AppManaged": False,
-                        "S3Output": {
-                            "S3Uri": self._run_uri("clarify"),
-                            "LocalPath": CLARIFY_OUTPUT_PATH,
-                            "S3UploadMode": "EndOfJob",
-                        },
-                    }
+                    _s3_output("analysis_result", self._run_uri("clarify"), CLARIFY_OUTPUT_PATH)
                 ],
                 "KmsKeyId": r.key.key_arn,
             },
-            # Clarify creates a shadow endpoint of the model and calls it, so network isolation
-            # stays off, as for the Model Monitor engine's explainability job (developer guide,
-            # clarify-vpc); the subnets reach only the VPC endpoints.
-            "NetworkConfig": {
-                "EnableInterContainerTrafficEncryption": True,
-                "EnableNetworkIsolation": False,
-                "VpcConfig": {
-                    "SecurityGroupIds": [r.security_group.security_group_id],
-                    "Subnets": [subnet.subnet_id for subnet in r.subnets],
-                },
-            },
+            "NetworkConfig": _network_config(r),
             "StoppingCondition": {
                 "MaxRuntimeInSeconds": self.model.monitors["explainability"].max_runtime_seconds
             },

@@ -563,6 +563,17 @@ def pipeline_failure_reason(
     )
 
 
+def _unmonitored_lines(pipeline: MonitoringPipeline) -> list[str]:
+    """What an alert about a monitoring pipeline that produced no results names."""
+    governance = pipeline.governance
+    return [
+        f"Model:                {governance.model_name}",
+        f"Model package group:  {governance.model_package_group_name}",
+        f"Endpoint:             {governance.endpoint_name}",
+        f"Checks without results: {', '.join(kind.label for kind in pipeline.checks)}",
+    ]
+
+
 def pipeline_gap_alert(
     change: PipelineExecutionStatusChange,
     pipeline: MonitoringPipeline,
@@ -571,16 +582,12 @@ def pipeline_gap_alert(
     governance = pipeline.governance
     status = change.detail.current_pipeline_execution_status.value.upper()
     name = change.detail.pipeline_name
-    missed = ", ".join(kind.label for kind in pipeline.checks)
     lines = [
         f"The {pipeline.kind} pipeline {name} execution {status} before its checks reported. "
         "There are no monitoring results for this period: the model is unmonitored until "
         "the cause is fixed.",
         "",
-        f"Model:                {governance.model_name}",
-        f"Model package group:  {governance.model_package_group_name}",
-        f"Endpoint:             {governance.endpoint_name}",
-        f"Checks without results: {missed}",
+        *_unmonitored_lines(pipeline),
         f"Pipeline execution:   {change.detail.pipeline_execution_arn}",
         "",
         f"Failure reason: {detail.failure_reason}",
@@ -673,16 +680,12 @@ def schedule_failure_alert(
     failure: ScheduleStartFailure, pipeline: MonitoringPipeline, detail: MonitoringViolationDetail
 ) -> Alert:
     governance = pipeline.governance
-    missed = ", ".join(kind.label for kind in pipeline.checks)
     lines = [
         f"EventBridge Scheduler could not start the {pipeline.kind} pipeline "
         f"{failure.schedule_name}. There are no monitoring results for this run: the model is "
         "unmonitored until the cause is fixed.",
         "",
-        f"Model:                {governance.model_name}",
-        f"Model package group:  {governance.model_package_group_name}",
-        f"Endpoint:             {governance.endpoint_name}",
-        f"Checks without results: {missed}",
+        *_unmonitored_lines(pipeline),
         f"Schedule:             {failure.schedule_arn}",
         f"Scheduled time:       {failure.scheduled_time or '(not given)'}",
         "",
