@@ -30,6 +30,12 @@ app's alarms, dashboard and violations handler work unchanged for both engines:
   ``ValueType``) and compares the ranking with the registry's baseline by nDCG, a violation
   ``feature_attribution_drift_check`` below the threshold (developer guide,
   clarify-model-monitor-feature-attribution-drift);
+* ``bias`` in environments that opted in as existing SageMaker Clarify customers runs in the
+  same two stages around a network-isolated Clarify processing job: ``--dataset-output``
+  writes the window's predictions joined with ground truth (features, label, predicted label)
+  as Clarify's CSV; ``--analysis-uri`` reads the bias sections of Clarify's ``analysis.json``
+  (with the approval gate's parser, ``governance.logic.bias``) and publishes and checks them
+  exactly as the in-job bias check does;
 * when the environment names a SageMaker AI MLflow App (``--mlflow-tracking-arn``), it logs the
   run there too (parameters, metrics, the violations and the Evidently report as artifacts),
   through the ``sagemaker-mlflow`` plugin, which signs MLflow's REST calls with the job's role.
@@ -621,11 +627,24 @@ def _equals(values: Any, target: str) -> Any:
     return (numeric == number) | (values.astype(str) == target)
 
 
-def bias_frame(
+# Clarify's rule for a numeric facet: its value is "the exclusive lower bound of a sensitive
+# group" (sagemaker.core.clarify.BiasConfig, facet_values_or_threshold; developer guide
+# clarify-processing-job-configure-analysis, value_or_threshold). Clarify's own implementation
+# selects (threshold, max] as the facet's segment, for a floating-point column always (an integer
+# column with few distinct values it treats as categories): aws/amazon-sagemaker-clarify
+# @29d3d0a460a1, src/smclarify/bias/report.py ``_interval_index`` / ``_do_report`` and
+# src/smclarify/bias/metrics/common.py ``series_datatype``. Both paths of this check follow it:
+# the in-job split compares above the threshold, and the Clarify dataset writes the facet as
+# floating-point numbers so Clarify reads the column as continuous.
+_INTERVAL = re.compile(r"^\(\s*([^,\s]+)\s*,\s*([^\]\s]+)\s*\]$")
+
+
+def _bias_join(
     records: Sequence[CapturedRecord], labels: Mapping[str, str], settings: Settings
-) -> Any:
-    """One row per captured prediction with ground truth: whether it is in the facet's segment,
-    whether its label and its prediction are the favourable outcome."""
+) -> tuple[BiasSpec, list[CapturedRecord], Any]:
+    """The policy's facet, the captured predictions that have ground truth (joined by eventId),
+    and a frame of their facet value, predicted label (a binary score as its class) and observed
+    label."""
     import pandas as pd
 
     spec = settings.bias
@@ -635,10 +654,10 @@ def bias_frame(
     if spec.facet not in names:
         raise CheckError(f"the facet {spec.facet!r} is not a feature ({', '.join(names)})")
     column = names.index(spec.facet)
+    kept = [r for r in records if r.event_id in labels and r.prediction is not None]
     rows = [
         (r.features[column] if column < len(r.features) else "", r.prediction, labels[r.event_id])
-        for r in records
-        if r.event_id in labels and r.prediction is not None
+        for r in kept
     ]
     frame = pd.DataFrame(rows, columns=["facet", "prediction", "label"])
     if frame.empty:
@@ -646,22 +665,43 @@ def bias_frame(
             "no captured prediction in the window has ground truth yet (joined by eventId); "
             "check the ground-truth upload or widen ground_truth_window"
         )
+    if settings.problem_type == "BinaryClassification":
+        # The endpoint answers with a score: the predicted class is 1 at and above the
+        # probability threshold (deployment.output.probability_threshold).
+        scores = pd.to_numeric(frame["prediction"], errors="coerce")
+        frame["prediction"] = (scores >= settings.probability_threshold).astype(int).astype(str)
+    return spec, kept, frame
+
+
+def _facet_is_numeric(settings: Settings) -> bool:
+    spec = settings.bias
+    return spec is not None and any(
+        f.name == spec.facet and f.kind == "numeric" for f in settings.features
+    )
+
+
+def bias_frame(
+    records: Sequence[CapturedRecord], labels: Mapping[str, str], settings: Settings
+) -> Any:
+    """One row per captured prediction with ground truth: whether it is in the facet's segment,
+    whether its label and its prediction are the favourable outcome."""
+    import pandas as pd
+
+    spec, _, frame = _bias_join(records, labels, settings)
     if settings.problem_type == "Regression":
         threshold = float(spec.label_value)
         label = pd.to_numeric(frame["label"], errors="coerce") > threshold
         predicted = pd.to_numeric(frame["prediction"], errors="coerce") > threshold
     else:
         label = _equals(frame["label"], spec.label_value)
-        prediction = frame["prediction"]
-        if settings.problem_type == "BinaryClassification":
-            # The endpoint answers with a score: the predicted class is 1 at and above the
-            # probability threshold (deployment.output.probability_threshold).
-            scores = pd.to_numeric(prediction, errors="coerce")
-            prediction = (scores >= settings.probability_threshold).astype(int).astype(str)
-        predicted = _equals(prediction, spec.label_value)
+        predicted = _equals(frame["prediction"], spec.label_value)
+    if _facet_is_numeric(settings):
+        sensitive = pd.to_numeric(frame["facet"], errors="coerce") > float(spec.facet_value)
+    else:
+        sensitive = _equals(frame["facet"], spec.facet_value)
     return pd.DataFrame(
         {
-            "sensitive": _equals(frame["facet"], spec.facet_value).to_numpy(),
+            "sensitive": sensitive.to_numpy(dtype=bool),
             "label": label.to_numpy(dtype=bool),
             "predicted": predicted.to_numpy(dtype=bool),
         }
@@ -742,23 +782,34 @@ def bias_metrics(frame: Any) -> dict[str, float | None]:
 
 
 def bias(frame: Any, settings: Settings) -> CheckResult:
-    """Clarify's bias metrics for the policy's facet, checked against the policy's intervals."""
+    """Clarify's bias metrics for the policy's facet computed in the job, checked against the
+    policy's intervals."""
+    values = bias_metrics(frame)
+    records = {"facet_value": int(frame["sensitive"].sum()), "total": len(frame)}
+    return bias_result(values, settings, {"records": records})
+
+
+def bias_result(
+    values: Mapping[str, float | None], settings: Settings, report: Mapping[str, Any]
+) -> CheckResult:
+    """Clarify's bias metric values published as ``bias_metric_<NAME>`` with the bias alarms'
+    dimensions, and one ``bias_drift_check`` violation per value outside the policy's interval
+    (whether the job or a SageMaker Clarify processing job computed them)."""
     spec = settings.bias
     if spec is None:
         raise CheckError("the bias check needs the policy's facet and label (--bias-*)")
-    values = bias_metrics(frame)
     result = CheckResult(
         report={
             "facet": spec.facet,
             "facet_value": spec.facet_value,
             "label": spec.label,
             "label_value": spec.label_value,
-            "records": {"facet_value": int(frame["sensitive"].sum()), "total": len(frame)},
-            "metrics": values,
+            **report,
+            "metrics": dict(values),
         }
     )
     for name in BIAS_METRICS:
-        value = values[name]
+        value = values.get(name)
         if value is not None and math.isfinite(value):
             result.metrics.append((f"bias_metric_{name}", spec.dimensions(name), value))
     for name, low, high in spec.thresholds:
@@ -960,38 +1011,181 @@ def read_reference(s3: Any, summary_uri: str, *, model: str | None = None) -> An
 # --- explainability (around a SageMaker Clarify processing job) ------------------------------
 
 
-def write_dataset(records: Sequence[CapturedRecord], settings: Settings, directory: Path) -> int:
-    """The captured feature rows as Clarify's CSV dataset (no header: the analysis config's
-    ``headers`` name the columns); returns the number of rows."""
+def _feature_row(record: CapturedRecord, settings: Settings) -> list[str]:
     width = len(settings.features)
+    if len(record.features) != width:
+        raise CheckError(
+            f"captured request {record.event_id} has {len(record.features)} values; "
+            f"the model has {width} features ({', '.join(settings.feature_names)})"
+        )
+    return list(record.features)
+
+
+def _write_clarify_csv(rows: Iterable[Sequence[str]], directory: Path) -> int:
+    """Rows as Clarify's CSV dataset (no header: the analysis config's ``headers`` name the
+    columns); returns the number of rows."""
     directory.mkdir(parents=True, exist_ok=True)
+    count = 0
     with (directory / DATASET_FILE).open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        for record in records:
-            if len(record.features) != width:
-                raise CheckError(
-                    f"captured request {record.event_id} has {len(record.features)} values; "
-                    f"the model has {width} features ({', '.join(settings.feature_names)})"
-                )
-            writer.writerow(record.features)
-    return len(records)
+        for row in rows:
+            writer.writerow(row)
+            count += 1
+    return count
+
+
+def write_dataset(records: Sequence[CapturedRecord], settings: Settings, directory: Path) -> int:
+    """The captured feature rows as the CSV dataset Clarify explains; returns the row count."""
+    return _write_clarify_csv((_feature_row(r, settings) for r in records), directory)
 
 
 CLARIFY_CONFIG_FILE = "analysis_config.json"
 
 
-def write_clarify_config(config: Any, model_name: str, directory: Path) -> Path:
-    """The analysis config with ``predictor.model_name`` set: Clarify runs its shadow endpoint
-    of the served model (a name CloudFormation gives at deploy time, so not in the synthesized
-    file)."""
-    if not isinstance(config, dict) or not isinstance(config.get("predictor"), dict):
-        raise CheckError("the Clarify analysis config has no predictor section")
-    predictor = {**config["predictor"], "model_name": model_name}
-    predictor.pop("endpoint_name", None)
+def write_clarify_config(config: Any, model_name: str | None, directory: Path) -> Path:
+    """The analysis config where Clarify reads it. Explainability (``model_name`` given): with
+    ``predictor.model_name`` set, since Clarify runs its shadow endpoint of the served model (a
+    name CloudFormation gives at deploy time, so not in the synthesized file). Bias (no model
+    name): as built at synth, reading the predicted label from the dataset, no predictor."""
+    if not isinstance(config, dict):
+        raise CheckError("the Clarify analysis config is not a JSON object")
+    if model_name is not None:
+        if not isinstance(config.get("predictor"), dict):
+            raise CheckError("the Clarify analysis config has no predictor section")
+        predictor = {**config["predictor"], "model_name": model_name}
+        predictor.pop("endpoint_name", None)
+        config = {**config, "predictor": predictor}
+    elif "predictor" in config or "predicted_label" not in config:
+        raise CheckError(
+            "the Clarify bias analysis config must read the predicted label from the dataset "
+            "(predicted_label, no predictor): its job runs network-isolated"
+        )
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / CLARIFY_CONFIG_FILE
-    path.write_text(json.dumps({**config, "predictor": predictor}, sort_keys=True, indent=2))
+    path.write_text(json.dumps(config, sort_keys=True, indent=2))
     return path
+
+
+# --- bias on SageMaker Clarify (existing Clarify customers) ---------------------------------
+
+# The column of the bias dataset that holds the predicted label (the analysis config's
+# ``predicted_label``, sagemaker.core.clarify.DataConfig; cdk_constructs/monitoring/
+# clarify_config.py names it in the headers, tested equal).
+PREDICTED_LABEL_HEADER = "predicted_label"
+
+
+def _float_text(value: str, record: CapturedRecord, what: str) -> str:
+    try:
+        number = float(value)
+    except ValueError:
+        raise CheckError(
+            f"captured request {record.event_id}: {what} {value!r} is not a number"
+        ) from None
+    return repr(number)
+
+
+def write_bias_dataset(
+    records: Sequence[CapturedRecord],
+    labels: Mapping[str, str],
+    settings: Settings,
+    directory: Path,
+) -> int:
+    """The window's captured predictions with ground truth (joined by eventId, as the in-job
+    check joins them) as the CSV Clarify measures bias on: the features, the observed label and
+    the predicted label (a binary score as its class at the probability threshold), in the
+    order of the analysis config's headers; returns the row count.
+
+    A numeric facet is written as floating-point numbers, so that Clarify reads the column as
+    continuous and applies the facet value as a threshold (see ``_INTERVAL``); a Regression
+    model's labels and predictions too, so that both columns have the same (continuous) type,
+    which Clarify requires of the label and the predicted label."""
+    spec, kept, frame = _bias_join(records, labels, settings)
+    facet = settings.feature_names.index(spec.facet) if _facet_is_numeric(settings) else None
+    regression = settings.problem_type == "Regression"
+
+    def rows() -> Iterator[list[str]]:
+        for record, predicted, observed in zip(
+            kept, frame["prediction"], frame["label"], strict=True
+        ):
+            row = _feature_row(record, settings)
+            if facet is not None:
+                row[facet] = _float_text(row[facet], record, f"facet {spec.facet}")
+            if regression:
+                row += [
+                    _float_text(observed, record, "label"),
+                    _float_text(predicted, record, "prediction"),
+                ]
+            else:
+                row += [observed, predicted]
+            yield row
+
+    return _write_clarify_csv(rows(), directory)
+
+
+def _same_value_or_threshold(reported: str, configured: str) -> bool:
+    """A value as Clarify reports it: the value itself ("female", "1.0"), or for a threshold
+    the interval above it that it selected ("(40.0, 75.0]")."""
+    from governance.logic.bias import same_value
+
+    if same_value(reported, configured):
+        return True
+    interval = _INTERVAL.fullmatch(reported.strip())
+    return interval is not None and same_value(interval.group(1), configured)
+
+
+def clarify_bias_values(analysis: Any, settings: Settings) -> dict[str, float | None]:
+    """Each bias metric SageMaker Clarify computed for the policy's facet value, by name, read
+    from its ``analysis.json`` (``pre_training_bias_metrics`` / ``post_training_bias_metrics``,
+    developer guide clarify-processing-job-run, "Get the Analysis Results") by the parser the
+    approval gate uses (``governance.logic.bias.extract_metrics``). A section computed for
+    another label or label value, or no metric for the facet value, fails the run."""
+    from governance.logic.bias import BiasReportFormatError, extract_metrics
+
+    spec = settings.bias
+    if spec is None:
+        raise CheckError("the bias check needs the policy's facet and label (--bias-*)")
+    try:
+        values, sections = extract_metrics(analysis)
+    except BiasReportFormatError as error:
+        raise CheckError(f"the Clarify analysis is not a bias analysis: {error}") from None
+    for section in sections:
+        if section.label is not None and section.label != spec.label:
+            raise CheckError(
+                f"the Clarify analysis's {section.section} is for label {section.label!r}, "
+                f"the policy's is {spec.label!r}"
+            )
+        if section.label_value is not None and not _same_value_or_threshold(
+            section.label_value, spec.label_value
+        ):
+            raise CheckError(
+                f"the Clarify analysis's {section.section} is for label value "
+                f"{section.label_value!r}, the policy's is {spec.label_value!r}"
+            )
+    found = {
+        v.name: v.value
+        for v in values
+        if v.facet == spec.facet and _same_value_or_threshold(v.facet_value, spec.facet_value)
+    }
+    if not found:
+        reported = sorted({f"{v.facet}={v.facet_value}" for v in values})
+        raise CheckError(
+            f"the Clarify analysis has no bias metric for {spec.facet}={spec.facet_value} "
+            f"(it reports {', '.join(reported) or 'none'})"
+        )
+    missing = [name for name, _, _ in spec.thresholds if name not in found]
+    if missing:
+        raise CheckError(
+            f"the Clarify analysis does not report {', '.join(missing)} for "
+            f"{spec.facet}={spec.facet_value}, which the policy bounds"
+        )
+    return {name: found.get(name) for name in BIAS_METRICS}
+
+
+def clarify_bias(analysis: Any, settings: Settings) -> CheckResult:
+    """The bias check's outcome from SageMaker Clarify's analysis: the same metrics, dimensions
+    and violations as the in-job check (``bias_result``)."""
+    values = clarify_bias_values(analysis, settings)
+    return bias_result(values, settings, {"computed_by": "SageMaker Clarify processing job"})
 
 
 def global_shap_values(analysis: Any, *, source: str) -> dict[str, dict[str, float]]:
@@ -1164,11 +1358,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--dataset-output",
         type=Path,
-        help="explainability, first stage: write the window's features as Clarify's dataset",
+        help="explainability or bias on Clarify, first stage: write the window as Clarify's "
+        "dataset",
     )
     parser.add_argument(
         "--clarify-config-uri",
-        help="explainability, first stage: the model's Clarify analysis config (built at synth)",
+        help="first stage: the model's Clarify analysis config (built at synth)",
     )
     parser.add_argument(
         "--model-name", help="the served SageMaker model Clarify's shadow endpoint runs"
@@ -1179,7 +1374,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="where the first stage writes the analysis config with the model's name",
     )
     parser.add_argument(
-        "--analysis-uri", help="explainability, second stage: Clarify's analysis.json"
+        "--analysis-uri", help="explainability or bias, second stage: Clarify's analysis.json"
     )
     parser.add_argument("--baseline-uri", help="the registry's explainability baseline")
     parser.add_argument("--ndcg-threshold", type=float, default=DEFAULT_NDCG_THRESHOLD)
@@ -1240,22 +1435,38 @@ def _explainability_report(args: argparse.Namespace, s3: Any, settings: Settings
     )
 
 
-def _explainability_dataset(
-    args: argparse.Namespace, s3: Any, records: Sequence[CapturedRecord], settings: Settings
+def _clarify_report(args: argparse.Namespace, s3: Any, settings: Settings) -> CheckResult | None:
+    """The second stage of a check on SageMaker Clarify (its analysis read and checked), or
+    None for a run that reads the window."""
+    if settings.check == "explainability" and args.dataset_output is None:
+        return _explainability_report(args, s3, settings)
+    if settings.check == "bias" and args.analysis_uri:
+        return clarify_bias(_json_object(s3, args.analysis_uri, "the Clarify analysis"), settings)
+    return None
+
+
+def _clarify_inputs(
+    args: argparse.Namespace, s3: Any, settings: Settings, count: int
 ) -> CheckResult:
-    count = write_dataset(records, settings, args.dataset_output)
+    """The first stage's result, once it wrote the dataset (``count`` rows): the analysis
+    config, built at synth, written where the Clarify step reads it."""
     if args.clarify_config_uri:
-        if not args.model_name or args.config_output is None:
-            raise CheckError("--clarify-config-uri needs --model-name and --config-output")
+        explains = settings.check == "explainability"
+        if args.config_output is None or (explains and not args.model_name):
+            raise CheckError(
+                "--clarify-config-uri needs --config-output"
+                + (" and --model-name" if explains else "")
+            )
         config = _json_object(s3, args.clarify_config_uri, "the Clarify analysis config")
-        write_clarify_config(config, args.model_name, args.config_output)
+        write_clarify_config(config, args.model_name if explains else None, args.config_output)
     return CheckResult(report={"dataset_rows": count})
 
 
 def run(args: argparse.Namespace, s3: Any, now: datetime) -> CheckResult:
     settings = settings_from(args)
-    if settings.check == "explainability" and args.dataset_output is None:
-        return _explainability_report(args, s3, settings)
+    reported = _clarify_report(args, s3, settings)
+    if reported is not None:
+        return reported
     end = now - timedelta(hours=args.window_end_offset_hours)
     start = end - timedelta(hours=args.window_hours)
     if settings.source == "batch":
@@ -1281,7 +1492,8 @@ def run(args: argparse.Namespace, s3: Any, now: datetime) -> CheckResult:
             f"and {end:%Y-%m-%dT%H:%M}Z"
         )
     if settings.check == "explainability":
-        return _explainability_dataset(args, s3, records, settings)
+        count = write_dataset(records, settings, args.dataset_output)
+        return _clarify_inputs(args, s3, settings, count)
     if settings.check == "data_quality":
         if not args.reference_uri:
             raise CheckError("--reference-uri is required by the data_quality check")
@@ -1291,6 +1503,9 @@ def run(args: argparse.Namespace, s3: Any, now: datetime) -> CheckResult:
         raise CheckError(f"--ground-truth-uri is required by the {settings.check} check")
     bucket, prefix = split_uri(args.ground_truth_uri.rstrip("/") + "/")
     labels = parse_ground_truth_lines(_lines(s3, bucket, hour_prefixes(prefix, start, now)))
+    if settings.check == "bias" and args.dataset_output is not None:
+        count = write_bias_dataset(records, labels, settings, args.dataset_output)
+        return _clarify_inputs(args, s3, settings, count)
     if settings.check == "bias":
         return bias(bias_frame(records, labels, settings), settings)
     return model_quality(joined_frame(records, labels), settings)

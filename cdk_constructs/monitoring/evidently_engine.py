@@ -99,11 +99,17 @@ REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 JOB_SCRIPT = REPOSITORY_ROOT / "monitoring_jobs" / "evidently_check.py"
 # What the job imports besides the wheelhouse: the reference-data contract shared with the
 # training pipeline (standard library + pydantic only, see governance.contracts).
+# The bias check on SageMaker Clarify reads Clarify's analysis.json with the approval gate's
+# parser (governance.logic.bias), which imports the policy's parameter models.
 JOB_MODULES = (
     "governance/__init__.py",
     "governance/contracts/__init__.py",
     "governance/contracts/errors.py",
+    "governance/contracts/parameters.py",
     "governance/contracts/reference_data.py",
+    "governance/contracts/vocabulary.py",
+    "governance/logic/__init__.py",
+    "governance/logic/bias.py",
 )
 LAMBDA_ROOT = REPOSITORY_ROOT / "lambda"
 REQUIREMENTS_LOCK = REPOSITORY_ROOT / "monitoring_jobs" / "requirements.lock"
