@@ -269,10 +269,10 @@ ENGINE_CHECKS: Mapping[MonitoringEngineName, frozenset[str]] = MappingProxyType(
 # "Amazon SageMaker Clarify is no longer open to new customers. Existing customers can continue
 # to use the service as normal." (SageMaker developer guide, note on the Clarify pages, and
 # clarify-availability-change.) An evidently environment whose account is such an existing
-# customer may run explainability as a Clarify processing job: every problem type, as the
-# Model Monitor engine's Clarify job does.
+# customer runs explainability and bias as Clarify processing jobs: every problem type, as the
+# Model Monitor engine's Clarify jobs do (bias runs in the job elsewhere).
 CLARIFY_CHECKS: Mapping[str, frozenset[ProblemType]] = MappingProxyType(
-    {"explainability": _EVERY_PROBLEM_TYPE}
+    {"explainability": _EVERY_PROBLEM_TYPE, "bias": _EVERY_PROBLEM_TYPE}
 )
 
 

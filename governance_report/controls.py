@@ -174,6 +174,9 @@ class HostedModel:
 
 
 EVIDENTLY_JOB_PREFIX = "Evidently pipeline "
+# The checks SageMaker Clarify computes for Model Monitor, which the Evidently engine computes
+# in its job or, for existing Clarify customers, on Clarify.
+CLARIFY_MONITORING_TYPES = frozenset({"ModelBias", "ModelExplainability"})
 # A batch-scoring pipeline's steps (cdk_constructs/monitoring/batch.py): its transform and the
 # Evidently checks that follow it.
 BATCH_JOB_PREFIX = "Batch pipeline "
@@ -193,6 +196,9 @@ class Monitor:
     path: str
     # The protected attribute a bias monitor's Clarify analysis config checks, when readable.
     facet: BiasFacet | None = None
+    # A pipeline check with a SageMaker Clarify processing step (the Evidently engine's checks
+    # for existing Clarify customers).
+    clarify_step: bool = False
 
     @property
     def engine(self) -> str:
@@ -206,6 +212,18 @@ class Monitor:
             if self.job_definition.startswith(EVIDENTLY_JOB_PREFIX)
             else ("Model Monitor")
         )
+
+    @property
+    def computed_by(self) -> str | None:
+        """Where a bias or explainability check's results are computed: "on SageMaker
+        Clarify" (Model Monitor's bias and explainability jobs run Clarify's image; the
+        Evidently engine's pipelines with a Clarify step) or "in-job" (the Evidently job
+        computes Clarify's bias metrics itself); None for other checks."""
+        if self.monitoring_type not in CLARIFY_MONITORING_TYPES:
+            return None
+        if self.job_definition.startswith(EVIDENTLY_JOB_PREFIX) and not self.clarify_step:
+            return "in-job"
+        return "on SageMaker Clarify"
 
 
 @dataclass(frozen=True)
@@ -625,6 +643,7 @@ def _pipeline_monitors(
     from cdk_constructs.compliance.rules.pipelines import (
         ENV_MONITORING_TYPE,
         definition_steps,
+        is_clarify_step,
     )
     from cdk_constructs.monitoring.evidently_engine import ENV_SCHEDULE_NAME
 
@@ -658,6 +677,7 @@ def _pipeline_monitors(
         for step in definition_steps(body) or []
         if isinstance((step.get("Environment") or {}).get(ENV_MONITORING_TYPE), str)
     ]
+    clarify_step = any(is_clarify_step(step) for step in typed)
     for position, step in enumerate(typed, start=1):
         environment = step.get("Environment") or {}
         kind = environment[ENV_MONITORING_TYPE]
@@ -682,6 +702,7 @@ def _pipeline_monitors(
                 volume_gb=number(dig(cluster, "VolumeSizeInGB")),
                 max_runtime_seconds=number(dig(step, "StoppingCondition", "MaxRuntimeInSeconds")),
                 path=schedule.label,
+                clarify_step=clarify_step,
             )
         )
     return found

@@ -396,7 +396,8 @@ def _monitors(models: Sequence[GovernedModel], cols: _Columns) -> Table:
             rows.append(
                 cols.row(
                     model,
-                    f"{kind} ({monitor.engine})",
+                    f"{kind} ({monitor.engine}"
+                    + (f", {monitor.computed_by})" if monitor.computed_by else ")"),
                     Flag(schedule.label, "ok"),
                     f"{_or(monitor.instance_type)} x {_count(monitor.instance_count)}",
                     _duration(monitor.max_runtime_seconds),

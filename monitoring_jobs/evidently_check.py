@@ -148,12 +148,17 @@ PUT_METRIC_BATCH = 1000
 PRE_TRAINING_BIAS_METRICS = ("CI", "DPL", "KL", "JS", "LP", "TVD", "KS")
 POST_TRAINING_BIAS_METRICS = ("DPPL", "DI", "DCA", "DCR", "RD", "DAR", "DRR", "AD", "TE")
 BIAS_METRICS = PRE_TRAINING_BIAS_METRICS + POST_TRAINING_BIAS_METRICS
-# Clarify metrics the check cannot compute from captured traffic, and why (the config refuses
-# thresholds on them for a model on this engine).
+# Clarify metrics the check cannot compute from captured traffic, in the job or on SageMaker
+# Clarify, and why (the config refuses thresholds on them for a model on this engine). CDDL and
+# CDDPL need BiasConfig's group_name (developer guide clarify-data-bias-metric-cddl); FT flips
+# the facet of each record and asks the model again (clarify-post-training-bias-metric-ft),
+# which Clarify does through a shadow endpoint, while its bias job here runs network-isolated
+# on predictions already captured.
 UNCOMPUTED_BIAS_METRICS = {
     "CDDL": "needs a group variable, which the bias section does not name",
     "CDDPL": "needs a group variable, which the bias section does not name",
-    "FT": "needs the model's predictions for counterfactual records (a flip test)",
+    "FT": "needs the model's predictions for counterfactual records (a flip test), which "
+    "neither the job nor the network-isolated Clarify bias job (no shadow endpoint) has",
 }
 BIAS_STAGES = {"pre": "Pre-training", "post": "Post-Training"}
 

@@ -171,14 +171,9 @@ DEFAULT_BIAS_SETTINGS = BiasSettings()
 DEFAULT_EXPLAINABILITY_SETTINGS = ExplainabilitySettings()
 
 
-def build_bias_analysis_config(
-    model: MonitoredModel, *, settings: BiasSettings = DEFAULT_BIAS_SETTINGS
-) -> dict[str, Any]:
-    """The bias-drift analysis config of ``model``: facet, favourable label and headers.
-
-    Headers are the dataset's features followed by its label. Raises ClarifyConfigError when the
-    model has no bias section, or when the settings' group variable is not one of its features.
-    """
+def _bias_config(model: MonitoredModel, *, group_variable: str | None = None) -> Any:
+    """The SDK's ``clarify.BiasConfig`` of the model's bias section: the facet and its value,
+    the favourable label value, and the group variable if any."""
     bias = model.bias
     if bias is None:
         raise ClarifyConfigError(
@@ -188,6 +183,27 @@ def build_bias_analysis_config(
             reason="is missing, so there is no facet to monitor bias against",
             allowed="a bias section with label, label_value, facet and facet_value",
         )
+    from sagemaker.core import clarify
+
+    try:
+        return clarify.BiasConfig(
+            label_values_or_threshold=[bias.label_value],
+            facet_name=bias.facet,
+            facet_values_or_threshold=[bias.facet_value],
+            group_name=group_variable,
+        )
+    except (ValueError, TypeError) as exc:
+        raise _sdk_rejected(model, "bias", dataclasses.asdict(bias), exc) from exc
+
+
+def build_bias_analysis_config(
+    model: MonitoredModel, *, settings: BiasSettings = DEFAULT_BIAS_SETTINGS
+) -> dict[str, Any]:
+    """The bias-drift analysis config of ``model``: facet, favourable label and headers.
+
+    Headers are the dataset's features followed by its label. Raises ClarifyConfigError when the
+    model has no bias section, or when the settings' group variable is not one of its features.
+    """
     # The configuration model has checked the facet, the label and their values; the settings
     # belong to the engine, so its group variable is checked here.
     dataset = model.dataset
@@ -200,19 +216,10 @@ def build_bias_analysis_config(
             allowed=", ".join(dataset.feature_names),
         )
 
-    from sagemaker.core import clarify
     from sagemaker.core.model_monitor import BiasAnalysisConfig
 
     headers = [*dataset.feature_names, dataset.label]
-    try:
-        bias_config = clarify.BiasConfig(
-            label_values_or_threshold=[bias.label_value],
-            facet_name=bias.facet,
-            facet_values_or_threshold=[bias.facet_value],
-            group_name=settings.group_variable,
-        )
-    except (ValueError, TypeError) as exc:
-        raise _sdk_rejected(model, "bias", dataclasses.asdict(bias), exc) from exc
+    bias_config = _bias_config(model, group_variable=settings.group_variable)
     config: dict[str, Any] = BiasAnalysisConfig(
         bias_config=bias_config, headers=headers, label=dataset.label
     )._to_dict()
@@ -227,6 +234,79 @@ def build_bias_analysis_config(
             **config,
         },
     )
+    return config
+
+
+# The bias dataset's last column, the predicted label (equal to the Evidently job's
+# PREDICTED_LABEL_HEADER, tested): Clarify reads it "instead of making model inference API calls"
+# (sagemaker.core.clarify.DataConfig, ``predicted_label``), so its job needs no shadow endpoint.
+PREDICTED_LABEL_HEADER = "predicted_label"
+
+
+def build_bias_processing_config(
+    model: MonitoredModel,
+    *,
+    pre_training_methods: Iterable[str],
+    post_training_methods: Iterable[str],
+) -> dict[str, Any]:
+    """The analysis config of a SageMaker Clarify processing job that measures ``model``'s bias
+    on a window of its predictions joined with ground truth (the Evidently engine's bias check for
+    existing Clarify customers): CSV without header whose columns are the features, the label and
+    :data:`PREDICTED_LABEL_HEADER`; the policy's facet, favourable label value and, for a binary
+    model, the probability threshold; the named pre- and post-training metrics. No predictor.
+
+    Built by the SDK: ``clarify.DataConfig`` / ``BiasConfig`` / ``ModelPredictedLabelConfig``,
+    combined by ``clarify._AnalysisConfigGenerator.bias``, the generator
+    ``SageMakerClarifyProcessor.run_bias`` uses. It is private (the SDK has no public builder
+    that does not also start the job), so it is pinned with the SDK (``sagemaker==3.27.0``) and
+    its output is validated against ``ANALYSIS_CONFIG_SCHEMA_V1_0`` and tested
+    (tests/monitoring_engines/test_clarify_bias.py)."""
+    bias_config = _bias_config(model)
+    dataset = model.dataset
+    columns = [*dataset.feature_names, dataset.label]
+    if PREDICTED_LABEL_HEADER in columns:
+        raise ClarifyConfigError(
+            model=model.name,
+            field="dataset_schema",
+            value=PREDICTED_LABEL_HEADER,
+            reason="names a column the Clarify bias dataset adds for the predicted label",
+            allowed=f"feature and label names other than {PREDICTED_LABEL_HEADER!r}",
+        )
+    threshold = (
+        (model.output.probability_threshold or 0.5)
+        if model.problem_type.value == "BinaryClassification"
+        else None
+    )
+
+    from sagemaker.core import clarify
+
+    try:
+        # The S3 locations are the processor's, not part of the analysis config: the pipeline's
+        # steps give the dataset and the output per run.
+        data_config = clarify.DataConfig(
+            s3_data_input_path="s3://bias-dataset-of-each-run",
+            s3_output_path="s3://bias-analysis-of-each-run",
+            label=dataset.label,
+            headers=[*columns, PREDICTED_LABEL_HEADER],
+            dataset_type=_CONTENT_TYPE,
+            predicted_label=PREDICTED_LABEL_HEADER,
+        )
+        predicted = (
+            clarify.ModelPredictedLabelConfig(probability_threshold=threshold)
+            if threshold is not None
+            else None
+        )
+    except (ValueError, TypeError) as exc:
+        raise _sdk_rejected(model, "dataset_schema", columns, exc) from exc
+    config: dict[str, Any] = clarify._AnalysisConfigGenerator.bias(
+        data_config,
+        bias_config,
+        None,
+        predicted,
+        pre_training_methods=list(pre_training_methods),
+        post_training_methods=list(post_training_methods),
+    )
+    _validate(model, "bias", config)
     return config
 
 

@@ -147,12 +147,30 @@ ENV_MONITORING_TYPE = "governance_monitoring_type"
 CHECK_STEP_NAMES: Mapping[MonitorType, str] = MappingProxyType(
     {"data_quality": "DataQualityCheck", "model_quality": "ModelQualityCheck", "bias": "BiasCheck"}
 )
-# Explainability on SageMaker Clarify (existing Clarify customers only, EvidentlyEngine.clarify).
+# Checks on SageMaker Clarify (existing Clarify customers only, EvidentlyEngine.clarify): each
+# a pipeline of three steps, <Check>Dataset -> <Check>Analysis (the Clarify job) -> <Check>Check.
 CLARIFY_CHECK_STEP_NAMES: Mapping[MonitorType, str] = MappingProxyType(
-    {"explainability": "ExplainabilityCheck"}
+    {"explainability": "ExplainabilityCheck", "bias": "BiasCheck"}
 )
-EXPLAINABILITY_DATASET_STEP = "ExplainabilityDataset"
-EXPLAINABILITY_ANALYSIS_STEP = "ExplainabilityAnalysis"
+CLARIFY_DATASET_STEPS: Mapping[MonitorType, str] = MappingProxyType(
+    {"explainability": "ExplainabilityDataset", "bias": "BiasDataset"}
+)
+CLARIFY_ANALYSIS_STEPS: Mapping[MonitorType, str] = MappingProxyType(
+    {"explainability": "ExplainabilityAnalysis", "bias": "BiasAnalysis"}
+)
+EXPLAINABILITY_DATASET_STEP = CLARIFY_DATASET_STEPS["explainability"]
+EXPLAINABILITY_ANALYSIS_STEP = CLARIFY_ANALYSIS_STEPS["explainability"]
+BIAS_DATASET_STEP = CLARIFY_DATASET_STEPS["bias"]
+BIAS_ANALYSIS_STEP = CLARIFY_ANALYSIS_STEPS["bias"]
+# Whether each Clarify job runs network-isolated. Explainability: no, Clarify calls its shadow
+# endpoint of the model (developer guide, clarify-vpc). Bias: yes, the dataset holds the
+# predicted label, which Clarify then uses "instead of making model inference API calls"
+# (sagemaker.core.clarify.DataConfig ``predicted_label``; developer guide
+# clarify-processing-job-configure-parameters, ``predicted_label``), so it starts no endpoint
+# and needs no network: SageMaker copies the job's S3 inputs and outputs outside the container.
+CLARIFY_NETWORK_ISOLATION: Mapping[MonitorType, bool] = MappingProxyType(
+    {"explainability": False, "bias": True}
+)
 # Where the dataset stage writes Clarify's inputs, and where a Clarify processing job reads and
 # writes them (developer guide, clarify-processing-job-configure-parameters: the analysis config
 # at /opt/ml/processing/input/config, the dataset at /opt/ml/processing/input/data, the results
@@ -297,13 +315,14 @@ def _s3_output(output_name: str, uri: Any, local_path: str) -> dict[str, Any]:
     }
 
 
-def _network_config(resources: MonitoringResources) -> dict[str, Any]:
+def _network_config(resources: MonitoringResources, *, isolated: bool = False) -> dict[str, Any]:
     """Every step's network: the isolated subnets and the jobs' security group, traffic between
-    containers encrypted. Network isolation stays off: the Evidently checks read S3 and publish
-    metrics through the VPC endpoints, and Clarify calls its shadow endpoint (clarify-vpc)."""
+    containers encrypted. Network isolation is off unless ``isolated``: the Evidently checks read
+    S3 and publish metrics through the VPC endpoints, and Clarify's explainability calls its
+    shadow endpoint (clarify-vpc); Clarify's bias job needs neither (CLARIFY_NETWORK_ISOLATION)."""
     return {
         "EnableInterContainerTrafficEncryption": True,
-        "EnableNetworkIsolation": False,
+        "EnableNetworkIsolation": isolated,
         "VpcConfig": {
             "SecurityGroupIds": [resources.security_group.security_group_id],
             "Subnets": [subnet.subnet_id for subnet in resources.subnets],
@@ -783,7 +802,9 @@ class EvidentlyMonitors(Construct):
     def _interval_hours(self, check: MonitorType) -> int:
         return self.model.monitors[check].interval_hours or 1
 
-    def _arguments(self, check: MonitorType, name: str) -> list[str]:
+    def _arguments(self, check: MonitorType, name: str, *, log: bool = True) -> list[str]:
+        """The check job's arguments; ``log``: the run logs to the MLflow App, if one is named
+        (a Clarify check's dataset stage does not: it checks nothing)."""
         model = self.model
         features = ",".join(f"{f.name}:{f.type}" for f in model.dataset.features)
         arguments = [
@@ -806,7 +827,7 @@ class EvidentlyMonitors(Construct):
         if check == "explainability":
             # The dataset stage's arguments; the check stage adds its own (_explainability).
             return [*arguments, "--window-hours", str(self._interval_hours(check))]
-        if self.engine.mlflow_tracking_arn is not None:
+        if log and self.engine.mlflow_tracking_arn is not None:
             arguments += ["--mlflow-tracking-arn", self.engine.mlflow_tracking_arn]
         if check == "data_quality":
             return [
@@ -852,15 +873,18 @@ class EvidentlyMonitors(Construct):
                 arguments += ["--bias-threshold", f"{metric}:{bounds.min}:{bounds.max}"]
         return arguments
 
-    def job_request(self, check: MonitorType, name: str) -> dict[str, Any]:
-        """The step's ``CreateProcessingJob`` request (without the name the pipeline gives)."""
+    def job_request(
+        self, check: MonitorType, name: str, *, arguments: Sequence[Any] | None = None
+    ) -> dict[str, Any]:
+        """The step's ``CreateProcessingJob`` request (without the name the pipeline gives);
+        ``arguments`` default to the check's (``_arguments``)."""
         request: dict[str, Any] = self.shared.check_request(
             self,
             resources=self.resources,
             check=check,
             subject=self.endpoint.endpoint_name,
             schedule_name=name,
-            arguments=self._arguments(check, name),
+            arguments=self._arguments(check, name) if arguments is None else arguments,
             instance_type=self.model.monitor_instance_type,
             volume_size_gb=self.engine.volume_size_gb,
             max_runtime_seconds=self.model.monitors[check].max_runtime_seconds,
@@ -871,106 +895,142 @@ class EvidentlyMonitors(Construct):
     def _tags(self, check: MonitorType) -> list[Any]:
         return self.model.identity.tags(**{tags.MONITOR_TYPE: check.replace("_", "-")})
 
-    def _run_uri(self, *parts: str) -> dict[str, Any]:
-        """``<reports>/<endpoint>/explainability/<execution id>/<parts>`` (pipeline Std:Join)."""
+    def _run_uri(self, check: MonitorType, *parts: str) -> dict[str, Any]:
+        """``<reports>/<endpoint>/<check>/<execution id>/<parts>`` (pipeline Std:Join)."""
         return {
             "Std:Join": {
                 "On": "/",
                 "Values": [
-                    self.resources.reports.s3_uri(f"{self.endpoint.endpoint_name}/explainability"),
+                    self.resources.reports.s3_uri(
+                        f"{self.endpoint.endpoint_name}/{check.replace('_', '-')}"
+                    ),
                     {"Get": "Execution.PipelineExecutionId"},
                     *parts,
                 ],
             }
         }
 
-    def _explainability(self, name: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """The three explainability steps (module docstring) and the reporting step's request."""
-        from cdk_constructs.monitoring.clarify_config import (
-            build_explainability_analysis_config,
-        )
+    def _clarify_stages(
+        self, check: MonitorType, name: str, analysis: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], list[Any], list[Any], list[Any]]:
+        """What differs between the checks on SageMaker Clarify: the analysis config (built at
+        synth), the dataset stage's arguments and those it adds after the config's URI, and the
+        check stage's arguments, which read Clarify's ``analysis``."""
+        from cdk_constructs.monitoring import clarify_config
         from cdk_constructs.monitoring.engine import _explainability_settings_of
 
         model = self.model
-        check: MonitorType = "explainability"
+        if check == "bias":
+            from monitoring_jobs.evidently_check import (
+                POST_TRAINING_BIAS_METRICS,
+                PRE_TRAINING_BIAS_METRICS,
+            )
+
+            # The metrics the in-job check computes, so both publish the same set.
+            config = clarify_config.build_bias_processing_config(
+                model,
+                pre_training_methods=PRE_TRAINING_BIAS_METRICS,
+                post_training_methods=POST_TRAINING_BIAS_METRICS,
+            )
+            return (
+                config,
+                self._arguments(check, name, log=False),
+                [],
+                [*self._arguments(check, name), "--analysis-uri", analysis],
+            )
         # The Model Monitor engine's analysis config (SDK builders, SDK schema); the served
         # model's name is a deploy-time value, which the dataset stage fills in.
-        config = build_explainability_analysis_config(
+        config = clarify_config.build_explainability_analysis_config(
             model, settings=_explainability_settings_of(model)
         )
-        config = {"dataset_type": "text/csv", **config}
-        asset = self._config_asset(config)
-        dataset = self.job_request(check, name)
-        dataset["AppSpecification"]["ContainerArguments"] += [
-            "--dataset-output",
-            DATASET_OUTPUT_PATH,
-            "--clarify-config-uri",
-            asset.s3_object_url,
-            "--model-name",
-            self.endpoint.sagemaker_model.attr_model_name,
-            "--config-output",
-            CONFIG_OUTPUT_PATH,
-        ]
+        arguments = self._arguments(check, name)
+        return (
+            {"dataset_type": "text/csv", **config},
+            arguments,
+            ["--model-name", self.endpoint.sagemaker_model.attr_model_name],
+            [
+                *arguments,
+                "--analysis-uri",
+                analysis,
+                "--baseline-uri",
+                self.baselines.uri("explainability", "constraints"),
+                "--ndcg-threshold",
+                str(model.shap.ndcg_threshold),
+                *(
+                    ["--mlflow-tracking-arn", self.engine.mlflow_tracking_arn]
+                    if self.engine.mlflow_tracking_arn is not None
+                    else []
+                ),
+            ],
+        )
+
+    def _on_clarify(
+        self, check: MonitorType, name: str
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """A check's three steps around a SageMaker Clarify processing job (module docstring)
+        and the reporting step's request: ``<Check>Dataset`` (this job writes the window as
+        Clarify's dataset and the analysis config where Clarify reads them),
+        ``<Check>Analysis`` (Clarify), ``<Check>Check`` (this job reads Clarify's analysis)."""
+        analysis_uri = self._run_uri(check, "clarify", CLARIFY_ANALYSIS_FILE)
+        config, dataset_arguments, named, report_arguments = self._clarify_stages(
+            check, name, analysis_uri
+        )
+        asset = self._config_asset(check, config)
+        dataset = self.job_request(
+            check,
+            name,
+            arguments=[
+                *dataset_arguments,
+                "--dataset-output",
+                DATASET_OUTPUT_PATH,
+                "--clarify-config-uri",
+                asset.s3_object_url,
+                *named,
+                "--config-output",
+                CONFIG_OUTPUT_PATH,
+            ],
+        )
         outputs = dataset["ProcessingOutputConfig"]["Outputs"]
-        outputs[0]["S3Output"]["S3Uri"] = self._run_uri("dataset-stage")
-        for output_name, local_path in (
-            ("dataset", DATASET_OUTPUT_PATH),
-            ("clarify-config", CONFIG_OUTPUT_PATH),
-        ):
-            outputs.append(
-                {
-                    "OutputName": output_name,
-                    "AppManaged": False,
-                    "S3Output": {
-                        "S3Uri": self._run_uri(output_name),
-                        "LocalPath": local_path,
-                        "S3UploadMode": "EndOfJob",
-                    },
-                }
+        outputs[0]["S3Output"]["S3Uri"] = self._run_uri(check, "dataset-stage")
+        outputs.extend(
+            _s3_output(output_name, self._run_uri(check, output_name), local_path)
+            for output_name, local_path in (
+                ("dataset", DATASET_OUTPUT_PATH),
+                ("clarify-config", CONFIG_OUTPUT_PATH),
             )
-        analysis = self._clarify_request(name)
-        report = self.job_request(check, name)
-        report["AppSpecification"]["ContainerArguments"] += [
-            "--analysis-uri",
-            self._run_uri("clarify", CLARIFY_ANALYSIS_FILE),
-            "--baseline-uri",
-            self.baselines.uri("explainability", "constraints"),
-            "--ndcg-threshold",
-            str(model.shap.ndcg_threshold),
-            *(
-                ["--mlflow-tracking-arn", self.engine.mlflow_tracking_arn]
-                if self.engine.mlflow_tracking_arn is not None
-                else []
-            ),
-        ]
+        )
+        analysis = self._clarify_request(check, name)
+        report = self.job_request(check, name, arguments=report_arguments)
+        dataset_step, analysis_step = CLARIFY_DATASET_STEPS[check], CLARIFY_ANALYSIS_STEPS[check]
         steps = [
-            {"Name": EXPLAINABILITY_DATASET_STEP, "Type": "Processing", "Arguments": dataset},
+            {"Name": dataset_step, "Type": "Processing", "Arguments": dataset},
             {
-                "Name": EXPLAINABILITY_ANALYSIS_STEP,
+                "Name": analysis_step,
                 "Type": "Processing",
-                "DependsOn": [EXPLAINABILITY_DATASET_STEP],
+                "DependsOn": [dataset_step],
                 "Arguments": analysis,
             },
             {
                 "Name": CLARIFY_CHECK_STEP_NAMES[check],
                 "Type": "Processing",
-                "DependsOn": [EXPLAINABILITY_ANALYSIS_STEP],
+                "DependsOn": [analysis_step],
                 "Arguments": report,
             },
         ]
         return steps, report
 
-    def _config_asset(self, config: dict[str, Any]) -> s3_assets.Asset:
+    def _config_asset(self, check: MonitorType, config: dict[str, Any]) -> s3_assets.Asset:
         from cdk_constructs.monitoring.clarify_config import write_analysis_config
 
         directory = Path(tempfile.mkdtemp(prefix="clarify-config-")) / self.model.name
         path = write_analysis_config(config, directory)
         # The monitoring role reads the assets bucket's JSON objects (foundation grant).
-        return s3_assets.Asset(self, "ExplainabilityAnalysisConfig", path=str(path))
+        return s3_assets.Asset(self, f"{CLARIFY_ANALYSIS_STEPS[check]}Config", path=str(path))
 
-    def _clarify_request(self, name: str) -> dict[str, Any]:
+    def _clarify_request(self, check: MonitorType, name: str) -> dict[str, Any]:
         """The SageMaker Clarify processing job's ``CreateProcessingJob`` request, hardened as
-        the Model Monitor engine's Clarify job definitions."""
+        the Model Monitor engine's Clarify job definitions (network isolation per
+        CLARIFY_NETWORK_ISOLATION)."""
         r = self.resources
 
         return {
@@ -988,26 +1048,28 @@ class EvidentlyMonitors(Construct):
             "Environment": {
                 ENV_ENDPOINT_NAME: self.endpoint.endpoint_name,
                 ENV_SCHEDULE_NAME: name,
-                ENV_MONITORING_TYPE: MONITOR_JOB_TYPES[
-                    ContractMonitorType.EXPLAINABILITY
-                ].monitoring_type,
+                ENV_MONITORING_TYPE: MONITOR_JOB_TYPES[ContractMonitorType(check)].monitoring_type,
             },
             "ProcessingInputs": [
-                _s3_input("analysis_config", self._run_uri("clarify-config"), CLARIFY_CONFIG_PATH),
-                _s3_input("dataset", self._run_uri("dataset"), CLARIFY_DATA_PATH),
+                _s3_input(
+                    "analysis_config", self._run_uri(check, "clarify-config"), CLARIFY_CONFIG_PATH
+                ),
+                _s3_input("dataset", self._run_uri(check, "dataset"), CLARIFY_DATA_PATH),
             ],
             "ProcessingOutputConfig": {
                 "Outputs": [
-                    _s3_output("analysis_result", self._run_uri("clarify"), CLARIFY_OUTPUT_PATH)
+                    _s3_output(
+                        "analysis_result", self._run_uri(check, "clarify"), CLARIFY_OUTPUT_PATH
+                    )
                 ],
                 "KmsKeyId": r.key.key_arn,
             },
-            "NetworkConfig": _network_config(r),
+            "NetworkConfig": _network_config(r, isolated=CLARIFY_NETWORK_ISOLATION[check]),
             "StoppingCondition": {
-                "MaxRuntimeInSeconds": self.model.monitors["explainability"].max_runtime_seconds
+                "MaxRuntimeInSeconds": self.model.monitors[check].max_runtime_seconds
             },
             "RoleArn": r.role.role_arn,
-            "Tags": [{"Key": t.key, "Value": t.value} for t in self._tags("explainability")],
+            "Tags": [{"Key": t.key, "Value": t.value} for t in self._tags(check)],
         }
 
     def _clarify_image(self) -> str:
@@ -1030,8 +1092,8 @@ class EvidentlyMonitors(Construct):
         name = schedule_name_for(self.endpoint.endpoint_name, check)
         stack = Stack.of(self)
         step = self.engine.check_steps[check]
-        if check == "explainability":
-            steps, request = self._explainability(name)
+        if check in CLARIFY_CHECK_STEP_NAMES and self.engine.clarify:
+            steps, request = self._on_clarify(check, name)
         else:
             request = self.job_request(check, name)
             steps = [{"Name": step, "Type": "Processing", "Arguments": request}]

@@ -1,4 +1,4 @@
-"""Processing-step and schedule rules (PPS1-2, SCH1), compliant and non-compliant each."""
+"""Processing-step and schedule rules (PPS1-3, SCH1), compliant and non-compliant each."""
 
 from __future__ import annotations
 
@@ -87,6 +87,7 @@ def _schedule(scope: cdk.Stack, construct_id: str, *, dlq: bool, retry: bool) ->
 
 
 APP = "arn:aws:sagemaker:eu-west-1:111111111111:mlflow-app/app-governance01"
+CLARIFY_IMAGE = "131013547314.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-clarify-processing:1.0"
 
 
 def _mlflow_policy(
@@ -124,6 +125,43 @@ def findings() -> b.Findings:
         _definition(_step(ProcessingResources__ClusterConfig__VolumeKmsKeyId=None)),
     )
     _pipeline(stack, "PlainOutput", _definition(_step(ProcessingOutputConfig__KmsKeyId=None)))
+    # SageMaker Clarify bias steps (PPS3): isolated, not isolated, and an explainability step,
+    # which calls its shadow endpoint and is not isolated (not PPS3's business).
+    clarify = {
+        "AppSpecification": {"ImageUri": CLARIFY_IMAGE},
+        "Environment": {ENV_MONITORING_TYPE: "ModelBias"},
+    }
+    _pipeline(
+        stack,
+        "ClarifyBiasIsolated",
+        _definition(_step(**clarify, NetworkConfig__EnableNetworkIsolation=True)),
+    )
+    _pipeline(stack, "ClarifyBiasOpen", _definition(_step(**clarify)))
+    # The image a deploy-time value: Clarify is known by where it reads its analysis config.
+    config_input = [{"S3Input": {"LocalPath": "/opt/ml/processing/input/config"}}]
+    _pipeline(
+        stack,
+        "ClarifyBiasByContract",
+        _definition(
+            _step(
+                AppSpecification={"ImageUri": "<deploy-time value>"},
+                Environment={ENV_MONITORING_TYPE: "ModelBias"},
+                ProcessingInputs=config_input,
+            )
+        ),
+    )
+    _pipeline(
+        stack,
+        "ClarifyExplainability",
+        _definition(
+            _step(**{**clarify, "Environment": {ENV_MONITORING_TYPE: "ModelExplainability"}})
+        ),
+    )
+    _pipeline(
+        stack,
+        "EvidentlyBias",
+        _definition(_step(Environment={ENV_MONITORING_TYPE: "ModelBias"})),
+    )
     # The insecure step hidden in a condition's branch is found too.
     condition = {
         "Name": "Gate",
@@ -162,6 +200,9 @@ CASES = [
     ("PPS1", "Pipelines/Hardened", "Pipelines/NestedNoVpc"),
     ("PPS2", "Pipelines/Hardened", "Pipelines/PlainVolume"),
     ("PPS2", "Pipelines/DeployTimeValues", "Pipelines/PlainOutput"),
+    ("PPS3", "Pipelines/ClarifyBiasIsolated", "Pipelines/ClarifyBiasOpen"),
+    ("PPS3", "Pipelines/ClarifyExplainability", "Pipelines/ClarifyBiasByContract"),
+    ("PPS3", "Pipelines/EvidentlyBias", "Pipelines/ClarifyBiasOpen"),
     ("SCH1", "Pipelines/Kept", "Pipelines/NoDlq"),
     ("SCH1", "Pipelines/Kept", "Pipelines/NoRetry"),
     ("MLF1", "Pipelines/MlflowOneApp", "Pipelines/MlflowEveryResource"),

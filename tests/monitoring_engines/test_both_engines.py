@@ -555,6 +555,13 @@ def test_the_report_shows_each_models_engine_schedule_and_checks(synth: Synth) -
     )
     assert {m.engine for m in models["ev"].monitors} == {"Evidently"}
     assert {m.engine for m in models["mm"].monitors} == {"Model Monitor"}
+    # Bias: computed in the Evidently job, on SageMaker Clarify for Model Monitor
+    computed = {
+        env: {m.monitoring_type: m.computed_by for m in model.monitors}
+        for env, model in models.items()
+    }
+    assert computed["ev"] == {"DataQuality": None, "ModelQuality": None, "ModelBias": "in-job"}
+    assert computed["mm"]["ModelBias"] == "on SageMaker Clarify"
     assert all(m.instance_type == "ml.m5.xlarge" for m in models["ev"].monitors)
     # The cost estimate covers the Evidently jobs like the Model Monitor ones.
     from governance_report.costs import estimate, load_prices

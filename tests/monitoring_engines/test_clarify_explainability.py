@@ -16,6 +16,7 @@ churn-propensity with explainability on.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -80,29 +81,47 @@ def config_data(*, opt_in: bool = True, engine: str = "evidently") -> dict[str, 
     return data
 
 
-@pytest.fixture(scope="module")
-def outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def synthesize(directory: Path, data: dict[str, Any]) -> Path:
+    """The app of ``data`` synthesized into ``directory``, with the report's inventory."""
     import aws_cdk as cdk
 
+    from governance_report.scopes import record_inventory
     from stacks.governance_app import build_governance
 
-    outdir: Path = tmp_path_factory.mktemp("clarify-explainability")
-    app = cdk.App(outdir=str(outdir), context=cdk_context(**{"aws:cdk:enable-path-metadata": True}))
-    from governance_report.scopes import record_inventory
-
-    config = parse_config(config_data(), DEFAULT_CONFIG)
+    app = cdk.App(
+        outdir=str(directory), context=cdk_context(**{"aws:cdk:enable-path-metadata": True})
+    )
+    config = parse_config(data, DEFAULT_CONFIG)
     built = build_governance(app, config)
     app.synth()
-    record_inventory(built, [m.name for m in config.models], outdir)
-    return outdir
+    record_inventory(built, [m.name for m in config.models], directory)
+    return directory
 
 
-@pytest.fixture(scope="module")
-def templates(outdir: Path) -> dict[str, dict[str, Any]]:
+def read_templates(outdir: Path) -> dict[str, dict[str, Any]]:
     return {
         p.name.removesuffix(".template.json"): json.loads(p.read_text())
         for p in outdir.glob("*.template.json")
     }
+
+
+def pipeline_steps(templates: dict[str, dict[str, Any]], where: Where) -> dict[str, dict[str, Any]]:
+    """The steps of the inline pipeline definition at ``where``, by name."""
+    from tests.monitoring_engines.test_both_engines import _resolve
+
+    body = props(templates, where)["PipelineDefinition"]["PipelineDefinitionBody"]
+    definition = json.loads(_resolve(body))
+    return {step["Name"]: step for step in definition["Steps"]}
+
+
+@pytest.fixture(scope="module")
+def outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synthesize(tmp_path_factory.mktemp("clarify-explainability"), config_data())
+
+
+@pytest.fixture(scope="module")
+def templates(outdir: Path) -> dict[str, dict[str, Any]]:
+    return read_templates(outdir)
 
 
 def _resolved(value: Any) -> Any:
@@ -122,25 +141,31 @@ def _resolved(value: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def steps(templates: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    from tests.monitoring_engines.test_both_engines import _resolve
-
-    body = props(templates, PIPELINE)["PipelineDefinition"]["PipelineDefinitionBody"]
-    definition = json.loads(_resolve(body))
-    return {step["Name"]: step for step in definition["Steps"]}
+    return pipeline_steps(templates, PIPELINE)
 
 
-def test_the_pipeline_runs_dataset_clarify_and_check_in_order(
-    steps: dict[str, dict[str, Any]], templates: dict[str, dict[str, Any]]
+def assert_runs_in_order(
+    templates: dict[str, dict[str, Any]], where: Where, names: list[str], schedule: str
 ) -> None:
-    assert list(steps) == [EXPLAINABILITY_DATASET_STEP, EXPLAINABILITY_ANALYSIS_STEP, STEP]
-    assert steps[EXPLAINABILITY_ANALYSIS_STEP]["DependsOn"] == [EXPLAINABILITY_DATASET_STEP]
-    assert steps[STEP]["DependsOn"] == [EXPLAINABILITY_ANALYSIS_STEP]
-    assert props(templates, PIPELINE)["PipelineName"] == SCHEDULE
+    """The pipeline at ``where``, named ``schedule``, runs the steps ``names`` one after the
+    other, each a valid ``CreateProcessingJob`` request (botocore's shape)."""
+    steps = pipeline_steps(templates, where)
+    assert list(steps) == names
+    for before, step in itertools.pairwise(names):
+        assert steps[step]["DependsOn"] == [before]
+    assert props(templates, where)["PipelineName"] == schedule
     shape = get_session().get_service_model("sagemaker").operation_model("CreateProcessingJob")
     for name, step in steps.items():
         request = {"ProcessingJobName": "pipelines-abc", **_resolved(step["Arguments"])}
         report = ParamValidator().validate(request, shape.input_shape)
         assert not report.has_errors(), (name, report.generate_report())
+
+
+def test_the_pipeline_runs_dataset_clarify_and_check_in_order(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    names = [EXPLAINABILITY_DATASET_STEP, EXPLAINABILITY_ANALYSIS_STEP, STEP]
+    assert_runs_in_order(templates, PIPELINE, names, SCHEDULE)
 
 
 def test_the_clarify_job_is_hardened_as_the_model_monitor_engines(
@@ -168,12 +193,13 @@ def test_the_clarify_job_is_hardened_as_the_model_monitor_engines(
     }
 
 
-def test_clarify_reads_what_the_dataset_stage_writes_and_the_check_reads_its_analysis(
-    steps: dict[str, dict[str, Any]],
-) -> None:
-    dataset = _resolved(steps[EXPLAINABILITY_DATASET_STEP]["Arguments"])
-    clarify = _resolved(steps[EXPLAINABILITY_ANALYSIS_STEP]["Arguments"])
-    check = _resolved(steps[STEP]["Arguments"])
+def wired_stages(
+    steps: dict[str, dict[str, Any]], names: list[str]
+) -> tuple[Any, Any, dict[str, Any]]:
+    """The dataset and check stages' parsed arguments and the check step's request, once it is
+    asserted that Clarify (``names[1]``) reads what the dataset stage (``names[0]``) writes and
+    the check stage (``names[2]``) reads Clarify's analysis."""
+    dataset, clarify, check = (_resolved(steps[name]["Arguments"]) for name in names)
     written = {
         o["S3Output"]["LocalPath"]: o["S3Output"]["S3Uri"]
         for o in dataset["ProcessingOutputConfig"]["Outputs"]
@@ -185,10 +211,18 @@ def test_clarify_reads_what_the_dataset_stage_writes_and_the_check_reads_its_ana
     stage_one = job.parse_args(dataset["AppSpecification"]["ContainerArguments"])
     assert stage_one.dataset_output == Path(DATASET_OUTPUT_PATH)
     assert stage_one.config_output == Path(CONFIG_OUTPUT_PATH)
-    assert stage_one.model_name  # the served model's (deploy-time) name
     assert stage_one.clarify_config_uri.startswith("s3://")
     stage_two = job.parse_args(check["AppSpecification"]["ContainerArguments"])
     assert stage_two.analysis_uri == f"{analysis['S3Output']['S3Uri']}/{CLARIFY_ANALYSIS_FILE}"
+    return stage_one, stage_two, check
+
+
+def test_clarify_reads_what_the_dataset_stage_writes_and_the_check_reads_its_analysis(
+    steps: dict[str, dict[str, Any]],
+) -> None:
+    names = [EXPLAINABILITY_DATASET_STEP, EXPLAINABILITY_ANALYSIS_STEP, STEP]
+    stage_one, stage_two, check = wired_stages(steps, names)
+    assert stage_one.model_name  # the served model's (deploy-time) name
     assert stage_two.baseline_uri  # the registry's explainability baseline (package check)
     assert stage_two.ndcg_threshold == 0.85
     assert (stage_two.check, stage_two.endpoint, stage_two.schedule) == (

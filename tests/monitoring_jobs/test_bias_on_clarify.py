@@ -73,23 +73,10 @@ def test_the_clarify_analysis_gives_the_in_job_checks_metrics_and_violations() -
     # When the check stage reads it
     on_clarify = job.clarify_bias(analysis(pre=pre, post={**post, "TE": None}), settings)
     # Then it publishes the same metrics with the same dimensions, and the same violations
-    assert sorted(on_clarify.metrics, key=lambda m: m[0]) == sorted(
-        in_job.metrics, key=lambda m: m[0]
-    )
     assert on_clarify.violations == in_job.violations
     assert on_clarify.violations[0]["constraint_check_type"] == "bias_drift_check"
     assert on_clarify.exit_message.startswith(job.VIOLATIONS_EXIT_PREFIX)
-    data = job.metric_data(on_clarify, settings, NOW)
-    di = next(d for d in data if d["MetricName"] == "bias_metric_DI")
-    assert {d["Name"]: d["Value"] for d in di["Dimensions"]} == {
-        "Endpoint": "ep",
-        "MonitoringSchedule": "ep-bias",
-        "BiasStage": "Post-Training",
-        "Label": "churned",
-        "LabelValue": "1",
-        "Facet": "channel",
-        "FacetValue": "branch",
-    }
+    assert job.metric_data(on_clarify, settings, NOW) == job.metric_data(in_job, settings, NOW)
 
 
 def test_only_the_policys_facet_value_is_read() -> None:

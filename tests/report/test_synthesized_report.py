@@ -91,6 +91,8 @@ def test_protected_attribute_is_shown_from_policy_and_bias_monitor(
     assert credit.protected_attribute.text == "gender = female"
     markdown = render_markdown(default_report)
     assert "**Protected attribute:** gender = female" in markdown
+    # the bias check says where its metrics are computed
+    assert "ModelBias (Model Monitor, on SageMaker Clarify)" in markdown
 
 
 def test_gaps_name_disabled_monitors_and_the_draft_card(default_report: GovernanceReport) -> None:

@@ -446,6 +446,10 @@ CLAIMS: tuple[Claim, ...] = (
             # The Evidently engine's checks: processing steps of its pipelines.
             "Governance-PPS1",
             "Governance-PPS2",
+            # Bias on SageMaker Clarify (existing Clarify customers): its job network-isolated.
+            # Not weakened by a mutation of the default app, which runs bias in the job;
+            # tests/monitoring_engines/test_clarify_bias.py weakens it on a synthesized app.
+            "Governance-PPS3",
             # Batch scoring: the transform step whose capture the checks read (KMS, capture,
             # the isolated model in the VPC). Not weakened by a mutation of the default app,
             # which has no batch model; tests/compliance_rules/test_batch_rules.py covers them.

@@ -187,6 +187,43 @@ ENV_ENDPOINT_NAME = "sagemaker_endpoint_name"
 ENV_MONITORING_TYPE = "governance_monitoring_type"
 
 
+# A SageMaker Clarify processing job: Clarify's image (the repository of the SageMaker SDK's
+# image_uris "clarify" config, e.g. <account>.dkr.ecr.eu-west-1.amazonaws.com/
+# sagemaker-clarify-processing:1.0), or, when the image is a deploy-time value, the analysis
+# config read where the Clarify processing-job contract puts it (developer guide,
+# clarify-processing-job-configure-parameters: /opt/ml/processing/input/config).
+CLARIFY_REPOSITORY = "sagemaker-clarify-processing"
+CLARIFY_CONFIG_PATH = "/opt/ml/processing/input/config"
+BIAS_MONITORING_TYPE = "ModelBias"
+
+
+def is_clarify_step(step: Mapping[str, Any]) -> bool:
+    """The processing step runs SageMaker Clarify."""
+    image = _dig(step, "AppSpecification", "ImageUri")
+    if isinstance(image, str) and CLARIFY_REPOSITORY in image:
+        return True
+    inputs = _dig(step, "ProcessingInputs")
+    return isinstance(inputs, list) and any(
+        _dig(i, "S3Input", "LocalPath") == CLARIFY_CONFIG_PATH for i in inputs
+    )
+
+
+def clarify_bias_step_isolated(step: Mapping[str, Any]) -> Verdict:
+    """A SageMaker Clarify step of a bias check (Environment governance_monitoring_type
+    ModelBias) sets NetworkConfig.EnableNetworkIsolation to true, and is hardened as PPS1 and
+    PPS2 require (VPC, inter-container encryption, volume and output keys)."""
+    kind = _dig(step, "Environment", ENV_MONITORING_TYPE)
+    if kind != BIAS_MONITORING_TYPE or not is_clarify_step(step):
+        return Verdict.NOT_APPLICABLE
+    return combine(
+        [
+            verdict_of(flag(_dig(step, "NetworkConfig", "EnableNetworkIsolation"))),
+            step_network_protected(step),
+            step_storage_encrypted(step),
+        ]
+    )
+
+
 def _scheduled_pipeline_names(index: AppIndex) -> dict[tuple[str, str | None, str | None], bool]:
     """(pipeline name, account, region) of every pipeline an enabled schedule starts."""
     found: dict[tuple[str, str | None, str | None], bool] = {}
@@ -478,6 +515,26 @@ RULES = (
         "assembly, or is not a readable JSON string.",
         nist_800_53=("SC-28", "SC-12"),
         check=per_resource(_per_step(step_storage_encrypted)),
+    ),
+    GovernanceRule(
+        rule_id="PPS3",
+        resource_types=(PIPELINE,),
+        title="SageMaker Clarify bias steps of monitoring pipelines run network-isolated",
+        info="A processing step of the pipeline runs SageMaker Clarify (its image, or its "
+        "analysis config at /opt/ml/processing/input/config) for a bias check (Environment "
+        "governance_monitoring_type ModelBias) without NetworkConfig.EnableNetworkIsolation "
+        "true, or without the VPC, inter-container encryption and KMS keys PPS1 and PPS2 require.",
+        explanation="The bias job reads captured inferences, ground truth and the predicted "
+        "label from its dataset, so Clarify makes no model inference calls (sagemaker.core."
+        "clarify.DataConfig predicted_label) and needs no network: SageMaker copies its S3 "
+        "inputs and outputs outside the container. Isolation removes the one path by which "
+        "the container could send that data anywhere else.",
+        undecidable="The definition is kept in S3 without a matching staged copy in the cloud "
+        "assembly, or is not a readable JSON string, or EnableNetworkIsolation is a deploy-time "
+        "value.",
+        nist_800_53=("SC-7", "AC-4", "SC-8", "SC-28"),
+        eu_ai_act="Art. 15 (cybersecurity)",
+        check=per_resource(_per_step(clarify_bias_step_isolated)),
     ),
     GovernanceRule(
         rule_id="SCH1",
