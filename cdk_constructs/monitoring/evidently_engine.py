@@ -37,7 +37,12 @@ inter-container encryption, the monitoring key on volume and output, network iso
 because Clarify calls its shadow endpoint of the model, the monitoring role that already manages
 ``sm-clarify-*`` shadow endpoints), and ``ExplainabilityCheck`` (this job: Clarify's global SHAP
 values published as Model Monitor's explainability metrics, their ranking compared with the
-registry's explainability baseline by nDCG against the model's threshold).
+registry's explainability baseline by nDCG against the model's threshold). With ``clarify=True``
+bias runs the same way (``BiasDataset``: the window's predictions joined with ground truth as
+Clarify's CSV, with the predicted label, and the analysis config the SDK builds at synth;
+``BiasAnalysis``: the Clarify job, hardened alike but network-isolated, since with the predicted
+label in the dataset Clarify calls no endpoint; ``BiasCheck``: Clarify's bias metrics published
+and checked exactly as the in-job bias check does).
 
 The job sets the environment variables Model Monitor sets (``sagemaker_endpoint_name``,
 ``sagemaker_monitoring_schedule_name``), writes ``constraint_violations.json`` as its first
