@@ -1079,6 +1079,47 @@ def write_clarify_config(config: Any, model_name: str | None, directory: Path) -
 PREDICTED_LABEL_HEADER = "predicted_label"
 
 
+# SageMaker Clarify reads an integer column with this fraction of distinct values or more as
+# continuous, a float column always (aws/amazon-sagemaker-clarify@29d3d0a460a1,
+# src/smclarify/bias/metrics/common.py ``series_datatype``, UNIQUENESS_THRESHOLD). A class label
+# read as continuous would turn the favourable label value into a threshold.
+CLARIFY_UNIQUENESS_THRESHOLD = 0.05
+
+
+def _class_text(value: str) -> str:
+    """A class label as Clarify should read it: an integer-valued number as an integer ("1.0"
+    -> "1", which Clarify would read as a float, so as continuous), anything else as it is."""
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return str(int(number)) if number.is_integer() else value
+
+
+def _read_as_classes(values: Sequence[str], what: str) -> None:
+    """A clear error unless Clarify reads ``values`` (a classification label column) as
+    categories: text, or integers with few enough distinct values."""
+    try:
+        numbers = [float(v) for v in values]
+    except ValueError:
+        return  # text: categorical for Clarify
+    distinct = len(set(numbers))
+    if any(not n.is_integer() for n in numbers):
+        raise CheckError(
+            f"the {what} column has non-integer numbers, which SageMaker Clarify reads as "
+            "continuous, so the favourable label value would be a threshold; allowed: class "
+            "labels that are text or integers"
+        )
+    if distinct / len(numbers) >= CLARIFY_UNIQUENESS_THRESHOLD:
+        raise CheckError(
+            f"the window has {len(numbers)} joined records with {distinct} distinct integer "
+            f"{what}s; SageMaker Clarify reads an integer column with "
+            f"{CLARIFY_UNIQUENESS_THRESHOLD:.0%} or more distinct values as continuous, which "
+            "would make the favourable label value a threshold; allowed: a window with more "
+            f"than {distinct / CLARIFY_UNIQUENESS_THRESHOLD:.0f} joined records"
+        )
+
+
 def _float_text(value: str, record: CapturedRecord, what: str) -> str:
     try:
         number = float(value)
@@ -1103,10 +1144,16 @@ def write_bias_dataset(
     A numeric facet is written as floating-point numbers, so that Clarify reads the column as
     continuous and applies the facet value as a threshold (see ``_INTERVAL``); a Regression
     model's labels and predictions too, so that both columns have the same (continuous) type,
-    which Clarify requires of the label and the predicted label."""
+    which Clarify requires of the label and the predicted label. A classification model's
+    labels must read as categories (``_read_as_classes``), or the run fails saying why."""
     spec, kept, frame = _bias_join(records, labels, settings)
     facet = settings.feature_names.index(spec.facet) if _facet_is_numeric(settings) else None
     regression = settings.problem_type == "Regression"
+    if not regression:
+        frame["label"] = frame["label"].map(_class_text)
+        frame["prediction"] = frame["prediction"].map(_class_text)
+        _read_as_classes(frame["label"].tolist(), "label")
+        _read_as_classes(frame["prediction"].tolist(), "predicted label")
 
     def rows() -> Iterator[list[str]]:
         for record, predicted, observed in zip(

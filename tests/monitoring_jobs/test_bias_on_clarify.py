@@ -126,19 +126,47 @@ def test_a_metric_clarify_could_not_compute_with_an_interval_fails_the_run() -> 
         job.clarify_bias(analysis(), settings)
 
 
+# Clarify reads integer labels as categories only below 5 % distinct values: 45 records
+WINDOW = BIAS_ROWS * 3
+
+
 def test_the_dataset_joins_predictions_with_ground_truth_as_the_in_job_check(
     tmp_path: Path,
 ) -> None:
     # Given the window the in-job check measures, one prediction without ground truth
-    records, labels, settings = bias_inputs()
+    records, labels, settings = bias_inputs(WINDOW)
     records = [*records, job.CapturedRecord("unlabelled", ("41", "web"), "0.9")]
     # When the dataset stage writes it
     count = job.write_bias_dataset(records, labels, settings, tmp_path)
     rows = list(csv.reader((tmp_path / job.DATASET_FILE).open()))
     # Then one row per joined prediction: features, observed label, the score's class
-    assert count == len(rows) == len(BIAS_ROWS)
-    for row, (channel, label, score) in zip(rows, BIAS_ROWS, strict=True):
+    assert count == len(rows) == len(WINDOW)
+    for row, (channel, label, score) in zip(rows, WINDOW, strict=True):
         assert row == ["40", channel, label, "1" if float(score) >= 0.5 else "0"]
+
+
+def test_class_labels_are_written_so_that_clarify_reads_them_as_categories(
+    tmp_path: Path,
+) -> None:
+    # Given labels written as floats ("1.0"), which Clarify would read as continuous
+    records, labels, settings = bias_inputs(WINDOW)
+    floats = {event: f"{label}.0" for event, label in labels.items()}
+    job.write_bias_dataset(records, floats, settings, tmp_path)
+    rows = list(csv.reader((tmp_path / job.DATASET_FILE).open()))
+    assert {row[2] for row in rows} == {"0", "1"}
+    # A window too small: two integer classes in 15 records are 13 % distinct values, which
+    # Clarify reads as a continuous column (its favourable value a threshold)
+    records, labels, settings = bias_inputs()
+    with pytest.raises(job.CheckError, match=r"15 joined records with 2 distinct integer labels"):
+        job.write_bias_dataset(records, labels, settings, tmp_path)
+    # Text classes are categories whatever their number
+    text = {event: "yes" if label == "1" else "no" for event, label in labels.items()}
+    records = [job.CapturedRecord(r.event_id, r.features, text[r.event_id]) for r in records]
+    spec = job.BiasSpec("churned", "yes", "channel", "branch")
+    settings = job.Settings(
+        "bias", "MulticlassClassification", "ep", "ep-bias", FEATURES, bias=spec
+    )
+    assert job.write_bias_dataset(records, text, settings, tmp_path) == len(BIAS_ROWS)
 
 
 def test_a_numeric_facet_and_regression_values_are_written_as_floats(tmp_path: Path) -> None:
@@ -194,8 +222,8 @@ def _run(s3: FakeS3, *extra: str) -> job.CheckResult:
 def test_both_stages_run_from_their_arguments(tmp_path: Path) -> None:
     # Given an hour of capture with its ground truth, the synthesized config and the analysis
     hour = "2026/12/02/03"
-    lines = [capture_line(f"e{i}", f"40,{c}", s) for i, (c, _, s) in enumerate(BIAS_ROWS)]
-    truth = [truth_line(f"e{i}", label) for i, (_, label, _) in enumerate(BIAS_ROWS)]
+    lines = [capture_line(f"e{i}", f"40,{c}", s) for i, (c, _, s) in enumerate(WINDOW)]
+    truth = [truth_line(f"e{i}", label) for i, (_, label, _) in enumerate(WINDOW)]
     config = {"dataset_type": "text/csv", "predicted_label": job.PREDICTED_LABEL_HEADER}
     s3 = FakeS3(
         {
@@ -213,9 +241,9 @@ def test_both_stages_run_from_their_arguments(tmp_path: Path) -> None:
     )
     second = _run(s3, "--analysis-uri", ANALYSIS)
     # Then the first wrote Clarify's inputs and published nothing; the second checked DI
-    assert first.report == {"dataset_rows": len(BIAS_ROWS)}
+    assert first.report == {"dataset_rows": len(WINDOW)}
     assert not first.metrics
     assert (tmp_path / "cfg" / job.CLARIFY_CONFIG_FILE).is_file()
-    assert len((tmp_path / "data" / job.DATASET_FILE).read_text().splitlines()) == len(BIAS_ROWS)
+    assert len((tmp_path / "data" / job.DATASET_FILE).read_text().splitlines()) == len(WINDOW)
     assert [v["metric_name"] for v in second.violations] == ["DI"]
     assert second.report["computed_by"] == "SageMaker Clarify processing job"
