@@ -41,6 +41,7 @@ from tests.compliance_mutation.test_mutations import GovernanceRunner
 from tests.compliance_mutation.test_two_engine_mutations import edit_definition
 from tests.monitoring_engines.test_clarify_explainability import (
     assert_runs_in_order,
+    handle_check_run,
     pipeline_steps,
     read_templates,
     synthesize,
@@ -210,6 +211,40 @@ def test_the_metrics_the_check_publishes_are_the_ones_the_alarms_watch(
             "MonitoringSchedule": SCHEDULE,
             **spec.dimensions(name),
         }
+
+
+def test_the_violations_handler_records_clarifys_bias_like_the_in_job_checks(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    # Given a BiasCheck run whose Clarify analysis puts DI outside the policy's interval
+    spec = job.BiasSpec("default", "0", "gender", "female", (("DI", 0.8, 1.25),))
+    settings = job.Settings(
+        "bias",
+        "BinaryClassification",
+        ENDPOINT,
+        SCHEDULE,
+        (job.Feature("gender", "categorical"),),
+        bias=spec,
+    )
+    section = {
+        "label": "default",
+        "label_value_or_threshold": "0",
+        "facets": {
+            "gender": [{"value_or_threshold": "female", "metrics": [{"name": "DI", "value": 0.6}]}]
+        },
+    }
+    result = job.clarify_bias({"post_training_bias_metrics": section}, settings)
+    # When the violations handler receives the run's state change
+    handled, notifier = handle_check_run(templates, ENDPOINT, "bias", result.violations)
+    # Then it records and alerts a bias drift violation, as for the in-job check
+    assert (handled.status, handled.monitor_type, handled.violation_count) == (
+        "recorded",
+        "bias",
+        1,
+    )
+    (detail,) = notifier.details
+    assert detail["violations"][0]["checkType"] == "bias_drift_check"
+    assert len(notifier.alerts) == 1
 
 
 def test_the_governance_pack_checks_the_clarify_bias_step(outdir: Path) -> None:

@@ -326,9 +326,15 @@ def test_the_opt_in_is_only_for_the_evidently_engine() -> None:
     assert "only with monitoring_engine evidently" in message
 
 
-def test_the_violations_handler_records_the_checks_drift_like_model_monitors(
+def handle_check_run(
     templates: dict[str, dict[str, Any]],
-) -> None:
+    endpoint: str,
+    check: str,
+    violations: list[dict[str, str]],
+) -> tuple[Any, Any]:
+    """The violations handler's result and notifier after the check step of ``endpoint``'s
+    ``check`` (the schedule the synthesized endpoint parameter names) completed with
+    ``violations``."""
     from governance.events import ProcessingJobStateChange
     from governance.logic.monitoring import ViolationStores, run_violations
     from tests.handlers.fakes import (
@@ -339,15 +345,14 @@ def test_the_violations_handler_records_the_checks_drift_like_model_monitors(
         FakePipelines,
     )
 
-    # Given the endpoint's parameter as synthesized and a check run that found drift
     (parameter,) = (
         json.loads(r["Properties"]["Value"])
         for r in templates["example-bank-dev-models-00"]["Resources"].values()
         if r["Type"] == "AWS::SSM::Parameter"
-        and r["Properties"]["Name"].endswith(f"/endpoints/{ENDPOINT}")
+        and r["Properties"]["Name"].endswith(f"/endpoints/{endpoint}")
     )
-    assert parameter["monitors"]["explainability"] == SCHEDULE
-    report = f"s3://reports/{ENDPOINT}/explainability/exec-1"
+    schedule = parameter["monitors"][check]
+    report = f"s3://reports/{endpoint}/{check}/exec-1"
     arn = "arn:aws:sagemaker:eu-west-1:555566667777:processing-job/pipelines-exec-1-check"
     event = {
         "version": "0",
@@ -362,12 +367,29 @@ def test_the_violations_handler_records_the_checks_drift_like_model_monitors(
             "ProcessingJobName": "pipelines-exec-1-check",
             "ProcessingJobArn": arn,
             "ProcessingJobStatus": "Completed",
-            "ExitMessage": "CompletedWithViolations: 1 violation(s)",
-            "Environment": {ENV_ENDPOINT_NAME: ENDPOINT, ENV_SCHEDULE_NAME: SCHEDULE},
+            "ExitMessage": f"CompletedWithViolations: {len(violations)} violation(s)",
+            "Environment": {ENV_ENDPOINT_NAME: endpoint, ENV_SCHEDULE_NAME: schedule},
             "ProcessingOutputConfig": {"Outputs": [{"S3Output": {"S3Uri": report}}]},
         },
     }
     evidence = FakeEvidence()
+    evidence.documents[f"{report}/constraint_violations.json"] = {"violations": violations}
+    notifier = FakeNotifier()
+    stores = ViolationStores(
+        runs=FakeMonitoringRuns(),
+        parameters=FakeParameters(endpoints={endpoint: parameter}),
+        evidence=evidence,
+        pipelines=FakePipelines(),
+        notifier=notifier,
+    )
+    result = run_violations(ProcessingJobStateChange.model_validate(event), stores)
+    return result, notifier
+
+
+def test_the_violations_handler_records_the_checks_drift_like_model_monitors(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    # Given the endpoint's parameter as synthesized and a check run that found drift
     violations = job.explainability(
         {"explanations": {"kernel_shap": {"label0": {"global_shap_values": {"a": 0.1, "b": 0.9}}}}},
         {"explanations": {"kernel_shap": {"label0": {"global_shap_values": {"a": 0.9, "b": 0.1}}}}},
@@ -380,17 +402,8 @@ def test_the_violations_handler_records_the_checks_drift_like_model_monitors(
         ),
         0.9,
     ).violations
-    evidence.documents[f"{report}/constraint_violations.json"] = {"violations": violations}
-    notifier = FakeNotifier()
-    stores = ViolationStores(
-        runs=FakeMonitoringRuns(),
-        parameters=FakeParameters(endpoints={ENDPOINT: parameter}),
-        evidence=evidence,
-        pipelines=FakePipelines(),
-        notifier=notifier,
-    )
     # When the handler receives the run's state change
-    result = run_violations(ProcessingJobStateChange.model_validate(event), stores)
+    result, notifier = handle_check_run(templates, ENDPOINT, "explainability", violations)
     # Then it records and alerts an explainability violation, as for Model Monitor's monitor
     assert (result.status, result.monitor_type, result.violation_count) == (
         "recorded",
