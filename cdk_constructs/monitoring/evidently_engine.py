@@ -396,8 +396,9 @@ class EvidentlyEngine:
     ``mlflow_tracking_arn``: a SageMaker AI MLflow App (or tracking server) every check logs
     its runs to; the monitoring role gets the logging actions on that ARN only, and synth stops
     when the lock does not ship the MLflow client and plugin. ``clarify``: the account already
-    uses SageMaker Clarify, so explainability runs as a Clarify processing job (default False:
-    explainability is refused, Clarify being closed to new customers).
+    uses SageMaker Clarify, so explainability and bias run as Clarify processing jobs (default
+    False: explainability is refused, Clarify being closed to new customers, and bias is
+    computed in the job).
     """
 
     @property
@@ -830,7 +831,7 @@ class EvidentlyMonitors(Construct):
             f"{self.endpoint.capture_s3_uri}{self.endpoint.endpoint_name}/",
         ]
         if check == "explainability":
-            # The dataset stage's arguments; the check stage adds its own (_explainability).
+            # The dataset stage's arguments; the check stage adds its own (_clarify_stages).
             return [*arguments, "--window-hours", str(self._interval_hours(check))]
         if log and self.engine.mlflow_tracking_arn is not None:
             arguments += ["--mlflow-tracking-arn", self.engine.mlflow_tracking_arn]
