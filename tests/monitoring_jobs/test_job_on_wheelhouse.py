@@ -100,14 +100,33 @@ def bias_run(branch_shift):
     spec = job.BiasSpec("label", "1", "channel", "branch", (("DI", 0.8, 1.25), ("DPPL", -0.1, 0.1)))
     settings = job.Settings("bias", "BinaryClassification", "ep", "ep-bias", features, bias=spec)
     result = job.bias(job.bias_frame(shifted, truth, settings), settings)
-    return result, settings
+    return result, settings, shifted, truth
 
-fair, fair_settings = bias_run(0.0)
-unfair, _ = bias_run(-0.6)
+fair, fair_settings, _, _ = bias_run(0.0)
+unfair, _, unfair_records, unfair_truth = bias_run(-0.6)
 
 def bias_out(result):
     return {"violations": result.violations, "metrics": {m[0]: m[2] for m in result.metrics},
             "dimensions": {m[0]: m[1] for m in result.metrics}}
+
+def on_clarify(result, records, truth, settings):
+    # Bias on SageMaker Clarify, both Evidently stages on the shipped bundle: the dataset as
+    # Clarify reads it, and Clarify's analysis.json (the in-job values, as Clarify would report
+    # them) read by governance.logic.bias with the wheelhouse's pydantic.
+    rows = job.write_bias_dataset(records, truth, settings, Path(tempfile.mkdtemp()))
+    values = {k: v for k, v in result.report["metrics"].items() if v is not None}
+    def section(names):
+        metrics = [{"name": n, "description": n, "value": values[n]} for n in names if n in values]
+        return {"label": "label", "label_value_or_threshold": "1",
+                "facets": {"channel": [{"value_or_threshold": "branch", "metrics": metrics}]}}
+    analysis = {"version": "1.0",
+                "pre_training_bias_metrics": section(job.PRE_TRAINING_BIAS_METRICS),
+                "post_training_bias_metrics": section(job.POST_TRAINING_BIAS_METRICS)}
+    return {"dataset_rows": rows, **bias_out(job.clarify_bias(analysis, settings))}
+
+import tempfile
+from pathlib import Path
+clarify_unfair = on_clarify(unfair, unfair_records, unfair_truth, fair_settings)
 
 # History: the run logged to a local MLflow file store through the same function the job uses
 # with the App's ARN; and the shipped plugin resolves SageMaker MLflow ARNs.
@@ -130,6 +149,7 @@ logged = {"experiment": client.get_experiment(run.info.experiment_id).name,
 print(json.dumps({"same": dq(40), "drifted": dq(65), "incomplete": dq(40, missing=400),
                   "quality_ok": mq(0.7, 0.1), "quality_low": mq(0.7, 1.5),
                   "bias_fair": bias_out(fair), "bias_unfair": bias_out(unfair),
+                  "bias_on_clarify": clarify_unfair,
                   "mlflow": logged}))
 """
 
@@ -279,6 +299,16 @@ def test_a_disadvantaged_segment_is_a_bias_drift_violation(outcomes: dict[str, A
     assert all(
         v["facet"] == "channel" and v["facet_value"] == "branch" for v in unfair["violations"]
     )
+
+
+def test_bias_on_clarify_runs_on_the_shipped_bundle_like_the_in_job_check(
+    outcomes: dict[str, Any],
+) -> None:
+    on_clarify, in_job = outcomes["bias_on_clarify"], outcomes["bias_unfair"]
+    assert on_clarify["dataset_rows"] == 900
+    assert on_clarify["violations"] == in_job["violations"]
+    assert on_clarify["metrics"] == pytest.approx(in_job["metrics"])
+    assert on_clarify["dimensions"] == in_job["dimensions"]
 
 
 def test_the_run_is_logged_to_mlflow(outcomes: dict[str, Any]) -> None:
