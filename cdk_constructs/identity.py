@@ -27,6 +27,7 @@ from cdk_constructs.compliance.acknowledgments import (
     nag_string,
 )
 from cdk_constructs.compliance.declarations import declare_read_only_roles
+from cdk_constructs.monitoring.mlflow import MlflowTarget
 from cdk_constructs.roles import ManagedPolicyRole
 
 APPROVAL_STATUS_CONDITION = access.APPROVAL_STATUS_KEY
@@ -280,6 +281,24 @@ class PermissionsBoundary(Construct):
                 "This is a permissions boundary: it grants nothing and only caps what the "
                 "app's roles may ever do; each role's own policy is least-privilege."
             ),
+        )
+
+    def allow_mlflow_logging(self, target: MlflowTarget) -> None:
+        """Let roles log to the environment's one MLflow App or tracking server, and no other.
+
+        The workload statement above names no MLflow action (``sagemaker-mlflow:*`` is another
+        service prefix, and ``sagemaker:CallMlflowAppApi`` matches none of its ``sagemaker:``
+        patterns), and a boundary caps every identity grant (IAM user guide, permissions
+        boundaries: the effective permissions are the intersection), so without this statement
+        every MLflow grant of the app would be denied in a real account. It allows exactly the
+        actions the grants use for the target's kind (:class:`MlflowTarget`), on its ARN only.
+        """
+        self.policy.add_statements(
+            iam.PolicyStatement(
+                sid="MlflowLogging",
+                actions=list(target.logging_actions),
+                resources=[target.arn],
+            )
         )
 
     def allow_default_security_group_restriction(self, vpc: ec2.Vpc) -> None:

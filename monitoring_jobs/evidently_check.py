@@ -36,9 +36,11 @@ app's alarms, dashboard and violations handler work unchanged for both engines:
   as Clarify's CSV; ``--analysis-uri`` reads the bias sections of Clarify's ``analysis.json``
   (with the approval gate's parser, ``governance.logic.bias``) and publishes and checks them
   exactly as the in-job bias check does;
-* when the environment names a SageMaker AI MLflow App (``--mlflow-tracking-arn``), it logs the
-  run there too (parameters, metrics, the violations and the Evidently report as artifacts),
-  through the ``sagemaker-mlflow`` plugin, which signs MLflow's REST calls with the job's role.
+* when the environment names a SageMaker AI MLflow tracking server (``--mlflow-tracking-arn``),
+  it logs the run there too (parameters, metrics, outcome and first violations as tags), through
+  the ``sagemaker-mlflow`` plugin, which signs MLflow's REST calls with the job's role; for an
+  MLflow App (``--mlflow-run-records-uri``) it writes the same run as a JSON record to the
+  monitoring bucket, which the environment's relay logs to the App from outside the VPC.
 
 A run that cannot check (no captured traffic, unreadable reference) exits non-zero with the
 reason in the exit message: the processing job fails, and the violations handler alerts and
@@ -855,39 +857,84 @@ def mlflow_metric_name(name: str, dimensions: Mapping[str, str]) -> str:
     return re.sub(r"[^A-Za-z0-9_\-./ ]", "_", key)
 
 
+# Names in a run record's key: the characters S3 event notifications leave as they are when
+# they URL-encode a key, so the relay reads the same key whether or not EventBridge's S3 events
+# encode it (cdk_constructs/mlflow_relay.py). Experiments and schedules are named from config
+# names (<model>-<env>...), which use only these.
+RUN_RECORD_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,200}")
+RUN_RECORD_VERSION = 1
+
+
+def mlflow_run_record(result: CheckResult, settings: Settings, when: datetime) -> dict[str, Any]:
+    """What a check run logs to MLflow, as data: one experiment per endpoint, one run per check
+    run (``<schedule>-<UTC time>``), the check's metrics (a feature's under
+    ``<metric>/<feature>``) at step ``when`` in seconds, the problem type and violation count as
+    parameters, the outcome and the first violations as tags. The same record is logged
+    directly (a tracking server) or written for the relay (an App)."""
+    tags = {
+        "governance.check": settings.check,
+        "governance.schedule": settings.schedule_name,
+        "governance.endpoint": settings.endpoint_name,
+        "governance.outcome": result.exit_message,
+    }
+    # The violations and the full report stay in the monitoring bucket (this job's output):
+    # MLflow artifacts would go to the App's own artifact store.
+    for number, violation in enumerate(result.violations[:MLFLOW_VIOLATION_TAGS]):
+        tags[f"governance.violation.{number}"] = json.dumps(violation)[:5000]
+    return {
+        "version": RUN_RECORD_VERSION,
+        "experiment": settings.endpoint_name,
+        "run_name": f"{settings.schedule_name}-{when:%Y%m%dT%H%M%SZ}",
+        "timestamp_ms": int(when.timestamp() * 1000),
+        "step": int(when.timestamp()),
+        "tags": tags,
+        "params": {
+            "problem_type": settings.problem_type,
+            "violations": str(len(result.violations)),
+        },
+        "metrics": {mlflow_metric_name(n, dims): v for n, dims, v in result.metrics},
+    }
+
+
 def log_to_mlflow(
     result: CheckResult, settings: Settings, tracking_uri: str, when: datetime
 ) -> str:
-    """Log the run to an MLflow tracking server: the SageMaker AI MLflow App's ARN (the
-    ``sagemaker-mlflow`` plugin resolves and signs it) or any MLflow URI (a local file store in
-    tests). One experiment per endpoint, one MLflow run per check run: the check's metrics (a
-    feature's under ``<metric>/<feature>``), the problem type and violation count as
-    parameters, the outcome and the first violations as tags. Returns the run id."""
+    """Log the run (:func:`mlflow_run_record`) to an MLflow tracking server: the SageMaker AI
+    tracking server's ARN (the ``sagemaker-mlflow`` plugin resolves and signs it) or any MLflow
+    URI (a local file store in tests). Returns the run id."""
     import mlflow
 
+    record = mlflow_run_record(result, settings, when)
     mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment(settings.endpoint_name)
-    with mlflow.start_run(run_name=f"{settings.schedule_name}-{when:%Y%m%dT%H%M%SZ}") as run:
-        mlflow.set_tags(
-            {
-                "governance.check": settings.check,
-                "governance.schedule": settings.schedule_name,
-                "governance.endpoint": settings.endpoint_name,
-                "governance.outcome": result.exit_message,
-            }
-        )
-        mlflow.log_params(
-            {"problem_type": settings.problem_type, "violations": len(result.violations)}
-        )
-        step = int(when.timestamp())
-        mlflow.log_metrics(
-            {mlflow_metric_name(n, dims): v for n, dims, v in result.metrics}, step=step
-        )
-        # The violations and the full report stay in the monitoring bucket (this job's output):
-        # MLflow artifacts would go to the App's own artifact store with this job's role.
-        for number, violation in enumerate(result.violations[:MLFLOW_VIOLATION_TAGS]):
-            mlflow.set_tag(f"governance.violation.{number}", json.dumps(violation)[:5000])
+    mlflow.set_experiment(record["experiment"])
+    with mlflow.start_run(run_name=record["run_name"]) as run:
+        mlflow.set_tags(record["tags"])
+        mlflow.log_params(record["params"])
+        mlflow.log_metrics(record["metrics"], step=record["step"])
         return str(run.info.run_id)
+
+
+def write_mlflow_run_record(
+    s3: Any, records_uri: str, result: CheckResult, settings: Settings, when: datetime
+) -> str:
+    """Put the run record at ``<records_uri><experiment>/<run>.json`` (an MLflow App: the
+    environment's relay logs it from outside the VPC). Returns the object's URI."""
+    record = mlflow_run_record(result, settings, when)
+    for name in (record["experiment"], record["run_name"]):
+        if not RUN_RECORD_NAME.fullmatch(name):
+            raise CheckError(
+                f"MLflow run record name {name!r} has characters other than letters, digits "
+                "and _ . -, which S3 event notifications would encode"
+            )
+    bucket, prefix = split_uri(records_uri.rstrip("/") + "/")
+    key = f"{prefix}{record['experiment']}/{record['run_name']}.json"
+    s3.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=json.dumps(record, sort_keys=True).encode("utf-8"),
+        ContentType="application/json",
+    )
+    return f"s3://{bucket}/{key}"
 
 
 # --- outputs --------------------------------------------------------------------------------
@@ -1432,7 +1479,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--ndcg-threshold", type=float, default=DEFAULT_NDCG_THRESHOLD)
     parser.add_argument(
         "--mlflow-tracking-arn",
-        help="SageMaker AI MLflow App or tracking server ARN to log the run to",
+        help="SageMaker AI MLflow tracking server ARN (or MLflow URI) to log the run to",
+    )
+    parser.add_argument(
+        "--mlflow-run-records-uri",
+        help="s3:// prefix to write the run's MLflow record to, for the relay to an MLflow App",
     )
     parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/output"))
     parser.add_argument("--no-publish", action="store_true", help="write outputs only")
@@ -1586,6 +1637,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as error:  # any MLflow failure is a failed run
             write_exit_message(f"Failed: logging to MLflow {args.mlflow_tracking_arn}: {error}")
             print(f"MLflow logging failed: {error}", file=sys.stderr)
+            return 1
+    if args.mlflow_run_records_uri:
+        # An MLflow App: the record is relayed from outside the VPC; not keeping it is a gap.
+        try:
+            write_mlflow_run_record(
+                boto3.client("s3"), args.mlflow_run_records_uri, result, settings, now
+            )
+        except Exception as error:  # any failure to keep the record is a failed run
+            write_exit_message(f"Failed: writing the MLflow run record: {error}")
+            print(f"MLflow run record failed: {error}", file=sys.stderr)
             return 1
     write_exit_message(result.exit_message)
     print(result.exit_message)

@@ -36,7 +36,7 @@ from cdk_constructs.encryption import (
 )
 from cdk_constructs.handlers import GovernanceHandlers, HandlerNetwork
 from cdk_constructs.identity import JobExecutionRoles, PermissionsBoundary, PersonaRoles
-from cdk_constructs.monitoring.evidently_engine import MLFLOW_LOGGING_ACTIONS
+from cdk_constructs.monitoring.mlflow import MlflowTarget
 from cdk_constructs.network import IsolatedMlNetwork
 from cdk_constructs.pipelines.foundation_access import PipelineFoundationAccess
 from cdk_constructs.role_boundary import GovernanceBoundary
@@ -201,13 +201,17 @@ class FoundationStack(Stack):
 
         self.job_roles = JobExecutionRoles(self, "JobRoles")
         self._grant_jobs()
-        if mlflow_tracking_arn is not None:
-            # The environment's MLflow App (organisation-level config): the monitoring jobs
-            # reach it only through this endpoint, the subnets having no other route.
+        self.mlflow = MlflowTarget(mlflow_tracking_arn) if mlflow_tracking_arn else None
+        if self.mlflow is not None:
+            # The environment's MLflow App or tracking server (organisation-level config).
+            self.boundary.allow_mlflow_logging(self.mlflow)
+        if self.mlflow is not None and self.mlflow.jobs_log_directly:
+            # A tracking server: the monitoring jobs reach it only through this endpoint, the
+            # subnets having no other route.
             self.network.add_mlflow_endpoint(
-                tracking_arn=mlflow_tracking_arn,
+                tracking_arn=self.mlflow.arn,
                 principal=self.job_roles.monitoring,
-                actions=MLFLOW_LOGGING_ACTIONS,
+                actions=self.mlflow.logging_actions,
             )
         self.artifacts.protect_prefix(MODELS_PREFIX, writer=self.job_roles.training)
         self.artifacts.grant_read_to_accounts(consumer_accounts, MODELS_PREFIX)

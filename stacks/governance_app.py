@@ -10,6 +10,7 @@ from constructs import Construct
 from cdk_constructs import tags
 from cdk_constructs.monitoring.engine import ModelMonitorEngine, MonitoringEngine
 from cdk_constructs.monitoring.evidently_engine import EvidentlyEngine
+from cdk_constructs.monitoring.mlflow import MlflowTarget
 from config.model import Environment, GovernanceConfig, MonitoringEngineName
 from stacks.foundation_stack import FoundationStack
 from stacks.models_stack import ModelsStack
@@ -74,8 +75,13 @@ def build_governance(app: Construct, config: GovernanceConfig) -> list[Environme
             config.models_per_stack,
             bias_metrics=len(config.governance.bias_thresholds),
             engine_overhead=(
-                # + the monitoring role's MLflow logging policy when the environment names an App
-                EVIDENTLY_STACK_OVERHEAD + (environment.mlflow_tracking_arn is not None)
+                # + the monitoring role's MLflow logging policy when the environment names a
+                # tracking server (an App's runs are relayed by the foundation)
+                EVIDENTLY_STACK_OVERHEAD
+                + (
+                    environment.mlflow_tracking_arn is not None
+                    and MlflowTarget(environment.mlflow_tracking_arn).jobs_log_directly
+                )
                 if environment.monitoring_engine is MonitoringEngineName.EVIDENTLY
                 else 0
             ),

@@ -363,10 +363,9 @@ class BatchScoring(Construct):
             "--features",
             features,
         ]
-        if self.engine.mlflow_tracking_arn is not None:
-            # History where the endpoint checks keep theirs: one MLflow experiment per batch
-            # pipeline, one run per check run (the engine's MlflowLogging grant covers it).
-            arguments += ["--mlflow-tracking-arn", self.engine.mlflow_tracking_arn]
+        # History where the endpoint checks keep theirs: one MLflow experiment per batch
+        # pipeline, one run per check run (logged directly or relayed, by the target's kind).
+        arguments += self.engine.history_arguments(self.resources.reports)
         if check == "data_quality":
             return [
                 *arguments,

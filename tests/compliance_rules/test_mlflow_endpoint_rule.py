@@ -1,8 +1,10 @@
-"""Governance-MLF2: an MLflow grant is reached through a private, scoped MLflow endpoint.
+"""Governance-MLF2: a tracking-server grant is reached through a private, scoped MLflow endpoint.
 
 Each case is its own stack in its own account (rules look for the endpoint among resources
-deployable next to the grant): the monitoring role's grant on the App, and the VPC as the
-foundation builds it when an environment names that App, weakened one way per case.
+deployable next to the grant): the monitoring role's grant on the tracking server, and the VPC
+as the foundation builds it when an environment names that tracking server, weakened one way
+per case. An MLflow App grant (sagemaker:CallMlflowAppApi, called outside the VPC by the relay)
+needs no endpoint.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ ACTIONS = list(MLFLOW_LOGGING_ACTIONS)
 
 
 def _app_arn(account: str) -> str:
-    return f"arn:aws:sagemaker:{REGION}:{account}:mlflow-app/app-governance01"
+    return f"arn:aws:sagemaker:{REGION}:{account}:mlflow-tracking-server/governance"
 
 
 def _case(
@@ -95,11 +97,29 @@ def findings() -> b.Findings:
         app,
         "OtherApp",
         "111111111117",
-        resource=f"arn:aws:sagemaker:{REGION}:111111111117:mlflow-app/app-other",
+        resource=f"arn:aws:sagemaker:{REGION}:111111111117:mlflow-tracking-server/other",
     )
     _case(app, "FewerActions", "111111111118", actions=["sagemaker-mlflow:LogBatch"])
     _case(app, "FromCidr", "111111111119", ingress=ec2.Peer.ipv4("10.0.0.0/8"))
     _case(app, "AllPorts", "111111111120", port=8443)
+    # An App grant with no endpoint at all: the relay calls the App from outside the VPC
+    app_stack = cdk.Stack(
+        app, "AppGrant", env=cdk.Environment(account="111111111121", region=REGION)
+    )
+    iam.CfnManagedPolicy(
+        app_stack,
+        "Grant",
+        policy_document={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["sagemaker:CallMlflowAppApi"],
+                    "Resource": f"arn:aws:sagemaker:{REGION}:111111111121:mlflow-app/app-1",
+                }
+            ],
+        },
+    )
     return b.run_pack(app)
 
 
@@ -116,6 +136,7 @@ NON_COMPLIANT = (
 CASES = [
     *(("MLF2", "Private/Grant", f"{case}/Grant") for case in NON_COMPLIANT),
     ("MLF2", "DeployTimeRegion/Grant", "NoEndpoint/Grant"),
+    ("MLF2", "AppGrant/Grant", "NoEndpoint/Grant"),
 ]
 
 

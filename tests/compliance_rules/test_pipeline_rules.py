@@ -88,6 +88,7 @@ def _schedule(scope: cdk.Stack, construct_id: str, *, dlq: bool, retry: bool) ->
 
 APP = "arn:aws:sagemaker:eu-west-1:111111111111:mlflow-app/app-governance01"
 CLARIFY_IMAGE = "131013547314.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-clarify-processing:1.0"
+SERVER = "arn:aws:sagemaker:eu-west-1:111111111111:mlflow-tracking-server/governance"
 
 
 def _mlflow_policy(
@@ -179,17 +180,23 @@ def findings() -> b.Findings:
     _schedule(stack, "Kept", dlq=True, retry=True)
     _schedule(stack, "NoDlq", dlq=False, retry=True)
     _schedule(stack, "NoRetry", dlq=True, retry=False)
-    # MLflow logging grants: on the one App (as the Evidently engine writes it), and too wide.
-    _mlflow_policy(stack, "MlflowOneApp", evidently_engine.MLFLOW_LOGGING_ACTIONS, APP)
+    # MLflow logging grants, by kind: on the one tracking server (as the Evidently engine
+    # writes it) and on the one App (as the relay's role has it), and too wide or mis-kinded.
+    _mlflow_policy(stack, "MlflowOneServer", evidently_engine.MLFLOW_LOGGING_ACTIONS, SERVER)
+    _mlflow_policy(stack, "MlflowOneApp", ("sagemaker:CallMlflowAppApi",), APP)
     _mlflow_policy(stack, "MlflowEveryResource", ("sagemaker-mlflow:LogBatch",), "*")
-    _mlflow_policy(stack, "MlflowEveryAction", ("sagemaker-mlflow:*",), APP)
+    _mlflow_policy(stack, "MlflowEveryAction", ("sagemaker-mlflow:*",), SERVER)
     _mlflow_policy(
         stack,
-        "MlflowEveryApp",
+        "MlflowEveryServer",
         ("sagemaker-mlflow:LogBatch",),
-        APP.split("/", maxsplit=1)[0] + "/*",
+        SERVER.split("/", maxsplit=1)[0] + "/*",
     )
-    _mlflow_policy(stack, "MlflowNotAnApp", ("sagemaker-mlflow:LogBatch",), b.ROLE)
+    _mlflow_policy(stack, "MlflowNotAServer", ("sagemaker-mlflow:LogBatch",), b.ROLE)
+    # sagemaker-mlflow actions take no mlflow-app resource: such a grant never applies
+    _mlflow_policy(stack, "MlflowServerActionsOnApp", evidently_engine.MLFLOW_LOGGING_ACTIONS, APP)
+    _mlflow_policy(stack, "MlflowAppActionOnServer", ("sagemaker:CallMlflowAppApi",), SERVER)
+    _mlflow_policy(stack, "MlflowEveryAppCall", ("sagemaker:CallMlflowAppApi",), "*")
     # When
     return b.run_pack(app)
 
@@ -205,10 +212,13 @@ CASES = [
     ("PPS3", "Pipelines/EvidentlyBias", "Pipelines/ClarifyBiasOpen"),
     ("SCH1", "Pipelines/Kept", "Pipelines/NoDlq"),
     ("SCH1", "Pipelines/Kept", "Pipelines/NoRetry"),
-    ("MLF1", "Pipelines/MlflowOneApp", "Pipelines/MlflowEveryResource"),
-    ("MLF1", "Pipelines/MlflowOneApp", "Pipelines/MlflowEveryAction"),
-    ("MLF1", "Pipelines/MlflowOneApp", "Pipelines/MlflowEveryApp"),
-    ("MLF1", "Pipelines/MlflowOneApp", "Pipelines/MlflowNotAnApp"),
+    ("MLF1", "Pipelines/MlflowOneServer", "Pipelines/MlflowEveryResource"),
+    ("MLF1", "Pipelines/MlflowOneServer", "Pipelines/MlflowEveryAction"),
+    ("MLF1", "Pipelines/MlflowOneServer", "Pipelines/MlflowEveryServer"),
+    ("MLF1", "Pipelines/MlflowOneServer", "Pipelines/MlflowNotAServer"),
+    ("MLF1", "Pipelines/MlflowOneServer", "Pipelines/MlflowServerActionsOnApp"),
+    ("MLF1", "Pipelines/MlflowOneApp", "Pipelines/MlflowAppActionOnServer"),
+    ("MLF1", "Pipelines/MlflowOneApp", "Pipelines/MlflowEveryAppCall"),
 ]
 
 

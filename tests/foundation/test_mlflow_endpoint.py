@@ -27,7 +27,10 @@ from tests.pipelines.schemas import schema_errors
 
 ACCOUNT = "555566667777"
 REGION = "eu-west-1"
-APP = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-app/app-governance01"
+# A tracking server: the jobs log to it directly, through the endpoint. An App gets none (the
+# relay calls it from outside the VPC; tests/monitoring_mlflow).
+APP = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-tracking-server/governance"
+MLFLOW_APP = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-app/app-governance01"
 
 
 def _foundation(mlflow_tracking_arn: str | None) -> dict[str, Any]:
@@ -123,6 +126,12 @@ def test_an_environment_without_an_app_has_no_mlflow_endpoint() -> None:
     assert _mlflow_endpoints(_foundation(None)) == []
 
 
+def test_an_mlflow_app_gets_no_experiments_endpoint() -> None:
+    # The plugin calls an App at mlflow.sagemaker.<region>.app.aws, which no documented VPC
+    # endpoint serves: the relay calls it from outside the VPC instead
+    assert _mlflow_endpoints(_foundation(MLFLOW_APP)) == []
+
+
 def test_the_rule_finds_the_foundations_endpoint_for_the_engines_grant(
     template: dict[str, Any],
 ) -> None:
@@ -169,8 +178,8 @@ def test_the_rule_finds_the_foundations_endpoint_for_the_engines_grant(
 def test_the_shipped_plugin_reaches_tracking_servers_on_the_experiments_host() -> None:
     # The endpoint's service (aws.sagemaker.<region>.experiments, AWS PrivateLink guide) is the
     # host sagemaker-mlflow (pinned in constraints.txt, shipped in the wheelhouse) sends a
-    # tracking server's calls to; an MLflow App goes to another host (ARCHITECTURE.md "Not
-    # done": whether the endpoint's private DNS serves it is unverified).
+    # tracking server's calls to; an MLflow App goes to another host, which no documented VPC
+    # endpoint serves (so the foundation relays App runs from outside the VPC).
     from urllib.parse import urlparse
 
     from sagemaker_mlflow.mlflow_sagemaker_helpers import SageMakerMLflowHostMetadataProvider
@@ -179,7 +188,7 @@ def test_the_shipped_plugin_reaches_tracking_servers_on_the_experiments_host() -
     provider.set_arn(f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-tracking-server/governance")
     host = urlparse(provider.construct_tracking_server_url()).hostname
     assert host == f"{REGION}.experiments.sagemaker.aws"
-    provider.set_arn(APP)
+    provider.set_arn(MLFLOW_APP)
     assert urlparse(provider.construct_tracking_server_url()).hostname == (
         f"mlflow.sagemaker.{REGION}.app.aws"
     )

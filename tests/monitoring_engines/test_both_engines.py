@@ -52,8 +52,9 @@ from tests.handlers.fakes import (
 
 ENVIRONMENTS = {"mm": ("model-monitor", "eu-west-1"), "ev": ("evidently", "eu-central-1")}
 ACCOUNT = "111122223333"
-# The evidently environment logs its runs to a SageMaker AI MLflow App.
-MLFLOW_APP = "arn:aws:sagemaker:eu-central-1:111122223333:mlflow-app/app-governance01"
+# The evidently environment logs its runs to a SageMaker AI MLflow tracking server, directly
+# from the VPC (an App's runs are relayed: tests/monitoring_mlflow).
+MLFLOW_APP = "arn:aws:sagemaker:eu-central-1:111122223333:mlflow-tracking-server/governance"
 MODEL = "churn-propensity"
 Templates = dict[str, dict[str, Any]]
 

