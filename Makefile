@@ -15,7 +15,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_CLI_NOTICES := false
 
-.PHONY: wheelhouse setup synth check ci ci-default test coverage lint typecheck unit report screenshots verify-ledger bench clean
+.PHONY: wheelhouse mlflow-layer setup synth check ci ci-default test coverage lint typecheck unit report screenshots verify-ledger bench clean
 
 # Nothing is byte-compiled at install: aws-cdk-lib alone is 183 MB of Python in ~600 modules, of
 # which the app imports about 60, so compiling the whole venv cost 62 CPU seconds where compiling
@@ -51,7 +51,17 @@ $(WHEELHOUSE): monitoring_jobs/requirements.lock $(VENV)/.installed
 
 wheelhouse: $(WHEELHOUSE)
 
-setup: $(VENV)/.installed node_modules/.installed $(WHEELHOUSE)
+# The MLflow relay's Lambda layer (layers/mlflow-relay.lock: mlflow-skinny, sagemaker-mlflow,
+# Powertools) for its runtime (Lambda python3.14, x86_64), a reproducible zip (sorted entries,
+# fixed timestamps) so its asset hash is stable; synth stops when an environment names an MLflow
+# App and the layer is missing or built from another lock.
+MLFLOW_LAYER := build/mlflow-layer.zip
+$(MLFLOW_LAYER): layers/mlflow-relay.lock layers/build_layer.py $(VENV)/.installed
+	$(PY) layers/build_layer.py --lock layers/mlflow-relay.lock --out $@
+
+mlflow-layer: $(MLFLOW_LAYER)
+
+setup: $(VENV)/.installed node_modules/.installed $(WHEELHOUSE) $(MLFLOW_LAYER)
 
 ## synth: templates, validation-report.json, governance-inventory.json and the governance report
 ## in $(OUT)/, exactly what `cdk synth -c config=...` writes; exits non-zero when anything is open.

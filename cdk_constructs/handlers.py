@@ -170,12 +170,17 @@ class GovernanceFunction(Construct):
         handler: str,
         description: str,
         environment: dict[str, str],
-        network: HandlerNetwork,
+        network: HandlerNetwork | None,
         logs_key: IGovernanceKey,
         queue_key: GovernanceKey,
         reserved_concurrency: int | None = None,
         powertools_layer_arn: str | None = None,
+        dependencies: lambda_.ILayerVersion | None = None,
     ) -> None:
+        """``network``: the VPC the function runs in; None only for a function that must call
+        a service no VPC endpoint serves (its caller acknowledges LambdaInsideVPC with the
+        reason). ``dependencies``: a layer that ships the handler's libraries, Powertools
+        included, used instead of the AWS-published Powertools layer."""
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         self.role = ManagedPolicyRole(
@@ -198,7 +203,7 @@ class GovernanceFunction(Construct):
                 f"reserved_concurrency must be at least 1 or None (got {reserved_concurrency}); "
                 "0 would stop the function from running at all"
             )
-        powertools = lambda_.LayerVersion.from_layer_version_arn(
+        powertools = dependencies or lambda_.LayerVersion.from_layer_version_arn(
             self,
             "Powertools",
             powertools_layer_arn
@@ -226,9 +231,9 @@ class GovernanceFunction(Construct):
             log_group=self.log_group,
             dead_letter_queue=self.dead_letters.queue,
             retry_attempts=2,
-            vpc=network.vpc,
-            vpc_subnets=network.subnets,
-            security_groups=[network.security_group],
+            vpc=network.vpc if network else None,
+            vpc_subnets=network.subnets if network else None,
+            security_groups=[network.security_group] if network else None,
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
@@ -237,7 +242,8 @@ class GovernanceFunction(Construct):
                 resources=[f"{self.log_group.log_group_arn}:*"],
             )
         )
-        self._grant_network_interfaces(network)
+        if network is not None:
+            self._grant_network_interfaces(network)
         if reserved_concurrency is None:
             acknowledge_in_frameworks(
                 self.function,
@@ -260,7 +266,10 @@ class GovernanceFunction(Construct):
             "ec2:DescribeNetworkInterfaces and the X-Ray trace writes have no resource types in "
             "the Service Authorization Reference (and Lambda requires DescribeNetworkInterfaces "
             "on '*'); every other network-interface call is scoped to this VPC's subnets, "
-            "security group and this account's network interfaces.",
+            "security group and this account's network interfaces."
+            if network is not None
+            else "The X-Ray trace writes (xray:PutTraceSegments, xray:PutTelemetryRecords) have "
+            "no resource types in the Service Authorization Reference.",
         )
         acknowledge_wildcards(
             self.role,

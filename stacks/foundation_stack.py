@@ -36,6 +36,7 @@ from cdk_constructs.encryption import (
 )
 from cdk_constructs.handlers import GovernanceHandlers, HandlerNetwork
 from cdk_constructs.identity import JobExecutionRoles, PermissionsBoundary, PersonaRoles
+from cdk_constructs.mlflow_relay import MlflowRelay
 from cdk_constructs.monitoring.mlflow import MlflowTarget
 from cdk_constructs.network import IsolatedMlNetwork
 from cdk_constructs.pipelines.foundation_access import PipelineFoundationAccess
@@ -257,6 +258,23 @@ class FoundationStack(Stack):
             if handler_settings
             else None,
         )
+        self.mlflow_relay: MlflowRelay | None = None
+        if self.mlflow is not None and not self.mlflow.jobs_log_directly:
+            # An MLflow App: the checks write run records, this relay logs them from outside
+            # the VPC (cdk_constructs/mlflow_relay.py says why).
+            self.mlflow_relay = MlflowRelay(
+                self,
+                "MlflowRelay",
+                target=self.mlflow,
+                records=self.monitoring_reports,
+                logs_key=self.keys[DataDomain.LOGS],
+                queue_key=self.keys[DataDomain.ALERTS],
+                alerts=self.alerts,
+                routing_dead_letters=self.handlers.routing_dlq.queue,
+                reserved_concurrency=handler_settings.reserved_concurrency
+                if handler_settings
+                else None,
+            )
 
         # CloudFormation calls KMS with the deploying role for these resource types.
         deployer = deployer_role_arn or default_deployer_role_arn(self)
