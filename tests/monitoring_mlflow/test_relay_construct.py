@@ -230,3 +230,48 @@ def test_the_layer_pins_what_the_handlers_are_tested_with() -> None:
     # the same client the jobs ship for tracking servers
     jobs = Path(LAYER_LOCK).parents[1] / "monitoring_jobs" / "requirements.lock"
     assert "mlflow-skinny==3.17.2" in jobs.read_text()
+
+
+# --- the IAM expectations table's relay rows, on this synth ------------------------------------
+
+
+def _relay_rows() -> list[Any]:
+    from cdk_constructs.compliance.iam.expectations import CALLS
+
+    return [call for call in CALLS if "mlflow_app" in call.needs]
+
+
+def test_the_relay_role_has_required_and_forbidden_rows(account: Account) -> None:
+    from cdk_constructs.compliance.iam.expectations import Expect
+
+    relay = account.role("MlflowRelay/Function/Role").path
+    found = {call.expect for call in _relay_rows() if account.role(call.who).path == relay}
+    assert found == {Expect.ALLOW, Expect.DENY}
+
+
+@pytest.mark.parametrize("call_id", [call.id for call in _relay_rows()])
+def test_relay_row(call_id: str, account: Account) -> None:
+    # test_expectations skips these rows on the default config (it names no App); here they
+    # run on the App's synth, through identity policies, the boundary and the bucket policy
+    from cdk_constructs.compliance.iam.expectations import (
+        Scenario,
+        calls_by_id,
+        evaluate_call,
+        mlflow_extras,
+    )
+
+    scenario = Scenario(
+        partition="aws",
+        region="us-east-1",
+        account="555566667777",
+        model="churn-propensity",
+        version="unused",
+        endpoint="churn-propensity-dev",
+        model_name="unused",
+        subnet="unused",
+        security_group="unused",
+        extra=mlflow_extras(account),
+    )
+    assert scenario.extra["mlflow_app"] == MLFLOW_APP
+    outcome = evaluate_call(calls_by_id()[call_id], scenario, account)
+    assert outcome.as_expected, outcome.explain()

