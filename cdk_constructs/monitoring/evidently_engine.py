@@ -387,12 +387,13 @@ class EvidentlyEngine:
     stops with a clear error when it is missing or built from another lock. ``image_uri``
     defaults to the SageMaker scikit-learn image 1.4-2-py312 of the stack's region (the
     wheelhouse targets its Python 3.12). ``volume_size_gb`` defaults to 30.
-    ``mlflow_tracking_arn``: a SageMaker AI MLflow App (or tracking server) every check logs
-    its runs to; the monitoring role gets the logging actions on that ARN only, and synth stops
-    when the lock does not ship the MLflow client and plugin. ``clarify``: the account already
-    uses SageMaker Clarify, so explainability and bias run as Clarify processing jobs (default
-    False: explainability is refused, Clarify being closed to new customers, and bias is
-    computed in the job).
+    ``mlflow_tracking_arn``: a SageMaker AI MLflow tracking server or App every check logs its
+    runs to (:meth:`history_arguments`). A tracking server: the monitoring role gets the logging
+    actions on that ARN only, and synth stops when the lock does not ship the MLflow client and
+    plugin. An App: the checks write run records the foundation's relay logs. ``clarify``: the
+    account already uses SageMaker Clarify, so explainability and bias run as Clarify processing
+    jobs (default False: explainability is refused, Clarify being closed to new customers, and
+    bias is computed in the job).
     """
 
     @property
@@ -415,11 +416,12 @@ class EvidentlyEngine:
     ) -> None:
         if volume_size_gb < 1:
             raise ValueError(f"volume_size_gb must be at least 1 (got {volume_size_gb})")
-        if mlflow_tracking_arn is not None:
+        self.mlflow = MlflowTarget(mlflow_tracking_arn) if mlflow_tracking_arn else None
+        if self.mlflow is not None and self.mlflow.jobs_log_directly:
+            # Only a tracking server is called from the job; an App's records are plain S3.
             check_mlflow_shipped(lock)
         self.wheelhouse = check_wheelhouse(wheelhouse, lock)
         self.mlflow_tracking_arn = mlflow_tracking_arn
-        self.mlflow = MlflowTarget(mlflow_tracking_arn) if mlflow_tracking_arn else None
         self.clarify = clarify
         self.image_uri = image_uri
         self.volume_size_gb = volume_size_gb

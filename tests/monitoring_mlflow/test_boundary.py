@@ -111,3 +111,27 @@ def test_the_app_action_is_in_the_service_authorization_reference() -> None:
 def test_a_target_that_is_not_an_mlflow_arn_is_refused() -> None:
     with pytest.raises(ValueError, match="is not a SageMaker AI MLflow App or tracking server"):
         MlflowTarget(f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/x")
+
+
+def test_an_app_needs_no_mlflow_client_in_the_jobs_wheelhouse(tmp_path: Path) -> None:
+    # The jobs only write an App's run records (boto3); the relay's layer has the client. A
+    # tracking server, which the jobs call, still needs it in the lock.
+    from cdk_constructs.monitoring.evidently_engine import (
+        DEFAULT_WHEELHOUSE,
+        REQUIREMENTS_LOCK,
+        EvidentlyEngine,
+    )
+
+    lock = tmp_path / "requirements.lock"
+    lock.write_text(
+        "".join(
+            line + "\n"
+            for line in REQUIREMENTS_LOCK.read_text().splitlines()
+            if not line.startswith(("mlflow-skinny==", "sagemaker-mlflow=="))
+        )
+    )
+    with pytest.raises(ValueError, match="mlflow-skinny, sagemaker-mlflow is not in"):
+        EvidentlyEngine(mlflow_tracking_arn=SERVER, lock=lock, wheelhouse=DEFAULT_WHEELHOUSE)
+    engine = EvidentlyEngine(mlflow_tracking_arn=APP)
+    assert engine.mlflow is not None
+    assert not engine.mlflow.jobs_log_directly
