@@ -118,16 +118,21 @@ class GovernanceAlerts(Construct):
     def topic_arn(self) -> str:
         return self._topic.topic_arn
 
+    def _grant(self, grantee: iam.IGrantable, actions: Sequence[str]) -> iam.Grant:
+        """Every grant on the topic, the way aws-cdk-lib's ``Topic.grant_publish`` makes it: in
+        the grantee's own policy, or in the topic policy for a principal of another account."""
+        return iam.Grant.add_to_principal_or_resource(
+            grantee=grantee,
+            actions=list(actions),
+            resource_arns=[self._topic.topic_arn],
+            resource=self._topic,
+        )
+
     def grant_publish(self, grantee: iam.IGrantable) -> iam.Grant:
         """Publish to the topic; the key grant names the publisher in the key policy."""
         # Not Topic.grant_publish: it also grants kms:GenerateDataKey* on the key, where the
         # key's own grant_encrypt is exact.
-        encrypt = self.key.grant_encrypt(grantee)
-        return encrypt.combine(
-            iam.Grant.add_to_principal(
-                grantee=grantee, actions=["sns:Publish"], resource_arns=[self._topic.topic_arn]
-            )
-        )
+        return self.key.grant_encrypt(grantee).combine(self._grant(grantee, ["sns:Publish"]))
 
     def alarm_action(self) -> cloudwatch.IAlarmAction:
         return cloudwatch_actions.SnsAction(self._topic)

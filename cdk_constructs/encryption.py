@@ -143,36 +143,44 @@ class GovernanceKey(Construct):
     def key_arn(self) -> str:
         return self._key.key_arn
 
-    def _grant(self, grantee: iam.IGrantable, actions: Sequence[str]) -> iam.Grant:
-        return iam.Grant.add_to_principal_and_resource(
+    def _grant(
+        self,
+        grantee: iam.IGrantable,
+        actions: Sequence[str],
+        *,
+        conditions: Mapping[str, Mapping[str, Any]] | None = None,
+        sid: str | None = None,
+    ) -> iam.Grant:
+        """Every grant on this key: the grantee in the key policy and, when it is an identity
+        of this app, the same actions in its own policy.
+
+        aws-cdk-lib's ``Key.grant`` uses ``Grant.add_to_principal_and_resource``, which drops
+        conditions and statement ids on the key side; the key statement is therefore built here
+        and added with ``Grant.add_statement_to_resource_policy``. A principal that has no policy
+        of its own (a service, an account, a role outside the app) only gets the key statement,
+        as ``Grant.add_to_principal`` leaves it untouched.
+        """
+        key_statement = iam.PolicyStatement(
+            sid=sid,
+            principals=[grantee.grant_principal],
+            actions=list(actions),
+            resources=["*"],
+            conditions=dict(conditions) if conditions else None,
+        )
+        on_key = iam.Grant.add_statement_to_resource_policy(
             grantee=grantee,
             actions=list(actions),
             resource_arns=[self._key.key_arn],
             resource=self._key,
-            resource_self_arns=["*"],
+            statement=key_statement,
         )
-
-    def _grant_conditioned(
-        self,
-        grantee: iam.IGrantable,
-        actions: Sequence[str],
-        conditions: Mapping[str, Mapping[str, Any]],
-    ) -> iam.Grant:
-        # Written out: Grant.add_to_principal_and_resource drops conditions on the key side.
-        self._key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[grantee.grant_principal],
-                actions=list(actions),
-                resources=["*"],
-                conditions=dict(conditions),
-            )
-        )
-        return iam.Grant.add_to_principal(
+        on_principal = iam.Grant.add_to_principal(
             grantee=grantee,
             actions=list(actions),
             resource_arns=[self._key.key_arn],
-            conditions=dict(conditions),
+            conditions=dict(conditions) if conditions else None,
         )
+        return on_key.combine(on_principal)
 
     def grant_encrypt_decrypt(self, grantee: iam.IGrantable) -> iam.Grant:
         return self._grant(grantee, _ENCRYPT_DECRYPT)
@@ -189,10 +197,12 @@ class GovernanceKey(Construct):
         SageMaker creates a KMS grant for each job or endpoint instance; the condition limits
         the grants to ones made for AWS resources.
         """
-        self._grant_conditioned(
-            grantee, ["kms:CreateGrant"], {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+        create_grant = self._grant(
+            grantee,
+            ["kms:CreateGrant"],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
         )
-        return self._grant(grantee, _ENCRYPT_DECRYPT)
+        return create_grant.combine(self._grant(grantee, _ENCRYPT_DECRYPT))
 
     def grant_use_via(
         self, grantee: iam.IGrantable, *, service: str, actions: Sequence[str]
@@ -203,20 +213,26 @@ class GovernanceKey(Construct):
         reads model cards through SageMaker cannot decrypt the artifacts bucket through S3.
         """
         stack = Stack.of(self)
-        return self._grant_conditioned(
+        return self._grant(
             grantee,
             actions,
-            access.via_service(service, region=stack.region, account=stack.account),
+            conditions=access.via_service(service, region=stack.region, account=stack.account),
         )
 
-    def grant_deployer(self, deployer_role_arn: str, *, resource_types: Sequence[str]) -> None:
+    def grant_deployer(self, deployer_role_arn: str, *, resource_types: Sequence[str]) -> iam.Grant:
         """Let the deploying role do what CloudFormation's handlers of ``resource_types`` call.
 
         CloudFormation calls the resource's service with the deploying role's credentials, and
         that service calls KMS: ``kms:ViaService`` names it and ``kms:CallerAccount`` keeps the
-        calls in this account (see :data:`DEPLOYER_KEY_USE`). One statement per service.
+        calls in this account (see :data:`DEPLOYER_KEY_USE`). One statement per service, in the
+        key policy only (the deploying role is the bootstrap's, outside this app).
         """
         stack = Stack.of(self)
+        if not resource_types:
+            raise ValueError(
+                f"grant_deployer needs at least one resource type (got {list(resource_types)}); "
+                f"known: {', '.join(sorted(DEPLOYER_KEY_USE))}"
+            )
         by_service: dict[str, set[str]] = {}
         for resource_type in resource_types:
             if resource_type not in DEPLOYER_KEY_USE:
@@ -226,38 +242,36 @@ class GovernanceKey(Construct):
                 )
             use = DEPLOYER_KEY_USE[resource_type]
             by_service.setdefault(use.service, set()).update(use.actions)
-        for service, actions in sorted(by_service.items()):
-            self._key.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid=f"DeployerVia{_sid(service)}",
-                    principals=[iam.ArnPrincipal(deployer_role_arn)],
-                    actions=sorted(actions),
-                    resources=["*"],
-                    conditions=access.via_service(
-                        service, region=stack.region, account=stack.account
-                    ),
-                )
+        deployer = iam.ArnPrincipal(deployer_role_arn)
+        grants = [
+            self._grant(
+                deployer,
+                sorted(actions),
+                conditions=access.via_service(service, region=stack.region, account=stack.account),
+                sid=f"DeployerVia{_sid(service)}",
             )
+            for service, actions in sorted(by_service.items())
+        ]
+        combined = grants[0]
+        for grant in grants[1:]:
+            combined = combined.combine(grant)
+        return combined
 
-    def grant_decrypt_to_accounts(self, accounts: Sequence[str], *, service: str) -> None:
+    def grant_decrypt_to_accounts(self, accounts: Sequence[str], *, service: str) -> iam.Grant:
         """Let other accounts decrypt what ``service`` reads for them (cross-account consumers).
 
         The grant names each account (its own IAM then decides which role may use it) and only
         works through ``service`` in this region.
         """
-        if not accounts:
-            return
+        consumers = accounts_principal(accounts)
         stack = Stack.of(self)
-        self._key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid=f"ConsumerAccountsVia{_sid(service)}",
-                principals=[iam.AccountPrincipal(a) for a in sorted(set(accounts))],
-                actions=list(_DECRYPT),
-                resources=["*"],
-                conditions={
-                    "StringEquals": {"kms:ViaService": f"{service}.{stack.region}.amazonaws.com"}
-                },
-            )
+        return self._grant(
+            consumers,
+            _DECRYPT,
+            conditions={
+                "StringEquals": {"kms:ViaService": f"{service}.{stack.region}.amazonaws.com"}
+            },
+            sid=f"ConsumerAccountsVia{_sid(service)}",
         )
 
     def grant_to_service(
@@ -267,7 +281,7 @@ class GovernanceKey(Construct):
         actions: Sequence[str] = _ENCRYPT_DECRYPT,
         source_arn: str | None = None,
         conditions: Mapping[str, Mapping[str, Any]] | None = None,
-    ) -> None:
+    ) -> iam.Grant:
         """Let an AWS service principal use the key for this account's resources only.
 
         By default ``aws:SourceAccount`` is required, and ``source_arn`` (a pattern) adds
@@ -284,15 +298,23 @@ class GovernanceKey(Construct):
                 {"ArnLike": {"aws:SourceArn": source_arn}} if source_arn else {},
             )
         )
-        self._key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid=f"Use by {service}".replace(".", "").replace(" ", ""),
-                principals=[iam.ServicePrincipal(service)],
-                actions=list(actions),
-                resources=["*"],
-                conditions=scoped,
-            )
+        return self._grant(
+            iam.ServicePrincipal(service),
+            actions,
+            conditions=scoped,
+            sid=f"Use by {service}".replace(".", "").replace(" ", ""),
         )
+
+
+def accounts_principal(accounts: Sequence[str]) -> iam.CompositePrincipal:
+    """The accounts of a cross-account grant as one grantee, each named once, in order."""
+    unique = sorted(set(accounts))
+    if not unique:
+        raise ValueError(
+            "a cross-account grant needs at least one account (got none); allowed: "
+            "12-digit AWS account ids"
+        )
+    return iam.CompositePrincipal(*(iam.AccountPrincipal(a) for a in unique))
 
 
 class GovernanceKeyReference(Construct):

@@ -12,7 +12,8 @@ add or remove ``governance:*`` tags outside resource creation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
@@ -773,7 +774,7 @@ class JobExecutionRoles(Construct):
             ),
         )
 
-    def grant_monitoring_inputs(self, *, asset_objects: Sequence[str]) -> None:
+    def grant_monitoring_inputs(self, *, asset_objects: Sequence[str]) -> iam.Grant:
         """Let the monitoring role read its inputs outside the governance buckets.
 
         ``asset_objects`` is the pattern of the CDK file assets holding the Clarify analysis
@@ -783,25 +784,23 @@ class JobExecutionRoles(Construct):
         """
         stack = Stack.of(self)
         role = self.monitoring
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadAnalysisConfigAssets",
-                actions=["s3:GetObject"],
-                resources=list(asset_objects),
-            )
+        assets = self._grant(
+            role,
+            sid="ReadAnalysisConfigAssets",
+            actions=["s3:GetObject"],
+            resources=list(asset_objects),
         )
         any_bucket = format_arn(stack, service="s3", region="", account="", resource="*")
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadTaggedMonitoringInputs",
-                actions=["s3:GetObject", "s3:ListBucket"],
-                resources=[any_bucket, f"{any_bucket}/*"],
-                conditions={
-                    "StringEquals": {
-                        f"aws:ResourceTag/{tags.MONITORING_INPUT}": tags.MONITORING_INPUT_VALUE
-                    }
-                },
-            )
+        tagged_inputs = self._grant(
+            role,
+            sid="ReadTaggedMonitoringInputs",
+            actions=["s3:GetObject", "s3:ListBucket"],
+            resources=[any_bucket, f"{any_bucket}/*"],
+            conditions={
+                "StringEquals": {
+                    f"aws:ResourceTag/{tags.MONITORING_INPUT}": tags.MONITORING_INPUT_VALUE
+                }
+            },
         )
         acknowledge_wildcards(
             role,
@@ -823,8 +822,9 @@ class JobExecutionRoles(Construct):
                 "role of this app can tag."
             ),
         )
+        return assets.combine(tagged_inputs)
 
-    def grant_batch_locations(self) -> None:
+    def grant_batch_locations(self) -> iam.Grant:
         """Let batch scoring use the organisation's own buckets, by tag (S3 ABAC), never by
         model: the inference role (a transform job runs as its model's execution role) reads
         inputs in buckets tagged ``governance:monitoring-input=true`` and writes results and
@@ -841,29 +841,26 @@ class JobExecutionRoles(Construct):
         outputs = {
             "StringEquals": {f"aws:ResourceTag/{tags.BATCH_OUTPUT}": tags.BATCH_OUTPUT_VALUE}
         }
-        self.inference.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadTaggedBatchInputs",
-                actions=["s3:GetObject", "s3:ListBucket"],
-                resources=buckets,
-                conditions=inputs,
-            )
+        inputs_read = self._grant(
+            self.inference,
+            sid="ReadTaggedBatchInputs",
+            actions=["s3:GetObject", "s3:ListBucket"],
+            resources=buckets,
+            conditions=inputs,
         )
-        self.inference.add_to_policy(
-            iam.PolicyStatement(
-                sid="WriteTaggedBatchOutputs",
-                actions=["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket"],
-                resources=buckets,
-                conditions=outputs,
-            )
+        outputs_written = self._grant(
+            self.inference,
+            sid="WriteTaggedBatchOutputs",
+            actions=["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket"],
+            resources=buckets,
+            conditions=outputs,
         )
-        self.monitoring.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadTaggedBatchOutputs",
-                actions=["s3:GetObject", "s3:ListBucket"],
-                resources=buckets,
-                conditions=outputs,
-            )
+        outputs_read = self._grant(
+            self.monitoring,
+            sid="ReadTaggedBatchOutputs",
+            actions=["s3:GetObject", "s3:ListBucket"],
+            resources=buckets,
+            conditions=outputs,
         )
         for role, what in (
             (self.inference, "Batch inputs, results and capture"),
@@ -880,6 +877,32 @@ class JobExecutionRoles(Construct):
                     "ABAC enabled, which no role of this app can tag; no delete."
                 ),
             )
+        return inputs_read.combine(outputs_written).combine(outputs_read)
+
+    def _grant(
+        self,
+        role: iam.IGrantable,
+        *,
+        sid: str,
+        actions: Sequence[str],
+        resources: Sequence[str],
+        conditions: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> iam.Grant:
+        """Every grant of these roles on what they use outside the app's own resources (the
+        organisation's tagged buckets, the CDK assets), in the role's own policy.
+
+        ``Grant.add_to_principal`` builds the statement without an id; the statement it returns
+        is the one in the policy and is rendered at synth, so it is named afterwards.
+        """
+        grant = iam.Grant.add_to_principal(
+            grantee=role,
+            actions=list(actions),
+            resource_arns=list(resources),
+            conditions=dict(conditions) if conditions else None,
+        )
+        for statement in grant.principal_statements:
+            statement.sid = sid
+        return grant
 
     @property
     def all(self) -> list[ManagedPolicyRole]:

@@ -17,7 +17,7 @@ from cdk_constructs.compliance.acknowledgments import (
     acknowledge_wildcards,
     nag_string,
 )
-from cdk_constructs.encryption import GovernanceKey, IGovernanceKey
+from cdk_constructs.encryption import GovernanceKey, IGovernanceKey, accounts_principal
 
 REPLICATION_REASON = (
     "This foundation is single-region by design; governance evidence is protected in place by "
@@ -184,11 +184,27 @@ class GovernedBucket(Construct):
         )
 
     def _grant(
-        self, grantee: iam.IGrantable, actions: Sequence[str], resources: Sequence[str]
+        self,
+        grantee: iam.IGrantable,
+        actions: Sequence[str],
+        resources: Sequence[str],
+        *,
+        sid: str | None = None,
     ) -> iam.Grant:
-        return iam.Grant.add_to_principal(
-            grantee=grantee, actions=list(actions), resource_arns=list(resources)
+        """Every grant on this bucket, the way aws-cdk-lib's ``Bucket.grant_*`` make them: in
+        the grantee's own policy when it is an identity of this account, otherwise (another
+        account) in the bucket policy. ``sid`` names the statement wherever it lands (aws-cdk-lib
+        builds it without one; it is rendered at synth, so naming it afterwards is enough)."""
+        grant = iam.Grant.add_to_principal_or_resource(
+            grantee=grantee,
+            actions=list(actions),
+            resource_arns=list(resources),
+            resource=self.bucket,
         )
+        if sid is not None:
+            for statement in (*grant.principal_statements, *grant.resource_statements):
+                statement.sid = sid
+        return grant
 
     def grant_read(self, grantee: iam.IGrantable, prefix: str = "*") -> iam.Grant:
         """Read objects under ``prefix`` and list the bucket; decrypt with the domain key."""
@@ -247,22 +263,18 @@ class GovernedBucket(Construct):
             )
         )
 
-    def grant_read_to_accounts(self, accounts: Sequence[str], prefix: str) -> None:
+    def grant_read_to_accounts(self, accounts: Sequence[str], prefix: str) -> iam.Grant:
         """Let other accounts read objects under ``prefix`` (and decrypt them through S3).
 
         Read-only and object-level only: no listing, no other prefix.
         """
-        if not accounts:
-            return
-        self.bucket.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid=f"ConsumerAccountsRead{_sid(prefix)}",
-                principals=[iam.AccountPrincipal(a) for a in sorted(set(accounts))],
-                actions=["s3:GetObject", "s3:GetObjectVersion"],
-                resources=[self._object_arn(f"{prefix}*")],
-            )
+        objects = self._grant(
+            accounts_principal(accounts),
+            ["s3:GetObject", "s3:GetObjectVersion"],
+            [self._object_arn(f"{prefix}*")],
+            sid=f"ConsumerAccountsRead{_sid(prefix)}",
         )
-        self._key.grant_decrypt_to_accounts(accounts, service="s3")
+        return objects.combine(self._key.grant_decrypt_to_accounts(accounts, service="s3"))
 
 
 def _sid(text: str) -> str:

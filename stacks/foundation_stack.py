@@ -215,7 +215,8 @@ class FoundationStack(Stack):
                 actions=self.mlflow.logging_actions,
             )
         self.artifacts.protect_prefix(MODELS_PREFIX, writer=self.job_roles.training)
-        self.artifacts.grant_read_to_accounts(consumer_accounts, MODELS_PREFIX)
+        if consumer_accounts:
+            self.artifacts.grant_read_to_accounts(consumer_accounts, MODELS_PREFIX)
 
         self.personas = PersonaRoles(self, "Personas", job_roles=self.job_roles.all)
         self._grant_personas()

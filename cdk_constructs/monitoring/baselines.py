@@ -153,12 +153,14 @@ class PackageBaselinesProvider(Construct):
                 resources=["*"],
             )
         )
-        self._describe = iam.PolicyStatement(
-            sid="DescribeServedPackageVersions", actions=["sagemaker:DescribeModelPackage"]
+        # One statement lists every described version: the first grant makes it, later ones
+        # add their ARN to it (aws-cdk-lib would add a statement per grant).
+        self._describe = iam.Grant.add_to_principal(
+            grantee=self.role, actions=["sagemaker:DescribeModelPackage"], resource_arns=[]
         )
+        for statement in self._describe.principal_statements:
+            statement.sid = "DescribeServedPackageVersions"
         self._package_arns: list[str] = []
-        self.role.add_to_policy(self._describe)
-        self.policy = self.role.grants_policy
         self._acknowledge(stack)
 
     @staticmethod
@@ -189,11 +191,21 @@ class PackageBaselinesProvider(Construct):
         _PROVIDERS[stack] = found
         return found
 
-    def grant_describe(self, model_package_arn: str) -> None:
-        """Let the function describe exactly ``model_package_arn`` (a version ARN)."""
+    def _grant(self, model_package_arn: str) -> iam.Grant:
+        """Every grant of the function's role: the describe statement, with one more version.
+
+        The Grant returned is that one statement's (the same for every version), so a caller
+        can order what needs it after it (``grant.apply_before(...)``).
+        """
         if model_package_arn not in self._package_arns:
             self._package_arns.append(model_package_arn)
-            self._describe.add_resources(model_package_arn)
+            for statement in self._describe.principal_statements:
+                statement.add_resources(model_package_arn)
+        return self._describe
+
+    def grant_describe(self, model_package_arn: str) -> iam.Grant:
+        """Let the function describe exactly ``model_package_arn`` (a version ARN)."""
+        return self._grant(model_package_arn)
 
     @property
     def service_token(self) -> str:
@@ -260,7 +272,7 @@ class PackageBaselines(Construct):
             t for t in BASELINE_KINDS if t in set(monitor_types)
         )
         baseline_paths(self.monitor_types)  # validates the types
-        provider.grant_describe(model_package_arn)
+        describe = provider.grant_describe(model_package_arn)
         self.resource = cdk.CustomResource(
             self,
             "Resource",
@@ -273,8 +285,7 @@ class PackageBaselines(Construct):
             service_timeout=SERVICE_TIMEOUT,
         )
         # The grant must be in place before CloudFormation calls the function.
-        if provider.policy is not None:
-            self.resource.node.add_dependency(provider.policy)
+        describe.apply_before(self.resource)
 
     def uri(self, monitor_type: BaselineKind, file: BaselineFile = "constraints") -> str:
         """The S3 URI of ``monitor_type``'s baseline ``file`` (a deploy-time token)."""

@@ -452,14 +452,19 @@ class GovernedPipeline(Construct):
         )
         return role
 
+    def _grant(self, grantee: iam.IGrantable, actions: Sequence[str]) -> iam.Grant:
+        """Every grant on this pipeline; a pipeline has no resource policy, so the grantee's own."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(actions), resource_arns=[self.pipeline_arn]
+        )
+
     def grant_start(self, grantee: iam.IGrantable) -> iam.Grant:
         """Start executions of this pipeline (and see them); nothing that changes it."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=[
+        return self._grant(
+            grantee,
+            [
                 "sagemaker:StartPipelineExecution",
                 "sagemaker:DescribePipeline",
                 "sagemaker:ListPipelineExecutions",
             ],
-            resource_arns=[self.pipeline_arn],
         )
