@@ -173,6 +173,60 @@ class MonitoredModel:
     """The model-quality metric the alarm watches and its floor (None: no such monitor)."""
     bias_thresholds: Mapping[str, BiasBounds] = field(default_factory=lambda: MappingProxyType({}))
 
+    def __post_init__(self) -> None:
+        # What the config guarantees, checked once more here (and only here) because the
+        # constructs are also used without it; engines and alarms then read the properties.
+        if "model_quality" in self.monitors:
+            _ = self.floor
+        if "bias" in self.monitors:
+            _ = self.facet
+
     @property
     def name(self) -> str:
         return self.identity.name
+
+    @property
+    def floor(self) -> tuple[str, float]:
+        """``model_quality_floor`` of a model whose model-quality monitor is enabled."""
+        return quality_floor(self.name, self.model_quality_floor)
+
+    @property
+    def facet(self) -> BiasFacet:
+        """``bias`` of a model whose bias monitor is enabled."""
+        if self.bias is None:
+            raise ValueError(
+                f"model {self.name!r}: the bias monitor measures a protected facet, so "
+                "MonitoredModel.bias is required (got None)"
+            )
+        return self.bias
+
+    @property
+    def labels(self) -> GroundTruth:
+        """``ground_truth``, for a monitor that merges labels (model quality, bias).
+
+        The config refuses such a monitor without ground truth (``deployment.ground_truth_s3_uri``);
+        this is the one check of the constructs, which are also used without the config. It is
+        made where the engines read the window, not at construction: the batch checks' alarms
+        reuse this type for a model with no endpoint ground-truth window.
+        """
+        if self.ground_truth is None:
+            raise ValueError(
+                f"model {self.name!r}: a monitor that merges labels (model quality, bias) needs "
+                "MonitoredModel.ground_truth (got None)"
+            )
+        return self.ground_truth
+
+
+def quality_floor(model: str, floor: tuple[str, float] | None) -> tuple[str, float]:
+    """``floor``, which a model-quality check needs: its alarm watches that metric.
+
+    The config always supplies one (``deployment.model_quality_floor``, or the problem type's
+    default in ``stacks/props.py``); the props check it once here because the constructs are
+    also used without the config.
+    """
+    if floor is None:
+        raise ValueError(
+            f"model {model!r}: the model_quality check needs model_quality_floor (got None); "
+            "allowed: (metric name, floor), e.g. ('r2', 0.5)"
+        )
+    return floor

@@ -81,7 +81,13 @@ from cdk_constructs.monitoring.metrics import (
     MonitorMetrics,
 )
 from cdk_constructs.monitoring.serving import GovernedEndpoint
-from cdk_constructs.props import Dataset, ModelIdentity, MonitoredModel, MonitorSchedule
+from cdk_constructs.props import (
+    Dataset,
+    ModelIdentity,
+    MonitoredModel,
+    MonitorSchedule,
+    quality_floor,
+)
 from governance.contracts.vocabulary import (
     DATA_REFERENCE,
     ENDPOINT_PARAMETER_PREFIX,
@@ -136,9 +142,20 @@ class BatchScoringProps:
     model_quality_floor: tuple[str, float] | None = None
     retraining_pipeline_name: str | None = None
 
+    def __post_init__(self) -> None:
+        # The config supplies a floor whenever the batch has ground truth (stacks/props.py);
+        # the constructs are also used without it, so the props check it once, here.
+        if "model_quality" in self.checks:
+            _ = self.floor
+
     @property
     def checks(self) -> tuple[MonitorType, ...]:
         return ("data_quality", "model_quality") if self.ground_truth_s3_uri else ("data_quality",)
+
+    @property
+    def floor(self) -> tuple[str, float]:
+        """``model_quality_floor`` of a batch with the model-quality check."""
+        return quality_floor(self.identity.name, self.model_quality_floor)
 
 
 def batch_name_for(endpoint_name: str) -> str:
@@ -200,11 +217,6 @@ class BatchScoring(Construct):
             raise ValueError(
                 f"model {batch.identity.name!r}: batch scoring alarms on missing and violated "
                 "checks, so MonitoringResources.alerts is required (got None)"
-            )
-        if "model_quality" in batch.checks and batch.model_quality_floor is None:
-            raise ValueError(
-                f"model {batch.identity.name!r}: the batch model_quality check needs "
-                "model_quality_floor (got None); allowed: (metric name, floor)"
             )
         self.batch = batch
         self.endpoint = endpoint
@@ -376,9 +388,8 @@ class BatchScoring(Construct):
                 "--drift-threshold",
                 str(self.drift_threshold),
             ]
-        floor = batch.model_quality_floor
-        if floor is None or batch.ground_truth_s3_uri is None:  # refused in __init__
-            raise ValueError(f"model {batch.identity.name!r}: model_quality needs ground truth")
+        # Only a batch with ground truth has this check (BatchScoringProps.checks).
+        floor = batch.floor
         return [
             *arguments,
             "--capture-uri",

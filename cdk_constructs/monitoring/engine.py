@@ -477,12 +477,7 @@ class _ModelMonitors(Construct):
             # A run at T analyses the predictions captured in [T + start, T + end], so labels
             # that arrive after the predictions are still joined (AWS docs, "Schedule model
             # quality monitoring jobs", model monitor offsets; bias drift uses the same offsets).
-            ground_truth = self.model.ground_truth
-            if ground_truth is None:
-                raise ValueError(
-                    f"model {self.model.name!r}: the {_dashed(monitor_type)} monitor merges "
-                    "ground truth, so MonitoredModel.ground_truth is required (got None)"
-                )
+            ground_truth = self.model.labels
             endpoint_input["start_time_offset"] = ground_truth.start_time_offset
             endpoint_input["end_time_offset"] = ground_truth.end_time_offset
             job_input["ground_truth_s3_input"] = cls.MonitoringGroundTruthS3InputProperty(

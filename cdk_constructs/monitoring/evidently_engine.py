@@ -770,17 +770,8 @@ class EvidentlyMonitors(Construct):
                 f"model {model.name!r}: the evidently engine cannot run "
                 f"{', '.join(unsupported)}; allowed: {', '.join(steps)}{clarify}"
             )
-        for check in GROUND_TRUTH_CHECKS.intersection(checks):
-            if model.ground_truth is None:
-                raise ValueError(
-                    f"model {model.name!r}: the {check} check merges ground truth, so "
-                    "MonitoredModel.ground_truth is required (got None)"
-                )
-        if "bias" in checks and model.bias is None:
-            raise ValueError(
-                f"model {model.name!r}: the bias check measures a protected facet, so "
-                "MonitoredModel.bias is required (got None)"
-            )
+        if GROUND_TRUTH_CHECKS.intersection(checks):
+            _ = model.labels  # refuses a model without its ground truth before any resource
         for check in checks:
             schedule_name_for(endpoint.endpoint_name, check)  # validate names first
             expression = model.monitors[check].expression
@@ -855,10 +846,7 @@ class EvidentlyMonitors(Construct):
                 "--drift-threshold",
                 str(self.engine.drift_threshold),
             ]
-        window = model.ground_truth
-        if window is None:
-            raise ValueError(f"model {model.name!r}: the {check} check needs ground truth")
-        floor = model.model_quality_floor
+        window = model.labels
         arguments += [
             "--ground-truth-uri",
             window.s3_uri,
@@ -869,12 +857,11 @@ class EvidentlyMonitors(Construct):
             "--probability-threshold",
             str(model.output.probability_threshold or 0.5),
         ]
-        if check == "model_quality" and floor is not None:
-            arguments += ["--quality-floor", f"{floor[0]}:{floor[1]}"]
+        if check == "model_quality":
+            metric_name, minimum = model.floor
+            arguments += ["--quality-floor", f"{metric_name}:{minimum}"]
         if check == "bias":
-            facet = model.bias
-            if facet is None:
-                raise ValueError(f"model {model.name!r}: the bias check needs a bias facet")
+            facet = model.facet
             arguments += [
                 "--bias-label",
                 facet.label,

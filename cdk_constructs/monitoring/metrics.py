@@ -354,13 +354,7 @@ class MonitorAlarms(Construct):
             published["data_quality"] = metrics.metric_feature_non_null(features[0])
 
         if "model_quality" in deployed:
-            floor = model.model_quality_floor
-            if floor is None:
-                raise ValueError(
-                    f"model {model.name!r} ({model.problem_type.value}): model_quality_floor is "
-                    "required (got None); allowed: (metric name, floor), e.g. ('r2', 0.5)"
-                )
-            name, threshold = floor
+            name, threshold = model.floor
             metric = self._per_run("model_quality", metrics.metric_model_quality(name))
             self._alarm(
                 f"ModelQuality-{name}",
