@@ -19,7 +19,11 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 
 from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.parser.models import (
+    EventBridgeModel,
+    SqsModel,
+    SqsRecordModel,
+)
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -198,6 +202,91 @@ class MonitoringViolationEvent(EventBridgeModel):
     detail: MonitoringViolationDetail
 
 
+ScheduleArn = Annotated[
+    str,
+    StringConstraints(pattern=r"^arn:[a-z-]+:scheduler:[a-z0-9-]+:\d{12}:schedule/.+$"),
+    Expect(
+        "an EventBridge Scheduler schedule ARN, "
+        "arn:<partition>:scheduler:<region>:<account>:schedule/<group>/<name>"
+    ),
+]
+"""Service Authorization Reference, EventBridge Scheduler resource type ``schedule``."""
+
+
+class _StringAttribute(BaseModel):
+    """An SQS message attribute of data type String, as Lambda's SQS event carries it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    string_value: Text = Field(alias="stringValue")
+
+
+class _ScheduleArnAttribute(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    string_value: ScheduleArn = Field(alias="stringValue")
+
+
+_DEAD_LETTER_ATTRIBUTE = Expect("EventBridge Scheduler's dead-letter attribute (a String)")
+
+
+class DeadLetterAttributes(BaseModel):
+    """The message attributes EventBridge Scheduler sets on a dead letter (user guide,
+    "Configuring a dead-letter queue" > "Retrieve the dead-letter event"); ``EXHAUSTED_RETRY_
+    CONDITION`` only for retryable errors. ``IS_PAYLOAD_TRUNCATED`` is not used."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    schedule_arn: Annotated[_ScheduleArnAttribute, _DEAD_LETTER_ATTRIBUTE] = Field(
+        alias="SCHEDULE_ARN"
+    )
+    error_code: Annotated[_StringAttribute, _DEAD_LETTER_ATTRIBUTE] = Field(alias="ERROR_CODE")
+    execution_id: Annotated[_StringAttribute, _DEAD_LETTER_ATTRIBUTE] = Field(alias="EXECUTION_ID")
+    error_message: _StringAttribute | None = Field(None, alias="ERROR_MESSAGE")
+    exhausted_retry_condition: _StringAttribute | None = Field(
+        None, alias="EXHAUSTED_RETRY_CONDITION"
+    )
+    retry_attempts: _StringAttribute | None = Field(None, alias="RETRY_ATTEMPTS")
+    scheduled_time: _StringAttribute | None = Field(None, alias="SCHEDULED_TIME")
+    target_arn: _StringAttribute | None = Field(None, alias="TARGET_ARN")
+
+
+class ScheduleDeadLetterRecord(SqsRecordModel):
+    """One record of the Lambda SQS event (Lambda developer guide, with-sqs) from the
+    schedules' dead-letter queue; the body (the target's input) is not used."""
+
+    messageId: Text  # noqa: N815 - the event's own key, as Powertools names it
+    eventSourceARN: Text  # noqa: N815
+    messageAttributes: DeadLetterAttributes  # type: ignore[assignment]  # noqa: N815
+
+    def _value(self, attribute: _StringAttribute | None) -> str | None:
+        return attribute.string_value if attribute is not None else None
+
+    def start_failure(self) -> ScheduleStartFailure:
+        """The ``Monitoring Schedule Start Failed`` detail this dead letter is relayed as."""
+        attributes = self.messageAttributes
+        return ScheduleStartFailure(
+            schedule_arn=attributes.schedule_arn.string_value,
+            execution_id=attributes.execution_id.string_value,
+            error_code=attributes.error_code.string_value,
+            error_message=self._value(attributes.error_message),
+            exhausted_retry_condition=self._value(attributes.exhausted_retry_condition),
+            retry_attempts=self._value(attributes.retry_attempts),
+            scheduled_time=self._value(attributes.scheduled_time),
+            target_arn=self._value(attributes.target_arn),
+            message_id=self.messageId,
+            queue_arn=self.eventSourceARN,
+        )
+
+
+class ScheduleDeadLetterEvent(SqsModel):
+    """What the schedule-failures handler receives: at least one dead letter."""
+
+    Records: Annotated[
+        list[ScheduleDeadLetterRecord], Field(min_length=1), Expect("a list of SQS records")
+    ]
+
+
 class ScheduleStartFailure(_CamelDetail):
     """One dead-letter event of EventBridge Scheduler (user guide, "Configuring a dead-letter
     queue" > "Retrieve the dead-letter event"), as the schedule-failures handler relays it:
@@ -205,11 +294,7 @@ class ScheduleStartFailure(_CamelDetail):
     ``ERROR_MESSAGE``, ``EXHAUSTED_RETRY_CONDITION`` (retryable errors only), ``RETRY_ATTEMPTS``,
     ``SCHEDULED_TIME`` and ``TARGET_ARN``, with the SQS message id and queue."""
 
-    schedule_arn: Annotated[
-        str,
-        StringConstraints(pattern=r"^arn:[a-z-]+:scheduler:[a-z0-9-]+:\d{12}:schedule/.+$"),
-        Expect("an EventBridge Scheduler schedule ARN (arn:...:schedule/<group>/<name>)"),
-    ]
+    schedule_arn: ScheduleArn
     execution_id: Text
     error_code: Text
     error_message: str | None = None
@@ -240,15 +325,16 @@ _LEDGER_MODELS: Mapping[tuple[str, str], type[GovernanceEvent]] = {
     (EventSource.GOVERNANCE, DetailType.MONITORING_VIOLATION): MonitoringViolationEvent,
 }
 
-_E = TypeVar("_E", bound=EventBridgeModel)
+_E = TypeVar("_E", bound=BaseModel)
 
 
 def parse_event(raw: object, model: type[_E]) -> _E:
     """Validate ``raw`` as ``model``; raise one InvalidEventError naming every bad field."""
     if not isinstance(raw, Mapping):
+        kind = "an EventBridge event" if issubclass(model, EventBridgeModel) else "a Lambda event"
         raise InvalidEventError(
             f"invalid {model.__name__} event",
-            [f"field '<event>': got {raw!r:.200}; expected an EventBridge event object"],
+            [f"field '<event>': got {raw!r:.200}; expected {kind} object"],
         )
     try:
         return parse(event=dict(raw), model=model)

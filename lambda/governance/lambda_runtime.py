@@ -151,6 +151,30 @@ def governance_handler(
         logger.info("handled", extra={"result": result})
         return result
 
+    return _observed(handle)
+
+
+def observed_handler(
+    *,
+    parse: Callable[[dict[str, Any]], M],
+    process: Callable[[M], dict[str, Any]],
+    log_keys: Callable[[M], Mapping[str, object]],
+) -> LambdaHandler:
+    """:func:`governance_handler` without the idempotency record, for a handler that must act
+    on every invocation or whose repeat is harmless: a CloudFormation custom resource has to be
+    answered each time it is asked, and a relay whose receiver is idempotent needs no table."""
+
+    def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        parsed = parse(event)
+        logger.append_keys(**log_keys(parsed))
+        result = process(parsed)
+        logger.info("handled", extra={"result": result})
+        return result
+
+    return _observed(handle)
+
+
+def _observed(handle: LambdaHandler) -> LambdaHandler:
     traced: LambdaHandler = tracer.capture_lambda_handler(handle, capture_response=False)
     logged: LambdaHandler = logger.inject_lambda_context(traced, clear_state=True)
     return logged

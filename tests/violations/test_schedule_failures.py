@@ -22,17 +22,14 @@ from governance.contracts.vocabulary import DetailType, EventSource
 from governance.events import (
     MonitoringOutcome,
     MonitoringViolationEvent,
+    ScheduleDeadLetterEvent,
+    ScheduleDeadLetterRecord,
     ScheduleStartFailedEvent,
     parse_event,
 )
 from governance.logic.monitoring import ViolationStores, run_schedule_start_failure
-from governance.schedule_failures import (
-    ScheduleFailureSettings,
-    build_handler,
-    parse_dead_letter,
-    relay,
-    start_failed_entry,
-)
+from governance.logic.schedule_failures import relay, start_failed_entry
+from governance.schedule_failures import ScheduleFailureSettings, build_handler
 from governance.violations import IDEMPOTENCY_KEY
 from governance.violations import build_handler as build_violations_handler
 from tests.handlers.fakes import (
@@ -90,6 +87,12 @@ def _record(attributes: dict[str, str] | None = None, **overrides: Any) -> dict[
     }
     record.update(overrides)
     return record
+
+
+def parse_dead_letter(record: dict[str, Any]) -> ScheduleDeadLetterRecord:
+    """The record as the handler parses it: inside the Lambda SQS event."""
+    (letter,) = parse_event({"Records": [record]}, ScheduleDeadLetterEvent).Records
+    return letter
 
 
 def _parameters() -> FakeParameters:
@@ -159,18 +162,38 @@ def test_the_relay_puts_one_event_with_every_documented_attribute() -> None:
     [
         (
             _record({k: v for k, v in ATTRIBUTES.items() if k != "SCHEDULE_ARN"}),
-            "messageAttributes.SCHEDULE_ARN.stringValue': missing",
+            "field 'Records[0].messageAttributes.SCHEDULE_ARN': got <missing>; expected "
+            "EventBridge Scheduler's dead-letter attribute",
         ),
         (
             _record({**ATTRIBUTES, "SCHEDULE_ARN": "arn:aws:events:eu-west-1:1:rule/x"}),
-            "expected arn:<partition>:scheduler:<region>:<account>:schedule/<group>/<name>",
+            "field 'Records[0].messageAttributes.SCHEDULE_ARN.stringValue': got "
+            "'arn:aws:events:eu-west-1:1:rule/x'; expected an EventBridge Scheduler schedule "
+            "ARN, arn:<partition>:scheduler:<region>:<account>:schedule/<group>/<name>",
         ),
-        (_record(eventSourceARN=None), "field 'eventSourceARN': got None"),
+        (_record(eventSourceARN=None), "field 'Records[0].eventSourceARN': got None"),
     ],
 )
 def test_a_malformed_dead_letter_names_the_field(record: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidEventError) as raised:
         parse_dead_letter(record)
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"Records": []}, "field 'Records': got []; expected a list of SQS records"),
+        ({}, "field 'Records': got <missing>"),
+        ([], "expected a Lambda event object"),
+    ],
+)
+def test_the_handler_refuses_an_event_without_dead_letters(event: Any, message: str) -> None:
+    # Given a handler whose publisher must not be reached
+    handle = build_handler(ScheduleFailureSettings(), lambda service: None)
+    # When it receives no SQS records, Then it fails naming the field
+    with pytest.raises(InvalidEventError) as raised:
+        handle(event, FakeLambdaContext())  # type: ignore[arg-type]
     assert message in str(raised.value)
 
 

@@ -23,12 +23,14 @@ class EventRejectedError(RuntimeError):
     """EventBridge accepted the call but rejected the entry (``FailedEntryCount``)."""
 
 
-class Notifier(Protocol):
-    def alert(self, alert: Alert) -> None: ...
-
+class EventPublisher(Protocol):
     def put_event(self, entry: Mapping[str, Any]) -> None:
         """Put one event (``Source``, ``DetailType``, ``Detail`` as an object, ``Resources``)."""
         ...
+
+
+class Notifier(EventPublisher, Protocol):
+    def alert(self, alert: Alert) -> None: ...
 
 
 def sns_subject(text: str) -> str:
