@@ -20,11 +20,13 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import (
+    CloudFormationCustomResourceBaseModel,
     EventBridgeModel,
     SqsModel,
     SqsRecordModel,
 )
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -38,7 +40,12 @@ from pydantic.alias_generators import to_camel
 
 from governance.contracts.errors import Expect, InvalidEventError, explain
 from governance.contracts.parameters import Text
-from governance.contracts.vocabulary import DetailType, EventSource, MonitorType
+from governance.contracts.vocabulary import (
+    BASELINE_PATHS,
+    DetailType,
+    EventSource,
+    MonitorType,
+)
 from governance.sagemaker import (
     ModelPackage,
     PipelineExecutionStatus,
@@ -314,6 +321,66 @@ class ScheduleStartFailedEvent(EventBridgeModel):
     source: Literal[EventSource.GOVERNANCE]
     detail_type: Literal[DetailType.SCHEDULE_START_FAILED] = Field(alias="detail-type")
     detail: ScheduleStartFailure
+
+
+def _baseline_kind(value: str) -> str:
+    if value not in BASELINE_PATHS:
+        raise ValueError("one of " + ", ".join(BASELINE_PATHS))
+    return value
+
+
+def _in_table_order(kinds: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(kind for kind in BASELINE_PATHS if kind in kinds)
+
+
+def _https(value: str) -> str:
+    if not value.startswith("https://"):
+        raise ValueError("an https URL (CloudFormation's pre-signed S3 URL)")
+    return value
+
+
+BaselineKind = Annotated[str, AfterValidator(_baseline_kind)]
+"""A monitor type or ``data_reference``: a key of ``BASELINE_PATHS``."""
+
+
+class PackageBaselinesProperties(BaseModel):
+    """What each ``Custom::PackageBaselines`` resource sends (``cdk_constructs/monitoring/
+    baselines.py``): the served version, and the monitors whose baselines it must carry."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    model_package_arn: Text = Field(alias="ModelPackageArn")
+    monitor_types: Annotated[tuple[BaselineKind, ...], AfterValidator(_in_table_order)] = Field(
+        (), alias="MonitorTypes"
+    )
+
+
+class PackageBaselinesRequest(CloudFormationCustomResourceBaseModel):
+    """A CloudFormation custom resource request (CloudFormation user guide, "Custom resource
+    request objects") for ``Custom::PackageBaselines``; Powertools' model, with the request
+    types this resource answers and its properties."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request_type: Literal["Create", "Update", "Delete"] = Field(alias="RequestType")
+    # Kept as sent: the PUT must go to the pre-signed URL byte for byte, which a parsed
+    # HttpUrl (Powertools' type) would normalise.
+    response_url: Annotated[str, AfterValidator(_https), Expect("an https URL")] = Field(  # type: ignore[assignment]
+        alias="ResponseURL"
+    )
+    stack_id: Text = Field(alias="StackId")
+    request_id: Text = Field(alias="RequestId")
+    logical_resource_id: Text = Field(alias="LogicalResourceId")
+    physical_resource_id: str | None = Field(None, alias="PhysicalResourceId")
+    resource_properties: PackageBaselinesProperties = Field(alias="ResourceProperties")
+
+    @property
+    def model_package_arn(self) -> str:
+        return self.resource_properties.model_package_arn
+
+    @property
+    def monitor_types(self) -> tuple[str, ...]:
+        return self.resource_properties.monitor_types
 
 
 GovernanceEvent = ModelPackageStateChange | ApprovalVerdictEvent | MonitoringViolationEvent

@@ -78,7 +78,7 @@ class FakeRegistry:
     def describe_package(self, arn: str) -> ModelPackage:
         if arn in self.unreadable or arn not in self.packages:
             code = self.unreadable.get(arn, "ValidationException")
-            raise PackageUnreadableError(f"DescribeModelPackage {arn}: {code}")
+            raise PackageUnreadableError(f"DescribeModelPackage {arn}: {code}", code=code)
         return ModelPackage.model_validate(self.packages[arn])
 
     def set_approval(self, arn: str, status: ApprovalStatus, description: str) -> None:

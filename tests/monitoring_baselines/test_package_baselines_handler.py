@@ -1,7 +1,8 @@
 """The deploy-time package check: refuses unless Approved and baselined, and always answers.
 
 Requests are CloudFormation custom resource request fixtures (events/); the registry is moto's
-(DescribeModelPackage); the answer is captured where the function would PUT it.
+(DescribeModelPackage) through the handler's own data access, or an in-memory fake for the
+decisions; the answer is captured where the function would PUT it.
 """
 
 from __future__ import annotations
@@ -19,8 +20,14 @@ import pytest
 from moto import mock_aws
 
 from cdk_constructs.monitoring import baselines as construct
-from governance import package_baselines as check
 from governance.contracts import vocabulary
+from governance.contracts.errors import InvalidEventError
+from governance.data_access.custom_resource import put_response
+from governance.events import PackageBaselinesRequest, parse_event
+from governance.logic import package_baselines as check
+from governance.package_baselines import PackageBaselinesSettings, build_handler
+from tests.handlers.conftest import FakeLambdaContext
+from tests.handlers.fakes import FakeRegistry
 
 EVENTS = Path(__file__).with_name("events")
 ACCOUNT = "111122223333"
@@ -86,7 +93,7 @@ class Answers:
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict[str, Any]]] = []
 
-    def __call__(self, url: str, body: bytes) -> None:
+    def put(self, url: str, body: bytes) -> None:
         assert len(body) <= check.MAX_RESPONSE_BYTES
         self.sent.append((url, json.loads(body)))
 
@@ -96,9 +103,15 @@ class Answers:
         return answer[1]
 
 
+def _handle(event: dict[str, Any], client: Any, answers: Answers) -> dict[str, Any]:
+    """The Lambda handler with ``client`` as every boto3 client, answering into ``answers``."""
+    handle = build_handler(PackageBaselinesSettings(), lambda service: client, answers)
+    return handle(event, FakeLambdaContext())  # type: ignore[arg-type]
+
+
 def _respond(event: dict[str, Any], registry: Registry) -> dict[str, Any]:
     answers = Answers()
-    check.respond(event, describe=registry.describe, put=answers)
+    _handle(event, registry.client, answers)
     (url, body) = answers.sent[0]
     assert url == event["ResponseURL"]
     assert (body["StackId"], body["RequestId"], body["LogicalResourceId"]) == (
@@ -128,7 +141,7 @@ def test_approved_version_with_its_baselines_is_accepted(registry: Registry) -> 
     assert data["DriftCheckBaselines.Explainability.Constraints.S3Uri"] == (
         "s3://example-bank-ml/shap/analysis_config.json"
     )
-    paths = {p for monitor in ALL_MONITORS for p in check.BASELINE_PATHS[monitor].values()}
+    paths = {p for monitor in ALL_MONITORS for p in vocabulary.BASELINE_PATHS[monitor].values()}
     assert paths <= set(data)
 
 
@@ -204,13 +217,15 @@ def test_a_refused_update_keeps_the_current_resource(registry: Registry) -> None
 # -- Delete and bad requests ----------------------------------------------------------------------
 
 
-def test_delete_succeeds_without_reading_the_registry() -> None:
-    def describe(arn: str) -> Any:
-        raise AssertionError(f"Delete must not describe {arn}")
+class _NoRegistry:
+    def describe_model_package(self, **request: Any) -> Any:
+        raise AssertionError(f"Delete must not describe {request}")
 
+
+def test_delete_succeeds_without_reading_the_registry() -> None:
     answers = Answers()
     event = request("delete")
-    check.respond(event, describe=describe, put=answers)
+    _handle(event, _NoRegistry(), answers)
     assert answers.only["Status"] == "SUCCESS"
     assert answers.only["PhysicalResourceId"] == event["PhysicalResourceId"]
 
@@ -227,23 +242,38 @@ def test_delete_succeeds_without_reading_the_registry() -> None:
 def test_a_malformed_request_is_still_answered(mutate: Any, message: str) -> None:
     event = request("create")
     mutate(event)
-    with pytest.raises(check.MalformedRequestError, match=message):
-        check.parse_request(event)
+    with pytest.raises(InvalidEventError, match=message):
+        parse_event(event, PackageBaselinesRequest)
     answers = Answers()
-    assert check.respond(event, describe=lambda arn: {}, put=answers) is None
+    result = _handle(event, _NoRegistry(), answers)
+    assert result["status"] == "FAILED"
     assert answers.only["Status"] == "FAILED"
+    # The stack events show which field is wrong, with the value and what is allowed
     assert "malformed" in answers.only["Reason"]
+    assert message in answers.only["Reason"]
+
+
+def test_a_malformed_delete_still_succeeds() -> None:
+    # Given a Delete without its properties: a stack must always be deletable
+    event = request("delete")
+    del event["ResourceProperties"]
+    answers = Answers()
+    _handle(event, _NoRegistry(), answers)
+    assert answers.only["Status"] == "SUCCESS"
+    assert answers.only["PhysicalResourceId"] == event["PhysicalResourceId"]
 
 
 def test_a_request_without_a_response_url_raises() -> None:
     event = request("create")
     del event["ResponseURL"]
-    with pytest.raises(check.MalformedRequestError, match="ResponseURL"):
-        check.respond(event, describe=lambda arn: {}, put=Answers())
+    answers = Answers()
+    with pytest.raises(InvalidEventError, match="field 'ResponseURL': got <missing>"):
+        _handle(event, _NoRegistry(), answers)
+    assert answers.sent == []
 
 
 def test_an_oversized_answer_becomes_a_refusal() -> None:
-    parsed = check.parse_request(request("create"))
+    parsed = parse_event(request("create"), PackageBaselinesRequest)
     huge = check.Response(
         status="SUCCESS", physical_resource_id="p", data={"x": "s3://b/" + "k" * 5000}
     )
@@ -255,15 +285,60 @@ def test_an_oversized_answer_becomes_a_refusal() -> None:
 # -- the Lambda entry point and the HTTPS answer ---------------------------------------------------
 
 
-def test_handler_reads_the_registry_and_answers(
-    registry: Registry, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_handler_reads_the_registry_and_answers(registry: Registry) -> None:
     arn = registry.register("PendingManualApproval", FULL_BASELINES)
     answers = Answers()
-    monkeypatch.setattr(check, "put_response", answers)
-    check.handler(request("create", ModelPackageArn=arn), object())
+    result = _handle(request("create", ModelPackageArn=arn), registry.client, answers)
     assert answers.only["Status"] == "FAILED"
     assert "not Approved" in answers.only["Reason"]
+    assert result == {
+        "status": "FAILED",
+        "physical_resource_id": arn,
+        "reason": answers.only["Reason"],
+    }
+
+
+# -- the decisions, on an in-memory registry ------------------------------------------------
+
+
+def _fake_registry(status: str, baselines: dict[str, Any]) -> tuple[FakeRegistry, str]:
+    arn = f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:model-package/{GROUP}/3"
+    registry = FakeRegistry()
+    registry.put(
+        {
+            "ModelPackageGroupName": GROUP,
+            "ModelPackageVersion": 3,
+            "ModelPackageArn": arn,
+            "ModelApprovalStatus": status,
+            "DriftCheckBaselines": baselines,
+        }
+    )
+    return registry, arn
+
+
+def test_the_check_names_each_missing_baseline_of_the_requested_monitors() -> None:
+    # Given an approved version with only data-quality baselines
+    registry, arn = _fake_registry(
+        "Approved", {"ModelDataQuality": FULL_BASELINES["ModelDataQuality"]}
+    )
+    parsed = parse_event(request("create", ModelPackageArn=arn), PackageBaselinesRequest)
+    # When the check decides for all four monitors
+    response = check.check(parsed, registry)
+    # Then it refuses naming the three missing families, keeping the requested order
+    assert response.status == "FAILED"
+    assert response.reason.index("model_quality") < response.reason.index("bias (")
+    assert "explainability (DriftCheckBaselines.Explainability" in response.reason
+    assert "data_quality (" not in response.reason
+
+
+def test_an_unreadable_version_is_refused_with_the_aws_error_code() -> None:
+    registry = FakeRegistry()
+    arn = f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:model-package/{GROUP}/7"
+    registry.unreadable[arn] = "AccessDeniedException"
+    parsed = parse_event(request("create", ModelPackageArn=arn), PackageBaselinesRequest)
+    response = check.check(parsed, registry)
+    assert response.status == "FAILED"
+    assert f"DescribeModelPackage of {arn} failed (AccessDeniedException" in response.reason
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
@@ -286,7 +361,7 @@ def test_the_answer_is_a_put_without_content_type() -> None:
     thread = threading.Thread(target=server.handle_request, daemon=True)
     thread.start()
     body = b'{"Status": "SUCCESS"}'
-    check.put_response(f"http://127.0.0.1:{server.server_port}/response?sig=1", body)
+    put_response(f"http://127.0.0.1:{server.server_port}/response?sig=1", body)
     thread.join(timeout=5)
     server.server_close()
     assert _Recorder.received == [("/response?sig=1", "", body)]
@@ -306,7 +381,7 @@ def test_the_construct_reads_the_attributes_the_function_writes() -> None:
 def test_fixture_requests_carry_what_the_construct_sends() -> None:
     # The construct sends ModelPackageArn and MonitorTypes; the fixtures must too.
     for kind in ("create", "update", "delete"):
-        parsed = check.parse_request(copy.deepcopy(request(kind)))
+        parsed = parse_event(copy.deepcopy(request(kind)), PackageBaselinesRequest)
         assert parsed.monitor_types == tuple(ALL_MONITORS)
 
 

@@ -15,6 +15,11 @@ _UNREADABLE_CODES = frozenset({"ValidationException", "ResourceNotFound", "Acces
 class PackageUnreadableError(Exception):
     """The version does not exist (any more) or may not be read; retrying will not help."""
 
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        """The AWS error code (``ValidationException`` for a version that does not exist)."""
+
 
 class ModelRegistry(Protocol):
     def describe_package(self, arn: str) -> ModelPackage:
@@ -34,7 +39,9 @@ class SageMakerRegistry:
         except ClientError as error:
             code = error_code(error)
             if code in _UNREADABLE_CODES:
-                raise PackageUnreadableError(f"DescribeModelPackage {arn}: {code}") from error
+                raise PackageUnreadableError(
+                    f"DescribeModelPackage {arn}: {code}", code=code
+                ) from error
             raise
         return ModelPackage.model_validate(response)
 
