@@ -75,6 +75,22 @@ def powertools_layer_parameter(
     return f"/aws/service/powertools/python/{architecture.name}/{runtime.name}/{version}"
 
 
+def powertools_layer(scope: Construct, layer_arn: str | None = None) -> lambda_.ILayerVersion:
+    """The Powertools layer every governance function runs with (child ``Powertools``):
+    ``layer_arn``, or by default the pinned release's, resolved by CloudFormation from
+    :func:`powertools_layer_parameter` (aws partition only)."""
+    return lambda_.LayerVersion.from_layer_version_arn(
+        scope,
+        "Powertools",
+        layer_arn
+        or cdk.Token.as_string(
+            cdk.CfnDynamicReference(
+                cdk.CfnDynamicReferenceService.SSM, powertools_layer_parameter()
+            )
+        ),
+    )
+
+
 # Final states of a processing job (botocore ProcessingJobStatus: InProgress | Completed |
 # Failed | Stopping | Stopped) that end a monitoring execution.
 MONITORING_RUN_FINAL_STATES = ("Completed", "Failed", "Stopped")
@@ -203,16 +219,7 @@ class GovernanceFunction(Construct):
                 f"reserved_concurrency must be at least 1 or None (got {reserved_concurrency}); "
                 "0 would stop the function from running at all"
             )
-        powertools = dependencies or lambda_.LayerVersion.from_layer_version_arn(
-            self,
-            "Powertools",
-            powertools_layer_arn
-            or cdk.Token.as_string(
-                cdk.CfnDynamicReference(
-                    cdk.CfnDynamicReferenceService.SSM, powertools_layer_parameter()
-                )
-            ),
-        )
+        powertools = dependencies or powertools_layer(self, powertools_layer_arn)
         self.function = lambda_.Function(
             self,
             "Resource",

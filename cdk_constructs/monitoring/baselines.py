@@ -38,7 +38,7 @@ from cdk_constructs.compliance.acknowledgments import (
     nag_string,
 )
 from cdk_constructs.encryption import IGovernanceKey
-from cdk_constructs.handlers import ARCHITECTURE, LAMBDA_ASSET, RUNTIME
+from cdk_constructs.handlers import ARCHITECTURE, LAMBDA_ASSET, RUNTIME, powertools_layer
 from cdk_constructs.identifiers import identifier
 from cdk_constructs.monitoring.images import MONITOR_TYPES
 from cdk_constructs.roles import ManagedPolicyRole
@@ -86,8 +86,10 @@ class PackageBaselinesProvider(Construct):
 
     In the given subnets and security group, X-Ray traced, its log group encrypted with
     ``logs_key`` (whose key policy must let CloudWatch Logs use it for the account's log
-    groups). Its role may describe exactly the package versions passed to
-    :meth:`grant_describe`. Use :meth:`of` to get the stack's one instance.
+    groups), with the Powertools layer of the other handlers (``powertools_layer_arn``, default
+    the pinned release's: :func:`cdk_constructs.handlers.powertools_layer`). Its role may
+    describe exactly the package versions passed to :meth:`grant_describe`. Use :meth:`of` to
+    get the stack's one instance.
     """
 
     def __init__(
@@ -99,6 +101,7 @@ class PackageBaselinesProvider(Construct):
         subnets: Sequence[ec2.ISubnet],
         security_group: ec2.ISecurityGroup,
         logs_key: IGovernanceKey | None = None,
+        powertools_layer_arn: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -124,6 +127,8 @@ class PackageBaselinesProvider(Construct):
             architecture=ARCHITECTURE,
             handler=HANDLER,
             code=lambda_.Code.from_asset(str(LAMBDA_ASSET), exclude=["**/__pycache__", "**/*.pyc"]),
+            layers=[powertools_layer(self, powertools_layer_arn)],
+            environment={"POWERTOOLS_SERVICE_NAME": construct_id},
             role=self.role,
             memory_size=256,
             timeout=cdk.Duration.seconds(60),
@@ -171,6 +176,7 @@ class PackageBaselinesProvider(Construct):
         subnets: Sequence[ec2.ISubnet],
         security_group: ec2.ISecurityGroup,
         logs_key: IGovernanceKey | None = None,
+        powertools_layer_arn: str | None = None,
     ) -> PackageBaselinesProvider:
         """The provider of ``scope``'s stack, created on first use (pass the stack itself when
         it is at hand: a stack's provider is then found without a call to the jsii runtime)."""
@@ -187,6 +193,7 @@ class PackageBaselinesProvider(Construct):
                 subnets=subnets,
                 security_group=security_group,
                 logs_key=logs_key,
+                powertools_layer_arn=powertools_layer_arn,
             )
         _PROVIDERS[stack] = found
         return found

@@ -357,6 +357,7 @@ def package_check(
             subnets=resources.subnets,
             security_group=resources.security_group,
             logs_key=resources.logs_key,
+            powertools_layer_arn=resources.powertools_layer_arn,
         ),
     )
     endpoint.serve_after(check.resource)

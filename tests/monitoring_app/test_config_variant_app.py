@@ -287,6 +287,43 @@ def test_default_handlers_reserve_nothing_and_use_the_pinned_layer(
         assert properties["Layers"] == [f"{{{{resolve:ssm:{parameter}}}}}"]
 
 
+def _package_checks(templates: Templates) -> dict[str, list[dict[str, Any]]]:
+    """The deploy-time package check's functions, by stack."""
+    return {
+        stack: found
+        for stack, template in templates.items()
+        if (
+            found := [
+                r["Properties"]
+                for r in template["Resources"].values()
+                if r["Type"] == "AWS::Lambda::Function"
+                and r["Properties"].get("Handler") == "governance.package_baselines.handler"
+            ]
+        )
+    }
+
+
+def test_the_package_check_runs_with_the_configured_layer(
+    variant_templates: Templates, default_assembly: Assembly
+) -> None:
+    # Its handler imports Powertools like the others, so it needs the same layer
+    regions = {f"example-bank-{e['name']}-": e["region"] for e in variant_data()["environments"]}
+    checks = _package_checks(variant_templates)
+    assert checks
+    for stack, functions in checks.items():
+        (region,) = [r for prefix, r in regions.items() if stack.startswith(prefix)]
+        assert [p["Layers"] for p in functions] == [[layer(region)]]
+    parameter = powertools_layer_parameter()
+    defaults = _package_checks(default_assembly.templates)
+    assert defaults
+    for functions in defaults.values():
+        for properties in functions:
+            assert properties["Layers"] == [f"{{{{resolve:ssm:{parameter}}}}}"]
+            assert properties["Environment"]["Variables"] == {
+                "POWERTOOLS_SERVICE_NAME": "PackageBaselinesProvider"
+            }
+
+
 @pytest.mark.parametrize("pins", ["requirements-dev.txt", "constraints.txt"])
 def test_layer_version_is_the_pinned_library(pins: str) -> None:
     pinned = {
