@@ -20,7 +20,6 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
@@ -28,11 +27,19 @@ from governance.contracts.parameters import Text
 from governance.data_access import aws
 from governance.data_access.evidence import EvidenceReader, S3EvidenceReader
 from governance.data_access.mlflow_runs import MlflowAppHistory, read_record
-from governance.lambda_runtime import ClientFactory, EnvironmentSettings, LambdaHandler
-from governance.logic.mlflow_history import MlflowHistory, locate, parse_record, relay
-
-logger = Logger()
-tracer = Tracer()
+from governance.lambda_runtime import (
+    ClientFactory,
+    EnvironmentSettings,
+    LambdaHandler,
+    observed_handler,
+)
+from governance.logic.mlflow_history import (
+    MlflowHistory,
+    RecordLocation,
+    locate,
+    parse_record,
+    relay,
+)
 
 
 class RelaySettings(EnvironmentSettings):
@@ -52,17 +59,19 @@ def build_handler(
     records = reader or S3EvidenceReader(client("s3"))
     app = history or MlflowAppHistory(settings.mlflow_tracking_arn)
 
-    def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        where = locate(event, bucket=settings.run_records_bucket)
-        logger.append_keys(record=where.uri, source_event_id=event.get("id"))
-        record = parse_record(read_record(records, where), where)
-        result = relay(record, where, app).as_dict()
-        logger.info("handled", extra={"result": result})
-        return result
+    def parse(event: dict[str, Any]) -> tuple[RecordLocation, object]:
+        return locate(event, bucket=settings.run_records_bucket), event.get("id")
 
-    traced: LambdaHandler = tracer.capture_lambda_handler(handle, capture_response=False)
-    logged: LambdaHandler = logger.inject_lambda_context(traced, clear_state=True)
-    return logged
+    def process(parsed: tuple[RecordLocation, object]) -> dict[str, Any]:
+        where, _ = parsed
+        return relay(parse_record(read_record(records, where), where), where, app).as_dict()
+
+    # No idempotency record: the MLflow run's governance.record tag is the duplicate marker.
+    return observed_handler(
+        parse=parse,
+        process=process,
+        log_keys=lambda parsed: {"record": parsed[0].uri, "source_event_id": parsed[1]},
+    )
 
 
 @cache
