@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import fcntl
+import gc
 import json
 import os
 import shutil
+import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +33,25 @@ os.environ.update(
 os.environ.setdefault("CDK_VALIDATION", "false")
 
 REPO = Path(__file__).resolve().parents[1]
+CDK = REPO / "node_modules" / ".bin" / "cdk"
+
+#: The context the pinned CDK CLI passes the app on every synth (its ``CDK_CONTEXT_JSON``), on
+#: top of cdk.json's: construct paths and asset metadata in the templates, the version-reporting
+#: ``AWS::CDK::Metadata`` resource, and validation findings reported rather than thrown (the app
+#: decides the exit status). An in-process ``cdk.App`` given ``cdk_context(**CLI_CONTEXT)``
+#: synthesizes the templates `cdk synth` writes.
+CLI_CONTEXT: dict[str, Any] = {
+    "aws:cdk:enable-path-metadata": True,
+    "aws:cdk:enable-asset-metadata": True,
+    "aws:cdk:version-reporting": True,
+    "aws:cdk:bundling-stacks": ["**"],
+    "@aws-cdk/core:failSynthOnValidationErrors": False,
+}
+
+# The suite allocates millions of short-lived objects (jsii round trips, templates as dicts):
+# fewer generation-0 collections, and nothing imported before the tests ran is scanned again
+# (gc.freeze in pytest_collection_finish below).
+gc.set_threshold(2000, 20, 100)
 
 
 def cdk_context(**overrides: Any) -> dict[str, Any]:
@@ -37,6 +59,15 @@ def cdk_context(**overrides: Any) -> dict[str, Any]:
     context: dict[str, Any] = json.loads((REPO / "cdk.json").read_text())["context"]
     context.update(overrides)
     return context
+
+
+def edited_default_config(folder: Path, name: str, old: str, new: str) -> Path:
+    """``folder/name``: the default config with its text ``old`` replaced by ``new``."""
+    path = folder / name
+    text = (REPO / "config" / "default.yaml").read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    return path
 
 
 @dataclass(frozen=True)
@@ -86,55 +117,145 @@ def deployments(config: GovernanceConfig) -> list[tuple[Environment, ModelConfig
     return served
 
 
-def _synth_default(outdir: Path) -> None:
-    """Synthesize the default config into ``outdir`` as the CLI would, packs on, report written."""
-    import aws_cdk as cdk
+def cli_env() -> dict[str, str]:
+    """The test process's environment for the CDK CLI, with aws-cdk-lib's CloudFormation
+    validation back on (this conftest turns it off for in-process synths)."""
+    env = {k: v for k, v in os.environ.items() if k != "CDK_VALIDATION"}
+    env.update(CDK_DISABLE_VERSION_CHECK="1", CDK_CLI_NOTICES="false")
+    return env
 
-    from cdk_constructs.compliance import register_compliance_packs, write_pack_manifest
-    from config import load_config
-    from governance_report.scopes import record_inventory
-    from stacks.governance_app import build_governance
 
-    app = cdk.App(
-        outdir=str(outdir),
-        # Path metadata as the CLI writes it, so tests can attribute resources to constructs.
-        context=cdk_context(
-            **{
-                "@aws-cdk/core:failSynthOnValidationErrors": False,
-                "aws:cdk:enable-path-metadata": True,
-            }
-        ),
+def cdk_synth(*args: str, outdir: Path) -> subprocess.CompletedProcess[str]:
+    """``cdk synth`` of this repository's app into ``outdir``, as a user runs it."""
+    return subprocess.run(
+        [str(CDK), "synth", "--quiet", "--no-notices", "-o", str(outdir), *args],
+        cwd=REPO,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
-    config = load_config()
-    built = build_governance(app, config)
-    register_compliance_packs(app)
-    app.synth()
-    write_pack_manifest(outdir)
-    record_inventory(built, [m.name for m in config.models], outdir)
+
+
+#: A template another organisation's synth left in the default synth's output folder: the
+#: synth must remove it (tests/app/test_cli.py checks that it did).
+LEFTOVER = "old-org-prod-models-00.template.json"
+
+
+@dataclass(frozen=True)
+class CliSynth:
+    """``cdk synth`` of the default config, the way a user runs it (validation on)."""
+
+    outdir: Path
+    returncode: int
+    stderr: str
+
+
+class _DefaultSynth:
+    """The session's one synth of the default config: the pinned CDK CLI's ``cdk synth`` with
+    aws-cdk-lib's validation and every compliance pack on, started in a background thread as
+    soon as the tests are collected. The CLI runs in processes of its own (Node and the app's
+    Python), so the tests that don't read it run meanwhile.
+
+    Under pytest-xdist every worker starts the thread and the workers share one synth through a
+    file lock in the run's common temporary folder: the first to take the lock synthesizes and
+    records the outcome, the others find the record and read the same folder.
+    """
+
+    def __init__(self, shared: Path) -> None:
+        self.outdir = shared / "default-cdk.out"
+        self._lock = shared / "default-cdk.out.lock"
+        self._outcome = shared / "default-cdk.out.outcome.json"
+        self._thread = threading.Thread(target=self._synthesize, name="default-cdk-synth")
+        self._error: BaseException | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _synthesize(self) -> None:
+        try:
+            with self._lock.open("w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+                if self._outcome.exists():
+                    return
+                shutil.rmtree(self.outdir, ignore_errors=True)
+                self.outdir.mkdir()
+                (self.outdir / LEFTOVER).write_text("{}")
+                if not CDK.exists():
+                    outcome = {"returncode": -1, "stderr": f"{CDK} is missing: run `make setup`"}
+                else:
+                    done = cdk_synth(outdir=self.outdir)
+                    outcome = {"returncode": done.returncode, "stderr": done.stderr}
+                partial = self._outcome.with_suffix(".partial")
+                partial.write_text(json.dumps(outcome))
+                partial.rename(self._outcome)
+        except BaseException as error:  # re-raised in the test that waits for the synth
+            self._error = error
+
+    def result(self) -> CliSynth:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        outcome = json.loads(self._outcome.read_text())
+        return CliSynth(self.outdir, outcome["returncode"], outcome["stderr"])
+
+
+#: Modules carrying these markers run first, longest first: under ``--dist loadfile`` (and
+#: pyproject's ``--no-loadscope-reorder``, which keeps this order) each goes to a worker while
+#: the other worker runs the many short modules, so the two finish together instead of one
+#: worker starting a minutes-long module when the other is nearly done.
+_FIRST = ("scale", "slow")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank: dict[str, int] = {}
+    for item in items:
+        marks = {mark.name for mark in item.iter_markers()}
+        item_rank = next((i for i, name in enumerate(_FIRST) if name in marks), len(_FIRST))
+        module = item.nodeid.split("::", 1)[0]
+        rank[module] = min(rank.get(module, item_rank), item_rank)
+    order = {item.nodeid: index for index, item in enumerate(items)}
+    items.sort(key=lambda item: (rank[item.nodeid.split("::", 1)[0]], order[item.nodeid]))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # Everything imported so far (aws_cdk, the app, pydantic models) lives as long as the
+    # process: keep it out of every later collection.
+    gc.freeze()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def default_synth_started(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> _DefaultSynth | None:
+    """Starts the default synth before this process's first test, when any collected test reads
+    it (``default_cli_synth``, directly or through ``default_assembly``)."""
+    if not any("default_cli_synth" in item.fixturenames for item in request.session.items):
+        return None
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        shared = tmp_path_factory.mktemp("default-synth")
+    else:
+        shared = tmp_path_factory.getbasetemp().parent
+    synth = _DefaultSynth(shared)
+    synth.start()
+    return synth
 
 
 @pytest.fixture(scope="session")
-def default_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
-    """The default config synthesized once per test run, compliance packs on, report written.
+def default_cli_synth(default_synth_started: _DefaultSynth | None) -> CliSynth:
+    """The session's ``cdk synth`` of the default config (see ``_DefaultSynth``), whether it
+    passed or failed. Tests only read its folder."""
+    assert default_synth_started is not None, "the default synth was not started"
+    return default_synth_started.result()
 
-    Under pytest-xdist the workers share one synth: the first to need it synthesizes into the
-    run's common temporary folder under an exclusive lock, the others wait and read it (the
-    synth is the most expensive fixture, and the tests only read its output).
-    """
-    if os.environ.get("PYTEST_XDIST_WORKER") is None:
-        outdir = tmp_path_factory.mktemp("cdk.out")
-        _synth_default(outdir)
-    else:
-        shared = tmp_path_factory.getbasetemp().parent
-        outdir = shared / "default-cdk.out"
-        with (shared / "default-cdk.out.lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-            done = shared / "default-cdk.out.done"
-            if not done.exists():
-                shutil.rmtree(outdir, ignore_errors=True)  # a synth that failed half-way
-                outdir.mkdir()
-                _synth_default(outdir)
-                done.touch()
+
+@pytest.fixture(scope="session")
+def default_assembly(default_cli_synth: CliSynth) -> Assembly:
+    """The default config as `cdk synth` writes it: templates (with path metadata) and the
+    validation report of every compliance pack."""
+    assert default_cli_synth.returncode == 0, default_cli_synth.stderr[-3000:]
+    outdir = default_cli_synth.outdir
     templates = {
         path.name.removesuffix(".template.json"): json.loads(path.read_text())
         for path in outdir.glob("*.template.json")

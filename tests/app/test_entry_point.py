@@ -1,0 +1,130 @@
+"""The entry point, ``app.main()``, run in this process with what the CLI passes: bad input ends
+in exit status 1 and one clear message, never an exception, and nothing deployable is left.
+(tests/app/test_cli.py runs the same entry point through the pinned CDK CLI; a subprocess per
+case cost seconds of imports each.)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CLI_CONTEXT, cdk_context, edited_default_config
+
+
+@dataclass(frozen=True)
+class AppRun:
+    status: int
+    stderr: str
+
+
+def _run_app(context: dict[str, str], outdir: Path, capsys: pytest.CaptureFixture[str]) -> AppRun:
+    """The real entry point, in this process, with what the CLI passes (cdk.json's feature flags
+    plus the -c values): bad input must end in a status and a message, never an exception."""
+    import aws_cdk as cdk
+
+    from app import main
+
+    capsys.readouterr()
+    app = cdk.App(outdir=str(outdir), context=cdk_context(**CLI_CONTEXT, **context))
+    status = main(app)
+    return AppRun(status=status, stderr=capsys.readouterr().err)
+
+
+def test_an_instance_type_that_does_not_exist_fails_the_synth(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a config serving on ml.m5.huge, which SageMaker does not offer. Whichever check
+    # catches it (the config's instance-type list, or CloudFormation validation's warning
+    # W3030 that used to exit 0), the synth fails.
+    config = edited_default_config(
+        tmp_path, "huge.yaml", "instance_type: ml.m5.xlarge", "instance_type: ml.m5.huge"
+    )
+    outdir = tmp_path / "out"
+    # When
+    result = _run_app({"config": str(config)}, outdir, capsys)
+    # Then
+    assert result.status != 0, result.stderr[-3000:]
+    assert "ml.m5.huge" in result.stderr  # the finding or the config error names the value
+    assert not (outdir / "manifest.json").exists()
+    assert not list(outdir.glob("*.template.json"))
+    assert not (outdir / "governance-inventory.json").exists()
+
+
+def test_unknown_context_key_is_rejected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = _run_app({"confg": "org.yaml"}, tmp_path, capsys)
+    assert result.status == 1
+    assert "unknown context key(s) ['confg']" in result.stderr
+    assert "this app accepts: config" in result.stderr
+
+
+def test_bad_config_is_one_clear_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = edited_default_config(tmp_path, "org.yaml", "risk_tier: high", "risk_tier: extreme")
+    result = _run_app({"config": str(bad)}, tmp_path / "out", capsys)
+    assert result.status == 1
+    assert "models[0].risk_tier" in result.stderr
+    assert "'extreme'" in result.stderr
+    assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_bad_price_table_is_one_clear_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prices = tmp_path / "prices.json"
+    prices.write_text('{"kind": "mine", "sources": {}, "prices": []}')
+    result = _run_app({"prices": str(prices)}, tmp_path / "out", capsys)
+    assert result.status == 1
+    assert f"price table {prices}: sources" in result.stderr
+
+
+def test_clarify_config_the_sdk_rejects_stops_synth_clearly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a config that makes the protected attribute free text, which Clarify cannot use as
+    # a facet (the configuration model checks it, once)
+    bad = edited_default_config(
+        tmp_path,
+        "org.yaml",
+        "{name: gender, type: categorical}",
+        "{name: gender, type: text}",
+    )
+    # When the app synthesizes, Then it stops with one message naming the model and facet
+    result = _run_app({"config": str(bad)}, tmp_path / "out", capsys)
+    assert result.status == 1, result.stderr[-2000:]
+    assert "models[0].bias.facet" in result.stderr
+    assert "gender" in result.stderr
+    assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_a_construct_warning_such_as_a_limit_fails_the_synth(tmp_path: Path) -> None:
+    # Given the default app plus a construct warning, as a limits check reports one
+    import aws_cdk as cdk
+
+    from app import main
+
+    outdir = tmp_path / "cdk.out"
+    app = cdk.App(
+        outdir=str(outdir),
+        context=cdk_context(**CLI_CONTEXT),
+    )
+    extra = cdk.Stack(app, "limits-probe")
+    cdk.Annotations.of(extra).add_warning_v2(
+        "Limits::TemplateSize", "template is 1,064,780 bytes; CloudFormation accepts 1,000,000"
+    )
+    # When the real entry point synthesizes it
+    status = main(app)
+    # Then the warning fails the synth, nothing deployable is left, and the report says why
+    assert status == 1
+    assert not (outdir / "manifest.json").exists()
+    assert not list(outdir.glob("*.template.json"))
+    report = json.loads((outdir / "validation-report.json").read_text())
+    assert any(p["pluginName"] == "Construct Annotations" for p in report["pluginReports"])
+    page = (outdir / "governance-report" / "report.md").read_text()
+    assert "synth failed: 1 open finding (Construct Annotations Limits::TemplateSize)" in page
