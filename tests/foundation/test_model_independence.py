@@ -2,8 +2,9 @@
 
 Adding, removing or reordering models must leave the foundation's template byte-identical, so
 adding a model never redeploys the foundation or any persona's policy. (The comparison leaves
-out the CLI's ``CDKMetadata`` resource, which names constructs and plugins, never models.) The 500-model scale test
-(tests/scale) checks the same with every model deployed and monitored.
+out the CLI's ``CDKMetadata`` resource, which names constructs and plugins, never models.) The
+500-model scale test (tests/scale) checks the same with every model deployed and monitored, on
+the whole template.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from config import load_config
 from config.model import GovernanceConfig
 from stacks.governance_app import build_governance
 from stacks.placement import DEFAULT_RESOURCE_BUDGET
-from tests.conftest import Assembly, cdk_context
+from tests.conftest import CLI_CONTEXT, Assembly, cdk_context
 
 pytestmark = pytest.mark.scale
 
@@ -59,12 +59,9 @@ def scale(tmp_path_factory: pytest.TempPathFactory) -> ScaleAssembly:
     outdir = folder / "cdk.out"
     app = cdk.App(
         outdir=str(outdir),
-        context=cdk_context(
-            **{
-                "@aws-cdk/core:failSynthOnValidationErrors": False,
-                "aws:cdk:enable-path-metadata": True,
-            }
-        ),
+        # What `cdk synth` passes, so the foundation compares byte for byte with the session's
+        # CLI synth of the default config and the models stacks carry the CLI's CDKMetadata.
+        context=cdk_context(**CLI_CONTEXT),
     )
     build_governance(app, config)
     register_compliance_packs(app)
