@@ -1,5 +1,5 @@
-"""Config variants on one bare stack: no account/region (per-region images), a custom quality
-floor, an hourly schedule."""
+"""On bare stacks: the monitors of a stack with no account or region (images from a per-region
+mapping), and config variants (a custom quality floor, an hourly schedule)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,34 @@ from tests.monitoring_constructs.test_serving_and_monitors import monitoring_sta
 
 
 @pytest.fixture(scope="module")
+def agnostic_template() -> dict[str, Any]:
+    """One model's Model Monitor jobs on a bare stack with no account or region, and only what
+    the monitors need: the endpoint they watch and the shared network, keys, buckets and role."""
+    config = load_config()
+    high_risk = config.models[0]  # all four monitors: the model-monitor and clarify images
+    app = cdk.App(context=cdk_context())
+    stack = cdk.Stack(app, "Agnostic")  # no env: account and region are tokens
+    shared = monitoring_stack(stack)
+    model = high_risk.for_environment(
+        config.environments[0],
+        partition=stack.partition,
+        region=stack.region,
+        account=stack.account,
+    )
+    ModelMonitorEngine().deploy(
+        stack,
+        model=monitored_model(model, config.governance),
+        endpoint=shared.endpoint(f"{model.name}-endpoint", model, "prod"),
+        resources=shared.resources(),
+    )
+    template: dict[str, Any] = app.synth().get_stack_by_name("Agnostic").template
+    return template
+
+
+@pytest.fixture(scope="module")
 def models_template() -> dict[str, Any]:
-    """Two deployed models on one bare stack with no account or region: what a models stack
-    holds for them (endpoints, Model Monitor jobs, alarms), without the rest of the app."""
+    """Two deployed models in their variants on one bare stack: what a models stack holds for
+    them (endpoints, Model Monitor jobs, alarms), without the rest of the app."""
     base = load_config()
     credit, churn = base.models[0], base.models[1]
     assert churn.deployment is not None
@@ -37,11 +62,15 @@ def models_template() -> dict[str, Any]:
             ),
         }
     )
-    app = cdk.App(context=cdk_context())
-    stack = cdk.Stack(app, "Agnostic")  # no env: account and region are tokens
-    shared = monitoring_stack(stack)
-    topic = sns.Topic(stack, "Alerts")
     environment = base.environments[0]
+    app = cdk.App(context=cdk_context())
+    stack = cdk.Stack(
+        app,
+        "Variants",
+        env=cdk.Environment(account=environment.account, region=environment.region),
+    )
+    shared = monitoring_stack(stack, zones=[f"{environment.region}a", f"{environment.region}b"])
+    topic = sns.Topic(stack, "Alerts")
     for configured in (credit, churn):
         model = configured.for_environment(
             environment, partition=stack.partition, region=stack.region, account=stack.account
@@ -61,19 +90,19 @@ def models_template() -> dict[str, Any]:
             ),
             topic=topic,
         )
-    template: dict[str, Any] = app.synth().get_stack_by_name("Agnostic").template
+    template: dict[str, Any] = app.synth().get_stack_by_name("Variants").template
     return template
 
 
-def test_monitor_images_come_from_a_region_mapping(models_template: dict[str, Any]) -> None:
-    mappings = models_template.get("Mappings", {})
+def test_monitor_images_come_from_a_region_mapping(agnostic_template: dict[str, Any]) -> None:
+    mappings = agnostic_template.get("Mappings", {})
     assert len(mappings) == 2  # model-monitor and clarify images
     for mapping in mappings.values():
         assert "eu-west-1" in mapping
         assert len(mapping) > 20
     job = next(
         r
-        for r in models_template["Resources"].values()
+        for r in agnostic_template["Resources"].values()
         if r["Type"] == "AWS::SageMaker::DataQualityJobDefinition"
     )
     image = job["Properties"]["DataQualityAppSpecification"]["ImageUri"]
