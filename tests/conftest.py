@@ -125,7 +125,7 @@ def cli_env() -> dict[str, str]:
     return env
 
 
-def cdk_synth(*args: str, outdir: Path) -> subprocess.CompletedProcess[str]:
+def _cdk_synth(*args: str, outdir: Path) -> subprocess.CompletedProcess[str]:
     """``cdk synth`` of this repository's app into ``outdir``, as a user runs it."""
     return subprocess.run(
         [str(CDK), "synth", "--quiet", "--no-notices", "-o", str(outdir), *args],
@@ -185,7 +185,7 @@ class _DefaultSynth:
                 if not CDK.exists():
                     outcome = {"returncode": -1, "stderr": f"{CDK} is missing: run `make setup`"}
                 else:
-                    done = cdk_synth(outdir=self.outdir)
+                    done = _cdk_synth(outdir=self.outdir)
                     outcome = {"returncode": done.returncode, "stderr": done.stderr}
                 partial = self._outcome.with_suffix(".partial")
                 partial.write_text(json.dumps(outcome))

@@ -5,7 +5,7 @@ turns it off for speed). The session's synth of the default config (``default_cl
 tests/conftest.py) is one of them: the suite's template tests read its output. A failed synth,
 whatever failed, leaves no manifest, template, inventory or stale report: nothing
 ``cdk deploy`` or ``cdk ls --app cdk.out`` could use. The bad-input cases run the same entry
-point in this process (tests/app/test_entry_point.py).
+point in this process (tests/app/test_entry_point.py); make passes a bad config to it here.
 """
 
 from __future__ import annotations
@@ -19,79 +19,14 @@ import pytest
 
 from governance_report.assembly import load_assembly
 from tests.conftest import (
-    CDK,
     LEFTOVER,
     REPO,
     CliSynth,
-    cdk_synth,
     cli_env,
     edited_default_config,
 )
 
 pytestmark = pytest.mark.slow
-
-
-def _nothing_deployable(outdir: Path) -> None:
-    assert not (outdir / "manifest.json").exists()
-    assert not list(outdir.glob("*.template.json"))
-    assert not (outdir / "governance-inventory.json").exists()
-    listed = subprocess.run(
-        [str(CDK), "ls", "--app", str(outdir)],
-        cwd=REPO,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert listed.returncode != 0 or not listed.stdout.strip(), listed.stdout
-
-
-def test_cli_synth_writes_templates_inventory_and_report(default_cli_synth: CliSynth) -> None:
-    # Given an output folder holding another organisation's template (conftest's LEFTOVER),
-    # When `cdk synth` ran the default config into it
-    result, outdir = default_cli_synth, default_cli_synth.outdir
-    # Then
-    assert result.returncode == 0, result.stderr[-3000:]
-    manifest = json.loads((outdir / "manifest.json").read_text())
-    stacks = [a for a in manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack"]
-    assert stacks
-    report = json.loads((outdir / "validation-report.json").read_text())
-    assert all(not r.get("violations") for r in report["pluginReports"])
-    # cdk synth alone renders the report (make synth adds nothing to it)
-    assert (outdir / "governance-inventory.json").is_file()
-    assert "credit-default" in (outdir / "governance-report" / "report.md").read_text()
-    page = (outdir / "governance-report" / "report.html").read_text()
-    assert "Models at a glance" in page
-    assert load_assembly(outdir).inventory is not None  # the report reads the assembly with it
-    assert not (outdir / LEFTOVER).exists()
-    assert (
-        not (REPO / "cdk.context.json").exists()
-        or json.loads((REPO / "cdk.context.json").read_text()) == {}
-    ), "synth must not need context lookups (they call AWS)"
-
-
-def test_missing_config_file_fails_clearly_and_leaves_nothing_valid(
-    default_cli_synth: CliSynth, tmp_path: Path
-) -> None:
-    # Given an output folder holding a previous, valid synth and its report (the session's
-    # synth without its asset folders, which the session's other tests still read)
-    outdir = tmp_path / "cdk.out"
-    shutil.copytree(
-        default_cli_synth.outdir, outdir, ignore=shutil.ignore_patterns("asset.*", LEFTOVER)
-    )
-    assert (outdir / "manifest.json").exists()
-    assert list(outdir.glob("*.template.json"))
-    assert (outdir / "governance-report" / "report.html").exists()
-    # When synth runs with a config path that does not exist
-    result = cdk_synth("-c", "config=does/not/exist.yaml", outdir=outdir)
-    # Then it fails with one clear message, no traceback, and nothing that looks valid
-    assert result.returncode != 0
-    assert "config file not found: does/not/exist.yaml" in result.stderr
-    assert "Traceback" not in result.stderr
-    _nothing_deployable(outdir)
-    assert not (outdir / "governance-report").exists(), "a stale report survived"
-    assert not (outdir / "validation-report.json").exists()
 
 
 def test_make_synth_takes_a_config_path_with_a_space(tmp_path: Path) -> None:
@@ -121,3 +56,27 @@ def test_make_synth_takes_a_config_path_with_a_space(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert f"invalid governance config {config}" in result.stderr
     assert "models[0].risk_tier" in result.stderr
+
+
+def test_cli_synth_writes_templates_inventory_and_report(default_cli_synth: CliSynth) -> None:
+    # Given an output folder holding another organisation's template (conftest's LEFTOVER),
+    # When `cdk synth` ran the default config into it
+    result, outdir = default_cli_synth, default_cli_synth.outdir
+    # Then
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    stacks = [a for a in manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack"]
+    assert stacks
+    report = json.loads((outdir / "validation-report.json").read_text())
+    assert all(not r.get("violations") for r in report["pluginReports"])
+    # cdk synth alone renders the report (make synth adds nothing to it)
+    assert (outdir / "governance-inventory.json").is_file()
+    assert "credit-default" in (outdir / "governance-report" / "report.md").read_text()
+    page = (outdir / "governance-report" / "report.html").read_text()
+    assert "Models at a glance" in page
+    assert load_assembly(outdir).inventory is not None  # the report reads the assembly with it
+    assert not (outdir / LEFTOVER).exists()
+    assert (
+        not (REPO / "cdk.context.json").exists()
+        or json.loads((REPO / "cdk.context.json").read_text()) == {}
+    ), "synth must not need context lookups (they call AWS)"

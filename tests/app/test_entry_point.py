@@ -7,12 +7,26 @@ case cost seconds of imports each.)
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CLI_CONTEXT, cdk_context, edited_default_config
+from tests.conftest import (
+    CDK,
+    CLI_CONTEXT,
+    LEFTOVER,
+    REPO,
+    CliSynth,
+    cdk_context,
+    cli_env,
+    edited_default_config,
+)
+
+# One case synthesizes the whole default app in this process: scheduled first.
+pytestmark = pytest.mark.slow
 
 
 @dataclass(frozen=True)
@@ -32,6 +46,22 @@ def _run_app(context: dict[str, str], outdir: Path, capsys: pytest.CaptureFixtur
     app = cdk.App(outdir=str(outdir), context=cdk_context(**CLI_CONTEXT, **context))
     status = main(app)
     return AppRun(status=status, stderr=capsys.readouterr().err)
+
+
+def _nothing_deployable(outdir: Path) -> None:
+    assert not (outdir / "manifest.json").exists()
+    assert not list(outdir.glob("*.template.json"))
+    assert not (outdir / "governance-inventory.json").exists()
+    listed = subprocess.run(
+        [str(CDK), "ls", "--app", str(outdir)],
+        cwd=REPO,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert listed.returncode != 0 or not listed.stdout.strip(), listed.stdout
 
 
 def test_an_instance_type_that_does_not_exist_fails_the_synth(
@@ -128,3 +158,27 @@ def test_a_construct_warning_such_as_a_limit_fails_the_synth(tmp_path: Path) -> 
     assert any(p["pluginName"] == "Construct Annotations" for p in report["pluginReports"])
     page = (outdir / "governance-report" / "report.md").read_text()
     assert "synth failed: 1 open finding (Construct Annotations Limits::TemplateSize)" in page
+
+
+def test_missing_config_file_fails_clearly_and_leaves_nothing_valid(
+    default_cli_synth: CliSynth, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an output folder holding a previous, valid synth and its report (a copy of the
+    # session's `cdk synth` without its asset folders; last in this module, so the synth has
+    # had time to finish)
+    outdir = tmp_path / "cdk.out"
+    shutil.copytree(
+        default_cli_synth.outdir, outdir, ignore=shutil.ignore_patterns("asset.*", LEFTOVER)
+    )
+    assert (outdir / "manifest.json").exists()
+    assert list(outdir.glob("*.template.json"))
+    assert (outdir / "governance-report" / "report.html").exists()
+    # When synth runs with a config path that does not exist
+    result = _run_app({"config": "does/not/exist.yaml"}, outdir, capsys)
+    # Then it fails with one clear message, no traceback, and nothing that looks valid
+    assert result.status == 1
+    assert "config file not found: does/not/exist.yaml" in result.stderr
+    assert "Traceback" not in result.stderr
+    _nothing_deployable(outdir)
+    assert not (outdir / "governance-report").exists(), "a stale report survived"
+    assert not (outdir / "validation-report.json").exists()

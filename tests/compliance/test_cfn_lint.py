@@ -35,4 +35,5 @@ def test_cfn_lint_would_catch_an_error() -> None:
     assert any(m.rule.id.startswith("E3") for m in results)
 
 
-pytestmark = pytest.mark.filterwarnings("ignore")
+# Schema validation of every template takes about ten CPU seconds: scheduled first.
+pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.slow]

@@ -21,6 +21,9 @@ from config.model import GovernanceConfig
 from stacks.governance_app import build_governance
 from tests.conftest import CLI_CONTEXT, Assembly, cdk_context
 
+# Four synths of the app (three variants and the organisation-level change): scheduled first.
+pytestmark = pytest.mark.slow
+
 # Every environment's foundation (prod on Model Monitor, dev on the Evidently engine)
 FOUNDATIONS = [
     f"example-bank-{e.name}-foundation.template.json" for e in load_config().environments

@@ -27,6 +27,9 @@ from cdk_constructs.monitoring.evidently_engine import (
     job_code_bundle,
 )
 
+# The job's interpreter imports pandas, evidently and mlflow and runs every check.
+pytestmark = pytest.mark.slow
+
 DRIVER = r"""
 import json, sys
 import numpy as np, pandas as pd
