@@ -489,7 +489,7 @@ CLAIMS: tuple[Claim, ...] = (
         "any unacknowledged finding fails synth",
         elsewhere="aws-cdk-lib's validation (failSynthOnValidationErrors) with every "
         "Governance rule at error level; tests/compliance/test_public_packs.py and "
-        "tests/app/test_cli.py.",
+        "tests/app/test_entry_point.py (a construct warning fails the synth).",
     ),
     Claim(
         "GATE-2",
