@@ -10,7 +10,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from cdk_constructs import defaults
+from cdk_constructs import defaults, plain
 from cdk_constructs.arns import format_arn
 from cdk_constructs.encryption import IGovernanceKey
 from cdk_constructs.props import RegisteredModel
@@ -109,13 +109,16 @@ class GovernedModelPackageGroup(Construct):
         if model.consumer_accounts:
             stack = cdk.Stack.of(self)
             policy = consumer_policy(model, stack)
-        self.resource = sagemaker.CfnModelPackageGroup(
+        self.resource = plain.l1(
+            sagemaker.CfnModelPackageGroup,
             self,
             "Resource",
-            model_package_group_name=self.group_name,
-            model_package_group_description=group_description(self.group_name),
-            model_package_group_policy=policy,
-            tags=model.identity.governance_tags(),
+            {
+                "modelPackageGroupName": self.group_name,
+                "modelPackageGroupDescription": group_description(self.group_name),
+                "modelPackageGroupPolicy": policy,
+                "tags": plain.tags(model.identity.governance_tags()),
+            },
         )
         self.resource.apply_removal_policy(defaults.REMOVAL_POLICY)
 
@@ -210,23 +213,22 @@ class GovernedModelCard(Construct):
         self.content = model_card_content(model, organisation)
         validate_model_card_content(self.content)
         c = self.content
-        self.resource = sagemaker.CfnModelCard(
+        # The content's sections and fields in the L1's jsii names (cdk_constructs/plain.py);
+        # the custom details are a string map, written as they are.
+        self.resource = plain.l1(
+            sagemaker.CfnModelCard,
             self,
             "Resource",
-            model_card_name=model.identity.name,
-            model_card_status="Draft",
-            content=sagemaker.CfnModelCard.ContentProperty(
-                model_overview=sagemaker.CfnModelCard.ModelOverviewProperty(**c["model_overview"]),
-                intended_uses=sagemaker.CfnModelCard.IntendedUsesProperty(**c["intended_uses"]),
-                business_details=sagemaker.CfnModelCard.BusinessDetailsProperty(
-                    **c["business_details"]
-                ),
-                additional_information=sagemaker.CfnModelCard.AdditionalInformationProperty(
-                    **c["additional_information"]
-                ),
-            ),
-            security_config=sagemaker.CfnModelCard.SecurityConfigProperty(kms_key_id=key.key_arn),
-            tags=model.identity.governance_tags(),
+            {
+                "modelCardName": model.identity.name,
+                "modelCardStatus": "Draft",
+                "content": {
+                    plain.camel(section): {plain.camel(key): value for key, value in fields.items()}
+                    for section, fields in c.items()
+                },
+                "securityConfig": {"kmsKeyId": key.key_arn},
+                "tags": plain.tags(model.identity.governance_tags()),
+            },
         )
         self.resource.apply_removal_policy(defaults.REMOVAL_POLICY)
         # SageMaker encrypts the card with the caller's credentials, not as its own service

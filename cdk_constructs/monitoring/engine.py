@@ -26,7 +26,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from cdk_constructs import tags
+from cdk_constructs import plain, tags
 from cdk_constructs.alerts import IAlerts
 from cdk_constructs.encryption import IGovernanceKey
 from cdk_constructs.identifiers import identifier, known_region
@@ -74,9 +74,9 @@ AnalysisConfigBuilder = Callable[[MonitoredModel, Any], dict[str, Any]]
 class MonitorKind:
     """How one monitor type becomes a CloudFormation job definition.
 
-    The job definition's properties and property classes are named after ``monitoring_type``
-    (``ModelBias`` -> ``model_bias_app_specification``, ``ModelBiasAppSpecificationProperty``;
-    CloudFormation resource specification, ``AWS::SageMaker::<type>JobDefinition``).
+    The job definition's properties are named after ``monitoring_type`` (``ModelBias`` ->
+    ``ModelBiasAppSpecification``; CloudFormation resource specification,
+    ``AWS::SageMaker::<type>JobDefinition``).
     """
 
     monitor_type: MonitorType
@@ -102,17 +102,10 @@ class MonitorKind:
         """``MonitoringScheduleConfig.MonitoringType``, also the job definition's name stem."""
         return MONITOR_JOB_TYPES[ContractMonitorType(self.monitor_type)].monitoring_type
 
-    def property_class(self, stem: str) -> Any:
-        """``<MonitoringType><stem>Property`` of the L1 class: ``ModelBiasJobInputProperty``."""
-        return getattr(self.job_definition, f"{self.monitoring_type}{stem}Property")
-
-    def property_name(self, stem: str) -> str:
-        """``<monitoring_type>_<stem>`` in snake case, e.g. ``model_bias_job_input``."""
-        return f"{_snake(self.monitoring_type)}_{stem}"
-
-
-def _snake(pascal: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", pascal).lower()
+    def jsii_name(self, stem: str) -> str:
+        """``<monitoringType><Stem>`` as the jsii runtime names the L1's prop, e.g.
+        ``modelBiasJobInput`` for ``JobInput``."""
+        return f"{self.monitoring_type[0].lower()}{self.monitoring_type[1:]}{stem}"
 
 
 def _bias_settings_of(model: MonitoredModel) -> BiasSettings:
@@ -415,8 +408,8 @@ class _ModelMonitors(Construct):
             )
         return mapping.find_in_map(Aws.REGION, "uri")
 
-    def _tags(self, monitor_type: MonitorType) -> list[Any]:
-        return self.model.identity.tags(**{tags.MONITOR_TYPE: _dashed(monitor_type)})
+    def _tags(self, monitor_type: MonitorType) -> list[dict[str, str]]:
+        return plain.tags(self.model.identity.tags(**{tags.MONITOR_TYPE: _dashed(monitor_type)}))
 
     def _config_asset(self, name: str, config: dict[str, Any]) -> s3_assets.Asset:
         """Ship an analysis config as a single-file asset (the job reads the JSON itself)."""
@@ -459,19 +452,19 @@ class _ModelMonitors(Construct):
         settings = self._settings(kind)
 
         app_specification: dict[str, Any] = {
-            "image_uri": self._image(image_kind_for(monitor_type)),
+            "imageUri": self._image(image_kind_for(monitor_type)),
             "environment": dict(MONITOR_ENVIRONMENT),
         }
         if kind.needs_problem_type:
-            app_specification["problem_type"] = self.model.problem_type.value
+            app_specification["problemType"] = self.model.problem_type.value
         if kind.analysis_config is not None:
             config = kind.analysis_config(self.model, settings)
-            app_specification["config_uri"] = self._config_asset(monitor_type, config).s3_object_url
+            app_specification["configUri"] = self._config_asset(monitor_type, config).s3_object_url
 
         endpoint_input: dict[str, Any] = {
-            "endpoint_name": self.endpoint.endpoint_name,
-            "local_path": ENDPOINT_LOCAL_PATH,
-            **self._endpoint_attributes(kind, settings),
+            "endpointName": self.endpoint.endpoint_name,
+            "localPath": ENDPOINT_LOCAL_PATH,
+            **{plain.camel(k): v for k, v in self._endpoint_attributes(kind, settings).items()},
         }
         job_input: dict[str, Any] = {}
         if kind.needs_ground_truth:
@@ -479,64 +472,59 @@ class _ModelMonitors(Construct):
             # that arrive after the predictions are still joined (AWS docs, "Schedule model
             # quality monitoring jobs", model monitor offsets; bias drift uses the same offsets).
             ground_truth = self.model.labels
-            endpoint_input["start_time_offset"] = ground_truth.start_time_offset
-            endpoint_input["end_time_offset"] = ground_truth.end_time_offset
-            job_input["ground_truth_s3_input"] = cls.MonitoringGroundTruthS3InputProperty(
-                s3_uri=ground_truth.s3_uri
-            )
-        job_input["endpoint_input"] = cls.EndpointInputProperty(**endpoint_input)
+            endpoint_input["startTimeOffset"] = ground_truth.start_time_offset
+            endpoint_input["endTimeOffset"] = ground_truth.end_time_offset
+            job_input["groundTruthS3Input"] = {"s3Uri": ground_truth.s3_uri}
+        job_input["endpointInput"] = endpoint_input
 
         baseline_config = {
-            f"{file}_resource": getattr(cls, f"{file.title()}ResourceProperty")(
-                s3_uri=self.baselines.uri(monitor_type, file)
-            )
+            f"{file}Resource": {"s3Uri": self.baselines.uri(monitor_type, file)}
             for file in kind.baseline_files
         }
         output_uri = r.reports.s3_uri(f"{self.endpoint.endpoint_name}/{_dashed(monitor_type)}/")
-        job: CfnResource = cls(
+        # The L1's props as plain data (cdk_constructs/plain.py): the struct classes of a job
+        # definition cost several ms of Python each, the same object is built in Node.
+        job: CfnResource = plain.l1(
+            cls,
             self,
             kind.construct_id,
-            role_arn=identifier(r.role, "role_arn"),
-            job_resources=cls.MonitoringResourcesProperty(
-                cluster_config=cls.ClusterConfigProperty(
-                    instance_count=1,
-                    instance_type=self.model.monitor_instance_type,
-                    volume_size_in_gb=self.engine.volume_size_gb,
-                    volume_kms_key_id=r.key.key_arn,
-                )
-            ),
-            network_config=cls.NetworkConfigProperty(
-                enable_network_isolation=kind.network_isolation,
-                enable_inter_container_traffic_encryption=True,
-                vpc_config=cls.VpcConfigProperty(
-                    subnets=[identifier(subnet, "subnet_id") for subnet in r.subnets],
-                    security_group_ids=[identifier(r.security_group, "security_group_id")],
-                ),
-            ),
-            stopping_condition=cls.StoppingConditionProperty(
-                max_runtime_in_seconds=self.model.monitors[monitor_type].max_runtime_seconds
-            ),
-            tags=self._tags(monitor_type),
-            **{
-                kind.property_name("job_output_config"): cls.MonitoringOutputConfigProperty(
-                    kms_key_id=r.key.key_arn,
-                    monitoring_outputs=[
-                        cls.MonitoringOutputProperty(
-                            s3_output=cls.S3OutputProperty(
-                                local_path=OUTPUT_LOCAL_PATH,
-                                s3_uri=output_uri,
-                                s3_upload_mode="EndOfJob",
-                            )
-                        )
+            {
+                "roleArn": identifier(r.role, "role_arn"),
+                "jobResources": {
+                    "clusterConfig": {
+                        "instanceCount": 1,
+                        "instanceType": self.model.monitor_instance_type,
+                        "volumeSizeInGb": self.engine.volume_size_gb,
+                        "volumeKmsKeyId": r.key.key_arn,
+                    }
+                },
+                "networkConfig": {
+                    "enableNetworkIsolation": kind.network_isolation,
+                    "enableInterContainerTrafficEncryption": True,
+                    "vpcConfig": {
+                        "subnets": [identifier(subnet, "subnet_id") for subnet in r.subnets],
+                        "securityGroupIds": [identifier(r.security_group, "security_group_id")],
+                    },
+                },
+                "stoppingCondition": {
+                    "maxRuntimeInSeconds": self.model.monitors[monitor_type].max_runtime_seconds
+                },
+                "tags": self._tags(monitor_type),
+                kind.jsii_name("JobOutputConfig"): {
+                    "kmsKeyId": r.key.key_arn,
+                    "monitoringOutputs": [
+                        {
+                            "s3Output": {
+                                "localPath": OUTPUT_LOCAL_PATH,
+                                "s3Uri": output_uri,
+                                "s3UploadMode": "EndOfJob",
+                            }
+                        }
                     ],
-                ),
-                kind.property_name("app_specification"): kind.property_class("AppSpecification")(
-                    **app_specification
-                ),
-                kind.property_name("job_input"): kind.property_class("JobInput")(**job_input),
-                kind.property_name("baseline_config"): kind.property_class("BaselineConfig")(
-                    **baseline_config
-                ),
+                },
+                kind.jsii_name("AppSpecification"): app_specification,
+                kind.jsii_name("JobInput"): job_input,
+                kind.jsii_name("BaselineConfig"): baseline_config,
             },
         )
         # SageMaker checks the endpoint and the role when it creates a job definition.
@@ -554,19 +542,23 @@ class _ModelMonitors(Construct):
         job_name = Token.as_string(
             {"Fn::Select": [1, {"Fn::Split": ["/", job.get_att("JobDefinitionArn")]}]}
         )
-        schedule = sagemaker.CfnMonitoringSchedule(
+        monitoring_type = MONITOR_KINDS[monitor_type].monitoring_type
+        schedule = plain.l1(
+            sagemaker.CfnMonitoringSchedule,
             self,
-            f"{MONITOR_KINDS[monitor_type].monitoring_type}Schedule",
-            monitoring_schedule_name=name,
-            endpoint_name=self.endpoint.endpoint_name,
-            monitoring_schedule_config=sagemaker.CfnMonitoringSchedule.MonitoringScheduleConfigProperty(
-                monitoring_job_definition_name=job_name,
-                monitoring_type=MONITOR_KINDS[monitor_type].monitoring_type,
-                schedule_config=sagemaker.CfnMonitoringSchedule.ScheduleConfigProperty(
-                    schedule_expression=self.model.monitors[monitor_type].expression
-                ),
-            ),
-            tags=self._tags(monitor_type),
+            f"{monitoring_type}Schedule",
+            {
+                "monitoringScheduleName": name,
+                "endpointName": self.endpoint.endpoint_name,
+                "monitoringScheduleConfig": {
+                    "monitoringJobDefinitionName": job_name,
+                    "monitoringType": monitoring_type,
+                    "scheduleConfig": {
+                        "scheduleExpression": self.model.monitors[monitor_type].expression
+                    },
+                },
+                "tags": self._tags(monitor_type),
+            },
         )
         # The job definition reference already orders them; say it for the reader too.
         schedule.node.add_dependency(job, self.endpoint.endpoint, self.baselines)

@@ -52,6 +52,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from cdk_constructs import plain
 from cdk_constructs.identifiers import identifier
 from cdk_constructs.monitoring.images import MonitorType
 from cdk_constructs.props import MonitoredModel
@@ -113,12 +114,10 @@ class MonitorMetric:
             statistic=self.statistic if statistic is None else statistic,
         )
 
-    def alarm_dimensions(self) -> list[cloudwatch.CfnAlarm.DimensionProperty]:
-        """The alarm's ``Dimensions``, sorted by name as ``cloudwatch.Alarm`` writes them."""
-        return [
-            cloudwatch.CfnAlarm.DimensionProperty(name=name, value=value)
-            for name, value in sorted(self.dimensions)
-        ]
+    def alarm_dimensions(self) -> list[dict[str, str]]:
+        """The alarm's ``dimensions`` (``CfnAlarm.DimensionProperty`` as plain data, see
+        ``cdk_constructs/plain.py``), sorted by name as ``cloudwatch.Alarm`` writes them."""
+        return [{"name": name, "value": value} for name, value in sorted(self.dimensions)]
 
     def graph_json(self) -> list[Any]:
         """This metric in a graph widget's ``metrics`` list, as ``GraphWidget(left=[Metric(...)])``
@@ -285,8 +284,11 @@ def _dashboard(
     # The region is a token in a string: CDK writes the body as Fn::Join around {"Ref":
     # "AWS::Region"}, as Stack.toJsonString does for the L2.
     body = json.dumps({"widgets": widgets}, separators=(",", ":"), ensure_ascii=False)
-    return cloudwatch.CfnDashboard(
-        Construct(scope, "Dashboard"), "Resource", dashboard_name=name, dashboard_body=body
+    return plain.l1(
+        cloudwatch.CfnDashboard,
+        plain.construct(scope, "Dashboard"),
+        "Resource",
+        {"dashboardName": name, "dashboardBody": body},
     )
 
 
@@ -458,22 +460,26 @@ class MonitorAlarms(Construct):
         treat_missing_data: MissingData = "notBreaching",
     ) -> cloudwatch.CfnAlarm:
         """The alarm ``metric.create_alarm`` + ``add_alarm_action(SnsAction(topic))`` would
-        write, at the same construct path (``<alarm_id>/Resource``, so the same logical id)."""
-        alarm = cloudwatch.CfnAlarm(
-            Construct(self, alarm_id),
+        write, at the same construct path (``<alarm_id>/Resource``, so the same logical id),
+        its props handed to the jsii runtime as plain data (``cdk_constructs/plain.py``)."""
+        alarm = plain.l1(
+            cloudwatch.CfnAlarm,
+            plain.construct(self, alarm_id),
             "Resource",
-            alarm_actions=self.alarm_actions,
-            alarm_description=description,
-            comparison_operator=comparison,
-            datapoints_to_alarm=evaluation_periods,
-            evaluation_periods=evaluation_periods,
-            threshold=threshold,
-            treat_missing_data=treat_missing_data,
-            namespace=metric.namespace,
-            metric_name=metric.metric_name,
-            dimensions=metric.alarm_dimensions(),
-            statistic=metric.statistic,
-            period=metric.period_seconds,
+            {
+                "alarmActions": self.alarm_actions,
+                "alarmDescription": description,
+                "comparisonOperator": comparison,
+                "datapointsToAlarm": evaluation_periods,
+                "evaluationPeriods": evaluation_periods,
+                "threshold": threshold,
+                "treatMissingData": treat_missing_data,
+                "namespace": metric.namespace,
+                "metricName": metric.metric_name,
+                "dimensions": metric.alarm_dimensions(),
+                "statistic": metric.statistic,
+                "period": metric.period_seconds,
+            },
         )
         self.alarms[alarm_id] = alarm
         return alarm

@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IDependable
 
+from cdk_constructs import plain
 from cdk_constructs.encryption import IGovernanceKey
 from cdk_constructs.identifiers import identifier
 from cdk_constructs.instance_types import has_nvme_storage
@@ -77,23 +78,23 @@ class GovernedEndpoint(Construct):
         self.data_capture = data_capture
         self.capture_prefix = f"{DATA_CAPTURE_PREFIX}/{self.endpoint_name}/"
         self.capture_s3_uri = data_capture.s3_uri(self.capture_prefix)
-        governed = identity.tags()
+        governed = plain.tags(identity.tags())
 
-        self.sagemaker_model = sagemaker.CfnModel(
+        # Props as plain data (cdk_constructs/plain.py): the same L1s, built in Node.
+        self.sagemaker_model = plain.l1(
+            sagemaker.CfnModel,
             self,
             "Model",
-            execution_role_arn=identifier(execution_role, "role_arn"),
-            containers=[
-                sagemaker.CfnModel.ContainerDefinitionProperty(
-                    model_package_name=served.model_package_arn
-                )
-            ],
-            enable_network_isolation=True,
-            vpc_config=sagemaker.CfnModel.VpcConfigProperty(
-                subnets=[identifier(subnet, "subnet_id") for subnet in subnets],
-                security_group_ids=[identifier(security_group, "security_group_id")],
-            ),
-            tags=governed,
+            {
+                "executionRoleArn": identifier(execution_role, "role_arn"),
+                "containers": [{"modelPackageName": served.model_package_arn}],
+                "enableNetworkIsolation": True,
+                "vpcConfig": {
+                    "subnets": [identifier(subnet, "subnet_id") for subnet in subnets],
+                    "securityGroupIds": [identifier(security_group, "security_group_id")],
+                },
+                "tags": governed,
+            },
         )
         # The execution role's policy must exist before SageMaker validates the model.
         self._model_node = self.sagemaker_model.node
@@ -102,43 +103,42 @@ class GovernedEndpoint(Construct):
         # SageMaker rejects a KmsKeyId for instance types with local NVMe storage: those volumes
         # are encrypted in hardware (AES-256 on the instance) and cannot use a KMS key.
         self.storage_encrypted = not has_nvme_storage(served.instance_type)
-        self.endpoint_config = sagemaker.CfnEndpointConfig(
+        self.endpoint_config = plain.l1(
+            sagemaker.CfnEndpointConfig,
             self,
             "EndpointConfig",
-            kms_key_id=storage_key.key_arn if self.storage_encrypted else None,
-            production_variants=[
-                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                    variant_name=VARIANT_NAME,
-                    model_name=self.sagemaker_model.attr_model_name,
-                    instance_type=served.instance_type,
-                    initial_instance_count=served.initial_instance_count,
-                    initial_variant_weight=1,
-                )
-            ],
-            data_capture_config=sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
-                enable_capture=True,
-                initial_sampling_percentage=served.data_capture_percentage,
-                destination_s3_uri=self.capture_s3_uri,
-                kms_key_id=data_capture.key.key_arn,
-                capture_options=[
-                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
-                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),
+            {
+                "kmsKeyId": storage_key.key_arn if self.storage_encrypted else None,
+                "productionVariants": [
+                    {
+                        "variantName": VARIANT_NAME,
+                        "modelName": self.sagemaker_model.attr_model_name,
+                        "instanceType": served.instance_type,
+                        "initialInstanceCount": served.initial_instance_count,
+                        "initialVariantWeight": 1,
+                    }
                 ],
-                capture_content_type_header=(
-                    sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
-                        csv_content_types=["text/csv"]
-                    )
-                ),
-            ),
-            tags=governed,
+                "dataCaptureConfig": {
+                    "enableCapture": True,
+                    "initialSamplingPercentage": served.data_capture_percentage,
+                    "destinationS3Uri": self.capture_s3_uri,
+                    "kmsKeyId": data_capture.key.key_arn,
+                    "captureOptions": [{"captureMode": "Input"}, {"captureMode": "Output"}],
+                    "captureContentTypeHeader": {"csvContentTypes": ["text/csv"]},
+                },
+                "tags": governed,
+            },
         )
 
-        self.endpoint = sagemaker.CfnEndpoint(
+        self.endpoint = plain.l1(
+            sagemaker.CfnEndpoint,
             self,
             "Resource",
-            endpoint_name=self.endpoint_name,
-            endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
-            tags=identity.governance_tags(),
+            {
+                "endpointName": self.endpoint_name,
+                "endpointConfigName": self.endpoint_config.attr_endpoint_config_name,
+                "tags": plain.tags(identity.governance_tags()),
+            },
         )
 
     def serve_after(self, *dependencies: IDependable) -> None:
