@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from cdk_constructs.compliance.rules.framework import (
     configured,
     dig,
     flag,
+    is_intrinsic,
 )
 from cdk_constructs.compliance.rules.monitoring import has_local_storage
 
@@ -87,3 +89,38 @@ def test_environments_overlap_unless_both_are_known_and_differ() -> None:
     assert prod.overlaps(Environment("", None, None))
     assert not prod.overlaps(Environment("", "111111111111", "eu-west-1"))
     assert not prod.overlaps(Environment("Pipeline/Prod", "222222222222", "eu-west-1"))
+
+
+class _Uncountable(Mapping[str, Any]):
+    """Properties whose length is dear to count (resolved lazily, as the Governance pack's)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        raise AssertionError("counted the keys of a mapping whose first key is not a function")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (PARAMETER, True),
+        (CONDITIONAL, True),
+        ({"Condition": "IsProd"}, True),
+        ({"Ref": "A", "Other": 1}, False),
+        ({}, False),
+        ({"Name": {"Ref": "A"}}, False),
+        ("Ref", False),
+        (_Uncountable({"AlarmActions": [], "Tags": []}), False),
+        (_Uncountable({}), False),
+    ],
+)
+def test_is_intrinsic_reads_the_first_key_before_counting(value: Any, expected: bool) -> None:
+    assert is_intrinsic(value) is expected
+    assert dig(_Uncountable({"Role": {"Arn": "a"}}), "Role", "Arn") == "a"

@@ -113,10 +113,15 @@ UNRESOLVED: Mapping[str, Any] = {"Fn::Unresolved": "value not known at synth tim
 
 def is_intrinsic(value: Any) -> bool:
     """Is ``value`` a CloudFormation intrinsic (``{"Ref": ...}``, ``{"Fn::...": ...}``)?"""
-    if not isinstance(value, Mapping) or len(value) != 1:
+    if not isinstance(value, Mapping):
         return False
-    key = next(iter(value))
-    return isinstance(key, str) and (key == "Ref" or key.startswith(("Fn::", "Condition")))
+    # The first key decides before the length is counted: a resource's properties are a lazy
+    # mapping whose length resolves every key written as an intrinsic (compliance/templates.py,
+    # _ResolvedProperties), and ``dig`` asks this of them on every read.
+    key = next(iter(value), None)
+    if not (isinstance(key, str) and (key == "Ref" or key.startswith(("Fn::", "Condition")))):
+        return False
+    return len(value) == 1
 
 
 def is_no_value(value: Any) -> bool:
