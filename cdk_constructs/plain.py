@@ -6,12 +6,15 @@ constructor type-checks each argument (typeguard), and the jsii runtime serializ
 reading each of its properties through a getter that rebuilds its ``typing`` annotation
 (about 0.5 ms of Python per alarm, several per job definition; ``bench/scale.py``). The jsii
 kernel accepts a struct argument as a plain JSON object with the struct's jsii (camelCase)
-field names, so :func:`l1` hands the L1's props to the runtime as one plain ``dict``: Node
+field names, so :func:`create` hands the L1's props to the runtime as one plain ``dict``: Node
 builds the very same ``CfnAlarm`` (same class, so the same ``TagManager`` and tag aspects, the
 same property validation and rendering, the same ``AWS::CDK::Metadata`` analytics) and the
 template is the same byte for byte.
 
-The checks stay: :func:`l1` walks the props along the L1's struct classes (their field names
+The same holds for an L2 whose constructor takes ``(scope, id, props)`` (``ssm.StringParameter``,
+``CustomResource``): Node records the same props in the analytics.
+
+The checks stay: :func:`create` walks the props along the L1's struct classes (their field names
 and type hints, read once per class), refuses a field the struct does not have, naming the
 class, field, value and the allowed fields, and puts each struct's fields in the order the
 typed path sends them (so even ``tree.json`` is unchanged). The kernel checks the rest as it
@@ -35,7 +38,7 @@ from constructs import Construct
 T = TypeVar("T")
 
 
-def l1(cls: type[T], scope: Construct, construct_id: str, props: Mapping[str, Any]) -> T:
+def create(cls: type[T], scope: Construct, construct_id: str, props: Mapping[str, Any]) -> T:
     """``cls(scope, construct_id, **props)`` with ``props`` as plain data.
 
     ``props`` uses the jsii (camelCase) names of the L1's props and of every nested struct
@@ -60,7 +63,7 @@ def construct(scope: Construct, construct_id: str) -> Construct:
 
 
 def tags(cfn_tags: Sequence[CfnTag]) -> list[dict[str, str]]:
-    """``CfnTag``s as plain data, for a ``tags`` prop given to :func:`l1`."""
+    """``CfnTag``s as plain data, for a ``tags`` prop given to :func:`create`."""
     return [{"key": tag.key, "value": tag.value} for tag in cfn_tags]
 
 

@@ -109,7 +109,7 @@ class GovernedModelPackageGroup(Construct):
         if model.consumer_accounts:
             stack = cdk.Stack.of(self)
             policy = consumer_policy(model, stack)
-        self.resource = plain.l1(
+        self.resource = plain.create(
             sagemaker.CfnModelPackageGroup,
             self,
             "Resource",
@@ -215,7 +215,7 @@ class GovernedModelCard(Construct):
         c = self.content
         # The content's sections and fields in the L1's jsii names (cdk_constructs/plain.py);
         # the custom details are a string map, written as they are.
-        self.resource = plain.l1(
+        self.resource = plain.create(
             sagemaker.CfnModelCard,
             self,
             "Resource",
@@ -253,16 +253,19 @@ class ApprovalPolicyParameter(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.policy = policy
-        self.parameter = ssm.StringParameter(
+        self.parameter = plain.create(
+            ssm.StringParameter,
             self,
             "Resource",
-            parameter_name=f"{POLICY_PARAMETER_PREFIX}{policy.model_package_group_name}",
-            string_value=json.dumps(
-                policy.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
-            ),
-            description=(
-                f"Approval policy of model {policy.model_name} (risk tier "
-                f"{policy.risk_tier.value}), read by the approval gate: {summary}"
-            )[:1024],
-            tier=ssm.ParameterTier.STANDARD,
+            {
+                "parameterName": f"{POLICY_PARAMETER_PREFIX}{policy.model_package_group_name}",
+                "stringValue": json.dumps(
+                    policy.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
+                ),
+                "description": (
+                    f"Approval policy of model {policy.model_name} (risk tier "
+                    f"{policy.risk_tier.value}), read by the approval gate: {summary}"
+                )[:1024],
+                "tier": ssm.ParameterTier.STANDARD,
+            },
         )

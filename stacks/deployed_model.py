@@ -7,6 +7,7 @@ import json
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from cdk_constructs import plain
 from cdk_constructs.encryption import DataDomain
 from cdk_constructs.monitoring.batch import BatchScoring
 from cdk_constructs.monitoring.engine import MonitoringEngine, MonitoringResources
@@ -83,22 +84,27 @@ class DeployedModel(Construct):
             topic=foundation.alerts.topic,
         )
         # What the violations handler needs to name the model behind an endpoint's run.
-        self.parameter = ssm.StringParameter(
+        # As ssm.StringParameter(self, "EndpointParameter", ...), its props as plain data
+        # (cdk_constructs/plain.py).
+        self.parameter = plain.create(
+            ssm.StringParameter,
             self,
             "EndpointParameter",
-            parameter_name=f"{ENDPOINT_PARAMETER_PREFIX}{self.endpoint.endpoint_name}",
-            string_value=json.dumps(
-                {
-                    "model_name": model.name,
-                    "model_package_group_name": model.name,
-                    "endpoint_name": self.endpoint.endpoint_name,
-                    "monitors": schedule_names,
-                    "retraining_pipeline_name": model.retraining_pipeline_name,
-                },
-                sort_keys=True,
-                separators=(",", ":"),
-            ),
-            description=f"Endpoint {self.endpoint.endpoint_name} of model {model.name}",
+            {
+                "parameterName": f"{ENDPOINT_PARAMETER_PREFIX}{self.endpoint.endpoint_name}",
+                "stringValue": json.dumps(
+                    {
+                        "model_name": model.name,
+                        "model_package_group_name": model.name,
+                        "endpoint_name": self.endpoint.endpoint_name,
+                        "monitors": schedule_names,
+                        "retraining_pipeline_name": model.retraining_pipeline_name,
+                    },
+                    sort_keys=True,
+                    separators=(",", ":"),
+                ),
+                "description": f"Endpoint {self.endpoint.endpoint_name} of model {model.name}",
+            },
         )
         # Batch scoring (config ``batch``) runs the Evidently checks whatever the engine.
         batch = batch_scoring(model, environment)

@@ -30,7 +30,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk_constructs import defaults
+from cdk_constructs import defaults, plain
 from cdk_constructs.compliance.acknowledgments import (
     acknowledge,
     acknowledge_in_frameworks,
@@ -280,16 +280,19 @@ class PackageBaselines(Construct):
         )
         baseline_paths(self.monitor_types)  # validates the types
         describe = provider.grant_describe(model_package_arn)
-        self.resource = cdk.CustomResource(
+        self.resource = plain.create(
+            cdk.CustomResource,
             self,
             "Resource",
-            service_token=provider.service_token,
-            resource_type=RESOURCE_TYPE,
-            properties={
-                "ModelPackageArn": model_package_arn,
-                "MonitorTypes": list(self.monitor_types),
+            {
+                "serviceToken": provider.service_token,
+                "resourceType": RESOURCE_TYPE,
+                "properties": {
+                    "ModelPackageArn": model_package_arn,
+                    "MonitorTypes": list(self.monitor_types),
+                },
+                "serviceTimeout": SERVICE_TIMEOUT,
             },
-            service_timeout=SERVICE_TIMEOUT,
         )
         # The grant must be in place before CloudFormation calls the function.
         describe.apply_before(self.resource)

@@ -484,7 +484,7 @@ class _ModelMonitors(Construct):
         output_uri = r.reports.s3_uri(f"{self.endpoint.endpoint_name}/{_dashed(monitor_type)}/")
         # The L1's props as plain data (cdk_constructs/plain.py): the struct classes of a job
         # definition cost several ms of Python each, the same object is built in Node.
-        job: CfnResource = plain.l1(
+        job: CfnResource = plain.create(
             cls,
             self,
             kind.construct_id,
@@ -543,7 +543,7 @@ class _ModelMonitors(Construct):
             {"Fn::Select": [1, {"Fn::Split": ["/", job.get_att("JobDefinitionArn")]}]}
         )
         monitoring_type = MONITOR_KINDS[monitor_type].monitoring_type
-        schedule = plain.l1(
+        schedule = plain.create(
             sagemaker.CfnMonitoringSchedule,
             self,
             f"{monitoring_type}Schedule",

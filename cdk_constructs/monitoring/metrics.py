@@ -284,7 +284,7 @@ def _dashboard(
     # The region is a token in a string: CDK writes the body as Fn::Join around {"Ref":
     # "AWS::Region"}, as Stack.toJsonString does for the L2.
     body = json.dumps({"widgets": widgets}, separators=(",", ":"), ensure_ascii=False)
-    return plain.l1(
+    return plain.create(
         cloudwatch.CfnDashboard,
         plain.construct(scope, "Dashboard"),
         "Resource",
@@ -462,7 +462,7 @@ class MonitorAlarms(Construct):
         """The alarm ``metric.create_alarm`` + ``add_alarm_action(SnsAction(topic))`` would
         write, at the same construct path (``<alarm_id>/Resource``, so the same logical id),
         its props handed to the jsii runtime as plain data (``cdk_constructs/plain.py``)."""
-        alarm = plain.l1(
+        alarm = plain.create(
             cloudwatch.CfnAlarm,
             plain.construct(self, alarm_id),
             "Resource",

@@ -81,7 +81,7 @@ class GovernedEndpoint(Construct):
         governed = plain.tags(identity.tags())
 
         # Props as plain data (cdk_constructs/plain.py): the same L1s, built in Node.
-        self.sagemaker_model = plain.l1(
+        self.sagemaker_model = plain.create(
             sagemaker.CfnModel,
             self,
             "Model",
@@ -103,7 +103,7 @@ class GovernedEndpoint(Construct):
         # SageMaker rejects a KmsKeyId for instance types with local NVMe storage: those volumes
         # are encrypted in hardware (AES-256 on the instance) and cannot use a KMS key.
         self.storage_encrypted = not has_nvme_storage(served.instance_type)
-        self.endpoint_config = plain.l1(
+        self.endpoint_config = plain.create(
             sagemaker.CfnEndpointConfig,
             self,
             "EndpointConfig",
@@ -130,7 +130,7 @@ class GovernedEndpoint(Construct):
             },
         )
 
-        self.endpoint = plain.l1(
+        self.endpoint = plain.create(
             sagemaker.CfnEndpoint,
             self,
             "Resource",

@@ -10,6 +10,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from cdk_constructs import plain
@@ -21,6 +22,14 @@ CONTEXT = {"aws:cdk:enable-path-metadata": True, "aws:cdk:version-reporting": Tr
 
 
 def _typed(scope: Construct) -> None:
+    ssm.StringParameter(
+        scope,
+        "Parameter",
+        parameter_name="/governance/m",
+        string_value="{}",
+        description="d",
+        tier=ssm.ParameterTier.STANDARD,
+    )
     cloudwatch.CfnAlarm(
         Construct(scope, "Drift"),
         "Resource",
@@ -73,7 +82,19 @@ def _typed(scope: Construct) -> None:
 
 
 def _plain(scope: Construct) -> None:
-    plain.l1(
+    # an L2 whose constructor takes (scope, id, props): its props are recorded in the analytics
+    plain.create(
+        ssm.StringParameter,
+        scope,
+        "Parameter",
+        {
+            "tier": ssm.ParameterTier.STANDARD,
+            "stringValue": "{}",
+            "parameterName": "/governance/m",
+            "description": "d",
+        },
+    )
+    plain.create(
         cloudwatch.CfnAlarm,
         plain.construct(scope, "Drift"),
         "Resource",
@@ -91,7 +112,7 @@ def _plain(scope: Construct) -> None:
             "tags": plain.tags([cdk.CfnTag(key="governance:model", value="m")]),
         },
     )
-    plain.l1(
+    plain.create(
         sagemaker.CfnModelBiasJobDefinition,
         scope,
         "BiasJobDefinition",
@@ -132,7 +153,8 @@ def _plain(scope: Construct) -> None:
 
 def _synth(build: Any, outdir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     app = cdk.App(outdir=str(outdir), context=cdk_context(**CONTEXT))
-    stack = cdk.Stack(app, "Models", env=cdk.Environment(account="111122223333", region="eu-west-1"))
+    env = cdk.Environment(account="111122223333", region="eu-west-1")
+    stack = cdk.Stack(app, "Models", env=env)
     build(Construct(stack, "Model"))
     cdk.Tags.of(app).add("cost-centre", "ml-platform")
     app.synth()
@@ -142,7 +164,7 @@ def _synth(build: Any, outdir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def test_plain_l1s_synthesize_exactly_what_the_typed_l1s_do(tmp_path: Path) -> None:
-    # Given the same alarm and job definition, typed and as plain data
+    # Given the same parameter, alarm and job definition, typed and as plain data
     typed_template, typed_tree = _synth(_typed, tmp_path / "typed")
     plain_template, plain_tree = _synth(_plain, tmp_path / "plain")
 
@@ -164,7 +186,7 @@ def test_plain_l1s_synthesize_exactly_what_the_typed_l1s_do(tmp_path: Path) -> N
 def test_an_unknown_field_is_refused_with_the_struct_and_the_allowed_fields() -> None:
     stack = cdk.Stack(cdk.App(), "S")
     with pytest.raises(TypeError) as error:
-        plain.l1(
+        plain.create(
             cloudwatch.CfnAlarm,
             stack,
             "Alarm",
@@ -179,13 +201,13 @@ def test_an_unknown_field_is_refused_with_the_struct_and_the_allowed_fields() ->
     assert "(value 'e'); allowed: name, value" in message
 
     with pytest.raises(TypeError, match=r"CfnAlarmProps has no field 'comparison_operator'"):
-        plain.l1(cloudwatch.CfnAlarm, stack, "Snake", {"comparison_operator": "x"})
+        plain.create(cloudwatch.CfnAlarm, stack, "Snake", {"comparison_operator": "x"})
 
 
 def test_required_fields_and_types_are_still_checked() -> None:
     stack = cdk.Stack(cdk.App(), "S")
     with pytest.raises(TypeError, match=r"dimensions\[0\]: DimensionProperty requires 'value'"):
-        plain.l1(
+        plain.create(
             cloudwatch.CfnAlarm,
             stack,
             "NoValue",
@@ -193,7 +215,7 @@ def test_required_fields_and_types_are_still_checked() -> None:
         )
     # the jsii runtime checks each value's type, as for the typed constructor
     with pytest.raises(RuntimeError, match="Unable to deserialize"):
-        plain.l1(
+        plain.create(
             cloudwatch.CfnAlarm,
             stack,
             "Typed",
