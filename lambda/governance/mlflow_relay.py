@@ -27,6 +27,7 @@ from governance.contracts.parameters import Text
 from governance.data_access import aws
 from governance.data_access.evidence import EvidenceReader, S3EvidenceReader
 from governance.data_access.mlflow_runs import MlflowAppHistory, read_record
+from governance.events import parse_event
 from governance.lambda_runtime import (
     ClientFactory,
     EnvironmentSettings,
@@ -36,7 +37,7 @@ from governance.lambda_runtime import (
 from governance.logic.mlflow_history import (
     MlflowHistory,
     RecordLocation,
-    locate,
+    RunRecordCreated,
     parse_record,
     relay,
 )
@@ -59,10 +60,11 @@ def build_handler(
     records = reader or S3EvidenceReader(client("s3"))
     app = history or MlflowAppHistory(settings.mlflow_tracking_arn)
 
-    def parse(event: dict[str, Any]) -> tuple[RecordLocation, object]:
-        return locate(event, bucket=settings.run_records_bucket), event.get("id")
+    def parse(event: dict[str, Any]) -> tuple[RecordLocation, str]:
+        created = parse_event(event, RunRecordCreated)
+        return created.location(bucket=settings.run_records_bucket), created.id
 
-    def process(parsed: tuple[RecordLocation, object]) -> dict[str, Any]:
+    def process(parsed: tuple[RecordLocation, str]) -> dict[str, Any]:
         where, _ = parsed
         return relay(parse_record(read_record(records, where), where), where, app).as_dict()
 

@@ -212,7 +212,14 @@ def test_a_run_left_unfinished_is_completed_not_duplicated(s3: FakeS3) -> None:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda e: e.update(source="aws.sagemaker"), "expected 'aws.s3'/'Object Created'"),
+        (
+            lambda e: e.update(source="aws.sagemaker"),
+            "field 'source': got 'aws.sagemaker'; expected one of aws.s3",
+        ),
+        (
+            lambda e: e.update({"detail-type": "Object Deleted"}),
+            "field 'detail-type': got 'Object Deleted'; expected one of Object Created",
+        ),
         (
             lambda e: e["detail"]["bucket"].update(name="other-bucket"),
             "field 'detail.bucket.name': got 'other-bucket'",
@@ -224,9 +231,11 @@ def test_a_run_left_unfinished_is_completed_not_duplicated(s3: FakeS3) -> None:
         # An encoded key (a name with a space) is outside the names the job writes
         (
             lambda e: e["detail"]["object"].update(key="mlflow-runs/a+b/run.json"),
-            "letters, digits and _ . -",
+            "field 'detail.object.key': got 'mlflow-runs/a+b/run.json'; expected "
+            "'mlflow-runs/<experiment>/<run>.json' with names of letters, digits and _ . -",
         ),
-        (lambda e: e.pop("detail"), "field 'detail': got None"),
+        (lambda e: e.pop("detail"), "field 'detail': got <missing>"),
+        (lambda e: e["detail"]["object"].update(key=5), "field 'detail.object.key': got 5"),
     ],
 )
 def test_an_event_that_is_not_a_run_record_is_refused_by_field(

@@ -20,9 +20,22 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Final, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from aws_lambda_powertools.utilities.parser.models import (
+    S3EventNotificationEventBridgeDetailModel,
+    S3EventNotificationEventBridgeModel,
+    S3EventNotificationObjectModel,
+)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from governance.contracts.errors import InvalidEventError, explain
+from governance.events import parse_event
 
 RECORDS_PREFIX: Final = "mlflow-runs/"
 RECORD_TAG: Final = "governance.record"
@@ -80,43 +93,57 @@ class RecordUnusableError(Exception):
     """The record cannot be logged as it is (retrying would not help); the message says why."""
 
 
+def _record_key(key: str) -> str:
+    if KEY_PATTERN.fullmatch(key) is None:
+        raise ValueError(
+            f"'{RECORDS_PREFIX}<experiment>/<run>.json' with names of letters, digits and "
+            "_ . - (1 to 200 characters)"
+        )
+    return key
+
+
+class RunRecordObject(S3EventNotificationObjectModel):
+    """The created object: a run record's key, ``mlflow-runs/<experiment>/<run>.json``."""
+
+    key: Annotated[str, AfterValidator(_record_key)]
+
+
+class RunRecordDetail(S3EventNotificationEventBridgeDetailModel):
+    object: RunRecordObject
+
+
+class RunRecordCreated(S3EventNotificationEventBridgeModel):
+    """An S3 ``Object Created`` event through EventBridge (S3 user guide, ev-events: the
+    object's bucket ``detail.bucket.name`` and key ``detail.object.key``): Powertools' model,
+    narrowed to a run record's key."""
+
+    source: Literal["aws.s3"]
+    detail_type: Literal["Object Created"] = Field(alias="detail-type")
+    detail: RunRecordDetail
+
+    def location(self, *, bucket: str) -> RecordLocation:
+        """The record, in ``bucket`` only (the bucket is the function's setting, not a rule
+        of the event's shape, so it is checked here rather than by the model)."""
+        name = self.detail.bucket.name
+        if name != bucket:
+            raise InvalidEventError(
+                f"invalid {type(self).__name__} event",
+                [
+                    f"field 'detail.bucket.name': got {name!r}; "
+                    f"expected the monitoring bucket {bucket}"
+                ],
+            )
+        key = self.detail.object.key
+        # The model's key rule: names without "/", so the key splits into exactly these two.
+        experiment, run_name = key.removeprefix(RECORDS_PREFIX).removesuffix(".json").split("/")
+        return RecordLocation(bucket, key, experiment, run_name)
+
+
 def locate(event: Mapping[str, Any], *, bucket: str) -> RecordLocation:
-    """The record an S3 ``Object Created`` event (via EventBridge) names: ``detail.bucket.name``
-    and ``detail.object.key`` (S3 user guide, ev-events), in ``bucket`` under ``mlflow-runs/``
+    """The record an S3 ``Object Created`` event names, in ``bucket`` under ``mlflow-runs/``
     as ``<experiment>/<run>.json``. Anything else is an :class:`InvalidEventError` naming the
     field, the value and what is allowed."""
-    detail = event.get("detail")
-    if not isinstance(detail, Mapping):
-        raise InvalidEventError(
-            "invalid S3 event", [f"field 'detail': got {detail!r}; expected an S3 event's detail"]
-        )
-    source = event.get("source")
-    if source != "aws.s3" or event.get("detail-type") != "Object Created":
-        raise InvalidEventError(
-            "invalid S3 event",
-            [
-                f"fields 'source'/'detail-type': got {source!r}/{event.get('detail-type')!r}; "
-                "expected 'aws.s3'/'Object Created'"
-            ],
-        )
-    name = (detail.get("bucket") or {}).get("name")
-    if name != bucket:
-        raise InvalidEventError(
-            "invalid S3 event",
-            [f"field 'detail.bucket.name': got {name!r}; expected the monitoring bucket {bucket}"],
-        )
-    key = (detail.get("object") or {}).get("key")
-    match = KEY_PATTERN.fullmatch(key) if isinstance(key, str) else None
-    if match is None or not isinstance(key, str):
-        raise InvalidEventError(
-            "invalid S3 event",
-            [
-                f"field 'detail.object.key': got {key!r}; expected "
-                f"'{RECORDS_PREFIX}<experiment>/<run>.json' with names of letters, digits and "
-                "_ . - (1 to 200 characters)"
-            ],
-        )
-    return RecordLocation(bucket, key, match["experiment"], match["run"])
+    return parse_event(event, RunRecordCreated).location(bucket=bucket)
 
 
 def parse_record(raw: Any, where: RecordLocation) -> RunRecord:
