@@ -78,18 +78,7 @@ class GovernanceAlerts(Construct):
         )
         for service, source_arn in publishing_services(stack).items():
             key.grant_to_service(service, actions=_PUBLISH_KEY_USE, source_arn=source_arn)
-            self._topic.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid=f"PublishFrom{service.split('.')[0].title()}",
-                    principals=[iam.ServicePrincipal(service)],
-                    actions=["sns:Publish"],
-                    resources=[self._topic.topic_arn],
-                    conditions={
-                        "StringEquals": {"aws:SourceAccount": stack.account},
-                        "ArnLike": {"aws:SourceArn": source_arn},
-                    },
-                )
-            )
+            self._grant_service_publish(service, source_arn=source_arn)
         # SNS encrypts undeliverable messages into the dead-letter queue with this key. The
         # pattern (this account's topics) avoids a cycle: the topic itself uses the key.
         key.grant_to_service(
@@ -127,6 +116,26 @@ class GovernanceAlerts(Construct):
             resource_arns=[self._topic.topic_arn],
             resource=self._topic,
         )
+
+    def _grant_service_publish(self, service: str, *, source_arn: str) -> iam.Grant:
+        """Publish for an AWS service on this account's behalf only: a service principal has no
+        policy of its own, so ``_grant`` writes the topic policy (as ``Topic.grant_publish``
+        does for a ``ServicePrincipal``), bounded by ``aws:SourceAccount`` and
+        ``aws:SourceArn`` (IAM user guide, "The confused deputy problem")."""
+        stack = Stack.of(self)
+        grant = self._grant(
+            iam.ServicePrincipal(service).with_conditions(
+                {
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": source_arn},
+                }
+            ),
+            ["sns:Publish"],
+        )
+        # The statement id names the service in the topic policy.
+        for statement in grant.resource_statements:
+            statement.sid = f"PublishFrom{service.split('.', maxsplit=1)[0].title()}"
+        return grant
 
     def grant_publish(self, grantee: iam.IGrantable) -> iam.Grant:
         """Publish to the topic; the key grant names the publisher in the key policy."""

@@ -204,3 +204,18 @@ def test_every_construct_grant_returns_a_grant_through_its_private_grant() -> No
             c == "self._grant" or c.startswith("self.grant_") or ".grant_" in c for c in calls
         ), f"{where} grants without _grant"
         assert not any(c.startswith("iam.Grant.") for c in calls), where
+
+
+def test_services_publish_to_the_alert_topic_through_its_grant(built: Built) -> None:
+    # Given the alert topic's policy
+    (policy,) = built.resources("AWS::SNS::TopicPolicy")
+    by_sid = {s.get("Sid"): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    # Then CloudWatch (the alarms) may publish, on this account's behalf only
+    statement = by_sid["PublishFromCloudwatch"]
+    assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert statement["Action"] == "sns:Publish"
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": ENV.account}
+    assert "aws:SourceArn" in statement["Condition"]["ArnLike"]
+    # And the construct writes its topic policy only through _grant
+    source = (PACKAGE_ROOT / "alerts.py").read_text()
+    assert "add_to_resource_policy" not in source
