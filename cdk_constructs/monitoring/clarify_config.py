@@ -173,16 +173,10 @@ DEFAULT_EXPLAINABILITY_SETTINGS = ExplainabilitySettings()
 
 def _bias_config(model: MonitoredModel, *, group_variable: str | None = None) -> Any:
     """The SDK's ``clarify.BiasConfig`` of the model's bias section: the facet and its value,
-    the favourable label value, and the group variable if any."""
-    bias = model.bias
-    if bias is None:
-        raise ClarifyConfigError(
-            model=model.name,
-            field="bias",
-            value=None,
-            reason="is missing, so there is no facet to monitor bias against",
-            allowed="a bias section with label, label_value, facet and facet_value",
-        )
+    the favourable label value, and the group variable if any. Both engines build it only for a
+    model whose bias monitor is enabled, and such a ``MonitoredModel`` has its facet (checked
+    once, by ``MonitoredModel.facet``)."""
+    bias = model.facet
     from sagemaker.core import clarify
 
     try:
@@ -202,7 +196,8 @@ def build_bias_analysis_config(
     """The bias-drift analysis config of ``model``: facet, favourable label and headers.
 
     Headers are the dataset's features followed by its label. Raises ClarifyConfigError when the
-    model has no bias section, or when the settings' group variable is not one of its features.
+    settings' group variable is not one of its features (a model without a bias section is
+    refused by ``MonitoredModel.facet``).
     """
     # The configuration model has checked the facet, the label and their values; the settings
     # belong to the engine, so its group variable is checked here.

@@ -24,7 +24,7 @@ from cdk_constructs.monitoring.clarify_config import (
     build_explainability_analysis_config,
     write_analysis_config,
 )
-from cdk_constructs.props import MonitoredModel
+from cdk_constructs.props import MonitoredModel, MonitorSchedule
 from config import DEFAULT_CONFIG, ConfigError, parse_config
 from governance.contracts.vocabulary import ProblemType
 
@@ -99,14 +99,19 @@ def test_bias_settings_group_variable_and_endpoint_input(high_risk: MonitoredMod
 
 
 def test_without_bias_section_is_rejected(without_bias: MonitoredModel) -> None:
-    with pytest.raises(ClarifyConfigError) as caught:
+    # The one check of the props (MonitoredModel.facet), not a second one here
+    with pytest.raises(ValueError, match=r"MonitoredModel\.bias is required") as caught:
         build_bias_analysis_config(without_bias)
 
     message = str(caught.value)
     assert repr(without_bias.name) in message
-    assert "bias" in message
-    assert "facet_value" in message  # what is allowed
-    assert caught.value.field == "bias"
+    assert "(got None)" in message
+    # And a model whose bias monitor is on cannot be built without its facet at all
+    hourly = MonitorSchedule(
+        expression="cron(0 * ? * * *)", max_runtime_seconds=1800, interval_hours=1
+    )
+    with pytest.raises(ValueError, match=r"MonitoredModel\.bias is required"):
+        dataclasses.replace(without_bias, monitors={**without_bias.monitors, "bias": hourly})
 
 
 # The facet, the label and their values are checked once, by the configuration model.
