@@ -97,6 +97,33 @@ class Assembly:
         return Assembly(outdir=self.outdir, templates=templates, report=self.report)
 
 
+def default_config_in_one_environment(environment: str, mlflow_tracking_arn: str) -> dict[str, Any]:
+    """The default config's data reduced to ``environment``, which names an MLflow target.
+
+    A model served in that environment keeps only that deployment; one served elsewhere only
+    keeps neither deployment nor batch scoring, since nothing of it is deployed here.
+    """
+    import copy
+
+    import yaml
+
+    from config import DEFAULT_CONFIG
+
+    data: dict[str, Any] = copy.deepcopy(yaml.safe_load(DEFAULT_CONFIG.read_text()))
+    data["environments"] = [e for e in data["environments"] if e["name"] == environment]
+    (chosen,) = data["environments"]
+    assert mlflow_tracking_arn.split(":")[3:5] == [chosen["region"], chosen["account"]]
+    chosen["mlflow_tracking_arn"] = mlflow_tracking_arn
+    for model in data["models"]:
+        serving = model.get("deployment", {}).get("environments")
+        if serving and environment in serving:
+            model["deployment"]["environments"] = {environment: serving[environment]}
+        elif serving:
+            model.pop("deployment")
+            model.pop("batch", None)
+    return data
+
+
 def deployments(config: GovernanceConfig) -> list[tuple[Environment, ModelConfig]]:
     """Every model each environment serves, as that environment deploys it
     (``ModelConfig.for_environment`` with the environment's partition, region and account)."""

@@ -22,12 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from cdk_constructs.compliance.templates import read_assembly
 from tests.compliance_mutation.mutations import Mutation, Templates, Where, locate, props
 from tests.compliance_mutation.test_mutations import Finding, GovernanceRunner
-from tests.conftest import cdk_context
+from tests.conftest import cdk_context, default_config_in_one_environment
 
 # The MLflow App the evidently environment's checks log to here (the default config names none)
 # (a tracking server: the jobs log to it through the VPC's experiments endpoint; an App's runs
@@ -210,18 +209,7 @@ def outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from config import DEFAULT_CONFIG, parse_config
     from stacks.governance_app import build_governance
 
-    data = copy.deepcopy(yaml.safe_load(DEFAULT_CONFIG.read_text()))
-    data["environments"] = [e for e in data["environments"] if e["name"] == ENVIRONMENT]
-    (environment,) = data["environments"]
-    assert MLFLOW_APP.split(":")[3:5] == [environment["region"], environment["account"]]
-    environment["mlflow_tracking_arn"] = MLFLOW_APP
-    for model in data["models"]:
-        serving = model.get("deployment", {}).get("environments")
-        if serving and ENVIRONMENT in serving:
-            model["deployment"]["environments"] = {ENVIRONMENT: serving[ENVIRONMENT]}
-        elif serving:  # served elsewhere only: nothing of it is deployed here
-            model.pop("deployment")
-            model.pop("batch", None)
+    data = default_config_in_one_environment(ENVIRONMENT, MLFLOW_APP)
     outdir: Path = tmp_path_factory.mktemp("default-dev-mlflow")
     app = cdk.App(outdir=str(outdir), context=cdk_context(**{"aws:cdk:enable-path-metadata": True}))
     build_governance(app, parse_config(data, DEFAULT_CONFIG))

@@ -6,16 +6,14 @@ models it serves, every compliance pack on (the validation report is read, not r
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.conftest import cdk_context
+from tests.conftest import cdk_context, default_config_in_one_environment
 
 ENVIRONMENT = "dev"
 # In dev's own account and region (the config requires it)
@@ -47,21 +45,7 @@ class AppSynth:
 
 
 def app_config_data() -> dict[str, Any]:
-    from config import DEFAULT_CONFIG
-
-    data: dict[str, Any] = copy.deepcopy(yaml.safe_load(DEFAULT_CONFIG.read_text()))
-    data["environments"] = [e for e in data["environments"] if e["name"] == ENVIRONMENT]
-    (environment,) = data["environments"]
-    assert MLFLOW_APP.split(":")[3:5] == [environment["region"], environment["account"]]
-    environment["mlflow_tracking_arn"] = MLFLOW_APP
-    for model in data["models"]:
-        serving = model.get("deployment", {}).get("environments")
-        if serving and ENVIRONMENT in serving:
-            model["deployment"]["environments"] = {ENVIRONMENT: serving[ENVIRONMENT]}
-        elif serving:  # served elsewhere only: nothing of it is deployed here
-            model.pop("deployment")
-            model.pop("batch", None)
-    return data
+    return default_config_in_one_environment(ENVIRONMENT, MLFLOW_APP)
 
 
 @pytest.fixture(scope="session")
