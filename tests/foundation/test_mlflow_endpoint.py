@@ -33,9 +33,12 @@ APP = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-tracking-server/governance"
 MLFLOW_APP = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-app/app-governance01"
 
 
-def _foundation(mlflow_tracking_arn: str | None) -> dict[str, Any]:
-    app = cdk.App(context=cdk_context(**{"aws:cdk:enable-path-metadata": True}))
-    stack = FoundationStack(
+def mlflow_foundation(
+    mlflow_tracking_arn: str | None, outdir: str | None = None
+) -> FoundationStack:
+    """A foundation of the default policy in ACCOUNT/REGION that names ``mlflow_tracking_arn``."""
+    app = cdk.App(outdir=outdir, context=cdk_context(**{"aws:cdk:enable-path-metadata": True}))
+    return FoundationStack(
         app,
         "Foundation",
         env=cdk.Environment(account=ACCOUNT, region=REGION),
@@ -43,7 +46,10 @@ def _foundation(mlflow_tracking_arn: str | None) -> dict[str, Any]:
         resource_prefix="acme-dev",
         mlflow_tracking_arn=mlflow_tracking_arn,
     )
-    return Template.from_stack(stack).to_json()
+
+
+def _foundation(mlflow_tracking_arn: str | None) -> dict[str, Any]:
+    return Template.from_stack(mlflow_foundation(mlflow_tracking_arn)).to_json()
 
 
 @pytest.fixture(scope="module")

@@ -23,28 +23,15 @@ from cdk_constructs.monitoring.mlflow import (
     TRACKING_SERVER_LOGGING_ACTIONS,
     MlflowTarget,
 )
-from config import load_config
-from stacks.foundation_stack import FoundationStack
-from tests.conftest import cdk_context
+from tests.foundation.test_mlflow_endpoint import ACCOUNT, REGION, mlflow_foundation
 
-ACCOUNT = "555566667777"
-REGION = "eu-west-1"
 SERVER = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-tracking-server/governance"
 OTHER_SERVER = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-tracking-server/other"
 APP = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-app/app-governance01"
 
 
 def _account(outdir: Path, mlflow_tracking_arn: str) -> Account:
-    app = cdk.App(outdir=str(outdir), context=cdk_context(**{"aws:cdk:enable-path-metadata": True}))
-    FoundationStack(
-        app,
-        "Foundation",
-        env=cdk.Environment(account=ACCOUNT, region=REGION),
-        policy=load_config().governance,
-        resource_prefix="acme-dev",
-        mlflow_tracking_arn=mlflow_tracking_arn,
-    )
-    app.synth()
+    cdk.Stage.of(mlflow_foundation(mlflow_tracking_arn, str(outdir))).synth()
     return Account.from_assembly(CloudAssembly.load(outdir))
 
 
