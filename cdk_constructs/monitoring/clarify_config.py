@@ -27,6 +27,8 @@ The SDK is imported lazily: it takes seconds to import, and it must never reach 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import json
 import os
 import re
@@ -362,10 +364,7 @@ def write_analysis_config(
     config always gives the same bytes and the CDK asset hash only changes with the content.
     Give each config a directory of its own if the directory itself becomes the asset.
     """
-    try:
-        text = json.dumps(config, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
-    except ValueError as exc:  # NaN / Infinity: not JSON, Clarify cannot read it
-        raise ValueError(f"analysis config is not valid JSON: {exc}") from exc
+    text = _canonical(config)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / filename
     # Write then rename, so a parallel synth never sees a half-written file.
@@ -378,6 +377,40 @@ def write_analysis_config(
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return path
+
+
+def _canonical(config: dict[str, Any]) -> str:
+    try:
+        return json.dumps(config, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+    except ValueError as exc:  # NaN / Infinity: not JSON, Clarify cannot read it
+        raise ValueError(f"analysis config is not valid JSON: {exc}") from exc
+
+
+# Written configs by (base directory, SHA-256 of the canonical JSON), for this process.
+_CONFIG_FILES: dict[tuple[str, str], Path] = {}
+
+
+def analysis_config_file(config: dict[str, Any], base: Path | None = None) -> Path:
+    """The file of ``config``, written once per content: ``<base>/<sha256>/analysis_config.json``.
+
+    Models of one shape have the same config, and an asset's hash depends only on its content
+    (a single file's fingerprint does not include its name), so every one of them gets the same
+    asset. Giving them the same path too lets aws-cdk-lib's staging cache, keyed by the source
+    path, answer for all but the first instead of fingerprinting and copying each file again
+    (``bench/scale.py``). ``base`` defaults to a temporary directory of this process.
+    """
+    text = _canonical(config)
+    root = base if base is not None else _process_directory()
+    key = (str(root), hashlib.sha256(text.encode("utf-8")).hexdigest())
+    path = _CONFIG_FILES.get(key)
+    if path is None or not path.is_file():
+        path = _CONFIG_FILES[key] = write_analysis_config(config, root / key[1])
+    return path
+
+
+@functools.cache
+def _process_directory() -> Path:
+    return Path(tempfile.mkdtemp(prefix="clarify-config-"))
 
 
 def _baseline_or_error(
@@ -409,12 +442,43 @@ def _sdk_rejected(
     )
 
 
+# Documents that passed the schema (see _frozen): the models of one shape have the same config,
+# and the schema's walk costs about 1 ms of Python each (``bench/scale.py``). A document that
+# fails is checked again each time, so the error names each model that has it.
+_VALID_DOCUMENTS: set[object] = set()
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _frozen(value: object) -> object:
+    """``value`` as a hashable key that keeps every type the schema tells apart (a list is not a
+    tuple, ``1`` is not ``1.0`` or ``True``); None if it holds anything but JSON-like data."""
+    try:
+        return _freeze(value)
+    except TypeError:
+        return None
+
+
+def _freeze(value: object) -> object:
+    if isinstance(value, dict):
+        return (dict, tuple((_freeze(k), _freeze(v)) for k, v in value.items()))
+    if type(value) is list or type(value) is tuple:
+        return (type(value), tuple(_freeze(item) for item in value))
+    if type(value) in _PLAIN:
+        return (type(value), value)
+    raise TypeError(type(value).__name__)
+
+
 def _validate(model: MonitoredModel, kind: str, document: dict[str, Any]) -> None:
     from sagemaker.core import clarify
     from schema import SchemaError
 
+    key = _frozen(document)
+    if key is not None and key in _VALID_DOCUMENTS:
+        return
     try:
         clarify.ANALYSIS_CONFIG_SCHEMA_V1_0.validate(document)
+        if key is not None:
+            _VALID_DOCUMENTS.add(key)
     except SchemaError as exc:
         lines = [line for line in str(exc).splitlines() if line]
         keys = [m.group(1) for line in lines if (m := _SCHEMA_KEY_LINE.fullmatch(line))]

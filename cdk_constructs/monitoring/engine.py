@@ -11,7 +11,6 @@ anything else.
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -40,10 +39,10 @@ from cdk_constructs.monitoring.clarify_config import (
     BiasSettings,
     EndpointAttribute,
     ExplainabilitySettings,
+    analysis_config_file,
     build_bias_analysis_config,
     build_explainability_analysis_config,
     endpoint_input_attributes,
-    write_analysis_config,
 )
 from cdk_constructs.monitoring.images import (
     ImageKind,
@@ -413,8 +412,7 @@ class _ModelMonitors(Construct):
 
     def _config_asset(self, name: str, config: dict[str, Any]) -> s3_assets.Asset:
         """Ship an analysis config as a single-file asset (the job reads the JSON itself)."""
-        base = self.engine.config_directory or Path(tempfile.mkdtemp(prefix="clarify-config-"))
-        path = write_analysis_config(config, base / f"{self.model.name}-{name}")
+        path = analysis_config_file(config, self.engine.config_directory)
         # The monitoring role reads the assets bucket's JSON objects (foundation grant).
         return s3_assets.Asset(self, f"{name.title()}AnalysisConfig", path=str(path))
 

@@ -1019,10 +1019,9 @@ class EvidentlyMonitors(Construct):
         return steps, report
 
     def _config_asset(self, check: MonitorType, config: dict[str, Any]) -> s3_assets.Asset:
-        from cdk_constructs.monitoring.clarify_config import write_analysis_config
+        from cdk_constructs.monitoring.clarify_config import analysis_config_file
 
-        directory = Path(tempfile.mkdtemp(prefix="clarify-config-")) / self.model.name
-        path = write_analysis_config(config, directory)
+        path = analysis_config_file(config)
         # The monitoring role reads the assets bucket's JSON objects (foundation grant).
         return s3_assets.Asset(self, f"{CLARIFY_ANALYSIS_STEPS[check]}Config", path=str(path))
 

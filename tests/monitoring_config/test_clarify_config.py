@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 import subprocess
@@ -20,6 +21,8 @@ from cdk_constructs.monitoring.clarify_config import (
     BiasSettings,
     ClarifyConfigError,
     ExplainabilitySettings,
+    _frozen,
+    analysis_config_file,
     build_bias_analysis_config,
     build_explainability_analysis_config,
     write_analysis_config,
@@ -321,6 +324,65 @@ def test_write_analysis_config_overwrites_and_rejects_nan(tmp_path: Path) -> Non
     with pytest.raises(ValueError, match="not valid JSON"):
         write_analysis_config({"probability_threshold": float("nan")}, tmp_path)
     assert path.read_bytes() == b'{\n  "a": 1\n}\n'
+
+
+def test_analysis_config_file_is_one_file_per_content(
+    high_risk: MonitoredModel, tmp_path: Path
+) -> None:
+    # Given two configs with the same content (built twice, keys in another order) and another
+    config = build_bias_analysis_config(high_risk)
+    same = dict(reversed(list(build_bias_analysis_config(high_risk).items())))
+    other = {**config, "label": "another"}
+
+    # When each is written through analysis_config_file
+    first = analysis_config_file(config, tmp_path)
+    second = analysis_config_file(same, tmp_path)
+    third = analysis_config_file(other, tmp_path)
+
+    # Then equal content has one path (so aws-cdk-lib stages it once), in a directory named by
+    # its SHA-256, with the bytes write_analysis_config writes; other content has its own
+    assert first == second != third
+    assert first.name == ANALYSIS_CONFIG_FILENAME
+    text = write_analysis_config(config, tmp_path / "plain").read_bytes()
+    assert first.read_bytes() == text
+    assert first.parent.name == hashlib.sha256(text.removesuffix(b"\n")).hexdigest()
+    assert json.loads(third.read_text(encoding="utf-8"))["label"] == "another"
+    # A file removed behind its back is written again.
+    first.unlink()
+    assert analysis_config_file(config, tmp_path).read_bytes() == text
+
+
+def test_analysis_config_file_without_base_uses_one_process_directory(
+    high_risk: MonitoredModel,
+) -> None:
+    config = build_bias_analysis_config(high_risk)
+    path = analysis_config_file(config)
+    assert analysis_config_file(dict(config)) == path
+    assert path.parent.parent.name.startswith("clarify-config-")
+
+
+def test_schema_failure_is_reported_for_every_model_that_has_it(
+    high_risk: MonitoredModel,
+) -> None:
+    # Given two models with the same config the SDK schema rejects
+    bad = _with_bias(high_risk, label_value={"not": "a scalar"})
+    other = dataclasses.replace(
+        bad, identity=dataclasses.replace(bad.identity, name="credit-default-copy")
+    )
+
+    # When / Then each is refused with its own name (a failure is never remembered as a pass)
+    for model in (bad, other, bad):
+        with pytest.raises(ClarifyConfigError) as caught:
+            build_bias_analysis_config(model)
+        assert caught.value.model == model.name
+
+
+def test_schema_pass_is_remembered_by_type_and_value() -> None:
+    # The key that remembers a passed document keeps apart what the schema tells apart.
+    assert _frozen({"a": [1, "x"]}) == _frozen({"a": [1, "x"]})
+    assert _frozen({"a": [1]}) != _frozen({"a": (1,)})
+    assert _frozen({"a": 1}) != _frozen({"a": 1.0}) != _frozen({"a": True})
+    assert _frozen({"a": object()}) is None
 
 
 # --- the SDK stays out of Lambda and out of import time ----------------------------------------
