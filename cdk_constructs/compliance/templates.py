@@ -381,6 +381,7 @@ class _Resolver(Evaluator[StackTemplate]):
         self._by_name: dict[str, list[StackTemplate]] = {}
         self._exports: dict[str, list[tuple[StackTemplate, Any]]] = {}
         self._hops = 0
+        self._followed: dict[tuple[int, int], Any] = {}
         for stack in self._stacks:
             self._by_name.setdefault(stack.stack_name, []).append(stack)
             for output in _outputs(stack).values():
@@ -439,11 +440,21 @@ class _Resolver(Evaluator[StackTemplate]):
         return exporters[0] if len(exporters) == 1 else "no single exporting stack"
 
     def follow(self, producer: StackTemplate, value: Any, depth: int) -> Any:
+        # A reference chain that starts here has its whole hop budget, so the producer's output
+        # evaluates the same wherever it is read: an immutable result is kept (the foundation's
+        # outputs are read thousands of times at a few hundred models; bench/scale.py).
+        first_hop = self._hops == 0
+        key = (id(producer), id(value))
+        if first_hop and key in self._followed:
+            return self._followed[key]
         self._hops += 1
         try:
-            return self.evaluate(producer, value, depth + 1)
+            result = self.evaluate(producer, value, depth + 1)
         finally:
             self._hops -= 1
+        if first_hop and isinstance(result, (str, int, float, Ref)):
+            self._followed[key] = result
+        return result
 
     def _reference(self, stack: StackTemplate, logical_id: str, attribute: str) -> Ref | None:
         target = stack.resources().get(logical_id)

@@ -175,3 +175,32 @@ def test_properties_that_are_an_intrinsic_resolve_as_a_whole() -> None:
     assert dict(props) == {**raw, "seen": True}
     assert len(props) == 2
     assert resolver.resolved == [raw]
+
+
+def test_an_output_read_by_many_consumers_resolves_the_same_for_each(tmp_path: Path) -> None:
+    # Given a key exported by one stack and used by cards in two others, and an output whose
+    # value stays an intrinsic (a parameter: known only at deploy time)
+    app = cdk.App(outdir=str(tmp_path), context=cdk_context())
+    keys = cdk.Stack(app, "Keys", env=PROD)
+    key = kms.Key(keys, "CardKey", enable_key_rotation=True)
+    unknown = cdk.CfnParameter(keys, "KeyAlias").value_as_string
+    for name in ("CardsA", "CardsB"):
+        cards = cdk.Stack(app, name, env=PROD)
+        for card_id, key_id in (("Card", key.key_arn), ("Other", unknown)):
+            card = b.card(cards, card_id, model="credit-risk")
+            card.security_config = sagemaker.CfnModelCard.SecurityConfigProperty(kms_key_id=key_id)
+    # When both consumers' properties are read (the first read of an output is remembered)
+    found = {
+        r.path: r for r in load_resources(read_assembly(Path(app.synth().directory))).resources
+    }
+    # Then each sees the key itself, and the deploy-time value as an intrinsic of its own
+    expected = Ref("Keys/CardKey/Resource", "AWS::KMS::Key", "Arn")
+    assert [found[f"{n}/Card"].get("SecurityConfig", "KmsKeyId") for n in ("CardsA", "CardsB")] == [
+        expected,
+        expected,
+    ]
+    first, second = (
+        found[f"{n}/Other"].get("SecurityConfig", "KmsKeyId") for n in ("CardsA", "CardsB")
+    )
+    assert first == second == {"Ref": "KeyAlias"}
+    assert first is not second

@@ -150,21 +150,37 @@ def _dead_letter_targets(index: AppIndex) -> frozenset[str]:
     return index.derived("delivery:dead-letter-targets", build)
 
 
-def _watches(alarm: Resource, queue: Resource) -> bool:
+def _watched_queues(alarm: Resource) -> list[str]:
+    """Paths of the queues whose depth ``alarm`` watches with actions (dimension QueueName by
+    reference to the queue)."""
     if alarm.get("Namespace") != SQS_NAMESPACE or alarm.get("MetricName") not in DEPTH_METRICS:
-        return False
+        return []
     if not configured(alarm.get("AlarmActions")):
-        return False
+        return []
+    watched = []
     for dimension in as_list(alarm.get("Dimensions")):
         value = dig(dimension, "Value")
         if (
             dig(dimension, "Name") == "QueueName"
             and isinstance(value, Ref)
-            and value.target_path == queue.path
             and value.attribute == "QueueName"
         ):
-            return True
-    return False
+            watched.append(value.target_path)
+    return watched
+
+
+def _depth_alarms(index: AppIndex) -> dict[str, list[Resource]]:
+    """Per queue path, the alarms that watch its depth: one pass over the app's alarms, instead
+    of one per dead-letter queue (thousands of alarms at a few hundred models)."""
+
+    def build(built: AppIndex) -> dict[str, list[Resource]]:
+        by_queue: dict[str, list[Resource]] = {}
+        for alarm in built.of_type(ALARM):
+            for path in dict.fromkeys(_watched_queues(alarm)):
+                by_queue.setdefault(path, []).append(alarm)
+        return by_queue
+
+    return index.derived("delivery:depth-alarms", build)
 
 
 def dead_letter_queue_watched(queue: Resource, index: AppIndex) -> Verdict:
@@ -173,7 +189,10 @@ def dead_letter_queue_watched(queue: Resource, index: AppIndex) -> Verdict:
     (AWS/SQS ApproximateNumberOfMessagesVisible, dimension QueueName of this queue)."""
     if queue.path not in _dead_letter_targets(index):
         return Verdict.NOT_APPLICABLE
-    watched = any(_watches(alarm, queue) for alarm in index.peers(queue, ALARM))
+    watched = any(
+        alarm.environment.overlaps(queue.environment)
+        for alarm in _depth_alarms(index).get(queue.path, ())
+    )
     return Verdict.COMPLIANT if watched else Verdict.NON_COMPLIANT
 
 
