@@ -330,12 +330,17 @@ def _selecting(group: Resource, index: AppIndex) -> list[tuple[Resource, bool | 
 
 
 def _handler_functions(index: AppIndex, handler: str) -> frozenset[str]:
-    """Functions whose code entry point (``Handler``) is one of ``lambda/governance``'s."""
-    return frozenset(
-        function.path
-        for function in index.of_type(LAMBDA_FUNCTION)
-        if function.get("Handler") == handler
-    )
+    """Functions whose code entry point (``Handler``) is one of ``lambda/governance``'s (one
+    pass over the app's functions, not one per governed group)."""
+
+    def build(built: AppIndex) -> frozenset[str]:
+        return frozenset(
+            function.path
+            for function in built.of_type(LAMBDA_FUNCTION)
+            if function.get("Handler") == handler
+        )
+
+    return index.derived(f"registry:handler-functions:{handler}", build)
 
 
 def group_reaches_gate_and_ledger(group: Resource, index: AppIndex) -> Verdict:

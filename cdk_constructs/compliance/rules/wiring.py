@@ -244,6 +244,16 @@ def _config_models(config: Resource, index: AppIndex) -> Wired:
 
 
 def _endpoint_models(endpoint: Resource, index: AppIndex) -> Wired:
+    # Asked for the endpoint itself and for each of its schedules and job definitions: worked
+    # out once per endpoint.
+    known: dict[str, Wired] = index.derived("wiring:endpoint-models", lambda _: {})
+    found = known.get(endpoint.path)
+    if found is None:
+        found = known[endpoint.path] = _endpoint_models_of(endpoint, index)
+    return found
+
+
+def _endpoint_models_of(endpoint: Resource, index: AppIndex) -> Wired:
     configs = named(
         endpoint.get("EndpointConfigName"),
         endpoint,
