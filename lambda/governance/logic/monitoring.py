@@ -563,15 +563,36 @@ def pipeline_failure_reason(
     )
 
 
-def _unmonitored_lines(pipeline: MonitoringPipeline) -> list[str]:
-    """What an alert about a monitoring pipeline that produced no results names."""
+def _unmonitored_alert(
+    pipeline: MonitoringPipeline,
+    detail: MonitoringViolationDetail,
+    *,
+    subject: str,
+    headline: str,
+    where: list[str],
+    source: str,
+) -> Alert:
+    """The alert about a monitoring pipeline that produced no results: what happened, the
+    model it leaves unmonitored, where it happened, the reason and the source it came from."""
     governance = pipeline.governance
-    return [
+    lines = [
+        f"{headline} the model is unmonitored until the cause is fixed.",
+        "",
         f"Model:                {governance.model_name}",
         f"Model package group:  {governance.model_package_group_name}",
         f"Endpoint:             {governance.endpoint_name}",
         f"Checks without results: {', '.join(kind.label for kind in pipeline.checks)}",
+        *where,
+        "",
+        f"Failure reason: {detail.failure_reason}",
+        "",
+        source,
     ]
+    return Alert(
+        subject=subject,
+        message="\n".join(lines),
+        attributes=_alert_attributes(detail.outcome, detail.monitor_type, governance),
+    )
 
 
 def pipeline_gap_alert(
@@ -579,25 +600,16 @@ def pipeline_gap_alert(
     pipeline: MonitoringPipeline,
     detail: MonitoringViolationDetail,
 ) -> Alert:
-    governance = pipeline.governance
     status = change.detail.current_pipeline_execution_status.value.upper()
     name = change.detail.pipeline_name
-    lines = [
-        f"The {pipeline.kind} pipeline {name} execution {status} before its checks reported. "
-        "There are no monitoring results for this period: the model is unmonitored until "
-        "the cause is fixed.",
-        "",
-        *_unmonitored_lines(pipeline),
-        f"Pipeline execution:   {change.detail.pipeline_execution_arn}",
-        "",
-        f"Failure reason: {detail.failure_reason}",
-        "",
-        f"Source event: {change.id}",
-    ]
-    return Alert(
+    return _unmonitored_alert(
+        pipeline,
+        detail,
         subject=f"Monitoring {status}: pipeline {name}",
-        message="\n".join(lines),
-        attributes=_alert_attributes(detail.outcome, detail.monitor_type, governance),
+        headline=f"The {pipeline.kind} pipeline {name} execution {status} before its checks "
+        "reported. There are no monitoring results for this period:",
+        where=[f"Pipeline execution:   {change.detail.pipeline_execution_arn}"],
+        source=f"Source event: {change.id}",
     )
 
 
@@ -679,24 +691,17 @@ def schedule_failure_reason(failure: ScheduleStartFailure) -> str:
 def schedule_failure_alert(
     failure: ScheduleStartFailure, pipeline: MonitoringPipeline, detail: MonitoringViolationDetail
 ) -> Alert:
-    governance = pipeline.governance
-    lines = [
-        f"EventBridge Scheduler could not start the {pipeline.kind} pipeline "
-        f"{failure.schedule_name}. There are no monitoring results for this run: the model is "
-        "unmonitored until the cause is fixed.",
-        "",
-        *_unmonitored_lines(pipeline),
-        f"Schedule:             {failure.schedule_arn}",
-        f"Scheduled time:       {failure.scheduled_time or '(not given)'}",
-        "",
-        f"Failure reason: {detail.failure_reason}",
-        "",
-        f"Dead-letter message: {failure.message_id} in {failure.queue_arn}",
-    ]
-    return Alert(
+    return _unmonitored_alert(
+        pipeline,
+        detail,
         subject=f"Monitoring NOT STARTED: schedule {failure.schedule_name}",
-        message="\n".join(lines),
-        attributes=_alert_attributes(detail.outcome, detail.monitor_type, governance),
+        headline=f"EventBridge Scheduler could not start the {pipeline.kind} pipeline "
+        f"{failure.schedule_name}. There are no monitoring results for this run:",
+        where=[
+            f"Schedule:             {failure.schedule_arn}",
+            f"Scheduled time:       {failure.scheduled_time or '(not given)'}",
+        ],
+        source=f"Dead-letter message: {failure.message_id} in {failure.queue_arn}",
     )
 
 
