@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Protocol, get_args
+from typing import Any, Generic, Protocol, TypeVar, get_args
 
 from aws_cdk import Aws, CfnMapping, CfnResource, Stack, Token
 from aws_cdk import aws_ec2 as ec2
@@ -356,13 +356,20 @@ def package_check(
     return check
 
 
-class _ModelMonitors(Construct):
+EngineT = TypeVar("EngineT")
+
+
+class EngineMonitors(Construct, Generic[EngineT]):
+    """The scheduled checks an engine builds for one deployed model. Every engine's monitors
+    hold the same four things; each engine checks its configuration (``_validate``) before it
+    builds any resource (``_build``)."""
+
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        engine: ModelMonitorEngine,
+        engine: EngineT,
         model: MonitoredModel,
         endpoint: GovernedEndpoint,
         resources: MonitoringResources,
@@ -372,19 +379,27 @@ class _ModelMonitors(Construct):
         self.model = model
         self.endpoint = endpoint
         self.resources = resources
-        monitor_types = tuple(model.monitors)
-        for monitor_type in monitor_types:
-            schedule_name_for(endpoint.endpoint_name, monitor_type)  # validate names first
+        self._validate()
+        self.deployed = self._build()
 
+    def _validate(self) -> None:
+        for monitor_type in self.model.monitors:
+            schedule_name_for(self.endpoint.endpoint_name, monitor_type)
+
+    def _build(self) -> DeployedMonitors:
+        raise NotImplementedError
+
+
+class _ModelMonitors(EngineMonitors[ModelMonitorEngine]):
+    def _build(self) -> DeployedMonitors:
+        monitor_types = tuple(self.model.monitors)
         self.baselines = package_check(
-            self, endpoint=endpoint, resources=resources, baselines=monitor_types
+            self, endpoint=self.endpoint, resources=self.resources, baselines=monitor_types
         )
         monitors = [
             self._schedule(t, self._job_definition(MONITOR_KINDS[t])) for t in monitor_types
         ]
-        self.deployed = DeployedMonitors(
-            endpoint_name=endpoint.endpoint_name, monitors=tuple(monitors)
-        )
+        return DeployedMonitors(endpoint_name=self.endpoint.endpoint_name, monitors=tuple(monitors))
 
     @cached_property
     def _stack(self) -> tuple[Stack, str | None]:

@@ -81,6 +81,7 @@ from cdk_constructs.monitoring.engine import (
     DEFAULT_VOLUME_SIZE_GB,
     DeployedMonitor,
     DeployedMonitors,
+    EngineMonitors,
     MonitoringResources,
     package_check,
     schedule_name_for,
@@ -738,24 +739,11 @@ class EvidentlyStackResources(Construct):
         )
 
 
-class EvidentlyMonitors(Construct):
+class EvidentlyMonitors(EngineMonitors[EvidentlyEngine]):
     """The scheduled Evidently checks of one deployed model."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        engine: EvidentlyEngine,
-        model: MonitoredModel,
-        endpoint: GovernedEndpoint,
-        resources: MonitoringResources,
-    ) -> None:
-        super().__init__(scope, construct_id)
-        self.engine = engine
-        self.model = model
-        self.endpoint = endpoint
-        self.resources = resources
+    def _validate(self) -> None:
+        model, engine = self.model, self.engine
         checks = tuple(model.monitors)
         steps = engine.check_steps
         unsupported = [c for c in checks if c not in steps]
@@ -773,7 +761,7 @@ class EvidentlyMonitors(Construct):
         if GROUND_TRUTH_CHECKS.intersection(checks):
             _ = model.labels  # refuses a model without its ground truth before any resource
         for check in checks:
-            schedule_name_for(endpoint.endpoint_name, check)  # validate names first
+            schedule_name_for(self.endpoint.endpoint_name, check)
             expression = model.monitors[check].expression
             problem = schedule_expression_problem(expression)
             if problem is not None:
@@ -781,19 +769,22 @@ class EvidentlyMonitors(Construct):
                     f"model {model.name!r}: monitoring.{check}.schedule {expression!r}: "
                     f"{problem} [{SCHEDULE_SOURCE}]"
                 )
-        self.shared = EvidentlyStackResources.of(self, engine, resources)
+
+    def _build(self) -> DeployedMonitors:
+        checks = tuple(self.model.monitors)
+        self.shared = EvidentlyStackResources.of(self, self.engine, self.resources)
         self.baselines = package_check(
             self,
-            endpoint=endpoint,
-            resources=resources,
+            endpoint=self.endpoint,
+            resources=self.resources,
             baselines=[
                 *([DATA_REFERENCE] if "data_quality" in checks else []),
                 *(["explainability"] if "explainability" in checks else []),
             ],
         )
         self.checks = tuple(self._check(check) for check in checks)
-        self.deployed = DeployedMonitors(
-            endpoint_name=endpoint.endpoint_name,
+        return DeployedMonitors(
+            endpoint_name=self.endpoint.endpoint_name,
             monitors=tuple(
                 DeployedMonitor(
                     monitor_type=c.monitor_type,
