@@ -235,15 +235,31 @@ class _DefaultSynth:
 _FIRST = ("scale", "slow")
 
 
+def _reads_default_synth(item: pytest.Item) -> bool:
+    return "default_cli_synth" in getattr(item, "fixturenames", ())
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    rank: dict[str, int] = {}
+    # Groups: the scale test; the modules that do not read the session's `cdk synth`; those
+    # that do. The last wait for the synth (about half a minute of one core, in processes of its
+    # own), so they come after every module that does not and no worker idles while the CLI
+    # runs. Within a group, the marked modules first.
+    marker: dict[str, int] = {}
+    waits: dict[str, bool] = {}
     for item in items:
         marks = {mark.name for mark in item.iter_markers()}
-        item_rank = next((i for i, name in enumerate(_FIRST) if name in marks), len(_FIRST))
         module = item.nodeid.split("::", 1)[0]
-        rank[module] = min(rank.get(module, item_rank), item_rank)
+        rank = next((i for i, name in enumerate(_FIRST) if name in marks), len(_FIRST))
+        marker[module] = min(marker.get(module, rank), rank)
+        waits[module] = waits.get(module, False) or _reads_default_synth(item)
+
+    def group(module: str) -> tuple[int, int]:
+        if marker[module] == _FIRST.index("scale"):
+            return (0, 0)
+        return (1 + waits[module], marker[module])
+
     order = {item.nodeid: index for index, item in enumerate(items)}
-    items.sort(key=lambda item: (rank[item.nodeid.split("::", 1)[0]], order[item.nodeid]))
+    items.sort(key=lambda item: (group(item.nodeid.split("::", 1)[0]), order[item.nodeid]))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -258,7 +274,7 @@ def default_synth_started(
 ) -> _DefaultSynth | None:
     """Starts the default synth before this process's first test, when any collected test reads
     it (``default_cli_synth``, directly or through ``default_assembly``)."""
-    if not any("default_cli_synth" in item.fixturenames for item in request.session.items):
+    if not any(_reads_default_synth(item) for item in request.session.items):
         return None
     if os.environ.get("PYTEST_XDIST_WORKER") is None:
         shared = tmp_path_factory.mktemp("default-synth")

@@ -133,8 +133,27 @@ def test_clarify_config_the_sdk_rejects_stops_synth_clearly(
     assert not (tmp_path / "out" / "manifest.json").exists()
 
 
+def _smallest_config(folder: Path) -> Path:
+    """The default config cut to its first environment and its first model, registered only:
+    a valid organisation whose app is one foundation and one models stack."""
+    import yaml
+
+    from config import DEFAULT_CONFIG
+
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    data["environments"] = data["environments"][:1]
+    model = data["models"][0]
+    for served in ("deployment", "batch", "training"):
+        model.pop(served, None)
+    data["models"] = [model]
+    path = folder / "smallest.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
 def test_a_construct_warning_such_as_a_limit_fails_the_synth(tmp_path: Path) -> None:
-    # Given the default app plus a construct warning, as a limits check reports one
+    # Given a valid app (the smallest organisation: what fails must be the warning, not the
+    # size of the app) plus a construct warning, as a limits check reports one
     import aws_cdk as cdk
 
     from app import main
@@ -142,7 +161,7 @@ def test_a_construct_warning_such_as_a_limit_fails_the_synth(tmp_path: Path) -> 
     outdir = tmp_path / "cdk.out"
     app = cdk.App(
         outdir=str(outdir),
-        context=cdk_context(**CLI_CONTEXT),
+        context=cdk_context(**CLI_CONTEXT, config=str(_smallest_config(tmp_path))),
     )
     extra = cdk.Stack(app, "limits-probe")
     cdk.Annotations.of(extra).add_warning_v2(
