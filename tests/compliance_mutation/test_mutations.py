@@ -306,3 +306,7 @@ def test_each_weakening_expects_a_rule_its_claims_name() -> None:
 def test_the_issue_weakenings_are_in_the_table() -> None:
     assert set(ISSUE_12) <= {mutation.id for mutation in MUTATIONS}
     assert len({mutation.id for mutation in MUTATIONS}) == len(MUTATIONS)
+
+
+# The packs over every mutation's templates: scheduled first (tests/conftest.py).
+pytestmark = pytest.mark.slow

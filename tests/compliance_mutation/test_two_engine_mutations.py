@@ -287,3 +287,7 @@ def test_the_weakened_resource_gets_a_new_error_finding(
         locate(baseline, where) for where in mutation.reaches
     }  # (a removed resource can carry no finding)
     assert {(s, i) for _, s, i in new} <= {(stack, logical_id)} | reached, sorted(new)
+
+
+# One synth of the evidently environment, then the pack per mutation: scheduled first.
+pytestmark = pytest.mark.slow

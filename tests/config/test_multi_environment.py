@@ -238,3 +238,7 @@ def test_every_instance_the_example_runs_is_priced_in_its_region(assembly: Assem
     assert report.costs.lines, "the example runs endpoints and monitors"
     assert [(line.model, line.environment) for line in report.costs.lines if not line.price] == []
     assert report.costs.unpriced == ()
+
+
+# One synth of the example organisation, every pack on: scheduled first (tests/conftest.py).
+pytestmark = pytest.mark.slow

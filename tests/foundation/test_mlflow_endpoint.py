@@ -198,3 +198,7 @@ def test_the_shipped_plugin_reaches_tracking_servers_on_the_experiments_host() -
     assert urlparse(provider.construct_tracking_server_url()).hostname == (
         f"mlflow.sagemaker.{REGION}.app.aws"
     )
+
+
+# Three foundation synths: scheduled first (tests/conftest.py).
+pytestmark = pytest.mark.slow

@@ -332,3 +332,7 @@ def test_layer_version_is_the_pinned_library(pins: str) -> None:
         if "==" in line and not line.lstrip().startswith("#")
     }
     assert pinned["aws-lambda-powertools"] == POWERTOOLS_VERSION
+
+
+# One synth of the whole variant app: scheduled first (tests/conftest.py).
+pytestmark = pytest.mark.slow

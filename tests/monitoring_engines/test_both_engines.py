@@ -660,3 +660,7 @@ def test_a_lock_entry_without_its_wheel_stops_synth(tmp_path: Path) -> None:
         archive.add(wheel, arcname=wheel.name)
     with pytest.raises(DependencyNotShippedError, match="has no wheel for sagemaker-mlflow"):
         check_wheelhouse(wheelhouse, lock)
+
+
+# One synth of a two-environment app: scheduled first (tests/conftest.py).
+pytestmark = pytest.mark.slow

@@ -424,3 +424,7 @@ def test_the_report_lists_and_prices_each_job_of_the_check(outdir: Path) -> None
     assert [m.name for m in explainability] == [f"{SCHEDULE} (job {n} of 3)" for n in (1, 2, 3)]
     assert {m.engine for m in explainability} == {"Evidently"}
     assert all(m.instance_type and m.max_runtime_seconds for m in explainability)
+
+
+# One synth of the evidently environment: scheduled first (tests/conftest.py).
+pytestmark = pytest.mark.slow

@@ -505,3 +505,7 @@ def test_the_reference_snapshot_script_writes_the_contract_format() -> None:
     import hashlib
 
     assert parsed.sha256 == hashlib.sha256(data).hexdigest()
+
+
+# SDK builds of the training pipeline definitions: scheduled first (tests/conftest.py).
+pytestmark = pytest.mark.slow
