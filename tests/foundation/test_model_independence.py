@@ -22,7 +22,7 @@ from stacks.governance_app import build_governance
 from tests.conftest import CLI_CONTEXT, Assembly, cdk_context
 
 # Four synths of the app (three variants and the organisation-level change): scheduled first.
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(own_synths_first=True)
 
 # Every environment's foundation (prod on Model Monitor, dev on the Evidently engine)
 FOUNDATIONS = [
@@ -67,7 +67,7 @@ def _renamed(config: GovernanceConfig, count: int, *, deployed: bool) -> Governa
 
 @pytest.fixture(scope="module")
 def foundations(
-    tmp_path_factory: pytest.TempPathFactory, default_assembly: Assembly
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> dict[str, dict[str, str]]:
     config = load_config()
     # Every variant keeps the organisation's set of consumer accounts (the default's one), the
@@ -78,15 +78,18 @@ def foundations(
         "one removed": config.model_copy(update={"models": with_consumers}),
         "300 models": _renamed(config, 300, deployed=False),
     }
+    synthesized = {
+        name: _synth_foundation(variant, tmp_path_factory.mktemp("foundation"))
+        for name, variant in variants.items()
+    }
+    # The default config (two deployed models), as the session synthesized it; asked for after
+    # the variants, so this module's own synths run while the CLI's does.
+    default_assembly: Assembly = request.getfixturevalue("default_assembly")
     return {
-        # The default config (two deployed models), as the session synthesized it.
         "two deployed models": {
             name: _foundation((default_assembly.outdir / name).read_bytes()) for name in FOUNDATIONS
         },
-        **{
-            name: _synth_foundation(variant, tmp_path_factory.mktemp("foundation"))
-            for name, variant in variants.items()
-        },
+        **synthesized,
     }
 
 
