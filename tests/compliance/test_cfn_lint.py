@@ -13,13 +13,27 @@ from tests.conftest import Assembly
 IGNORED = ["W3005"]
 
 
+def _regions(default_assembly: Assembly) -> dict[str, str]:
+    """Each stack's region, as the cloud assembly's manifest records its environment."""
+    manifest = json.loads((default_assembly.outdir / "manifest.json").read_text())
+    return {
+        name: str(artifact["environment"]).rsplit("/", 1)[-1]
+        for name, artifact in manifest["artifacts"].items()
+        if artifact.get("type") == "aws:cloudformation:stack"
+    }
+
+
 def test_templates_lint_clean(default_assembly: Assembly) -> None:
     assert default_assembly.templates
+    regions = _regions(default_assembly)
+    # The default config deploys to two regions: each template is linted against its own
+    # region's resource specifications.
+    assert len(set(regions.values())) > 1, regions
     problems: list[str] = []
     for name, template in default_assembly.templates.items():
         results = lint(
             json.dumps(template),
-            config=ManualArgs(regions=["eu-west-1"], ignore_checks=IGNORED),
+            config=ManualArgs(regions=[regions[name]], ignore_checks=IGNORED),
         )
         problems += [
             f"{name}: {m.rule.id} {m.message} ({m.path})"
