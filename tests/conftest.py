@@ -144,24 +144,21 @@ def deployments(config: GovernanceConfig) -> list[tuple[Environment, ModelConfig
     return served
 
 
-def cli_env() -> dict[str, str]:
-    """The test process's environment for the CDK CLI, with aws-cdk-lib's CloudFormation
-    validation back on (this conftest turns it off for in-process synths)."""
+def run_cli(args: list[str], *, timeout: int) -> subprocess.CompletedProcess[str]:
+    """A command of this repository's CLI (the pinned ``cdk``, ``make``) run from the repository
+    as a user runs it, output captured: the test process's environment with aws-cdk-lib's
+    CloudFormation validation back on (this conftest turns it off for in-process synths)."""
     env = {k: v for k, v in os.environ.items() if k != "CDK_VALIDATION"}
     env.update(CDK_DISABLE_VERSION_CHECK="1", CDK_CLI_NOTICES="false")
-    return env
+    return subprocess.run(
+        args, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def _cdk_synth(*args: str, outdir: Path) -> subprocess.CompletedProcess[str]:
     """``cdk synth`` of this repository's app into ``outdir``, as a user runs it."""
-    return subprocess.run(
-        [str(CDK), "synth", "--quiet", "--no-notices", "-o", str(outdir), *args],
-        cwd=REPO,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    return run_cli(
+        [str(CDK), "synth", "--quiet", "--no-notices", "-o", str(outdir), *args], timeout=600
     )
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,8 @@ from tests.conftest import (
     LEFTOVER,
     REPO,
     CliSynth,
-    cli_env,
     edited_default_config,
+    run_cli,
 )
 
 pytestmark = pytest.mark.slow
@@ -35,7 +34,7 @@ def test_make_synth_takes_a_config_path_with_a_space(tmp_path: Path) -> None:
     folder.mkdir()
     config = edited_default_config(folder, "my org.yaml", "risk_tier: high", "risk_tier: extreme")
     # When make passes it on (setup is taken as done: the suite already runs in it)
-    result = subprocess.run(
+    result = run_cli(
         [
             shutil.which("make") or "/usr/bin/make",
             "--no-print-directory",
@@ -45,12 +44,7 @@ def test_make_synth_takes_a_config_path_with_a_space(tmp_path: Path) -> None:
             f"CONFIG={config}",
             f"OUT={tmp_path / 'out'}",
         ],
-        cwd=REPO,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
         timeout=300,
-        check=False,
     )
     # Then the whole path reached the app, which names the bad field
     assert result.returncode != 0

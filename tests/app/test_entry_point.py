@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +17,10 @@ from tests.conftest import (
     CDK,
     CLI_CONTEXT,
     LEFTOVER,
-    REPO,
     CliSynth,
     cdk_context,
-    cli_env,
     edited_default_config,
+    run_cli,
 )
 
 # One case synthesizes the whole default app in this process: scheduled first.
@@ -52,15 +50,7 @@ def _nothing_deployable(outdir: Path) -> None:
     assert not (outdir / "manifest.json").exists()
     assert not list(outdir.glob("*.template.json"))
     assert not (outdir / "governance-inventory.json").exists()
-    listed = subprocess.run(
-        [str(CDK), "ls", "--app", str(outdir)],
-        cwd=REPO,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    listed = run_cli([str(CDK), "ls", "--app", str(outdir)], timeout=120)
     assert listed.returncode != 0 or not listed.stdout.strip(), listed.stdout
 
 
