@@ -28,6 +28,8 @@ import botocore.session
 import regex
 from botocore.model import Shape
 
+from cdk_constructs import botocore_data
+
 T = TypeVar("T")
 
 # botocore pattern -> what it allows, in words.
@@ -64,7 +66,7 @@ _ENUM_SHOWN = 12
 
 @cache
 def _service_model(service: str) -> Any:
-    return botocore.session.get_session().get_service_model(service)
+    return botocore_data.session().get_service_model(service)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from aws_cdk import Annotations, Stack, Token
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from cdk_constructs import tags
+from cdk_constructs import botocore_data, tags
 from cdk_constructs.encryption import DataDomain
 from cdk_constructs.pipelines.governed_pipeline import PipelineSchedule, ScheduleDeadLetters
 from cdk_constructs.training.definition import BiasFacet, TrainingPipelineSpec
@@ -61,7 +61,10 @@ def image_uri(training: Training, region: str, model: str) -> str:
         )
     from sagemaker.core import image_uris
 
-    return str(image_uris.retrieve(algorithm.framework, region=region, version=algorithm.version))
+    with botocore_data.shared_loaders():  # one parse of botocore's endpoints per process
+        return str(
+            image_uris.retrieve(algorithm.framework, region=region, version=algorithm.version)
+        )
 
 
 def training_spec(model: ModelConfig, *, region: str, engine: EngineKind) -> TrainingPipelineSpec:

@@ -16,6 +16,8 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any, Literal, get_args
 
+from cdk_constructs import botocore_data
+
 ImageKind = Literal["model-monitor", "clarify"]
 """The SDK's framework name of a monitoring image."""
 
@@ -109,27 +111,13 @@ def _registry_regions(node: Any) -> Iterator[str]:
 
 @cache
 def _image_uri(kind: ImageKind, region: str) -> str:
-    from sagemaker.core import common_utils, image_uris
+    from sagemaker.core import image_uris
 
-    # ``retrieve`` asks ``common_utils._botocore_resolver()`` for the region's ECR domain, and
-    # that builds a new resolver from botocore's endpoints.json (about 0.25 s of JSON parsing)
-    # on every call: 70 calls for a region-agnostic stack's two image mappings. The file does
-    # not change, so one resolver serves every call made here.
-    resolver = _botocore_resolver()
-    sdk_builder = common_utils._botocore_resolver
-    common_utils._botocore_resolver = lambda: resolver
-    try:
+    # ``retrieve`` builds a resolver from botocore's endpoints.json on every call (about 0.25 s
+    # of JSON parsing; 70 calls for a region-agnostic stack's two image mappings): the file is
+    # parsed once per process (cdk_constructs/botocore_data.py).
+    with botocore_data.shared_loaders():
         return str(image_uris.retrieve(kind, region=region))
-    finally:
-        common_utils._botocore_resolver = sdk_builder
-
-
-@cache
-def _botocore_resolver() -> Any:
-    """The SDK's own ``_botocore_resolver()``, built once."""
-    from sagemaker.core import common_utils
-
-    return common_utils._botocore_resolver()
 
 
 def _sdk_version() -> str:

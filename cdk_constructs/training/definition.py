@@ -54,6 +54,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+from cdk_constructs import botocore_data
 from cdk_constructs.pipelines.governed_pipeline import DEFINITIONS_PREFIX
 
 SCRIPTS = Path(__file__).parent / "scripts"
@@ -296,7 +297,8 @@ def _cached_build(spec: TrainingPipelineSpec) -> tuple[str, dict[str, bytes]]:
     # pipeline many times, and each build costs seconds.
     key = repr(spec)
     if key not in _BUILT:
-        with _offline_sdk(spec.region):
+        # The SDK opens a botocore session per helper: one parse of botocore's data per process.
+        with _offline_sdk(spec.region), botocore_data.shared_loaders():
             _BUILT[key] = _build(spec)
     text, uploads = _BUILT[key]
     return text, dict(uploads)

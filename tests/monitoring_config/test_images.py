@@ -86,27 +86,32 @@ def test_monitor_types_match_the_config_schema() -> None:
     assert set(MONITOR_TYPES) == set(Monitoring.model_fields)
 
 
-def test_lookups_share_one_endpoint_resolver_and_leave_the_sdk_as_it_was() -> None:
-    from sagemaker.core import common_utils
+def test_lookups_parse_botocore_endpoints_once_and_leave_botocore_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import botocore.loaders
+    import botocore.session
 
+    from cdk_constructs import botocore_data
     from cdk_constructs.monitoring import images
 
-    sdk_builder = common_utils._botocore_resolver
+    originals = (botocore.loaders.create_loader, botocore.session.create_loader)
+    monkeypatch.setattr(botocore_data, "_LOADERS", {})  # as in a new process
     images._image_uri.cache_clear()
-    built: list[object] = []
+    parsed: list[str] = []
+    load_file = botocore.loaders.JSONFileLoader.load_file
 
-    def counting() -> object:
-        built.append(sdk_builder())
-        return built[-1]
+    def counting(self: botocore.loaders.JSONFileLoader, file_path: str) -> object:
+        parsed.append(file_path)
+        return load_file(self, file_path)
 
-    common_utils._botocore_resolver = counting
-    images._botocore_resolver.cache_clear()
+    monkeypatch.setattr(botocore.loaders.JSONFileLoader, "load_file", counting)
     try:
         by_region = image_uri_by_region("model-monitor")
     finally:
-        common_utils._botocore_resolver = sdk_builder
-        images._botocore_resolver.cache_clear()
         images._image_uri.cache_clear()
     assert len(by_region) > 20
-    assert len(built) == 1  # one endpoints.json parse for every region
+    # One endpoints.json parse for every region (the SDK asks for a new loader in each lookup)
+    assert len([p for p in parsed if p.endswith("/endpoints")]) == 1, parsed
+    assert (botocore.loaders.create_loader, botocore.session.create_loader) == originals
     assert by_region["eu-west-1"] == KNOWN_URIS[("model-monitor", "eu-west-1")]
