@@ -20,6 +20,8 @@ machine, quoted in notes, never asserted by tests.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import platform
@@ -74,7 +76,7 @@ def _peak_tree_rss(pid: int, stop: threading.Event, peak: list[int]) -> None:
         stop.wait(0.2)
 
 
-def run_child(args: list[str]) -> dict[str, float]:
+def run_child(args: list[str]) -> dict[str, Any]:
     """Run ``bench/scale.py <args>`` in a new process; wall seconds, CPU seconds (user + system
     of the child and the jsii Node runtime it reaps: far steadier than wall time on a shared
     machine) and peak tree memory."""
@@ -149,8 +151,9 @@ def _cpu_phase(
 
 
 def synth_app(config: Path, outdir: Path, *, governance: bool = True) -> None:
-    """Child: the app, as ``cdk synth`` builds it, with every compliance plugin (or without
-    the Governance pack, to see its share). Writes ``bench-phases.json`` into ``outdir``."""
+    """Child: the app, as ``cdk synth`` runs it (app.py's ``main``): build, every compliance
+    plugin (or all but the Governance pack, to see its share), synth, then the governance
+    inventory and report. Writes ``bench-phases.json`` into ``outdir``."""
     start = time.perf_counter()
     sys.path[:0] = [str(REPO), str(REPO / "lambda")]
     import aws_cdk as cdk
@@ -159,13 +162,15 @@ def synth_app(config: Path, outdir: Path, *, governance: bool = True) -> None:
     from cdk_constructs.compliance.limits_check import LimitsChecks
     from cdk_constructs.compliance.packs import PUBLIC_PACKS
     from config import load_config
+    from governance_report.gate import conclude
+    from governance_report.scopes import record_inventory
     from stacks.governance_app import build_governance
 
     calls = _count_jsii_calls()
     loaded = load_config(str(config))
     imported, imported_cpu = time.perf_counter(), _cpu()
     app = cdk.App(outdir=str(outdir), context=_context())
-    build_governance(app, loaded)
+    built_app = build_governance(app, loaded)
     built, build_calls, built_cpu = time.perf_counter(), calls[0], _cpu()
     if governance:
         register_compliance_packs(app)
@@ -173,18 +178,25 @@ def synth_app(config: Path, outdir: Path, *, governance: bool = True) -> None:
         cdk.Validations.of(app).add_plugins(*(p(app) for p in PUBLIC_PACKS), LimitsChecks())
     app.synth()
     write_pack_manifest(outdir)
-    done, done_cpu = time.perf_counter(), _cpu()
+    done, done_cpu, synth_calls = time.perf_counter(), _cpu(), calls[0]
+    record_inventory(built_app, [m.name for m in loaded.models], outdir)
+    with contextlib.redirect_stdout(io.StringIO()):  # the report prints where it is
+        conclude(outdir, prices=None, table=None, synth_error=None)
+    reported, reported_cpu = time.perf_counter(), _cpu()
     phases = {
         "imports_and_config": round(imported - start, 1),
         "build": round(built - imported, 1),
         "build_jsii_calls": build_calls,
         "synth_and_packs": round(done - built, 1),
-        "synth_jsii_calls": calls[0] - build_calls,
+        "synth_jsii_calls": synth_calls - build_calls,
+        "inventory_and_report": round(reported - done, 1),
+        "inventory_and_report_jsii_calls": calls[0] - synth_calls,
         # CPU seconds of this process (Python) and of the jsii Node runtime, per phase; the
         # process started before the clock did, so imports are counted from zero.
         **_cpu_phase("imports_and_config", (0.0, 0.0), imported_cpu),
         **_cpu_phase("build", imported_cpu, built_cpu),
         **_cpu_phase("synth_and_packs", built_cpu, done_cpu),
+        **_cpu_phase("inventory_and_report", done_cpu, reported_cpu),
     }
     (outdir / "bench-phases.json").write_text(json.dumps(phases) + "\n")
 
@@ -341,7 +353,8 @@ def main() -> None:
         floor = run_child(
             ["--child", "floor", "--source", str(app_out), "--outdir", str(floor_out)]
         )
-        app["phases"] = json.loads((app_out / "bench-phases.json").read_text())
+        app_phases = json.loads((app_out / "bench-phases.json").read_text())
+        app["phases"] = app_phases
         floor["phases"] = json.loads((floor_out / "bench-phases.json").read_text())
         run: dict[str, Any] = {
             "models": count,
@@ -349,6 +362,10 @@ def main() -> None:
             "floor": floor,
             "ratio": round(app["seconds"] / floor["seconds"], 2),
             "cpu_ratio": round(app["cpu_seconds"] / floor["cpu_seconds"], 2),
+            # the synth alone, without the inventory and report that `cdk synth` adds after it
+            "ratio_before_report": round(
+                (app["seconds"] - app_phases["inventory_and_report"]) / floor["seconds"], 2
+            ),
             **summarize(app_out),
         }
         if args.governance_split:
@@ -363,7 +380,8 @@ def main() -> None:
         print(
             f"{count} models: app {app['seconds']} s ({app['cpu_seconds']} s CPU) / "
             f"{app['peak_mib']} MiB, floor {floor['seconds']} s ({floor['cpu_seconds']} s CPU) / "
-            f"{floor['peak_mib']} MiB, ratio {run['ratio']} (CPU {run['cpu_ratio']}); "
+            f"{floor['peak_mib']} MiB, ratio {run['ratio']} (CPU {run['cpu_ratio']}; before the "
+            f"inventory and report {run['ratio_before_report']}); "
             f"{run['templates']} templates, {run['resources']} resources, largest stack "
             f"{run['largest_stack_resources']}; breaches: {len(run['breaches'])}; app phases "
             f"{app['phases']}; floor phases {floor['phases']}",
