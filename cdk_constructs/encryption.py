@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Protocol
 
@@ -139,8 +140,9 @@ class GovernanceKey(Construct):
     def key(self) -> kms.Key:
         return self._key
 
-    @property
+    @cached_property
     def key_arn(self) -> str:
+        """The key's ARN token, read from the jsii runtime once (every grant names it twice)."""
         return self._key.key_arn
 
     def _grant(
@@ -170,14 +172,14 @@ class GovernanceKey(Construct):
         on_key = iam.Grant.add_statement_to_resource_policy(
             grantee=grantee,
             actions=list(actions),
-            resource_arns=[self._key.key_arn],
+            resource_arns=[self.key_arn],
             resource=self._key,
             statement=key_statement,
         )
         on_principal = iam.Grant.add_to_principal(
             grantee=grantee,
             actions=list(actions),
-            resource_arns=[self._key.key_arn],
+            resource_arns=[self.key_arn],
             conditions=dict(conditions) if conditions else None,
         )
         return on_key.combine(on_principal)

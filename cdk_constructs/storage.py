@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Protocol
 
 from aws_cdk import Duration, Stack
@@ -155,19 +156,26 @@ class GovernedBucket(Construct):
     def key(self) -> GovernanceKey:
         return self._key
 
-    @property
+    # The bucket's name and ARN tokens and its stack, read from the jsii runtime once: the
+    # foundation grants on each bucket dozens of times (each read is a round trip to Node).
+    @cached_property
     def bucket_name(self) -> str:
         return self.bucket.bucket_name
 
-    @property
+    @cached_property
     def bucket_arn(self) -> str:
         return self.bucket.bucket_arn
 
+    @cached_property
+    def _stack(self) -> Stack:
+        return Stack.of(self)
+
     def s3_uri(self, prefix: str = "") -> str:
-        return f"s3://{self.bucket.bucket_name}/{prefix}"
+        return f"s3://{self.bucket_name}/{prefix}"
 
     def _object_arn(self, prefix: str) -> str:
-        return self.bucket.arn_for_objects(prefix)
+        # What Bucket.arnForObjects returns (`${this.bucketArn}/${keyPattern}`), without asking
+        return f"{self.bucket_arn}/{prefix}"
 
     def _acknowledge_prefix(self, grantee: iam.IGrantable, prefix: str) -> None:
         principal = grantee.grant_principal
@@ -175,7 +183,7 @@ class GovernedBucket(Construct):
             return
         acknowledge_wildcards(
             principal,
-            resources=[nag_string(Stack.of(self), self._object_arn(prefix))],
+            resources=[nag_string(self._stack, self._object_arn(prefix))],
             reason=(
                 f"Object access is limited to keys under '{prefix}' in the "
                 f"{self._key.domain.value} bucket; object keys are created at run time, so the "
@@ -209,9 +217,7 @@ class GovernedBucket(Construct):
     def grant_read(self, grantee: iam.IGrantable, prefix: str = "*") -> iam.Grant:
         """Read objects under ``prefix`` and list the bucket; decrypt with the domain key."""
         self._key.grant_decrypt(grantee)
-        listing = self._grant(
-            grantee, ["s3:ListBucket", "s3:GetBucketLocation"], [self.bucket.bucket_arn]
-        )
+        listing = self._grant(grantee, ["s3:ListBucket", "s3:GetBucketLocation"], [self.bucket_arn])
         self._acknowledge_prefix(grantee, prefix)
         return listing.combine(
             self._grant(
