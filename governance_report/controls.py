@@ -300,7 +300,7 @@ def _produces(step: Mapping[str, Any]) -> str:
 def _training_pipeline(resource: Resource, assembly: Assembly) -> TrainingPipeline | None:
     """The pipeline as a training pipeline; ``None`` for one that trains nothing (a monitoring
     engine's scheduled checks), whose definition is readable and has no training step."""
-    from cdk_constructs.pipelines.governed_pipeline import DEFINITION_METADATA_KEY
+    from cdk_constructs.pipelines.contract import DEFINITION_METADATA_KEY
     from cdk_constructs.training.hardening import hardening, steps
 
     location = resource.prop("PipelineDefinition", "PipelineDefinitionS3Location")
@@ -640,12 +640,8 @@ def _pipeline_monitors(
     (the Evidently engine's single check; a batch-scoring pipeline's checks, after its transform
     step, which is listed too). Empty for any other schedule."""
     from cdk_constructs.compliance.rules.batch import body_transform_steps
-    from cdk_constructs.compliance.rules.pipelines import (
-        ENV_MONITORING_TYPE,
-        definition_steps,
-        is_clarify_step,
-    )
-    from cdk_constructs.monitoring.evidently_engine import ENV_SCHEDULE_NAME
+    from cdk_constructs.compliance.rules.pipelines import definition_steps, is_clarify_step
+    from governance.contracts.vocabulary import ENV_MONITORING_TYPE, ENV_SCHEDULE_NAME
 
     arn = literal(schedule.prop("Target", "Arn"))
     if arn is None or ":pipeline/" not in arn:

@@ -104,7 +104,13 @@ from cdk_constructs.props import MonitoredModel
 from cdk_constructs.queues import DeadLetterQueue
 from cdk_constructs.roles import ManagedPolicyRole
 from cdk_constructs.storage import IGovernedBucket
-from governance.contracts.vocabulary import DATA_REFERENCE, MONITOR_JOB_TYPES
+from governance.contracts.vocabulary import (
+    DATA_REFERENCE,
+    ENV_ENDPOINT_NAME,
+    ENV_MONITORING_TYPE,
+    ENV_SCHEDULE_NAME,
+    MONITOR_JOB_TYPES,
+)
 from governance.contracts.vocabulary import MonitorType as ContractMonitorType
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
@@ -150,11 +156,6 @@ ENTRYPOINT_SCRIPT = (
 )
 # Environment variables Model Monitor sets on its processing jobs, which the violations handler
 # reads (governance.sagemaker.ENV_ENDPOINT_NAME / ENV_SCHEDULE_NAME, tested equal).
-ENV_ENDPOINT_NAME = "sagemaker_endpoint_name"
-ENV_SCHEDULE_NAME = "sagemaker_monitoring_schedule_name"
-# The check's Model Monitor MonitoringType, so the Governance pack (EP1) counts this pipeline as
-# the endpoint's monitor (compliance/rules/pipelines.py ENV_MONITORING_TYPE, tested equal).
-ENV_MONITORING_TYPE = "governance_monitoring_type"
 
 CHECK_STEP_NAMES: Mapping[MonitorType, str] = MappingProxyType(
     {"data_quality": "DataQualityCheck", "model_quality": "ModelQualityCheck", "bias": "BiasCheck"}

@@ -37,7 +37,7 @@ from cdk_constructs.identity import (
     clarify_shadow_arns,
     clarify_shadow_statements,
 )
-from cdk_constructs.pipelines.governed_pipeline import DEFINITIONS_PREFIX
+from cdk_constructs.pipelines.contract import DEFINITIONS_PREFIX
 from cdk_constructs.roles import ManagedPolicyRole
 from cdk_constructs.storage import GovernedBucket
 

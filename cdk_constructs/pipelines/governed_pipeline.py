@@ -50,16 +50,12 @@ from cdk_constructs import defaults
 from cdk_constructs.arns import format_arn
 from cdk_constructs.compliance.acknowledgments import acknowledge, acknowledge_in_frameworks
 from cdk_constructs.encryption import IGovernanceKey
+from cdk_constructs.pipelines.contract import DEFINITION_METADATA_KEY, DEFINITIONS_PREFIX
 from cdk_constructs.pipelines.schedules import SCHEDULE_SOURCE, schedule_expression_problem
 from cdk_constructs.roles import ManagedPolicyRole
 from cdk_constructs.storage import IGovernedBucket
 
 _COPY_LOG_GROUP_ID = "PipelineDefinitionCopyLogs"
-DEFINITIONS_PREFIX = "pipelines/"
-"""Prefix of the artifacts bucket where pipeline definitions are kept."""
-DEFINITION_METADATA_KEY = "governance:pipeline-definition"
-"""CloudFormation metadata on the pipeline resource: the definition's file in the cloud assembly
-(relative to cdk.out) and its SHA-256, so rules and the report read the definition offline."""
 
 # CreatePipeline PipelineName / AWS::SageMaker::Pipeline PipelineName: 1-256 characters,
 # ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255} (botocore sagemaker PipelineName; provider schema).

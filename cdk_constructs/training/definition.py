@@ -55,7 +55,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from cdk_constructs import botocore_data
-from cdk_constructs.pipelines.governed_pipeline import DEFINITIONS_PREFIX
+from cdk_constructs.pipelines.contract import DEFINITIONS_PREFIX
 
 SCRIPTS = Path(__file__).parent / "scripts"
 EngineKind = Literal["model-monitor", "evidently"]

@@ -17,12 +17,12 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from governance.contracts.errors import Expect
 from governance.contracts.parameters import Text
-from governance.contracts.vocabulary import ApprovalStatus, ModelCardStatus
-
-# Environment variables SageMaker sets on every Model Monitor processing job (Model Monitor
-# developer guide, "Container Contract Inputs").
-ENV_ENDPOINT_NAME = "sagemaker_endpoint_name"
-ENV_SCHEDULE_NAME = "sagemaker_monitoring_schedule_name"
+from governance.contracts.vocabulary import (
+    ENV_ENDPOINT_NAME,
+    ENV_SCHEDULE_NAME,
+    ApprovalStatus,
+    ModelCardStatus,
+)
 
 
 def _version(value: object) -> object:

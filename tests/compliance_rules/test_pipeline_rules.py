@@ -11,8 +11,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_scheduler as scheduler
 
-from cdk_constructs.compliance.rules.pipelines import ENV_ENDPOINT_NAME, ENV_MONITORING_TYPE
 from cdk_constructs.monitoring import evidently_engine
+from governance.contracts.vocabulary import ENV_ENDPOINT_NAME, ENV_MONITORING_TYPE
 from tests.compliance_rules import builders as b
 
 
@@ -240,12 +240,10 @@ def test_governed_pipelines_are_read_from_their_staged_definition(tmp_path: Any)
     from aws_cdk import aws_ec2 as ec2
     from aws_cdk import aws_iam as iam
 
-    from cdk_constructs.compliance.rules.pipelines import DEFINITION_METADATA_KEY
     from cdk_constructs.encryption import DataDomain, GovernanceKeyReference
     from cdk_constructs.pipelines import governed_pipeline as gp
     from cdk_constructs.storage import GovernedBucketReference
 
-    assert DEFINITION_METADATA_KEY == gp.DEFINITION_METADATA_KEY
     app = cdk.App(outdir=str(tmp_path))
     stack = cdk.Stack(
         app, "Governed", env=cdk.Environment(account="111111111111", region="eu-west-1")
@@ -324,5 +322,3 @@ def test_scheduled_evidently_checks_count_as_the_endpoints_monitors() -> None:
     findings = b.run_pack(app)
     # Then only the endpoint whose checks all run on a schedule is monitored
     assert b.flagged(findings, "EP1") == {"Evidently/churn-unscheduled"}
-    assert ENV_MONITORING_TYPE == evidently_engine.ENV_MONITORING_TYPE
-    assert ENV_ENDPOINT_NAME == evidently_engine.ENV_ENDPOINT_NAME

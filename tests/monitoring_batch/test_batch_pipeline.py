@@ -26,10 +26,13 @@ from cdk_constructs.monitoring.batch import (
     PIPELINE_EXECUTION_STATUS,
     TRANSFORM_STEP,
 )
-from cdk_constructs.monitoring.evidently_engine import ENV_ENDPOINT_NAME, ENV_SCHEDULE_NAME
 from cdk_constructs.monitoring.images import MonitorType
 from config import load_config
-from governance.contracts.vocabulary import ENDPOINT_PARAMETER_PREFIX
+from governance.contracts.vocabulary import (
+    ENDPOINT_PARAMETER_PREFIX,
+    ENV_ENDPOINT_NAME,
+    ENV_SCHEDULE_NAME,
+)
 from governance.events import MonitoringOutcome, ProcessingJobStateChange
 from governance.logic.monitoring import ViolationStores, run_violations
 from monitoring_jobs import evidently_check as job

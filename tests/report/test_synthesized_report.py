@@ -12,6 +12,8 @@ from __future__ import annotations
 import html
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -21,7 +23,7 @@ from governance_report.controls import approval_policy
 from governance_report.inventory import Concern, read_inventory
 from governance_report.render_html import render_html
 from governance_report.render_markdown import escape, render_markdown
-from tests.conftest import Assembly, deployments
+from tests.conftest import REPO, Assembly, deployments
 
 pytestmark = pytest.mark.slow
 
@@ -253,3 +255,17 @@ def test_two_environments_price_each_in_its_own_region(default_report: Governanc
     }
     # us-east-1's ml.m5.large (the table has no eu-west-1 price for it), eu-west-1's ml.m5.xlarge
     assert endpoint_prices == {"dev": 0.115, "prod": 0.257}
+
+
+def test_the_report_reads_files_only_without_starting_the_cdk(default_assembly: Assembly) -> None:
+    # `python -m governance_report` reads a cloud assembly: no aws-cdk-lib, no jsii runtime
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from governance_report import build_report\n"
+        f"report = build_report(Path({str(default_assembly.outdir)!r}))\n"
+        "assert any(m.pipelines for m in report.models), 'no pipeline was read'\n"
+        "leaked = sorted(m for m in sys.modules if m.split('.')[0] in {'aws_cdk', 'jsii'})\n"
+        "assert not leaked, leaked[:5]\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, timeout=120)

@@ -34,6 +34,8 @@ from cdk_constructs.compliance.rules.framework import (
     verdict_of,
 )
 from cdk_constructs.compliance.rules.monitoring import has_local_storage, vpc_verdict
+from cdk_constructs.pipelines.contract import DEFINITION_METADATA_KEY
+from governance.contracts.vocabulary import ENV_ENDPOINT_NAME, ENV_MONITORING_TYPE
 
 PIPELINE = "AWS::SageMaker::Pipeline"
 SCHEDULE = "AWS::Scheduler::Schedule"
@@ -57,10 +59,6 @@ def definition_text(body: Any) -> str | None:
     """An inline ``PipelineDefinitionBody`` as JSON text, deploy-time parts replaced by a
     stand-in (for readers outside the rules, e.g. the report); None if not a string/join."""
     return _text(body)
-
-
-# Equal to cdk_constructs.pipelines.governed_pipeline.DEFINITION_METADATA_KEY (tested).
-DEFINITION_METADATA_KEY = "governance:pipeline-definition"
 
 
 @lru_cache(maxsize=64)
@@ -179,12 +177,6 @@ def step_storage_encrypted(step: Mapping[str, Any]) -> Verdict:
         else Verdict.NOT_APPLICABLE
     )
     return combine([volume, output])
-
-
-# What a monitoring check's processing job says about itself in its Environment: the endpoint it
-# watches and its MonitoringType (evidently_engine.ENV_ENDPOINT_NAME / ENV_MONITORING_TYPE).
-ENV_ENDPOINT_NAME = "sagemaker_endpoint_name"
-ENV_MONITORING_TYPE = "governance_monitoring_type"
 
 
 # A SageMaker Clarify processing job: Clarify's image (the repository of the SageMaker SDK's

@@ -27,7 +27,7 @@ from cdk_constructs.compliance.rules.framework import (
     verdict_of,
 )
 from cdk_constructs.compliance.rules.identity import IAM_ROLE, has_app_boundary
-from cdk_constructs.pipelines.governed_pipeline import DEFINITION_METADATA_KEY
+from cdk_constructs.pipelines.contract import DEFINITION_METADATA_KEY
 from cdk_constructs.training.hardening import problems, steps
 
 PIPELINE = "AWS::SageMaker::Pipeline"

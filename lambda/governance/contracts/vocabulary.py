@@ -130,6 +130,15 @@ class ModelCardStatus(StrEnum):
 
 # --- Monitoring ------------------------------------------------------------------------------
 
+# Environment variables SageMaker sets on every Model Monitor processing job (Model Monitor
+# developer guide, "Container Contract Inputs"); the Evidently engine's checks set the same ones,
+# so the failure handler and the Governance pack read both engines' jobs alike.
+ENV_ENDPOINT_NAME = "sagemaker_endpoint_name"
+ENV_SCHEDULE_NAME = "sagemaker_monitoring_schedule_name"
+# The check's Model Monitor MonitoringType on an Evidently check, so the Governance pack (EP1)
+# and the report count the pipeline as the endpoint's monitor.
+ENV_MONITORING_TYPE = "governance_monitoring_type"
+
 
 class MonitorType(StrEnum):
     """The four monitors, as named in config and the endpoint parameter's ``monitors`` map."""
