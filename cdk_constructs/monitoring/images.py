@@ -11,8 +11,11 @@ explainability monitors run the ``clarify`` image.
 
 from __future__ import annotations
 
+import importlib.util
+import json
 from collections.abc import Iterator, Mapping
 from functools import cache
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, get_args
 
@@ -93,9 +96,20 @@ def _check_kind(kind: str) -> None:
 def _regions(kind: ImageKind) -> tuple[str, ...]:
     """Every region that has a registry for ``kind`` in the SDK's bundled image table."""
     _check_kind(kind)
-    from sagemaker.core import image_uris
+    return tuple(sorted(set(_registry_regions(sdk_image_table(kind)))))
 
-    return tuple(sorted(set(_registry_regions(image_uris.config_for_framework(kind)))))
+
+def sdk_image_table(kind: ImageKind) -> Any:
+    """The SDK's bundled image table of ``kind``: the file ``image_uris.config_for_framework``
+    reads (``sagemaker/core/image_uri_config/<kind>.json`` of the pinned sagemaker-core), read
+    by path. Importing ``sagemaker.core`` runs its package ``__init__`` (about 2.5 CPU s, most
+    of a config load); a config is validated against these regions whether or not anything is
+    built, so a refused config fails without it."""
+    spec = importlib.util.find_spec("sagemaker.core")  # imports the namespace package only
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - pinned
+        raise MonitorImageError("the sagemaker SDK (sagemaker-core) is not installed")
+    table = Path(spec.submodule_search_locations[0]) / "image_uri_config" / f"{kind}.json"
+    return json.loads(table.read_text())
 
 
 def _registry_regions(node: Any) -> Iterator[str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -215,3 +217,17 @@ def test_the_readmes_smallest_model_entry_is_valid(default_data: dict[str, Any])
     data["models"] = yaml.safe_load(block)["models"]
     (model,) = parse_config(data, Path("README.md")).models
     assert model.deployment is None
+
+
+def test_a_config_loads_without_importing_the_sdk() -> None:
+    # The regions with monitor images come from the SDK's bundled table, read by path: a config
+    # is checked (and a refused one reported) without the SDK's seconds of imports.
+    code = (
+        "import sys\n"
+        "from config import load_config\n"
+        "assert load_config().environments\n"
+        "leaked = sorted(m for m in sys.modules if m.startswith('sagemaker.'))\n"
+        "assert not leaked, leaked[:5]\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True, timeout=60)

@@ -11,6 +11,7 @@ from cdk_constructs.monitoring.images import (
     image_kind_for,
     image_uri_by_region,
     monitor_image_uri,
+    sdk_image_table,
 )
 from config.model import Monitoring
 
@@ -115,3 +116,10 @@ def test_lookups_parse_botocore_endpoints_once_and_leave_botocore_as_it_was(
     assert len([p for p in parsed if p.endswith("/endpoints")]) == 1, parsed
     assert (botocore.loaders.create_loader, botocore.session.create_loader) == originals
     assert by_region["eu-west-1"] == KNOWN_URIS[("model-monitor", "eu-west-1")]
+
+
+@pytest.mark.parametrize("kind", IMAGE_KINDS)
+def test_the_image_table_read_by_path_is_the_sdks_own(kind: str) -> None:
+    from sagemaker.core import image_uris
+
+    assert sdk_image_table(kind) == image_uris.config_for_framework(kind)  # type: ignore[arg-type]
