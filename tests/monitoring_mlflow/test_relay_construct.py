@@ -27,6 +27,7 @@ from cdk_constructs.mlflow_relay import (
     check_layer,
 )
 from cdk_constructs.monitoring.mlflow import RUN_RECORDS_PREFIX
+from tests.foundation.test_mlflow_endpoint import _mlflow_endpoints
 from tests.monitoring_mlflow.conftest import FOUNDATION, MLFLOW_APP, AppSynth
 
 pytestmark = pytest.mark.slow
@@ -133,6 +134,13 @@ def test_the_jobs_do_not_call_the_app(account: Account, app_synth: AppSynth) -> 
         text = json.dumps(template)
         assert "sagemaker-mlflow:" not in text
         assert ".experiments" not in text
+
+
+def test_an_mlflow_app_gets_no_experiments_endpoint(app_synth: AppSynth) -> None:
+    # The plugin calls an App at mlflow.sagemaker.<region>.app.aws, which no documented VPC
+    # endpoint serves: the relay calls it from outside the VPC instead (the endpoint a tracking
+    # server gets: tests/foundation/test_mlflow_endpoint.py)
+    assert _mlflow_endpoints(app_synth.templates[FOUNDATION]) == []
 
 
 def test_every_check_writes_its_run_record_for_the_relay(app_synth: AppSynth) -> None:
