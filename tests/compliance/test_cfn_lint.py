@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from cfnlint.api import ManualArgs, lint
+from cfnlint.api import ManualArgs
+from cfnlint.config import ConfigMixIn
+from cfnlint.decode.decode import decode_str
+from cfnlint.rules import Match, Rules
+from cfnlint.runner import Runner, run_template_by_data
 
 from tests.conftest import Assembly
 
@@ -23,7 +27,23 @@ def _regions(default_assembly: Assembly) -> dict[str, str]:
     }
 
 
-def test_templates_lint_clean(default_assembly: Assembly) -> None:
+@pytest.fixture(scope="module")
+def rules() -> Rules:
+    """cfn-lint's rules, loaded once for every template as its CLI does for several files
+    (``cfnlint.api.lint`` loads them again on each call, about half a CPU second)."""
+    return Runner(ConfigMixIn(**ManualArgs(ignore_checks=IGNORED))).rules
+
+
+def lint(text: str, region: str, rules: Rules) -> list[Match]:
+    """``cfnlint.api.lint`` of ``text`` in ``region`` with ``rules``, W3005 ignored."""
+    template, errors = decode_str(text)
+    if errors:
+        return errors
+    config = ConfigMixIn(**ManualArgs(regions=[region], ignore_checks=IGNORED))
+    return list(run_template_by_data(template, config, rules))
+
+
+def test_templates_lint_clean(default_assembly: Assembly, rules: Rules) -> None:
     assert default_assembly.templates
     regions = _regions(default_assembly)
     # The default config deploys to two regions: each template is linted against its own
@@ -31,10 +51,7 @@ def test_templates_lint_clean(default_assembly: Assembly) -> None:
     assert len(set(regions.values())) > 1, regions
     problems: list[str] = []
     for name, template in default_assembly.templates.items():
-        results = lint(
-            json.dumps(template),
-            config=ManualArgs(regions=[regions[name]], ignore_checks=IGNORED),
-        )
+        results = lint(json.dumps(template), regions[name], rules)
         problems += [
             f"{name}: {m.rule.id} {m.message} ({m.path})"
             for m in results
@@ -43,9 +60,10 @@ def test_templates_lint_clean(default_assembly: Assembly) -> None:
     assert problems == []
 
 
-def test_cfn_lint_would_catch_an_error() -> None:
+def test_cfn_lint_would_catch_an_error(rules: Rules) -> None:
+    # (with the rules and settings the templates are linted with)
     broken = {"Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"Nope": 1}}}}
-    results = lint(json.dumps(broken), config=ManualArgs(regions=["eu-west-1"]))
+    results = lint(json.dumps(broken), "eu-west-1", rules)
     assert any(m.rule.id.startswith("E3") for m in results)
 
 

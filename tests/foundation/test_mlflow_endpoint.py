@@ -55,9 +55,6 @@ SERVER = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-tracking-server/governanc
 OTHER_SERVER = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-tracking-server/other"
 MLFLOW_APP = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-app/app-governance01"
 
-# The module's synth comes before its read of the session's `cdk synth` (the last test).
-pytestmark = pytest.mark.slow(own_synths_first=True)
-
 
 def mlflow_foundation(
     mlflow_tracking_arn: str | None, outdir: str | None = None

@@ -53,13 +53,16 @@ def _renamed(config: GovernanceConfig, count: int, *, deployed: bool) -> Governa
     models = []
     for index in range(count):
         shape = shapes[index % len(shapes)]
-        update: dict[str, Any] = {"name": f"{shape.name}-{index:03d}"}
+        update: dict[str, Any] = {}
         if not deployed:
             update["deployment"] = None
         if index >= len(shapes):
             # Training pipelines live in the models stacks and their roles in the foundation are
-            # scoped by tag and prefix; the first copy of each shape keeps its training section,
-            # the rest leave it out (each definition is an SDK build of about a second).
+            # scoped by tag and prefix; the first copy of each shape keeps its name and training
+            # section, the rest are renamed and leave it out (each definition is an SDK build of
+            # about a second, made once per process for a model: the first copies' are the
+            # reordered variant's).
+            update["name"] = f"{shape.name}-{index:03d}"
             update["training"] = None
         models.append(shape.model_copy(update=update))
     return config.model_copy(update={"models": models})
