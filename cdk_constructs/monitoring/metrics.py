@@ -52,8 +52,8 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from cdk_constructs import plain
 from cdk_constructs.identifiers import identifier
+from cdk_constructs.included import IncludedResources
 from cdk_constructs.monitoring.images import MonitorType
 from cdk_constructs.props import MonitoredModel
 
@@ -115,9 +115,9 @@ class MonitorMetric:
         )
 
     def alarm_dimensions(self) -> list[dict[str, str]]:
-        """The alarm's ``dimensions`` (``CfnAlarm.DimensionProperty`` as plain data, see
-        ``cdk_constructs/plain.py``), sorted by name as ``cloudwatch.Alarm`` writes them."""
-        return [{"name": name, "value": value} for name, value in sorted(self.dimensions)]
+        """The alarm's ``Dimensions`` in CloudFormation's names, sorted by name as
+        ``cloudwatch.Alarm`` writes them."""
+        return [{"Name": name, "Value": value} for name, value in sorted(self.dimensions)]
 
     def graph_json(self) -> list[Any]:
         """This metric in a graph widget's ``metrics`` list, as ``GraphWidget(left=[Metric(...)])``
@@ -254,16 +254,13 @@ class MonitorMetrics:
         )
 
 
-def _dashboard(
-    scope: Construct, name: str, graphs: list[tuple[str, list[MonitorMetric]]]
-) -> cloudwatch.CfnDashboard:
-    """The ``AWS::CloudWatch::Dashboard`` that ``cloudwatch.Dashboard(scope, "Dashboard",
-    dashboard_name=name, widgets=[[GraphWidget(title=..., left=[...])] ...])`` writes, at its
-    construct path (``Dashboard/Resource``): one 6x6 time-series graph per row, in the stack's
-    region. The body is built here as data rather than from ``Metric`` and ``GraphWidget``
-    objects (about 18 fewer round trips to the jsii runtime per model); the template is the same
-    (aws-cdk-lib ``aws-cloudwatch/lib/dashboard.js``, ``graph.js``: ``GraphWidget.toJson``,
-    default width and height 6, rows stacked in one column)."""
+def _dashboard_body(graphs: list[tuple[str, list[MonitorMetric]]]) -> str:
+    """The body ``cloudwatch.Dashboard(scope, "Dashboard", dashboard_name=name,
+    widgets=[[GraphWidget(title=..., left=[...])] ...])`` writes: one 6x6 time-series graph per
+    row, in the stack's region. Built here as data rather than from ``Metric`` and
+    ``GraphWidget`` objects (about 18 fewer round trips to the jsii runtime per model); the
+    template is the same (aws-cdk-lib ``aws-cloudwatch/lib/dashboard.js``, ``graph.js``:
+    ``GraphWidget.toJson``, default width and height 6, rows stacked in one column)."""
     widgets = [
         {
             "type": "metric",
@@ -283,13 +280,7 @@ def _dashboard(
     ]
     # The region is a token in a string: CDK writes the body as Fn::Join around {"Ref":
     # "AWS::Region"}, as Stack.toJsonString does for the L2.
-    body = json.dumps({"widgets": widgets}, separators=(",", ":"), ensure_ascii=False)
-    return plain.create(
-        cloudwatch.CfnDashboard,
-        plain.construct(scope, "Dashboard"),
-        "Resource",
-        {"dashboardName": name, "dashboardBody": body},
-    )
+    return json.dumps({"widgets": widgets}, separators=(",", ":"), ensure_ascii=False)
 
 
 @cache
@@ -331,7 +322,9 @@ class MonitorAlarms(Construct):
         self.metrics = metrics
         # What cloudwatch_actions.SnsAction(topic) puts in AlarmActions: the topic's ARN.
         self.alarm_actions = [identifier(topic, "topic_arn")]
-        self.alarms: dict[str, cloudwatch.CfnAlarm] = {}
+        # The alarms and the dashboard, created together at the end (cdk_constructs/included.py).
+        self._included = IncludedResources(self)
+        self.alarm_logical_ids: dict[str, str] = {}
         deployed = set(metrics.schedule_names)
         features = list(model.dataset.feature_names)
         widgets: list[tuple[str, list[MonitorMetric]]] = []
@@ -413,7 +406,30 @@ class MonitorAlarms(Construct):
         if counted:
             widgets.append(("Results published per run", counted))
 
-        self.dashboard = _dashboard(self, f"{metrics.endpoint_name}-monitoring", widgets)
+        # At the path cloudwatch.Dashboard(self, "Dashboard", ...) gives its resource.
+        self.dashboard_logical_id = self._included.add(
+            ("Dashboard", "Resource"),
+            "AWS::CloudWatch::Dashboard",
+            {
+                "DashboardName": f"{metrics.endpoint_name}-monitoring",
+                "DashboardBody": _dashboard_body(widgets),
+            },
+        )
+        self.resources = self._included.create("Resources")
+
+    def alarm(self, alarm_id: str) -> cloudwatch.CfnAlarm:
+        """The alarm ``alarm_id`` (e.g. ``FeatureDrift-<feature>``), read from the jsii runtime."""
+        resource = self.resources.get_resource(self.alarm_logical_ids[alarm_id])
+        if not isinstance(resource, cloudwatch.CfnAlarm):
+            raise TypeError(f"{alarm_id} is {resource!r}, not a CfnAlarm")
+        return resource
+
+    @property
+    def dashboard(self) -> cloudwatch.CfnDashboard:
+        resource = self.resources.get_resource(self.dashboard_logical_id)
+        if not isinstance(resource, cloudwatch.CfnDashboard):
+            raise TypeError(f"the dashboard is {resource!r}, not a CfnDashboard")
+        return resource
 
     def interval_seconds(self, monitor_type: MonitorType) -> int | None:
         """Seconds between two runs of ``monitor_type`` (None for a one-time ``NOW`` schedule)."""
@@ -458,28 +474,27 @@ class MonitorAlarms(Construct):
         description: str,
         evaluation_periods: int = 1,
         treat_missing_data: MissingData = "notBreaching",
-    ) -> cloudwatch.CfnAlarm:
+    ) -> str:
         """The alarm ``metric.create_alarm`` + ``add_alarm_action(SnsAction(topic))`` would
-        write, at the same construct path (``<alarm_id>/Resource``, so the same logical id),
-        its props handed to the jsii runtime as plain data (``cdk_constructs/plain.py``)."""
-        alarm = plain.create(
-            cloudwatch.CfnAlarm,
-            plain.construct(self, alarm_id),
-            "Resource",
+        write, at the same construct path (``<alarm_id>/Resource``, so the same logical id);
+        returns its logical id."""
+        logical_id = self._included.add(
+            (alarm_id, "Resource"),
+            "AWS::CloudWatch::Alarm",
             {
-                "alarmActions": self.alarm_actions,
-                "alarmDescription": description,
-                "comparisonOperator": comparison,
-                "datapointsToAlarm": evaluation_periods,
-                "evaluationPeriods": evaluation_periods,
-                "threshold": threshold,
-                "treatMissingData": treat_missing_data,
-                "namespace": metric.namespace,
-                "metricName": metric.metric_name,
-                "dimensions": metric.alarm_dimensions(),
-                "statistic": metric.statistic,
-                "period": metric.period_seconds,
+                "AlarmActions": self.alarm_actions,
+                "AlarmDescription": description,
+                "ComparisonOperator": comparison,
+                "DatapointsToAlarm": evaluation_periods,
+                "EvaluationPeriods": evaluation_periods,
+                "Threshold": threshold,
+                "TreatMissingData": treat_missing_data,
+                "Namespace": metric.namespace,
+                "MetricName": metric.metric_name,
+                "Dimensions": metric.alarm_dimensions(),
+                "Statistic": metric.statistic,
+                "Period": metric.period_seconds,
             },
         )
-        self.alarms[alarm_id] = alarm
-        return alarm
+        self.alarm_logical_ids[alarm_id] = logical_id
+        return logical_id
