@@ -13,6 +13,10 @@ the cdk-nag rules see the same resources, and the template is the same: logical 
 had (the included template's ``Metadata`` replaces the one the L1 records). What changes is the
 construct tree (``tree.json``): the resources sit under ``<scope>/<include id>/<logical id>``.
 
+The placement of a construct (its stack and construct ids below it) is recorded as the app
+creates its per-model scopes (:func:`record_child`), so neither the include nor a reference
+written as the intrinsic it resolves to (:meth:`Placement.logical_id`) asks Node for a path.
+
 Values are JSON; a string may hold aws-cdk tokens (``Aws.REGION``, an imported ARN): the include
 runs in the same jsii runtime, which resolves them at synth as for any other string.
 """
@@ -64,6 +68,56 @@ def sanitize_id(construct_id: str) -> str:
     return construct_id.replace("/", "--")
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a construct is: its stack's placement and its construct ids below the stack."""
+
+    stack: _StackPlacement
+    components: tuple[str, ...]
+
+    @property
+    def path(self) -> str:
+        return "/".join((self.stack.path, *self.components))
+
+    def logical_id(self, *below: str) -> str:
+        """The logical id of an element at ``below`` (construct ids) under this construct."""
+        return make_unique_id((*self.components, *(sanitize_id(c) for c in below)))
+
+
+# Constructs whose placement the app recorded as it created them (no round trip to read it).
+_PLACEMENTS: weakref.WeakKeyDictionary[Construct, Placement] = weakref.WeakKeyDictionary()
+
+
+def record_stack_child(stack: Stack, child: Construct, construct_id: str) -> None:
+    """Record that ``child`` was just created as ``Construct(stack, construct_id)``."""
+    _PLACEMENTS[child] = Placement(_stack_placement(stack), (sanitize_id(construct_id),))
+
+
+def record_child(parent: Construct, child: Construct, construct_id: str) -> None:
+    """Record that ``child`` was just created under ``parent`` with ``construct_id``, when
+    ``parent``'s placement is known (else :func:`placement` reads it when asked)."""
+    if isinstance(parent, Stack):
+        record_stack_child(parent, child, construct_id)
+        return
+    known = _PLACEMENTS.get(parent)
+    if known is not None:
+        _PLACEMENTS[child] = Placement(known.stack, (*known.components, sanitize_id(construct_id)))
+
+
+def placement(scope: Construct, *, stack: Stack | None = None) -> Placement:
+    """``scope``'s placement: recorded, or read from the jsii runtime (``stack``: its stack,
+    when the caller has it at hand)."""
+    known = _PLACEMENTS.get(scope)
+    if known is None:
+        in_stack = _stack_placement(stack or Stack.of(scope))
+        path = scope.node.path
+        prefix = f"{in_stack.path}/"
+        if not path.startswith(prefix):
+            raise ValueError(f"construct {path!r} is not inside stack {in_stack.path!r}")
+        known = _PLACEMENTS[scope] = Placement(in_stack, tuple(path[len(prefix) :].split("/")))
+    return known
+
+
 class IncludedResources:
     """CloudFormation resources at construct paths below ``scope``, created by :meth:`create`.
 
@@ -72,14 +126,8 @@ class IncludedResources:
 
     def __init__(self, scope: Construct, *, stack: Stack | None = None) -> None:
         self.scope = scope
-        stack = stack or Stack.of(scope)
-        self._stack = _stack_placement(stack)
-        path = scope.node.path
-        prefix = f"{self._stack.path}/"
-        if not path.startswith(prefix):
-            raise ValueError(f"construct {path!r} is not inside stack {self._stack.path!r}")
-        self.scope_path = path
-        self._components = tuple(path[len(prefix) :].split("/"))
+        self._placement = placement(scope, stack=stack)
+        self.scope_path = self._placement.path
         self._resources: dict[str, dict[str, Any]] = {}
         self._paths: set[tuple[str, ...]] = set()
         self.include: cfn_include.CfnInclude | None = None
@@ -95,12 +143,12 @@ class IncludedResources:
             raise ValueError(
                 f"there is already a resource at {self.scope_path}/{'/'.join(relative)}"
             )
-        logical_id = make_unique_id(self._components + relative)
+        logical_id = self._placement.logical_id(*relative)
         if logical_id in self._resources:
             raise ValueError(f"two resources under {self.scope_path!r} get logical id {logical_id}")
         self._paths.add(relative)
         resource: dict[str, Any] = {"Type": resource_type, "Properties": dict(properties)}
-        if self._stack.path_metadata:
+        if self._placement.stack.path_metadata:
             resource["Metadata"] = {PATH_METADATA_KEY: "/".join((self.scope_path, *relative))}
         self._resources[logical_id] = resource
         return logical_id

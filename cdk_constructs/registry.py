@@ -102,13 +102,20 @@ class GovernedModelPackageGroup(Construct):
     change (tags, the consumer policy) is updated in place.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, model: RegisteredModel) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        model: RegisteredModel,
+        stack: cdk.Stack | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.group_name = model.identity.name
         policy = None
         if model.consumer_accounts:
-            stack = cdk.Stack.of(self)
-            policy = consumer_policy(model, stack)
+            # ``stack``: the scope's stack when the caller has it at hand (else looked up).
+            policy = consumer_policy(model, stack or cdk.Stack.of(self))
         self.resource = plain.create(
             sagemaker.CfnModelPackageGroup,
             self,

@@ -9,6 +9,7 @@ from constructs import Construct
 
 from cdk_constructs import plain
 from cdk_constructs.encryption import DataDomain
+from cdk_constructs.included import record_child
 from cdk_constructs.monitoring.batch import BatchScoring
 from cdk_constructs.monitoring.engine import MonitoringEngine, MonitoringResources
 from cdk_constructs.monitoring.evidently_engine import EvidentlyEngine
@@ -42,6 +43,7 @@ class DeployedModel(Construct):
         engine: MonitoringEngine,
     ) -> None:
         super().__init__(scope, construct_id)
+        record_child(scope, self, construct_id)
         served = served_model(model, environment)
         monitored = monitored_model(model, policy)
         subnets = foundation.subnets
@@ -82,6 +84,7 @@ class DeployedModel(Construct):
                 endpoint_name=self.endpoint.endpoint_name, schedule_names=schedule_names
             ),
             topic=foundation.alerts.topic,
+            stack=foundation.stack,
         )
         # What the violations handler needs to name the model behind an endpoint's run.
         # As ssm.StringParameter(self, "EndpointParameter", ...), its props as plain data

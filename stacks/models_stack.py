@@ -11,6 +11,7 @@ from constructs import Construct
 from cdk_constructs import tags
 from cdk_constructs.encryption import DataDomain
 from cdk_constructs.handlers import SharedHandlerTarget
+from cdk_constructs.included import record_stack_child
 from cdk_constructs.monitoring.engine import ModelMonitorEngine, MonitoringEngine
 from cdk_constructs.queues import DeadLetterQueue
 from cdk_constructs.registry import (
@@ -70,12 +71,13 @@ class ModelsStack(Stack):
         self.training: dict[str, TrainingPipeline] = {}
         for model in models:
             scope_for_model = Construct(self, model.name)
+            record_stack_child(self, scope_for_model, model.name)
             # Every resource of the model (alarms and queues included) names it, so rules and
             # the report find a model's resources without guessing from names.
             Tags.of(scope_for_model).add(tags.MODEL, model.name)
             registered = registered_model(model)
             self.groups[model.name] = GovernedModelPackageGroup(
-                scope_for_model, "Group", model=registered
+                scope_for_model, "Group", model=registered, stack=self
             )
             self.cards[model.name] = GovernedModelCard(
                 scope_for_model,

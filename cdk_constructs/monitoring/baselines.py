@@ -163,7 +163,9 @@ class PackageBaselinesProvider(Construct):
         self._describe = iam.Grant.add_to_principal(
             grantee=self.role, actions=["sagemaker:DescribeModelPackage"], resource_arns=[]
         )
-        for statement in self._describe.principal_statements:
+        # The grant's statements, read from the jsii runtime once (not per described version).
+        self._describe_statements = list(self._describe.principal_statements)
+        for statement in self._describe_statements:
             statement.sid = "DescribeServedPackageVersions"
         self._package_arns: list[str] = []
         self._acknowledge(stack)
@@ -206,7 +208,7 @@ class PackageBaselinesProvider(Construct):
         """
         if model_package_arn not in self._package_arns:
             self._package_arns.append(model_package_arn)
-            for statement in self._describe.principal_statements:
+            for statement in self._describe_statements:
                 statement.add_resources(model_package_arn)
         return self._describe
 

@@ -293,6 +293,7 @@ class BatchScoring(Construct):
             metrics=BatchMonitorMetrics(endpoint_name=self.name, schedule_names=self.check_names),
             topic=resources.alerts.topic,
             feature_drift_threshold=drift_threshold,
+            stack=resources.stack,
         )
         # What the violations handler reads to name the model behind a check's run.
         self.parameter = ssm.StringParameter(

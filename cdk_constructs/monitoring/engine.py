@@ -11,6 +11,7 @@ anything else.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -29,6 +30,7 @@ from cdk_constructs import plain, tags
 from cdk_constructs.alerts import IAlerts
 from cdk_constructs.encryption import IGovernanceKey
 from cdk_constructs.identifiers import identifier, known_region
+from cdk_constructs.included import placement, record_child
 from cdk_constructs.monitoring.baselines import (
     BaselineFile,
     BaselineKind,
@@ -358,6 +360,9 @@ def package_check(
 
 EngineT = TypeVar("EngineT")
 
+# The S3 URL of each analysis-config file's asset, per stack (see _ModelMonitors._config_uri).
+_CONFIG_URIS: weakref.WeakKeyDictionary[Stack, dict[str, str]] = weakref.WeakKeyDictionary()
+
 
 class EngineMonitors(Construct, Generic[EngineT]):
     """The scheduled checks an engine builds for one deployed model. Every engine's monitors
@@ -375,6 +380,7 @@ class EngineMonitors(Construct, Generic[EngineT]):
         resources: MonitoringResources,
     ) -> None:
         super().__init__(scope, construct_id)
+        record_child(scope, self, construct_id)
         self.engine = engine
         self.model = model
         self.endpoint = endpoint
@@ -425,11 +431,23 @@ class _ModelMonitors(EngineMonitors[ModelMonitorEngine]):
     def _tags(self, monitor_type: MonitorType) -> list[dict[str, str]]:
         return plain.tags(self.model.identity.tags(**{tags.MONITOR_TYPE: _dashed(monitor_type)}))
 
-    def _config_asset(self, name: str, config: dict[str, Any]) -> s3_assets.Asset:
-        """Ship an analysis config as a single-file asset (the job reads the JSON itself)."""
-        path = analysis_config_file(config, self.engine.config_directory)
-        # The monitoring role reads the assets bucket's JSON objects (foundation grant).
-        return s3_assets.Asset(self, f"{name.title()}AnalysisConfig", path=str(path))
+    def _config_uri(self, name: str, config: dict[str, Any]) -> str:
+        """The S3 URL of an analysis config shipped as a single-file asset (the job reads the
+        JSON itself).
+
+        A file asset's location is its content hash, and ``analysis_config_file`` writes one
+        file per content: the models of one shape in a stack share one asset, so its URL is
+        read once per stack and file (two round trips to the jsii runtime per model fewer,
+        and aws-cdk-lib stages the file once); the template is the same.
+        """
+        path = str(analysis_config_file(config, self.engine.config_directory))
+        known = _CONFIG_URIS.setdefault(self._stack[0], {})
+        uri = known.get(path)
+        if uri is None:
+            # The monitoring role reads the assets bucket's JSON objects (foundation grant).
+            asset = s3_assets.Asset(self, f"{name.title()}AnalysisConfig", path=path)
+            uri = known[path] = asset.s3_object_url
+        return uri
 
     def _settings(self, kind: MonitorKind) -> Any:
         """The Clarify settings of ``kind``: the engine's, or derived from the model's props."""
@@ -472,7 +490,7 @@ class _ModelMonitors(EngineMonitors[ModelMonitorEngine]):
             app_specification["problemType"] = self.model.problem_type.value
         if kind.analysis_config is not None:
             config = kind.analysis_config(self.model, settings)
-            app_specification["configUri"] = self._config_asset(monitor_type, config).s3_object_url
+            app_specification["configUri"] = self._config_uri(monitor_type, config)
 
         endpoint_input: dict[str, Any] = {
             "endpointName": self.endpoint.endpoint_name,
@@ -550,11 +568,15 @@ class _ModelMonitors(EngineMonitors[ModelMonitorEngine]):
         name = schedule_name_for(self.endpoint.endpoint_name, monitor_type)
         # Ref/GetAtt of a job definition give its ARN (no name attribute); the name is the
         # ARN's last segment: arn:...:<type>-job-definition/<name>.
-        # Fn.select(1, Fn.split("/", <JobDefinitionArn>)), written as the intrinsic it resolves
-        # to: one round trip to the jsii runtime instead of four (the template is the same).
-        job_name = Token.as_string(
-            {"Fn::Select": [1, {"Fn::Split": ["/", job.get_att("JobDefinitionArn")]}]}
+        # Fn.select(1, Fn.split("/", job.get_att("JobDefinitionArn"))), written as the
+        # intrinsic it resolves to, the job's logical id computed as aws-cdk-lib does
+        # (cdk_constructs/logical_ids.py): one round trip to the jsii runtime instead of five
+        # (the template is the same).
+        job_id = placement(self, stack=self._stack[0]).logical_id(
+            MONITOR_KINDS[monitor_type].construct_id
         )
+        job_arn = {"Fn::GetAtt": [job_id, "JobDefinitionArn"]}
+        job_name = Token.as_string({"Fn::Select": [1, {"Fn::Split": ["/", job_arn]}]})
         monitoring_type = MONITOR_KINDS[monitor_type].monitoring_type
         schedule = plain.create(
             sagemaker.CfnMonitoringSchedule,

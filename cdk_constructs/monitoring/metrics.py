@@ -47,13 +47,13 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any, Literal
 
-from aws_cdk import Aws
+from aws_cdk import Aws, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from cdk_constructs.identifiers import identifier
-from cdk_constructs.included import IncludedResources
+from cdk_constructs.included import IncludedResources, record_child
 from cdk_constructs.monitoring.images import MonitorType
 from cdk_constructs.props import MonitoredModel
 
@@ -305,6 +305,8 @@ class MonitorAlarms(Construct):
     of the latest run until the next one; threshold alarms treat missing data as not breaching
     because the "no results" alarm reports it once. A new monitor reports "no results" until
     its first run publishes. The dashboard is named ``<endpoint>-monitoring``.
+
+    ``stack`` is the scope's stack when the caller has it at hand (default: looked up).
     """
 
     def __init__(
@@ -316,14 +318,16 @@ class MonitorAlarms(Construct):
         metrics: MonitorMetrics,
         topic: sns.ITopic,
         feature_drift_threshold: float = DEFAULT_FEATURE_DRIFT_THRESHOLD,
+        stack: Stack | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        record_child(scope, self, construct_id)
         self.model = model
         self.metrics = metrics
         # What cloudwatch_actions.SnsAction(topic) puts in AlarmActions: the topic's ARN.
         self.alarm_actions = [identifier(topic, "topic_arn")]
         # The alarms and the dashboard, created together at the end (cdk_constructs/included.py).
-        self._included = IncludedResources(self)
+        self._included = IncludedResources(self, stack=stack)
         self.alarm_logical_ids: dict[str, str] = {}
         deployed = set(metrics.schedule_names)
         features = list(model.dataset.feature_names)
