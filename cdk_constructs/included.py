@@ -40,6 +40,8 @@ from cdk_constructs.logical_ids import make_unique_id
 # aws-cdk-lib cx-api: the context key `cdk synth` sets to write each resource's construct path.
 PATH_METADATA_ENABLE_CONTEXT = "aws:cdk:enable-path-metadata"
 PATH_METADATA_KEY = "aws:cdk:path"
+# Strings longer than this go to the include as parameter values, not in its file (_value).
+LONG_STRING = 24
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,9 @@ class IncludedResources:
         self.scope_path = self._placement.path
         self._resources: dict[str, dict[str, Any]] = {}
         self._paths: set[tuple[str, ...]] = set()
+        # Long strings by parameter name (see _value).
+        self._strings: dict[str, str] = {}
+        self._names: dict[str, str] = {}
         self.include: cfn_include.CfnInclude | None = None
 
     def add(self, path: Sequence[str], resource_type: str, properties: Mapping[str, Any]) -> str:
@@ -147,9 +152,14 @@ class IncludedResources:
         if logical_id in self._resources:
             raise ValueError(f"two resources under {self.scope_path!r} get logical id {logical_id}")
         self._paths.add(relative)
-        resource: dict[str, Any] = {"Type": resource_type, "Properties": dict(properties)}
+        resource: dict[str, Any] = {
+            "Type": resource_type,
+            "Properties": {key: self._value(value) for key, value in properties.items()},
+        }
         if self._placement.stack.path_metadata:
-            resource["Metadata"] = {PATH_METADATA_KEY: "/".join((self.scope_path, *relative))}
+            resource["Metadata"] = {
+                PATH_METADATA_KEY: self._value("/".join((self.scope_path, *relative)))
+            }
         self._resources[logical_id] = resource
         return logical_id
 
@@ -158,18 +168,47 @@ class IncludedResources:
         ``scope``), keeping the logical ids."""
         if self.include is not None:
             raise RuntimeError(f"resources under {self.scope_path!r} were already created")
-        body = json.dumps({"Resources": self._resources}, allow_nan=False, ensure_ascii=False)
+        template = {
+            "Parameters": {name: {"Type": "String"} for name in self._strings},
+            "Resources": self._resources,
+        }
+        body = json.dumps(template, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
         handle, name = tempfile.mkstemp(prefix="included-", suffix=".json")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as file:
                 file.write(body)
             # CfnInclude reads the file in its constructor and keeps the parsed template.
             self.include = cfn_include.CfnInclude(
-                self.scope, construct_id, template_file=name, preserve_logical_ids=True
+                self.scope,
+                construct_id,
+                template_file=name,
+                preserve_logical_ids=True,
+                parameters=self._strings,
             )
         finally:
             os.unlink(name)
         return self.include
+
+    def _value(self, value: Any) -> Any:
+        """``value`` for the template file, its long strings replaced by a ``Ref`` to a
+        template parameter that ``CfnInclude`` replaces with the string itself.
+
+        ``CfnInclude`` parses the file as YAML (4 ms for a model's alarms and dashboard, 12
+        times ``JSON.parse``, and the parsed template is kept): a dashboard body and the
+        descriptions, passed as parameter values, travel as JSON instead and leave the file
+        small. The L1 receives the same strings either way.
+        """
+        if isinstance(value, str) and len(value) > LONG_STRING:
+            name = self._names.get(value)
+            if name is None:
+                name = self._names[value] = f"String{len(self._strings)}"
+                self._strings[name] = value
+            return {"Ref": name}
+        if isinstance(value, Mapping):
+            return {k: self._value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._value(v) for v in value]
+        return value
 
     @property
     def logical_ids(self) -> tuple[str, ...]:

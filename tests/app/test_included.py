@@ -72,7 +72,7 @@ def _alarm_props() -> dict[str, Any]:
         "dimensions": [cloudwatch.CfnAlarm.DimensionProperty(name="Endpoint", value="e")],
         "statistic": "Maximum",
         "period": 3600,
-        "alarm_description": 'age: "drifted" ü',
+        "alarm_description": 'feature "age" drifted from its baseline: ü, \\, \n',
         "treat_missing_data": "notBreaching",
     }
 
