@@ -177,6 +177,12 @@ class _StackNames:
             _LOGICAL_ID: str(self.stack.resolve(construct.logical_id)),
         }
 
+    def recorded_path(self, logical_id: str) -> str | None:
+        """The ``aws:cdk:path`` the template records for ``logical_id`` (path metadata on)."""
+        resource = self.template.get("Resources", {}).get(logical_id) or {}
+        path = (resource.get("Metadata") or {}).get("aws:cdk:path")
+        return str(path) if path else None
+
     @cached_property
     def _by_path(self) -> Mapping[str, tuple[str, Mapping[str, Any]]]:
         return {
@@ -192,19 +198,23 @@ def _record(
     records = []
     prefix = stack.path + "/"
     for resource in tree.cfn_resources(tree.find(stack.path)):
-        path = str(resource["path"])
         attributes = resource.get("attributes") or {}
         if _TYPE not in attributes:
-            attributes = stack.attributes(path)
+            attributes = stack.attributes(str(resource["path"]))
         cfn_type = str(attributes[_TYPE])
         if cfn_type == "AWS::CDK::Metadata":
             continue
         if _LOGICAL_ID not in attributes:
             raise TreeError(
-                f"the synthesized construct tree gives no logical id for {path!r} (attribute "
+                f"the synthesized construct tree gives no logical id for {resource['path']!r} "
+                f"(attribute "
                 f"{_LOGICAL_ID}); aws-cdk-lib records one for every resource it renders, so its "
                 "tree metadata failed: see the synth's warnings"
             )
+        # The path the template records for the resource when it records one (a resource
+        # created by an include keeps the path it was designed at, cdk_constructs/included.py),
+        # else its place in the tree.
+        path = stack.recorded_path(str(attributes[_LOGICAL_ID])) or str(resource["path"])
         parts = path.removeprefix(prefix).split("/")
         owner = parts[0] if parts[0] in models_here else None
         records.append(
