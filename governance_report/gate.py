@@ -23,6 +23,7 @@ from typing import TextIO
 from governance_report import GovernanceReport, build_report
 from governance_report.assembly import VALIDATION_REPORT_FILE, Violation, load_validation
 from governance_report.costs import PriceTable, load_prices
+from governance_report.document import build_document
 from governance_report.inventory import INVENTORY_FILE
 from governance_report.packs import GOVERNANCE_PACK_MANIFEST
 from governance_report.render_html import render_html
@@ -75,8 +76,9 @@ def write_report(
     )
     out = out or folder / REPORT_DIR
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.md").write_text(render_markdown(report), encoding="utf-8")
-    (out / "report.html").write_text(render_html(report), encoding="utf-8")
+    document = build_document(report)  # one document, two renderings
+    (out / "report.md").write_text(render_markdown(report, document), encoding="utf-8")
+    (out / "report.html").write_text(render_html(report, document), encoding="utf-8")
     return report, out
 
 

@@ -17,6 +17,7 @@ from governance_report.document import (
     Callout,
     Cell,
     Details,
+    Document,
     Facts,
     Flag,
     Link,
@@ -164,8 +165,9 @@ def _block(block: Block, level: int) -> str:  # noqa: PLR0911 - one return per b
             return _table(block)
 
 
-def render_html(report: GovernanceReport) -> str:
-    document = build_document(report)
+def render_html(report: GovernanceReport, document: Document | None = None) -> str:
+    """The report page; ``document`` is ``build_document(report)`` when the caller has it."""
+    document = document or build_document(report)
     cards = "".join(
         f'<div class="card"><div class="k">{escape(k)}</div><div class="v">{_cell(v)}</div></div>'
         for k, v in document.summary.items

@@ -11,6 +11,7 @@ from governance_report.document import (
     Callout,
     Cell,
     Details,
+    Document,
     Facts,
     Flag,
     Link,
@@ -78,8 +79,10 @@ def _block(block: Block, level: int) -> list[str]:  # noqa: PLR0911 - one per bl
             return _table(block)
 
 
-def render_markdown(report: GovernanceReport) -> str:
-    document = build_document(report)
+def render_markdown(report: GovernanceReport, document: Document | None = None) -> str:
+    """The report as Markdown; ``document`` is ``build_document(report)`` when the caller has
+    it."""
+    document = document or build_document(report)
     lines = [f"# {escape(document.title)}", "", f"_{escape(document.subtitle)}_", ""]
     for callout in document.callouts:
         lines += _block(callout, 2)
