@@ -5,7 +5,7 @@ stack (``makeUniqueId``, aws-cdk-lib ``core/lib/private/uniqueid.ts``): the comp
 ``Default``; a lone component is used as it is (non-alphanumerics removed); otherwise the
 components with consecutive duplicates and ``Resource`` left out, non-alphanumerics removed,
 joined and cut to 240 characters, followed by the first 8 hex digits, upper case, of the MD5 of
-the components joined with ``/``. ``tests/app/test_logical_ids.py`` compares this with
+the components joined with ``/``. ``tests/app/test_included.py`` compares this with
 aws-cdk-lib's own ids for the paths the app uses and for the edge cases.
 """
 

@@ -86,6 +86,7 @@ _OWN_TEMPLATE = frozenset({"aws-cdk-lib.Stack", "aws-cdk-lib.NestedStack"})
 _TYPE = "aws:cdk:cloudformation:type"
 _LOGICAL_ID = "aws:cdk:cloudformation:logicalId"
 _PLAIN_RESOURCE = "aws-cdk-lib.CfnResource"
+_PATH = "aws:cdk:path"
 
 
 class _Tree:
@@ -160,15 +161,19 @@ class _StackNames:
     name: str
     path: str
     template: Mapping[str, Any]
+    node: Mapping[str, Any]
+    """The stack's node in the synthesized tree."""
 
     def attributes(self, path: str) -> Mapping[str, str]:
         """Type and logical id of the plain ``CfnResource`` at ``path``: from the template when
         it names its resources' paths (``aws:cdk:path`` metadata, on under the CLI), or else
         asked of the app."""
-        named = self._by_path.get(path)
-        if named is not None:
-            logical_id, resource = named
-            return {_TYPE: str(resource["Type"]), _LOGICAL_ID: logical_id}
+        logical_id = self._ids_by_path.get(path)
+        if logical_id is not None:
+            return {
+                _TYPE: str(self.template["Resources"][logical_id]["Type"]),
+                _LOGICAL_ID: logical_id,
+            }
         construct: Any = self.stack
         for part in path.removeprefix(self.path + "/").split("/"):
             construct = construct.node.find_child(part)
@@ -177,19 +182,25 @@ class _StackNames:
             _LOGICAL_ID: str(self.stack.resolve(construct.logical_id)),
         }
 
-    def recorded_path(self, logical_id: str) -> str | None:
-        """The ``aws:cdk:path`` the template records for ``logical_id`` (path metadata on)."""
-        resource = self.template.get("Resources", {}).get(logical_id) or {}
-        path = (resource.get("Metadata") or {}).get("aws:cdk:path")
-        return str(path) if path else None
+    @cached_property
+    def recorded_paths(self) -> Mapping[str, str]:
+        """Logical id -> the ``aws:cdk:path`` the template records for it (path metadata on)."""
+        return {
+            logical_id: str(resource["Metadata"][_PATH])
+            for logical_id, resource in self.template.get("Resources", {}).items()
+            if _PATH in (resource.get("Metadata") or {})
+        }
 
     @cached_property
-    def _by_path(self) -> Mapping[str, tuple[str, Mapping[str, Any]]]:
-        return {
-            str(resource["Metadata"]["aws:cdk:path"]): (logical_id, resource)
-            for logical_id, resource in self.template.get("Resources", {}).items()
-            if "aws:cdk:path" in (resource.get("Metadata") or {})
-        }
+    def _ids_by_path(self) -> Mapping[str, str]:
+        return {path: logical_id for logical_id, path in self.recorded_paths.items()}
+
+
+def _stack_names(tree: _Tree, stack: cdk.Stack) -> _StackNames:
+    path = stack.node.path
+    return _StackNames(
+        stack, stack.stack_name, path, tree.template(stack.artifact_id), tree.find(path)
+    )
 
 
 def _record(
@@ -197,7 +208,7 @@ def _record(
 ) -> list[InventoryResource]:
     records = []
     prefix = stack.path + "/"
-    for resource in tree.cfn_resources(tree.find(stack.path)):
+    for resource in tree.cfn_resources(stack.node):
         attributes = resource.get("attributes") or {}
         if _TYPE not in attributes:
             attributes = stack.attributes(str(resource["path"]))
@@ -207,14 +218,13 @@ def _record(
         if _LOGICAL_ID not in attributes:
             raise TreeError(
                 f"the synthesized construct tree gives no logical id for {resource['path']!r} "
-                f"(attribute "
-                f"{_LOGICAL_ID}); aws-cdk-lib records one for every resource it renders, so its "
-                "tree metadata failed: see the synth's warnings"
+                f"(attribute {_LOGICAL_ID}); aws-cdk-lib records one for every resource it "
+                "renders, so its tree metadata failed: see the synth's warnings"
             )
         # The path the template records for the resource when it records one (a resource
         # created by an include keeps the path it was designed at, cdk_constructs/included.py),
         # else its place in the tree.
-        path = stack.recorded_path(str(attributes[_LOGICAL_ID])) or str(resource["path"])
+        path = stack.recorded_paths.get(str(attributes[_LOGICAL_ID])) or str(resource["path"])
         parts = path.removeprefix(prefix).split("/")
         owner = parts[0] if parts[0] in models_here else None
         records.append(
@@ -254,10 +264,7 @@ def build_inventory(
     models: list[InventoryModel] = []
     resources: list[InventoryResource] = []
     for env in environments:
-        stacks = [
-            _StackNames(s, s.stack_name, s.node.path, tree.template(s.artifact_id))
-            for s in env.stacks
-        ]
+        stacks = [_stack_names(tree, s) for s in env.stacks]
         envs.append(
             InventoryEnvironment(
                 name=env.name,
@@ -267,9 +274,7 @@ def build_inventory(
             )
         )
         for stack in stacks:
-            here = sorted(
-                str(c["id"]) for c in tree.children(tree.find(stack.path)) if c["id"] in names
-            )
+            here = sorted(str(c["id"]) for c in tree.children(stack.node) if c["id"] in names)
             models += [
                 InventoryModel(
                     name=name,

@@ -154,8 +154,6 @@ ENTRYPOINT_SCRIPT = (
     f"tar -xf {CODE_PATH}/*.tar -C /tmp/job; "
     f'PYTHONPATH=/tmp/job exec python3 /tmp/job/{JOB_SCRIPT.name} "$@"'
 )
-# Environment variables Model Monitor sets on its processing jobs, which the violations handler
-# reads (governance.sagemaker.ENV_ENDPOINT_NAME / ENV_SCHEDULE_NAME, tested equal).
 
 CHECK_STEP_NAMES: Mapping[MonitorType, str] = MappingProxyType(
     {"data_quality": "DataQualityCheck", "model_quality": "ModelQualityCheck", "bias": "BiasCheck"}
