@@ -248,12 +248,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         module = item.nodeid.split("::", 1)[0]
         rank = next((i for i, name in enumerate(_FIRST) if name in marks), len(_FIRST))
         marker[module] = min(marker.get(module, rank), rank)
-        slow = item.get_closest_marker("slow")
-        # A module whose own synths come before its first read of the session's synth
-        # (``slow(own_synths_first=True)``) runs with those that do not wait: the CLI has
-        # usually finished by the time it reads.
-        late = slow is not None and slow.kwargs.get("own_synths_first", False)
-        waits[module] = waits.get(module, False) or (_reads_default_synth(item) and not late)
+        waits[module] = waits.get(module, False) or _reads_default_synth(item)
 
     def group(module: str) -> tuple[int, int]:
         if marker[module] == _FIRST.index("scale"):

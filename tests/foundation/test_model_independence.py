@@ -2,16 +2,19 @@
 
 Adding, removing or reordering models must leave the foundation's template byte-identical, so
 adding a model never redeploys the foundation or any persona's policy. (The comparison leaves
-out the CLI's ``CDKMetadata`` resource, which names constructs and plugins, never models.) The
-500-model scale test (tests/scale) checks the same with every model deployed and monitored, on
-the whole template.
+out the CLI's ``CDKMetadata`` resource, which names constructs and plugins, never models.)
+
+Here the two-model app is compared with the models reordered, one removed, and 30 models (two
+registry stacks per environment, so a registry-stack boundary is crossed). The comparison at
+300 models (tests/scale/test_foundation_at_300.py) and the 500-model scale test, which checks
+the same with every model deployed and monitored, carry the ``scale`` marker: ``make test`` runs
+them, a plain ``pytest`` leaves them out (pyproject's addopts).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import aws_cdk as cdk
 import pytest
@@ -21,8 +24,9 @@ from config.model import GovernanceConfig
 from stacks.governance_app import build_governance
 from tests.conftest import CLI_CONTEXT, Assembly, cdk_context
 
-# Four synths of the app (three variants and the organisation-level change): scheduled first.
-pytestmark = pytest.mark.slow(own_synths_first=True)
+# Three synths of the app (two variants and the organisation-level change), about ten seconds
+# in all: first among the modules that read the session's synth (tests/conftest.py).
+pytestmark = pytest.mark.slow
 
 # Every environment's foundation (prod on Model Monitor, dev on the Evidently engine)
 FOUNDATIONS = [
@@ -30,7 +34,7 @@ FOUNDATIONS = [
 ]
 
 
-def _foundation(template: bytes) -> str:
+def foundation_text(template: bytes) -> str:
     """The template as written, less the CLI's version-reporting resource: its Analytics name
     the validation plugins registered, which the session's `cdk synth` has and these variants
     (synthesized without the packs, for speed) have not. Key order and values are kept."""
@@ -39,33 +43,34 @@ def _foundation(template: bytes) -> str:
     return json.dumps(document, indent=1)
 
 
-def _synth_foundation(config: GovernanceConfig, outdir: Path) -> dict[str, str]:
+def synth_foundations(config: GovernanceConfig, outdir: Path) -> dict[str, str]:
     # What the CLI passes, so the session's default synth (`cdk synth`) is the reference and
     # the default config is not synthesized twice.
     app = cdk.App(outdir=str(outdir), context=cdk_context(**CLI_CONTEXT))
     build_governance(app, config)
     app.synth()
-    return {name: _foundation((outdir / name).read_bytes()) for name in FOUNDATIONS}
+    return {name: foundation_text((outdir / name).read_bytes()) for name in FOUNDATIONS}
 
 
-def _renamed(config: GovernanceConfig, count: int, *, deployed: bool) -> GovernanceConfig:
-    shapes = config.models
-    models = []
-    for index in range(count):
-        shape = shapes[index % len(shapes)]
-        update: dict[str, Any] = {}
-        if not deployed:
-            update["deployment"] = None
-        if index >= len(shapes):
-            # Training pipelines live in the models stacks and their roles in the foundation are
-            # scoped by tag and prefix; the first copy of each shape keeps its name and training
-            # section, the rest are renamed and leave it out (each definition is an SDK build of
-            # about a second, made once per process for a model: the first copies' are the
-            # reordered variant's).
-            update["name"] = f"{shape.name}-{index:03d}"
-            update["training"] = None
-        models.append(shape.model_copy(update=update))
-    return config.model_copy(update={"models": models})
+def grown(config: GovernanceConfig, count: int) -> GovernanceConfig:
+    """``count`` models: the config's own, reordered (reversed) and as configured, then renamed
+    copies of them that are registered only.
+
+    Training pipelines live in the models stacks and their roles in the foundation are scoped
+    by tag and prefix; only the config's own models keep their training section (each
+    definition is an SDK build of about a second, made once per process for a model)."""
+    shapes = config.models[::-1]
+    copies = [
+        shapes[index % len(shapes)].model_copy(
+            update={
+                "name": f"{shapes[index % len(shapes)].name}-{index:03d}",
+                "deployment": None,
+                "training": None,
+            }
+        )
+        for index in range(len(shapes), count)
+    ]
+    return config.model_copy(update={"models": [*shapes, *copies]})
 
 
 @pytest.fixture(scope="module")
@@ -76,13 +81,15 @@ def foundations(
     # Every variant keeps the organisation's set of consumer accounts (the default's one), the
     # only thing models contribute to the foundation (read access to registered artifacts).
     with_consumers = [m for m in config.models if m.consumer_accounts]
+    # The config's own models reordered, then registered copies up to 30: reordering and
+    # adding models, across a registry-stack boundary (25 models per stack).
+    assert config.models_per_stack < 30
     variants = {
-        "reordered": config.model_copy(update={"models": config.models[::-1]}),
+        "reordered, 30 models": grown(config, 30),
         "one removed": config.model_copy(update={"models": with_consumers}),
-        "300 models": _renamed(config, 300, deployed=False),
     }
     synthesized = {
-        name: _synth_foundation(variant, tmp_path_factory.mktemp("foundation"))
+        name: synth_foundations(variant, tmp_path_factory.mktemp("foundation"))
         for name, variant in variants.items()
     }
     # The default config (two deployed models), as the session synthesized it; asked for after
@@ -90,7 +97,8 @@ def foundations(
     default_assembly: Assembly = request.getfixturevalue("default_assembly")
     return {
         "two deployed models": {
-            name: _foundation((default_assembly.outdir / name).read_bytes()) for name in FOUNDATIONS
+            name: foundation_text((default_assembly.outdir / name).read_bytes())
+            for name in FOUNDATIONS
         },
         **synthesized,
     }
@@ -121,7 +129,7 @@ def test_foundation_changes_with_organisation_level_inputs(
         for m in config.models
         if m.consumer_accounts
     ]
-    changed = _synth_foundation(
+    changed = synth_foundations(
         config.model_copy(update={"governance": policy, "models": registered}),
         tmp_path_factory.mktemp("changed"),
     )
