@@ -16,7 +16,6 @@ trips per resource: 3.3 s at 50 models, growing with every model; the file is on
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -25,6 +24,7 @@ from typing import Any, Protocol
 
 import aws_cdk as cdk
 
+from governance_report.assembly import read_json
 from governance_report.inventory import (
     Inventory,
     InventoryEnvironment,
@@ -97,7 +97,7 @@ class _Tree:
     def __init__(self, outdir: Path) -> None:
         self._outdir = outdir
         self._forests: dict[str, Mapping[str, Any]] = {}
-        manifest = json.loads((outdir / "manifest.json").read_text())
+        manifest = read_json(outdir / "manifest.json")
         files = [
             artifact["properties"]["file"]
             for artifact in manifest.get("artifacts", {}).values()
@@ -108,7 +108,7 @@ class _Tree:
                 f"the assembly in {outdir} has {len(files)} construct trees (cdk:tree artifacts); "
                 "the inventory needs exactly one: synthesize with tree metadata on (the default)"
             )
-        self.root: Mapping[str, Any] = json.loads((outdir / files[0]).read_text())["tree"]
+        self.root: Mapping[str, Any] = read_json(outdir / files[0])["tree"]
         self._artifacts: Mapping[str, Any] = manifest.get("artifacts", {})
 
     def template(self, artifact_id: str) -> Mapping[str, Any]:
@@ -116,8 +116,8 @@ class _Tree:
         artifact = self._artifacts.get(artifact_id)
         if artifact is None:
             raise TreeError(f"the assembly in {self._outdir} has no stack {artifact_id!r}")
-        template: Mapping[str, Any] = json.loads(
-            (self._outdir / artifact["properties"]["templateFile"]).read_text()
+        template: Mapping[str, Any] = read_json(
+            self._outdir / artifact["properties"]["templateFile"]
         )
         return template
 
@@ -126,7 +126,7 @@ class _Tree:
             return node
         name = str(node["fileName"])
         if name not in self._forests:
-            self._forests[name] = json.loads((self._outdir / name).read_text())["forest"]
+            self._forests[name] = read_json(self._outdir / name)["forest"]
         return self._node(self._forests[name][node["treeId"]])
 
     def children(self, node: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:

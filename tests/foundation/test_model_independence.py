@@ -60,16 +60,11 @@ def grown(config: GovernanceConfig, count: int) -> GovernanceConfig:
     by tag and prefix; only the config's own models keep their training section (each
     definition is an SDK build of about a second, made once per process for a model)."""
     shapes = config.models[::-1]
-    copies = [
-        shapes[index % len(shapes)].model_copy(
-            update={
-                "name": f"{shapes[index % len(shapes)].name}-{index:03d}",
-                "deployment": None,
-                "training": None,
-            }
-        )
-        for index in range(len(shapes), count)
-    ]
+    copies = []
+    for index in range(len(shapes), count):
+        shape = shapes[index % len(shapes)]
+        name = f"{shape.name}-{index:03d}"
+        copies.append(shape.model_copy(update={"name": name, "deployment": None, "training": None}))
     return config.model_copy(update={"models": [*shapes, *copies]})
 
 
