@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import gc
 import json
 import os
@@ -16,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    import boto3
+    from botocore.model import ServiceModel
+
     from config.model import Environment, GovernanceConfig, ModelConfig
 
 # Before aws_cdk is imported anywhere: dummy credentials, a region, no built-in CFN validator
@@ -52,6 +56,27 @@ CLI_CONTEXT: dict[str, Any] = {
 # fewer generation-0 collections, and nothing imported before the tests ran is scanned again
 # (gc.freeze in pytest_collection_finish below).
 gc.set_threshold(2000, 20, 100)
+
+
+@functools.cache
+def sagemaker_service_model() -> ServiceModel:
+    """botocore's SageMaker service model, for checking requests and responses against the API's
+    shapes. Read once per process through the loader the app's synth reads it with
+    (``cdk_constructs.botocore_data``): a new botocore session parses the large model again,
+    about a tenth of a CPU second each time."""
+    from cdk_constructs import botocore_data
+
+    return botocore_data.session().get_service_model("sagemaker")
+
+
+def boto3_session(region: str) -> boto3.Session:
+    """A boto3 session in ``region`` that reads botocore's files through the process's loader
+    (see ``sagemaker_service_model``). moto intercepts its clients like any other."""
+    import boto3
+
+    from cdk_constructs import botocore_data
+
+    return boto3.Session(botocore_session=botocore_data.session(), region_name=region)
 
 
 def cdk_context(**overrides: Any) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import botocore.session
 import cfnlint
 import pytest
 from botocore.stub import Stubber
@@ -28,10 +27,11 @@ from governance.contracts.vocabulary import (
 from governance.data_access.notifier import sns_subject
 from governance.data_access.parameters import SsmGovernanceParameters, UnknownModelGroupError
 from governance.sagemaker import ProcessingJobStatus
+from tests.conftest import sagemaker_service_model
 
 from .conftest import CREDIT_DEFAULT_POLICY, moto_client
 
-SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
+SAGEMAKER = sagemaker_service_model()
 PARAMETER = "/sagemaker-governance/models/credit-default"
 
 

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 
@@ -26,6 +25,7 @@ from governance.data_access.custom_resource import put_response
 from governance.events import PackageBaselinesRequest, parse_event
 from governance.logic import package_baselines as check
 from governance.package_baselines import PackageBaselinesSettings, build_handler
+from tests.conftest import boto3_session
 from tests.handlers.conftest import FakeLambdaContext
 from tests.handlers.fakes import FakeRegistry
 
@@ -60,7 +60,7 @@ class Registry:
     """moto's model registry with helpers to register versions."""
 
     def __init__(self) -> None:
-        self.client = boto3.client("sagemaker", region_name="eu-west-1")
+        self.client = boto3_session("eu-west-1").client("sagemaker")
         self.client.create_model_package_group(ModelPackageGroupName=GROUP)
 
     def register(self, status: str, baselines: dict[str, Any] | None = None) -> str:

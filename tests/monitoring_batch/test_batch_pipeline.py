@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.session import get_session
 from botocore.validate import ParamValidator
 
 from cdk_constructs.monitoring.batch import (
@@ -36,7 +35,7 @@ from governance.contracts.vocabulary import (
 from governance.events import MonitoringOutcome, ProcessingJobStateChange
 from governance.logic.monitoring import ViolationStores, run_violations
 from monitoring_jobs import evidently_check as job
-from tests.conftest import Assembly, deployments
+from tests.conftest import Assembly, deployments, sagemaker_service_model
 from tests.handlers.fakes import (
     FakeEvidence,
     FakeMonitoringRuns,
@@ -149,7 +148,7 @@ def test_the_schedule_starts_the_pipeline_with_retries_and_a_dead_letter_queue(
 
 
 def test_the_transform_step_is_a_valid_create_transform_job_request(templates: Templates) -> None:
-    shape = get_session().get_service_model("sagemaker").operation_model("CreateTransformJob")
+    shape = sagemaker_service_model().operation_model("CreateTransformJob")
     for env in ENVIRONMENTS:
         request = _executed(_steps(templates, env)[TRANSFORM_STEP]["Arguments"])
         report = ParamValidator().validate(
@@ -159,7 +158,7 @@ def test_the_transform_step_is_a_valid_create_transform_job_request(templates: T
 
 
 def test_the_check_steps_are_valid_create_processing_job_requests(templates: Templates) -> None:
-    shape = get_session().get_service_model("sagemaker").operation_model("CreateProcessingJob")
+    shape = sagemaker_service_model().operation_model("CreateProcessingJob")
     for env, check, request in _checks(templates):
         report = ParamValidator().validate(
             {"ProcessingJobName": "pipelines-abc-check", **request}, shape.input_shape

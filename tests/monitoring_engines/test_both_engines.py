@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 import yaml
-from botocore.session import get_session
 from botocore.validate import ParamValidator
 
 from cdk_constructs.handlers import MONITORING_RUN_FINAL_STATES
@@ -41,7 +40,7 @@ from governance.contracts.vocabulary import ENDPOINT_PARAMETER_PREFIX
 from governance.events import MonitoringOutcome, ProcessingJobStateChange
 from governance.logic.monitoring import ViolationStores, run_violations
 from monitoring_jobs import evidently_check as job
-from tests.conftest import REPO, cdk_context
+from tests.conftest import REPO, cdk_context, sagemaker_service_model
 from tests.handlers.fakes import (
     FakeEvidence,
     FakeMonitoringRuns,
@@ -253,7 +252,7 @@ def test_each_check_is_a_scheduled_pipeline_named_like_the_schedule(synth: Synth
 
 
 def test_job_request_is_a_valid_create_processing_job_request(synth: Synth) -> None:
-    shape = get_session().get_service_model("sagemaker").operation_model("CreateProcessingJob")
+    shape = sagemaker_service_model().operation_model("CreateProcessingJob")
     for name, definition in _definitions(synth):
         request = {"ProcessingJobName": "pipelines-abc-check", **_request(definition)}
         report = ParamValidator().validate(request, shape.input_shape)

@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 import yaml
-from botocore.session import get_session
 from botocore.validate import ParamValidator
 
 from cdk_constructs.compliance.templates import read_assembly
@@ -46,7 +45,7 @@ from monitoring_jobs import evidently_check as job
 from tests.compliance_mutation.mutations import Where, props
 from tests.compliance_mutation.test_mutations import GovernanceRunner
 from tests.compliance_mutation.test_two_engine_mutations import edit_definition
-from tests.conftest import cdk_context
+from tests.conftest import cdk_context, sagemaker_service_model
 
 MODEL = "churn-propensity"
 ENDPOINT = f"{MODEL}-dev"
@@ -154,7 +153,7 @@ def assert_runs_in_order(
     for before, step in itertools.pairwise(names):
         assert steps[step]["DependsOn"] == [before]
     assert props(templates, where)["PipelineName"] == schedule
-    shape = get_session().get_service_model("sagemaker").operation_model("CreateProcessingJob")
+    shape = sagemaker_service_model().operation_model("CreateProcessingJob")
     for name, step in steps.items():
         request = {"ProcessingJobName": "pipelines-abc", **_resolved(step["Arguments"])}
         report = ParamValidator().validate(request, shape.input_shape)

@@ -18,6 +18,7 @@ from cdk_constructs.training.hardening import hardening, problems, steps
 from governance.contracts import reference_data
 from governance.logic import approval
 from governance.sagemaker import ModelPackage
+from tests.conftest import sagemaker_service_model
 
 REGION = "eu-west-1"
 FEATURES = ("age", "income", "gender")
@@ -99,10 +100,9 @@ def _concrete(value: Any) -> Any:
 
 
 def _botocore_errors(operation: str, arguments: dict[str, Any]) -> list[str]:
-    import botocore.session
     from botocore.validate import ParamValidator
 
-    model = botocore.session.get_session().get_service_model("sagemaker")
+    model = sagemaker_service_model()
     shape = model.operation_model(operation).input_shape
     report = ParamValidator().validate(_concrete(arguments), shape)
     return [

@@ -17,7 +17,6 @@ from typing import Any
 
 import jmespath
 import pytest
-from botocore.session import get_session
 from botocore.validate import ParamValidator
 
 from governance.contracts.errors import InvalidEventError
@@ -26,6 +25,7 @@ from governance.events import MonitoringViolationEvent, PipelineExecutionStatusC
 from governance.logic.ledger import record_content
 from governance.logic.monitoring import run_pipeline_outcome
 from governance.violations import IDEMPOTENCY_KEY, build_handler, parse_monitoring_event
+from tests.conftest import sagemaker_service_model
 from tests.violations.conftest import (
     ACCOUNT,
     PARAMETER_PREFIX,
@@ -82,7 +82,7 @@ def test_the_fixtures_have_the_documented_and_the_api_shapes() -> None:
         "pipelineArn",
         "pipelineExecutionArn",
     }
-    model = get_session().get_service_model("sagemaker")
+    model = sagemaker_service_model()
     shape = model.operation_model("ListPipelineExecutionSteps").output_shape
     steps = load_fixture("list-pipeline-execution-steps-transform-failed.json")
     # Output shapes validate like inputs: unknown keys and wrong types are reported.
