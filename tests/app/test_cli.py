@@ -74,3 +74,26 @@ def test_cli_synth_writes_templates_inventory_and_report(default_cli_synth: CliS
         not (REPO / "cdk.context.json").exists()
         or json.loads((REPO / "cdk.context.json").read_text()) == {}
     ), "synth must not need context lookups (they call AWS)"
+
+
+def test_cli_synth_records_no_creation_stack_traces(default_cli_synth: CliSynth) -> None:
+    # aws-cdk-lib captures a stack trace when each resource and stack is created, for its
+    # metadata, unless cdk.json's context sets aws:cdk:disable-creation-stack-traces. For an app
+    # in Python the trace never reaches user code (its frames are the jsii runtime's), so the
+    # app turns it off (ARCHITECTURE.md, synth cost); `cdk synth --debug` turns it back on.
+    outdir = default_cli_synth.outdir
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    files = [
+        outdir / artifact["additionalMetadataFile"]
+        for artifact in manifest["artifacts"].values()
+        if "additionalMetadataFile" in artifact
+    ]
+    assert files
+    entries = [
+        entry
+        for path in files
+        for entries in json.loads(path.read_text()).values()
+        for entry in entries
+    ]
+    assert any(entry["type"] == "aws:cdk:logicalId" for entry in entries)
+    assert [e for e in entries if e["type"] == "aws:cdk:creationStack"] == []
