@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 from moto.events.utils import EventTemplateParser
@@ -32,6 +31,7 @@ from governance.contracts.vocabulary import POLICY_PARAMETER_PREFIX
 from governance.ledger import LedgerSettings
 from governance.logic.approval import GateStores
 from governance.logic.ledger import LedgerStores
+from tests.conftest import boto3_session
 
 from .fakes import (
     FakeArchive,
@@ -171,9 +171,10 @@ def ledger_stores() -> LedgerStores:
 
 # --- moto ----------------------------------------------------------------------------------
 
-# One session and client set for the whole run: a new session re-parses the (large) service
-# models. moto intercepts clients created after it is imported, whichever mock is active.
-_SESSION = boto3.Session(region_name=REGION)
+# One session and client set for the whole run, on the process's shared botocore loader
+# (tests/conftest.py): a new session re-parses the (large) service models. moto intercepts
+# clients created after it is imported, whichever mock is active.
+_SESSION = boto3_session(REGION)
 _CLIENTS: dict[str, Any] = {}
 
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-import boto3
 import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
@@ -26,6 +25,7 @@ from moto.events.utils import EventTemplateParser
 
 from governance.logic.monitoring import ViolationStores
 from governance.violations import ViolationSettings
+from tests.conftest import boto3_session
 from tests.handlers.fakes import (
     FakeEvidence,
     FakeMonitoringRuns,
@@ -42,9 +42,10 @@ REPORT_BUCKET = "sagemaker-governance-monitoring-111122223333-eu-west-1"
 RETRAINING_PIPELINE = "credit-default-retrain"
 IDEMPOTENCY_TABLE = "governance-idempotency"
 
-# One session for every test: it caches the (large) service models that a fresh default session
-# re-reads per test. Created after moto is imported, so its clients are mocked.
-SESSION = boto3.session.Session(region_name=REGION)
+# One session for every test, on the process's shared botocore loader (tests/conftest.py): a
+# fresh default session re-reads the (large) service models. Created after moto is imported,
+# so its clients are mocked.
+SESSION = boto3_session(REGION)
 
 ENDPOINTS: dict[str, dict[str, Any]] = {
     "credit-default-prod": {
